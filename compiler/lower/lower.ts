@@ -1,0 +1,255 @@
+// Tensor IR -> loop IR for one segment. Decides which nodes get their own buffer (reused
+// values, reduction operands, results of matvec/matmul) and inlines the rest as scalar
+// expressions, so elementwise chains fuse into the loop that consumes them. Scalars become
+// locals. Results are written straight into their destination buffers.
+
+import { topoSort, type Node, type Shape } from '../ir/nodes.js';
+import { getOp } from '../ops/registry.js';
+import type { NameAllocator } from '../names.js';
+import { dim, iadd, imul, ivar, num, type BufferDecl, type IndexExpr, type ScalarExpr, type Segment, type Stmt } from './loop-ir.js';
+
+/** Where an already-computed node lives. */
+export type Ref = { readonly kind: 'buffer'; readonly name: string } | { readonly kind: 'local'; readonly name: string };
+
+export interface Output {
+  readonly node: Node | null;
+  readonly buffer: string;
+  /** Add into the buffer (gradient accumulation) instead of overwriting it. */
+  readonly accumulate: boolean;
+}
+
+export interface LoweringContext {
+  readonly names: NameAllocator;
+  /** Nodes computed elsewhere (inputs, invariants, shared intermediates). */
+  readonly available: ReadonlyMap<number, Ref>;
+  /** Buffers marked batched. */
+  readonly batched: ReadonlySet<string>;
+  /** Loop variable names by nesting depth. */
+  readonly loopNames: readonly string[];
+  /** New temporary buffers are declared here. */
+  declare(buffer: BufferDecl): void;
+}
+
+const REDUCTIONS = new Set(['matvec', 'matmul', 'sum', 'dot']);
+const VIEWS = new Set(['transpose', 'outer']);
+
+export function lowerSegment(ctx: LoweringContext, name: string, doc: string, outputs: readonly Output[]): Segment {
+  return new SegmentLowering(ctx).run(name, doc, outputs);
+}
+
+class SegmentLowering {
+  private readonly refs = new Map<number, Ref>();
+  private readonly body: Stmt[] = [];
+  private readonly touched = new Set<string>();
+
+  constructor(private readonly ctx: LoweringContext) {
+    for (const [id, ref] of ctx.available) this.refs.set(id, ref);
+  }
+
+  run(name: string, doc: string, outputs: readonly Output[]): Segment {
+    const roots = outputs.map((o) => o.node).filter((n): n is Node => n !== null);
+    const order = topoSort(roots).filter((n) => n.kind === 'op' && !this.refs.has(n.id));
+    const materialize = this.chooseMaterialized(order, roots);
+
+    // Give results that are materialized anyway their destination buffer as home.
+    const homes = new Map<number, Output>();
+    for (const o of outputs) {
+      if (o.node && !o.accumulate && materialize.has(o.node.id) && o.node.shape.length > 0 && !homes.has(o.node.id)) homes.set(o.node.id, o);
+    }
+    for (const node of order) {
+      if (!materialize.has(node.id)) continue;
+      const home = homes.get(node.id);
+      if (home) {
+        this.compute(node, home.buffer, false);
+        this.refs.set(node.id, { kind: 'buffer', name: home.buffer });
+      } else if (node.shape.length === 0) {
+        this.refs.set(node.id, { kind: 'local', name: this.computeScalar(node) });
+      } else {
+        const buffer = this.ctx.names.fresh('t');
+        this.ctx.declare({ name: buffer, dims: node.shape, batched: this.dependsOnBatched(node) });
+        if (this.dependsOnBatched(node)) this.touch(buffer);
+        this.compute(node, buffer, false);
+        this.refs.set(node.id, { kind: 'buffer', name: buffer });
+      }
+    }
+    for (const o of outputs) {
+      const ref = o.node ? this.refs.get(o.node.id) : undefined;
+      if (ref?.kind === 'buffer' && ref.name === o.buffer && !o.accumulate) continue;
+      if (!o.node) {
+        if (!o.accumulate) this.fill(o.buffer, this.outputShape(o), { kind: 'num', value: 0 });
+        continue;
+      }
+      this.compute(o.node, o.buffer, o.accumulate);
+    }
+    return { name, doc, body: this.body, batched: [...this.touched].sort() };
+  }
+
+  private outputShape(o: Output): Shape {
+    return o.node?.shape ?? [];
+  }
+
+  /** Batched buffers are the ones per-direction state lives in; temporaries derived from them are batched too. */
+  private dependsOnBatched(node: Node): boolean {
+    for (const n of topoSort([node])) {
+      const ref = this.refs.get(n.id);
+      if (ref?.kind === 'buffer' && this.ctx.batched.has(ref.name)) return true;
+    }
+    return false;
+  }
+
+  private chooseMaterialized(order: readonly Node[], roots: readonly Node[]): Set<number> {
+    const uses = new Map<number, number>();
+    const mustLoad = new Set<number>();
+    for (const n of order) {
+      if (n.kind !== 'op') continue;
+      for (const a of n.args) uses.set(a.id, (uses.get(a.id) ?? 0) + 1);
+      // Operands read many times per entry of the result need their own buffer.
+      if (n.op === 'matvec') mustLoad.add(n.args[1]!.id);
+      if (n.op === 'matmul') n.args.forEach((a) => mustLoad.add(a.id));
+      if (VIEWS.has(n.op)) n.args.forEach((a) => mustLoad.add(a.id));
+      if (n.op === 'matvec' && isView(n.args[0]!, 'transpose')) mustLoad.add((n.args[0] as unknown as { args: Node[] }).args[0]!.id);
+    }
+    for (const r of roots) uses.set(r.id, (uses.get(r.id) ?? 0) + 1);
+    const out = new Set<number>();
+    for (const n of order) {
+      if (n.kind !== 'op') continue;
+      const def = getOp(n.op);
+      if (n.shape.length === 0) out.add(n.id);
+      else if (REDUCTIONS.has(n.op)) out.add(n.id);
+      else if (VIEWS.has(n.op)) {
+        if (mustLoad.has(n.id)) out.add(n.id);
+      } else if (def.kind === 'elementwise' && ((uses.get(n.id) ?? 0) > 1 || mustLoad.has(n.id))) out.add(n.id);
+    }
+    return out;
+  }
+
+  private touch(buffer: string) {
+    if (this.ctx.batched.has(buffer)) this.touched.add(buffer);
+  }
+
+  private loopVar(depth: number): string {
+    return this.ctx.loopNames[depth]!;
+  }
+
+  /** Loops over `shape`, giving the body the index expressions per dim. */
+  private loops(shape: Shape, body: (idx: IndexExpr[]) => Stmt[]): Stmt[] {
+    const vars = shape.map((_d, i) => this.loopVar(i));
+    let stmts = body(vars.map(ivar));
+    for (let i = shape.length - 1; i >= 0; i--) stmts = [{ kind: 'for', index: vars[i]!, extent: dim(shape[i]!), body: stmts }];
+    return stmts;
+  }
+
+  private flat(idx: readonly IndexExpr[], shape: Shape): IndexExpr {
+    if (shape.length === 0) return num(0);
+    if (shape.length === 1) return idx[0]!;
+    return iadd(imul(idx[0]!, dim(shape[1]!)), idx[1]!);
+  }
+
+  private store(buffer: string, index: IndexExpr, value: ScalarExpr, accumulate: boolean): Stmt {
+    this.touch(buffer);
+    return { kind: 'store', buffer, index, value, accumulate };
+  }
+
+  private fill(buffer: string, shape: Shape, value: ScalarExpr) {
+    this.body.push(...this.loops(shape, (idx) => [this.store(buffer, this.flat(idx, shape), value, false)]));
+  }
+
+  /** The value of `node` at index `idx` as a scalar expression. */
+  private expr(node: Node, idx: readonly IndexExpr[]): ScalarExpr {
+    const ref = this.refs.get(node.id);
+    if (ref?.kind === 'local') return { kind: 'local', name: ref.name };
+    if (ref?.kind === 'buffer') {
+      this.touch(ref.name);
+      return { kind: 'load', buffer: ref.name, index: this.flat(idx, node.shape) };
+    }
+    if (node.kind === 'const') return { kind: 'num', value: node.value };
+    if (node.kind === 'input') throw new Error(`input ${node.name} (${node.role}) has no buffer in this segment`);
+    if (node.op === 'transpose') return this.expr(node.args[0]!, [idx[1]!, idx[0]!]);
+    if (node.op === 'outer') return { kind: 'call', op: 'mul', args: [this.expr(node.args[0]!, [idx[0]!]), this.expr(node.args[1]!, [idx[1]!])] };
+    const def = getOp(node.op);
+    if (def.kind !== 'elementwise') throw new Error(`${node.op} must be materialized before use`);
+    return { kind: 'call', op: node.op, args: node.args.map((a) => this.expr(a, a.shape.length === 0 ? [] : idx)) };
+  }
+
+  private computeScalar(node: Node): string {
+    if (node.kind === 'op' && (node.op === 'sum' || node.op === 'dot')) {
+      const acc = this.ctx.names.fresh('s');
+      this.body.push({ kind: 'let', name: acc, value: { kind: 'num', value: 0 }, mutable: true });
+      const [u, v] = (node as unknown as { args: Node[] }).args;
+      const shape = u!.shape;
+      this.body.push(
+        ...this.loops(shape, (idx) => {
+          const term = node.op === 'sum' ? this.expr(u!, idx) : { kind: 'call' as const, op: 'mul', args: [this.expr(u!, idx), this.expr(v!, idx)] };
+          return [{ kind: 'add-to-local', name: acc, value: term }];
+        }),
+      );
+      return acc;
+    }
+    const name = this.ctx.names.fresh('s');
+    this.body.push({ kind: 'let', name, value: this.expr(node, []), mutable: false });
+    return name;
+  }
+
+  /** Statements writing `node` into `buffer` (overwriting or accumulating). */
+  private compute(node: Node, buffer: string, accumulate: boolean) {
+    const shape = node.shape;
+    if (node.kind === 'op' && node.op === 'matvec') return this.matvec(node.args[0]!, node.args[1]!, buffer, accumulate);
+    if (node.kind === 'op' && node.op === 'matmul') return this.matmul(node.args[0]!, node.args[1]!, buffer, accumulate);
+    if (shape.length === 0 && node.kind === 'op' && !this.refs.has(node.id)) {
+      const local = this.computeScalar(node);
+      this.refs.set(node.id, { kind: 'local', name: local });
+    }
+    this.body.push(...this.loops(shape, (idx) => [this.store(buffer, this.flat(idx, shape), this.expr(node, idx), accumulate)]));
+  }
+
+  private matvec(m: Node, v: Node, buffer: string, accumulate: boolean) {
+    const [rows, cols] = m.shape as [string, string];
+    const [i, j] = [this.loopVar(0), this.loopVar(1)];
+    if (!accumulate) this.fill(buffer, [rows], { kind: 'num', value: 0 });
+    if (isView(m, 'transpose') && !this.refs.has(m.id)) {
+      // y = Aᵀv, A stored row-major: walk A by rows (axpy form) for unit-stride access.
+      const a = (m as unknown as { args: Node[] }).args[0]!;
+      const s = this.ctx.names.fresh('s');
+      this.body.push({
+        kind: 'for', index: i, extent: dim(cols),
+        body: [
+          { kind: 'let', name: s, value: this.expr(v, [ivar(i)]), mutable: false },
+          { kind: 'for', index: j, extent: dim(rows), body: [this.store(buffer, ivar(j), { kind: 'call', op: 'mul', args: [this.expr(a, [ivar(i), ivar(j)]), { kind: 'local', name: s }] }, true)] },
+        ],
+      });
+      return;
+    }
+    const acc = this.ctx.names.fresh('s');
+    this.body.push({
+      kind: 'for', index: i, extent: dim(rows),
+      body: [
+        { kind: 'let', name: acc, value: { kind: 'num', value: 0 }, mutable: true },
+        { kind: 'for', index: j, extent: dim(cols), body: [{ kind: 'add-to-local', name: acc, value: { kind: 'call', op: 'mul', args: [this.expr(m, [ivar(i), ivar(j)]), this.expr(v, [ivar(j)])] } }] },
+        this.store(buffer, ivar(i), { kind: 'local', name: acc }, true),
+      ],
+    });
+  }
+
+  private matmul(l: Node, r: Node, buffer: string, accumulate: boolean) {
+    const [rows, inner] = l.shape as [string, string];
+    const cols = r.shape[1]!;
+    const [i, j, k] = [this.loopVar(0), this.loopVar(1), this.loopVar(2)];
+    if (!accumulate) this.fill(buffer, [rows, cols], { kind: 'num', value: 0 });
+    const a = this.ctx.names.fresh('s');
+    // C += L R in k-i-j order: unit stride along rows of R and C.
+    this.body.push({
+      kind: 'for', index: k, extent: dim(inner),
+      body: [{
+        kind: 'for', index: i, extent: dim(rows),
+        body: [
+          { kind: 'let', name: a, value: this.expr(l, [ivar(i), ivar(k)]), mutable: false },
+          { kind: 'for', index: j, extent: dim(cols), body: [this.store(buffer, this.flat([ivar(i), ivar(j)], [rows, cols]), { kind: 'call', op: 'mul', args: [{ kind: 'local', name: a }, this.expr(r, [ivar(k), ivar(j)])] }, true)] },
+        ],
+      }],
+    });
+  }
+}
+
+function isView(n: Node, op: string): boolean {
+  return n.kind === 'op' && n.op === op;
+}

@@ -1,0 +1,60 @@
+// The op registry: each primitive is defined once, with its shape rule, its derivative
+// rules and its reference evaluation side by side. Elementwise ops give partial derivatives
+// (JVP and VJP follow generically); structural ops (matvec, transpose, sum, ...) give a JVP
+// and a transpose (VJP) rule. Emit templates live in the emitters' tables, keyed by op name.
+
+import type { Node, Shape } from '../ir/nodes.js';
+import type { Builder } from '../ir/builder.js';
+
+/** A dense float64 tensor for the reference interpreter: shape in numbers, row-major data. */
+export interface Tensor {
+  readonly shape: readonly number[];
+  readonly data: Float64Array;
+}
+
+interface OpBase {
+  readonly name: string;
+  readonly arity: number;
+  /** Output shape from argument shapes; throws ShapeError with a user-facing message. */
+  shape(args: readonly Shape[]): Shape;
+  /** Domain for generated derivative tests: where the op is smooth. */
+  readonly domain?: 'any' | 'positive' | 'nonzero';
+}
+
+export interface ElementwiseOp extends OpBase {
+  readonly kind: 'elementwise';
+  /** The scalar function, used by the reference interpreter and constant folding. */
+  readonly scalar: (...x: number[]) => number;
+  /**
+   * ∂out/∂arg_i as IR nodes (scalars or the out shape); null is an exact zero. Ops whose
+   * derivative is zero almost everywhere (sign) return nulls, not an error.
+   */
+  partials(b: Builder, args: readonly Node[], out: Node): (Node | null)[];
+}
+
+export interface StructuralOp extends OpBase {
+  readonly kind: 'structural';
+  /** Tangent of the output from argument tangents (null = zero tangent). */
+  jvp(b: Builder, args: readonly Node[], tangents: readonly (Node | null)[], out: Node): Node | null;
+  /** Cotangents of the arguments from the output cotangent (the transpose rule). */
+  vjp(b: Builder, args: readonly Node[], cotangent: Node, out: Node): (Node | null)[];
+  evaluate(args: readonly Tensor[]): Tensor;
+}
+
+export type OpDef = ElementwiseOp | StructuralOp;
+
+const registry = new Map<string, OpDef>();
+
+export function defineOp<T extends OpDef>(def: T): T {
+  if (registry.has(def.name)) throw new Error(`op ${def.name} defined twice`);
+  registry.set(def.name, def);
+  return def;
+}
+
+export function getOp(name: string): OpDef {
+  const def = registry.get(name);
+  if (!def) throw new Error(`no op named '${name}' in the registry`);
+  return def;
+}
+
+export const allOps = (): OpDef[] => [...registry.values()];

@@ -1,0 +1,224 @@
+// Formula text -> tensor IR. mathjs parses the text; we translate its node tree into IR
+// through the builder, giving mathjs' operators their tensor meaning (A*x is a
+// matrix-vector product, .* is elementwise, ' transposes). Errors quote the formula and point
+// at the offending position.
+
+import { parse, type MathNode } from 'mathjs';
+import { PhicError, specError } from '../errors.js';
+import type { Builder } from '../ir/builder.js';
+import { ShapeError, formatShape, type Node } from '../ir/nodes.js';
+import type { SpecSource } from '../spec/source.js';
+import { locateNodes, type Span } from './locate.js';
+
+/** A user helper function, inlined at each call. */
+export interface HelperFunction {
+  readonly args: readonly string[];
+  readonly body: string;
+}
+
+export interface Scope {
+  readonly symbols: ReadonlyMap<string, Node>;
+  readonly functions: ReadonlyMap<string, HelperFunction>;
+}
+
+const UNARY_FUNCTIONS = new Set(['exp', 'log', 'sqrt', 'abs', 'tanh', 'sigmoid', 'softplus', 'sin', 'cos']);
+const NON_DIFFERENTIABLE = new Set(['floor', 'ceil', 'round', 'fix', 'sign', 'max', 'min', 'mod', 'heaviside', 'step']);
+const NAMED_CONSTANTS = new Map([
+  ['pi', Math.PI],
+  ['e', Math.E],
+]);
+
+interface Where {
+  field: string;
+  formula: string;
+}
+
+export class FormulaTranslator {
+  private readonly parsed = new Map<string, { root: MathNode; spans: Map<MathNode, Span> }>();
+  private readonly inlining: string[] = [];
+  /** Argument nodes of the helper calls being inlined: the only tensors a helper body may use. */
+  private readonly helperArgNodes = new Set<Node>();
+
+  constructor(
+    private readonly b: Builder,
+    private readonly scope: Scope,
+    private readonly source: SpecSource,
+  ) {}
+
+  /** Translate the formula at spec field `field`. */
+  translate(formula: string, field: string, extraSymbols?: ReadonlyMap<string, Node>): Node {
+    const { root, spans } = this.parse(formula, field);
+    const symbols = extraSymbols ? new Map([...this.scope.symbols, ...extraSymbols]) : this.scope.symbols;
+    return this.node(root, { field, formula }, spans, symbols, false);
+  }
+
+  private error(message: string, where: Where, offset: number | undefined): PhicError {
+    const location =
+      (offset !== undefined ? this.source.locateInString?.(where.field, offset) : undefined) ?? this.source.locate(where.field);
+    return specError(message, { field: where.field, formula: where.formula, offset, location });
+  }
+
+  private parse(formula: string, field: string) {
+    const cached = this.parsed.get(field);
+    if (cached) return cached;
+    let root: MathNode;
+    try {
+      root = parse(formula);
+    } catch (e) {
+      const char = (e as { char?: number }).char;
+      const offset = typeof char === 'number' ? Math.min(Math.max(char - 1, 0), formula.length) : undefined;
+      const message = String((e as Error).message).replace(/\s*\(char \d+\)$/, '');
+      throw this.error(`cannot parse formula: ${message}`, { field, formula }, offset);
+    }
+    const entry = { root, spans: locateNodes(formula, root) };
+    this.parsed.set(field, entry);
+    return entry;
+  }
+
+  private node(
+    node: MathNode,
+    where: Where,
+    spans: Map<MathNode, Span>,
+    symbols: ReadonlyMap<string, Node>,
+    scalarOnly: boolean,
+  ): Node {
+    const at = spans.get(node)?.at;
+    const fail = (message: string) => this.error(message, where, at);
+    const sub = (n: MathNode) => this.node(n, where, spans, symbols, scalarOnly);
+    const build = (make: () => Node): Node => {
+      try {
+        return make();
+      } catch (e) {
+        if (e instanceof ShapeError) throw fail(e.message);
+        throw e;
+      }
+    };
+    const n = node as MathNode & { args?: MathNode[]; fn?: MathNode | string; op?: string; name?: string; value?: unknown; content?: MathNode };
+    const b = this.b;
+
+    switch (node.type) {
+      case 'ConstantNode': {
+        if (typeof n.value !== 'number' || !Number.isFinite(n.value)) throw fail(`only finite numbers are allowed here, got ${JSON.stringify(n.value)}`);
+        return b.constant(n.value);
+      }
+      case 'SymbolNode': {
+        const name = n.name!;
+        const found = symbols.get(name);
+        if (found) {
+          if (scalarOnly && found.shape.length > 0 && !this.helperArgNodes.has(found)) {
+            throw fail(`helper functions are scalar: '${name}' is a ${found.shape.length === 1 ? 'vector' : 'matrix'}; pass it as an argument instead`);
+          }
+          return found;
+        }
+        const named = NAMED_CONSTANTS.get(name);
+        if (named !== undefined) return b.constant(named);
+        if (this.scope.functions.has(name) || UNARY_FUNCTIONS.has(name)) throw fail(`'${name}' is a function: call it with arguments`);
+        throw fail(`unknown symbol '${name}' (known: ${[...symbols.keys()].join(', ') || 'none'})`);
+      }
+      case 'ParenthesisNode':
+        return sub(n.content!);
+      case 'OperatorNode': {
+        const args = n.args!.map(sub);
+        const [x, y] = args as [Node, Node];
+        const shaped = (what: string) => {
+          if (scalarOnly && args.some((a) => a.shape.length > 0)) throw fail(`helper functions are scalar: ${what} got ${args.map((a) => formatShape(a.shape)).join(' and ')}`);
+        };
+        switch (n.fn) {
+          case 'add':
+            return build(() => b.add(x, y));
+          case 'subtract':
+            return build(() => b.sub(x, y));
+          case 'unaryMinus':
+            return b.neg(x);
+          case 'unaryPlus':
+            return x;
+          case 'dotMultiply':
+            return build(() => b.mul(x, y));
+          case 'dotDivide':
+            return build(() => b.div(x, y));
+          case 'dotPow':
+            return build(() => b.pow(x, y));
+          case 'multiply':
+            return build(() => (scalarOnly ? b.mul(x, y) : this.multiply(x, y)));
+          case 'divide':
+            if (scalarOnly) return build(() => b.div(x, y));
+            if (y.shape.length > 0) throw fail(`division by a ${y.shape.length === 1 ? 'vector' : 'matrix'}: use ./ for elementwise division`);
+            return build(() => b.div(x, y));
+          case 'pow':
+            if (scalarOnly) return build(() => b.pow(x, y));
+            if (x.shape.length > 0 || y.shape.length > 0) throw fail(`^ is for scalars: use .^ for an elementwise power`);
+            return b.pow(x, y);
+          case 'ctranspose':
+          case 'transpose':
+            shaped('transpose');
+            return x.shape.length === 2 ? b.transpose(x) : x;
+          default:
+            throw fail(`unsupported operator '${n.op}'`);
+        }
+      }
+      case 'FunctionNode': {
+        const fnNode = n.fn as MathNode;
+        if (typeof fnNode !== 'object' || fnNode.type !== 'SymbolNode') throw fail('only named functions can be called');
+        const name = (fnNode as MathNode & { name: string }).name;
+        const args = n.args!.map(sub);
+        const arity = (k: number) => {
+          if (args.length !== k) throw fail(`${name} takes ${k} argument${k === 1 ? '' : 's'}, got ${args.length}`);
+        };
+        if (UNARY_FUNCTIONS.has(name)) {
+          arity(1);
+          return b.op(name, args[0]!);
+        }
+        const helper = this.scope.functions.get(name);
+        if (helper) {
+          arity(helper.args.length);
+          return this.inline(name, helper, args, fail);
+        }
+        if (name === 'sum' || name === 'dot' || name === 'transpose' || name === 'outer') {
+          if (scalarOnly) throw fail(`helper functions are scalar: ${name} is not allowed in them`);
+          arity(name === 'dot' || name === 'outer' ? 2 : 1);
+          if (name === 'transpose') return args[0]!.shape.length === 2 ? b.transpose(args[0]!) : args[0]!;
+          return build(() => b.op(name, ...args));
+        }
+        if (NON_DIFFERENTIABLE.has(name)) throw fail(`'${name}' is not differentiable, so phic does not support it`);
+        throw fail(`unsupported function '${name}'`);
+      }
+      case 'AccessorNode':
+      case 'IndexNode':
+        throw fail('indexing is not supported: formulas work on whole vectors and matrices');
+      case 'ArrayNode':
+        throw fail('matrix literals are not supported: declare the matrix as data');
+      default:
+        throw fail(`unsupported expression (${node.type.replace(/Node$/, '').toLowerCase()})`);
+    }
+  }
+
+  /** mathjs' `*`: scaling by scalars, matrix-vector, vector-matrix, matrix-matrix, vector-vector (dot). */
+  private multiply(x: Node, y: Node): Node {
+    const b = this.b;
+    if (x.shape.length === 0 || y.shape.length === 0) return b.mul(x, y);
+    if (x.shape.length === 2 && y.shape.length === 1) return b.matvec(x, y);
+    if (x.shape.length === 1 && y.shape.length === 2) return b.matvec(b.transpose(y), x);
+    if (x.shape.length === 2 && y.shape.length === 2) return b.matmul(x, y);
+    return b.dot(x, y);
+  }
+
+  private inline(name: string, helper: HelperFunction, args: Node[], fail: (m: string) => PhicError): Node {
+    if (this.inlining.includes(name)) throw fail(`function '${name}' calls itself: recursion is not supported`);
+    const field = `functions.${name}.body`;
+    const { root, spans } = this.parse(helper.body, field);
+    // Helpers are scalar functions applied entrywise: inline them on scalar placeholders'
+    // shapes by substituting the (possibly tensor) arguments; their bodies may only use
+    // elementwise operations, which broadcast.
+    const symbols = new Map(this.scope.symbols);
+    helper.args.forEach((a, i) => symbols.set(a, args[i]!));
+    this.inlining.push(name);
+    const added = args.filter((a) => !this.helperArgNodes.has(a));
+    added.forEach((a) => this.helperArgNodes.add(a));
+    try {
+      return this.node(root, { field, formula: helper.body }, spans, symbols, true);
+    } finally {
+      this.inlining.pop();
+      added.forEach((a) => this.helperArgNodes.delete(a));
+    }
+  }
+}

@@ -1,0 +1,102 @@
+// Source positions for mathjs nodes. mathjs' parse tree carries no positions, so we
+// tokenize the formula and walk the tree in source order, matching its leaves (numbers,
+// names) to tokens one by one; operators are found between their operands' spans.
+
+import type { MathNode } from 'mathjs';
+
+export interface Span {
+  start: number;
+  end: number;
+  /** Where an error about this node should point (the operator for operator nodes). */
+  at: number;
+}
+
+interface Token {
+  kind: 'name' | 'number';
+  start: number;
+  end: number;
+}
+
+const TOKEN = /([A-Za-z_][A-Za-z0-9_]*)|((?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)/g;
+
+function leafTokens(formula: string): Token[] {
+  const out: Token[] = [];
+  for (const m of formula.matchAll(TOKEN)) {
+    out.push({ kind: m[1] ? 'name' : 'number', start: m.index, end: m.index + m[0].length });
+  }
+  return out;
+}
+
+/** Positions for every node of `root`, a tree parsed from `formula`; best effort, never throws. */
+export function locateNodes(formula: string, root: MathNode): Map<MathNode, Span> {
+  const spans = new Map<MathNode, Span>();
+  const tokens = leafTokens(formula);
+  let next = 0;
+  const take = (kind: Token['kind']): Token | undefined => {
+    while (next < tokens.length && tokens[next]!.kind !== kind) next++;
+    return tokens[next++];
+  };
+  const find = (text: string, from: number, to: number) => {
+    const i = formula.indexOf(text, from);
+    return i >= 0 && i <= to ? i : from;
+  };
+
+  const visit = (node: MathNode): Span => {
+    let span: Span;
+    const n = node as MathNode & { args?: MathNode[]; op?: string; fn?: unknown; implicit?: boolean; content?: MathNode };
+    switch (node.type) {
+      case 'ConstantNode':
+      case 'SymbolNode': {
+        const t = take(node.type === 'ConstantNode' ? 'number' : 'name');
+        span = t ? { start: t.start, end: t.end, at: t.start } : { start: 0, end: 0, at: 0 };
+        break;
+      }
+      case 'FunctionNode': {
+        const t = take('name');
+        const args = (n.args ?? []).map(visit);
+        const start = t?.start ?? 0;
+        const last = args.length ? args[args.length - 1]!.end : (t?.end ?? 0);
+        span = { start, end: find(')', last, formula.length) + 1, at: start };
+        break;
+      }
+      case 'ParenthesisNode': {
+        const inner = visit(n.content!);
+        const open = formula.lastIndexOf('(', inner.start);
+        const close = formula.indexOf(')', inner.end);
+        span = { start: open >= 0 ? open : inner.start, end: close >= 0 ? close + 1 : inner.end, at: inner.at };
+        break;
+      }
+      case 'OperatorNode': {
+        const args = (n.args ?? []).map(visit);
+        const op = n.op ?? '';
+        if (args.length === 2) {
+          const [l, r] = args as [Span, Span];
+          const at = n.implicit ? r.start : find(op, l.end, r.start);
+          span = { start: l.start, end: r.end, at };
+        } else if (op === "'") {
+          const a = args[0]!;
+          const at = find("'", a.end, formula.length);
+          span = { start: a.start, end: at + 1, at };
+        } else {
+          const a = args[0] ?? { start: 0, end: 0, at: 0 };
+          const at = Math.max(0, formula.lastIndexOf(op, a.start));
+          span = { start: at, end: a.end, at };
+        }
+        break;
+      }
+      default: {
+        // Unsupported node kinds are reported at their first leaf.
+        const children: MathNode[] = [];
+        node.forEach((c: MathNode) => children.push(c));
+        const spansOf = children.map(visit);
+        const start = spansOf.length ? Math.min(...spansOf.map((s) => s.start)) : 0;
+        const end = spansOf.length ? Math.max(...spansOf.map((s) => s.end)) : 0;
+        span = { start, end, at: start };
+      }
+    }
+    spans.set(node, span);
+    return span;
+  };
+  visit(root);
+  return spans;
+}

@@ -1,0 +1,206 @@
+// The execution plan of a compiled map: buffers and the loop-IR segments one iteration
+// runs (hoisted invariants, the primal step, the tangent step, the adjoint step), built from
+// the model and its symbolic derivatives. Backends emit their drivers around these segments.
+
+import type { MapModel } from './model.js';
+import { differentiateStep, type StepDerivatives } from './diff/derivatives.js';
+import { topoSort, type Node } from './ir/nodes.js';
+import { invariantNodes } from './optimise/invariance.js';
+import { reassociate } from './optimise/reassociate.js';
+import { lowerSegment, type LoweringContext, type Output, type Ref } from './lower/lower.js';
+import type { BufferDecl, Segment } from './lower/loop-ir.js';
+import { NameAllocator } from './names.js';
+
+export type Mode = 'forward' | 'reverse' | 'both';
+
+export interface PlanOptions {
+  readonly mode: Mode;
+  readonly K: number;
+  readonly truncate: number;
+  /** Numeric dims baked into the code, or null to bind them at instantiation. */
+  readonly dims: Readonly<Record<string, number>> | null;
+}
+
+export interface StateBuffers {
+  readonly name: string;
+  readonly dims: readonly string[];
+  readonly current: string;
+  readonly next: string;
+  readonly dot: string;
+  readonly dotNext: string;
+  readonly bar: string;
+  readonly barNext: string;
+  readonly tape: string;
+  readonly initialFrom?: string;
+}
+
+export interface ParamBuffers {
+  readonly name: string;
+  readonly dims: readonly string[];
+  readonly value: string;
+  readonly dot: string;
+  readonly bar: string;
+}
+
+export interface Plan {
+  readonly model: MapModel;
+  readonly options: PlanOptions;
+  readonly names: NameAllocator;
+  readonly state: readonly StateBuffers[];
+  readonly params: readonly ParamBuffers[];
+  readonly data: readonly { readonly name: string; readonly dims: readonly string[]; readonly value: string }[];
+  /** Every buffer that is neither an input nor a state/tangent/adjoint buffer (hoisted values, temporaries). */
+  readonly temporaries: readonly BufferDecl[];
+  readonly segments: {
+    readonly invariants: Segment;
+    readonly step: Segment;
+    readonly stepForTangent?: Segment;
+    readonly tangent?: Segment;
+    readonly adjointPrep?: Segment;
+    readonly adjoint?: Segment;
+  };
+  readonly loopNames: readonly string[];
+  /** The symbolic derivatives the segments were lowered from (for --dump). */
+  readonly derivatives: StepDerivatives;
+  /** The graphs after optimisation, by stage (for --dump). */
+  readonly graphs: { readonly update: readonly Node[]; readonly tangent: readonly (Node | null)[]; readonly adjoint: readonly (Node | null)[] };
+}
+
+/** Identifiers the generated module defines at top level; user names must not shadow them. */
+export const MODULE_GLOBALS = ['meta', 'create', 'sigmoid', 'softplus', 'toFlat', 'nonFinite', 'PhicError', 'phicError', 'checkFinite', 'K', 'T'];
+
+export function buildPlan(model: MapModel, options: PlanOptions): Plan {
+  const b = model.builder;
+  const d = differentiateStep(model);
+  const derivativeSteps = options.K - options.truncate;
+  const costModel = (applications: number) => (options.dims ? { dims: options.dims, applications } : null);
+  const update = reassociate(b, model.update, costModel(options.K));
+  const tangent = orNull(reassociate(b, nonNull(d.tangent), costModel(derivativeSteps)), d.tangent);
+  const adjointAll = [...d.stateAdjoint, ...d.paramAdjoint];
+  const adjoint = orNull(reassociate(b, nonNull(adjointAll), costModel(derivativeSteps)), adjointAll);
+
+  const userNames = [
+    ...model.state.map((s) => s.name), ...model.params.map((p) => p.name), ...model.data.map((v) => v.name),
+    ...model.outerData.map((v) => v.name), ...Object.keys(model.spec.constants ?? {}), ...Object.keys(model.spec.functions ?? {}), ...model.dims,
+  ];
+  const names = new NameAllocator([...userNames, ...MODULE_GLOBALS]);
+  const loopNames = ['i', 'j', 'l'].map((n) => names.fresh(n));
+
+  const state: StateBuffers[] = model.state.map((s) => ({
+    name: s.name, dims: s.shape, current: s.name, next: names.fresh(`${s.name}_next`), dot: names.fresh(`${s.name}_dot`),
+    dotNext: names.fresh(`${s.name}_dot_next`), bar: names.fresh(`${s.name}_bar`), barNext: names.fresh(`${s.name}_bar_next`),
+    tape: names.fresh(`${s.name}_tape`), initialFrom: s.initialFrom,
+  }));
+  const params: ParamBuffers[] = model.params.map((p) => ({
+    name: p.name, dims: p.shape, value: p.name, dot: names.fresh(`${p.name}_dot`), bar: names.fresh(`${p.name}_bar`),
+  }));
+  const data = [...model.data, ...model.outerData].map((v) => ({ name: v.name, dims: v.shape, value: v.name }));
+
+  const base = new Map<number, Ref>();
+  const buf = (name: string): Ref => ({ kind: 'buffer', name });
+  model.state.forEach((s, i) => base.set(s.node.id, buf(state[i]!.current)));
+  model.params.forEach((p, i) => base.set(p.node.id, buf(params[i]!.value)));
+  model.data.forEach((v) => base.set(v.node.id, buf(v.name)));
+  d.stateTangents.forEach((t, i) => base.set(t.id, buf(state[i]!.dot)));
+  d.paramTangents.forEach((t, i) => base.set(t.id, buf(params[i]!.dot)));
+  d.stateCotangents.forEach((t, i) => base.set(t.id, buf(state[i]!.bar)));
+
+  const temporaries: BufferDecl[] = [];
+  const batched = new Set([...state.flatMap((s) => [s.dot, s.dotNext, s.bar, s.barNext]), ...params.map((p) => p.bar)]);
+  const context = (available: ReadonlyMap<number, Ref>): LoweringContext => ({
+    names, available, batched, loopNames, declare: (decl) => temporaries.push(decl),
+  });
+
+  // Hoisting: invariant subexpressions used by the per-step graphs get a buffer each.
+  const wantTangent = options.mode !== 'reverse';
+  const wantAdjoint = options.mode !== 'forward';
+  const perStepRoots = [...update, ...(wantTangent ? nonNull(tangent) : []), ...(wantAdjoint ? nonNull(adjoint) : [])];
+  const invariant = invariantNodes(perStepRoots);
+  const hoisted = frontier(perStepRoots, (n) => invariant.has(n.id), base);
+  const withHoisted = new Map(base);
+  const hoistOutputs: Output[] = hoisted.map((n) => {
+    const name = names.fresh('h');
+    temporaries.push({ name, dims: n.shape, batched: false });
+    withHoisted.set(n.id, buf(name));
+    return { node: n, buffer: name, accumulate: false };
+  });
+  const invariants = lowerSegment(context(base), 'invariants', 'loop invariants, computed once per call', hoistOutputs);
+
+  const stepOutputs: Output[] = update.map((u, i) => ({ node: u, buffer: state[i]!.next, accumulate: false }));
+  const step = lowerSegment(context(withHoisted), 'step', 'one iteration: next state from the current one', stepOutputs);
+
+  const derivativeInputs = new Set([...d.stateTangents, ...d.paramTangents, ...d.stateCotangents].map((n) => n.id));
+  const shared = (roots: readonly Node[], prefix: string) => {
+    const varying = dependsOn(roots, derivativeInputs);
+    const nodes = frontier(roots, (n) => !varying.has(n.id) && !withHoisted.has(n.id), withHoisted);
+    const available = new Map(withHoisted);
+    const outputs: Output[] = nodes.map((n) => {
+      const name = names.fresh(prefix);
+      temporaries.push({ name, dims: n.shape, batched: false });
+      available.set(n.id, buf(name));
+      return { node: n, buffer: name, accumulate: false };
+    });
+    return { outputs, available };
+  };
+
+  let stepForTangent: Segment | undefined;
+  let tangentSegment: Segment | undefined;
+  if (wantTangent) {
+    const s = shared(nonNull(tangent), 'p');
+    stepForTangent = lowerSegment(context(withHoisted), 'stepForTangent', 'one iteration, also keeping the values the tangent step reads', [...stepOutputs, ...s.outputs]);
+    tangentSegment = lowerSegment(context(s.available), 'tangentStep', 'tangent of one iteration: ẋ⁺ = ∂ₓΦ ẋ + ∂θΦ θ̇', tangent.map((t, i) => ({ node: t, buffer: state[i]!.dotNext, accumulate: false })));
+  }
+  let adjointPrep: Segment | undefined;
+  let adjointSegment: Segment | undefined;
+  if (wantAdjoint) {
+    const s = shared(nonNull(adjoint), 'q');
+    adjointPrep = lowerSegment(context(withHoisted), 'adjointPrep', 'values the adjoint step reads, at the taped iterate', s.outputs);
+    const outs: Output[] = [
+      ...state.map((st, i) => ({ node: adjoint[i] ?? null, buffer: st.barNext, accumulate: false })),
+      ...params.map((p, i) => ({ node: adjoint[state.length + i] ?? null, buffer: p.bar, accumulate: true })),
+    ];
+    adjointSegment = lowerSegment(context(s.available), 'adjointStep', 'adjoint of one iteration: x̄ ← x̄ ∂ₓΦ, θ̄ += x̄ ∂θΦ', outs);
+  }
+
+  return {
+    model, options, names, state, params, data, temporaries, loopNames, derivatives: d,
+    graphs: { update, tangent, adjoint },
+    segments: { invariants, step, stepForTangent, tangent: tangentSegment, adjointPrep, adjoint: adjointSegment },
+  };
+}
+
+const nonNull = (xs: readonly (Node | null)[]) => xs.filter((x): x is Node => x !== null);
+/** Put rewritten non-null nodes back in the positions of the original list. */
+function orNull(rewritten: readonly Node[], original: readonly (Node | null)[]): (Node | null)[] {
+  let k = 0;
+  return original.map((o) => (o ? rewritten[k++]! : null));
+}
+
+/** Ids of nodes under `roots` that depend on any of `inputs`. */
+function dependsOn(roots: readonly Node[], inputs: ReadonlySet<number>): Set<number> {
+  const out = new Set<number>();
+  for (const n of topoSort(roots)) {
+    if (inputs.has(n.id) || (n.kind === 'op' && n.args.some((a) => out.has(a.id)))) out.add(n.id);
+  }
+  return out;
+}
+
+/**
+ * The op nodes satisfying `inSet` that some node outside the set uses (or that are roots):
+ * what must be computed ahead and kept. Views (transpose, outer) are looked through, since
+ * consumers read them by index; nodes already available are skipped.
+ */
+function frontier(roots: readonly Node[], inSet: (n: Node) => boolean, available: ReadonlyMap<number, Ref>): Node[] {
+  const picked = new Map<number, Node>();
+  const take = (n: Node) => {
+    if (n.kind !== 'op' || available.has(n.id) || picked.has(n.id)) return;
+    if (n.op === 'transpose' || n.op === 'outer') n.args.forEach(take);
+    else picked.set(n.id, n);
+  };
+  for (const n of topoSort(roots)) {
+    if (inSet(n)) continue;
+    if (n.kind === 'op') for (const a of n.args) if (inSet(a)) take(a);
+  }
+  for (const r of roots) if (inSet(r)) take(r);
+  return [...picked.values()].sort((a, b) => a.id - b.id);
+}
