@@ -54,6 +54,7 @@ export interface Plan {
   readonly segments: {
     readonly invariants: Segment;
     readonly step: Segment;
+    /** The step plus the values the tangent step reads; absent when it reads none (use `step`). */
     readonly stepForTangent?: Segment;
     readonly tangent?: Segment;
     readonly adjointPrep?: Segment;
@@ -147,7 +148,9 @@ export function buildPlan(model: MapModel, options: PlanOptions): Plan {
   let tangentSegment: Segment | undefined;
   if (wantTangent) {
     const s = shared(nonNull(tangent), 'p');
-    stepForTangent = lowerSegment(context(withHoisted), 'stepForTangent', 'one iteration, also keeping the values the tangent step reads', [...stepOutputs, ...s.outputs]);
+    if (s.outputs.length) {
+      stepForTangent = lowerSegment(context(withHoisted), 'stepForTangent', 'one iteration, also keeping the values the tangent step reads', [...stepOutputs, ...s.outputs]);
+    }
     tangentSegment = lowerSegment(context(s.available), 'tangentStep', 'tangent of one iteration: ẋ⁺ = ∂ₓΦ ẋ + ∂θΦ θ̇', tangent.map((t, i) => ({ node: t, buffer: state[i]!.dotNext, accumulate: false })));
   }
   let adjointPrep: Segment | undefined;

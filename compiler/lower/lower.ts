@@ -66,8 +66,8 @@ class SegmentLowering {
         this.refs.set(node.id, { kind: 'local', name: this.computeScalar(node) });
       } else {
         const buffer = this.ctx.names.fresh('t');
-        this.ctx.declare({ name: buffer, dims: node.shape, batched: this.dependsOnBatched(node) });
-        if (this.dependsOnBatched(node)) this.touch(buffer);
+        // Scratch: computed and consumed within one call, so one copy serves every direction.
+        this.ctx.declare({ name: buffer, dims: node.shape, batched: false });
         this.compute(node, buffer, false);
         this.refs.set(node.id, { kind: 'buffer', name: buffer });
       }
@@ -86,15 +86,6 @@ class SegmentLowering {
 
   private outputShape(o: Output): Shape {
     return o.node?.shape ?? [];
-  }
-
-  /** Batched buffers are the ones per-direction state lives in; temporaries derived from them are batched too. */
-  private dependsOnBatched(node: Node): boolean {
-    for (const n of topoSort([node])) {
-      const ref = this.refs.get(n.id);
-      if (ref?.kind === 'buffer' && this.ctx.batched.has(ref.name)) return true;
-    }
-    return false;
   }
 
   private chooseMaterialized(order: readonly Node[], roots: readonly Node[]): Set<number> {
@@ -205,8 +196,8 @@ class SegmentLowering {
   private matvec(m: Node, v: Node, buffer: string, accumulate: boolean) {
     const [rows, cols] = m.shape as [string, string];
     const [i, j] = [this.loopVar(0), this.loopVar(1)];
-    if (!accumulate) this.fill(buffer, [rows], { kind: 'num', value: 0 });
     if (isView(m, 'transpose') && !this.refs.has(m.id)) {
+      if (!accumulate) this.fill(buffer, [rows], { kind: 'num', value: 0 });
       // y = Aᵀv, A stored row-major: walk A by rows (axpy form) for unit-stride access.
       const a = (m as unknown as { args: Node[] }).args[0]!;
       const s = this.ctx.names.fresh('s');
@@ -225,7 +216,7 @@ class SegmentLowering {
       body: [
         { kind: 'let', name: acc, value: { kind: 'num', value: 0 }, mutable: true },
         { kind: 'for', index: j, extent: dim(cols), body: [{ kind: 'add-to-local', name: acc, value: { kind: 'call', op: 'mul', args: [this.expr(m, [ivar(i), ivar(j)]), this.expr(v, [ivar(j)])] } }] },
-        this.store(buffer, ivar(i), { kind: 'local', name: acc }, true),
+        this.store(buffer, ivar(i), { kind: 'local', name: acc }, accumulate),
       ],
     });
   }

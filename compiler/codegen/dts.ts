@@ -1,0 +1,59 @@
+// Type declarations for a generated module, from the plan's names and shapes: a `.d.ts`
+// beside the `.js`, or the type block at the top of an `--emit ts` module.
+
+import type { Plan } from '../plan.js';
+
+export function declarations(plan: Plan, declare: boolean): string {
+  const { model } = plan;
+  const forward = !!plan.segments.tangent;
+  const reverse = !!plan.segments.adjoint;
+  const fields = (names: readonly string[], type: string, optional = false) => names.map((n) => `  ${n}${optional ? '?' : ''}: ${type};`).join('\n');
+  const stateNames = model.state.map((s) => s.name);
+  const paramNames = model.params.map((p) => p.name);
+  const inputNames = [...paramNames, ...model.data.map((d) => d.name), ...model.outerData.map((d) => d.name)];
+  const d = declare ? 'declare ' : '';
+  const lines = [
+    '/** A dense row-major matrix. */',
+    'export interface Matrix {\n  rows: number;\n  cols: number;\n  data: Float64Array;\n}',
+    '/** A scalar, a vector or a row-major matrix: typed array, (nested) array or number. */',
+    'export type TensorInput = Float64Array | Float32Array | readonly number[] | readonly (readonly number[])[] | number;',
+    `export interface Inputs {\n${fields(inputNames, 'TensorInput')}\n}`,
+    `export interface InitialState {\n${fields(stateNames, 'TensorInput', true)}\n}`,
+    `export interface State {\n${fields(stateNames, 'Float64Array')}\n}`,
+    `export interface Direction {\n${fields(paramNames, 'TensorInput', true)}\n}`,
+    `export interface Cotangent {\n${fields(stateNames, 'TensorInput', true)}\n}`,
+    `export interface Gradient {\n${fields(paramNames, 'Float64Array')}\n}`,
+    `/** jacobian[state][param]: rows are the state's entries, columns the param's. */\nexport type Jacobian = {\n${stateNames.map((s) => `  ${s}: {\n${paramNames.map((p) => `    ${p}: Matrix;`).join('\n')}\n  };`).join('\n')}\n};`,
+    `export interface Dims {\n${fields(model.dims, 'number', !!plan.options.dims)}\n}`,
+    'export interface Meta {\n  name: string;\n  phicVersion: string;\n  specHash: string;\n  backend: string;\n  precision: string;\n  mode: string;\n  K: number;\n  truncate: number;\n  dims: Record<string, number> | null;\n  state: { name: string; shape: string[]; initialFrom?: string }[];\n  params: { name: string; shape: string[] }[];\n  data: { name: string; shape: string[] }[];\n}',
+    'export interface Instance {',
+    '  readonly meta: Meta;',
+    '  readonly dims: Readonly<Dims>;',
+    '  /** Runs all K iterations and returns x_K. */',
+    '  iterate(inputs: Inputs, x0?: InitialState): { state: State };',
+    ...(forward
+      ? [
+          '  /** Forward mode: x_K and dx_K/dθ · direction over the last K - T iterations. */',
+          '  jvp(inputs: Inputs, direction: Direction, x0?: InitialState): { state: State; tangent: State };',
+          '  /** Forward mode over every parameter direction: the full Jacobian dx_K/dθ. */',
+          '  jacobianForward(inputs: Inputs, x0?: InitialState): { state: State; jacobian: Jacobian };',
+        ]
+      : []),
+    ...(reverse
+      ? [
+          '  /** Reverse mode: x_K and cotangent · dx_K/dθ, the backward sweep stopped at T. */',
+          '  vjp(inputs: Inputs, cotangent: Cotangent, x0?: InitialState): { state: State; gradient: Gradient };',
+          '  /** Reverse mode with a cotangent per state entry: the full Jacobian dx_K/dθ. */',
+          '  jacobianReverse(inputs: Inputs, x0?: InitialState): { state: State; jacobian: Jacobian };',
+        ]
+      : []),
+    '  /** ∂Φ/∂x at a point, over the concatenated state components. */',
+    '  partialX(inputs: Inputs, point: InitialState): Matrix;',
+    '  /** ∂Φ/∂θ at a point: rows over the state, columns over the concatenated params. */',
+    '  partialTheta(inputs: Inputs, point: InitialState): Matrix;',
+    '}',
+    `export ${d}const meta: Meta;`,
+  ];
+  if (declare) lines.push(`export declare function create(dims${plan.options.dims ? '?' : ''}: Dims): Instance;`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,95 @@
+// JavaScript templates for loop-IR scalar expressions: one entry per elementwise op, plus
+// one precedence table that decides parentheses. The GPU emitter has a table of the same shape.
+
+import type { IndexExpr, ScalarExpr } from '../lower/loop-ir.js';
+
+/** Precedence levels: higher binds tighter. */
+const enum Level {
+  Sum = 1,
+  Product = 2,
+  Unary = 3,
+  Atom = 4,
+}
+
+interface Printed {
+  readonly text: string;
+  readonly level: Level;
+}
+
+type Template = (args: readonly Printed[]) => Printed;
+
+const wrap = (p: Printed, min: Level) => (p.level < min ? `(${p.text})` : p.text);
+const call = (fn: string): Template => (args) => ({ text: `${fn}(${args.map((a) => a.text).join(', ')})`, level: Level.Atom });
+
+/** Entry per registry op; a test checks that every elementwise op has one. */
+export const JS_TEMPLATES: Readonly<Record<string, Template>> = {
+  add: ([a, b]) => ({ text: `${wrap(a!, Level.Sum)} + ${wrap(b!, Level.Sum)}`, level: Level.Sum }),
+  sub: ([a, b]) => ({ text: `${wrap(a!, Level.Sum)} - ${wrap(b!, Level.Product)}`, level: Level.Sum }),
+  mul: ([a, b]) => ({ text: `${wrap(a!, Level.Product)} * ${wrap(b!, Level.Product)}`, level: Level.Product }),
+  div: ([a, b]) => ({ text: `${wrap(a!, Level.Product)} / ${wrap(b!, Level.Unary)}`, level: Level.Product }),
+  neg: ([a]) => ({ text: `-${a!.text.startsWith('-') ? `(${a!.text})` : wrap(a!, Level.Unary)}`, level: Level.Unary }),
+  pow: call('Math.pow'),
+  exp: call('Math.exp'),
+  log: call('Math.log'),
+  sqrt: call('Math.sqrt'),
+  abs: call('Math.abs'),
+  sign: call('Math.sign'),
+  tanh: call('Math.tanh'),
+  sin: call('Math.sin'),
+  cos: call('Math.cos'),
+  sigmoid: call('sigmoid'),
+  softplus: call('softplus'),
+};
+
+/** Module-level helpers the templates call. */
+export const JS_HELPERS = `function sigmoid(v) {
+  return v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
+}
+
+function softplus(v) {
+  // log(1 + e^v) without overflow for large |v|
+  return Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
+}`;
+
+/** A number literal that reads back to the same float64. */
+export function numberLiteral(v: number): string {
+  return Object.is(v, -0) ? '0' : String(v);
+}
+
+export interface ExprPrinter {
+  /** Print a dim: its literal size when baked, else its name. */
+  dim(name: string): string;
+  /** Print a load, given the printed index. */
+  load(buffer: string, index: IndexExpr): string;
+}
+
+export function printIndex(e: IndexExpr, p: Pick<ExprPrinter, 'dim'>): Printed {
+  switch (e.k) {
+    case 'num':
+      return { text: String(e.v), level: Level.Atom };
+    case 'var':
+      return { text: e.name, level: Level.Atom };
+    case 'dim':
+      return { text: p.dim(e.name), level: Level.Atom };
+    case 'add':
+      return { text: `${wrap(printIndex(e.a, p), Level.Sum)} + ${wrap(printIndex(e.b, p), Level.Sum)}`, level: Level.Sum };
+    case 'mul':
+      return { text: `${wrap(printIndex(e.a, p), Level.Product)} * ${wrap(printIndex(e.b, p), Level.Product)}`, level: Level.Product };
+  }
+}
+
+export function printScalar(e: ScalarExpr, p: ExprPrinter): Printed {
+  switch (e.kind) {
+    case 'num':
+      return { text: numberLiteral(e.value), level: e.value < 0 ? Level.Unary : Level.Atom };
+    case 'local':
+      return { text: e.name, level: Level.Atom };
+    case 'load':
+      return { text: p.load(e.buffer, e.index), level: Level.Atom };
+    case 'call': {
+      const template = JS_TEMPLATES[e.op];
+      if (!template) throw new Error(`the JavaScript emitter has no template for op '${e.op}'`);
+      return template(e.args.map((a) => printScalar(a, p)));
+    }
+  }
+}

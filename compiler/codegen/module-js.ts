@@ -1,0 +1,397 @@
+// The CPU module: header, helpers, and `create(dims)`, which allocates every buffer once
+// and returns the iteration, forward-mode, reverse-mode and partial-Jacobian functions.
+// K, the truncation index T and (when baked) the dims are literal constants.
+
+import CodeBlockWriter from 'code-block-writer';
+import type { Plan, StateBuffers, ParamBuffers } from '../plan.js';
+import { emitSegment, type SegmentEmitContext } from './emit-segment-js.js';
+import { JS_HELPERS } from './js-templates.js';
+import { JS_RUNTIME } from './runtime-js.js';
+import { headerLines, type HeaderInfo } from './header.js';
+
+interface Sized {
+  readonly dims: readonly string[];
+}
+
+export function emitJsModule(plan: Plan, info: HeaderInfo): string {
+  const { options } = plan;
+  const baked = options.dims;
+  const dimValue = (name: string) => (baked ? baked[name]! : null);
+  const size = (v: Sized) => {
+    if (v.dims.length === 0) return '1';
+    if (baked) return String(v.dims.reduce((p, d) => p * baked[d]!, 1));
+    return v.dims.join(' * ');
+  };
+  const sumOf = (vs: readonly Sized[]) => {
+    if (baked) return String(vs.reduce((p, v) => p + Number(size(v)), 0));
+    return vs.map((v) => (v.dims.length > 1 ? `(${size(v)})` : size(v))).join(' + ');
+  };
+  const shapeArray = (v: Sized) => `[${v.dims.map((d) => (baked ? String(baked[d]) : d)).join(', ')}]`;
+  const forward = !!plan.segments.tangent;
+  const reverse = !!plan.segments.adjoint;
+  const offsets = new Map<string, string>();
+  const stride = new Map<string, string>();
+  for (const s of plan.state) for (const b of [s.dot, s.dotNext, s.bar, s.barNext]) stride.set(b, size(s));
+  for (const p of plan.params) stride.set(p.bar, size(p));
+  const segCtx: SegmentEmitContext = {
+    dimValue,
+    batchStride: (b) => stride.get(b)!,
+    offsetName: (b) => {
+      if (!offsets.has(b)) offsets.set(b, plan.names.fresh(`${b}_at`));
+      return offsets.get(b)!;
+    },
+    batchIndex: 'd',
+  };
+
+  const w = new CodeBlockWriter({ indentNumberOfSpaces: 2, useSingleQuote: true, newLine: '\n' });
+  headerLines(info).forEach((l) => w.writeLine(l));
+  w.writeLine('/* eslint-disable */').blankLine();
+  w.writeLine(`const K = ${options.K};`);
+  w.writeLine(`const T = ${options.truncate};`).blankLine();
+  w.writeLine(`export const meta = Object.freeze(${JSON.stringify(metaObject(plan, info))});`).blankLine();
+  w.writeLine(JS_RUNTIME).blankLine();
+  w.writeLine(JS_HELPERS).blankLine();
+
+  const allState = plan.state;
+  const S = sumOf(allState);
+  const P = sumOf(plan.params);
+  const inputNames = [...plan.params.map((p) => p.name), ...plan.data.map((d) => d.name)];
+
+  w.writeLine('/** Allocates all buffers once; the returned functions reuse them on every call. */');
+  w.write('export function create(dims) ').block(() => {
+    emitDims(w, plan);
+    w.writeLine('// inputs and state');
+    for (const p of plan.params) w.writeLine(`const ${p.value} = new Float64Array(${size(p)});`);
+    for (const d of plan.data) w.writeLine(`const ${d.value} = new Float64Array(${size(d)});`);
+    for (const s of allState) w.writeLine(`const ${s.current} = new Float64Array(${size(s)});`);
+    for (const s of allState) w.writeLine(`const ${s.next} = new Float64Array(${size(s)});`);
+    for (const p of plan.params) w.writeLine(`const ${p.dot} = new Float64Array(${size(p)});`);
+    if (plan.temporaries.length) w.writeLine('// hoisted invariants, shared intermediates and scratch');
+    for (const t of plan.temporaries) w.writeLine(`const ${t.name} = new Float64Array(${size(t)});`);
+    w.writeLine('// per-direction buffers: one copy per direction, (re)allocated when the count changes');
+    const tangentBuffers = allState.flatMap((s) => [[s.dot, size(s)], [s.dotNext, size(s)]] as const);
+    const adjointBuffers = [...allState.flatMap((s) => [[s.bar, size(s)], [s.barNext, size(s)]] as const), ...plan.params.map((p) => [p.bar, size(p)] as const)];
+    const declared = new Set<string>();
+    for (const [name] of [...tangentBuffers, ...adjointBuffers]) {
+      if (!declared.has(name)) w.writeLine(`let ${name} = new Float64Array(0);`);
+      declared.add(name);
+    }
+    w.writeLine('let tangentCount = 0;').writeLine('let adjointCount = 0;');
+    if (reverse) {
+      w.writeLine(`// reverse tape: exactly K - T = ${options.K - options.truncate} states per component`);
+      for (const s of allState) w.writeLine(`const ${s.tape} = new Float64Array(${options.K - options.truncate} * ${size(s)});`);
+    }
+    w.blankLine();
+
+    const segments = [plan.segments.invariants, plan.segments.step, plan.segments.stepForTangent, plan.segments.tangent, plan.segments.adjointPrep, plan.segments.adjoint];
+    for (const seg of segments) if (seg) { emitSegment(w, seg, segCtx); w.blankLine(); }
+
+    emitLoaders(w, plan, inputNames, shapeArray);
+    emitChecks(w, plan, size);
+
+    w.write('function useTangents(count) ').block(() => {
+      w.write('if (tangentCount !== count) ').block(() => {
+        for (const [name, sz] of tangentBuffers) w.writeLine(`${name} = new Float64Array(count * ${sz});`);
+        w.writeLine('tangentCount = count;');
+      });
+      for (const s of allState) w.writeLine(`${s.dot}.fill(0);`);
+    }).blankLine();
+    w.write('function useAdjoints(count) ').block(() => {
+      w.write('if (adjointCount !== count) ').block(() => {
+        for (const [name, sz] of adjointBuffers) w.writeLine(`${name} = new Float64Array(count * ${sz});`);
+        w.writeLine('adjointCount = count;');
+      });
+      for (const s of allState) w.writeLine(`${s.bar}.fill(0);`);
+      for (const p of plan.params) w.writeLine(`${p.bar}.fill(0);`);
+    }).blankLine();
+
+    w.writeLine('/** The first T iterations: no derivative work. */');
+    w.write('function idle(from, to) ').block(() => {
+      w.write('for (let k = from; k < to; k++) ').block(() => {
+        w.writeLine('step();').writeLine('checkState(k);').writeLine('advance();');
+      });
+    }).blankLine();
+
+    w.writeLine('/** Runs all K iterations from x0 and returns x_K. */');
+    w.write('function iterate(inputs, x0) ').block(() => {
+      w.writeLine('loadInputs(inputs);').writeLine('loadState(x0);').writeLine('invariants();').writeLine('idle(0, K);');
+      w.writeLine('return { state: snapshot() };');
+    }).blankLine();
+
+    if (forward) emitForward(w, plan, size, S, P);
+    if (reverse) emitReverse(w, plan, size, S, P);
+    emitPartials(w, plan, size, S, P, forward);
+
+    const api = ['iterate', ...(forward ? ['jvp', 'jacobianForward'] : []), ...(reverse ? ['vjp', 'jacobianReverse'] : []), 'partialX', 'partialTheta'];
+    w.writeLine(`return Object.freeze({ meta, dims: Object.freeze({ ${plan.model.dims.map((d) => `${d}: ${d}`).join(', ')} }), ${api.join(', ')} });`);
+  });
+  return w.toString();
+}
+
+function emitDims(w: CodeBlockWriter, plan: Plan) {
+  const baked = plan.options.dims;
+  const dims = plan.model.dims;
+  if (dims.length === 0) return;
+  if (baked) {
+    w.writeLine(`// dims are baked in: ${dims.map((d) => `${d} = ${baked[d]}`).join(', ')}`);
+    w.write('if (dims !== undefined) ').block(() => {
+      w.writeLine(`checkKeys(dims, ${JSON.stringify(dims)}, 'dims');`);
+      for (const d of dims) w.writeLine(`if (dims.${d} !== undefined && dims.${d} !== ${baked[d]}) fail('data', 'this module was compiled for ${d} = ${baked[d]}, got ' + dims.${d});`);
+    });
+    for (const d of dims) w.writeLine(`const ${d} = ${baked[d]};`);
+  } else {
+    w.writeLine(`checkKeys(dims, ${JSON.stringify(dims)}, 'dims');`);
+    for (const d of dims) {
+      w.writeLine(`const ${d} = dims.${d};`);
+      w.writeLine(`if (!Number.isInteger(${d}) || ${d} < 1) fail('data', 'dim ${d} must be a positive integer, got ' + ${d});`);
+    }
+  }
+  w.blankLine();
+}
+
+function emitLoaders(w: CodeBlockWriter, plan: Plan, inputNames: string[], shapeArray: (v: Sized) => string) {
+  w.write('function loadInputs(inputs) ').block(() => {
+    w.writeLine(`checkKeys(inputs, ${JSON.stringify(inputNames)}, 'inputs');`);
+    for (const p of plan.params) w.writeLine(`toFlat(inputs.${p.name}, ${p.value}, 'input ${p.name}', ${shapeArray(p)});`);
+    for (const d of plan.data) w.writeLine(`toFlat(inputs.${d.name}, ${d.value}, 'input ${d.name}', ${shapeArray(d)});`);
+  }).blankLine();
+  const stateNames = plan.state.map((s) => s.name);
+  w.writeLine('/** x0 is optional (zeros); a previous-iterate component starts equal to its iterate. */');
+  w.write('function loadState(x0) ').block(() => {
+    w.writeLine('const given = x0 ?? {};');
+    w.writeLine(`checkKeys(given, ${JSON.stringify(stateNames)}, 'x0');`);
+    for (const s of plan.state.filter((s) => !s.initialFrom)) {
+      w.writeLine(`if (given.${s.name} === undefined) ${s.current}.fill(0);`);
+      w.writeLine(`else toFlat(given.${s.name}, ${s.current}, 'x0.${s.name}', ${shapeArray(s)});`);
+    }
+    for (const s of plan.state.filter((s) => s.initialFrom)) {
+      const from = plan.state.find((o) => o.name === s.initialFrom)!;
+      w.writeLine(`if (given.${s.name} === undefined) ${s.current}.set(${from.current});`);
+      w.writeLine(`else toFlat(given.${s.name}, ${s.current}, 'x0.${s.name}', ${shapeArray(s)});`);
+    }
+  }).blankLine();
+  w.write('function advance() ').block(() => {
+    for (const s of plan.state) w.writeLine(`${s.current}.set(${s.next});`);
+  }).blankLine();
+  w.write('function snapshot() ').block(() => {
+    w.writeLine(`return { ${plan.state.map((s) => `${s.name}: ${s.current}.slice()`).join(', ')} };`);
+  }).blankLine();
+}
+
+function emitChecks(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string) {
+  const check = (fn: string, buffers: (s: StateBuffers) => string, what: string) => {
+    w.write(`function ${fn}(k, count) `).block(() => {
+      for (const s of plan.state) {
+        w.writeLine(`const bad_${s.name} = nonFinite(${buffers(s)}, count * ${size(s)});`);
+        w.writeLine(`if (bad_${s.name} >= 0) fail('numeric', '${what} ${s.name} became non-finite (entry ' + bad_${s.name} + ') at iteration ' + (k + 1) + ' of ' + K, { iteration: k + 1, variable: '${s.name}' });`);
+      }
+    }).blankLine();
+  };
+  w.writeLine('/** NaN or Inf during the iterations is an error that names the iteration. */');
+  check('checkNext', (s) => s.next, 'state');
+  w.write('function checkState(k) ').block(() => w.writeLine('checkNext(k, 1);')).blankLine();
+  check('checkTangents', (s) => s.dotNext, 'the tangent of');
+  check('checkAdjoints', (s) => s.barNext, 'the adjoint of');
+}
+
+/** `index` in the concatenation of `blocks` set to `value` in that block's buffer. */
+function emitSetUnit(w: CodeBlockWriter, fn: string, blocks: readonly { buffer: string; size: string }[]) {
+  w.write(`function ${fn}(index, value) `).block(() => {
+    for (const b of blocks) {
+      w.write(`if (index < ${b.size}) `).block(() => w.writeLine(`${b.buffer}[index] = value;`).writeLine('return;'));
+      w.writeLine(`index -= ${b.size};`);
+    }
+  }).blankLine();
+}
+
+function emitForward(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string, S: string, P: string) {
+  emitSetUnit(w, 'setParamDirection', plan.params.map((p) => ({ buffer: p.dot, size: size(p) })));
+  w.writeLine('/** Iterations T..K-1 with tangents, from ẋ_T = 0; `unit` directions e_d replace θ̇ per copy d. */');
+  w.write('function forwardSweep(count, unit) ').block(() => {
+    w.write('for (let k = T; k < K; k++) ').block(() => {
+      w.writeLine(`${plan.segments.stepForTangent ? 'stepForTangent' : 'step'}();`);
+      w.write('for (let d = 0; d < count; d++) ').block(() => {
+        w.write('if (unit) ').block(() => {
+          w.writeLine('setParamDirection(d === 0 ? count - 1 : d - 1, 0);').writeLine('setParamDirection(d, 1);');
+        });
+        w.writeLine('tangentStep(d);');
+      });
+      w.writeLine('checkState(k);').writeLine('checkTangents(k, count);').writeLine('advance();');
+      for (const s of plan.state) w.writeLine(`${s.dot}.set(${s.dotNext});`);
+    });
+  }).blankLine();
+
+  w.writeLine('/** Forward mode: x_K and the JVP dx_K/dθ · direction (truncated: derivatives over the last K - T steps). */');
+  w.write('function jvp(inputs, direction, x0) ').block(() => {
+    w.writeLine('loadInputs(inputs);').writeLine('loadState(x0);').writeLine('invariants();');
+    w.writeLine(`checkKeys(direction ?? {}, ${JSON.stringify(plan.params.map((p) => p.name))}, 'direction');`);
+    for (const p of plan.params) {
+      w.writeLine(`if (direction?.${p.name} === undefined) ${p.dot}.fill(0);`);
+      w.writeLine(`else toFlat(direction.${p.name}, ${p.dot}, 'direction.${p.name}', ${shapeOf(plan, p)});`);
+    }
+    w.writeLine('useTangents(1);').writeLine('idle(0, T);').writeLine('forwardSweep(1, false);');
+    w.writeLine(`return { state: snapshot(), tangent: { ${plan.state.map((s) => `${s.name}: ${s.dot}.slice(0, ${size(s)})`).join(', ')} } };`);
+  }).blankLine();
+
+  w.writeLine('/** Forward mode, all directions at once: the full Jacobian dx_K/dθ, one block per (state, param). */');
+  w.write('function jacobianForward(inputs, x0) ').block(() => {
+    w.writeLine('loadInputs(inputs);').writeLine('loadState(x0);').writeLine('invariants();');
+    for (const p of plan.params) w.writeLine(`${p.dot}.fill(0);`);
+    w.writeLine(`useTangents(${P});`).writeLine('idle(0, T);').writeLine(`forwardSweep(${P}, true);`);
+    w.writeLine('const jacobian = {};');
+    let pOffset = '0';
+    for (const p of plan.params) {
+      for (const s of plan.state) {
+        w.write('').block(() => {
+          w.writeLine(`const rows = ${size(s)}, cols = ${size(p)}, out = new Float64Array(rows * cols);`);
+          w.writeLine(`for (let c = 0; c < cols; c++) for (let r = 0; r < rows; r++) out[r * cols + c] = ${s.dot}[(${pOffset} + c) * rows + r];`);
+          w.writeLine(`(jacobian.${s.name} ??= {}).${p.name} = matrix(rows, cols, out);`);
+        });
+      }
+      pOffset = `${pOffset} + ${size(p)}`;
+    }
+    w.writeLine('return { state: snapshot(), jacobian };');
+  }).blankLine();
+}
+
+function emitReverse(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string, S: string, _P: string) {
+  w.writeLine('/** Iterations T..K-1, each input state pushed on the tape. */');
+  w.write('function record() ').block(() => {
+    w.write('for (let k = T; k < K; k++) ').block(() => {
+      for (const s of plan.state) w.writeLine(`${s.tape}.set(${s.current}, (k - T) * ${size(s)});`);
+      w.writeLine('step();').writeLine('checkState(k);').writeLine('advance();');
+    });
+  }).blankLine();
+  w.writeLine('/** The backward sweep from K down to T over the taped states. */');
+  w.write('function backwardSweep(count) ').block(() => {
+    w.write('for (let k = K - 1; k >= T; k--) ').block(() => {
+      for (const s of plan.state) {
+        w.writeLine(`const at_${s.name} = (k - T) * ${size(s)};`);
+        w.writeLine(`for (let i = 0; i < ${size(s)}; i++) ${s.current}[i] = ${s.tape}[at_${s.name} + i];`);
+      }
+      w.writeLine('adjointPrep();');
+      w.writeLine('for (let d = 0; d < count; d++) adjointStep(d);');
+      w.writeLine('checkAdjoints(k, count);');
+      for (const s of plan.state) w.writeLine(`${s.bar}.set(${s.barNext});`);
+    });
+  }).blankLine();
+
+  w.writeLine('/** Reverse mode: x_K and the VJP cotangent · dx_K/dθ (truncated: the sweep stops at T). */');
+  w.write('function vjp(inputs, cotangent, x0) ').block(() => {
+    w.writeLine('loadInputs(inputs);').writeLine('loadState(x0);').writeLine('invariants();').writeLine('useAdjoints(1);');
+    w.writeLine(`checkKeys(cotangent ?? {}, ${JSON.stringify(plan.state.map((s) => s.name))}, 'cotangent');`);
+    for (const s of plan.state) {
+      w.writeLine(`if (cotangent?.${s.name} !== undefined) toFlat(cotangent.${s.name}, ${s.bar}, 'cotangent.${s.name}', ${shapeOf(plan, s)});`);
+    }
+    w.writeLine('idle(0, T);').writeLine('record();').writeLine('const state = snapshot();').writeLine('backwardSweep(1);');
+    w.writeLine(`return { state, gradient: { ${plan.params.map((p) => `${p.name}: ${p.bar}.slice(0, ${size(p)})`).join(', ')} } };`);
+  }).blankLine();
+
+  w.writeLine('/** Reverse mode with one cotangent per state entry: the full Jacobian dx_K/dθ. */');
+  w.write('function jacobianReverse(inputs, x0) ').block(() => {
+    w.writeLine('loadInputs(inputs);').writeLine('loadState(x0);').writeLine('invariants();');
+    w.writeLine(`useAdjoints(${S});`);
+    let sOffset = '0';
+    for (const s of plan.state) {
+      w.writeLine(`for (let i = 0; i < ${size(s)}; i++) ${s.bar}[(${sOffset} + i) * ${size(s)} + i] = 1;`);
+      sOffset = `${sOffset} + ${size(s)}`;
+    }
+    w.writeLine('idle(0, T);').writeLine('record();').writeLine('const state = snapshot();').writeLine(`backwardSweep(${S});`);
+    w.writeLine('const jacobian = {};');
+    sOffset = '0';
+    for (const s of plan.state) {
+      for (const p of plan.params) {
+        w.write('').block(() => {
+          w.writeLine(`const rows = ${size(s)}, cols = ${size(p)};`);
+          w.writeLine(`(jacobian.${s.name} ??= {}).${p.name} = matrix(rows, cols, ${p.bar}.slice((${sOffset}) * cols, (${sOffset} + rows) * cols));`);
+        });
+      }
+      sOffset = `${sOffset} + ${size(s)}`;
+    }
+    w.writeLine('return { state, jacobian };');
+  }).blankLine();
+}
+
+/** ∂Φ/∂x and ∂Φ/∂θ at a point, dense over the concatenated state and params. */
+function emitPartials(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string, S: string, P: string, forward: boolean) {
+  const prepare = () => {
+    w.writeLine('loadInputs(inputs);').writeLine('loadState(point);').writeLine('invariants();');
+  };
+  if (forward) {
+    emitSetUnit(w, 'setStateDirection', plan.state.map((s) => ({ buffer: s.dot, size: size(s) })));
+    const columns = (fn: string, cols: string, setUnit: string, doc: string) => {
+      w.writeLine(`/** ${doc}, column by column from the tangent step. */`);
+      w.write(`function ${fn}(inputs, point) `).block(() => {
+        prepare();
+        w.writeLine('useTangents(1);').writeLine(`${plan.segments.stepForTangent ? 'stepForTangent' : 'step'}();`);
+        for (const p of plan.params) w.writeLine(`${p.dot}.fill(0);`);
+        w.writeLine(`const rows = ${S}, cols = ${cols}, out = new Float64Array(rows * cols);`);
+        w.write('for (let c = 0; c < cols; c++) ').block(() => {
+          w.writeLine(`if (c > 0) ${setUnit}(c - 1, 0);`).writeLine(`${setUnit}(c, 1);`).writeLine('tangentStep(0);');
+          let off = '0';
+          for (const s of plan.state) {
+            w.writeLine(`for (let r = 0; r < ${size(s)}; r++) out[(${off} + r) * cols + c] = ${s.dotNext}[r];`);
+            off = `${off} + ${size(s)}`;
+          }
+        });
+        w.writeLine('return matrix(rows, cols, out);');
+      }).blankLine();
+    };
+    columns('partialX', S, 'setStateDirection', '∂Φ/∂x at x = point');
+    columns('partialTheta', P, 'setParamDirection', '∂Φ/∂θ at x = point');
+    return;
+  }
+  w.writeLine('/** ∂Φ/∂x and ∂Φ/∂θ at x = point, row by row from the adjoint step. */');
+  w.write('function partialRows(inputs, point) ').block(() => {
+    prepare();
+    w.writeLine(`useAdjoints(${S});`);
+    let off = '0';
+    for (const s of plan.state) {
+      w.writeLine(`for (let i = 0; i < ${size(s)}; i++) ${s.bar}[(${off} + i) * ${size(s)} + i] = 1;`);
+      off = `${off} + ${size(s)}`;
+    }
+    w.writeLine('adjointPrep();').writeLine(`for (let d = 0; d < ${S}; d++) adjointStep(d);`);
+    w.writeLine(`const rows = ${S}, dx = new Float64Array(rows * rows), dtheta = new Float64Array(rows * (${P}));`);
+    w.write('for (let r = 0; r < rows; r++) ').block(() => {
+      let c = '0';
+      for (const s of plan.state) {
+        w.writeLine(`for (let j = 0; j < ${size(s)}; j++) dx[r * rows + ${c} + j] = ${s.barNext}[r * ${size(s)} + j];`);
+        c = `${c} + ${size(s)}`;
+      }
+      c = '0';
+      for (const p of plan.params) {
+        w.writeLine(`for (let j = 0; j < ${size(p)}; j++) dtheta[r * (${P}) + ${c} + j] = ${p.bar}[r * ${size(p)} + j];`);
+        c = `${c} + ${size(p)}`;
+      }
+    });
+    w.writeLine(`return { dx: matrix(rows, rows, dx), dtheta: matrix(rows, ${P}, dtheta) };`);
+  }).blankLine();
+  w.writeLine('function partialX(inputs, point) { return partialRows(inputs, point).dx; }');
+  w.writeLine('function partialTheta(inputs, point) { return partialRows(inputs, point).dtheta; }').blankLine();
+}
+
+function shapeOf(plan: Plan, v: Sized): string {
+  const baked = plan.options.dims;
+  return `[${v.dims.map((d) => (baked ? String(baked[d]) : d)).join(', ')}]`;
+}
+
+export function metaObject(plan: Plan, info: HeaderInfo) {
+  const { options, model } = plan;
+  const vars = (vs: readonly { name: string; shape: readonly string[] }[]) => vs.map((v) => ({ name: v.name, shape: [...v.shape] }));
+  return {
+    name: model.name,
+    phicVersion: info.version,
+    specHash: info.specHash,
+    backend: 'cpu',
+    precision: 'float64',
+    mode: options.mode,
+    K: options.K,
+    truncate: options.truncate,
+    dims: options.dims,
+    state: model.state.map((s) => ({ name: s.name, shape: [...s.shape], ...(s.initialFrom ? { initialFrom: s.initialFrom } : {}) })),
+    params: vars(model.params),
+    data: vars([...model.data, ...model.outerData]),
+  };
+}
+
+export type { ParamBuffers };

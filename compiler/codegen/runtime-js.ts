@@ -1,0 +1,57 @@
+// Helpers every generated CPU module carries at top level (it imports nothing): error
+// reporting, input conversion and validation, the non-finite check.
+
+export const JS_RUNTIME = `function fail(category, message, details) {
+  const error = new Error(message);
+  error.name = 'PhicError';
+  error.category = category;
+  if (details) Object.assign(error, details);
+  throw error;
+}
+
+/** Copies a typed array, a nested array or a number into dest, checking shape and finiteness. */
+function toFlat(value, dest, what, shape) {
+  const size = dest.length;
+  const shapeText = shape.length === 0 ? 'a number' : shape.length === 1 ? 'a vector of length ' + shape[0] : 'a ' + shape[0] + '×' + shape[1] + ' matrix';
+  const put = (i, v) => {
+    if (typeof v !== 'number' || v - v !== 0) fail('data', what + ': entry ' + i + ' is ' + (typeof v === 'number' ? v : typeof v) + ', not a finite number');
+    dest[i] = v;
+  };
+  if (shape.length === 0 && typeof value === 'number') return put(0, value);
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+    if (value.length !== size) fail('data', what + ' must be ' + shapeText + ', got ' + value.length + ' entries');
+    for (let i = 0; i < size; i++) put(i, value[i]);
+    return;
+  }
+  if (!Array.isArray(value)) fail('data', what + ' must be ' + shapeText + (value === undefined ? ', but it is missing' : ''));
+  if (shape.length === 2 && value.length === shape[0] && value.every((row) => Array.isArray(row))) {
+    const cols = shape[1];
+    value.forEach((row, r) => {
+      if (row.length !== cols) fail('data', what + ' must be ' + shapeText + ': row ' + r + ' has ' + row.length + ' entries');
+      for (let c = 0; c < cols; c++) put(r * cols + c, row[c]);
+    });
+    return;
+  }
+  if (value.length !== size || value.some((v) => Array.isArray(v))) fail('data', what + ' must be ' + shapeText + ', got ' + (Array.isArray(value[0]) ? 'nested arrays of another shape' : value.length + ' entries'));
+  for (let i = 0; i < size; i++) put(i, value[i]);
+}
+
+/** Index of the first non-finite entry among the first count, or -1. */
+function nonFinite(buffer, count) {
+  for (let i = 0; i < count; i++) {
+    const v = buffer[i];
+    if (v - v !== 0) return i;
+  }
+  return -1;
+}
+
+function checkKeys(object, allowed, what) {
+  if (object === null || typeof object !== 'object' || Array.isArray(object)) fail('data', what + ' must be an object keyed by name');
+  for (const key of Object.keys(object)) {
+    if (!allowed.includes(key)) fail('data', what + ": unknown name '" + key + "' (expected " + allowed.join(', ') + ')');
+  }
+}
+
+function matrix(rows, cols, data) {
+  return { rows, cols, data };
+}`;

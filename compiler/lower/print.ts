@@ -1,0 +1,51 @@
+// Text form of loop-IR segments, for `--dump lower` and golden tests.
+
+import type { IndexExpr, ScalarExpr, Segment, Stmt } from './loop-ir.js';
+
+const index = (e: IndexExpr): string => {
+  switch (e.k) {
+    case 'num':
+      return String(e.v);
+    case 'var':
+    case 'dim':
+      return e.name;
+    case 'add':
+      return `${index(e.a)} + ${index(e.b)}`;
+    case 'mul':
+      return `(${index(e.a)})*(${index(e.b)})`;
+  }
+};
+
+const scalar = (e: ScalarExpr): string => {
+  switch (e.kind) {
+    case 'num':
+      return String(e.value);
+    case 'local':
+      return e.name;
+    case 'load':
+      return `${e.buffer}[${index(e.index)}]`;
+    case 'call':
+      return `${e.op}(${e.args.map(scalar).join(', ')})`;
+  }
+};
+
+function stmt(s: Stmt, indent: string): string[] {
+  switch (s.kind) {
+    case 'for':
+      return [`${indent}for ${s.index} < ${index(s.extent)}:`, ...s.body.flatMap((b) => stmt(b, indent + '  '))];
+    case 'let':
+      return [`${indent}${s.name} := ${scalar(s.value)}`];
+    case 'add-to-local':
+      return [`${indent}${s.name} += ${scalar(s.value)}`];
+    case 'store':
+      return [`${indent}${s.buffer}[${index(s.index)}] ${s.accumulate ? '+=' : '='} ${scalar(s.value)}`];
+    case 'comment':
+      return [`${indent}# ${s.text}`];
+  }
+}
+
+export function printSegments(segments: readonly Segment[]): string {
+  return segments
+    .map((seg) => [`segment ${seg.name}${seg.batched.length ? ` (batched: ${seg.batched.join(', ')})` : ''}  # ${seg.doc}`, ...seg.body.flatMap((s) => stmt(s, '  '))].join('\n'))
+    .join('\n\n');
+}

@@ -1,0 +1,146 @@
+// The compiler pipeline, stage by stage: read and check the spec into IR, differentiate,
+// optimise and lower into an execution plan, emit. Options are checked first; nothing is
+// written here (callers write the returned files). `dump` returns the text of one stage.
+
+import { createHash } from 'node:crypto';
+import { usageError } from './errors.js';
+import { buildModel, type MapModel } from './model.js';
+import { buildPlan, type Mode, type Plan } from './plan.js';
+import { printGraph } from './ir/print.js';
+import { printSegments } from './lower/print.js';
+import { emitJsModule } from './codegen/module-js.js';
+import { declarations } from './codegen/dts.js';
+import type { HeaderInfo } from './codegen/header.js';
+import type { SpecSource } from './spec/source.js';
+import { PHIC_VERSION } from './version.js';
+
+export const STAGES = ['parse', 'diff', 'optimise', 'lower', 'emit'] as const;
+export type Stage = (typeof STAGES)[number];
+export const MODES = ['forward', 'reverse', 'both'] as const;
+
+export interface CompileOptions {
+  readonly mode: Mode;
+  readonly K: number;
+  readonly truncate?: number;
+  readonly dims?: Readonly<Record<string, number>>;
+  readonly emit?: 'js' | 'ts';
+  /** How the source is named in the header (a path relative to the project, usually). */
+  readonly sourceName?: string;
+}
+
+export interface GeneratedFile {
+  readonly name: string;
+  readonly contents: string;
+}
+
+export interface CompileResult {
+  readonly model: MapModel;
+  readonly plan: Plan;
+  readonly files: readonly GeneratedFile[];
+  /** The JavaScript module text (also the body of the .ts file). */
+  readonly moduleCode: string;
+}
+
+export function checkOptions(options: CompileOptions): void {
+  if (!MODES.includes(options.mode)) throw usageError(`--mode must be one of ${MODES.join(', ')}, got '${String(options.mode)}'`);
+  if (!Number.isInteger(options.K) || options.K <= 0) throw usageError(`K must be a positive integer, got ${String(options.K)}`);
+  const t = options.truncate ?? 0;
+  if (!Number.isInteger(t) || t < 0) throw usageError(`--truncate must be a non-negative integer, got ${String(t)}`);
+  if (t > options.K) throw usageError(`--truncate ${t} is larger than K = ${options.K}`);
+  if (options.emit !== undefined && options.emit !== 'js' && options.emit !== 'ts') throw usageError(`--emit must be js or ts`);
+}
+
+function checkDims(model: MapModel, dims: CompileOptions['dims']): Record<string, number> | null {
+  if (!dims) return null;
+  const out: Record<string, number> = {};
+  for (const name of Object.keys(dims)) {
+    if (!model.dims.includes(name)) throw usageError(`--dims names '${name}', which the spec does not use (dims: ${model.dims.join(', ') || 'none'})`);
+  }
+  for (const name of model.dims) {
+    const v = dims[name];
+    if (v === undefined) throw usageError(`--dims is missing ${name} (give all of ${model.dims.join(', ')}, or none)`);
+    if (!Number.isInteger(v) || v < 1) throw usageError(`dim ${name} must be a positive integer, got ${v}`);
+    out[name] = v;
+  }
+  return out;
+}
+
+/** A stable hash of the spec and every option that shapes the output. */
+export function specHash(value: unknown, options: CompileOptions): string {
+  const canonical = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(canonical) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])])) : v;
+  const text = JSON.stringify(canonical({ spec: value, mode: options.mode, K: options.K, truncate: options.truncate ?? 0, dims: options.dims ?? null, emit: options.emit ?? 'js' }));
+  return createHash('sha256').update(text).digest('hex');
+}
+
+export function compileSpec(source: SpecSource, options: CompileOptions): CompileResult {
+  checkOptions(options);
+  const model = buildModel(source);
+  const dims = checkDims(model, options.dims);
+  const plan = buildPlan(model, { mode: options.mode, K: options.K, truncate: options.truncate ?? 0, dims });
+  const formulas: [string, string][] = model.spec.update
+    ? Object.entries(model.spec.update).map(([k, f]) => [`update ${k}`, f])
+    : [['objective', model.spec.objective!], ['method', JSON.stringify(model.spec.method)]];
+  const info: HeaderInfo = {
+    version: PHIC_VERSION,
+    source: options.sourceName ?? '<in-memory spec>',
+    mapName: model.name,
+    specHash: specHash(source.value, options),
+    options: `mode=${options.mode} K=${options.K} truncate=${options.truncate ?? 0} dims=${dims ? Object.entries(dims).map(([k, v]) => `${k}=${v}`).join(',') : 'bound at create()'}`,
+    formulas,
+  };
+  const moduleCode = emitJsModule(plan, info);
+  const files: GeneratedFile[] =
+    options.emit === 'ts'
+      ? [{ name: `${model.name}.ts`, contents: toTypeScript(moduleCode, plan) }]
+      : [
+          { name: `${model.name}.js`, contents: moduleCode },
+          { name: `${model.name}.d.ts`, contents: declarationFile(moduleCode, plan) },
+        ];
+  return { model, plan, files, moduleCode };
+}
+
+/** Header lines of the module (up to the eslint marker), reused by the other files. */
+const headerOf = (code: string) => code.slice(0, code.indexOf('/* eslint-disable */'));
+
+function declarationFile(code: string, plan: Plan): string {
+  return `${headerOf(code)}\n${declarations(plan, true)}`;
+}
+
+function toTypeScript(code: string, plan: Plan): string {
+  const header = headerOf(code);
+  const body = code.slice(header.length).replace('export const meta = ', 'export const meta: Meta = ').replace('export function create(dims) ', `export function create(dims${plan.options.dims ? '?' : ''}: Dims): Instance `);
+  return `${header}// @ts-nocheck\n${declarations(plan, false).replace(/^export const meta: Meta;\n/m, '')}\n${body}`;
+}
+
+/** The text of one stage, for `--dump`. */
+export function dumpStage(result: CompileResult, stage: Stage): string {
+  const { model, plan } = result;
+  const label = (xs: readonly { name: string }[], suffix: string) => xs.map((x) => `${x.name}${suffix}`);
+  switch (stage) {
+    case 'parse':
+      return printGraph(model.state.map((s, i) => ({ label: `${s.name}⁺`, node: model.update[i]! })));
+    case 'diff': {
+      const d = plan.derivatives;
+      const roots = [
+        ...d.tangent.map((t, i) => ({ label: label(model.state, '_dot⁺')[i]!, node: t })),
+        ...d.stateAdjoint.map((t, i) => ({ label: label(model.state, '_bar')[i]!, node: t })),
+        ...d.paramAdjoint.map((t, i) => ({ label: `${label(model.params, '_bar')[i]!} +=`, node: t })),
+      ].filter((r): r is { label: string; node: NonNullable<typeof r.node> } => r.node !== null);
+      return printGraph(roots);
+    }
+    case 'optimise': {
+      const g = plan.graphs;
+      const roots = [
+        ...g.update.map((n, i) => ({ label: `${model.state[i]!.name}⁺`, node: n })),
+        ...g.tangent.map((n, i) => ({ label: `${model.state[i]!.name}_dot⁺`, node: n })),
+        ...g.adjoint.map((n, i) => ({ label: i < model.state.length ? `${model.state[i]!.name}_bar` : `${model.params[i - model.state.length]!.name}_bar +=`, node: n })),
+      ].filter((r): r is { label: string; node: NonNullable<typeof r.node> } => r.node !== null);
+      return printGraph(roots);
+    }
+    case 'lower':
+      return printSegments(Object.values(plan.segments).filter((s) => s !== undefined));
+    case 'emit':
+      return result.moduleCode;
+  }
+}
