@@ -1,0 +1,33 @@
+// Dim sizes from the arrays in a data file: each declared shape is matched against the
+// array given for it, and every dim must get one consistent size.
+
+import { dataError } from '../../compiler/errors.js';
+import type { MapModel } from '../../compiler/model.js';
+
+export function inferDims(model: MapModel, inputs: Record<string, unknown>, x0?: Record<string, unknown>): Record<string, number> {
+  const dims: Record<string, number> = {};
+  const from: Record<string, string> = {};
+  const see = (dim: string, size: number, what: string) => {
+    if (dims[dim] === undefined) {
+      dims[dim] = size;
+      from[dim] = what;
+    } else if (dims[dim] !== size) {
+      throw dataError(`dim ${dim} is ${dims[dim]} from ${from[dim]} but ${size} from ${what}`);
+    }
+  };
+  const vars = [...model.params, ...model.data, ...model.outerData].map((v) => ({ ...v, value: inputs[v.name], what: v.name }));
+  for (const s of model.state) if (x0?.[s.name] !== undefined) vars.push({ ...s, value: x0[s.name], what: `x0.${s.name}` });
+  for (const v of vars) {
+    if (v.value === undefined) continue;
+    if (v.shape.length === 1 && Array.isArray(v.value)) see(v.shape[0]!, v.value.length, v.what);
+    if (v.shape.length === 2 && Array.isArray(v.value) && Array.isArray(v.value[0])) {
+      see(v.shape[0]!, v.value.length, `${v.what} (rows)`);
+      see(v.shape[1]!, (v.value[0] as unknown[]).length, `${v.what} (columns)`);
+    }
+  }
+  for (const d of model.dims) {
+    if (dims[d] === undefined) throw dataError(`cannot tell the size of dim ${d} from the data: give every input as (nested) arrays`);
+    if (dims[d] < 1) throw dataError(`dim ${d} is 0 in ${from[d]}: inputs must not be empty`);
+  }
+  return dims;
+}

@@ -1,0 +1,76 @@
+// `phic run`: compile a spec for the dims found in the data, run forward or reverse mode,
+// and print (or write) the result as JSON: state, tangent, gradient, jacobian, meta.
+
+import { dataError, usageError } from '../../compiler/errors.js';
+import { compileSpec } from '../../compiler/pipeline.js';
+import { readSpecFile } from '../../compiler/spec/read-file.js';
+import { buildModel } from '../../compiler/model.js';
+import { importGenerated } from '../load-module.js';
+import { readJsonFile, writeFileAtomically } from '../io.js';
+import { inferDims } from './infer-dims.js';
+import type { MapInstance, Matrix } from '../index.js';
+
+export interface RunCommandOptions {
+  map?: string;
+  data: string;
+  mode: 'forward' | 'reverse';
+  K: number;
+  truncate: number;
+  direction?: string;
+  cotangent?: string;
+  jacobian?: boolean;
+  out?: string;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export async function runCommand(specFile: string, opts: RunCommandOptions): Promise<void> {
+  if (opts.mode === 'forward' && !opts.jacobian && !opts.direction) throw usageError('forward mode needs --direction <file> or --jacobian');
+  if (opts.mode === 'reverse' && !opts.jacobian && !opts.cotangent) throw usageError('reverse mode needs --cotangent <file> or --jacobian');
+  if (opts.mode === 'forward' && opts.cotangent) throw usageError('--cotangent is for reverse mode');
+  if (opts.mode === 'reverse' && opts.direction) throw usageError('--direction is for forward mode');
+
+  const source = await readSpecFile(specFile, opts.map);
+  const model = buildModel(source);
+  const data = readJsonFile(opts.data, 'data');
+  if (!isRecord(data)) throw dataError(`data file ${opts.data} must hold an object keyed by name`);
+  const { x0, ...rest } = data;
+  const inputs = rest as Record<string, never>;
+  if (x0 !== undefined && !isRecord(x0)) throw dataError('x0 must be an object keyed by state name');
+  const direction = opts.direction ? readJsonFile(opts.direction, 'direction') : undefined;
+  const cotangent = opts.cotangent ? readJsonFile(opts.cotangent, 'cotangent') : undefined;
+
+  const dims = inferDims(model, inputs, x0 as Record<string, unknown> | undefined);
+  const result = compileSpec(source, { mode: opts.mode, K: opts.K, truncate: opts.truncate, dims });
+  const mod = await importGenerated<{ create(): MapInstance }>(result.moduleCode);
+  const instance = mod.create();
+  const args = [inputs, x0 as Record<string, never> | undefined] as const;
+  type Out = { state: Record<string, Float64Array>; tangent?: Record<string, Float64Array>; gradient?: Record<string, Float64Array>; jacobian?: Record<string, Record<string, Matrix>> };
+  let out: Out;
+  if (opts.mode === 'forward') out = opts.jacobian ? instance.jacobianForward!(...args) : instance.jvp!(inputs, direction as never, args[1]);
+  else out = opts.jacobian ? instance.jacobianReverse!(...args) : instance.vjp!(inputs, cotangent as never, args[1]);
+
+  const shapeOf = (name: string) => [...model.state, ...model.params].find((v) => v.name === name)!.shape.map((d) => dims[d]!);
+  const nest = (group: Record<string, Float64Array> | undefined) =>
+    group && Object.fromEntries(Object.entries(group).map(([k, v]) => [k, nested(v, shapeOf(k))]));
+  const json = {
+    state: nest(out.state),
+    ...(out.tangent ? { tangent: nest(out.tangent) } : {}),
+    ...(out.gradient ? { gradient: nest(out.gradient) } : {}),
+    ...(out.jacobian
+      ? { jacobian: Object.fromEntries(Object.entries(out.jacobian).map(([s, byParam]) => [s, Object.fromEntries(Object.entries(byParam).map(([p, m]) => [p, nested(m.data, [m.rows, m.cols])]))])) }
+      : {}),
+    meta: { K: opts.K, truncate: opts.truncate, mode: opts.mode, jacobian: !!opts.jacobian, dims, map: model.name },
+  };
+  const text = JSON.stringify(json) + '\n';
+  if (opts.out) writeFileAtomically(opts.out, text);
+  else process.stdout.write(text);
+}
+
+/** A flat row-major array as a number, a list or a list of rows. */
+function nested(data: Float64Array, shape: readonly number[]): number | number[] | number[][] {
+  if (shape.length === 0) return data[0]!;
+  if (shape.length === 1) return Array.from(data);
+  const [rows, cols] = shape as [number, number];
+  return Array.from({ length: rows }, (_, r) => Array.from(data.subarray(r * cols, (r + 1) * cols)));
+}

@@ -1,0 +1,51 @@
+// File input and output for the CLI: JSON files read with errors that name the file and
+// position, and output written atomically (a temporary file renamed into place), so a
+// failure never leaves a half-written file behind.
+
+import { mkdirSync, readFileSync, renameSync, writeFileSync, rmSync } from 'node:fs';
+import { dirname, join, basename } from 'node:path';
+import { dataError, usageError } from '../compiler/errors.js';
+
+export function readJsonFile(file: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw usageError(`cannot read ${what} file ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const match = /position (\d+)/.exec((e as Error).message);
+    let location: { file: string; line: number; column: number } | undefined;
+    if (match) {
+      const before = text.slice(0, Number(match[1]));
+      const lines = before.split('\n');
+      location = { file, line: lines.length, column: lines[lines.length - 1]!.length + 1 };
+    }
+    throw dataError(`malformed JSON in ${what} file: ${(e as Error).message}`, { location: location ?? { file, line: 1, column: 1 } });
+  }
+}
+
+/** Writes every file or none: all contents go to temporaries first, then are renamed into place. */
+export function writeFilesAtomically(dir: string, files: readonly { name: string; contents: string }[]): string[] {
+  mkdirSync(dir, { recursive: true });
+  const staged: [string, string][] = [];
+  try {
+    for (const f of files) {
+      const target = join(dir, f.name);
+      const temp = join(dir, `.${basename(f.name)}.${process.pid}.tmp`);
+      writeFileSync(temp, f.contents);
+      staged.push([temp, target]);
+    }
+  } catch (e) {
+    for (const [temp] of staged) rmSync(temp, { force: true });
+    throw usageError(`cannot write to ${dir}: ${(e as Error).message}`);
+  }
+  for (const [temp, target] of staged) renameSync(temp, target);
+  return staged.map(([, target]) => target);
+}
+
+export function writeFileAtomically(file: string, contents: string): void {
+  writeFilesAtomically(dirname(file) || '.', [{ name: basename(file), contents }]);
+}
