@@ -86,8 +86,11 @@ export class Graph {
   }
 }
 
-/** Nodes reachable from `roots`, each after its arguments (a topological order). */
-export function topoSort(roots: readonly Node[]): Node[] {
+/**
+ * Nodes reachable from `roots`, each after its arguments (a topological order). Nodes for
+ * which `stop` holds are listed but not descended into.
+ */
+export function topoSort(roots: readonly Node[], stop?: (n: Node) => boolean): Node[] {
   const seen = new Set<number>();
   const order: Node[] = [];
   const visit = (root: Node) => {
@@ -100,7 +103,7 @@ export function topoSort(roots: readonly Node[]): Node[] {
         stack.pop();
         continue;
       }
-      const args = node.kind === 'op' ? node.args : [];
+      const args = node.kind === 'op' && !stop?.(node) ? node.args : [];
       if (next < args.length) {
         top[1] = next + 1;
         const arg = args[next]!;

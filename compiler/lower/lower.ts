@@ -48,7 +48,8 @@ class SegmentLowering {
 
   run(name: string, doc: string, outputs: readonly Output[]): Segment {
     const roots = outputs.map((o) => o.node).filter((n): n is Node => n !== null);
-    const order = topoSort(roots).filter((n) => n.kind === 'op' && !this.refs.has(n.id));
+    // Values already computed elsewhere are leaves here: what lies below them is not recomputed.
+    const order = topoSort(roots, (n) => this.refs.has(n.id)).filter((n) => n.kind === 'op' && !this.refs.has(n.id));
     const materialize = this.chooseMaterialized(order, roots);
 
     // Give results that are materialized anyway their destination buffer as home.
@@ -97,7 +98,8 @@ class SegmentLowering {
       // Operands read many times per entry of the result need their own buffer.
       if (n.op === 'matvec') mustLoad.add(n.args[1]!.id);
       if (n.op === 'matmul') n.args.forEach((a) => mustLoad.add(a.id));
-      if (VIEWS.has(n.op)) n.args.forEach((a) => mustLoad.add(a.id));
+      // outer(u, v) reads u(i) for every j: u and v need buffers. transpose reads each entry once.
+      if (n.op === 'outer') n.args.forEach((a) => mustLoad.add(a.id));
       if (n.op === 'matvec' && isView(n.args[0]!, 'transpose')) mustLoad.add((n.args[0] as unknown as { args: Node[] }).args[0]!.id);
     }
     for (const r of roots) uses.set(r.id, (uses.get(r.id) ?? 0) + 1);

@@ -71,6 +71,14 @@ export const rewriteRules: readonly RewriteRule[] = [
     if (y!.kind !== 'op' || y!.op !== 'mul' || !isConst(y!.args[0]) || y!.args[0]!.shape.length !== 0) return null;
     return b.mul(b.constant(constValue(x!) * constValue(y!.args[0]!)), y!.args[1]!);
   }),
+  rule('mul-const-neg', 'c * (-x) = (-c) * x', (b, op, [x, y]) =>
+    op === 'mul' && isConst(x) && x!.shape.length === 0 && y!.kind === 'op' && y!.op === 'neg' ? b.mul(b.constant(-constValue(x!)), y!.args[0]!) : null,
+  ),
+  rule('neg-const-mul', '-(c * x) = (-c) * x', (b, op, [x]) =>
+    op === 'neg' && x!.kind === 'op' && x!.op === 'mul' && isConst(x!.args[0]) && x!.args[0]!.shape.length === 0
+      ? b.mul(b.constant(-constValue(x!.args[0]!)), x!.args[1]!)
+      : null,
+  ),
   rule('div-one', 'x / 1 = x', (_b, op, [x, y], shape) =>
     op === 'div' && isConst(y, 1) && sameShape(x!.shape, shape) ? x! : null,
   ),

@@ -1,0 +1,112 @@
+// Shared helpers for IR-level tests: random values per op domain, environments for the
+// reference interpreter, a compact s-expression printer and small numeric comparisons.
+
+import type { Node, Shape } from '../../compiler/ir/nodes.js';
+import { evaluate, inputKey, type Environment } from '../../compiler/ir/evaluate.js';
+import type { Tensor } from '../../compiler/ops/registry.js';
+import type { RandomGenerator } from '../../runtime/reference.js';
+
+export type Domain = 'any' | 'positive' | 'nonzero';
+export type Dims = Readonly<Record<string, number>>;
+
+/** Concrete sizes of a symbolic shape. */
+export function sizesOf(shape: Shape, dims: Dims): number[] {
+  return shape.map((d) => {
+    const v = dims[d];
+    if (v === undefined) throw new Error(`test has no size for dim ${d}`);
+    return v;
+  });
+}
+
+export const sizeOf = (shape: Shape, dims: Dims) => sizesOf(shape, dims).reduce((p, d) => p * d, 1);
+
+/** One value in an op's domain: positive → [0.5, 2], nonzero → ±[0.5, 2], any → [-2, 2]. */
+export function drawValue(rng: RandomGenerator, domain: Domain): number {
+  const magnitude = 0.5 + 1.5 * rng.uniform();
+  if (domain === 'positive') return magnitude;
+  if (domain === 'nonzero') return rng.uniform() < 0.5 ? -magnitude : magnitude;
+  return -2 + 4 * rng.uniform();
+}
+
+export function randomTensor(rng: RandomGenerator, shape: Shape, dims: Dims, domain: Domain = 'any'): Tensor {
+  const sizes = sizesOf(shape, dims);
+  const data = new Float64Array(sizes.reduce((p, d) => p * d, 1));
+  for (let i = 0; i < data.length; i++) data[i] = drawValue(rng, domain);
+  return { shape: sizes, data };
+}
+
+/** Standard-normal direction of a given shape. */
+export function randomDirection(rng: RandomGenerator, shape: Shape, dims: Dims): Tensor {
+  const sizes = sizesOf(shape, dims);
+  return { shape: sizes, data: rng.vector(sizes.reduce((p, d) => p * d, 1), 'normal') };
+}
+
+export const tensor = (shape: number[], data: readonly number[]): Tensor => ({ shape, data: Float64Array.from(data) });
+
+/** An interpreter environment from [role:name, tensor] pairs. */
+export function environment(entries: Iterable<readonly [string, Tensor]>): Map<string, Tensor> {
+  return new Map(entries);
+}
+
+export const keyOf = (role: Parameters<typeof inputKey>[0]['role'], name: string) => inputKey({ role, name });
+
+/** Values of `node` (null = the exact zero of `shape`). */
+export function valueOf(node: Node | null, shape: Shape, env: Environment, dims: Dims): Float64Array {
+  if (node === null) return new Float64Array(sizeOf(shape, dims));
+  const [t] = evaluate([node], env, dims);
+  return t!.data;
+}
+
+export function innerProduct(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`inner product of lengths ${a.length} and ${b.length}`);
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
+
+/** |a − b| / max(|a|, |b|), 0 when both are zero. */
+export function relativeScalar(a: number, b: number): number {
+  const scale = Math.max(Math.abs(a), Math.abs(b));
+  return scale === 0 ? 0 : Math.abs(a - b) / scale;
+}
+
+export function concat(parts: readonly ArrayLike<number>[]): Float64Array {
+  const out = new Float64Array(parts.reduce((p, a) => p + a.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(Array.from(p), at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Splits `flat` into consecutive pieces of the given lengths. */
+export function split(flat: Float64Array, lengths: readonly number[]): Float64Array[] {
+  const out: Float64Array[] = [];
+  let at = 0;
+  for (const n of lengths) {
+    out.push(flat.slice(at, at + n));
+    at += n;
+  }
+  if (at !== flat.length) throw new Error(`split: ${flat.length} entries for pieces summing to ${at}`);
+  return out;
+}
+
+/** A compact s-expression of a node: `(sub x (neg y))`, constants as `2` or `0[n]`. */
+export function sexpr(node: Node): string {
+  if (node.kind === 'const') return node.shape.length ? `${node.value}[${node.shape.join(',')}]` : String(node.value);
+  if (node.kind === 'input') return node.name;
+  return `(${node.op} ${node.args.map(sexpr).join(' ')})`;
+}
+
+/** Number of distinct op nodes below `root`. */
+export function opCount(root: Node): number {
+  const seen = new Set<number>();
+  const visit = (n: Node) => {
+    if (seen.has(n.id) || n.kind !== 'op') return;
+    seen.add(n.id);
+    n.args.forEach(visit);
+  };
+  visit(root);
+  return seen.size;
+}
