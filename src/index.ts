@@ -17,6 +17,13 @@ export interface Matrix {
   data: Float64Array;
 }
 
+/** What an `observe` callback sees after each iteration (live buffers: copy what you keep). */
+export type Observation =
+  | { phase: 'idle' | 'record'; k: number; state: Record<string, Float64Array> }
+  | { phase: 'forward'; k: number; state: Record<string, Float64Array>; tangent: Record<string, Float64Array> }
+  | { phase: 'backward'; k: number; adjoint: Record<string, Float64Array>; gradient: Record<string, Float64Array> };
+export type Observer = (observation: Observation) => void;
+
 type Tensor = Float64Array | Float32Array | readonly number[] | readonly (readonly number[])[] | number;
 type Named<T> = Record<string, T>;
 
@@ -24,11 +31,11 @@ type Named<T> = Record<string, T>;
 export interface MapInstance {
   readonly meta: Record<string, unknown>;
   readonly dims: Readonly<Record<string, number>>;
-  iterate(inputs: Named<Tensor>, x0?: Named<Tensor>): { state: Named<Float64Array> };
-  jvp?(inputs: Named<Tensor>, direction: Named<Tensor>, x0?: Named<Tensor>): { state: Named<Float64Array>; tangent: Named<Float64Array> };
-  jacobianForward?(inputs: Named<Tensor>, x0?: Named<Tensor>): { state: Named<Float64Array>; jacobian: Named<Named<Matrix>> };
-  vjp?(inputs: Named<Tensor>, cotangent: Named<Tensor>, x0?: Named<Tensor>): { state: Named<Float64Array>; gradient: Named<Float64Array> };
-  jacobianReverse?(inputs: Named<Tensor>, x0?: Named<Tensor>): { state: Named<Float64Array>; jacobian: Named<Named<Matrix>> };
+  iterate(inputs: Named<Tensor>, x0?: Named<Tensor>, observe?: Observer): { state: Named<Float64Array> };
+  jvp?(inputs: Named<Tensor>, direction: Named<Tensor>, x0?: Named<Tensor>, observe?: Observer): { state: Named<Float64Array>; tangent: Named<Float64Array> };
+  jacobianForward?(inputs: Named<Tensor>, x0?: Named<Tensor>, observe?: Observer): { state: Named<Float64Array>; jacobian: Named<Named<Matrix>> };
+  vjp?(inputs: Named<Tensor>, cotangent: Named<Tensor>, x0?: Named<Tensor>, observe?: Observer): { state: Named<Float64Array>; gradient: Named<Float64Array> };
+  jacobianReverse?(inputs: Named<Tensor>, x0?: Named<Tensor>, observe?: Observer): { state: Named<Float64Array>; jacobian: Named<Named<Matrix>> };
   partialX(inputs: Named<Tensor>, point: Named<Tensor>): Matrix;
   partialTheta(inputs: Named<Tensor>, point: Named<Tensor>): Matrix;
 }

@@ -26,25 +26,32 @@ export function declarations(plan: Plan, declare: boolean): string {
     `/** jacobian[state][param]: rows are the state's entries, columns the param's. */\nexport type Jacobian = {\n${stateNames.map((s) => `  ${s}: {\n${paramNames.map((p) => `    ${p}: Matrix;`).join('\n')}\n  };`).join('\n')}\n};`,
     `export interface Dims {\n${fields(model.dims, 'number', !!plan.options.dims)}\n}`,
     'export interface Meta {\n  name: string;\n  phicVersion: string;\n  specHash: string;\n  backend: string;\n  precision: string;\n  mode: string;\n  K: number;\n  truncate: number;\n  dims: Record<string, number> | null;\n  state: { name: string; shape: string[]; initialFrom?: string }[];\n  params: { name: string; shape: string[] }[];\n  data: { name: string; shape: string[] }[];\n}',
+    '/**',
+    ' * Seen by an `observe` callback after every iteration (k counts completed iterations). The',
+    " * arrays are the module's live buffers: copy what you keep. Tangent and adjoint buffers hold one",
+    ' * copy per direction. In the backward sweep, after step k, `gradient` holds the sweep stopped at k.',
+    ' */',
+    "export type Observation =\n  | { phase: 'idle' | 'record'; k: number; state: State }\n  | { phase: 'forward'; k: number; state: State; tangent: State }\n  | { phase: 'backward'; k: number; adjoint: State; gradient: Gradient };",
+    'export type Observer = (observation: Observation) => void;',
     'export interface Instance {',
     '  readonly meta: Meta;',
     '  readonly dims: Readonly<Dims>;',
     '  /** Runs all K iterations and returns x_K. */',
-    '  iterate(inputs: Inputs, x0?: InitialState): { state: State };',
+    '  iterate(inputs: Inputs, x0?: InitialState, observe?: Observer): { state: State };',
     ...(forward
       ? [
           '  /** Forward mode: x_K and dx_K/dθ · direction over the last K - T iterations. */',
-          '  jvp(inputs: Inputs, direction: Direction, x0?: InitialState): { state: State; tangent: State };',
+          '  jvp(inputs: Inputs, direction: Direction, x0?: InitialState, observe?: Observer): { state: State; tangent: State };',
           '  /** Forward mode over every parameter direction: the full Jacobian dx_K/dθ. */',
-          '  jacobianForward(inputs: Inputs, x0?: InitialState): { state: State; jacobian: Jacobian };',
+          '  jacobianForward(inputs: Inputs, x0?: InitialState, observe?: Observer): { state: State; jacobian: Jacobian };',
         ]
       : []),
     ...(reverse
       ? [
           '  /** Reverse mode: x_K and cotangent · dx_K/dθ, the backward sweep stopped at T. */',
-          '  vjp(inputs: Inputs, cotangent: Cotangent, x0?: InitialState): { state: State; gradient: Gradient };',
+          '  vjp(inputs: Inputs, cotangent: Cotangent, x0?: InitialState, observe?: Observer): { state: State; gradient: Gradient };',
           '  /** Reverse mode with a cotangent per state entry: the full Jacobian dx_K/dθ. */',
-          '  jacobianReverse(inputs: Inputs, x0?: InitialState): { state: State; jacobian: Jacobian };',
+          '  jacobianReverse(inputs: Inputs, x0?: InitialState, observe?: Observer): { state: State; jacobian: Jacobian };',
         ]
       : []),
     '  /** ∂Φ/∂x at a point, over the concatenated state components. */',

@@ -54,6 +54,7 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
 
   const allState = plan.state;
   const S = sumOf(allState);
+  const stateView = `{ ${allState.map((s) => `${s.name}: ${s.current}`).join(', ')} }`;
   const P = sumOf(plan.params);
   const inputNames = [...plan.params.map((p) => p.name), ...plan.data.map((d) => d.name)];
 
@@ -105,16 +106,17 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
       for (const p of plan.params) w.writeLine(`${p.bar}.fill(0);`);
     }).blankLine();
 
-    w.writeLine('/** The first T iterations: no derivative work. */');
-    w.write('function idle(from, to) ').block(() => {
+    w.writeLine('/** The first T iterations: no derivative work. `observe`, when given, sees every iterate (live buffers). */');
+    w.write('function idle(from, to, observe) ').block(() => {
       w.write('for (let k = from; k < to; k++) ').block(() => {
         w.writeLine('step();').writeLine('checkState(k);').writeLine('advance();');
+        w.writeLine(`if (observe !== undefined) observe({ phase: 'idle', k: k + 1, state: ${stateView} });`);
       });
     }).blankLine();
 
     w.writeLine('/** Runs all K iterations from x0 and returns x_K. */');
-    w.write('function iterate(inputs, x0) ').block(() => {
-      w.writeLine('loadInputs(inputs);').writeLine('loadState(x0);').writeLine('invariants();').writeLine('idle(0, K);');
+    w.write('function iterate(inputs, x0, observe) ').block(() => {
+      w.writeLine('loadInputs(inputs);').writeLine('loadState(x0);').writeLine('invariants();').writeLine('idle(0, K, observe);');
       w.writeLine('return { state: snapshot() };');
     }).blankLine();
 
@@ -207,7 +209,8 @@ function emitSetUnit(w: CodeBlockWriter, fn: string, blocks: readonly { buffer: 
 function emitForward(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string, S: string, P: string) {
   emitSetUnit(w, 'setParamDirection', plan.params.map((p) => ({ buffer: p.dot, size: size(p) })));
   w.writeLine('/** Iterations T..K-1 with tangents, from ẋ_T = 0; `unit` directions e_d replace θ̇ per copy d. */');
-  w.write('function forwardSweep(count, unit) ').block(() => {
+  const stateView = `{ ${plan.state.map((s) => `${s.name}: ${s.current}`).join(', ')} }`;
+  w.write('function forwardSweep(count, unit, observe) ').block(() => {
     w.write('for (let k = T; k < K; k++) ').block(() => {
       w.writeLine(`${plan.segments.stepForTangent ? 'stepForTangent' : 'step'}();`);
       w.write('for (let d = 0; d < count; d++) ').block(() => {
@@ -218,26 +221,27 @@ function emitForward(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string,
       });
       w.writeLine('checkState(k);').writeLine('checkTangents(k, count);').writeLine('advance();');
       for (const s of plan.state) w.writeLine(`${s.dot}.set(${s.dotNext});`);
+      w.writeLine(`if (observe !== undefined) observe({ phase: 'forward', k: k + 1, state: ${stateView}, tangent: { ${plan.state.map((s) => `${s.name}: ${s.dot}`).join(', ')} } });`);
     });
   }).blankLine();
 
   w.writeLine('/** Forward mode: x_K and the JVP dx_K/dθ · direction (truncated: derivatives over the last K - T steps). */');
-  w.write('function jvp(inputs, direction, x0) ').block(() => {
+  w.write('function jvp(inputs, direction, x0, observe) ').block(() => {
     w.writeLine('loadInputs(inputs);').writeLine('loadState(x0);').writeLine('invariants();');
     w.writeLine(`checkKeys(direction ?? {}, ${JSON.stringify(plan.params.map((p) => p.name))}, 'direction');`);
     for (const p of plan.params) {
       w.writeLine(`if (direction?.${p.name} === undefined) ${p.dot}.fill(0);`);
       w.writeLine(`else toFlat(direction.${p.name}, ${p.dot}, 'direction.${p.name}', ${shapeOf(plan, p)});`);
     }
-    w.writeLine('useTangents(1);').writeLine('idle(0, T);').writeLine('forwardSweep(1, false);');
+    w.writeLine('useTangents(1);').writeLine('idle(0, T, observe);').writeLine('forwardSweep(1, false, observe);');
     w.writeLine(`return { state: snapshot(), tangent: { ${plan.state.map((s) => `${s.name}: ${s.dot}.slice(0, ${size(s)})`).join(', ')} } };`);
   }).blankLine();
 
   w.writeLine('/** Forward mode, all directions at once: the full Jacobian dx_K/dθ, one block per (state, param). */');
-  w.write('function jacobianForward(inputs, x0) ').block(() => {
+  w.write('function jacobianForward(inputs, x0, observe) ').block(() => {
     w.writeLine('loadInputs(inputs);').writeLine('loadState(x0);').writeLine('invariants();');
     for (const p of plan.params) w.writeLine(`${p.dot}.fill(0);`);
-    w.writeLine(`useTangents(${P});`).writeLine('idle(0, T);').writeLine(`forwardSweep(${P}, true);`);
+    w.writeLine(`useTangents(${P});`).writeLine('idle(0, T, observe);').writeLine(`forwardSweep(${P}, true, observe);`);
     w.writeLine('const jacobian = {};');
     let pOffset = '0';
     for (const p of plan.params) {
@@ -256,14 +260,16 @@ function emitForward(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string,
 
 function emitReverse(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string, S: string, _P: string) {
   w.writeLine('/** Iterations T..K-1, each input state pushed on the tape. */');
-  w.write('function record() ').block(() => {
+  const stateView = `{ ${plan.state.map((s) => `${s.name}: ${s.current}`).join(', ')} }`;
+  w.write('function record(observe) ').block(() => {
     w.write('for (let k = T; k < K; k++) ').block(() => {
       for (const s of plan.state) w.writeLine(`${s.tape}.set(${s.current}, (k - T) * ${size(s)});`);
       w.writeLine('step();').writeLine('checkState(k);').writeLine('advance();');
+      w.writeLine(`if (observe !== undefined) observe({ phase: 'record', k: k + 1, state: ${stateView} });`);
     });
   }).blankLine();
   w.writeLine('/** The backward sweep from K down to T over the taped states. */');
-  w.write('function backwardSweep(count) ').block(() => {
+  w.write('function backwardSweep(count, observe) ').block(() => {
     w.write('for (let k = K - 1; k >= T; k--) ').block(() => {
       for (const s of plan.state) {
         w.writeLine(`const at_${s.name} = (k - T) * ${size(s)};`);
@@ -273,22 +279,23 @@ function emitReverse(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string,
       w.writeLine('for (let d = 0; d < count; d++) adjointStep(d);');
       w.writeLine('checkAdjoints(k, count);');
       for (const s of plan.state) w.writeLine(`${s.bar}.set(${s.barNext});`);
+      w.writeLine(`if (observe !== undefined) observe({ phase: 'backward', k, adjoint: { ${plan.state.map((s) => `${s.name}: ${s.bar}`).join(', ')} }, gradient: { ${plan.params.map((p) => `${p.name}: ${p.bar}`).join(', ')} } });`);
     });
   }).blankLine();
 
   w.writeLine('/** Reverse mode: x_K and the VJP cotangent · dx_K/dθ (truncated: the sweep stops at T). */');
-  w.write('function vjp(inputs, cotangent, x0) ').block(() => {
+  w.write('function vjp(inputs, cotangent, x0, observe) ').block(() => {
     w.writeLine('loadInputs(inputs);').writeLine('loadState(x0);').writeLine('invariants();').writeLine('useAdjoints(1);');
     w.writeLine(`checkKeys(cotangent ?? {}, ${JSON.stringify(plan.state.map((s) => s.name))}, 'cotangent');`);
     for (const s of plan.state) {
       w.writeLine(`if (cotangent?.${s.name} !== undefined) toFlat(cotangent.${s.name}, ${s.bar}, 'cotangent.${s.name}', ${shapeOf(plan, s)});`);
     }
-    w.writeLine('idle(0, T);').writeLine('record();').writeLine('const state = snapshot();').writeLine('backwardSweep(1);');
+    w.writeLine('idle(0, T, observe);').writeLine('record(observe);').writeLine('const state = snapshot();').writeLine('backwardSweep(1, observe);');
     w.writeLine(`return { state, gradient: { ${plan.params.map((p) => `${p.name}: ${p.bar}.slice(0, ${size(p)})`).join(', ')} } };`);
   }).blankLine();
 
   w.writeLine('/** Reverse mode with one cotangent per state entry: the full Jacobian dx_K/dθ. */');
-  w.write('function jacobianReverse(inputs, x0) ').block(() => {
+  w.write('function jacobianReverse(inputs, x0, observe) ').block(() => {
     w.writeLine('loadInputs(inputs);').writeLine('loadState(x0);').writeLine('invariants();');
     w.writeLine(`useAdjoints(${S});`);
     let sOffset = '0';
@@ -296,7 +303,7 @@ function emitReverse(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string,
       w.writeLine(`for (let i = 0; i < ${size(s)}; i++) ${s.bar}[(${sOffset} + i) * ${size(s)} + i] = 1;`);
       sOffset = `${sOffset} + ${size(s)}`;
     }
-    w.writeLine('idle(0, T);').writeLine('record();').writeLine('const state = snapshot();').writeLine(`backwardSweep(${S});`);
+    w.writeLine('idle(0, T, observe);').writeLine('record(observe);').writeLine('const state = snapshot();').writeLine(`backwardSweep(${S}, observe);`);
     w.writeLine('const jacobian = {};');
     sOffset = '0';
     for (const s of plan.state) {
