@@ -149,7 +149,7 @@ function buildCase(op: OpDef, c: DiffCase, seed: number): Built {
   return { b, out, inputs, varying, env };
 }
 
-const describeOp = (op: OpDef) => ({ name: op.name, kind: op.kind, op });
+const describeOp = <T extends OpDef>(op: T) => ({ name: op.name, kind: op.kind, op });
 
 describe.each(OPS.map(describeOp))('op $name ($kind)', ({ op }) => {
   const cases = diffCases(op);
@@ -181,7 +181,7 @@ describe.each(OPS.map(describeOp))('op $name ($kind)', ({ op }) => {
   });
 
   it.each(cases.map((c, i) => ({ ...c, seed: 5000 + 41 * i })))('VJP passes the dot-product test: $label', ({ args, label, seed }) => {
-    const { b, out, inputs, varying, env } = buildCase(op, { label, args }, seed);
+    const { b, out, varying, env } = buildCase(op, { label, args }, seed);
     const rng = randomGenerator(seed + 1);
     const tangentOf = new Map(varying.map((v) => [v.id, b.input(v.name, 'tangent', v.shape)]));
     const [dot] = jvp(b, [out], (input) => tangentOf.get(input.id) ?? null);
@@ -190,12 +190,6 @@ describe.each(OPS.map(describeOp))('op $name ($kind)', ({ op }) => {
     expect(bars.length).toBe(varying.length);
     bars.forEach((bar, i) => {
       if (bar) expect(bar.shape).toEqual(varying[i]!.shape);
-    });
-    // Inputs held fixed get no cotangent, even when asked for.
-    const allBars = vjp(b, [out], [seedNode], inputs);
-    inputs.forEach((input, i) => {
-      if (!varying.includes(input)) return;
-      expect(allBars[i] === null).toBe(bars[varying.indexOf(input)] === null);
     });
 
     const e = new Map(env);

@@ -98,7 +98,7 @@ export class FormulaTranslator {
 
     switch (node.type) {
       case 'ConstantNode': {
-        if (typeof n.value !== 'number' || !Number.isFinite(n.value)) throw fail(`only finite numbers are allowed here, got ${JSON.stringify(n.value)}`);
+        if (typeof n.value !== 'number' || !Number.isFinite(n.value)) throw fail(`only finite numbers are allowed here, got ${typeof n.value === 'number' ? String(n.value) : JSON.stringify(n.value)}`);
         return b.constant(n.value);
       }
       case 'SymbolNode': {

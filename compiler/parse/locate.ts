@@ -12,17 +12,18 @@ export interface Span {
 }
 
 interface Token {
-  kind: 'name' | 'number';
+  kind: 'name' | 'number' | 'string';
   start: number;
   end: number;
 }
 
-const TOKEN = /([A-Za-z_][A-Za-z0-9_]*)|((?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)/g;
+// Quotes right after an operand are transposes, not strings.
+const TOKEN = /([A-Za-z_][A-Za-z0-9_]*)|((?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|((?<![A-Za-z0-9_)\]'.][ \t]*)(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'))/g;
 
 function leafTokens(formula: string): Token[] {
   const out: Token[] = [];
   for (const m of formula.matchAll(TOKEN)) {
-    out.push({ kind: m[1] ? 'name' : 'number', start: m.index, end: m.index + m[0].length });
+    out.push({ kind: m[1] ? 'name' : m[2] ? 'number' : 'string', start: m.index, end: m.index + m[0].length });
   }
   return out;
 }
@@ -47,7 +48,10 @@ export function locateNodes(formula: string, root: MathNode): Map<MathNode, Span
     switch (node.type) {
       case 'ConstantNode':
       case 'SymbolNode': {
-        const t = take(node.type === 'ConstantNode' ? 'number' : 'name');
+        // Constants are numbers, strings, or names (Infinity, NaN, true, null).
+        const value = (n as { value?: unknown }).value;
+        const kind = node.type === 'SymbolNode' ? 'name' : typeof value === 'string' ? 'string' : typeof value === 'number' && Number.isFinite(value) ? 'number' : 'name';
+        const t = take(kind);
         span = t ? { start: t.start, end: t.end, at: t.start } : { start: 0, end: 0, at: 0 };
         break;
       }

@@ -98,15 +98,3 @@ export function sexpr(node: Node): string {
   if (node.kind === 'input') return node.name;
   return `(${node.op} ${node.args.map(sexpr).join(' ')})`;
 }
-
-/** Number of distinct op nodes below `root`. */
-export function opCount(root: Node): number {
-  const seen = new Set<number>();
-  const visit = (n: Node) => {
-    if (seen.has(n.id) || n.kind !== 'op') return;
-    seen.add(n.id);
-    n.args.forEach(visit);
-  };
-  visit(root);
-  return seen.size;
-}
