@@ -4,6 +4,7 @@
 
 import type { MapModel } from './model.js';
 import { differentiateStep, type StepDerivatives } from './diff/derivatives.js';
+import { vjp } from './diff/vjp.js';
 import { topoSort, type Node } from './ir/nodes.js';
 import { invariantNodes } from './optimise/invariance.js';
 import { reassociate } from './optimise/reassociate.js';
@@ -48,7 +49,9 @@ export interface Plan {
   readonly names: NameAllocator;
   readonly state: readonly StateBuffers[];
   readonly params: readonly ParamBuffers[];
-  readonly data: readonly { readonly name: string; readonly dims: readonly string[]; readonly value: string }[];
+  readonly data: readonly { readonly name: string; readonly dims: readonly string[]; readonly value: string; readonly outer: boolean }[];
+  /** Buffers the outer-objective segment writes: ℓ, ∇ₓℓ per state component, ∇θℓ per param. */
+  readonly outer?: { readonly loss: string; readonly stateGradient: readonly string[]; readonly paramGradient: readonly string[] };
   /** Every buffer that is neither an input nor a state/tangent/adjoint buffer (hoisted values, temporaries). */
   readonly temporaries: readonly BufferDecl[];
   readonly segments: {
@@ -59,6 +62,8 @@ export interface Plan {
     readonly tangent?: Segment;
     readonly adjointPrep?: Segment;
     readonly adjoint?: Segment;
+    /** ℓ(x, θ) and its gradients at the current state (when the spec has an outer objective). */
+    readonly outerGradient?: Segment;
   };
   readonly loopNames: readonly string[];
   /** The symbolic derivatives the segments were lowered from (for --dump). */
@@ -95,13 +100,16 @@ export function buildPlan(model: MapModel, options: PlanOptions): Plan {
   const params: ParamBuffers[] = model.params.map((p) => ({
     name: p.name, dims: p.shape, value: p.name, dot: names.fresh(`${p.name}_dot`), bar: names.fresh(`${p.name}_bar`),
   }));
-  const data = [...model.data, ...model.outerData].map((v) => ({ name: v.name, dims: v.shape, value: v.name }));
+  const data = [
+    ...model.data.map((v) => ({ name: v.name, dims: v.shape, value: v.name, outer: false })),
+    ...model.outerData.map((v) => ({ name: v.name, dims: v.shape, value: v.name, outer: true })),
+  ];
 
   const base = new Map<number, Ref>();
   const buf = (name: string): Ref => ({ kind: 'buffer', name });
   model.state.forEach((s, i) => base.set(s.node.id, buf(state[i]!.current)));
   model.params.forEach((p, i) => base.set(p.node.id, buf(params[i]!.value)));
-  model.data.forEach((v) => base.set(v.node.id, buf(v.name)));
+  [...model.data, ...model.outerData].forEach((v) => base.set(v.node.id, buf(v.name)));
   d.stateTangents.forEach((t, i) => base.set(t.id, buf(state[i]!.dot)));
   d.paramTangents.forEach((t, i) => base.set(t.id, buf(params[i]!.dot)));
   d.stateCotangents.forEach((t, i) => base.set(t.id, buf(state[i]!.bar)));
@@ -165,10 +173,26 @@ export function buildPlan(model: MapModel, options: PlanOptions): Plan {
     adjointSegment = lowerSegment(context(s.available), 'adjointStep', 'adjoint of one iteration: x̄ ← x̄ ∂ₓΦ, θ̄ += x̄ ∂θΦ', outs);
   }
 
+  let outer: Plan['outer'];
+  let outerGradient: Segment | undefined;
+  if (model.outer) {
+    const grads = vjp(b, [model.outer], [b.constant(1)], [...model.state.map((s) => s.node), ...model.params.map((p) => p.node)]);
+    outer = {
+      loss: names.fresh('loss'),
+      stateGradient: state.map((s) => names.fresh(`${s.name}_outer`)),
+      paramGradient: params.map((p) => names.fresh(`${p.name}_outer`)),
+    };
+    const buffers = [outer.loss, ...outer.stateGradient, ...outer.paramGradient];
+    const shapes = [[], ...state.map((s) => s.dims), ...params.map((p) => p.dims)];
+    buffers.forEach((name, i) => temporaries.push({ name, dims: shapes[i]!, batched: false }));
+    const outputs: Output[] = [model.outer, ...grads].map((node, i) => ({ node, buffer: buffers[i]!, accumulate: false }));
+    outerGradient = lowerSegment(context(withHoisted), 'outerGradient', 'the outer objective ℓ(x, θ) and its gradients at the current state', outputs);
+  }
+
   return {
-    model, options, names, state, params, data, temporaries, loopNames, derivatives: d,
+    model, options, names, state, params, data, temporaries, loopNames, derivatives: d, outer,
     graphs: { update, tangent, adjoint },
-    segments: { invariants, step, stepForTangent, tangent: tangentSegment, adjointPrep, adjoint: adjointSegment },
+    segments: { invariants, step, stepForTangent, tangent: tangentSegment, adjointPrep, adjoint: adjointSegment, outerGradient },
   };
 }
 

@@ -10,14 +10,15 @@ export function declarations(plan: Plan, declare: boolean): string {
   const fields = (names: readonly string[], type: string, optional = false) => names.map((n) => `  ${n}${optional ? '?' : ''}: ${type};`).join('\n');
   const stateNames = model.state.map((s) => s.name);
   const paramNames = model.params.map((p) => p.name);
-  const inputNames = [...paramNames, ...model.data.map((d) => d.name), ...model.outerData.map((d) => d.name)];
+  const inputNames = [...paramNames, ...model.data.map((d) => d.name)];
+  const outerNames = model.outerData.map((d) => d.name);
   const d = declare ? 'declare ' : '';
   const lines = [
     '/** A dense row-major matrix. */',
     'export interface Matrix {\n  rows: number;\n  cols: number;\n  data: Float64Array;\n}',
     '/** A scalar, a vector or a row-major matrix: typed array, (nested) array or number. */',
     'export type TensorInput = Float64Array | Float32Array | readonly number[] | readonly (readonly number[])[] | number;',
-    `export interface Inputs {\n${fields(inputNames, 'TensorInput')}\n}`,
+    `export interface Inputs {\n${[fields(inputNames, 'TensorInput'), ...(outerNames.length ? [fields(outerNames, 'TensorInput', true)] : [])].join('\n')}\n}`,
     `export interface InitialState {\n${fields(stateNames, 'TensorInput', true)}\n}`,
     `export interface State {\n${fields(stateNames, 'Float64Array')}\n}`,
     `export interface Direction {\n${fields(paramNames, 'TensorInput', true)}\n}`,
@@ -58,6 +59,15 @@ export function declarations(plan: Plan, declare: boolean): string {
     '  partialX(inputs: Inputs, point: InitialState): Matrix;',
     '  /** ∂Φ/∂θ at a point: rows over the state, columns over the concatenated params. */',
     '  partialTheta(inputs: Inputs, point: InitialState): Matrix;',
+    ...(plan.outer
+      ? [
+          '  /** The outer objective ℓ(x, θ) at x = point, with its gradients. */',
+          '  outerAt(inputs: Inputs, point: InitialState): { loss: number; stateGradient: State; paramGradient: Gradient };',
+          ...(reverse
+            ? ['  /** d/dθ ℓ(x_K(θ), θ) by reverse mode (truncated at T): the hypergradient. */', '  hypergradient(inputs: Inputs, x0?: InitialState, observe?: Observer): { state: State; loss: number; gradient: Gradient };']
+            : []),
+        ]
+      : []),
     '}',
     `export ${d}const meta: Meta;`,
   ];

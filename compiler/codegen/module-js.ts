@@ -78,13 +78,14 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
       declared.add(name);
     }
     w.writeLine('let tangentCount = 0;').writeLine('let adjointCount = 0;');
+    if (plan.outer) w.writeLine('let outerDataLoaded = false;');
     if (reverse) {
       w.writeLine(`// reverse tape: exactly K - T = ${options.K - options.truncate} states per component`);
       for (const s of allState) w.writeLine(`const ${s.tape} = new Float64Array(${options.K - options.truncate} * ${size(s)});`);
     }
     w.blankLine();
 
-    const segments = [plan.segments.invariants, plan.segments.step, plan.segments.stepForTangent, plan.segments.tangent, plan.segments.adjointPrep, plan.segments.adjoint];
+    const segments = [plan.segments.invariants, plan.segments.step, plan.segments.stepForTangent, plan.segments.tangent, plan.segments.adjointPrep, plan.segments.adjoint, plan.segments.outerGradient];
     for (const seg of segments) if (seg) { emitSegment(w, seg, segCtx); w.blankLine(); }
 
     emitLoaders(w, plan, inputNames, shapeArray);
@@ -124,7 +125,8 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
     if (reverse) emitReverse(w, plan, size, S, P);
     emitPartials(w, plan, size, S, P, forward);
 
-    const api = ['iterate', ...(forward ? ['jvp', 'jacobianForward'] : []), ...(reverse ? ['vjp', 'jacobianReverse'] : []), 'partialX', 'partialTheta'];
+    if (plan.outer) emitOuter(w, plan, size, reverse);
+    const api = ['iterate', ...(forward ? ['jvp', 'jacobianForward'] : []), ...(reverse ? ['vjp', 'jacobianReverse'] : []), 'partialX', 'partialTheta', ...(plan.outer ? ['outerAt', ...(reverse ? ['hypergradient'] : [])] : [])];
     w.writeLine(`return Object.freeze({ meta, dims: Object.freeze({ ${plan.model.dims.map((d) => `${d}: ${d}`).join(', ')} }), ${api.join(', ')} });`);
   });
   return w.toString();
@@ -155,7 +157,13 @@ function emitLoaders(w: CodeBlockWriter, plan: Plan, inputNames: string[], shape
   w.write('function loadInputs(inputs) ').block(() => {
     w.writeLine(`checkKeys(inputs, ${JSON.stringify(inputNames)}, 'inputs');`);
     for (const p of plan.params) w.writeLine(`toFlat(inputs.${p.name}, ${p.value}, 'input ${p.name}', ${shapeArray(p)});`);
-    for (const d of plan.data) w.writeLine(`toFlat(inputs.${d.name}, ${d.value}, 'input ${d.name}', ${shapeArray(d)});`);
+    for (const d of plan.data.filter((d) => !d.outer)) w.writeLine(`toFlat(inputs.${d.name}, ${d.value}, 'input ${d.name}', ${shapeArray(d)});`);
+    const outerData = plan.data.filter((d) => d.outer);
+    if (outerData.length) {
+      w.writeLine('// data of the outer objective: only needed by the functions that evaluate it');
+      w.writeLine(`outerDataLoaded = ${outerData.map((d) => `inputs.${d.name} !== undefined`).join(' && ')};`);
+      for (const d of outerData) w.writeLine(`if (inputs.${d.name} !== undefined) toFlat(inputs.${d.name}, ${d.value}, 'input ${d.name}', ${shapeArray(d)});`);
+    }
   }).blankLine();
   const stateNames = plan.state.map((s) => s.name);
   w.writeLine('/** x0 is optional (zeros); a previous-iterate component starts equal to its iterate. */');
@@ -375,6 +383,36 @@ function emitPartials(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string
   }).blankLine();
   w.writeLine('function partialX(inputs, point) { return partialRows(inputs, point).dx; }');
   w.writeLine('function partialTheta(inputs, point) { return partialRows(inputs, point).dtheta; }').blankLine();
+}
+
+/** The outer objective ℓ at a point, and the hypergradient d/dθ ℓ(x_K(θ), θ) by reverse mode. */
+function emitOuter(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string, reverse: boolean) {
+  const outer = plan.outer!;
+  const names = plan.data.filter((d) => d.outer).map((d) => d.name).join(', ');
+  const evaluate = () => {
+    w.writeLine(`if (!outerDataLoaded) fail('data', 'the outer objective needs the inputs ${names}');`);
+    w.writeLine('outerGradient();');
+  };
+  const gradients = (prefix: string, vars: readonly { name: string }[], buffers: readonly string[], sizes: readonly string[]) =>
+    `{ ${vars.map((v, i) => `${v.name}: ${buffers[i]}.slice(0, ${sizes[i]})`).join(', ')} }`;
+  w.writeLine('/** ℓ(x, θ) at x = point, with ∇ₓℓ and ∇θℓ. */');
+  w.write('function outerAt(inputs, point) ').block(() => {
+    w.writeLine('loadInputs(inputs);').writeLine('loadState(point);').writeLine('invariants();');
+    evaluate();
+    w.writeLine(`return { loss: ${outer.loss}[0], stateGradient: ${gradients('x', plan.state, outer.stateGradient, plan.state.map(size))}, paramGradient: ${gradients('p', plan.params, outer.paramGradient, plan.params.map(size))} };`);
+  }).blankLine();
+  if (!reverse) return;
+  w.writeLine('/** Reverse mode on ℓ(x_K, θ): the hypergradient, seeded with ∇ₓℓ(x_K) and starting from ∇θℓ. */');
+  w.write('function hypergradient(inputs, x0, observe) ').block(() => {
+    w.writeLine('loadInputs(inputs);').writeLine('loadState(x0);').writeLine('invariants();').writeLine('useAdjoints(1);');
+    w.writeLine('idle(0, T, observe);').writeLine('record(observe);').writeLine('const state = snapshot();');
+    evaluate();
+    plan.state.forEach((s, i) => w.writeLine(`${s.bar}.set(${outer.stateGradient[i]});`));
+    plan.params.forEach((p, i) => w.writeLine(`${p.bar}.set(${outer.paramGradient[i]});`));
+    w.writeLine(`const value = ${outer.loss}[0];`);
+    w.writeLine('backwardSweep(1, observe);');
+    w.writeLine(`return { state, loss: value, gradient: { ${plan.params.map((p) => `${p.name}: ${p.bar}.slice(0, ${size(p)})`).join(', ')} } };`);
+  }).blankLine();
 }
 
 function shapeOf(plan: Plan, v: Sized): string {
