@@ -2,6 +2,8 @@
 // The phic command line: `compile` and `run`. Exit codes: 0 success, 1 spec, data or
 // numeric errors, 2 usage errors, 3 internal errors (bugs). User mistakes never print a stack.
 
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { PhicError } from '../compiler/errors.js';
 import { STAGES, MODES } from '../compiler/pipeline.js';
@@ -94,8 +96,17 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-const invokedDirectly = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
-if (invokedDirectly || process.argv[1]?.endsWith('/cli.js')) {
+/** True when this file is the program being run (also through npm's bin symlink). */
+function invokedDirectly(): boolean {
+  if (!process.argv[1]) return false;
+  try {
+    return realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) {
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

@@ -2,7 +2,7 @@
 // once per call from the batch index `d`; everything else is plain indexed access.
 
 import type CodeBlockWriter from 'code-block-writer';
-import type { IndexExpr, Segment, Stmt } from '../lower/loop-ir.js';
+import type { IndexExpr, ScalarExpr, Segment, Stmt } from '../lower/loop-ir.js';
 import { printIndex, printScalar, type ExprPrinter } from './js-templates.js';
 
 export interface SegmentEmitContext {
@@ -16,6 +16,33 @@ export interface SegmentEmitContext {
   readonly batchIndex: string;
 }
 
+/** Buffers a segment reads or writes, in a fixed order: they are passed as parameters. */
+export function segmentBuffers(seg: Segment): string[] {
+  const found = new Set<string>();
+  const scalar = (e: ScalarExpr) => {
+    if (e.kind === 'load') found.add(e.buffer);
+    if (e.kind === 'call') e.args.forEach(scalar);
+  };
+  const visit = (st: Stmt) => {
+    if (st.kind === 'for') st.body.forEach(visit);
+    else if (st.kind === 'store') {
+      found.add(st.buffer);
+      scalar(st.value);
+    } else if (st.kind === 'let' || st.kind === 'add-to-local') scalar(st.value);
+  };
+  seg.body.forEach(visit);
+  return [...found].sort();
+}
+
+/** The call of a segment from driver code (`d` is the batch index expression). */
+export function segmentCall(seg: Segment, d = 'd'): string {
+  return `${seg.name}(${[...(seg.batched.length ? [d] : []), ...segmentBuffers(seg)].join(', ')})`;
+}
+
+/**
+ * Emits the segment as a function whose buffers are parameters: V8 keeps parameters in
+ * registers, whereas variables captured from create() are reloaded from the closure.
+ */
 export function emitSegment(w: CodeBlockWriter, seg: Segment, ctx: SegmentEmitContext) {
   const batched = new Set(seg.batched);
   const printer: ExprPrinter = {
@@ -31,7 +58,8 @@ export function emitSegment(w: CodeBlockWriter, seg: Segment, ctx: SegmentEmitCo
   };
 
   w.writeLine(`// ${seg.doc}`);
-  w.write(`function ${seg.name}(${batched.size ? ctx.batchIndex : ''}) `).block(() => {
+  const params = [...(batched.size ? [ctx.batchIndex] : []), ...segmentBuffers(seg)];
+  w.write(`function ${seg.name}(${params.join(', ')}) `).block(() => {
     for (const b of seg.batched) w.writeLine(`const ${ctx.offsetName(b)} = ${ctx.batchIndex} * ${ctx.batchStride(b)};`);
     const emit = (s: Stmt) => {
       switch (s.kind) {

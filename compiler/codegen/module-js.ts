@@ -4,10 +4,13 @@
 
 import CodeBlockWriter from 'code-block-writer';
 import type { Plan, StateBuffers, ParamBuffers } from '../plan.js';
-import { emitSegment, type SegmentEmitContext } from './emit-segment-js.js';
+import { emitSegment, segmentCall, type SegmentEmitContext } from './emit-segment-js.js';
 import { JS_HELPERS } from './js-templates.js';
 import { JS_RUNTIME } from './runtime-js.js';
 import { headerLines, type HeaderInfo } from './header.js';
+
+/** The driver's call of a segment, set per module being emitted. */
+let call: (name: keyof Plan['segments'], d?: string) => string;
 
 interface Sized {
   readonly dims: readonly string[];
@@ -43,6 +46,12 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
     batchIndex: 'd',
   };
 
+  const segs = plan.segments;
+  call = (name: keyof Plan['segments'], d = 'd') => {
+    const seg = segs[name] ?? (name === 'stepForTangent' ? segs.step : undefined);
+    if (!seg) throw new Error(`no segment ${name}`);
+    return `${segmentCall(seg, d)};`;
+  };
   const w = new CodeBlockWriter({ indentNumberOfSpaces: 2, useSingleQuote: true, newLine: '\n' });
   headerLines(info).forEach((l) => w.writeLine(l));
   w.writeLine('/* eslint-disable */').blankLine();
@@ -110,14 +119,14 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
     w.writeLine('/** The first T iterations: no derivative work. `observe`, when given, sees every iterate (live buffers). */');
     w.write('function idle(from, to, observe) ').block(() => {
       w.write('for (let k = from; k < to; k++) ').block(() => {
-        w.writeLine('step();').writeLine('checkState(k);').writeLine('advance();');
+        w.writeLine(call('step')).writeLine('checkState(k);').writeLine('advance();');
         w.writeLine(`if (observe !== undefined) observe({ phase: 'idle', k: k + 1, state: ${stateView} });`);
       });
     }).blankLine();
 
     w.writeLine('/** Runs all K iterations from x0 and returns x_K. */');
     w.write('function iterate(inputs, x0, observe) ').block(() => {
-      w.writeLine('loadInputs(inputs);').writeLine('loadState(x0);').writeLine('invariants();').writeLine('idle(0, K, observe);');
+      w.writeLine('loadInputs(inputs);').writeLine('loadState(x0);').writeLine(call('invariants')).writeLine('idle(0, K, observe);');
       w.writeLine('return { state: snapshot() };');
     }).blankLine();
 
@@ -220,12 +229,12 @@ function emitForward(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string,
   const stateView = `{ ${plan.state.map((s) => `${s.name}: ${s.current}`).join(', ')} }`;
   w.write('function forwardSweep(count, unit, observe) ').block(() => {
     w.write('for (let k = T; k < K; k++) ').block(() => {
-      w.writeLine(`${plan.segments.stepForTangent ? 'stepForTangent' : 'step'}();`);
+      w.writeLine(call('stepForTangent'));
       w.write('for (let d = 0; d < count; d++) ').block(() => {
         w.write('if (unit) ').block(() => {
           w.writeLine('setParamDirection(d === 0 ? count - 1 : d - 1, 0);').writeLine('setParamDirection(d, 1);');
         });
-        w.writeLine('tangentStep(d);');
+        w.writeLine(call('tangent'));
       });
       w.writeLine('checkState(k);').writeLine('checkTangents(k, count);').writeLine('advance();');
       for (const s of plan.state) w.writeLine(`${s.dot}.set(${s.dotNext});`);
@@ -235,7 +244,7 @@ function emitForward(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string,
 
   w.writeLine('/** Forward mode: x_K and the JVP dx_K/dθ · direction (truncated: derivatives over the last K - T steps). */');
   w.write('function jvp(inputs, direction, x0, observe) ').block(() => {
-    w.writeLine('loadInputs(inputs);').writeLine('loadState(x0);').writeLine('invariants();');
+    w.writeLine('loadInputs(inputs);').writeLine('loadState(x0);').writeLine(call('invariants'));
     w.writeLine(`checkKeys(direction ?? {}, ${JSON.stringify(plan.params.map((p) => p.name))}, 'direction');`);
     for (const p of plan.params) {
       w.writeLine(`if (direction?.${p.name} === undefined) ${p.dot}.fill(0);`);
@@ -247,7 +256,7 @@ function emitForward(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string,
 
   w.writeLine('/** Forward mode, all directions at once: the full Jacobian dx_K/dθ, one block per (state, param). */');
   w.write('function jacobianForward(inputs, x0, observe) ').block(() => {
-    w.writeLine('loadInputs(inputs);').writeLine('loadState(x0);').writeLine('invariants();');
+    w.writeLine('loadInputs(inputs);').writeLine('loadState(x0);').writeLine(call('invariants'));
     for (const p of plan.params) w.writeLine(`${p.dot}.fill(0);`);
     w.writeLine(`useTangents(${P});`).writeLine('idle(0, T, observe);').writeLine(`forwardSweep(${P}, true, observe);`);
     w.writeLine('const jacobian = {};');
@@ -272,7 +281,7 @@ function emitReverse(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string,
   w.write('function record(observe) ').block(() => {
     w.write('for (let k = T; k < K; k++) ').block(() => {
       for (const s of plan.state) w.writeLine(`${s.tape}.set(${s.current}, (k - T) * ${size(s)});`);
-      w.writeLine('step();').writeLine('checkState(k);').writeLine('advance();');
+      w.writeLine(call('step')).writeLine('checkState(k);').writeLine('advance();');
       w.writeLine(`if (observe !== undefined) observe({ phase: 'record', k: k + 1, state: ${stateView} });`);
     });
   }).blankLine();
@@ -283,8 +292,8 @@ function emitReverse(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string,
         w.writeLine(`const at_${s.name} = (k - T) * ${size(s)};`);
         w.writeLine(`for (let i = 0; i < ${size(s)}; i++) ${s.current}[i] = ${s.tape}[at_${s.name} + i];`);
       }
-      w.writeLine('adjointPrep();');
-      w.writeLine('for (let d = 0; d < count; d++) adjointStep(d);');
+      w.writeLine(call('adjointPrep'));
+      w.writeLine(`for (let d = 0; d < count; d++) ${call('adjoint')}`);
       w.writeLine('checkAdjoints(k, count);');
       for (const s of plan.state) w.writeLine(`${s.bar}.set(${s.barNext});`);
       w.writeLine(`if (observe !== undefined) observe({ phase: 'backward', k, adjoint: { ${plan.state.map((s) => `${s.name}: ${s.bar}`).join(', ')} }, gradient: { ${plan.params.map((p) => `${p.name}: ${p.bar}`).join(', ')} } });`);
@@ -293,7 +302,7 @@ function emitReverse(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string,
 
   w.writeLine('/** Reverse mode: x_K and the VJP cotangent · dx_K/dθ (truncated: the sweep stops at T). */');
   w.write('function vjp(inputs, cotangent, x0, observe) ').block(() => {
-    w.writeLine('loadInputs(inputs);').writeLine('loadState(x0);').writeLine('invariants();').writeLine('useAdjoints(1);');
+    w.writeLine('loadInputs(inputs);').writeLine('loadState(x0);').writeLine(call('invariants')).writeLine('useAdjoints(1);');
     w.writeLine(`checkKeys(cotangent ?? {}, ${JSON.stringify(plan.state.map((s) => s.name))}, 'cotangent');`);
     for (const s of plan.state) {
       w.writeLine(`if (cotangent?.${s.name} !== undefined) toFlat(cotangent.${s.name}, ${s.bar}, 'cotangent.${s.name}', ${shapeOf(plan, s)});`);
@@ -304,7 +313,7 @@ function emitReverse(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string,
 
   w.writeLine('/** Reverse mode with one cotangent per state entry: the full Jacobian dx_K/dθ. */');
   w.write('function jacobianReverse(inputs, x0, observe) ').block(() => {
-    w.writeLine('loadInputs(inputs);').writeLine('loadState(x0);').writeLine('invariants();');
+    w.writeLine('loadInputs(inputs);').writeLine('loadState(x0);').writeLine(call('invariants'));
     w.writeLine(`useAdjoints(${S});`);
     let sOffset = '0';
     for (const s of plan.state) {
@@ -330,7 +339,7 @@ function emitReverse(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string,
 /** ∂Φ/∂x and ∂Φ/∂θ at a point, dense over the concatenated state and params. */
 function emitPartials(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string, S: string, P: string, forward: boolean) {
   const prepare = () => {
-    w.writeLine('loadInputs(inputs);').writeLine('loadState(point);').writeLine('invariants();');
+    w.writeLine('loadInputs(inputs);').writeLine('loadState(point);').writeLine(call('invariants'));
   };
   if (forward) {
     emitSetUnit(w, 'setStateDirection', plan.state.map((s) => ({ buffer: s.dot, size: size(s) })));
@@ -338,11 +347,11 @@ function emitPartials(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string
       w.writeLine(`/** ${doc}, column by column from the tangent step. */`);
       w.write(`function ${fn}(inputs, point) `).block(() => {
         prepare();
-        w.writeLine('useTangents(1);').writeLine(`${plan.segments.stepForTangent ? 'stepForTangent' : 'step'}();`);
+        w.writeLine('useTangents(1);').writeLine(call('stepForTangent'));
         for (const p of plan.params) w.writeLine(`${p.dot}.fill(0);`);
         w.writeLine(`const rows = ${S}, cols = ${cols}, out = new Float64Array(rows * cols);`);
         w.write('for (let c = 0; c < cols; c++) ').block(() => {
-          w.writeLine(`if (c > 0) ${setUnit}(c - 1, 0);`).writeLine(`${setUnit}(c, 1);`).writeLine('tangentStep(0);');
+          w.writeLine(`if (c > 0) ${setUnit}(c - 1, 0);`).writeLine(`${setUnit}(c, 1);`).writeLine(call('tangent', '0'));
           let off = '0';
           for (const s of plan.state) {
             w.writeLine(`for (let r = 0; r < ${size(s)}; r++) out[(${off} + r) * cols + c] = ${s.dotNext}[r];`);
@@ -365,7 +374,7 @@ function emitPartials(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string
       w.writeLine(`for (let i = 0; i < ${size(s)}; i++) ${s.bar}[(${off} + i) * ${size(s)} + i] = 1;`);
       off = `${off} + ${size(s)}`;
     }
-    w.writeLine('adjointPrep();').writeLine(`for (let d = 0; d < ${S}; d++) adjointStep(d);`);
+    w.writeLine(call('adjointPrep')).writeLine(`for (let d = 0; d < ${S}; d++) ${call('adjoint')}`);
     w.writeLine(`const rows = ${S}, dx = new Float64Array(rows * rows), dtheta = new Float64Array(rows * (${P}));`);
     w.write('for (let r = 0; r < rows; r++) ').block(() => {
       let c = '0';
@@ -391,20 +400,20 @@ function emitOuter(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string, r
   const names = plan.data.filter((d) => d.outer).map((d) => d.name).join(', ');
   const evaluate = () => {
     w.writeLine(`if (!outerDataLoaded) fail('data', 'the outer objective needs the inputs ${names}');`);
-    w.writeLine('outerGradient();');
+    w.writeLine(call('outerGradient'));
   };
   const gradients = (prefix: string, vars: readonly { name: string }[], buffers: readonly string[], sizes: readonly string[]) =>
     `{ ${vars.map((v, i) => `${v.name}: ${buffers[i]}.slice(0, ${sizes[i]})`).join(', ')} }`;
   w.writeLine('/** ℓ(x, θ) at x = point, with ∇ₓℓ and ∇θℓ. */');
   w.write('function outerAt(inputs, point) ').block(() => {
-    w.writeLine('loadInputs(inputs);').writeLine('loadState(point);').writeLine('invariants();');
+    w.writeLine('loadInputs(inputs);').writeLine('loadState(point);').writeLine(call('invariants'));
     evaluate();
     w.writeLine(`return { loss: ${outer.loss}[0], stateGradient: ${gradients('x', plan.state, outer.stateGradient, plan.state.map(size))}, paramGradient: ${gradients('p', plan.params, outer.paramGradient, plan.params.map(size))} };`);
   }).blankLine();
   if (!reverse) return;
   w.writeLine('/** Reverse mode on ℓ(x_K, θ): the hypergradient, seeded with ∇ₓℓ(x_K) and starting from ∇θℓ. */');
   w.write('function hypergradient(inputs, x0, observe) ').block(() => {
-    w.writeLine('loadInputs(inputs);').writeLine('loadState(x0);').writeLine('invariants();').writeLine('useAdjoints(1);');
+    w.writeLine('loadInputs(inputs);').writeLine('loadState(x0);').writeLine(call('invariants')).writeLine('useAdjoints(1);');
     w.writeLine('idle(0, T, observe);').writeLine('record(observe);').writeLine('const state = snapshot();');
     evaluate();
     plan.state.forEach((s, i) => w.writeLine(`${s.bar}.set(${outer.stateGradient[i]});`));

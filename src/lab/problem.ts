@@ -1,0 +1,94 @@
+// A lab problem: a spec with its data, and compiled instances on demand. Every number the
+// lab reports comes from the code phic generates for this spec; instances are cached per
+// (K, t, mode) so sweeps compile each variant once.
+
+import { compileSpec } from '../../compiler/pipeline.js';
+import { buildModel, type MapModel } from '../../compiler/model.js';
+import type { Mode } from '../../compiler/plan.js';
+import { readSpecFile } from '../../compiler/spec/read-file.js';
+import type { SpecSource } from '../../compiler/spec/source.js';
+import { dataError } from '../../compiler/errors.js';
+import { importGenerated } from '../load-module.js';
+import { readJsonFile } from '../io.js';
+import { inferDims } from '../commands/infer-dims.js';
+import type { MapInstance } from '../index.js';
+
+export type Named = Record<string, Float64Array>;
+
+/** A generated instance with the outer-objective functions when the spec has them. */
+export interface LabInstance extends MapInstance {
+  outerAt?(inputs: object, point: object): { loss: number; stateGradient: Named; paramGradient: Named };
+  hypergradient?(inputs: object, x0?: object, observe?: unknown): { state: Named; loss: number; gradient: Named };
+}
+
+export interface LabProblem {
+  readonly source: SpecSource;
+  readonly model: MapModel;
+  /** Params and data by name, as given (nested arrays or typed arrays). */
+  readonly inputs: Readonly<Record<string, unknown>>;
+  readonly x0: Readonly<Record<string, unknown>> | undefined;
+  readonly dims: Readonly<Record<string, number>>;
+  /** Entries of the concatenated state and of the concatenated params. */
+  readonly stateSize: number;
+  readonly paramSize: number;
+  instance(K: number, truncate: number, mode: Mode): Promise<LabInstance>;
+  /** The same problem with other inputs (e.g. another θ); shares nothing mutable. */
+  withInputs(inputs: Record<string, unknown>, x0?: Record<string, unknown>): LabProblem;
+}
+
+export function makeProblem(source: SpecSource, inputs: Record<string, unknown>, x0?: Record<string, unknown>, cache = new Map<string, Promise<LabInstance>>()): LabProblem {
+  const model = buildModel(source);
+  const dims = inferDims(model, inputs, x0);
+  const sizeOf = (shape: readonly string[]) => shape.reduce((p, d) => p * dims[d]!, 1);
+  const problem: LabProblem = {
+    source, model, inputs, x0, dims,
+    stateSize: model.state.reduce((p, s) => p + sizeOf(s.shape), 0),
+    paramSize: model.params.reduce((p, s) => p + sizeOf(s.shape), 0),
+    instance(K, truncate, mode) {
+      const key = `${K}/${truncate}/${mode}`;
+      let hit = cache.get(key);
+      if (!hit) {
+        const code = compileSpec(source, { mode, K, truncate, dims }).moduleCode;
+        hit = importGenerated<{ create(): LabInstance }>(code).then((m) => m.create());
+        cache.set(key, hit);
+      }
+      return hit;
+    },
+    withInputs: (next, nextX0) => makeProblem(source, next, nextX0, cache),
+  };
+  return problem;
+}
+
+/** Reads a spec file and a data file (`{ ...inputs, x0?: {...} }`, as for `phic run`). */
+export async function loadProblem(specFile: string, dataFile: string, mapName?: string): Promise<LabProblem> {
+  const source = await readSpecFile(specFile, mapName);
+  const data = readJsonFile(dataFile, 'data');
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw dataError(`data file ${dataFile} must hold an object keyed by name`);
+  const { x0, ...inputs } = data as Record<string, unknown>;
+  if (x0 !== undefined && (typeof x0 !== 'object' || x0 === null)) throw dataError('x0 must be an object keyed by state name');
+  return makeProblem(source, inputs, x0 as Record<string, unknown> | undefined);
+}
+
+/** Concatenate named blocks in the model's order (state or params). */
+export function concat(blocks: Named, order: readonly { name: string }[]): Float64Array {
+  const parts = order.map((v) => blocks[v.name]!);
+  const out = new Float64Array(parts.reduce((p, a) => p + a.length, 0));
+  let at = 0;
+  for (const a of parts) {
+    out.set(a, at);
+    at += a.length;
+  }
+  return out;
+}
+
+/** Split a concatenated vector into named blocks (copies). */
+export function split(vector: ArrayLike<number>, order: readonly { name: string; shape: readonly string[] }[], dims: Readonly<Record<string, number>>): Named {
+  const out: Named = {};
+  let at = 0;
+  for (const v of order) {
+    const size = v.shape.reduce((p, d) => p * dims[d]!, 1);
+    out[v.name] = Float64Array.from({ length: size }, (_, i) => vector[at + i]!);
+    at += size;
+  }
+  return out;
+}

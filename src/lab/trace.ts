@@ -1,0 +1,176 @@
+// The curse-of-unrolling trace of a problem: at every iteration k, the iterate error
+// ‖x_k − x*‖, the forward-mode error ‖ẋ_t^k − J*‖ (k = t..K) and the error of the backward
+// sweep stopped at k, ‖X̄_k − J*‖ (k = K..t), all observed while the generated code runs.
+// Errors are spectral norms of full Jacobians when these are small; otherwise (as in the
+// paper) norms of JVPs ‖(ẋ_t^k − J*)v‖ and VJPs ‖uᵀ(X̄_k − J*)‖ along random unit directions,
+// averaged over the directions. Either way they are at most the spectral-norm errors.
+
+import { randomGenerator, spectralNorm, denseMatrix, matVec, type DenseMatrix } from '../../runtime/reference.js';
+import type { Mode } from '../../compiler/plan.js';
+import type { Observation } from '../index.js';
+import { concat, split, type LabProblem } from './problem.js';
+import type { Reference } from './fixed-point.js';
+
+export type Measure = 'spectral' | 'directions';
+
+export interface Point {
+  readonly k: number;
+  readonly error: number;
+}
+
+export interface CurseTrace {
+  readonly K: number;
+  readonly truncate: number;
+  readonly measure: Measure;
+  readonly directions: number;
+  /** ‖x_k − x*‖ for k = 0..K. */
+  readonly iterate: readonly Point[];
+  /** ‖ẋ_t^k − J*‖ for k = t..K (forward or both). */
+  readonly forward?: readonly Point[];
+  /** ‖X̄_k − J*‖ for k = t..K (reverse or both), ascending in k. */
+  readonly reverse?: readonly Point[];
+  /** Where the forward error peaks, and where the reverse error is least. */
+  readonly kMax?: number;
+  readonly kMin?: number;
+}
+
+export interface TraceOptions {
+  readonly K: number;
+  readonly truncate?: number;
+  readonly mode?: Mode;
+  readonly measure?: Measure;
+  /** Random directions for the 'directions' measure (default 3). */
+  readonly directions?: number;
+  readonly seed?: number;
+}
+
+/** Full Jacobians are used while the state × parameter count stays below this. */
+export const SPECTRAL_LIMIT = 10_000;
+
+const norm = (v: ArrayLike<number>) => Math.sqrt(Array.from(v).reduce((p, x) => p + x * x, 0));
+
+export async function traceCurse(problem: LabProblem, ref: Reference, options: TraceOptions): Promise<CurseTrace> {
+  const { K } = options;
+  const t = options.truncate ?? 0;
+  const mode = options.mode ?? 'both';
+  const measure = options.measure ?? (problem.stateSize * problem.paramSize <= SPECTRAL_LIMIT ? 'spectral' : 'directions');
+  const count = measure === 'spectral' ? 1 : (options.directions ?? 3);
+  const inst = await problem.instance(K, t, mode);
+  const { model, inputs, dims } = problem;
+  const xStar = ref.fixedPoint.vector;
+  const S = problem.stateSize;
+  const P = problem.paramSize;
+
+  const iterate: Point[] = [];
+  const stateError = (state: Record<string, Float64Array>) => {
+    let s = 0;
+    let at = 0;
+    for (const c of model.state) for (const v of state[c.name]!) s += (v - xStar[at++]!) ** 2;
+    return Math.sqrt(s);
+  };
+  const onState = (o: Observation) => {
+    if ((o.phase === 'idle' || o.phase === 'forward' || o.phase === 'record') && iterate.length === o.k) iterate.push({ k: o.k, error: stateError(o.state) });
+  };
+  iterate.push({ k: 0, error: 0 }); // set below, once x0 is known
+
+  const rng = randomGenerator(options.seed ?? 1);
+  const unit = (n: number) => {
+    const v = rng.vector(n, 'normal');
+    const s = norm(v);
+    return v.map((x) => x / s);
+  };
+
+  let forward: Point[] | undefined;
+  if (mode !== 'reverse') {
+    const sums = new Float64Array(K - t + 1);
+    for (let r = 0; r < count; r++) {
+      if (measure === 'spectral') {
+        sums[0]! += ref.jNorm;
+        inst.jacobianForward!(inputs as never, problem.x0 as never, (o) => {
+          onState(o);
+          if (o.phase !== 'forward') return;
+          const diff = new Float64Array(S * P);
+          let at = 0;
+          for (const c of model.state) {
+            const tan = o.tangent[c.name]!;
+            const size = tan.length / P;
+            for (let d = 0; d < P; d++) for (let i = 0; i < size; i++) diff[(at + i) * P + d] = tan[d * size + i]! - ref.J.data[(at + i) * P + d]!;
+            at += size;
+          }
+          sums[o.k - t]! += spectralNorm(denseMatrix(S, P, diff));
+        });
+      } else {
+        const v = unit(P);
+        const jv = matVec(ref.J, v);
+        sums[0]! += norm(jv);
+        inst.jvp!(inputs as never, split(v, model.params, dims) as never, problem.x0 as never, (o) => {
+          onState(o);
+          if (o.phase !== 'forward') return;
+          const tan = concat(o.tangent, model.state);
+          sums[o.k - t]! += norm(tan.map((x, i) => x - jv[i]!));
+        });
+      }
+    }
+    forward = Array.from(sums, (s, i) => ({ k: t + i, error: s / count }));
+  }
+
+  let reverse: Point[] | undefined;
+  if (mode !== 'forward') {
+    const sums = new Float64Array(K - t + 1);
+    for (let r = 0; r < count; r++) {
+      if (measure === 'spectral') {
+        sums[K - t]! += ref.jNorm;
+        inst.jacobianReverse!(inputs as never, problem.x0 as never, (o) => {
+          onState(o);
+          if (o.phase !== 'backward') return;
+          const diff = new Float64Array(S * P);
+          let at = 0;
+          for (const p of model.params) {
+            const g = o.gradient[p.name]!;
+            const size = g.length / S;
+            for (let row = 0; row < S; row++) for (let j = 0; j < size; j++) diff[row * P + at + j] = g[row * size + j]! - ref.J.data[row * P + at + j]!;
+            at += size;
+          }
+          sums[o.k - t]! += spectralNorm(denseMatrix(S, P, diff));
+        });
+      } else {
+        const u = unit(S);
+        const uJ = vecMat(u, ref.J);
+        sums[K - t]! += norm(uJ);
+        inst.vjp!(inputs as never, split(u, model.state, dims) as never, problem.x0 as never, (o) => {
+          onState(o);
+          if (o.phase !== 'backward') return;
+          const g = concat(o.gradient, model.params);
+          sums[o.k - t]! += norm(g.map((x, i) => x - uJ[i]!));
+        });
+      }
+    }
+    reverse = Array.from(sums, (s, i) => ({ k: t + i, error: s / count }));
+  }
+
+  iterate[0] = { k: 0, error: stateError(split(startVector(problem), model.state, dims)) };
+  const argBy = (pts: readonly Point[], better: (a: number, b: number) => boolean) => pts.reduce((best, p) => (better(p.error, best.error) ? p : best), pts[0]!).k;
+  return {
+    K, truncate: t, measure, directions: count, iterate, forward, reverse,
+    kMax: forward ? argBy(forward, (a, b) => a > b) : undefined,
+    kMin: reverse ? argBy(reverse, (a, b) => a < b) : undefined,
+  };
+}
+
+function startVector(problem: LabProblem): Float64Array {
+  const parts: number[] = [];
+  for (const s of problem.model.state) {
+    const size = s.shape.reduce((p, d) => p * problem.dims[d]!, 1);
+    const given = problem.x0?.[s.initialFrom && problem.x0?.[s.name] === undefined ? s.initialFrom : s.name];
+    if (given === undefined) parts.push(...new Array<number>(size).fill(0));
+    else parts.push(...(ArrayBuffer.isView(given) ? Array.from(given as Float64Array) : ([given].flat(3) as number[])));
+  }
+  return Float64Array.from(parts);
+}
+
+/** uᵀM. */
+export function vecMat(u: ArrayLike<number>, m: DenseMatrix): Float64Array {
+  const out = new Float64Array(m.cols);
+  for (let i = 0; i < m.rows; i++) for (let j = 0; j < m.cols; j++) out[j]! += u[i]! * m.data[i * m.cols + j]!;
+  return out;
+}
