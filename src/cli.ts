@@ -10,6 +10,10 @@ import { STAGES, MODES } from '../compiler/pipeline.js';
 import { PHIC_VERSION } from '../compiler/version.js';
 import { compileCommand } from './commands/compile.js';
 import { runCommand } from './commands/run.js';
+import { registerCurse } from './commands/curse.js';
+import { registerTruncation } from './commands/truncation.js';
+import { registerBilevel } from './commands/bilevel.js';
+import { registerPaper } from './commands/paper.js';
 
 const integer = (name: string) => (text: string) => {
   if (!/^[+-]?\d+$/.test(text.trim())) throw new InvalidArgumentError(`${name} must be an integer, got '${text}'`);
@@ -72,6 +76,7 @@ export function buildProgram(): Command {
         jacobian: !!o.jacobian, out: o.out as string | undefined,
       });
     });
+  for (const register of [registerCurse, registerTruncation, registerBilevel, registerPaper]) register(program);
   return program;
 }
 

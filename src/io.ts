@@ -28,7 +28,7 @@ export function readJsonFile(file: string, what: string): unknown {
 }
 
 /** Writes every file or none: all contents go to temporaries first, then are renamed into place. */
-export function writeFilesAtomically(dir: string, files: readonly { name: string; contents: string }[]): string[] {
+export function writeFilesAtomically(dir: string, files: readonly { name: string; contents: string | Buffer }[]): string[] {
   mkdirSync(dir, { recursive: true });
   const staged: [string, string][] = [];
   try {

@@ -1,0 +1,4 @@
+// `phic truncation`: registered with the command line (being written).
+import type { Command } from 'commander';
+
+export function registerTruncation(_program: Command): void {}

@@ -1,0 +1,127 @@
+// The constants of Assumptions 2.1–2.2 estimated from the problem's generated code, and the
+// bounds of MATH.md built from them: Theorem 7 (17) forward and (18) reverse, Theorem 8 (21)
+// truncated, and φ(Δ) of (22) with its minimiser over the budget.
+//
+// Estimates: ρ is the largest spectral norm of ∂ₓΦ seen at x* and at sampled iterates; L_A and
+// L_B are the largest ratios ‖∂ₓΦ(x_k) − ∂ₓΦ(x*)‖/‖x_k − x*‖ and ‖∂θΦ(x_k) − ∂θΦ(x*)‖/‖x_k − x*‖
+// over the sampled iterates (secant estimates: lower bounds of the true constants along the
+// path); ‖B*‖ stands in for M_B (Lemma 6 only needs it); C is the sharper C′ = L_A‖J*‖ + L_B.
+
+import { denseMatrix, spectralNorm, type DenseMatrix } from '../../runtime/reference.js';
+import { concat, type LabProblem, type Named } from './problem.js';
+import type { Reference } from './fixed-point.js';
+
+export interface Constants {
+  readonly rho: number;
+  readonly rhoStar: number;
+  readonly rhoAlongIterates: number;
+  readonly LA: number;
+  readonly LB: number;
+  readonly normBStar: number;
+  readonly normJStar: number;
+  /** ‖x⁰ − x*‖. */
+  readonly e0: number;
+  /** C′ = L_A‖J*‖ + L_B. */
+  readonly C: number;
+  readonly contractive: boolean;
+  /** How each number was obtained, for reports. */
+  readonly notes: readonly string[];
+}
+
+const norm = (v: ArrayLike<number>) => Math.sqrt(Array.from(v).reduce((p, x) => p + x * x, 0));
+const minus = (a: DenseMatrix, b: DenseMatrix) => denseMatrix(a.rows, a.cols, a.data.map((v, i) => v - b.data[i]!));
+
+/** Indices 0..K at which to sample iterates: dense early (where the curse lives), sparse late. */
+export function sampleIndices(K: number, count: number): number[] {
+  const out = new Set<number>([0]);
+  for (let i = 1; i < count; i++) out.add(Math.min(K, Math.round(Math.expm1((Math.log1p(K) * i) / (count - 1)))));
+  return [...out].sort((a, b) => a - b);
+}
+
+export async function estimateConstants(problem: LabProblem, ref: Reference, options: { K: number; samples?: number }): Promise<Constants> {
+  const { model, inputs } = problem;
+  const picks = new Set(sampleIndices(options.K, options.samples ?? 10));
+  const states = new Map<number, Named>();
+  const startInst = await problem.instance(options.K, 0, 'forward');
+  const start = startInst.iterate(inputs as never, problem.x0 as never, (o) => {
+    if (o.phase === 'idle' && picks.has(o.k)) states.set(o.k, Object.fromEntries(Object.entries(o.state).map(([k, v]) => [k, v.slice()])));
+  });
+  void start;
+  const one = await problem.instance(1, 0, 'forward');
+  const x0 = x0State(problem);
+  states.set(0, x0);
+  const xStar = ref.fixedPoint.vector;
+  const e0 = norm(concat(x0, model.state).map((v, i) => v - xStar[i]!));
+  let rhoAlong = 0;
+  let LA = 0;
+  let LB = 0;
+  for (const [, state] of [...states.entries()].sort((a, b) => a[0] - b[0])) {
+    const a = one.partialX(inputs as never, state as never);
+    const Ak = denseMatrix(a.rows, a.cols, a.data);
+    rhoAlong = Math.max(rhoAlong, spectralNorm(Ak));
+    const dist = norm(concat(state, model.state).map((v, i) => v - xStar[i]!));
+    if (dist <= 1e-8 * Math.max(1, norm(xStar))) continue; // too close: the ratio is rounding noise
+    LA = Math.max(LA, spectralNorm(minus(Ak, ref.A)) / dist);
+    const b = one.partialTheta(inputs as never, state as never);
+    LB = Math.max(LB, spectralNorm(minus(denseMatrix(b.rows, b.cols, b.data), ref.B)) / dist);
+  }
+  const rho = Math.max(ref.rhoStar, rhoAlong);
+  const normBStar = spectralNorm(ref.B);
+  const C = LA * ref.jNorm + LB;
+  const notes = [
+    `ρ = max(‖∂ₓΦ(x*)‖₂ = ${ref.rhoStar.toPrecision(6)}, largest ‖∂ₓΦ(x_k)‖₂ over ${states.size} sampled iterates = ${rhoAlong.toPrecision(6)}) (estimate)`,
+    `L_A, L_B: largest secant ratios ‖∂Φ(x_k) − ∂Φ(x*)‖₂ / ‖x_k − x*‖ over the sampled iterates (estimates, lower bounds of the global constants)`,
+    `‖B*‖ = ‖∂θΦ(x*)‖₂ stands in for M_B; C = L_A‖J*‖ + L_B (the sharper constant of Lemma 6)`,
+    `‖x⁰ − x*‖ and ‖J*‖ are computed exactly (x* from the fixed-point solve, J* = (I − ∂ₓΦ)⁻¹∂θΦ)`,
+  ];
+  if (rho >= 1) notes.push(`WARNING: ρ = ${rho.toPrecision(6)} ≥ 1: the map is not a contraction here, so the bounds do not apply`);
+  return { rho, rhoStar: ref.rhoStar, rhoAlongIterates: rhoAlong, LA, LB, normBStar, normJStar: ref.jNorm, e0, C, contractive: rho < 1, notes };
+}
+
+function x0State(problem: LabProblem): Named {
+  const out: Named = {};
+  for (const s of problem.model.state) {
+    const size = s.shape.reduce((p, d) => p * problem.dims[d]!, 1);
+    const given = problem.x0?.[s.name];
+    out[s.name] = given === undefined ? new Float64Array(size) : ArrayBuffer.isView(given) ? Float64Array.from(given as Float64Array) : Float64Array.from([given].flat(3) as number[]);
+  }
+  for (const s of problem.model.state) if (s.initialFrom && problem.x0?.[s.name] === undefined) out[s.name] = out[s.initialFrom]!.slice();
+  return out;
+}
+
+/** (21): ‖ẋ_t^k − J*‖ ≤ ρ^{k−t}‖J*‖ + C(k−t)ρ^{k−1}‖x⁰ − x*‖ (t = 0 gives (17)); ẋ⁰ = 0. */
+export function forwardBound(c: Constants, k: number, t: number): number {
+  return Math.pow(c.rho, k - t) * c.normJStar + c.C * (k - t) * Math.pow(c.rho, k - 1) * c.e0;
+}
+
+/** (18): the backward sweep stopped at k: ‖X̄_k − J*‖ ≤ ρ^{K−k}‖J*‖ + C(K−k)ρ^{K−1}‖x⁰ − x*‖. */
+export function reverseBound(c: Constants, k: number, K: number): number {
+  return Math.pow(c.rho, K - k) * c.normJStar + c.C * (K - k) * Math.pow(c.rho, K - 1) * c.e0;
+}
+
+/** (22): φ(Δ) = ρ^{K−Δ}‖J*‖ + C(K−Δ)ρ^{K+ωΔ−1}‖x⁰ − x*‖, the bound at the end of a budgeted run. */
+export function phi(c: Constants, delta: number, K: number, omega: number): number {
+  return Math.pow(c.rho, K - delta) * c.normJStar + c.C * (K - delta) * Math.pow(c.rho, K + omega * delta - 1) * c.e0;
+}
+
+/**
+ * The minimiser of φ over Δ ∈ [0, K] (convex there, Lemma 11): golden-section search on the
+ * reals, then the better of the neighbouring admissible integers (ωΔ must be an integer).
+ */
+export function minimisePhi(c: Constants, K: number, omega: number): { delta: number; t: number; value: number; continuous: number } {
+  const f = (d: number) => phi(c, d, K, omega);
+  let lo = 0;
+  let hi = K;
+  const g = (Math.sqrt(5) - 1) / 2;
+  for (let i = 0; i < 200 && hi - lo > 1e-9 * Math.max(1, K); i++) {
+    const a = hi - g * (hi - lo);
+    const b = lo + g * (hi - lo);
+    if (f(a) <= f(b)) hi = b;
+    else lo = a;
+  }
+  const continuous = (lo + hi) / 2;
+  const admissible = (d: number) => d >= 0 && d <= K && Number.isInteger(omega * d);
+  const candidates = [Math.floor(continuous), Math.ceil(continuous), 0, K].filter(admissible);
+  const best = candidates.reduce((p, d) => (f(d) < f(p) ? d : p), candidates[0]!);
+  return { delta: best, t: (1 + omega) * best, value: f(best), continuous };
+}

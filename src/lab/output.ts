@@ -1,0 +1,51 @@
+// Writing lab results: JSON, Markdown tables and figures (vega-lite spec, SVG, PNG), all in
+// one folder and all written atomically, plus a progress bar for long runs.
+
+import cliProgress from 'cli-progress';
+import { writeFilesAtomically } from '../io.js';
+import { renderFigure, type Figure } from './plot.js';
+
+export interface OutputFile {
+  readonly name: string;
+  readonly contents: string | Buffer;
+}
+
+/** The files of one figure: `<base>.vl.json`, `<base>.svg`, `<base>.png`. */
+export async function figureFiles(base: string, figure: Figure): Promise<OutputFile[]> {
+  const r = await renderFigure(figure);
+  return [
+    { name: `${base}.vl.json`, contents: r.spec },
+    { name: `${base}.svg`, contents: r.svg },
+    { name: `${base}.png`, contents: r.png },
+  ];
+}
+
+export function writeOutputs(dir: string, files: readonly OutputFile[]): string[] {
+  return writeFilesAtomically(dir, files as { name: string; contents: string }[]);
+}
+
+/** A Markdown table; numbers are printed with `digits` significant digits. */
+export function markdownTable(header: readonly string[], rows: readonly (readonly (string | number)[])[], digits = 4): string {
+  const cell = (v: string | number) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(digits)) : v);
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+}
+
+/** A progress bar on a terminal; plain occasional lines otherwise (CI logs). */
+export function progress(label: string, total: number): { tick(done: number): void; stop(): void } {
+  if (!process.stderr.isTTY || process.env.CI) {
+    let last = -1;
+    return {
+      tick(done) {
+        const pct = Math.floor((100 * done) / total);
+        if (pct >= last + 10 || done === total) {
+          last = pct;
+          process.stderr.write(`${label}: ${done}/${total} (${pct}%)\n`);
+        }
+      },
+      stop() {},
+    };
+  }
+  const bar = new cliProgress.SingleBar({ format: `${label} [{bar}] {value}/{total} {percentage}% | ETA {eta_formatted}`, stream: process.stderr }, cliProgress.Presets.shades_classic);
+  bar.start(total, 0);
+  return { tick: (done) => bar.update(done), stop: () => bar.stop() };
+}
