@@ -4,6 +4,7 @@
 
 import { mkdirSync, readFileSync, renameSync, writeFileSync, rmSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
+import { parse, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { dataError, usageError } from '../compiler/errors.js';
 
 export function readJsonFile(file: string, what: string): unknown {
@@ -13,18 +14,15 @@ export function readJsonFile(file: string, what: string): unknown {
   } catch (e) {
     throw usageError(`cannot read ${what} file ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    const match = /position (\d+)/.exec((e as Error).message);
-    let location: { file: string; line: number; column: number } | undefined;
-    if (match) {
-      const before = text.slice(0, Number(match[1]));
-      const lines = before.split('\n');
-      location = { file, line: lines.length, column: lines[lines.length - 1]!.length + 1 };
-    }
-    throw dataError(`malformed JSON in ${what} file: ${(e as Error).message}`, { location: location ?? { file, line: 1, column: 1 } });
+  const errors: ParseError[] = [];
+  const value: unknown = parse(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  if (errors.length) {
+    const { error, offset } = errors[0]!;
+    const lines = text.slice(0, offset).split('\n');
+    const location = { file, line: lines.length, column: lines[lines.length - 1]!.length + 1 };
+    throw dataError(`malformed JSON in ${what} file: ${printParseErrorCode(error)}`, { location });
   }
+  return value;
 }
 
 /** Writes every file or none: all contents go to temporaries first, then are renamed into place. */

@@ -3,12 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Project, ts } from 'ts-morph';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile } from '../src/index.js';
 import { compileSpec, type CompileOptions, type GeneratedFile } from '../compiler/pipeline.js';
 import { readSpecFile } from '../compiler/spec/read-file.js';
 import type { SpecSource } from '../compiler/spec/source.js';
-import { ROOT, requireBuiltCli, runCli, tempDir } from './helpers/cli.js';
+import { ROOT, removeTempDirs, requireBuiltCli, runCli, tempDir } from './helpers/cli.js';
 
 const specPath = (name: string) => `samples/${name}/${name}.phi.ts`;
 const load = (name: string) => readSpecFile(join(ROOT, specPath(name)));
@@ -22,6 +22,8 @@ const fileNamed = (files: readonly GeneratedFile[], name: string) => {
   if (!f) throw new Error(`no generated file ${name} (got ${files.map((x) => x.name).join(', ')})`);
   return f.contents;
 };
+
+afterAll(() => removeTempDirs());
 
 let ridge: SpecSource;
 let tanh: SpecSource;

@@ -226,7 +226,8 @@ describe.each(CASES)('sample $name', (c) => {
     expect(relativeDifference(J.data, fd.data)).toBeLessThan(1e-5);
   });
 
-  it.runIf(c.contractive)('the unrolled Jacobian approaches the implicit-function Jacobian as K grows', async () => {
+  // Only where Φ is a contraction near the fixed point (not momentum, logistic or pseudo-Huber here).
+  if (c.contractive) it('the unrolled Jacobian approaches the implicit-function Jacobian as K grows', async () => {
     // A tightly converged fixed point: restart a long run from its own end until it stops moving.
     const long = await instance(s, 400, 0, 'forward');
     let point = long.iterate(s.inputs as never, s.x0 as never).state;

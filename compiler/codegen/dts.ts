@@ -36,7 +36,7 @@ export function declarations(plan: Plan, declare: boolean): string {
     'export type Observer = (observation: Observation) => void;',
     'export interface Instance {',
     '  readonly meta: Meta;',
-    '  readonly dims: Readonly<Dims>;',
+    '  readonly dims: Readonly<Required<Dims>>;',
     '  /** Runs all K iterations and returns x_K. */',
     '  iterate(inputs: Inputs, x0?: InitialState, observe?: Observer): { state: State };',
     ...(forward

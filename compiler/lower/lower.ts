@@ -51,6 +51,12 @@ class SegmentLowering {
     // Values already computed elsewhere are leaves here: what lies below them is not recomputed.
     const order = topoSort(roots, (n) => this.refs.has(n.id)).filter((n) => n.kind === 'op' && !this.refs.has(n.id));
     const materialize = this.chooseMaterialized(order, roots);
+    // A product accumulated straight into its output (θ̄ += Uᵀv) needs no buffer of its own.
+    const argUses = new Set(order.flatMap((n) => (n.kind === 'op' ? n.args.map((a) => a.id) : [])));
+    for (const o of outputs) {
+      const n = o.node;
+      if (o.accumulate && n?.kind === 'op' && (n.op === 'matvec' || n.op === 'matmul') && !argUses.has(n.id) && outputs.filter((p) => p.node === n).length === 1) materialize.delete(n.id);
+    }
 
     // Give results that are materialized anyway their destination buffer as home.
     const homes = new Map<number, Output>();
@@ -186,9 +192,10 @@ class SegmentLowering {
   /** Statements writing `node` into `buffer` (overwriting or accumulating). */
   private compute(node: Node, buffer: string, accumulate: boolean) {
     const shape = node.shape;
-    if (node.kind === 'op' && node.op === 'matvec') return this.matvec(node.args[0]!, node.args[1]!, buffer, accumulate);
-    if (node.kind === 'op' && node.op === 'matmul') return this.matmul(node.args[0]!, node.args[1]!, buffer, accumulate);
-    if (shape.length === 0 && node.kind === 'op' && !this.refs.has(node.id)) {
+    const computed = this.refs.has(node.id);
+    if (!computed && node.kind === 'op' && node.op === 'matvec') return this.matvec(node.args[0]!, node.args[1]!, buffer, accumulate);
+    if (!computed && node.kind === 'op' && node.op === 'matmul') return this.matmul(node.args[0]!, node.args[1]!, buffer, accumulate);
+    if (shape.length === 0 && node.kind === 'op' && !computed) {
       const local = this.computeScalar(node);
       this.refs.set(node.id, { kind: 'local', name: local });
     }

@@ -25,5 +25,5 @@ const fmt = (v) => Array.from(v, (t) => t.toFixed(5)).join('  ');
 console.log(`ridge: K = ${meta.K} gradient-descent steps, dims ${JSON.stringify(meta.dims)}`);
 console.log(`  x_K            = ${fmt(x)}`);
 console.log(`  L(x_K)         = ${(0.5 * residual.reduce((s, r) => s + r * r, 0)).toFixed(6)}`);
-console.log(`  dL/dθ (VJP)    = ${fmt(gradient.theta)}   (a larger penalty worsens the fit)`);
+console.log(`  dL/dθ (VJP)    = ${fmt(gradient.theta)}   (> 0: raising θ_j worsens the fit)`);
 console.log(`  forward vs reverse Jacobian: relative difference ${relativeDifference(fwd.data, rev.data).toExponential(2)}`);

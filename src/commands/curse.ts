@@ -1,4 +1,150 @@
-// `phic curse`: registered with the command line (being written).
-import type { Command } from 'commander';
+// `phic curse`: the curse-of-unrolling trace of a spec on its data. Runs the generated code
+// for K iterations (late start / truncation t), measures the iterate, forward and reverse
+// errors against x* and J*, estimates the constants of Assumptions 2.1–2.2, and writes
+// <base>.json, <base>.md and the figure <base>.{vl.json,svg,png} into the output folder.
+// A map that is not a contraction gets warnings instead of bounds; iterates that blow up
+// are a numeric error (exit 1).
 
-export function registerCurse(_program: Command): void {}
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { PhicError, usageError } from '../../compiler/errors.js';
+import { estimateConstants, type Constants } from '../lab/bounds.js';
+import { reference, type Reference } from '../lab/fixed-point.js';
+import { loadProblem, type LabProblem } from '../lab/problem.js';
+import { traceCurse, type Measure } from '../lab/trace.js';
+import { figureFiles, writeOutputs } from '../lab/output.js';
+import { curseFigure, curseJson, curseMarkdown, curseStdout, labWarnings, type CurseReportInput, type LabContext } from '../lab/curse-report.js';
+
+export interface CurseCommandOptions {
+  map?: string;
+  data: string;
+  K: number;
+  truncate: number;
+  mode: 'forward' | 'reverse' | 'both';
+  measure?: Measure;
+  directions: number;
+  seed: number;
+  out: string;
+  name: string;
+}
+
+/** A commander parser for integer options. */
+export const integerOption = (name: string) => (text: string) => {
+  if (!/^[+-]?\d+$/.test(text.trim())) throw new InvalidArgumentError(`${name} must be an integer, got '${text}'`);
+  return Number(text);
+};
+
+/** A base name for output files: no folders, no leading dot. */
+export function checkBaseName(name: string): string {
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name)) throw usageError(`--name must be a plain file name (letters, digits, '_', '-', '.'), got '${name}'`);
+  return name;
+}
+
+/** Generated code reports non-finite iterates as an Error named PhicError with category 'numeric'. */
+function isNumericFailure(e: unknown): e is Error {
+  return e instanceof Error && e.name === 'PhicError' && (e as Error & { category?: unknown }).category === 'numeric';
+}
+
+/**
+ * Runs a lab step and turns divergence (non-finite iterates, a singular I − ∂ₓΦ) into a clear
+ * numeric error: the map is not a contraction for these data and nothing can be measured.
+ */
+export async function guardDivergence<T>(what: string, step: () => Promise<T>, rho?: number): Promise<T> {
+  try {
+    return await step();
+  } catch (e) {
+    const hint = rho !== undefined ? ` (‖∂ₓΦ(x*)‖₂ = ${rho.toPrecision(4)})` : '';
+    if (isNumericFailure(e)) {
+      throw new PhicError('numeric', `the iterates diverged while ${what}: ${e.message}. The map is not a contraction for these data${hint}: try a smaller step size or fewer iterations.`);
+    }
+    if (e instanceof Error && !(e instanceof PhicError) && /^implicitJacobian:/.test(e.message)) {
+      throw new PhicError('numeric', `no implicit Jacobian at the fixed point: ${e.message.replace(/^implicitJacobian:\s*/, '')}`);
+    }
+    throw e;
+  }
+}
+
+export interface PreparedLab {
+  problem: LabProblem;
+  ref: Reference;
+  constants: Constants;
+  context: LabContext;
+  warnings: string[];
+}
+
+/** Loads spec and data, solves for x* and J*, estimates the constants over `iterations` iterates. */
+export async function prepareLab(specFile: string, dataFile: string, mapName: string | undefined, iterations: number): Promise<PreparedLab> {
+  const problem = await loadProblem(specFile, dataFile, mapName);
+  const ref = await guardDivergence('solving for the fixed point', () => reference(problem));
+  const constants = await guardDivergence(`iterating ${iterations} times`, () => estimateConstants(problem, ref, { K: iterations }), ref.rhoStar);
+  const context: LabContext = {
+    spec: specFile,
+    map: problem.model.name,
+    dims: problem.dims,
+    stateSize: problem.stateSize,
+    paramSize: problem.paramSize,
+    fixedPoint: ref.fixedPoint,
+    constants,
+  };
+  return { problem, ref, constants, context, warnings: labWarnings(context) };
+}
+
+export function printWarnings(warnings: readonly string[]): void {
+  for (const w of warnings) process.stderr.write(`phic: WARNING: ${w}\n`);
+}
+
+export function checkIterations(K: number, truncate = 0): void {
+  if (!Number.isInteger(K) || K < 1) throw usageError(`-K must be a positive integer, got ${K}`);
+  if (!Number.isInteger(truncate) || truncate < 0) throw usageError(`--truncate must be a non-negative integer, got ${truncate}`);
+  if (truncate >= K) throw usageError(`--truncate ${truncate} must be smaller than K = ${K} (at least one unrolled iteration)`);
+}
+
+export async function curseCommand(specFile: string, opts: CurseCommandOptions): Promise<{ files: string[]; warnings: string[] }> {
+  checkIterations(opts.K, opts.truncate);
+  if (!Number.isInteger(opts.directions) || opts.directions < 1) throw usageError(`--directions must be a positive integer, got ${opts.directions}`);
+  const base = checkBaseName(opts.name);
+  const lab = await prepareLab(specFile, opts.data, opts.map, opts.K);
+  printWarnings(lab.warnings);
+  const trace = await guardDivergence(
+    `tracing K = ${opts.K} iterations`,
+    () => traceCurse(lab.problem, lab.ref, { K: opts.K, truncate: opts.truncate, mode: opts.mode, measure: opts.measure, directions: opts.directions, seed: opts.seed }),
+    lab.ref.rhoStar,
+  );
+  const input: CurseReportInput = {
+    ...lab.context,
+    options: { K: opts.K, truncate: opts.truncate, mode: opts.mode, measure: trace.measure, directions: trace.directions, seed: opts.seed },
+    trace,
+  };
+  const json = JSON.stringify(curseJson(input, lab.warnings), null, 1) + '\n';
+  const files = writeOutputs(opts.out, [
+    { name: `${base}.json`, contents: json },
+    { name: `${base}.md`, contents: curseMarkdown(input, lab.warnings) },
+    ...(await figureFiles(base, curseFigure(input))),
+  ]);
+  process.stdout.write(curseStdout(input));
+  process.stdout.write(`wrote ${files.join(', ')}\n`);
+  return { files, warnings: lab.warnings };
+}
+
+export function registerCurse(program: Command): void {
+  program
+    .command('curse')
+    .description('trace the curse of unrolling: iterate, forward- and reverse-mode errors against k, with the bounds of Theorems 7–8')
+    .argument('<spec>', 'spec file (.json or .ts)')
+    .option('--map <name>', 'which map, when the file has several')
+    .requiredOption('--data <file>', 'JSON: { "<param or data name>": array, "x0": { "<state>": array } }')
+    .requiredOption('-K, --iterations <K>', 'number of iterations K', integerOption('K'))
+    .option('--truncate <t>', 'truncation index t: late start of forward mode, stop of the reverse sweep', integerOption('--truncate'), 0)
+    .addOption(new Option('--mode <mode>', 'which derivative errors to trace').choices(['forward', 'reverse', 'both']).default('both'))
+    .addOption(new Option('--measure <measure>', 'spectral norms of full Jacobians, or JVP/VJP norms along random directions (default: spectral when small)').choices(['spectral', 'directions']))
+    .option('--directions <r>', 'random directions for --measure directions', integerOption('--directions'), 3)
+    .option('--seed <s>', 'seed of the random directions', integerOption('--seed'), 1)
+    .option('-o, --out <dir>', 'output folder', 'curse-out')
+    .option('--name <base>', 'base name of the output files', 'curse')
+    .action(async (spec: string, o: Record<string, unknown>) => {
+      await curseCommand(spec, {
+        map: o.map as string | undefined, data: o.data as string, K: o.iterations as number, truncate: o.truncate as number,
+        mode: o.mode as CurseCommandOptions['mode'], measure: o.measure as Measure | undefined, directions: o.directions as number,
+        seed: o.seed as number, out: o.out as string, name: o.name as string,
+      });
+    });
+}

@@ -68,7 +68,7 @@ export type Observation =
 export type Observer = (observation: Observation) => void;
 export interface Instance {
   readonly meta: Meta;
-  readonly dims: Readonly<Dims>;
+  readonly dims: Readonly<Required<Dims>>;
   /** Runs all K iterations and returns x_K. */
   iterate(inputs: Inputs, x0?: InitialState, observe?: Observer): { state: State };
   /** Forward mode: x_K and dx_K/dθ · direction over the last K - T iterations. */

@@ -112,7 +112,7 @@ export function create(dims) {
   const x_tape = new Float64Array(7 * 4);
 
   // loop invariants, computed once per call
-  function invariants() {
+  function invariants(A, b, h, h2, t) {
     for (let i = 0; i < 4; i++) {
       for (let j = 0; j < 6; j++) {
         t[i * 6 + j] = A[j * 4 + i];
@@ -141,7 +141,7 @@ export function create(dims) {
   }
 
   // one iteration: next state from the current one
-  function step() {
+  function step(h, h2, t2, theta, x, x_next) {
     for (let i = 0; i < 4; i++) {
       let s3 = 0;
       for (let j = 0; j < 4; j++) {
@@ -155,7 +155,7 @@ export function create(dims) {
   }
 
   // tangent of one iteration: ẋ⁺ = ∂ₓΦ ẋ + ∂θΦ θ̇
-  function tangentStep(d) {
+  function tangentStep(d, h, t3, theta, theta_dot, x, x_dot, x_dot_next) {
     const x_dot_at = d * 4;
     const x_dot_next_at = d * 4;
     for (let i = 0; i < 4; i++) {
@@ -175,7 +175,7 @@ export function create(dims) {
   }
 
   // adjoint of one iteration: x̄ ← x̄ ∂ₓΦ, θ̄ += x̄ ∂θΦ
-  function adjointStep(d) {
+  function adjointStep(d, h, t4, t5, theta, theta_bar, x, x_bar, x_bar_next) {
     const theta_bar_at = d * 4;
     const x_bar_at = d * 4;
     const x_bar_next_at = d * 4;
@@ -263,7 +263,7 @@ export function create(dims) {
   /** The first T iterations: no derivative work. `observe`, when given, sees every iterate (live buffers). */
   function idle(from, to, observe) {
     for (let k = from; k < to; k++) {
-      step();
+      step(h, h2, t2, theta, x, x_next);
       checkState(k);
       advance();
       if (observe !== undefined) observe({ phase: 'idle', k: k + 1, state: { x: x } });
@@ -274,7 +274,7 @@ export function create(dims) {
   function iterate(inputs, x0, observe) {
     loadInputs(inputs);
     loadState(x0);
-    invariants();
+    invariants(A, b, h, h2, t);
     idle(0, K, observe);
     return { state: snapshot() };
   }
@@ -290,13 +290,13 @@ export function create(dims) {
   /** Iterations T..K-1 with tangents, from ẋ_T = 0; `unit` directions e_d replace θ̇ per copy d. */
   function forwardSweep(count, unit, observe) {
     for (let k = T; k < K; k++) {
-      step();
+      step(h, h2, t2, theta, x, x_next);
       for (let d = 0; d < count; d++) {
         if (unit) {
           setParamDirection(d === 0 ? count - 1 : d - 1, 0);
           setParamDirection(d, 1);
         }
-        tangentStep(d);
+        tangentStep(d, h, t3, theta, theta_dot, x, x_dot, x_dot_next);
       }
       checkState(k);
       checkTangents(k, count);
@@ -310,7 +310,7 @@ export function create(dims) {
   function jvp(inputs, direction, x0, observe) {
     loadInputs(inputs);
     loadState(x0);
-    invariants();
+    invariants(A, b, h, h2, t);
     checkKeys(direction ?? {}, ["theta"], 'direction');
     if (direction?.theta === undefined) theta_dot.fill(0);
     else toFlat(direction.theta, theta_dot, 'direction.theta', [4]);
@@ -324,7 +324,7 @@ export function create(dims) {
   function jacobianForward(inputs, x0, observe) {
     loadInputs(inputs);
     loadState(x0);
-    invariants();
+    invariants(A, b, h, h2, t);
     theta_dot.fill(0);
     useTangents(4);
     idle(0, T, observe);
@@ -342,7 +342,7 @@ export function create(dims) {
   function record(observe) {
     for (let k = T; k < K; k++) {
       x_tape.set(x, (k - T) * 4);
-      step();
+      step(h, h2, t2, theta, x, x_next);
       checkState(k);
       advance();
       if (observe !== undefined) observe({ phase: 'record', k: k + 1, state: { x: x } });
@@ -355,7 +355,7 @@ export function create(dims) {
       const at_x = (k - T) * 4;
       for (let i = 0; i < 4; i++) x[i] = x_tape[at_x + i];
       adjointPrep();
-      for (let d = 0; d < count; d++) adjointStep(d);
+      for (let d = 0; d < count; d++) adjointStep(d, h, t4, t5, theta, theta_bar, x, x_bar, x_bar_next);
       checkAdjoints(k, count);
       x_bar.set(x_bar_next);
       if (observe !== undefined) observe({ phase: 'backward', k, adjoint: { x: x_bar }, gradient: { theta: theta_bar } });
@@ -366,7 +366,7 @@ export function create(dims) {
   function vjp(inputs, cotangent, x0, observe) {
     loadInputs(inputs);
     loadState(x0);
-    invariants();
+    invariants(A, b, h, h2, t);
     useAdjoints(1);
     checkKeys(cotangent ?? {}, ["x"], 'cotangent');
     if (cotangent?.x !== undefined) toFlat(cotangent.x, x_bar, 'cotangent.x', [4]);
@@ -381,7 +381,7 @@ export function create(dims) {
   function jacobianReverse(inputs, x0, observe) {
     loadInputs(inputs);
     loadState(x0);
-    invariants();
+    invariants(A, b, h, h2, t);
     useAdjoints(4);
     for (let i = 0; i < 4; i++) x_bar[(0 + i) * 4 + i] = 1;
     idle(0, T, observe);
@@ -408,15 +408,15 @@ export function create(dims) {
   function partialX(inputs, point) {
     loadInputs(inputs);
     loadState(point);
-    invariants();
+    invariants(A, b, h, h2, t);
     useTangents(1);
-    step();
+    step(h, h2, t2, theta, x, x_next);
     theta_dot.fill(0);
     const rows = 4, cols = 4, out = new Float64Array(rows * cols);
     for (let c = 0; c < cols; c++) {
       if (c > 0) setStateDirection(c - 1, 0);
       setStateDirection(c, 1);
-      tangentStep(0);
+      tangentStep(0, h, t3, theta, theta_dot, x, x_dot, x_dot_next);
       for (let r = 0; r < 4; r++) out[(0 + r) * cols + c] = x_dot_next[r];
     }
     return matrix(rows, cols, out);
@@ -426,15 +426,15 @@ export function create(dims) {
   function partialTheta(inputs, point) {
     loadInputs(inputs);
     loadState(point);
-    invariants();
+    invariants(A, b, h, h2, t);
     useTangents(1);
-    step();
+    step(h, h2, t2, theta, x, x_next);
     theta_dot.fill(0);
     const rows = 4, cols = 4, out = new Float64Array(rows * cols);
     for (let c = 0; c < cols; c++) {
       if (c > 0) setParamDirection(c - 1, 0);
       setParamDirection(c, 1);
-      tangentStep(0);
+      tangentStep(0, h, t3, theta, theta_dot, x, x_dot, x_dot_next);
       for (let r = 0; r < 4; r++) out[(0 + r) * cols + c] = x_dot_next[r];
     }
     return matrix(rows, cols, out);

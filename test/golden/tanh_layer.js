@@ -97,7 +97,6 @@ export function create(dims) {
   const t2 = new Float64Array(n);
   const t3 = new Float64Array(n);
   const t4 = new Float64Array(n);
-  const t5 = new Float64Array(p);
   // per-direction buffers: one copy per direction, (re)allocated when the count changes
   let x_dot = new Float64Array(0);
   let x_dot_next = new Float64Array(0);
@@ -110,7 +109,7 @@ export function create(dims) {
   const x_tape = new Float64Array(10 * n);
 
   // loop invariants, computed once per call
-  function invariants() {
+  function invariants(U, h, theta) {
     for (let i = 0; i < n; i++) {
       let s = 0;
       for (let j = 0; j < p; j++) {
@@ -121,7 +120,7 @@ export function create(dims) {
   }
 
   // one iteration: next state from the current one
-  function step() {
+  function step(W, c, h, t, x, x_next) {
     for (let i = 0; i < n; i++) {
       let s2 = 0;
       for (let j = 0; j < n; j++) {
@@ -135,7 +134,7 @@ export function create(dims) {
   }
 
   // values the adjoint step reads, at the taped iterate
-  function adjointPrep() {
+  function adjointPrep(W, c, h, q, t2, t3, x) {
     for (let i = 0; i < n; i++) {
       let s3 = 0;
       for (let j = 0; j < n; j++) {
@@ -152,7 +151,7 @@ export function create(dims) {
   }
 
   // adjoint of one iteration: x̄ ← x̄ ∂ₓΦ, θ̄ += x̄ ∂θΦ
-  function adjointStep(d) {
+  function adjointStep(d, U, W, q, t4, theta_bar, x_bar, x_bar_next) {
     const theta_bar_at = d * p;
     const x_bar_at = d * n;
     const x_bar_next_at = d * n;
@@ -168,19 +167,10 @@ export function create(dims) {
         x_bar_next[x_bar_next_at + j] += W[i * n + j] * s4;
       }
     }
-    for (let i = 0; i < p; i++) {
-      t5[i] = 0;
-    }
     for (let i = 0; i < n; i++) {
       const s5 = t4[i];
       for (let j = 0; j < p; j++) {
-        t5[j] += U[i * p + j] * s5;
-      }
-    }
-    for (let i = 0; i < n; i++) {
-      const s6 = t4[i];
-      for (let j = 0; j < p; j++) {
-        theta_bar[theta_bar_at + j] += U[i * p + j] * s6;
+        theta_bar[theta_bar_at + j] += U[i * p + j] * s5;
       }
     }
   }
@@ -252,7 +242,7 @@ export function create(dims) {
   /** The first T iterations: no derivative work. `observe`, when given, sees every iterate (live buffers). */
   function idle(from, to, observe) {
     for (let k = from; k < to; k++) {
-      step();
+      step(W, c, h, t, x, x_next);
       checkState(k);
       advance();
       if (observe !== undefined) observe({ phase: 'idle', k: k + 1, state: { x: x } });
@@ -263,7 +253,7 @@ export function create(dims) {
   function iterate(inputs, x0, observe) {
     loadInputs(inputs);
     loadState(x0);
-    invariants();
+    invariants(U, h, theta);
     idle(0, K, observe);
     return { state: snapshot() };
   }
@@ -272,7 +262,7 @@ export function create(dims) {
   function record(observe) {
     for (let k = T; k < K; k++) {
       x_tape.set(x, (k - T) * n);
-      step();
+      step(W, c, h, t, x, x_next);
       checkState(k);
       advance();
       if (observe !== undefined) observe({ phase: 'record', k: k + 1, state: { x: x } });
@@ -284,8 +274,8 @@ export function create(dims) {
     for (let k = K - 1; k >= T; k--) {
       const at_x = (k - T) * n;
       for (let i = 0; i < n; i++) x[i] = x_tape[at_x + i];
-      adjointPrep();
-      for (let d = 0; d < count; d++) adjointStep(d);
+      adjointPrep(W, c, h, q, t2, t3, x);
+      for (let d = 0; d < count; d++) adjointStep(d, U, W, q, t4, theta_bar, x_bar, x_bar_next);
       checkAdjoints(k, count);
       x_bar.set(x_bar_next);
       if (observe !== undefined) observe({ phase: 'backward', k, adjoint: { x: x_bar }, gradient: { theta: theta_bar } });
@@ -296,7 +286,7 @@ export function create(dims) {
   function vjp(inputs, cotangent, x0, observe) {
     loadInputs(inputs);
     loadState(x0);
-    invariants();
+    invariants(U, h, theta);
     useAdjoints(1);
     checkKeys(cotangent ?? {}, ["x"], 'cotangent');
     if (cotangent?.x !== undefined) toFlat(cotangent.x, x_bar, 'cotangent.x', [n]);
@@ -311,7 +301,7 @@ export function create(dims) {
   function jacobianReverse(inputs, x0, observe) {
     loadInputs(inputs);
     loadState(x0);
-    invariants();
+    invariants(U, h, theta);
     useAdjoints(n);
     for (let i = 0; i < n; i++) x_bar[(0 + i) * n + i] = 1;
     idle(0, T, observe);
@@ -330,11 +320,11 @@ export function create(dims) {
   function partialRows(inputs, point) {
     loadInputs(inputs);
     loadState(point);
-    invariants();
+    invariants(U, h, theta);
     useAdjoints(n);
     for (let i = 0; i < n; i++) x_bar[(0 + i) * n + i] = 1;
-    adjointPrep();
-    for (let d = 0; d < n; d++) adjointStep(d);
+    adjointPrep(W, c, h, q, t2, t3, x);
+    for (let d = 0; d < n; d++) adjointStep(d, U, W, q, t4, theta_bar, x_bar, x_bar_next);
     const rows = n, dx = new Float64Array(rows * rows), dtheta = new Float64Array(rows * (p));
     for (let r = 0; r < rows; r++) {
       for (let j = 0; j < n; j++) dx[r * rows + 0 + j] = x_bar_next[r * n + j];

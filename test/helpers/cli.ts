@@ -1,7 +1,7 @@
 // Test helper: runs the built CLI (`node dist/src/cli.js`) in a child process, and makes temp folders.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,9 +34,18 @@ export function runCli(args: readonly string[], options: { cwd?: string; timeout
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** A fresh, empty folder under the OS temp folder. */
+const created: string[] = [];
+
+/** A fresh, empty folder under the OS temp folder (removed by `removeTempDirs`). */
 export function tempDir(prefix = 'phic-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  created.push(dir);
+  return dir;
+}
+
+/** Removes every folder `tempDir` made in this process (call it from afterAll). */
+export function removeTempDirs(): void {
+  for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 /** Every entry of a folder (empty when it does not exist). */
