@@ -147,6 +147,20 @@ describe('C7: φ(Δ) is convex on [0, K] and minimisePhi finds its minimiser', (
   });
 });
 
+describe('minimisePhi with a non-integer ω', () => {
+  it('returns the best admissible Δ (ωΔ an integer), not just 0 or K', () => {
+    const c = { rho: 0.99, normJStar: 10, C: 0.5, e0: 5 } as Constants;
+    const K = 300;
+    const omega = 0.1;
+    const best = minimisePhi(c, K, omega);
+    const admissible = Array.from({ length: K + 1 }, (_, d) => d).filter((d) => Number.isInteger(omega * d));
+    const gridBest = admissible.reduce((p, d) => (phi(c, d, K, omega) < phi(c, p, K, omega) ? d : p), 0);
+    expect(Number.isInteger(omega * best.delta)).toBe(true);
+    expect(best.delta).toBe(gridBest);
+    expect(best.delta).toBe(290);
+  });
+});
+
 describe('C9: a smaller step weakens the curse and the benefit of truncation', () => {
   const K = 300;
   const deltas = [0, 60, 120, 180, 240];

@@ -106,7 +106,8 @@ export function phi(c: Constants, delta: number, K: number, omega: number): numb
 
 /**
  * The minimiser of φ over Δ ∈ [0, K] (convex there, Lemma 11): golden-section search on the
- * reals, then the better of the neighbouring admissible integers (ωΔ must be an integer).
+ * reals, then the better of the nearest admissible integers on either side (ωΔ must be an
+ * integer).
  */
 export function minimisePhi(c: Constants, K: number, omega: number): { delta: number; t: number; value: number; continuous: number } {
   const f = (d: number) => phi(c, d, K, omega);
@@ -121,7 +122,12 @@ export function minimisePhi(c: Constants, K: number, omega: number): { delta: nu
   }
   const continuous = (lo + hi) / 2;
   const admissible = (d: number) => d >= 0 && d <= K && Number.isInteger(omega * d);
-  const candidates = [Math.floor(continuous), Math.ceil(continuous), 0, K].filter(admissible);
+  // The nearest admissible Δ on each side of the real minimiser (φ is convex).
+  let below = Math.floor(continuous);
+  while (below > 0 && !admissible(below)) below--;
+  let above = Math.ceil(continuous);
+  while (above < K && !admissible(above)) above++;
+  const candidates = [below, above, 0, K].filter(admissible);
   const best = candidates.reduce((p, d) => (f(d) < f(p) ? d : p), candidates[0]!);
   return { delta: best, t: (1 + omega) * best, value: f(best), continuous };
 }

@@ -503,12 +503,12 @@ export function evaluateC11(pairs: readonly LipschitzPair[], contraction: readon
     criterion: `Linearity: per (n, repetition), L_B(α_opt)/L_B(α_sub) is compared with α_opt/α_sub, (i) at the same points (x⁰ and x*, generated partialTheta; must agree to ${EXACT_RATIO_TOLERANCE}) and (ii) for the secant estimates of estimateConstants along each step's own iterates (must agree to ${SECANT_RATIO_TOLERANCE * 100}%); L_A must be 0 (≤ 1e-12) at both steps. Contraction: on a grid of α, ρ(α) = ‖∂ₓΦ‖₂ from the generated partialX must equal max|1 − αλ| (to ${EXACT_RATIO_TOLERANCE}), be < 1 exactly when αL < 2, and be smallest at 2/(L + μ). Supported if everything holds; partially if everything but (ii) holds; not supported otherwise.`,
     numbers: {
       '(n, repetition) pairs': pairs.length,
-      'max |L_B ratio / α ratio − 1|, same points': exactDev,
-      'max |L_B ratio / α ratio − 1|, estimateConstants': estDev,
+      'max relative deviation of the L_B ratio from the α ratio, same points': exactDev,
+      'max relative deviation of the L_B ratio from the α ratio, estimateConstants': estDev,
       'median L_B ratio / α ratio, estimateConstants': median(pairs.map((p) => p.estimateRatio / p.alphaRatio)),
       'largest L_A estimate': LA,
       'step sizes on the ρ grid': contraction.length,
-      'max relative |ρ_generated − max|1 − αλ||': rhoDev,
+      'max relative deviation of ρ_generated from max over λ of abs(1 − αλ)': rhoDev,
       'grid points where (ρ < 1) ⇔ (αL < 2)': iffOk,
       'ρ at 2/(L + μ) is the smallest on the grid': bestOk,
       'grid (αL: ρ)': contraction.map((c) => `${fmt(c.alphaL)}: ${fmt(c.rhoGenerated)}`).join('; '),
@@ -533,5 +533,7 @@ export function fmt(v: number): string {
   if (!Number.isFinite(v)) return v > 0 ? '∞' : '−∞';
   if (Number.isInteger(v) && Math.abs(v) < 1e15) return String(v);
   if (v !== 0 && (Math.abs(v) < 1e-3 || Math.abs(v) >= 1e6)) return v.toExponential(3);
+  // Ratios within 0.1% of 1 keep enough digits to show on which side of 1 they are.
+  if (Math.abs(v - 1) < 1e-3) return v.toPrecision(7);
   return v.toPrecision(4);
 }
