@@ -14,9 +14,8 @@ import type { HeaderInfo } from './codegen/header.js';
 import type { SpecSource } from './spec/source.js';
 import { PHIC_VERSION } from './version.js';
 
-export const STAGES = ['parse', 'diff', 'optimise', 'lower', 'emit'] as const;
-export type Stage = (typeof STAGES)[number];
-export const MODES = ['forward', 'reverse', 'both'] as const;
+import { STAGES, MODES, type Stage } from './stages.js';
+export { STAGES, MODES, type Stage };
 
 export interface CompileOptions {
   readonly mode: Mode;

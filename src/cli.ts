@@ -1,15 +1,15 @@
 #!/usr/bin/env node
-// The phic command line: `compile` and `run`. Exit codes: 0 success, 1 spec, data or
+// The phic command line: `compile` and `run`, and the lab's `curse`, `truncation`,
+// `bilevel` and `paper`. Commands load their modules when they run, so `--help` is quick.
+// Exit codes: 0 success, 1 spec, data or
 // numeric errors, 2 usage errors, 3 internal errors (bugs). User mistakes never print a stack.
 
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { PhicError } from '../compiler/errors.js';
-import { STAGES, MODES } from '../compiler/pipeline.js';
+import { STAGES, MODES } from '../compiler/stages.js';
 import { PHIC_VERSION } from '../compiler/version.js';
-import { compileCommand } from './commands/compile.js';
-import { runCommand } from './commands/run.js';
 import { registerCurse } from './commands/curse.js';
 import { registerTruncation } from './commands/truncation.js';
 import { registerBilevel } from './commands/bilevel.js';
@@ -50,6 +50,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--emit <kind>', 'output language').choices(['js', 'ts']).default('js'))
     .addOption(new Option('--dump <stage>', 'print the IR after a stage').choices(STAGES))
     .action(async (spec: string, o: Record<string, unknown>) => {
+      const { compileCommand } = await import('./commands/compile.js');
       await compileCommand(spec, {
         map: o.map as string | undefined, mode: o.mode as never, K: o.iterations as number, truncate: o.truncate as number,
         dims: o.dims as Record<string, number> | undefined, out: o.out as string | undefined, emit: o.emit as 'js' | 'ts', dump: o.dump as never,
@@ -70,6 +71,7 @@ export function buildProgram(): Command {
     .option('--jacobian', 'compute the full Jacobian dx_K/dθ')
     .option('-o, --out <file>', 'write the result here instead of standard output')
     .action(async (spec: string, o: Record<string, unknown>) => {
+      const { runCommand } = await import('./commands/run.js');
       await runCommand(spec, {
         map: o.map as string | undefined, data: o.data as string, mode: o.mode as never, K: o.iterations as number,
         truncate: o.truncate as number, direction: o.direction as string | undefined, cotangent: o.cotangent as string | undefined,

@@ -3,7 +3,8 @@
 // matrix-vector product, .* is elementwise, ' transposes). Errors quote the formula and point
 // at the offending position.
 
-import { parse, type MathNode } from 'mathjs';
+import { createRequire } from 'node:module';
+import type { MathNode } from 'mathjs';
 import { PhicError, specError } from '../errors.js';
 import type { Builder } from '../ir/builder.js';
 import { ShapeError, formatShape, type Node } from '../ir/nodes.js';
@@ -20,6 +21,11 @@ export interface Scope {
   readonly symbols: ReadonlyMap<string, Node>;
   readonly functions: ReadonlyMap<string, HelperFunction>;
 }
+
+// mathjs takes about a second to load, so it is loaded on first use, not at import.
+const requireModule = createRequire(import.meta.url);
+let mathParse: ((text: string) => MathNode) | undefined;
+const parse = (text: string): MathNode => (mathParse ??= (requireModule('mathjs') as typeof import('mathjs')).parse)(text);
 
 const UNARY_FUNCTIONS = new Set(['exp', 'log', 'sqrt', 'abs', 'tanh', 'sigmoid', 'softplus', 'sin', 'cos']);
 const NON_DIFFERENTIABLE = new Set(['floor', 'ceil', 'round', 'fix', 'sign', 'max', 'min', 'mod', 'heaviside', 'step']);

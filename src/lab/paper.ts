@@ -584,11 +584,14 @@ export const SERIES = {
   truncation: (t: number, delta: number) => `t = ${t} (Δ = ${delta})`,
 };
 
-/** At most `max` points of a curve (always its ends and extremes), y rounded to 6 digits. */
+/**
+ * At most about `max` points of a curve (always its ends and extremes), y rounded to 6 digits.
+ * The stride is even, so a period-2 oscillation (GD with a step near 2/L) is not aliased.
+ */
 function thin(points: readonly { x: number; y: number }[], max = 300): { x: number; y: number }[] {
   const round = (p: { x: number; y: number }) => ({ x: p.x, y: Number(p.y.toPrecision(6)) });
   if (points.length <= max) return points.map(round);
-  const stride = Math.ceil(points.length / max);
+  const stride = 2 * Math.ceil(points.length / (2 * max));
   const keep = new Set([0, points.length - 1, argMax(points.map((p) => p.y)), argMin(points.map((p) => p.y))]);
   for (let i = 0; i < points.length; i += stride) keep.add(i);
   return [...keep].sort((a, b) => a - b).map((i) => round(points[i]!));

@@ -3,9 +3,7 @@
 // bundled font (so text renders on machines without fonts, and output is reproducible).
 
 import { createRequire } from 'node:module';
-import { Resvg } from '@resvg/resvg-js';
-import * as vega from 'vega';
-import * as vegaLite from 'vega-lite';
+import type * as vegaLite from 'vega-lite';
 
 export interface Series {
   readonly name: string;
@@ -69,6 +67,9 @@ export function figureSpec(fig: Figure): vegaLite.TopLevelSpec {
 }
 
 export async function renderSvg(spec: vegaLite.TopLevelSpec): Promise<string> {
+  // vega is loaded when a figure is drawn, not when the command line starts.
+  const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
+  const vegaLite = vl;
   const quiet = vega.logger(vega.Error);
   const compiled = vegaLite.compile(spec, { logger: quiet }).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none', logLevel: vega.Error });
@@ -81,6 +82,7 @@ const require = createRequire(import.meta.url);
 const FONT = require.resolve('dejavu-fonts-ttf/ttf/DejaVuSans.ttf');
 
 export function svgToPng(svg: string): Buffer {
+  const { Resvg } = require('@resvg/resvg-js') as typeof import('@resvg/resvg-js');
   const resvg = new Resvg(svg, { fitTo: { mode: 'zoom', value: 2 }, font: { fontFiles: [FONT], loadSystemFonts: false, defaultFontFamily: 'DejaVu Sans' } });
   return resvg.render().asPng();
 }
