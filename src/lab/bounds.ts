@@ -8,7 +8,7 @@
 // path); ‖B*‖ stands in for M_B (Lemma 6 only needs it); C is the sharper C′ = L_A‖J*‖ + L_B.
 
 import { denseMatrix, spectralNorm, type DenseMatrix } from '../../runtime/reference.js';
-import { concat, type LabProblem, type Named } from './problem.js';
+import { concat, initialState, type LabProblem, type Named } from './problem.js';
 import type { Reference } from './fixed-point.js';
 
 export interface Constants {
@@ -48,7 +48,7 @@ export async function estimateConstants(problem: LabProblem, ref: Reference, opt
   });
   void start;
   const one = await problem.instance(1, 0, 'forward');
-  const x0 = x0State(problem);
+  const x0 = initialState(problem);
   states.set(0, x0);
   const xStar = ref.fixedPoint.vector;
   const e0 = norm(concat(x0, model.state).map((v, i) => v - xStar[i]!));
@@ -78,16 +78,6 @@ export async function estimateConstants(problem: LabProblem, ref: Reference, opt
   return { rho, rhoStar: ref.rhoStar, rhoAlongIterates: rhoAlong, LA, LB, normBStar, normJStar: ref.jNorm, e0, C, contractive: rho < 1, notes };
 }
 
-function x0State(problem: LabProblem): Named {
-  const out: Named = {};
-  for (const s of problem.model.state) {
-    const size = s.shape.reduce((p, d) => p * problem.dims[d]!, 1);
-    const given = problem.x0?.[s.name];
-    out[s.name] = given === undefined ? new Float64Array(size) : ArrayBuffer.isView(given) ? Float64Array.from(given as Float64Array) : Float64Array.from([given].flat(3) as number[]);
-  }
-  for (const s of problem.model.state) if (s.initialFrom && problem.x0?.[s.name] === undefined) out[s.name] = out[s.initialFrom]!.slice();
-  return out;
-}
 
 /** (21): ‖ẋ_t^k − J*‖ ≤ ρ^{k−t}‖J*‖ + C(k−t)ρ^{k−1}‖x⁰ − x*‖ (t = 0 gives (17)); ẋ⁰ = 0. */
 export function forwardBound(c: Constants, k: number, t: number): number {

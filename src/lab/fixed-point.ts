@@ -5,7 +5,7 @@
 
 import { denseMatrix, implicitJacobian, spectralNorm, type DenseMatrix } from '../../runtime/reference.js';
 import { LuDecomposition, Matrix } from 'ml-matrix';
-import { concat, split, type LabProblem, type Named } from './problem.js';
+import { concat, initialState, split, type LabProblem, type Named } from './problem.js';
 
 export interface FixedPoint {
   /** x* per state component, and concatenated. */
@@ -38,7 +38,7 @@ export async function solveFixedPoint(problem: LabProblem, options: { tolerance?
   const one = await problem.instance(1, 0, 'forward');
   const chunk = 100;
   const many = await problem.instance(chunk, 0, 'forward');
-  let x = startState(problem);
+  let x = initialState(problem);
   const residualOf = (state: Named) => {
     const next = one.iterate(inputs as never, state as never).state;
     const v = concat(state, model.state);
@@ -68,19 +68,6 @@ export async function solveFixedPoint(problem: LabProblem, options: { tolerance?
   return { state: x, vector: concat(x, model.state), residual: r, converged: r <= tolerance, iterations };
 }
 
-function startState(problem: LabProblem): Named {
-  const out: Named = {};
-  for (const s of problem.model.state) {
-    const size = s.shape.reduce((p, d) => p * problem.dims[d]!, 1);
-    const given = problem.x0?.[s.name];
-    if (given === undefined) out[s.name] = new Float64Array(size);
-    else if (ArrayBuffer.isView(given)) out[s.name] = Float64Array.from(given as Float64Array);
-    else out[s.name] = Float64Array.from([given].flat(3) as number[]);
-  }
-  // A previous-iterate component starts equal to its iterate, as in generated code.
-  for (const s of problem.model.state) if (s.initialFrom && problem.x0?.[s.name] === undefined) out[s.name] = out[s.initialFrom]!.slice();
-  return out;
-}
 
 function newtonStep(x: Float64Array, a: { rows: number; cols: number; data: Float64Array }, f: Float64Array): Float64Array | null {
   const n = a.rows;

@@ -92,3 +92,18 @@ export function split(vector: ArrayLike<number>, order: readonly { name: string;
   }
   return out;
 }
+
+/** x⁰ per state component as the generated code starts from it: given values, else zeros; a
+ * previous-iterate component not given starts equal to its iterate. */
+export function initialState(problem: Pick<LabProblem, 'model' | 'dims' | 'x0'>): Named {
+  const out: Named = {};
+  for (const s of problem.model.state) {
+    const size = s.shape.reduce((p, d) => p * problem.dims[d]!, 1);
+    const given = problem.x0?.[s.name];
+    if (given === undefined) out[s.name] = new Float64Array(size);
+    else if (ArrayBuffer.isView(given)) out[s.name] = Float64Array.from(given as Float64Array);
+    else out[s.name] = Float64Array.from([given].flat(3) as number[]);
+  }
+  for (const s of problem.model.state) if (s.initialFrom && problem.x0?.[s.name] === undefined) out[s.name] = out[s.initialFrom]!.slice();
+  return out;
+}

@@ -8,7 +8,7 @@
 import { randomGenerator, spectralNorm, denseMatrix, matVec, type DenseMatrix } from '../../runtime/reference.js';
 import type { Mode } from '../../compiler/plan.js';
 import type { Observation } from '../index.js';
-import { concat, split, type LabProblem } from './problem.js';
+import { concat, initialState, split, type LabProblem } from './problem.js';
 import type { Reference } from './fixed-point.js';
 
 export type Measure = 'spectral' | 'directions';
@@ -148,7 +148,7 @@ export async function traceCurse(problem: LabProblem, ref: Reference, options: T
     reverse = Array.from(sums, (s, i) => ({ k: t + i, error: s / count }));
   }
 
-  iterate[0] = { k: 0, error: stateError(split(startVector(problem), model.state, dims)) };
+  iterate[0] = { k: 0, error: stateError(initialState(problem)) };
   const argBy = (pts: readonly Point[], better: (a: number, b: number) => boolean) => pts.reduce((best, p) => (better(p.error, best.error) ? p : best), pts[0]!).k;
   return {
     K, truncate: t, measure, directions: count, iterate, forward, reverse,
@@ -157,16 +157,6 @@ export async function traceCurse(problem: LabProblem, ref: Reference, options: T
   };
 }
 
-function startVector(problem: LabProblem): Float64Array {
-  const parts: number[] = [];
-  for (const s of problem.model.state) {
-    const size = s.shape.reduce((p, d) => p * problem.dims[d]!, 1);
-    const given = problem.x0?.[s.initialFrom && problem.x0?.[s.name] === undefined ? s.initialFrom : s.name];
-    if (given === undefined) parts.push(...new Array<number>(size).fill(0));
-    else parts.push(...(ArrayBuffer.isView(given) ? Array.from(given as Float64Array) : ([given].flat(3) as number[])));
-  }
-  return Float64Array.from(parts);
-}
 
 /** uᵀM. */
 export function vecMat(u: ArrayLike<number>, m: DenseMatrix): Float64Array {
