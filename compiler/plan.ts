@@ -8,7 +8,8 @@ import { vjp } from './diff/vjp.js';
 import { topoSort, type Node } from './ir/nodes.js';
 import { invariantNodes } from './optimise/invariance.js';
 import { reassociate } from './optimise/reassociate.js';
-import { lowerSegment, type LoweringContext, type Output, type Ref } from './lower/lower.js';
+import { lowerSegment as lowerUnfused, type LoweringContext, type Output, type Ref } from './lower/lower.js';
+import { fuseLoops } from './optimise/fuse-loops.js';
 import type { BufferDecl, Segment } from './lower/loop-ir.js';
 import { NameAllocator } from './names.js';
 
@@ -20,6 +21,8 @@ export interface PlanOptions {
   readonly truncate: number;
   /** Numeric dims baked into the code, or null to bind them at instantiation. */
   readonly dims: Readonly<Record<string, number>> | null;
+  /** Fuse loops within segments (default true; off only to compare against). */
+  readonly fuse?: boolean;
 }
 
 export interface StateBuffers {
@@ -60,6 +63,8 @@ export interface Plan {
     /** The step plus the values the tangent step reads; absent when it reads none (use `step`). */
     readonly stepForTangent?: Segment;
     readonly tangent?: Segment;
+    /** Step and tangent step in one segment, for a single direction: loops over the same data fuse. */
+    readonly forwardStep?: Segment;
     readonly adjointPrep?: Segment;
     readonly adjoint?: Segment;
     /** ℓ(x, θ) and its gradients at the current state (when the spec has an outer objective). */
@@ -78,6 +83,8 @@ export const MODULE_GLOBALS = ['meta', 'create', 'sigmoid', 'softplus', 'toFlat'
 export function buildPlan(model: MapModel, options: PlanOptions): Plan {
   const b = model.builder;
   const d = differentiateStep(model);
+  // Every segment is lowered, then its loops fused.
+  const lowerSegment = (...args: Parameters<typeof lowerUnfused>) => (options.fuse === false ? lowerUnfused(...args) : fuseLoops(lowerUnfused(...args)));
   const derivativeSteps = options.K - options.truncate;
   const costModel = (applications: number) => (options.dims ? { dims: options.dims, applications } : null);
   const update = reassociate(b, model.update, costModel(options.K));
@@ -154,12 +161,15 @@ export function buildPlan(model: MapModel, options: PlanOptions): Plan {
 
   let stepForTangent: Segment | undefined;
   let tangentSegment: Segment | undefined;
+  let forwardStep: Segment | undefined;
   if (wantTangent) {
     const s = shared(nonNull(tangent), 'p');
     if (s.outputs.length) {
       stepForTangent = lowerSegment(context(withHoisted), 'stepForTangent', 'one iteration, also keeping the values the tangent step reads', [...stepOutputs, ...s.outputs]);
     }
-    tangentSegment = lowerSegment(context(s.available), 'tangentStep', 'tangent of one iteration: ẋ⁺ = ∂ₓΦ ẋ + ∂θΦ θ̇', tangent.map((t, i) => ({ node: t, buffer: state[i]!.dotNext, accumulate: false })));
+    const tangentOutputs: Output[] = tangent.map((t, i) => ({ node: t, buffer: state[i]!.dotNext, accumulate: false }));
+    tangentSegment = lowerSegment(context(s.available), 'tangentStep', 'tangent of one iteration: ẋ⁺ = ∂ₓΦ ẋ + ∂θΦ θ̇', tangentOutputs);
+    forwardStep = lowerSegment(context(withHoisted), 'forwardStep', 'one iteration and its tangent along one direction, in fused loops', [...stepOutputs, ...tangentOutputs]);
   }
   let adjointPrep: Segment | undefined;
   let adjointSegment: Segment | undefined;
@@ -192,9 +202,10 @@ export function buildPlan(model: MapModel, options: PlanOptions): Plan {
   return {
     model, options, names, state, params, data, temporaries, loopNames, derivatives: d, outer,
     graphs: { update, tangent, adjoint },
-    segments: { invariants, step, stepForTangent, tangent: tangentSegment, adjointPrep, adjoint: adjointSegment, outerGradient },
+    segments: { invariants, step, stepForTangent, tangent: tangentSegment, forwardStep, adjointPrep, adjoint: adjointSegment, outerGradient },
   };
 }
+
 
 const nonNull = (xs: readonly (Node | null)[]) => xs.filter((x): x is Node => x !== null);
 /** Put rewritten non-null nodes back in the positions of the original list. */

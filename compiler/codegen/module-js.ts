@@ -94,7 +94,7 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
     }
     w.blankLine();
 
-    const segments = [plan.segments.invariants, plan.segments.step, plan.segments.stepForTangent, plan.segments.tangent, plan.segments.adjointPrep, plan.segments.adjoint, plan.segments.outerGradient];
+    const segments = [plan.segments.invariants, plan.segments.step, plan.segments.stepForTangent, plan.segments.tangent, plan.segments.forwardStep, plan.segments.adjointPrep, plan.segments.adjoint, plan.segments.outerGradient];
     for (const seg of segments) if (seg) { emitSegment(w, seg, segCtx); w.blankLine(); }
 
     emitLoaders(w, plan, inputNames, shapeArray);
@@ -229,12 +229,15 @@ function emitForward(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string,
   const stateView = `{ ${plan.state.map((s) => `${s.name}: ${s.current}`).join(', ')} }`;
   w.write('function forwardSweep(count, unit, observe) ').block(() => {
     w.write('for (let k = T; k < K; k++) ').block(() => {
-      w.writeLine(call('stepForTangent'));
-      w.write('for (let d = 0; d < count; d++) ').block(() => {
-        w.write('if (unit) ').block(() => {
-          w.writeLine('setParamDirection(d === 0 ? count - 1 : d - 1, 0);').writeLine('setParamDirection(d, 1);');
+      w.write('if (count === 1 && !unit) ').block(() => w.writeLine(call('forwardStep', '0')));
+      w.write('else ').block(() => {
+        w.writeLine(call('stepForTangent'));
+        w.write('for (let d = 0; d < count; d++) ').block(() => {
+          w.write('if (unit) ').block(() => {
+            w.writeLine('setParamDirection(d === 0 ? count - 1 : d - 1, 0);').writeLine('setParamDirection(d, 1);');
+          });
+          w.writeLine(call('tangent'));
         });
-        w.writeLine(call('tangent'));
       });
       w.writeLine('checkState(k);').writeLine('checkTangents(k, count);').writeLine('advance();');
       for (const s of plan.state) w.writeLine(`${s.dot}.set(${s.dotNext});`);

@@ -100,6 +100,8 @@ export function create(dims) {
   const t3 = new Float64Array(4);
   const t4 = new Float64Array(4);
   const t5 = new Float64Array(4);
+  const t6 = new Float64Array(4);
+  const t7 = new Float64Array(4);
   // per-direction buffers: one copy per direction, (re)allocated when the count changes
   let x_dot = new Float64Array(0);
   let x_dot_next = new Float64Array(0);
@@ -117,8 +119,6 @@ export function create(dims) {
       for (let j = 0; j < 6; j++) {
         t[i * 6 + j] = A[j * 4 + i];
       }
-    }
-    for (let i = 0; i < 4; i++) {
       for (let j = 0; j < 4; j++) {
         h[i * 4 + j] = 0;
       }
@@ -170,30 +170,48 @@ export function create(dims) {
     }
   }
 
+  // one iteration and its tangent along one direction, in fused loops
+  function forwardStep(d, h, h2, t4, t5, theta, theta_dot, x, x_dot, x_dot_next, x_next) {
+    const x_dot_at = d * 4;
+    const x_dot_next_at = d * 4;
+    for (let i = 0; i < 4; i++) {
+      let s5 = 0;
+      let s6 = 0;
+      for (let j = 0; j < 4; j++) {
+        s5 += h[i * 4 + j] * x[j];
+        s6 += h[i * 4 + j] * x_dot[x_dot_at + j];
+      }
+      t4[i] = s5;
+      t5[i] = s6;
+    }
+    for (let i = 0; i < 4; i++) {
+      x_next[i] = x[i] - 0.1 * (t4[i] - h2[i] + theta[i] * x[i]);
+      x_dot_next[x_dot_next_at + i] = x_dot[x_dot_at + i] + -0.1 * (t5[i] + x[i] * theta_dot[i] + theta[i] * x_dot[x_dot_at + i]);
+    }
+  }
+
   // values the adjoint step reads, at the taped iterate
   function adjointPrep() {
   }
 
   // adjoint of one iteration: x̄ ← x̄ ∂ₓΦ, θ̄ += x̄ ∂θΦ
-  function adjointStep(d, h, t4, t5, theta, theta_bar, x, x_bar, x_bar_next) {
+  function adjointStep(d, h, t6, t7, theta, theta_bar, x, x_bar, x_bar_next) {
     const theta_bar_at = d * 4;
     const x_bar_at = d * 4;
     const x_bar_next_at = d * 4;
     for (let i = 0; i < 4; i++) {
-      t4[i] = -0.1 * x_bar[x_bar_at + i];
+      t6[i] = -0.1 * x_bar[x_bar_at + i];
     }
     for (let i = 0; i < 4; i++) {
-      let s5 = 0;
+      let s7 = 0;
       for (let j = 0; j < 4; j++) {
-        s5 += h[i * 4 + j] * t4[j];
+        s7 += h[i * 4 + j] * t6[j];
       }
-      t5[i] = s5;
+      t7[i] = s7;
+      theta_bar[theta_bar_at + i] += t6[i] * x[i];
     }
     for (let i = 0; i < 4; i++) {
-      x_bar_next[x_bar_next_at + i] = x_bar[x_bar_at + i] + t4[i] * theta[i] + t5[i];
-    }
-    for (let i = 0; i < 4; i++) {
-      theta_bar[theta_bar_at + i] += t4[i] * x[i];
+      x_bar_next[x_bar_next_at + i] = x_bar[x_bar_at + i] + t6[i] * theta[i] + t7[i];
     }
   }
 
@@ -290,13 +308,18 @@ export function create(dims) {
   /** Iterations T..K-1 with tangents, from ẋ_T = 0; `unit` directions e_d replace θ̇ per copy d. */
   function forwardSweep(count, unit, observe) {
     for (let k = T; k < K; k++) {
-      step(h, h2, t2, theta, x, x_next);
-      for (let d = 0; d < count; d++) {
-        if (unit) {
-          setParamDirection(d === 0 ? count - 1 : d - 1, 0);
-          setParamDirection(d, 1);
+      if (count === 1 && !unit) {
+        forwardStep(0, h, h2, t4, t5, theta, theta_dot, x, x_dot, x_dot_next, x_next);
+      }
+      else {
+        step(h, h2, t2, theta, x, x_next);
+        for (let d = 0; d < count; d++) {
+          if (unit) {
+            setParamDirection(d === 0 ? count - 1 : d - 1, 0);
+            setParamDirection(d, 1);
+          }
+          tangentStep(d, h, t3, theta, theta_dot, x, x_dot, x_dot_next);
         }
-        tangentStep(d, h, t3, theta, theta_dot, x, x_dot, x_dot_next);
       }
       checkState(k);
       checkTangents(k, count);
@@ -355,7 +378,7 @@ export function create(dims) {
       const at_x = (k - T) * 4;
       for (let i = 0; i < 4; i++) x[i] = x_tape[at_x + i];
       adjointPrep();
-      for (let d = 0; d < count; d++) adjointStep(d, h, t4, t5, theta, theta_bar, x, x_bar, x_bar_next);
+      for (let d = 0; d < count; d++) adjointStep(d, h, t6, t7, theta, theta_bar, x, x_bar, x_bar_next);
       checkAdjoints(k, count);
       x_bar.set(x_bar_next);
       if (observe !== undefined) observe({ phase: 'backward', k, adjoint: { x: x_bar }, gradient: { theta: theta_bar } });

@@ -157,18 +157,14 @@ export function create(dims) {
     const x_bar_next_at = d * n;
     for (let i = 0; i < n; i++) {
       t4[i] = x_bar[x_bar_at + i] * q[i];
-    }
-    for (let i = 0; i < n; i++) {
       x_bar_next[x_bar_next_at + i] = 0;
     }
     for (let i = 0; i < n; i++) {
       const s4 = t4[i];
+      const s5 = t4[i];
       for (let j = 0; j < n; j++) {
         x_bar_next[x_bar_next_at + j] += W[i * n + j] * s4;
       }
-    }
-    for (let i = 0; i < n; i++) {
-      const s5 = t4[i];
       for (let j = 0; j < p; j++) {
         theta_bar[theta_bar_at + j] += U[i * p + j] * s5;
       }
