@@ -10,6 +10,8 @@ import { printGraph } from './ir/print.js';
 import { printSegments } from './lower/print.js';
 import { emitJsModule } from './codegen/module-js.js';
 import { declarations } from './codegen/dts.js';
+import { emitGpuModule } from './codegen/gpu/module-gpu.js';
+import { gpuDeclarations } from './codegen/gpu/dts-gpu.js';
 import type { HeaderInfo } from './codegen/header.js';
 import type { SpecSource } from './spec/source.js';
 import { PHIC_VERSION } from './version.js';
@@ -23,6 +25,8 @@ export interface CompileOptions {
   readonly truncate?: number;
   readonly dims?: Readonly<Record<string, number>>;
   readonly emit?: 'js' | 'ts';
+  /** 'cpu' (default): a float64 JavaScript module; 'gpu': gpu.js kernels (float32) with host glue. */
+  readonly backend?: 'cpu' | 'gpu';
   /** How the source is named in the header (a path relative to the project, usually). */
   readonly sourceName?: string;
 }
@@ -47,6 +51,7 @@ export function checkOptions(options: CompileOptions): void {
   if (!Number.isInteger(t) || t < 0) throw usageError(`--truncate must be a non-negative integer, got ${String(t)}`);
   if (t > options.K) throw usageError(`--truncate ${t} is larger than K = ${options.K}`);
   if (options.emit !== undefined && options.emit !== 'js' && options.emit !== 'ts') throw usageError(`--emit must be js or ts`);
+  if (options.backend !== undefined && options.backend !== 'cpu' && options.backend !== 'gpu') throw usageError(`--backend must be cpu or gpu, got '${String(options.backend)}'`);
 }
 
 function checkDims(model: MapModel, dims: CompileOptions['dims']): Record<string, number> | null {
@@ -68,7 +73,7 @@ function checkDims(model: MapModel, dims: CompileOptions['dims']): Record<string
 export function specHash(value: unknown, options: CompileOptions): string {
   const canonical = (v: unknown): unknown =>
     Array.isArray(v) ? v.map(canonical) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])])) : v;
-  const text = JSON.stringify(canonical({ spec: value, mode: options.mode, K: options.K, truncate: options.truncate ?? 0, dims: options.dims ?? null, emit: options.emit ?? 'js' }));
+  const text = JSON.stringify(canonical({ spec: value, mode: options.mode, K: options.K, truncate: options.truncate ?? 0, dims: options.dims ?? null, emit: options.emit ?? 'js', ...(options.backend === 'gpu' ? { backend: 'gpu' } : {}) }));
   return createHash('sha256').update(text).digest('hex');
 }
 
@@ -76,7 +81,9 @@ export function compileSpec(source: SpecSource, options: CompileOptions): Compil
   checkOptions(options);
   const model = buildModel(source);
   const dims = checkDims(model, options.dims);
-  const plan = buildPlan(model, { mode: options.mode, K: options.K, truncate: options.truncate ?? 0, dims });
+  const gpu = options.backend === 'gpu';
+  // GPU kernels compute one buffer each: loop fusion would only be split again.
+  const plan = buildPlan(model, { mode: options.mode, K: options.K, truncate: options.truncate ?? 0, dims, ...(gpu ? { fuse: false } : {}) });
   const formulas: [string, string][] = model.spec.update
     ? Object.entries(model.spec.update).map(([k, f]) => [`update ${k}`, f])
     : [['objective', model.spec.objective!], ['method', JSON.stringify(model.spec.method)]];
@@ -85,10 +92,21 @@ export function compileSpec(source: SpecSource, options: CompileOptions): Compil
     source: options.sourceName ?? '<in-memory spec>',
     mapName: model.name,
     specHash: specHash(source.value, options),
-    options: `mode=${options.mode} K=${options.K} truncate=${options.truncate ?? 0} dims=${dims ? Object.entries(dims).map(([k, v]) => `${k}=${v}`).join(',') : 'bound at create()'}`,
+    options: `mode=${options.mode} K=${options.K} truncate=${options.truncate ?? 0} dims=${dims ? Object.entries(dims).map(([k, v]) => `${k}=${v}`).join(',') : 'bound at create()'}${gpu ? ' backend=gpu' : ''}`,
     formulas,
   };
-  const moduleCode = emitJsModule(plan, info);
+  const moduleCode = gpu ? emitGpuModule(plan, info) : emitJsModule(plan, info);
+  if (gpu) {
+    const header = headerOf(moduleCode);
+    const files: GeneratedFile[] =
+      options.emit === 'ts'
+        ? [{ name: `${model.name}.ts`, contents: `${header}// @ts-nocheck\n${gpuDeclarations(plan, false).replace(/^export const meta: Meta;\n/m, '')}\n${moduleCode.slice(header.length).replace('export const meta = ', 'export const meta: Meta = ').replace('export function create(gpu, dims, options) ', `export function create(gpu: GPULike, dims${plan.options.dims ? '?' : ''}: Dims${plan.options.dims ? ' | null' : ''}, options?: Options): Instance `)}` }]
+        : [
+            { name: `${model.name}.js`, contents: moduleCode },
+            { name: `${model.name}.d.ts`, contents: `${header}\n${gpuDeclarations(plan, true)}` },
+          ];
+    return { model, plan, files, moduleCode };
+  }
   const files: GeneratedFile[] =
     options.emit === 'ts'
       ? [{ name: `${model.name}.ts`, contents: toTypeScript(moduleCode, plan) }]

@@ -44,6 +44,7 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
       return offsets.get(b)!;
     },
     batchIndex: 'd',
+    fresh: (base) => plan.names.fresh(base),
   };
 
   const segs = plan.segments;

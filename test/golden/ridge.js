@@ -133,8 +133,19 @@ export function create(dims) {
     }
     for (let i = 0; i < 4; i++) {
       let s2 = 0;
-      for (let j = 0; j < 6; j++) {
-        s2 += t[i * 6 + j] * b[j];
+      {
+        let s2_1 = 0, s2_2 = 0, s2_3 = 0;
+        let j = 0;
+        for (; j < 6 - 3; j += 4) {
+          s2 += t[i * 6 + j] * b[j];
+          s2_1 += t[i * 6 + j + 1] * b[j + 1];
+          s2_2 += t[i * 6 + j + 2] * b[j + 2];
+          s2_3 += t[i * 6 + j + 3] * b[j + 3];
+        }
+        for (; j < 6; j++) {
+          s2 += t[i * 6 + j] * b[j];
+        }
+        s2 += s2_1 + s2_2 + s2_3;
       }
       h2[i] = s2;
     }
@@ -144,8 +155,19 @@ export function create(dims) {
   function step(h, h2, t2, theta, x, x_next) {
     for (let i = 0; i < 4; i++) {
       let s3 = 0;
-      for (let j = 0; j < 4; j++) {
-        s3 += h[i * 4 + j] * x[j];
+      {
+        let s3_1 = 0, s3_2 = 0, s3_3 = 0;
+        let j = 0;
+        for (; j < 4 - 3; j += 4) {
+          s3 += h[i * 4 + j] * x[j];
+          s3_1 += h[i * 4 + j + 1] * x[j + 1];
+          s3_2 += h[i * 4 + j + 2] * x[j + 2];
+          s3_3 += h[i * 4 + j + 3] * x[j + 3];
+        }
+        for (; j < 4; j++) {
+          s3 += h[i * 4 + j] * x[j];
+        }
+        s3 += s3_1 + s3_2 + s3_3;
       }
       t2[i] = s3;
     }
@@ -160,8 +182,19 @@ export function create(dims) {
     const x_dot_next_at = d * 4;
     for (let i = 0; i < 4; i++) {
       let s4 = 0;
-      for (let j = 0; j < 4; j++) {
-        s4 += h[i * 4 + j] * x_dot[x_dot_at + j];
+      {
+        let s4_1 = 0, s4_2 = 0, s4_3 = 0;
+        let j = 0;
+        for (; j < 4 - 3; j += 4) {
+          s4 += h[i * 4 + j] * x_dot[x_dot_at + j];
+          s4_1 += h[i * 4 + j + 1] * x_dot[x_dot_at + j + 1];
+          s4_2 += h[i * 4 + j + 2] * x_dot[x_dot_at + j + 2];
+          s4_3 += h[i * 4 + j + 3] * x_dot[x_dot_at + j + 3];
+        }
+        for (; j < 4; j++) {
+          s4 += h[i * 4 + j] * x_dot[x_dot_at + j];
+        }
+        s4 += s4_1 + s4_2 + s4_3;
       }
       t3[i] = s4;
     }
@@ -177,9 +210,26 @@ export function create(dims) {
     for (let i = 0; i < 4; i++) {
       let s5 = 0;
       let s6 = 0;
-      for (let j = 0; j < 4; j++) {
-        s5 += h[i * 4 + j] * x[j];
-        s6 += h[i * 4 + j] * x_dot[x_dot_at + j];
+      {
+        let s5_1 = 0, s5_2 = 0, s5_3 = 0;
+        let s6_1 = 0, s6_2 = 0, s6_3 = 0;
+        let j = 0;
+        for (; j < 4 - 3; j += 4) {
+          s5 += h[i * 4 + j] * x[j];
+          s6 += h[i * 4 + j] * x_dot[x_dot_at + j];
+          s5_1 += h[i * 4 + j + 1] * x[j + 1];
+          s6_1 += h[i * 4 + j + 1] * x_dot[x_dot_at + j + 1];
+          s5_2 += h[i * 4 + j + 2] * x[j + 2];
+          s6_2 += h[i * 4 + j + 2] * x_dot[x_dot_at + j + 2];
+          s5_3 += h[i * 4 + j + 3] * x[j + 3];
+          s6_3 += h[i * 4 + j + 3] * x_dot[x_dot_at + j + 3];
+        }
+        for (; j < 4; j++) {
+          s5 += h[i * 4 + j] * x[j];
+          s6 += h[i * 4 + j] * x_dot[x_dot_at + j];
+        }
+        s5 += s5_1 + s5_2 + s5_3;
+        s6 += s6_1 + s6_2 + s6_3;
       }
       t4[i] = s5;
       t5[i] = s6;
@@ -204,8 +254,19 @@ export function create(dims) {
     }
     for (let i = 0; i < 4; i++) {
       let s7 = 0;
-      for (let j = 0; j < 4; j++) {
-        s7 += h[i * 4 + j] * t6[j];
+      {
+        let s7_1 = 0, s7_2 = 0, s7_3 = 0;
+        let j = 0;
+        for (; j < 4 - 3; j += 4) {
+          s7 += h[i * 4 + j] * t6[j];
+          s7_1 += h[i * 4 + j + 1] * t6[j + 1];
+          s7_2 += h[i * 4 + j + 2] * t6[j + 2];
+          s7_3 += h[i * 4 + j + 3] * t6[j + 3];
+        }
+        for (; j < 4; j++) {
+          s7 += h[i * 4 + j] * t6[j];
+        }
+        s7 += s7_1 + s7_2 + s7_3;
       }
       t7[i] = s7;
       theta_bar[theta_bar_at + i] += t6[i] * x[i];

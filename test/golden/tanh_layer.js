@@ -112,8 +112,19 @@ export function create(dims) {
   function invariants(U, h, theta) {
     for (let i = 0; i < n; i++) {
       let s = 0;
-      for (let j = 0; j < p; j++) {
-        s += U[i * p + j] * theta[j];
+      {
+        let s_1 = 0, s_2 = 0, s_3 = 0;
+        let j = 0;
+        for (; j < p - 3; j += 4) {
+          s += U[i * p + j] * theta[j];
+          s_1 += U[i * p + j + 1] * theta[j + 1];
+          s_2 += U[i * p + j + 2] * theta[j + 2];
+          s_3 += U[i * p + j + 3] * theta[j + 3];
+        }
+        for (; j < p; j++) {
+          s += U[i * p + j] * theta[j];
+        }
+        s += s_1 + s_2 + s_3;
       }
       h[i] = s;
     }
@@ -123,8 +134,19 @@ export function create(dims) {
   function step(W, c, h, t, x, x_next) {
     for (let i = 0; i < n; i++) {
       let s2 = 0;
-      for (let j = 0; j < n; j++) {
-        s2 += W[i * n + j] * x[j];
+      {
+        let s2_1 = 0, s2_2 = 0, s2_3 = 0;
+        let j = 0;
+        for (; j < n - 3; j += 4) {
+          s2 += W[i * n + j] * x[j];
+          s2_1 += W[i * n + j + 1] * x[j + 1];
+          s2_2 += W[i * n + j + 2] * x[j + 2];
+          s2_3 += W[i * n + j + 3] * x[j + 3];
+        }
+        for (; j < n; j++) {
+          s2 += W[i * n + j] * x[j];
+        }
+        s2 += s2_1 + s2_2 + s2_3;
       }
       t[i] = s2;
     }
@@ -137,8 +159,19 @@ export function create(dims) {
   function adjointPrep(W, c, h, q, t2, t3, x) {
     for (let i = 0; i < n; i++) {
       let s3 = 0;
-      for (let j = 0; j < n; j++) {
-        s3 += W[i * n + j] * x[j];
+      {
+        let s3_1 = 0, s3_2 = 0, s3_3 = 0;
+        let j = 0;
+        for (; j < n - 3; j += 4) {
+          s3 += W[i * n + j] * x[j];
+          s3_1 += W[i * n + j + 1] * x[j + 1];
+          s3_2 += W[i * n + j + 2] * x[j + 2];
+          s3_3 += W[i * n + j + 3] * x[j + 3];
+        }
+        for (; j < n; j++) {
+          s3 += W[i * n + j] * x[j];
+        }
+        s3 += s3_1 + s3_2 + s3_3;
       }
       t2[i] = s3;
     }

@@ -1,0 +1,177 @@
+// The GPU module: header, meta, the kernel table (gpu.js source strings generated from the
+// same loop IR as the CPU code), the segment programs, the buffer layout and the host glue.
+// `create(gpu, dims?, options?)` takes the app's gpu.js GPU instance. K, T and (when baked)
+// the dims are literal constants; unbaked dims reach kernels as gpu.js constants.
+
+import CodeBlockWriter from 'code-block-writer';
+import type { Plan } from '../../plan.js';
+import type { IndexExpr, ScalarExpr, Segment } from '../../lower/loop-ir.js';
+import { sizeOf } from '../../lower/loop-ir.js';
+import { PhicError } from '../../errors.js';
+import { JS_RUNTIME } from '../runtime-js.js';
+import { headerLines, type HeaderInfo } from '../header.js';
+import { metaObject } from '../module-js.js';
+import { kernelizeSegment, type GpuKernel, type KernelizeContext } from './kernels.js';
+import { emitKernel, foldIndex } from './emit-kernel.js';
+import { GPU_HELPERS } from './templates.js';
+import { GPU_RUNTIME as GPU_RUNTIME_TEXT } from './runtime-gpu.js';
+
+/** The largest texture side any WebGL implementation offers; beyond it no GPU can hold a buffer. */
+export const TEXTURE_SIDE_CEILING = 16384;
+
+/** The segments the GPU module runs, by the names its runtime uses. */
+const SEGMENT_KEYS = ['invariants', 'step', 'stepForTangent', 'tangent', 'adjointPrep', 'adjoint', 'outerGradient'] as const;
+
+export interface GpuKernelSet {
+  readonly kernels: readonly GpuKernel[];
+  readonly segments: Readonly<Record<string, readonly string[]>>;
+  readonly scalars: ReadonlySet<string>;
+  readonly inline: ReadonlyMap<string, ScalarExpr>;
+  size(buffer: string): IndexExpr;
+}
+
+/** Every segment of the plan as gpu.js kernels, in run order. */
+export function planKernels(plan: Plan): GpuKernelSet {
+  const dimsOf = new Map<string, readonly string[]>();
+  for (const s of plan.state) for (const b of [s.current, s.next, s.dot, s.dotNext, s.bar, s.barNext]) dimsOf.set(b, s.dims);
+  for (const p of plan.params) for (const b of [p.value, p.dot, p.bar]) dimsOf.set(b, p.dims);
+  for (const d of plan.data) dimsOf.set(d.value, d.dims);
+  for (const t of plan.temporaries) dimsOf.set(t.name, t.dims);
+  const scalars = new Set<string>();
+  const size = (buffer: string): IndexExpr => {
+    const dims = dimsOf.get(buffer);
+    return dims ? sizeOf(dims) : { k: 'num', v: 1 };
+  };
+  const ctx: KernelizeContext = {
+    size: (b) => (dimsOf.has(b) ? size(b) : undefined),
+    batched: new Set([...plan.state.flatMap((s) => [s.dot, s.dotNext, s.bar, s.barNext]), ...plan.params.flatMap((p) => [p.dot, p.bar])]),
+    scalars,
+    inline: new Map(),
+  };
+  const ids = new Map<string, number>();
+  const kernels: GpuKernel[] = [];
+  const segments: Record<string, string[]> = {};
+  const byKey: Record<(typeof SEGMENT_KEYS)[number], Segment | undefined> = {
+    invariants: plan.segments.invariants, step: plan.segments.step, stepForTangent: plan.segments.stepForTangent, tangent: plan.segments.tangent,
+    adjointPrep: plan.segments.adjointPrep, adjoint: plan.segments.adjoint, outerGradient: plan.segments.outerGradient,
+  };
+  for (const key of SEGMENT_KEYS) {
+    const seg = byKey[key];
+    if (!seg) continue;
+    const ks = kernelizeSegment(seg, ctx, ids);
+    kernels.push(...ks);
+    segments[key] = ks.map((k) => k.id);
+  }
+  return { kernels, segments, scalars, inline: ctx.inline, size };
+}
+
+export function emitGpuModule(plan: Plan, info: HeaderInfo): string {
+  const { options } = plan;
+  const baked = options.dims;
+  const dimValue = (name: string) => (baked ? baked[name]! : null);
+  const set = planKernels(plan);
+  const emitted = new Map(set.kernels.map((k) => [k.id, emitKernel(k, { dimValue, size: set.size, scalars: set.scalars, inline: set.inline })]));
+
+  // Code over the dims object D: literals when baked.
+  const dimCode = (name: string) => (baked ? String(baked[name]) : `D.${name}`);
+  const sizeCode = (e: IndexExpr): string => {
+    const f = foldIndex(e, dimValue);
+    const print = (x: IndexExpr): string =>
+      x.k === 'num' ? String(x.v) : x.k === 'dim' ? dimCode(x.name) : x.k === 'var' ? x.name : x.k === 'add' ? `(${print(x.a)} + ${print(x.b)})` : `${print(x.a)} * ${print(x.b)}`;
+    return print(f);
+  };
+  const fn = (body: string) => `(${baked || !body.includes('D.') ? '' : 'D'}) => ${body}`;
+  const shapeCode = (dims: readonly string[]) => fn(`[${dims.map(dimCode).join(', ')}]`);
+  if (baked) checkCeiling(plan, set, (e) => Number(sizeCode(e)));
+
+  const w = new CodeBlockWriter({ indentNumberOfSpaces: 2, useSingleQuote: true, newLine: '\n' });
+  headerLines(info).forEach((l) => w.writeLine(l));
+  w.writeLine('/* eslint-disable */').blankLine();
+  w.writeLine('// gpu.js kernels generated from the same loop IR as the CPU module: one kernel per buffer a');
+  w.writeLine('// loop nest writes, one thread per entry (per entry and direction when batched). Results are');
+  w.writeLine('// float32, returned as Float64Array copies. create(gpu) takes the app\'s gpu.js GPU instance.');
+  w.writeLine(`const K = ${options.K};`);
+  w.writeLine(`const T = ${options.truncate};`);
+  w.writeLine(`const BAKED = ${baked ? 'true' : 'false'};`).blankLine();
+  w.writeLine(`export const meta = Object.freeze(${JSON.stringify({ ...metaObject(plan, info), backend: 'gpu', precision: 'float32' })});`).blankLine();
+
+  const helpers = [...new Set(set.kernels.flatMap((k) => emitted.get(k.id)!.helpers))].sort();
+  w.writeLine('/** Helper functions kernels call (gpu.js translates them with the kernel). */');
+  w.writeLine('const HELPERS = {');
+  for (const h of helpers) w.writeLine(`  ${h}: \`${checkTemplate(GPU_HELPERS[h]!)}\`,`);
+  w.writeLine('};').blankLine();
+
+  w.writeLine('/** Kernels: the buffer each writes, entries per copy, whether it holds a copy per direction, its arguments. */');
+  w.writeLine('const KERNELS = {');
+  for (const k of set.kernels) {
+    const e = emitted.get(k.id)!;
+    const loop = e.loops.length === 0 ? '0' : e.loops.length === 1 ? sizeCode(e.loops[0]!) : `Math.max(${[...new Set(e.loops.map(sizeCode))].join(', ')})`;
+    w.writeLine(`  ${k.id}: {`);
+    w.writeLine(`    writes: '${k.writes}', batched: ${k.batched}, size: ${fn(sizeCode(k.size))}, loop: ${fn(loop)},`);
+    w.writeLine(`    params: ${JSON.stringify(k.params).replace(/"/g, "'")}, helpers: ${JSON.stringify(e.helpers).replace(/"/g, "'")},`);
+    w.writeLine(`    source: \`${checkTemplate(e.source.split('\n').map((l, i) => (i === 0 ? l : `    ${l}`)).join('\n'))}\`,`);
+    w.writeLine('  },');
+  }
+  w.writeLine('};').blankLine();
+
+  w.writeLine('/** What each segment of one iteration runs, in order. */');
+  w.writeLine('const SEGMENTS = {');
+  for (const [key, ids] of Object.entries(set.segments)) w.writeLine(`  ${key}: [${ids.map((id) => `'${id}'`).join(', ')}],`);
+  w.writeLine('};').blankLine();
+
+  const q = (s: string) => `'${s}'`;
+  w.writeLine('/** Buffers of the state (iterate, next, tangent, adjoint), the params and the data. */');
+  w.writeLine('const STATE = [');
+  for (const s of plan.state) {
+    w.writeLine(`  { name: ${q(s.name)}, current: ${q(s.current)}, next: ${q(s.next)}, dot: ${q(s.dot)}, dotNext: ${q(s.dotNext)}, bar: ${q(s.bar)}, barNext: ${q(s.barNext)}, size: ${fn(sizeCode(sizeOf(s.dims)))}, shape: ${shapeCode(s.dims)}${s.initialFrom ? `, initialFrom: ${q(s.initialFrom)}` : ''} },`);
+  }
+  w.writeLine('];');
+  w.writeLine('const PARAMS = [');
+  for (const p of plan.params) w.writeLine(`  { name: ${q(p.name)}, value: ${q(p.value)}, dot: ${q(p.dot)}, bar: ${q(p.bar)}, size: ${fn(sizeCode(sizeOf(p.dims)))}, shape: ${shapeCode(p.dims)} },`);
+  w.writeLine('];');
+  w.writeLine('const DATA = [');
+  for (const d of plan.data) w.writeLine(`  { name: ${q(d.name)}, value: ${q(d.value)}, size: ${fn(sizeCode(sizeOf(d.dims)))}, shape: ${shapeCode(d.dims)}, outer: ${d.outer} },`);
+  w.writeLine('];');
+  const outer = plan.outer;
+  w.writeLine(`const OUTER = ${outer ? `{ loss: ${q(outer.loss)}, stateGradient: [${outer.stateGradient.map(q).join(', ')}], paramGradient: [${outer.paramGradient.map(q).join(', ')}] }` : 'null'};`).blankLine();
+
+  w.writeLine(JS_RUNTIME).blankLine();
+  w.writeLine(GPU_RUNTIME_TEXT).blankLine();
+
+  w.writeLine('/** Instantiates the module on the app\'s gpu.js GPU: kernels are built on first use and reused. */');
+  w.write('export function create(gpu, dims, options) ').block(() => {
+    const names = plan.model.dims;
+    if (baked) {
+      if (names.length) w.writeLine(`// dims are baked in: ${names.map((d) => `${d} = ${baked[d]}`).join(', ')}`);
+      w.write('if (dims !== undefined && dims !== null) ').block(() => {
+        w.writeLine(`checkKeys(dims, ${JSON.stringify(names).replace(/"/g, "'")}, 'dims');`);
+        for (const d of names) w.writeLine(`if (dims.${d} !== undefined && dims.${d} !== ${baked[d]}) fail('data', 'this module was compiled for ${d} = ${baked[d]}, got ' + dims.${d});`);
+      });
+      w.writeLine(`const D = Object.freeze({ ${names.map((d) => `${d}: ${baked[d]}`).join(', ')} });`);
+    } else {
+      w.writeLine(`checkKeys(dims, ${JSON.stringify(names).replace(/"/g, "'")}, 'dims');`);
+      for (const d of names) w.writeLine(`if (!Number.isInteger(dims.${d}) || dims.${d} < 1) fail('data', 'dim ${d} must be a positive integer, got ' + dims.${d});`);
+      w.writeLine(`const D = Object.freeze({ ${names.map((d) => `${d}: dims.${d}`).join(', ')} });`);
+    }
+    w.writeLine('return instantiate(gpu, D, options);');
+  });
+  return w.toString();
+}
+
+/** Text that goes inside a template literal must not end it or interpolate. */
+function checkTemplate(text: string): string {
+  if (/[`\\]|\$\{/.test(text)) throw new Error(`generated kernel text cannot sit in a template literal: ${text.slice(0, 80)}`);
+  return text;
+}
+
+/** Baked dims: a buffer no WebGL texture can hold is an error at compile time. */
+function checkCeiling(plan: Plan, set: GpuKernelSet, entries: (e: IndexExpr) => number) {
+  const limit = TEXTURE_SIDE_CEILING * TEXTURE_SIDE_CEILING;
+  const check = (what: string, n: number) => {
+    if (n > limit) {
+      throw new PhicError('usage', `the GPU backend cannot hold ${what}: ${n} float32 entries need a ${Math.ceil(Math.sqrt(n))}² texture, beyond the ${TEXTURE_SIDE_CEILING}×${TEXTURE_SIDE_CEILING} that the largest GPUs offer (use smaller dims or --backend cpu)`);
+    }
+  };
+  for (const k of set.kernels) check(`${k.writes} (kernel ${k.id})`, entries(k.size));
+  for (const v of [...plan.state, ...plan.params, ...plan.data]) check(v.name, entries(sizeOf(v.dims)));
+}
