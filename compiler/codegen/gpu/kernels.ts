@@ -36,7 +36,7 @@ export type KernelBody =
 
 export interface GpuKernel {
   /** Unique within the module: `<segment>_<buffer>`. */
-  readonly id: string;
+  id: string;
   readonly segment: string;
   /** The buffer (or top-level scalar) written: a new version of it. */
   readonly writes: string;
@@ -250,21 +250,13 @@ export function kernelizeSegment(seg: Segment, ctx: KernelizeContext, ids: Map<s
   const lastUpdate = new Map<string, number>();
   body.forEach((st, k) => {
     if (st.kind === 'let' && st.mutable) inits.set(st.name, st.value);
-    for (const name of updatedLocals([st])) {
-      if (inits.has(name)) lastUpdate.set(name, k);
-      else throw unsupportedStructure(seg.name, `the local ${name} is accumulated but not declared at the top of the segment`);
-    }
+    // Locals declared inside a loop nest are updated there and stay inside its kernels.
+    for (const name of updatedLocals([st])) if (inits.has(name)) lastUpdate.set(name, k);
   });
   const topLevel = new Set(body.flatMap((s) => (s.kind === 'let' ? [s.name] : [])));
   const writesAfter = (k: number) => new Set(body.slice(k + 1).flatMap((s) => [...writesOf([s])]));
   const complete = new Set<string>();
 
-  const newId = (writes: string) => {
-    const base = `${seg.name}_${writes}`;
-    const n = (ids.get(base) ?? 0) + 1;
-    ids.set(base, n);
-    return n === 1 ? base : `${base}_${n}`;
-  };
   const finish = (k: Omit<GpuKernel, 'batched' | 'params' | 'id' | 'batchedParams'>, reads: Set<string>): GpuKernel => {
     for (const r of reads) {
       if (topLevel.has(r) && !complete.has(r) && !ctx.inline.has(r) && !ctx.scalars.has(r)) {
@@ -277,7 +269,7 @@ export function kernelizeSegment(seg: Segment, ctx: KernelizeContext, ids: Map<s
     const batchedParams = new Set(params.filter((p) => ctx.batched.has(p)));
     const batched = ctx.batched.has(k.writes) || batchedParams.size > 0;
     if (batched) ctx.batched.add(k.writes);
-    const kernel: GpuKernel = { ...k, id: newId(k.writes), batched, params, batchedParams };
+    const kernel: GpuKernel = { ...k, id: '', batched, params, batchedParams };
     kernels.push(kernel);
     return kernel;
   };
@@ -359,7 +351,14 @@ export function kernelizeSegment(seg: Segment, ctx: KernelizeContext, ids: Map<s
       finish({ segment: seg.name, writes: local, size: { k: 'num', v: 1 }, prev: false, body: { kind: 'scalar', local, init, stmts: parts } }, reads);
     }
   });
-  return mergeZeroFills(kernels);
+  const merged = mergeZeroFills(kernels);
+  for (const k of merged) {
+    const base = `${seg.name}_${k.writes}`;
+    const n = (ids.get(base) ?? 0) + 1;
+    ids.set(base, n);
+    k.id = n === 1 ? base : `${base}_${n}`;
+  }
+  return merged;
 }
 
 /** A fill with zeros followed by an accumulation into the same buffer becomes the accumulation alone. */

@@ -108,7 +108,7 @@ export function emitGpuModule(plan: Plan, info: HeaderInfo): string {
     const loop = e.loops.length === 0 ? '0' : e.loops.length === 1 ? sizeCode(e.loops[0]!) : `Math.max(${[...new Set(e.loops.map(sizeCode))].join(', ')})`;
     w.writeLine(`  ${k.id}: {`);
     w.writeLine(`    writes: '${k.writes}', batched: ${k.batched}, size: ${fn(sizeCode(k.size))}, loop: ${fn(loop)},`);
-    w.writeLine(`    params: ${JSON.stringify(k.params).replace(/"/g, "'")}, helpers: ${JSON.stringify(e.helpers).replace(/"/g, "'")},`);
+    w.writeLine(`    params: ${list(k.params)}, helpers: ${list(e.helpers)},`);
     w.writeLine(`    source: \`${checkTemplate(e.source.split('\n').map((l, i) => (i === 0 ? l : `    ${l}`)).join('\n'))}\`,`);
     w.writeLine('  },');
   }
@@ -144,12 +144,12 @@ export function emitGpuModule(plan: Plan, info: HeaderInfo): string {
     if (baked) {
       if (names.length) w.writeLine(`// dims are baked in: ${names.map((d) => `${d} = ${baked[d]}`).join(', ')}`);
       w.write('if (dims !== undefined && dims !== null) ').block(() => {
-        w.writeLine(`checkKeys(dims, ${JSON.stringify(names).replace(/"/g, "'")}, 'dims');`);
+        w.writeLine(`checkKeys(dims, ${list(names)}, 'dims');`);
         for (const d of names) w.writeLine(`if (dims.${d} !== undefined && dims.${d} !== ${baked[d]}) fail('data', 'this module was compiled for ${d} = ${baked[d]}, got ' + dims.${d});`);
       });
       w.writeLine(`const D = Object.freeze({ ${names.map((d) => `${d}: ${baked[d]}`).join(', ')} });`);
     } else {
-      w.writeLine(`checkKeys(dims, ${JSON.stringify(names).replace(/"/g, "'")}, 'dims');`);
+      w.writeLine(`checkKeys(dims, ${list(names)}, 'dims');`);
       for (const d of names) w.writeLine(`if (!Number.isInteger(dims.${d}) || dims.${d} < 1) fail('data', 'dim ${d} must be a positive integer, got ' + dims.${d});`);
       w.writeLine(`const D = Object.freeze({ ${names.map((d) => `${d}: dims.${d}`).join(', ')} });`);
     }
@@ -157,6 +157,8 @@ export function emitGpuModule(plan: Plan, info: HeaderInfo): string {
   });
   return w.toString();
 }
+
+const list = (xs: readonly string[]) => `[${xs.map((x) => `'${x}'`).join(', ')}]`;
 
 /** Text that goes inside a template literal must not end it or interpolate. */
 function checkTemplate(text: string): string {
