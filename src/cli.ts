@@ -48,12 +48,14 @@ export function buildProgram(): Command {
     .option('--dims <list>', 'bake dims in, e.g. m=100,n=40 (otherwise bound by create(dims))', parseDims)
     .option('-o, --out <dir>', 'output folder (default: current folder)')
     .addOption(new Option('--emit <kind>', 'output language').choices(['js', 'ts']).default('js'))
+    .addOption(new Option('--backend <backend>', 'cpu: JavaScript, float64; gpu: gpu.js kernels, float32 (create(gpu) takes your GPU instance)').choices(['cpu', 'gpu']).default('cpu'))
     .addOption(new Option('--dump <stage>', 'print the IR after a stage').choices(STAGES))
     .action(async (spec: string, o: Record<string, unknown>) => {
       const { compileCommand } = await import('./commands/compile.js');
       await compileCommand(spec, {
         map: o.map as string | undefined, mode: o.mode as never, K: o.iterations as number, truncate: o.truncate as number,
         dims: o.dims as Record<string, number> | undefined, out: o.out as string | undefined, emit: o.emit as 'js' | 'ts', dump: o.dump as never,
+        backend: o.backend as 'cpu' | 'gpu',
       });
     });
 
@@ -70,12 +72,16 @@ export function buildProgram(): Command {
     .option('--cotangent <file>', 'reverse mode: JSON { "<state>": cotangent on x_K }')
     .option('--jacobian', 'compute the full Jacobian dx_K/dθ')
     .option('-o, --out <file>', 'write the result here instead of standard output')
+    .addOption(new Option('--backend <backend>', 'cpu (float64) or gpu (gpu.js kernels, float32)').choices(['cpu', 'gpu']).default('cpu'))
+    .addOption(new Option('--gpu-mode <mode>', 'gpu.js mode for --backend gpu (gpu: let gpu.js choose)').choices(['gpu', 'headlessgl', 'webgl2', 'webgl', 'webgpu', 'webasm', 'cpu']).default('gpu'))
+    .option('--require-gpu', 'with --backend gpu: fail instead of running on a CPU fallback (webasm, cpu)')
     .action(async (spec: string, o: Record<string, unknown>) => {
       const { runCommand } = await import('./commands/run.js');
       await runCommand(spec, {
         map: o.map as string | undefined, data: o.data as string, mode: o.mode as never, K: o.iterations as number,
         truncate: o.truncate as number, direction: o.direction as string | undefined, cotangent: o.cotangent as string | undefined,
         jacobian: !!o.jacobian, out: o.out as string | undefined,
+        backend: o.backend as 'cpu' | 'gpu', gpuMode: o.gpuMode as never, requireGpu: !!o.requireGpu,
       });
     });
   for (const register of [registerCurse, registerTruncation, registerBilevel, registerPaper]) register(program);

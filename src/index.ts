@@ -4,6 +4,7 @@ import { compileSpec, type CompileOptions, type GeneratedFile } from '../compile
 import { inMemorySource, type SpecSource } from '../compiler/spec/source.js';
 import type { MapSpec } from '../compiler/spec/types.js';
 import { importGenerated } from './load-module.js';
+import { createGpu, type GpuInstance, type GpuMode } from '../runtime/gpu.js';
 
 export { defineMap } from '../compiler/spec/types.js';
 export type { MapSpec, MethodSpec, FunctionSpec, OuterSpec, ShapeString } from '../compiler/spec/types.js';
@@ -48,12 +49,66 @@ export interface CompiledMap {
   create(dims?: Readonly<Record<string, number>>): MapInstance;
 }
 
-/** Compiles a spec in-process and loads the generated CPU module. */
-export async function compile(spec: MapSpec | SpecSource, options: CompileOptions): Promise<CompiledMap> {
+/** What every GPU result carries: the gpu.js backend that actually ran, and float32 precision. */
+export interface GpuRunInfo {
+  backend: string;
+  precision: 'float32';
+  executor: 'pipeline' | 'kernels';
+}
+
+/** What `create(dims)` of a generated GPU module returns: asynchronous, float32 results as Float64Array copies. */
+export interface GpuMapInstance {
+  readonly meta: Record<string, unknown>;
+  readonly dims: Readonly<Record<string, number>>;
+  readonly precision: 'float32';
+  /** The gpu.js backend of the last call (before any: the one gpu.js picked). */
+  readonly backend: string;
+  iterate(inputs: Named<Tensor>, x0?: Named<Tensor>): Promise<{ state: Named<Float64Array> } & GpuRunInfo>;
+  jvp?(inputs: Named<Tensor>, direction: Named<Tensor>, x0?: Named<Tensor>): Promise<{ state: Named<Float64Array>; tangent: Named<Float64Array> } & GpuRunInfo>;
+  jacobianForward?(inputs: Named<Tensor>, x0?: Named<Tensor>): Promise<{ state: Named<Float64Array>; jacobian: Named<Named<Matrix>> } & GpuRunInfo>;
+  vjp?(inputs: Named<Tensor>, cotangent: Named<Tensor>, x0?: Named<Tensor>): Promise<{ state: Named<Float64Array>; gradient: Named<Float64Array> } & GpuRunInfo>;
+  jacobianReverse?(inputs: Named<Tensor>, x0?: Named<Tensor>): Promise<{ state: Named<Float64Array>; jacobian: Named<Named<Matrix>> } & GpuRunInfo>;
+  hypergradient?(inputs: Named<Tensor>, x0?: Named<Tensor>): Promise<{ state: Named<Float64Array>; loss: number; gradient: Named<Float64Array> } & GpuRunInfo>;
+  destroy(): Promise<void>;
+}
+
+export interface GpuCompileOptions extends CompileOptions {
+  readonly backend: 'gpu';
+  /** The app's gpu.js GPU instance (default: a new one in `gpuMode`). */
+  readonly gpu?: GpuInstance;
+  /** gpu.js mode when phic makes the GPU instance: 'gpu' (gpu.js chooses), 'headlessgl', 'webasm', ... */
+  readonly gpuMode?: GpuMode;
+  /** Fail instead of running on a CPU fallback (webasm, cpu). */
+  readonly requireGpu?: boolean;
+  /** How kernels are driven: 'auto' (default), 'pipeline' (gpu.createPipeline) or 'kernels'. */
+  readonly executor?: 'auto' | 'pipeline' | 'kernels';
+}
+
+export interface GpuCompiledMap {
+  readonly meta: Record<string, unknown>;
+  readonly files: readonly GeneratedFile[];
+  /** The gpu.js GPU instance the module runs on. */
+  readonly gpu: GpuInstance;
+  create(dims?: Readonly<Record<string, number>> | null): GpuMapInstance;
+}
+
+/** Compiles a spec in-process and loads the generated module: CPU (float64) by default, gpu.js (float32) with `backend: 'gpu'`. */
+export async function compile(spec: MapSpec | SpecSource, options: GpuCompileOptions): Promise<GpuCompiledMap>;
+export async function compile(spec: MapSpec | SpecSource, options: CompileOptions): Promise<CompiledMap>;
+export async function compile(spec: MapSpec | SpecSource, options: CompileOptions | GpuCompileOptions): Promise<CompiledMap | GpuCompiledMap> {
   const source = isSource(spec) ? spec : inMemorySource(spec);
+  if (options.backend === 'gpu') {
+    const { gpu: given, gpuMode, requireGpu, executor, ...rest } = options as GpuCompileOptions;
+    const result = compileSpec(source, { ...rest, emit: 'js' });
+    type GpuModule = { meta: Record<string, unknown>; create(gpu: GpuInstance, dims?: Record<string, number> | null, o?: object): GpuMapInstance };
+    const mod = await importGenerated<GpuModule>(result.moduleCode);
+    const gpu = given ?? (await createGpu(gpuMode ?? 'gpu'));
+    const createOptions = { ...(requireGpu ? { requireGpu } : {}), ...(executor ? { executor } : {}) };
+    return { meta: mod.meta, files: result.files, gpu, create: (dims?: Readonly<Record<string, number>> | null) => mod.create(gpu, dims as Record<string, number> | undefined, createOptions) };
+  }
   const result = compileSpec(source, { ...options, emit: 'js' });
   const mod = await importGenerated<{ meta: Record<string, unknown>; create(dims?: Record<string, number>): MapInstance }>(result.moduleCode);
-  return { meta: mod.meta, files: result.files, create: (dims) => mod.create(dims as Record<string, number>) };
+  return { meta: mod.meta, files: result.files, create: (dims?: Readonly<Record<string, number>>) => mod.create(dims as Record<string, number>) };
 }
 
 function isSource(x: unknown): x is SpecSource {

@@ -15,12 +15,13 @@ export interface CompileCommandOptions {
   out?: string;
   emit: 'js' | 'ts';
   dump?: Stage;
+  backend?: 'cpu' | 'gpu';
 }
 
 export async function compileCommand(specFile: string, opts: CompileCommandOptions): Promise<void> {
   const source = await readSpecFile(specFile, opts.map);
   const options: CompileOptions = {
-    mode: opts.mode, K: opts.K, truncate: opts.truncate, dims: opts.dims, emit: opts.emit,
+    mode: opts.mode, K: opts.K, truncate: opts.truncate, dims: opts.dims, emit: opts.emit, ...(opts.backend === 'gpu' ? { backend: 'gpu' as const } : {}),
     sourceName: relative(process.cwd(), specFile).split('\\').join('/'),
   };
   const result = compileSpec(source, options);

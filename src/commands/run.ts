@@ -8,7 +8,8 @@ import { buildModel } from '../../compiler/model.js';
 import { importGenerated } from '../load-module.js';
 import { readJsonFile, writeFileAtomically } from '../io.js';
 import { inferDims } from './infer-dims.js';
-import type { MapInstance, Matrix } from '../index.js';
+import type { GpuMapInstance, MapInstance, Matrix } from '../index.js';
+import { checkRequireGpu, createGpu, type GpuInstance, type GpuMode } from '../../runtime/gpu.js';
 
 export interface RunCommandOptions {
   map?: string;
@@ -20,6 +21,10 @@ export interface RunCommandOptions {
   cotangent?: string;
   jacobian?: boolean;
   out?: string;
+  /** cpu (default, float64) or gpu (gpu.js kernels, float32). */
+  backend?: 'cpu' | 'gpu';
+  gpuMode?: GpuMode;
+  requireGpu?: boolean;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -41,14 +46,30 @@ export async function runCommand(specFile: string, opts: RunCommandOptions): Pro
   const cotangent = opts.cotangent ? readJsonFile(opts.cotangent, 'cotangent') : undefined;
 
   const dims = inferDims(model, inputs, x0 as Record<string, unknown> | undefined);
-  const result = compileSpec(source, { mode: opts.mode, K: opts.K, truncate: opts.truncate, dims });
-  const mod = await importGenerated<{ create(): MapInstance }>(result.moduleCode);
-  const instance = mod.create();
+  if (opts.requireGpu && opts.backend !== 'gpu') throw usageError('--require-gpu needs --backend gpu');
+  const gpuBackend = opts.backend === 'gpu';
+  const result = compileSpec(source, { mode: opts.mode, K: opts.K, truncate: opts.truncate, dims, ...(gpuBackend ? { backend: 'gpu' as const } : {}) });
   const args = [inputs, x0 as Record<string, never> | undefined] as const;
-  type Out = { state: Record<string, Float64Array>; tangent?: Record<string, Float64Array>; gradient?: Record<string, Float64Array>; jacobian?: Record<string, Record<string, Matrix>> };
+  type Out = { state: Record<string, Float64Array>; tangent?: Record<string, Float64Array>; gradient?: Record<string, Float64Array>; jacobian?: Record<string, Record<string, Matrix>>; backend?: string; precision?: string };
   let out: Out;
-  if (opts.mode === 'forward') out = opts.jacobian ? instance.jacobianForward!(...args) : instance.jvp!(inputs, direction as never, args[1]);
-  else out = opts.jacobian ? instance.jacobianReverse!(...args) : instance.vjp!(inputs, cotangent as never, args[1]);
+  if (gpuBackend) {
+    const gpu = await createGpu(opts.gpuMode ?? 'gpu');
+    try {
+      if (opts.requireGpu) await checkRequireGpu(gpu);
+      const mod = await importGenerated<{ create(gpu: GpuInstance, dims?: null, options?: object): GpuMapInstance }>(result.moduleCode);
+      const instance = mod.create(gpu, null, { requireGpu: !!opts.requireGpu });
+      if (opts.mode === 'forward') out = opts.jacobian ? await instance.jacobianForward!(...args) : await instance.jvp!(inputs, direction as never, args[1]);
+      else out = opts.jacobian ? await instance.jacobianReverse!(...args) : await instance.vjp!(inputs, cotangent as never, args[1]);
+      await instance.destroy();
+    } finally {
+      await gpu.destroy();
+    }
+  } else {
+    const mod = await importGenerated<{ create(): MapInstance }>(result.moduleCode);
+    const instance = mod.create();
+    if (opts.mode === 'forward') out = opts.jacobian ? instance.jacobianForward!(...args) : instance.jvp!(inputs, direction as never, args[1]);
+    else out = opts.jacobian ? instance.jacobianReverse!(...args) : instance.vjp!(inputs, cotangent as never, args[1]);
+  }
 
   const shapeOf = (name: string) => [...model.state, ...model.params].find((v) => v.name === name)!.shape.map((d) => dims[d]!);
   const nest = (group: Record<string, Float64Array> | undefined) =>
@@ -60,7 +81,7 @@ export async function runCommand(specFile: string, opts: RunCommandOptions): Pro
     ...(out.jacobian
       ? { jacobian: Object.fromEntries(Object.entries(out.jacobian).map(([s, byParam]) => [s, Object.fromEntries(Object.entries(byParam).map(([p, m]) => [p, nested(m.data, [m.rows, m.cols])]))])) }
       : {}),
-    meta: { K: opts.K, truncate: opts.truncate, mode: opts.mode, jacobian: !!opts.jacobian, dims, map: model.name },
+    meta: { K: opts.K, truncate: opts.truncate, mode: opts.mode, jacobian: !!opts.jacobian, dims, map: model.name, ...(gpuBackend ? { backend: out.backend, precision: out.precision } : {}) },
   };
   const text = JSON.stringify(json) + '\n';
   if (opts.out) writeFileAtomically(opts.out, text);

@@ -304,8 +304,13 @@ export function kernelizeSegment(seg: Segment, ctx: KernelizeContext, ids: Map<s
     } else if (st.kind === 'store') {
       if (!(st.index.k === 'num' && st.index.v === 0)) throw unsupportedStructure(seg.name, `a store into ${st.buffer} outside any loop`);
       const size = ctx.size(st.buffer);
-      if (size && factors(size)?.length !== 0) throw unsupportedStructure(seg.name, `a single store into the non-scalar buffer ${st.buffer}`);
-      finish({ segment: seg.name, writes: st.buffer, size: { k: 'num', v: 1 }, prev: st.accumulate, body: { kind: 'value', value: st.value } }, readsOf([st]));
+      if (size && factors(size)?.length !== 0) {
+        // The lowering writes a zero gradient as `g[0] = 0` into a buffer that starts (and
+        // stays) all zeros on the CPU; here a buffer has no contents before a kernel writes
+        // it, so the whole buffer is filled.
+        if (st.accumulate || st.value.kind !== 'num' || st.value.value !== 0) throw unsupportedStructure(seg.name, `a single store into the non-scalar buffer ${st.buffer}`);
+        finish({ segment: seg.name, writes: st.buffer, size, prev: false, body: { kind: 'value', value: st.value } }, new Set());
+      } else finish({ segment: seg.name, writes: st.buffer, size: { k: 'num', v: 1 }, prev: st.accumulate, body: { kind: 'value', value: st.value } }, readsOf([st]));
     } else if (st.kind === 'for') {
       const pos = positions([st]);
       const targets: StoreStmt[] = [];

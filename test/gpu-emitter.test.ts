@@ -1,0 +1,223 @@
+// The GPU emitter's pieces and its errors: a template per elementwise op that computes it,
+// accurate helpers, kernel splitting, clear errors for what it cannot express (naming the op
+// or the segment) and for sizes beyond texture limits, --require-gpu on a CPU fallback, the
+// CLI's --backend gpu, a golden GPU module and byte-for-byte determinism.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allOps } from '../compiler/ops/index.js';
+import type { ElementwiseOp } from '../compiler/ops/registry.js';
+import { GPU_HELPERS, GPU_TEMPLATES, printScalar } from '../compiler/codegen/gpu/templates.js';
+import { kernelizeSegment, type KernelizeContext } from '../compiler/codegen/gpu/kernels.js';
+import { emitKernel } from '../compiler/codegen/gpu/emit-kernel.js';
+import type { Segment } from '../compiler/lower/loop-ir.js';
+import { compileSpec } from '../compiler/pipeline.js';
+import { PhicError } from '../compiler/errors.js';
+import { readSpecFile } from '../compiler/spec/read-file.js';
+import { compile } from '../src/index.js';
+import { createGpu, type GpuInstance } from '../runtime/gpu.js';
+import { randomGenerator } from '../runtime/reference.js';
+import { ROOT, STACK_TRACE, removeTempDirs, requireBuiltCli, runCli, tempDir } from './helpers/cli.js';
+
+let gpu: GpuInstance;
+beforeAll(async () => {
+  gpu = await createGpu('webasm');
+});
+afterAll(async () => {
+  await gpu.destroy();
+  removeTempDirs();
+});
+
+/** Evaluates printed template text as JavaScript, with the helpers defined. */
+function evaluate(text: string, names: string[], values: number[]): number {
+  const helpers = Object.values(GPU_HELPERS).join('\n');
+  return new Function(...names, `${helpers}\nreturn ${text};`)(...values) as number;
+}
+
+const ELEMENTWISE = allOps().filter((o): o is ElementwiseOp => o.kind === 'elementwise');
+
+describe('GPU templates', () => {
+  it.each(ELEMENTWISE.map((op) => ({ name: op.name, op })))('$name has a gpu.js template that computes it', ({ op }) => {
+    const template = GPU_TEMPLATES[op.name];
+    expect(template, `GPU_TEMPLATES has no entry for '${op.name}'`).toBeTypeOf('function');
+    const rng = randomGenerator(op.name.length * 31 + 7);
+    for (let trial = 0; trial < 20; trial++) {
+      const values = Array.from({ length: op.arity }, () => {
+        const v = 6 * rng.uniform() - 3;
+        return op.domain === 'positive' ? Math.abs(v) + 0.1 : op.domain === 'nonzero' && Math.abs(v) < 0.1 ? 0.5 : v;
+      });
+      // Integer exponents take the sign-safe path; try them on negative bases too.
+      if (op.name === 'pow') values[1] = [2, 3, 1.5, -1][trial % 4]!;
+      if (op.name === 'pow' && trial % 4 !== 2) values[0] = -Math.abs(values[0]!) - 0.1;
+      if (op.name === 'pow' && trial % 4 === 2) values[0] = Math.abs(values[0]!) + 0.1;
+      const names = values.map((_, i) => `a${i}`);
+      const args = names.map((n, i) => (op.name === 'pow' && i === 1 ? { text: String(values[1]), level: 4 } : { text: n, level: 4 }));
+      const text = template!(args as never, new Set()).text;
+      const want = op.scalar(...values);
+      expect(evaluate(text, names, values), `${op.name}(${values.join(', ')}) printed as ${text}`).toBeCloseTo(want, 6);
+    }
+  });
+
+  it('the helpers hold float32 accuracy where naive formulas overflow or cancel', () => {
+    const f = (name: string) => new Function(`${GPU_HELPERS[name]}\nreturn ${name};`)() as (v: number) => number;
+    const [tanh, sigmoid, softplus] = [f('phic_tanh'), f('phic_sigmoid'), f('phic_softplus')];
+    for (const v of [-800, -50, -9.5, -3, -0.7, -0.1, -1e-4, 0, 1e-6, 0.3, 0.62, 0.63, 2, 20, 800]) {
+      const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-300);
+      expect(rel(tanh(v), Math.tanh(v)), `tanh(${v})`).toBeLessThan(3e-7);
+      expect(rel(sigmoid(v), 1 / (1 + Math.exp(-v))), `sigmoid(${v})`).toBeLessThan(1e-12);
+      const sp = Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
+      expect(rel(softplus(v), sp), `softplus(${v})`).toBeLessThan(1e-7);
+    }
+  });
+});
+
+const context = (): KernelizeContext => ({ size: () => ({ k: 'dim', name: 'n' }), batched: new Set(), scalars: new Set(), inline: new Map() });
+const emitCtx = { dimValue: () => 4, size: () => ({ k: 'dim', name: 'n' }) as const, scalars: new Set<string>(), inline: new Map() };
+
+describe('GPU kernels from loop IR', () => {
+  it('turns an axpy-form Aᵀv (fill, then scatter-add) into one gather kernel', () => {
+    const seg: Segment = {
+      name: 'adjointStep', doc: '', batched: [],
+      body: [
+        { kind: 'for', index: 'i', extent: { k: 'dim', name: 'n' }, body: [{ kind: 'store', buffer: 'y', index: { k: 'var', name: 'i' }, value: { kind: 'num', value: 0 }, accumulate: false }] },
+        {
+          kind: 'for', index: 'i', extent: { k: 'dim', name: 'n' },
+          body: [
+            { kind: 'let', name: 's', value: { kind: 'load', buffer: 'v', index: { k: 'var', name: 'i' } }, mutable: false },
+            { kind: 'for', index: 'j', extent: { k: 'dim', name: 'n' }, body: [{ kind: 'store', buffer: 'y', index: { k: 'var', name: 'j' }, value: { kind: 'call', op: 'mul', args: [{ kind: 'load', buffer: 'A', index: { k: 'add', a: { k: 'mul', a: { k: 'var', name: 'i' }, b: { k: 'dim', name: 'n' } }, b: { k: 'var', name: 'j' } } }, { kind: 'local', name: 's' }] }, accumulate: true }] },
+          ],
+        },
+      ],
+    };
+    const kernels = kernelizeSegment(seg, context(), new Map());
+    expect(kernels.map((k) => [k.id, k.writes, k.prev, k.params])).toEqual([['adjointStep_y', 'y', false, ['A', 'v']]]);
+    const { source } = emitKernel(kernels[0]!, emitCtx);
+    expect(source).toContain('const j = tid;');
+    expect(source).toContain('for (let i = 0; i < 4; i++) {');
+    expect(source).toContain('acc += A[i * 4 + j] * s;');
+  });
+
+  it('names an op the GPU emitter has no template for', () => {
+    const expr = { kind: 'call' as const, op: 'erf', args: [{ kind: 'num' as const, value: 1 }] };
+    expect(() => printScalar(expr, { dim: String, load: () => 'x', local: (n) => ({ text: n, level: 4 }) }, new Set())).toThrow(/cannot express op 'erf'/);
+    try {
+      printScalar(expr, { dim: String, load: () => 'x', local: (n) => ({ text: n, level: 4 }) }, new Set());
+    } catch (e) {
+      expect(e).toBeInstanceOf(PhicError);
+      expect((e as PhicError).category).toBe('spec');
+    }
+  });
+
+  it('names the segment when a loop structure cannot become kernels', () => {
+    const seg: Segment = {
+      name: 'step', doc: '', batched: [],
+      body: [{ kind: 'for', index: 'i', extent: { k: 'dim', name: 'n' }, body: [{ kind: 'store', buffer: 'y', index: { k: 'add', a: { k: 'var', name: 'i' }, b: { k: 'num', v: 1 } }, value: { kind: 'num', value: 1 }, accumulate: false }] }],
+    };
+    expect(() => kernelizeSegment(seg, context(), new Map())).toThrow(/cannot express segment 'step'.*index/);
+  });
+});
+
+describe('GPU limits and fallbacks', () => {
+  const ridgeSpec = () => readSpecFile(join(ROOT, 'samples', 'ridge', 'ridge.phi.ts'));
+
+  it('refuses at compile time a buffer no GPU texture can hold', async () => {
+    const source = await ridgeSpec();
+    expect(() => compileSpec(source, { mode: 'reverse', K: 2, dims: { m: 20000, n: 20000 }, backend: 'gpu' })).toThrow(/cannot hold .* entries need a .* texture, beyond the 16384×16384/);
+  });
+
+  it('refuses at run time what exceeds the device\'s texture limit, naming the buffer', async () => {
+    const source = await ridgeSpec();
+    const compiled = await compile(source, { mode: 'both', K: 3, dims: { m: 8, n: 4 }, backend: 'gpu', gpu });
+    const mod = compiled.create();
+    const small = (await import('../src/load-module.js')).importGenerated<{ create(g: unknown, d: unknown, o: object): { vjp(...a: unknown[]): Promise<unknown> } }>(compiled.files[0]!.contents);
+    const inst = (await small).create(gpu, undefined, { maxTextureSize: 4 });
+    const data = JSON.parse(readFileSync(join(ROOT, 'samples', 'ridge', 'data.json'), 'utf8'));
+    await expect(inst.vjp({ theta: data.theta, A: data.A, b: data.b }, { x: [1, 1, 1, 1] })).rejects.toThrow(/needs 32 float32 entries, a 6×6 texture: beyond the texture limit of 4×4/);
+    await mod.destroy();
+  });
+
+  it('requireGpu fails with a clear message on gpu.js\'s webasm fallback', async () => {
+    const source = await ridgeSpec();
+    const compiled = await compile(source, { mode: 'both', K: 3, dims: { m: 8, n: 4 }, backend: 'gpu', gpu, requireGpu: true });
+    expect(() => compiled.create()).toThrow(/requireGpu: gpu.js runs this module on its webasm backend, a CPU fallback, not a GPU/);
+  });
+
+  it('create() without a gpu.js instance says what it needs', async () => {
+    const source = await ridgeSpec();
+    const { files } = compileSpec(source, { mode: 'both', K: 3, dims: { m: 8, n: 4 }, backend: 'gpu' });
+    const mod = await (await import('../src/load-module.js')).importGenerated<{ create(g: unknown): unknown }>(files[0]!.contents);
+    expect(() => mod.create(undefined)).toThrow(/needs the app's gpu.js GPU instance/);
+  });
+});
+
+describe('GPU module files', () => {
+  const ridgeOptions = { mode: 'both' as const, K: 10, truncate: 3, dims: { m: 6, n: 4 }, backend: 'gpu' as const, sourceName: 'samples/ridge/ridge.phi.ts' };
+
+  it('golden GPU module for ridge (dims baked, K = 10, t = 3), byte-for-byte deterministic', async () => {
+    const source = await readSpecFile(join(ROOT, 'samples', 'ridge', 'ridge.phi.ts'));
+    const a = compileSpec(source, ridgeOptions);
+    const b = compileSpec(source, ridgeOptions);
+    expect(a.files.map((f) => f.name)).toEqual(['ridge.js', 'ridge.d.ts']);
+    expect(a.files[0]!.contents).toBe(b.files[0]!.contents);
+    await expect(a.files[0]!.contents).toMatchFileSnapshot('golden/ridge.gpu.js');
+    const text = a.files[0]!.contents;
+    expect(text.split('\n')[0]).toMatch(/^\/\/ Code generated by phic v\d+\.\d+\.\d+\. DO NOT EDIT\.$/);
+    expect(text).toMatch(/^\/\/ options: mode=both K=10 truncate=3 dims=.* backend=gpu$/m);
+    expect(text).toContain('const K = 10;');
+    // Generated GPU code imports nothing (it runs in a browser page as it is).
+    expect(text).not.toMatch(/^import /m);
+    expect(text).not.toMatch(/require\(/);
+    expect(a.files[1]!.contents).toContain('jvp(inputs: Inputs, direction: Direction, x0?: InitialState): Promise<');
+  });
+
+  it('--emit ts gives one TypeScript file', async () => {
+    const source = await readSpecFile(join(ROOT, 'samples', 'ridge', 'ridge.phi.ts'));
+    const { files } = compileSpec(source, { ...ridgeOptions, emit: 'ts' });
+    expect(files.map((f) => f.name)).toEqual(['ridge.ts']);
+    expect(files[0]!.contents).toContain('export function create(gpu: GPULike, dims?: Dims | null, options?: Options): Instance ');
+  });
+});
+
+describe('phic CLI with --backend gpu', () => {
+  beforeAll(() => requireBuiltCli());
+  const spec = 'samples/ridge/ridge.phi.ts';
+  const data = 'samples/ridge/data.json';
+
+  it('compile --backend gpu writes a GPU module and its declarations', () => {
+    const out = tempDir();
+    const r = runCli(['compile', spec, '-K', '10', '--dims', 'm=8,n=4', '--backend', 'gpu', '-o', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const js = readFileSync(join(out, 'ridge.js'), 'utf8');
+    expect(js).toContain('export function create(gpu, dims, options)');
+    expect(js).toContain('"backend":"gpu","precision":"float32"');
+  });
+
+  it('run --backend gpu prints float32 results that match the CPU run, with the backend used', () => {
+    const dir = tempDir();
+    const cot = join(dir, 'cot.json');
+    writeFileSync(cot, JSON.stringify({ x: [1, -1, 0.5, 2] }));
+    const g = runCli(['run', spec, '--data', data, '--mode', 'reverse', '-K', '30', '--cotangent', cot, '--backend', 'gpu', '--gpu-mode', 'webasm']);
+    const c = runCli(['run', spec, '--data', data, '--mode', 'reverse', '-K', '30', '--cotangent', cot]);
+    expect(g.status, g.stderr).toBe(0);
+    const gout = JSON.parse(g.stdout);
+    const cout = JSON.parse(c.stdout);
+    expect(gout.meta).toMatchObject({ backend: 'webasm', precision: 'float32' });
+    const diff = gout.gradient.theta.map((v: number, i: number) => Math.abs(v - cout.gradient.theta[i]));
+    expect(Math.max(...diff)).toBeLessThan(1e-4 * Math.max(...cout.gradient.theta.map(Math.abs)));
+  });
+
+  it('run --require-gpu on a CPU fallback fails with a usage error and no stack trace', () => {
+    const r = runCli(['run', spec, '--data', data, '--mode', 'reverse', '-K', '5', '--jacobian', '--backend', 'gpu', '--gpu-mode', 'webasm', '--require-gpu']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--require-gpu: gpu.js would run on its webasm backend, a CPU fallback, not a GPU/);
+    expect(r.stderr).not.toMatch(STACK_TRACE);
+  });
+
+  it('compile --backend gpu with dims beyond texture limits fails with a usage error', () => {
+    const r = runCli(['compile', spec, '-K', '2', '--dims', 'm=20000,n=20000', '--backend', 'gpu', '-o', tempDir()]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/GPU backend cannot hold/);
+    expect(r.stderr).not.toMatch(STACK_TRACE);
+  });
+});
