@@ -38,7 +38,7 @@ export function figureSpec(fig: Figure): vegaLite.TopLevelSpec {
       s.points.filter((pt) => Number.isFinite(pt.y) && (!fig.logY || pt.y > 0)).map((pt) => ({ panel: p.title, series: s.name, x: pt.x, y: pt.y, marker: !!s.markers })),
     ),
   );
-  const color = { field: 'series', type: 'nominal', sort: names, title: null, legend: { orient: 'bottom', columns: 3 } } as const;
+  const color = { field: 'series', type: 'nominal', sort: names, title: null, legend: { orient: 'bottom', columns: 3, labelLimit: 400 } } as const;
   const y = { field: 'y', type: 'quantitative', title: fig.yLabel, scale: fig.logY ? { type: 'log' } : {}, axis: fig.logY ? { format: '.0e' } : {} } as const;
   const x = { field: 'x', type: 'quantitative', title: fig.xLabel } as const;
   return {
