@@ -206,6 +206,28 @@ describe('Algorithm 1: warm against cold starts', () => {
   });
 });
 
+describe('an outer objective with no data of its own', () => {
+  it('hypergradient of ½‖x_K‖² needs no outer inputs and matches finite differences', async () => {
+    const spec = {
+      name: 'ridge_norm', state: { x: 'n' }, params: { theta: 'n' }, data: { A: 'm,n', b: 'm' }, constants: { alpha: 0.1 },
+      update: { x: "x - alpha * (A' * (A * x - b) + theta .* x)" }, outer: { objective: '0.5*sum(x.^2)' },
+    };
+    const rng = randomGenerator(11);
+    const inputs = { A: Array.from({ length: 5 }, () => Array.from(rng.vector(3, 'uniform'))), b: Array.from(rng.vector(5, 'normal')), theta: [0.3, 0.2, 0.1] };
+    const problem = makeProblem(inMemorySource(spec), inputs);
+    const inst = await problem.instance(40, 0, 'both');
+    const h = inst.hypergradient!(inputs);
+    const loss = (theta: Float64Array) => {
+      const xK = inst.iterate({ ...inputs, theta } as never).state.x!;
+      return Float64Array.of(0.5 * xK.reduce((p, v) => p + v * v, 0));
+    };
+    const v = rng.vector(3, 'normal');
+    const fd = centralDifference(loss, Float64Array.from(inputs.theta), v)[0]!;
+    const analytic = h.gradient.theta!.reduce((p, g, i) => p + g * v[i]!, 0);
+    expect(relativeDifference([analytic], [fd])).toBeLessThan(1e-7);
+  });
+});
+
 describe('a spec without an outer objective', () => {
   it('is a spec error that says what to add', async () => {
     const { outer: _outer, ...inner } = RIDGE_BILEVEL;

@@ -88,7 +88,8 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
       declared.add(name);
     }
     w.writeLine('let tangentCount = 0;').writeLine('let adjointCount = 0;');
-    if (plan.outer) w.writeLine('let outerDataLoaded = false;');
+    // With no outer data there is nothing to wait for.
+    if (plan.outer) w.writeLine(`let outerDataLoaded = ${plan.data.every((d) => !d.outer)};`);
     if (reverse) {
       w.writeLine(`// reverse tape: exactly K - T = ${options.K - options.truncate} states per component`);
       for (const s of allState) w.writeLine(`const ${s.tape} = new Float64Array(${options.K - options.truncate} * ${size(s)});`);

@@ -1,0 +1,43 @@
+// Where things are: the package root, this folder's sources (the Python scripts are not
+// compiled, so they are read from samples/bench/peers/), and the folder the JS peers are
+// installed into on demand (kept out of the project's dependencies and lock file).
+
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { name?: string }).name === 'phic') return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new Error('cannot find the phic package root');
+    dir = up;
+  }
+}
+
+export const ROOT = packageRoot();
+export const SOURCE_DIR = join(ROOT, 'samples', 'bench', 'peers');
+/**
+ * The JS peers are installed with `npm install --no-save --prefix` into this folder, not into
+ * the project's node_modules: a project `npm install` prunes packages it does not list, and
+ * this folder (a dot-folder inside node_modules) survives it; package.json and the lock file
+ * stay untouched.
+ */
+export const PEER_DEPS_DIR = join(ROOT, 'node_modules', '.cache', 'phic-peers');
+
+/** require() rooted at the peers' folder (TF.js and jax-js both ship CommonJS builds). */
+export function peerRequire(name: string): unknown {
+  return createRequire(join(PEER_DEPS_DIR, 'package.json'))(name);
+}
+
+export function peerVersion(name: string): string | undefined {
+  try {
+    const file = join(PEER_DEPS_DIR, 'node_modules', ...name.split('/'), 'package.json');
+    return (JSON.parse(readFileSync(file, 'utf8')) as { version?: string }).version;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,72 @@
+"""The machine's roofline for the workloads' hot operations, measured with numpy.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 -B roofline.py <sizes.json> <result file>
+
+sizes.json: [{"kind": "matvec"|"matmul", "m": .., "n": .., "k": ..}, ...]. For each: GFLOP/s of
+numpy's A @ x (2mn flops) or A @ B (2mnk flops), with out= buffers, the median of several
+batches, with OpenBLAS's default thread count and with 1 thread (threadpoolctl). Also a
+1000³ dgemm as the machine's compute ceiling. Reports which BLAS kernel runs (threadpoolctl).
+"""
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+
+def gflops(f, flop, target_s=0.25, batches=5):
+    f()
+    t0 = time.perf_counter()
+    f()
+    one = max(time.perf_counter() - t0, 1e-7)
+    reps = max(1, int(target_s / one))
+    rates = []
+    for _ in range(batches):
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            f()
+        dt = time.perf_counter() - t0
+        rates.append(flop * reps / dt / 1e9)
+    rates.sort()
+    return rates[len(rates) // 2], 1e6 * flop / (rates[len(rates) // 2] * 1e9)
+
+
+def measure(sizes):
+    rng = np.random.default_rng(1)
+    out = []
+    for s in sizes:
+        m, n = s['m'], s['n']
+        A = rng.standard_normal((m, n))
+        if s['kind'] == 'matvec':
+            x = rng.standard_normal(n)
+            y = np.empty(m)
+            rate, us = gflops(lambda: np.dot(A, x, out=y), 2 * m * n)
+        else:
+            k = s.get('k', n)
+            B = rng.standard_normal((n, k))
+            C = np.empty((m, k))
+            rate, us = gflops(lambda: np.dot(A, B, out=C), 2 * m * n * k)
+        out.append({**s, 'gflops': rate, 'usPerCall': us})
+    return out
+
+
+def main():
+    sizes = json.load(open(sys.argv[1]))
+    sizes_peak = [{'kind': 'matmul', 'm': 1000, 'n': 1000, 'k': 1000, 'peak': True}]
+    result = {'numpy': np.__version__, 'env': {k: os.environ.get(k) for k in ('OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE', 'OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS')}}
+    try:
+        import threadpoolctl
+        result['blas'] = [i for i in threadpoolctl.threadpool_info() if i.get('user_api') == 'blas']
+        result['defaultThreads'] = measure(sizes + sizes_peak)
+        with threadpoolctl.threadpool_limits(limits=1, user_api='blas'):
+            result['oneThread'] = measure(sizes + sizes_peak)
+    except ImportError:
+        result['blas'] = 'threadpoolctl unavailable: kernel not reported'
+        result['defaultThreads'] = measure(sizes + sizes_peak)
+    with open(sys.argv[2], 'w') as f:
+        json.dump(result, f, indent=1)
+
+
+if __name__ == '__main__':
+    main()
