@@ -4,29 +4,11 @@
 import type { Plan } from '../plan.js';
 
 export function declarations(plan: Plan, declare: boolean): string {
-  const { model } = plan;
   const forward = !!plan.segments.tangent;
   const reverse = !!plan.segments.adjoint;
-  const fields = (names: readonly string[], type: string, optional = false) => names.map((n) => `  ${n}${optional ? '?' : ''}: ${type};`).join('\n');
-  const stateNames = model.state.map((s) => s.name);
-  const paramNames = model.params.map((p) => p.name);
-  const inputNames = [...paramNames, ...model.data.map((d) => d.name)];
-  const outerNames = model.outerData.map((d) => d.name);
   const d = declare ? 'declare ' : '';
   const lines = [
-    '/** A dense row-major matrix. */',
-    'export interface Matrix {\n  rows: number;\n  cols: number;\n  data: Float64Array;\n}',
-    '/** A scalar, a vector or a row-major matrix: typed array, (nested) array or number. */',
-    'export type TensorInput = Float64Array | Float32Array | readonly number[] | readonly (readonly number[])[] | number;',
-    `export interface Inputs {\n${[fields(inputNames, 'TensorInput'), ...(outerNames.length ? [fields(outerNames, 'TensorInput', true)] : [])].join('\n')}\n}`,
-    `export interface InitialState {\n${fields(stateNames, 'TensorInput', true)}\n}`,
-    `export interface State {\n${fields(stateNames, 'Float64Array')}\n}`,
-    `export interface Direction {\n${fields(paramNames, 'TensorInput', true)}\n}`,
-    `export interface Cotangent {\n${fields(stateNames, 'TensorInput', true)}\n}`,
-    `export interface Gradient {\n${fields(paramNames, 'Float64Array')}\n}`,
-    `/** jacobian[state][param]: rows are the state's entries, columns the param's. */\nexport type Jacobian = {\n${stateNames.map((s) => `  ${s}: {\n${paramNames.map((p) => `    ${p}: Matrix;`).join('\n')}\n  };`).join('\n')}\n};`,
-    `export interface Dims {\n${fields(model.dims, 'number', !!plan.options.dims)}\n}`,
-    'export interface Meta {\n  name: string;\n  phicVersion: string;\n  specHash: string;\n  backend: string;\n  precision: string;\n  mode: string;\n  K: number;\n  truncate: number;\n  dims: Record<string, number> | null;\n  state: { name: string; shape: string[]; initialFrom?: string }[];\n  params: { name: string; shape: string[] }[];\n  data: { name: string; shape: string[] }[];\n}',
+    ...sharedTypes(plan, { input: 'typed array, (nested) array or number' }),
     '/**',
     ' * Seen by an `observe` callback after every iteration (k counts completed iterations). The',
     " * arrays are the module's live buffers: copy what you keep. Tangent and adjoint buffers hold one",
@@ -73,4 +55,30 @@ export function declarations(plan: Plan, declare: boolean): string {
   ];
   if (declare) lines.push(`export declare function create(dims${plan.options.dims ? '?' : ''}: Dims): Instance;`);
   return lines.join('\n') + '\n';
+}
+
+/** The data types both backends' declarations share: inputs, state, results, dims, meta. */
+export function sharedTypes(plan: Plan, notes: { input: string; state?: string }): string[] {
+  const { model } = plan;
+  const fields = (names: readonly string[], type: string, optional = false) => names.map((n) => `  ${n}${optional ? '?' : ''}: ${type};`).join('\n');
+  const stateNames = model.state.map((s) => s.name);
+  const paramNames = model.params.map((p) => p.name);
+  const inputNames = [...paramNames, ...model.data.map((d) => d.name)];
+  const outerNames = model.outerData.map((d) => d.name);
+  return [
+    '/** A dense row-major matrix. */',
+    'export interface Matrix {\n  rows: number;\n  cols: number;\n  data: Float64Array;\n}',
+    `/** A scalar, a vector or a row-major matrix: ${notes.input}. */`,
+    'export type TensorInput = Float64Array | Float32Array | readonly number[] | readonly (readonly number[])[] | number;',
+    `export interface Inputs {\n${[fields(inputNames, 'TensorInput'), ...(outerNames.length ? [fields(outerNames, 'TensorInput', true)] : [])].join('\n')}\n}`,
+    `export interface InitialState {\n${fields(stateNames, 'TensorInput', true)}\n}`,
+    ...(notes.state ? [`/** ${notes.state} */`] : []),
+    `export interface State {\n${fields(stateNames, 'Float64Array')}\n}`,
+    `export interface Direction {\n${fields(paramNames, 'TensorInput', true)}\n}`,
+    `export interface Cotangent {\n${fields(stateNames, 'TensorInput', true)}\n}`,
+    `export interface Gradient {\n${fields(paramNames, 'Float64Array')}\n}`,
+    `/** jacobian[state][param]: rows are the state's entries, columns the param's. */\nexport type Jacobian = {\n${stateNames.map((s) => `  ${s}: {\n${paramNames.map((p) => `    ${p}: Matrix;`).join('\n')}\n  };`).join('\n')}\n};`,
+    `export interface Dims {\n${fields(model.dims, 'number', !!plan.options.dims)}\n}`,
+    'export interface Meta {\n  name: string;\n  phicVersion: string;\n  specHash: string;\n  backend: string;\n  precision: string;\n  mode: string;\n  K: number;\n  truncate: number;\n  dims: Record<string, number> | null;\n  state: { name: string; shape: string[]; initialFrom?: string }[];\n  params: { name: string; shape: string[] }[];\n  data: { name: string; shape: string[] }[];\n}',
+  ];
 }

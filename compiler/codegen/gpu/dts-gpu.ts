@@ -3,32 +3,14 @@
 // carry their precision and the gpu.js backend that ran.
 
 import type { Plan } from '../../plan.js';
+import { sharedTypes } from '../dts.js';
 
 export function gpuDeclarations(plan: Plan, declare: boolean): string {
-  const { model } = plan;
   const forward = !!plan.segments.tangent;
   const reverse = !!plan.segments.adjoint;
-  const fields = (names: readonly string[], type: string, optional = false) => names.map((n) => `  ${n}${optional ? '?' : ''}: ${type};`).join('\n');
-  const stateNames = model.state.map((s) => s.name);
-  const paramNames = model.params.map((p) => p.name);
-  const inputNames = [...paramNames, ...model.data.map((d) => d.name)];
-  const outerNames = model.outerData.map((d) => d.name);
   const d = declare ? 'declare ' : '';
   const lines = [
-    '/** A dense row-major matrix. */',
-    'export interface Matrix {\n  rows: number;\n  cols: number;\n  data: Float64Array;\n}',
-    '/** A scalar, a vector or a row-major matrix: typed array, (nested) array or number (rounded to float32). */',
-    'export type TensorInput = Float64Array | Float32Array | readonly number[] | readonly (readonly number[])[] | number;',
-    `export interface Inputs {\n${[fields(inputNames, 'TensorInput'), ...(outerNames.length ? [fields(outerNames, 'TensorInput', true)] : [])].join('\n')}\n}`,
-    `export interface InitialState {\n${fields(stateNames, 'TensorInput', true)}\n}`,
-    '/** Float64Array copies of float32 results. */',
-    `export interface State {\n${fields(stateNames, 'Float64Array')}\n}`,
-    `export interface Direction {\n${fields(paramNames, 'TensorInput', true)}\n}`,
-    `export interface Cotangent {\n${fields(stateNames, 'TensorInput', true)}\n}`,
-    `export interface Gradient {\n${fields(paramNames, 'Float64Array')}\n}`,
-    `/** jacobian[state][param]: rows are the state's entries, columns the param's. */\nexport type Jacobian = {\n${stateNames.map((s) => `  ${s}: {\n${paramNames.map((p) => `    ${p}: Matrix;`).join('\n')}\n  };`).join('\n')}\n};`,
-    `export interface Dims {\n${fields(model.dims, 'number', !!plan.options.dims)}\n}`,
-    'export interface Meta {\n  name: string;\n  phicVersion: string;\n  specHash: string;\n  backend: string;\n  precision: string;\n  mode: string;\n  K: number;\n  truncate: number;\n  dims: Record<string, number> | null;\n  state: { name: string; shape: string[]; initialFrom?: string }[];\n  params: { name: string; shape: string[] }[];\n  data: { name: string; shape: string[] }[];\n}',
+    ...sharedTypes(plan, { input: 'typed array, (nested) array or number (rounded to float32)', state: 'Float64Array copies of float32 results.' }),
     "/** gpu.js backends: the GL ones and webgpu run on a GPU; webasm and cpu are CPU fallbacks. */\nexport type Backend = 'headlessgl' | 'webgl2' | 'webgl' | 'webgpu' | 'webasm' | 'cpu' | (string & {});",
     "/** What every result carries: the backend that actually ran, and float32 precision. */\nexport interface RunInfo {\n  backend: Backend;\n  precision: 'float32';\n  /** How the kernels were driven: one gpu.js pipeline, or kernel by kernel with device textures. */\n  executor: 'pipeline' | 'kernels';\n}",
     "export interface Options {\n  /** Fail instead of running on a CPU fallback (webasm, cpu). */\n  requireGpu?: boolean;\n  /** 'auto' (default): a gpu.js pipeline on webasm and webgpu, kernel by kernel on GL. */\n  executor?: 'auto' | 'pipeline' | 'kernels';\n  /** Largest texture side to allow (default: the device's). */\n  maxTextureSize?: number;\n}",
