@@ -3,7 +3,8 @@
 
 import type CodeBlockWriter from 'code-block-writer';
 import type { IndexExpr, ScalarExpr, Segment, Stmt } from '../lower/loop-ir.js';
-import { printIndex, printScalar, type ExprPrinter } from './js-templates.js';
+import { printScalar, type ExprPrinter } from './js-templates.js';
+import { foldIndex, printIndex } from './precedence.js';
 
 export interface SegmentEmitContext {
   /** Literal size of a dim when baked, else null. */
@@ -58,7 +59,7 @@ export function emitSegment(w: CodeBlockWriter, seg: Segment, ctx: SegmentEmitCo
     load: (buffer, index) => `${buffer}[${indexText(buffer, index)}]`,
   };
   const indexText = (buffer: string, index: IndexExpr) => {
-    const text = printIndex(fold(index, ctx), printer).text;
+    const text = printIndex(foldIndex(index, ctx.dimValue), printer).text;
     return batched.has(buffer) ? `${ctx.offsetName(buffer)} + ${text}` : text;
   };
 
@@ -71,7 +72,7 @@ export function emitSegment(w: CodeBlockWriter, seg: Segment, ctx: SegmentEmitCo
         case 'for':
           if (s.body.length > 0 && s.body.every((b) => b.kind === 'add-to-local')) emitReduction(s);
           else if (isAxpyNest(s)) emitUnrollAndJam(s);
-          else w.write(`for (let ${s.index} = 0; ${s.index} < ${printIndex(fold(s.extent, ctx), printer).text}; ${s.index}++) `).block(() => s.body.forEach(emit));
+          else w.write(`for (let ${s.index} = 0; ${s.index} < ${printIndex(foldIndex(s.extent, ctx.dimValue), printer).text}; ${s.index}++) `).block(() => s.body.forEach(emit));
           break;
         case 'let':
           w.writeLine(`${s.mutable ? 'let' : 'const'} ${s.name} = ${printScalar(s.value, printer).text};`);
@@ -94,7 +95,7 @@ export function emitSegment(w: CodeBlockWriter, seg: Segment, ctx: SegmentEmitCo
      */
     const emitReduction = (s: Extract<Stmt, { kind: 'for' }>) => {
       const sums = s.body as readonly Extract<Stmt, { kind: 'add-to-local' }>[];
-      const extent = printIndex(fold(s.extent, ctx), printer).text;
+      const extent = printIndex(foldIndex(s.extent, ctx.dimValue), printer).text;
       const lanes = sums.map((a) => Array.from({ length: UNROLL - 1 }, (_, u) => ctx.fresh(`${a.name}_${u + 1}`)));
       w.block(() => {
         sums.forEach((_, k) => w.writeLine(`let ${lanes[k]!.map((l) => `${l} = 0`).join(', ')};`));
@@ -119,7 +120,7 @@ export function emitSegment(w: CodeBlockWriter, seg: Segment, ctx: SegmentEmitCo
       const lets = s.body.slice(0, -1) as readonly Extract<Stmt, { kind: 'let' }>[];
       const inner = s.body[s.body.length - 1] as Extract<Stmt, { kind: 'for' }>;
       const stores = inner.body as readonly Extract<Stmt, { kind: 'store' }>[];
-      const extent = printIndex(fold(s.extent, ctx), printer).text;
+      const extent = printIndex(foldIndex(s.extent, ctx.dimValue), printer).text;
       // lane u reads row i + u; its locals get their own names
       const laneNames = Array.from({ length: UNROLL }, (_, u) => new Map(lets.map((l) => [l.name, u === 0 ? l.name : ctx.fresh(`${l.name}_${u}`)])));
       const lane = (e: ScalarExpr, u: number) => renameLocals(shiftVar(e, s.index, u), laneNames[u]!);
@@ -127,7 +128,7 @@ export function emitSegment(w: CodeBlockWriter, seg: Segment, ctx: SegmentEmitCo
         w.writeLine(`let ${s.index} = 0;`);
         w.write(`for (; ${s.index} < ${extent} - ${UNROLL - 1}; ${s.index} += ${UNROLL}) `).block(() => {
           for (let u = 0; u < UNROLL; u++) for (const l of lets) w.writeLine(`const ${laneNames[u]!.get(l.name)} = ${printScalar(lane(l.value, u), printer).text};`);
-          const innerExtent = printIndex(fold(inner.extent, ctx), printer).text;
+          const innerExtent = printIndex(foldIndex(inner.extent, ctx.dimValue), printer).text;
           w.write(`for (let ${inner.index} = 0; ${inner.index} < ${innerExtent}; ${inner.index}++) `).block(() => {
             for (const st of stores) {
               const terms = Array.from({ length: UNROLL }, (_, u) => lane(st.value, u));
@@ -187,22 +188,3 @@ function shiftVar(e: ScalarExpr, name: string, offset: number): ScalarExpr {
   }
 }
 
-/** Fold constant index arithmetic when dims are baked (e.g. `i * 40 + j`, `0 * 40` -> `0`). */
-function fold(e: IndexExpr, ctx: SegmentEmitContext): IndexExpr {
-  if (e.k === 'dim') {
-    const v = ctx.dimValue(e.name);
-    return v === null ? e : { k: 'num', v };
-  }
-  if (e.k === 'add' || e.k === 'mul') {
-    const a = fold(e.a, ctx);
-    const b = fold(e.b, ctx);
-    if (a.k === 'num' && b.k === 'num') return { k: 'num', v: e.k === 'add' ? a.v + b.v : a.v * b.v };
-    if (e.k === 'add' && a.k === 'num' && a.v === 0) return b;
-    if (e.k === 'add' && b.k === 'num' && b.v === 0) return a;
-    if (e.k === 'mul' && ((a.k === 'num' && a.v === 0) || (b.k === 'num' && b.v === 0))) return { k: 'num', v: 0 };
-    if (e.k === 'mul' && a.k === 'num' && a.v === 1) return b;
-    if (e.k === 'mul' && b.k === 'num' && b.v === 1) return a;
-    return { k: e.k, a, b };
-  }
-  return e;
-}

@@ -1,24 +1,12 @@
-// JavaScript templates for loop-IR scalar expressions: one entry per elementwise op, plus
-// one precedence table that decides parentheses. The GPU emitter has a table of the same shape.
+// JavaScript templates for loop-IR scalar expressions: one entry per elementwise op; the
+// precedence table that decides parentheses is shared with the GPU emitter (precedence.ts). The GPU emitter has a table of the same shape.
 
 import type { IndexExpr, ScalarExpr } from '../lower/loop-ir.js';
+import { Level, wrap, type Printed } from './precedence.js';
 
-/** Precedence levels: higher binds tighter. */
-const enum Level {
-  Sum = 1,
-  Product = 2,
-  Unary = 3,
-  Atom = 4,
-}
-
-interface Printed {
-  readonly text: string;
-  readonly level: Level;
-}
 
 type Template = (args: readonly Printed[]) => Printed;
 
-const wrap = (p: Printed, min: Level) => (p.level < min ? `(${p.text})` : p.text);
 const call = (fn: string): Template => (args) => ({ text: `${fn}(${args.map((a) => a.text).join(', ')})`, level: Level.Atom });
 
 /** Entry per registry op; a test checks that every elementwise op has one. */
@@ -63,20 +51,6 @@ export interface ExprPrinter {
   load(buffer: string, index: IndexExpr): string;
 }
 
-export function printIndex(e: IndexExpr, p: Pick<ExprPrinter, 'dim'>): Printed {
-  switch (e.k) {
-    case 'num':
-      return { text: String(e.v), level: Level.Atom };
-    case 'var':
-      return { text: e.name, level: Level.Atom };
-    case 'dim':
-      return { text: p.dim(e.name), level: Level.Atom };
-    case 'add':
-      return { text: `${wrap(printIndex(e.a, p), Level.Sum)} + ${wrap(printIndex(e.b, p), Level.Sum)}`, level: Level.Sum };
-    case 'mul':
-      return { text: `${wrap(printIndex(e.a, p), Level.Product)} * ${wrap(printIndex(e.b, p), Level.Product)}`, level: Level.Product };
-  }
-}
 
 export function printScalar(e: ScalarExpr, p: ExprPrinter): Printed {
   switch (e.kind) {

@@ -42,12 +42,7 @@ export type Node = ConstNode | InputNode | OpNode;
 
 export const shapeKey = (s: Shape) => s.join(',');
 export const sameShape = (a: Shape, b: Shape) => shapeKey(a) === shapeKey(b);
-export const isScalar = (n: { shape: Shape }) => n.shape.length === 0;
 export const formatShape = (s: Shape) => (s.length === 0 ? 'scalar' : `[${s.join('×')}]`);
-
-export function assertNever(x: never): never {
-  throw new Error(`unexpected value ${JSON.stringify(x)}`);
-}
 
 /** Raised by shape rules; the parser turns it into a PhicError that points at the formula. */
 export class ShapeError extends Error {}
@@ -117,14 +112,4 @@ export function topoSort(roots: readonly Node[], stop?: (n: Node) => boolean): N
   };
   roots.forEach(visit);
   return order;
-}
-
-/** How many times each node is used as an argument within the DAG below `roots` (plus root uses). */
-export function useCounts(roots: readonly Node[]): Map<number, number> {
-  const counts = new Map<number, number>();
-  for (const node of topoSort(roots)) {
-    if (node.kind === 'op') for (const a of node.args) counts.set(a.id, (counts.get(a.id) ?? 0) + 1);
-  }
-  for (const r of roots) counts.set(r.id, (counts.get(r.id) ?? 0) + 1);
-  return counts;
 }

@@ -11,11 +11,12 @@
 // Run: npm run build && npm run bench:backends
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, cpus, platform, release } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Benchmark from 'benchmark';
+import { packageRoot } from './package-root.js';
 import { compile, type MapSpec } from '../../src/index.js';
 import { randomGenerator, relativeDifference, spectralNorm } from '../../runtime/reference.js';
 import { availableBackends, createGpu, type GpuInstance, type GpuMode } from '../../runtime/gpu.js';
@@ -165,16 +166,6 @@ async function measure(map: MapName, n: number, K: number, backend: { name: stri
   return rows;
 }
 
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const file = join(dir, 'package.json');
-    if (existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { name?: string }).name === 'phic') return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the phic package root');
-    dir = up;
-  }
-}
 
 /** The GL renderer string (llvmpipe = Mesa software rendering), where a GL backend ran. */
 function glRenderer(gpu: GpuInstance): string | null {

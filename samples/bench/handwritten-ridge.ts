@@ -23,7 +23,7 @@ export interface HandwrittenRidge {
 }
 
 /** out = A v (A is m×n row-major). */
-function matVec(A: Float64Array, v: Float64Array, out: Float64Array, m: number, n: number): void {
+export function matVec(A: Float64Array, v: Float64Array, out: Float64Array, m: number, n: number): void {
   for (let i = 0; i < m; i++) {
     let s = 0;
     const row = i * n;
@@ -33,7 +33,7 @@ function matVec(A: Float64Array, v: Float64Array, out: Float64Array, m: number, 
 }
 
 /** out = Aᵀ u, accumulated row by row so A is read with unit stride. */
-function matTVec(A: Float64Array, u: Float64Array, out: Float64Array, m: number, n: number): void {
+export function matTVec(A: Float64Array, u: Float64Array, out: Float64Array, m: number, n: number): void {
   out.fill(0);
   for (let i = 0; i < m; i++) {
     const ui = u[i]!;

@@ -10,9 +10,9 @@
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, platform, arch, release } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import Benchmark from 'benchmark';
+import { packageRoot } from './package-root.js';
 import { compile, type MapSpec } from '../../src/index.js';
 import { randomGenerator, relativeDifference, spectralNorm } from '../../runtime/reference.js';
 import { createHandwrittenRidge, type RidgeProblem } from './handwritten-ridge.js';
@@ -173,16 +173,6 @@ function table(rows: readonly Row[]): string {
   return lines.join('\n');
 }
 
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const file = join(dir, 'package.json');
-    if (existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { name?: string }).name === 'phic') return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the phic package root');
-    dir = up;
-  }
-}
 
 const START = '<!-- bench:results:start -->';
 const END = '<!-- bench:results:end -->';

@@ -7,7 +7,8 @@
 
 import type { IndexExpr, ScalarExpr, Stmt } from '../../lower/loop-ir.js';
 import type { GpuKernel } from './kernels.js';
-import { GPU_HELPERS, printIndex, printScalar, type GpuPrinter, type Printed } from './templates.js';
+import { GPU_HELPERS, printScalar, type GpuPrinter } from './templates.js';
+import { foldIndex, printIndex, type Printed } from '../precedence.js';
 
 export interface KernelEmitContext {
   /** Literal size of a dim when baked, else null. */
@@ -28,25 +29,6 @@ export interface EmittedKernel {
   readonly loops: readonly IndexExpr[];
 }
 
-/** Folds constant index arithmetic when dims are baked. */
-export function foldIndex(e: IndexExpr, dimValue: (name: string) => number | null): IndexExpr {
-  if (e.k === 'dim') {
-    const v = dimValue(e.name);
-    return v === null ? e : { k: 'num', v };
-  }
-  if (e.k === 'add' || e.k === 'mul') {
-    const a = foldIndex(e.a, dimValue);
-    const b = foldIndex(e.b, dimValue);
-    if (a.k === 'num' && b.k === 'num') return { k: 'num', v: e.k === 'add' ? a.v + b.v : a.v * b.v };
-    if (e.k === 'add' && a.k === 'num' && a.v === 0) return b;
-    if (e.k === 'add' && b.k === 'num' && b.v === 0) return a;
-    if (e.k === 'mul' && ((a.k === 'num' && a.v === 0) || (b.k === 'num' && b.v === 0))) return { k: 'num', v: 0 };
-    if (e.k === 'mul' && a.k === 'num' && a.v === 1) return b;
-    if (e.k === 'mul' && b.k === 'num' && b.v === 1) return a;
-    return { k: e.k, a, b };
-  }
-  return e;
-}
 
 /** Identifiers a statement list uses (locals, loop variables), to keep generated names apart. */
 function identifiers(stmts: readonly Stmt[], out: Set<string>) {

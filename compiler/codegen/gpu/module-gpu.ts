@@ -12,7 +12,8 @@ import { JS_RUNTIME } from '../runtime-js.js';
 import { headerLines, type HeaderInfo } from '../header.js';
 import { metaObject } from '../module-js.js';
 import { kernelizeSegment, type GpuKernel, type KernelizeContext } from './kernels.js';
-import { emitKernel, foldIndex } from './emit-kernel.js';
+import { emitKernel } from './emit-kernel.js';
+import { foldIndex } from '../precedence.js';
 import { GPU_HELPERS } from './templates.js';
 import { GPU_RUNTIME as GPU_RUNTIME_TEXT } from './runtime-gpu.js';
 

@@ -8,24 +8,12 @@
 import { PhicError } from '../../errors.js';
 import type { IndexExpr, ScalarExpr } from '../../lower/loop-ir.js';
 import { numberLiteral } from '../js-templates.js';
+import { Level, wrap, type Printed } from '../precedence.js';
 
-/** Precedence levels: higher binds tighter. */
-export const enum Level {
-  Sum = 1,
-  Product = 2,
-  Unary = 3,
-  Atom = 4,
-}
-
-export interface Printed {
-  readonly text: string;
-  readonly level: Level;
-}
 
 /** A template prints an op from its printed arguments and records the helpers it calls. */
 type Template = (args: readonly Printed[], helpers: Set<string>) => Printed;
 
-const wrap = (p: Printed, min: Level) => (p.level < min ? `(${p.text})` : p.text);
 const call = (fn: string, helper?: string): Template => (args, helpers) => {
   if (helper) helpers.add(helper);
   return { text: `${fn}(${args.map((a) => a.text).join(', ')})`, level: Level.Atom };
@@ -127,20 +115,6 @@ export interface GpuPrinter {
   local(name: string): Printed;
 }
 
-export function printIndex(e: IndexExpr, p: Pick<GpuPrinter, 'dim'>): Printed {
-  switch (e.k) {
-    case 'num':
-      return { text: String(e.v), level: Level.Atom };
-    case 'var':
-      return { text: e.name, level: Level.Atom };
-    case 'dim':
-      return { text: p.dim(e.name), level: Level.Atom };
-    case 'add':
-      return { text: `${wrap(printIndex(e.a, p), Level.Sum)} + ${wrap(printIndex(e.b, p), Level.Sum)}`, level: Level.Sum };
-    case 'mul':
-      return { text: `${wrap(printIndex(e.a, p), Level.Product)} * ${wrap(printIndex(e.b, p), Level.Product)}`, level: Level.Product };
-  }
-}
 
 /** Prints a scalar expression, collecting the helpers it calls. Unknown ops are an error naming the op. */
 export function printScalar(e: ScalarExpr, p: GpuPrinter, helpers: Set<string>): Printed {

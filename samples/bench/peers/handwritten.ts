@@ -3,7 +3,7 @@
 // stride, every buffer allocated once per instance, nothing allocated inside the loops. Dims,
 // K, t and α are ordinary run-time values (nothing is specialised).
 
-import { createHandwrittenRidge } from '../handwritten-ridge.js';
+import { createHandwrittenRidge, matTVec, matVec } from '../handwritten-ridge.js';
 import type { Arrays, WorkloadMeta } from './workloads.js';
 
 export interface Outputs {
@@ -15,25 +15,7 @@ export interface Outputs {
   deriv: ArrayLike<number>;
 }
 
-/** out = A v (A is m×n row-major). */
-function matVec(A: Float64Array, v: Float64Array, out: Float64Array, m: number, n: number): void {
-  for (let i = 0; i < m; i++) {
-    let s = 0;
-    const row = i * n;
-    for (let j = 0; j < n; j++) s += A[row + j]! * v[j]!;
-    out[i] = s;
-  }
-}
 
-/** out = Aᵀ u, accumulated row by row so A is read with unit stride. */
-function matTVec(A: Float64Array, u: Float64Array, out: Float64Array, m: number, n: number): void {
-  out.fill(0);
-  for (let i = 0; i < m; i++) {
-    const ui = u[i]!;
-    const row = i * n;
-    for (let j = 0; j < n; j++) out[j] += A[row + j]! * ui;
-  }
-}
 
 /** P1: ridge GD, hypergradient of ½‖x_K‖² with the first t iterations idle. */
 function ridgeHypergradient(meta: WorkloadMeta, arrays: Arrays): () => Outputs {

@@ -2,21 +2,13 @@
 // compiled, so they are read from samples/bench/peers/), and the folder the JS peers are
 // installed into on demand (kept out of the project's dependencies and lock file).
 
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../package-root.js';
 
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const file = join(dir, 'package.json');
-    if (existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { name?: string }).name === 'phic') return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the phic package root');
-    dir = up;
-  }
-}
+export { packageRoot };
+
 
 export const ROOT = packageRoot();
 export const SOURCE_DIR = join(ROOT, 'samples', 'bench', 'peers');
