@@ -27,6 +27,11 @@ export interface CompileOptions {
   readonly emit?: 'js' | 'ts';
   /** 'cpu' (default): a float64 JavaScript module; 'gpu': gpu.js kernels (float32) with host glue. */
   readonly backend?: 'cpu' | 'gpu';
+  /**
+   * CPU backend: 'wasm' (default) runs matrix-vector products, their transposes and rank-1
+   * updates in WebAssembly SIMD kernels embedded in the module; 'js' keeps every loop JavaScript.
+   */
+  readonly kernels?: 'wasm' | 'js';
   /** How the source is named in the header (a path relative to the project, usually). */
   readonly sourceName?: string;
 }
@@ -52,6 +57,7 @@ export function checkOptions(options: CompileOptions): void {
   if (t > options.K) throw usageError(`--truncate ${t} is larger than K = ${options.K}`);
   if (options.emit !== undefined && options.emit !== 'js' && options.emit !== 'ts') throw usageError(`--emit must be js or ts`);
   if (options.backend !== undefined && options.backend !== 'cpu' && options.backend !== 'gpu') throw usageError(`--backend must be cpu or gpu, got '${String(options.backend)}'`);
+  if (options.kernels !== undefined && options.kernels !== 'wasm' && options.kernels !== 'js') throw usageError(`--kernels must be wasm or js, got '${String(options.kernels)}'`);
 }
 
 function checkDims(model: MapModel, dims: CompileOptions['dims']): Record<string, number> | null {
@@ -73,7 +79,7 @@ function checkDims(model: MapModel, dims: CompileOptions['dims']): Record<string
 export function specHash(value: unknown, options: CompileOptions): string {
   const canonical = (v: unknown): unknown =>
     Array.isArray(v) ? v.map(canonical) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])])) : v;
-  const text = JSON.stringify(canonical({ spec: value, mode: options.mode, K: options.K, truncate: options.truncate ?? 0, dims: options.dims ?? null, emit: options.emit ?? 'js', ...(options.backend === 'gpu' ? { backend: 'gpu' } : {}) }));
+  const text = JSON.stringify(canonical({ spec: value, mode: options.mode, K: options.K, truncate: options.truncate ?? 0, dims: options.dims ?? null, emit: options.emit ?? 'js', ...(options.backend === 'gpu' ? { backend: 'gpu' } : {}), ...(options.kernels === 'js' ? { kernels: 'js' } : {}) }));
   return createHash('sha256').update(text).digest('hex');
 }
 
@@ -83,7 +89,7 @@ export function compileSpec(source: SpecSource, options: CompileOptions): Compil
   const dims = checkDims(model, options.dims);
   const gpu = options.backend === 'gpu';
   // GPU kernels compute one buffer each: loop fusion would only be split again.
-  const plan = buildPlan(model, { mode: options.mode, K: options.K, truncate: options.truncate ?? 0, dims, ...(gpu ? { fuse: false } : {}) });
+  const plan = buildPlan(model, { mode: options.mode, K: options.K, truncate: options.truncate ?? 0, dims, ...(gpu ? { fuse: false } : { kernels: options.kernels !== 'js' }) });
   const formulas: [string, string][] = model.spec.update
     ? Object.entries(model.spec.update).map(([k, f]) => [`update ${k}`, f])
     : [['objective', model.spec.objective!], ['method', JSON.stringify(model.spec.method)]];
@@ -92,7 +98,7 @@ export function compileSpec(source: SpecSource, options: CompileOptions): Compil
     source: options.sourceName ?? '<in-memory spec>',
     mapName: model.name,
     specHash: specHash(source.value, options),
-    options: `mode=${options.mode} K=${options.K} truncate=${options.truncate ?? 0} dims=${dims ? Object.entries(dims).map(([k, v]) => `${k}=${v}`).join(',') : 'bound at create()'}${gpu ? ' backend=gpu' : ''}`,
+    options: `mode=${options.mode} K=${options.K} truncate=${options.truncate ?? 0} dims=${dims ? Object.entries(dims).map(([k, v]) => `${k}=${v}`).join(',') : 'bound at create()'}${gpu ? ' backend=gpu' : ''}${!gpu && options.kernels === 'js' ? ' kernels=js' : ''}`,
     formulas,
   };
   const moduleCode = gpu ? emitGpuModule(plan, info) : emitJsModule(plan, info);

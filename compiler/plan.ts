@@ -10,7 +10,8 @@ import { invariantNodes } from './optimise/invariance.js';
 import { reassociate } from './optimise/reassociate.js';
 import { lowerSegment as lowerUnfused, type LoweringContext, type Output, type Ref } from './lower/lower.js';
 import { fuseLoops } from './optimise/fuse-loops.js';
-import type { BufferDecl, Segment } from './lower/loop-ir.js';
+import type { BufferDecl, Segment, Stmt } from './lower/loop-ir.js';
+import { matchKernel } from './codegen/wasm/match.js';
 import { NameAllocator } from './names.js';
 
 export type Mode = 'forward' | 'reverse' | 'both';
@@ -23,6 +24,8 @@ export interface PlanOptions {
   readonly dims: Readonly<Record<string, number>> | null;
   /** Fuse loops within segments (default true; off only to compare against). */
   readonly fuse?: boolean;
+  /** Nests the SIMD kernels compute stay unfused, so the CPU emitter can call a kernel for them. */
+  readonly kernels?: boolean;
 }
 
 export interface StateBuffers {
@@ -78,13 +81,15 @@ export interface Plan {
 }
 
 /** Identifiers the generated module defines at top level; user names must not shadow them. */
-export const MODULE_GLOBALS = ['meta', 'create', 'sigmoid', 'softplus', 'toFlat', 'nonFinite', 'PhicError', 'phicError', 'checkFinite', 'K', 'T'];
+export const MODULE_GLOBALS = ['meta', 'create', 'sigmoid', 'softplus', 'toFlat', 'nonFinite', 'PhicError', 'phicError', 'checkFinite', 'K', 'T', 'KERNELS_WASM', 'instantiateKernels'];
 
 export function buildPlan(model: MapModel, options: PlanOptions): Plan {
   const b = model.builder;
   const d = differentiateStep(model);
   // Every segment is lowered, then its loops fused.
-  const lowerSegment = (...args: Parameters<typeof lowerUnfused>) => (options.fuse === false ? lowerUnfused(...args) : fuseLoops(lowerUnfused(...args)));
+  const dimValue = (name: string) => options.dims?.[name] ?? null;
+  const pinned = options.kernels ? (s: Stmt) => matchKernel(s, dimValue) !== null : undefined;
+  const lowerSegment = (...args: Parameters<typeof lowerUnfused>) => (options.fuse === false ? lowerUnfused(...args) : fuseLoops(lowerUnfused(...args), pinned));
   const derivativeSteps = options.K - options.truncate;
   const costModel = (applications: number) => (options.dims ? { dims: options.dims, applications } : null);
   const update = reassociate(b, model.update, costModel(options.K));

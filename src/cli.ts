@@ -49,13 +49,14 @@ export function buildProgram(): Command {
     .option('-o, --out <dir>', 'output folder (default: current folder)')
     .addOption(new Option('--emit <kind>', 'output language').choices(['js', 'ts']).default('js'))
     .addOption(new Option('--backend <backend>', 'cpu: JavaScript, float64; gpu: gpu.js kernels, float32 (create(gpu) takes your GPU instance)').choices(['cpu', 'gpu']).default('cpu'))
+    .addOption(new Option('--kernels <kind>', 'cpu backend: wasm runs matrix-vector products in embedded WebAssembly SIMD kernels; js keeps every loop JavaScript').choices(['wasm', 'js']).default('wasm'))
     .addOption(new Option('--dump <stage>', 'print the IR after a stage').choices(STAGES))
     .action(async (spec: string, o: Record<string, unknown>) => {
       const { compileCommand } = await import('./commands/compile.js');
       await compileCommand(spec, {
         map: o.map as string | undefined, mode: o.mode as never, K: o.iterations as number, truncate: o.truncate as number,
         dims: o.dims as Record<string, number> | undefined, out: o.out as string | undefined, emit: o.emit as 'js' | 'ts', dump: o.dump as never,
-        backend: o.backend as 'cpu' | 'gpu',
+        backend: o.backend as 'cpu' | 'gpu', kernels: o.kernels as 'wasm' | 'js',
       });
     });
 

@@ -73,9 +73,19 @@ async function loadSample(name: string): Promise<Loaded> {
   return { source, inputs, x0: x0 as Inputs | undefined, dims, layout: { state, params, S: total(state), P: total(params) } };
 }
 
-/** Compiles a sample and instantiates it (dims baked in). */
-async function instance(s: Loaded, K: number, truncate = 0, mode: Mode = 'both'): Promise<MapInstance> {
-  const compiled = await compile(s.source, { mode, K, truncate, dims: s.dims });
+/** Both CPU code paths: matrix-vector nests in the WebAssembly SIMD kernels (the default), and plain JavaScript loops. */
+const KERNEL_PATHS = ['wasm', 'js'] as const;
+type Kernels = (typeof KERNEL_PATHS)[number];
+
+/**
+ * Compiles a sample and instantiates it. The JavaScript path bakes the dims in; the kernel path
+ * binds them at create(), where every matrix-vector nest becomes a kernel call (with baked dims
+ * the samples' small matrices would stay JavaScript).
+ */
+async function compiledInstance(s: Loaded, K: number, truncate = 0, mode: Mode = 'both', kernels: Kernels = 'wasm'): Promise<MapInstance> {
+  if (kernels === 'wasm') return (await compile(s.source, { mode, K, truncate })).create(s.dims);
+  const compiled = await compile(s.source, { mode, K, truncate, dims: s.dims, kernels });
+  expect(compiled.files[0]!.contents).not.toMatch(/instantiateKernels/);
   return compiled.create();
 }
 
@@ -134,11 +144,19 @@ function flatParams(inputs: Inputs, layout: Layout): Float64Array {
 
 const column = (m: DenseMatrix, c: number) => Float64Array.from({ length: m.rows }, (_, r) => m.data[r * m.cols + c]!);
 
-describe.each(CASES)('sample $name', (c) => {
+describe.each(KERNEL_PATHS.flatMap((kernels) => CASES.map((c) => ({ ...c, kernels }))))('sample $name ($kernels kernels)', (c) => {
   let s: Loaded;
   beforeAll(async () => {
     s = await loadSample(c.name);
   });
+  const instance = (sample: Loaded, K: number, truncate = 0, mode: Mode = 'both') => compiledInstance(sample, K, truncate, mode, c.kernels);
+
+  if (c.kernels === 'wasm') {
+    it('runs its matrix-vector products in the SIMD kernels', async () => {
+      const compiled = await compile(s.source, { mode: 'both', K: 3 });
+      expect(compiled.files[0]!.contents).toMatch(/kernels\.gemvT?\(/);
+    });
+  }
 
   it('has a data.json whose dims the spec accepts', () => {
     expect(Object.values(s.dims).every((d) => Number.isInteger(d) && d >= 1)).toBe(true);
@@ -270,20 +288,20 @@ describe('heavy-ball state', () => {
     const s = await loadSample('heavy_ball');
     expect(s.layout.state.map((b) => b.name)).toEqual(['x', 'x_prev']);
     const K = 12;
-    const inst = await instance(s, K);
+    const inst = await compiledInstance(s, K);
     expect(inst.meta.state).toEqual([
       { name: 'x', shape: ['n'] },
       { name: 'x_prev', shape: ['n'], initialFrom: 'x' },
     ]);
     const { state } = inst.iterate(s.inputs as never);
-    const before = (await instance(s, K - 1)).iterate(s.inputs as never).state;
+    const before = (await compiledInstance(s, K - 1)).iterate(s.inputs as never).state;
     expect(Array.from(state.x_prev!)).toEqual(Array.from(before.x!));
     // Both state components get Jacobian blocks for both params.
     const { jacobian } = inst.jacobianReverse!(s.inputs as never);
     expect(Object.keys(jacobian).sort()).toEqual(['x', 'x_prev']);
     expect(Object.keys(jacobian.x_prev!).sort()).toEqual(['c', 'mu']);
     // One step of x_prev: x_prev starts equal to x, so after one iteration it is x_0 and has no derivative.
-    const one = (await instance(s, 1)).jacobianForward!(s.inputs as never).jacobian;
+    const one = (await compiledInstance(s, 1)).jacobianForward!(s.inputs as never).jacobian;
     expect(one.x_prev!.c!.data.every((v) => v === 0)).toBe(true);
     expect(one.x!.c!.data.some((v) => v !== 0)).toBe(true);
   });

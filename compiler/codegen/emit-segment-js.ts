@@ -1,10 +1,12 @@
 // Loop IR segment -> a JavaScript function. Batched buffers are read at an offset computed
-// once per call from the batch index `d`; everything else is plain indexed access.
+// once per call from the batch index `d`; everything else is plain indexed access. With
+// kernels on, the nests match.ts recognises become calls of the WebAssembly SIMD kernels.
 
 import type CodeBlockWriter from 'code-block-writer';
 import type { IndexExpr, ScalarExpr, Segment, Stmt } from '../lower/loop-ir.js';
 import { printScalar, type ExprPrinter } from './js-templates.js';
 import { foldIndex, printIndex } from './precedence.js';
+import { matchKernel, type KernelCall, type Operand } from './wasm/match.js';
 
 export interface SegmentEmitContext {
   /** Literal size of a dim when baked, else null. */
@@ -17,6 +19,8 @@ export interface SegmentEmitContext {
   readonly batchIndex: string;
   /** A fresh local name (no collision with user names or other locals). */
   fresh(base: string): string;
+  /** The name of the instantiated SIMD kernels, or undefined for plain JavaScript loops. */
+  readonly kernels?: string;
 }
 
 /** Reductions are unrolled by this factor with one accumulator per lane. */
@@ -69,11 +73,14 @@ export function emitSegment(w: CodeBlockWriter, seg: Segment, ctx: SegmentEmitCo
     for (const b of seg.batched) w.writeLine(`const ${ctx.offsetName(b)} = ${ctx.batchIndex} * ${ctx.batchStride(b)};`);
     const emit = (s: Stmt) => {
       switch (s.kind) {
-        case 'for':
-          if (s.body.length > 0 && s.body.every((b) => b.kind === 'add-to-local')) emitReduction(s);
+        case 'for': {
+          const kernel = ctx.kernels === undefined ? null : matchKernel(s, ctx.dimValue);
+          if (kernel) emitKernelCall(kernel, ctx.kernels!);
+          else if (s.body.length > 0 && s.body.every((b) => b.kind === 'add-to-local')) emitReduction(s);
           else if (isAxpyNest(s)) emitUnrollAndJam(s);
           else w.write(`for (let ${s.index} = 0; ${s.index} < ${printIndex(foldIndex(s.extent, ctx.dimValue), printer).text}; ${s.index}++) `).block(() => s.body.forEach(emit));
           break;
+        }
         case 'let':
           w.writeLine(`${s.mutable ? 'let' : 'const'} ${s.name} = ${printScalar(s.value, printer).text};`);
           break;
@@ -140,8 +147,37 @@ export function emitSegment(w: CodeBlockWriter, seg: Segment, ctx: SegmentEmitCo
         w.write(`for (; ${s.index} < ${extent}; ${s.index}++) `).block(() => s.body.forEach(emit));
       });
     };
+    const int = (e: IndexExpr) => printIndex(foldIndex(e, ctx.dimValue), printer).text;
+    /** Byte address of an operand's first entry in the kernels' memory. */
+    const pointer = (o: Operand) => {
+      const base = foldIndex(o.base, ctx.dimValue);
+      const index = base.k === 'num' && base.v === 0 && batched.has(o.buffer) ? ctx.offsetName(o.buffer) : indexText(o.buffer, base);
+      return index === '0' ? `${o.buffer}.byteOffset` : `${o.buffer}.byteOffset + 8 * (${index})`;
+    };
+    const emitKernelCall = (k: KernelCall, kernels: string) => {
+      switch (k.kernel) {
+        case 'gemv':
+          w.writeLine(`// ${k.y.buffer}[i] = Σ_j ${k.A.buffer}[i, j] ${k.x.buffer}[j]   (i < ${int(k.m)}, j < ${int(k.n)})`);
+          w.writeLine(`${kernels}.gemv(${pointer(k.A)}, ${int(k.lda)}, ${pointer(k.x)}, ${pointer(k.y)}, ${int(k.m)}, ${int(k.n)});`);
+          break;
+        case 'gemvT':
+          w.writeLine(`// ${k.y.buffer}[j] += Σ_i ${k.A.buffer}[i, j] ${k.v.buffer}[i]   (i < ${int(k.m)}, j < ${int(k.n)})`);
+          w.writeLine(`${kernels}.gemvT(${pointer(k.A)}, ${int(k.lda)}, ${pointer(k.v)}, ${pointer(k.y)}, ${int(k.m)}, ${int(k.n)});`);
+          break;
+        case 'ger':
+          w.writeLine(`// ${k.B.buffer}[i, j] += ${k.u.buffer}[i] ${k.w.buffer}[j]   (i < ${int(k.m)}, j < ${int(k.n)})`);
+          w.writeLine(`${kernels}.ger(${pointer(k.B)}, ${int(k.ldb)}, ${pointer(k.u)}, ${int(k.incu)}, ${pointer(k.w)}, ${int(k.m)}, ${int(k.n)});`);
+          break;
+      }
+    };
     seg.body.forEach(emit);
   });
+}
+
+/** Whether any nest of the segment becomes a kernel call. */
+export function usesKernels(seg: Segment, dimValue: (name: string) => number | null): boolean {
+  const visit = (s: Stmt): boolean => s.kind === 'for' && (matchKernel(s, dimValue) !== null || s.body.some(visit));
+  return seg.body.some(visit);
 }
 
 /** for i { const s = f(i)...; for j { y[g(j)] += h(i, j, s)... } } with y's index free of i. */

@@ -1,10 +1,12 @@
 // The CPU module: header, helpers, and `create(dims)`, which allocates every buffer once
 // and returns the iteration, forward-mode, reverse-mode and partial-Jacobian functions.
-// K, the truncation index T and (when baked) the dims are literal constants.
+// K, the truncation index T and (when baked) the dims are literal constants. When a segment
+// calls a SIMD kernel, every buffer is a view into the kernels' WebAssembly memory.
 
 import CodeBlockWriter from 'code-block-writer';
 import type { Plan, StateBuffers, ParamBuffers } from '../plan.js';
-import { emitSegment, segmentCall, type SegmentEmitContext } from './emit-segment-js.js';
+import { emitSegment, segmentCall, usesKernels, type SegmentEmitContext } from './emit-segment-js.js';
+import { KERNELS_RUNTIME } from './wasm/runtime-kernels.js';
 import { JS_HELPERS } from './js-templates.js';
 import { JS_RUNTIME } from './runtime-js.js';
 import { headerLines, type HeaderInfo } from './header.js';
@@ -36,7 +38,7 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
   const stride = new Map<string, string>();
   for (const s of plan.state) for (const b of [s.dot, s.dotNext, s.bar, s.barNext]) stride.set(b, size(s));
   for (const p of plan.params) stride.set(p.bar, size(p));
-  const segCtx: SegmentEmitContext = {
+  const baseCtx: SegmentEmitContext = {
     dimValue,
     batchStride: (b) => stride.get(b)!,
     offsetName: (b) => {
@@ -48,6 +50,9 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
   };
 
   const segs = plan.segments;
+  const segments = [segs.invariants, segs.step, segs.stepForTangent, segs.tangent, segs.forwardStep, segs.adjointPrep, segs.adjoint, segs.outerGradient].filter((seg) => seg !== undefined);
+  const kernels = options.kernels === true && segments.some((seg) => usesKernels(seg, dimValue)) ? plan.names.fresh('kernels') : undefined;
+  const segCtx: SegmentEmitContext = { ...baseCtx, ...(kernels ? { kernels } : {}) };
   call = (name: keyof Plan['segments'], d = 'd') => {
     const seg = segs[name] ?? (name === 'stepForTangent' ? segs.step : undefined);
     if (!seg) throw new Error(`no segment ${name}`);
@@ -61,6 +66,7 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
   w.writeLine(`export const meta = Object.freeze(${JSON.stringify(metaObject(plan, info))});`).blankLine();
   w.writeLine(JS_RUNTIME).blankLine();
   w.writeLine(JS_HELPERS).blankLine();
+  if (kernels) w.writeLine(KERNELS_RUNTIME).blankLine();
 
   const allState = plan.state;
   const S = sumOf(allState);
@@ -71,48 +77,81 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
   w.writeLine('/** Allocates all buffers once; the returned functions reuse them on every call. */');
   w.write('export function create(dims) ').block(() => {
     emitDims(w, plan);
-    w.writeLine('// inputs and state');
-    for (const p of plan.params) w.writeLine(`const ${p.value} = new Float64Array(${size(p)});`);
-    for (const d of plan.data) w.writeLine(`const ${d.value} = new Float64Array(${size(d)});`);
-    for (const s of allState) w.writeLine(`const ${s.current} = new Float64Array(${size(s)});`);
-    for (const s of allState) w.writeLine(`const ${s.next} = new Float64Array(${size(s)});`);
-    for (const p of plan.params) w.writeLine(`const ${p.dot} = new Float64Array(${size(p)});`);
-    if (plan.temporaries.length) w.writeLine('// hoisted invariants, shared intermediates and scratch');
-    for (const t of plan.temporaries) w.writeLine(`const ${t.name} = new Float64Array(${size(t)});`);
-    w.writeLine('// per-direction buffers: one copy per direction, (re)allocated when the count changes');
     const tangentBuffers = allState.flatMap((s) => [[s.dot, size(s)], [s.dotNext, size(s)]] as const);
     const adjointBuffers = [...allState.flatMap((s) => [[s.bar, size(s)], [s.barNext, size(s)]] as const), ...plan.params.map((p) => [p.bar, size(p)] as const)];
-    const declared = new Set<string>();
-    for (const [name] of [...tangentBuffers, ...adjointBuffers]) {
-      if (!declared.has(name)) w.writeLine(`let ${name} = new Float64Array(0);`);
-      declared.add(name);
+    const tape = options.K - options.truncate;
+    const fixedBuffers: { name: string; size: string; comment?: string }[] = [
+      ...plan.params.map((p) => ({ name: p.value, size: size(p) })),
+      ...plan.data.map((d) => ({ name: d.value, size: size(d) })),
+      ...allState.map((s) => ({ name: s.current, size: size(s) })),
+      ...allState.map((s) => ({ name: s.next, size: size(s) })),
+      ...plan.params.map((p) => ({ name: p.dot, size: size(p) })),
+      ...plan.temporaries.map((t, i) => ({ name: t.name, size: size(t), ...(i === 0 ? { comment: 'hoisted invariants, shared intermediates and scratch' } : {}) })),
+    ];
+    fixedBuffers[0] = { ...fixedBuffers[0]!, comment: 'inputs and state' };
+    const tapeBuffers = reverse ? allState.map((s, i) => ({ name: s.tape, size: `${tape} * ${size(s)}`, ...(i === 0 ? { comment: `reverse tape: exactly K - T = ${tape} states per component` } : {}) })) : [];
+    const batchedBuffers = [...new Map([...tangentBuffers.map(([n, sz]) => [n, `tangentCount * ${sz}`] as const), ...adjointBuffers.map(([n, sz]) => [n, `adjointCount * ${sz}`] as const)])];
+    if (kernels) {
+      w.writeLine('// every buffer is a view into the memory of the SIMD kernels, which read them in place');
+      w.writeLine(`const ${kernels} = instantiateKernels();`);
+      for (const b of [...fixedBuffers, ...tapeBuffers]) {
+        if (b.comment) w.writeLine(`// ${b.comment}`);
+        w.writeLine(`let ${b.name};`);
+      }
+      w.writeLine('// per-direction buffers: one copy per direction, laid out again when the count changes');
+      for (const [name] of batchedBuffers) w.writeLine(`let ${name};`);
+      w.writeLine('let tangentCount = 0;').writeLine('let adjointCount = 0;');
+      w.writeLine('/** Lays every buffer out in the kernels\' memory; growing it detaches the views, so all are made again. */');
+      w.write('function layout() ').block(() => {
+        const names = [...fixedBuffers, ...tapeBuffers].map((b) => b.name).concat(batchedBuffers.map(([n]) => n));
+        const sizes = [...fixedBuffers, ...tapeBuffers].map((b) => b.size).concat(batchedBuffers.map(([, sz]) => sz));
+        w.writeLine(`[${names.join(', ')}] = ${kernels}.views([${sizes.join(', ')}]);`);
+      });
+      w.writeLine('layout();');
+    } else {
+      for (const b of fixedBuffers) {
+        if (b.comment) w.writeLine(`// ${b.comment}`);
+        w.writeLine(`const ${b.name} = new Float64Array(${b.size});`);
+      }
+      w.writeLine('// per-direction buffers: one copy per direction, (re)allocated when the count changes');
+      for (const [name] of batchedBuffers) w.writeLine(`let ${name} = new Float64Array(0);`);
+      w.writeLine('let tangentCount = 0;').writeLine('let adjointCount = 0;');
     }
-    w.writeLine('let tangentCount = 0;').writeLine('let adjointCount = 0;');
     // With no outer data there is nothing to wait for.
     if (plan.outer) w.writeLine(`let outerDataLoaded = ${plan.data.every((d) => !d.outer)};`);
-    if (reverse) {
-      w.writeLine(`// reverse tape: exactly K - T = ${options.K - options.truncate} states per component`);
-      for (const s of allState) w.writeLine(`const ${s.tape} = new Float64Array(${options.K - options.truncate} * ${size(s)});`);
+    if (!kernels) {
+      for (const b of tapeBuffers) {
+        if (b.comment) w.writeLine(`// ${b.comment}`);
+        w.writeLine(`const ${b.name} = new Float64Array(${b.size});`);
+      }
     }
     w.blankLine();
 
-    const segments = [plan.segments.invariants, plan.segments.step, plan.segments.stepForTangent, plan.segments.tangent, plan.segments.forwardStep, plan.segments.adjointPrep, plan.segments.adjoint, plan.segments.outerGradient];
-    for (const seg of segments) if (seg) { emitSegment(w, seg, segCtx); w.blankLine(); }
+    for (const seg of segments) {
+      emitSegment(w, seg, segCtx);
+      w.blankLine();
+    }
 
     emitLoaders(w, plan, inputNames, shapeArray);
     emitChecks(w, plan, size);
 
     w.write('function useTangents(count) ').block(() => {
       w.write('if (tangentCount !== count) ').block(() => {
-        for (const [name, sz] of tangentBuffers) w.writeLine(`${name} = new Float64Array(count * ${sz});`);
-        w.writeLine('tangentCount = count;');
+        if (kernels) w.writeLine('tangentCount = count;').writeLine('layout();');
+        else {
+          for (const [name, sz] of tangentBuffers) w.writeLine(`${name} = new Float64Array(count * ${sz});`);
+          w.writeLine('tangentCount = count;');
+        }
       });
       for (const s of allState) w.writeLine(`${s.dot}.fill(0);`);
     }).blankLine();
     w.write('function useAdjoints(count) ').block(() => {
       w.write('if (adjointCount !== count) ').block(() => {
-        for (const [name, sz] of adjointBuffers) w.writeLine(`${name} = new Float64Array(count * ${sz});`);
-        w.writeLine('adjointCount = count;');
+        if (kernels) w.writeLine('adjointCount = count;').writeLine('layout();');
+        else {
+          for (const [name, sz] of adjointBuffers) w.writeLine(`${name} = new Float64Array(count * ${sz});`);
+          w.writeLine('adjointCount = count;');
+        }
       });
       for (const s of allState) w.writeLine(`${s.bar}.fill(0);`);
       for (const p of plan.params) w.writeLine(`${p.bar}.fill(0);`);

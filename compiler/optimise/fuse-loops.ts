@@ -4,7 +4,8 @@
 // fuse only if they touch disjoint data (neither writes what the other reads or writes).
 // Locals are hoisted to the top of their block first when nothing before them writes what
 // they read, which lets inner loops meet. Assumes locals have unique names (they do: the
-// lowering allocates them fresh). Guarantees the same values in every buffer.
+// lowering allocates them fresh). Guarantees the same values in every buffer. Pinned loops
+// (the nests a SIMD kernel computes) keep their shape: they neither join nor absorb a loop.
 
 import type { IndexExpr, ScalarExpr, Segment, Stmt } from '../lower/loop-ir.js';
 
@@ -13,19 +14,25 @@ interface Access {
   readonly writes: ReadonlySet<string>;
 }
 
-export function fuseLoops(seg: Segment): Segment {
-  return { ...seg, body: fuseBlock(seg.body) };
+export type Pinned = (s: Stmt) => boolean;
+
+export function fuseLoops(seg: Segment, pinned: Pinned = () => false): Segment {
+  return { ...seg, body: fuseBlock(seg.body, pinned) };
 }
 
-function fuseBlock(body: readonly Stmt[]): Stmt[] {
+function fuseBlock(body: readonly Stmt[], pinned: Pinned): Stmt[] {
   const out: Stmt[] = [];
   for (const stmt of hoistLocals(body)) {
-    const s = stmt.kind === 'for' ? { ...stmt, body: fuseBlock(stmt.body) } : stmt;
+    if (pinned(stmt)) {
+      out.push(stmt);
+      continue;
+    }
+    const s = stmt.kind === 'for' ? { ...stmt, body: fuseBlock(stmt.body, pinned) } : stmt;
     if (s.kind === 'for') {
-      const target = findPartner(out, s);
+      const target = findPartner(out, s, pinned);
       if (target >= 0) {
         const partner = out[target] as Extract<Stmt, { kind: 'for' }>;
-        out[target] = { ...partner, body: fuseBlock([...partner.body, ...s.body]) };
+        out[target] = { ...partner, body: fuseBlock([...partner.body, ...s.body], pinned) };
         continue;
       }
     }
@@ -39,7 +46,7 @@ function fuseBlock(body: readonly Stmt[]): Stmt[] {
  * reach (it commutes with everything after them), the one sharing the most data with `s`,
  * the earliest on ties. -1 when there is none.
  */
-function findPartner(out: readonly Stmt[], s: Extract<Stmt, { kind: 'for' }>): number {
+function findPartner(out: readonly Stmt[], s: Extract<Stmt, { kind: 'for' }>, pinned: Pinned): number {
   const mine = access(s);
   let best = -1;
   let bestShared = -1;
@@ -47,7 +54,7 @@ function findPartner(out: readonly Stmt[], s: Extract<Stmt, { kind: 'for' }>): n
     const other = out[i]!;
     const theirs = access(other);
     if (!commute(mine, theirs)) break;
-    if (other.kind === 'for' && other.index === s.index && sameIndex(other.extent, s.extent)) {
+    if (other.kind === 'for' && !pinned(other) && other.index === s.index && sameIndex(other.extent, s.extent)) {
       const shared = [...mine.reads].filter((r) => theirs.reads.has(r)).length;
       if (shared >= bestShared) {
         best = i;

@@ -16,7 +16,7 @@ import { arch, cpus, platform, release } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Benchmark from 'benchmark';
-import { packageRoot } from './package-root.js';
+import { packageRoot } from '../../compiler/package-root.js';
 import { compile, type MapSpec } from '../../src/index.js';
 import { randomGenerator, relativeDifference, spectralNorm } from '../../runtime/reference.js';
 import { availableBackends, createGpu, type GpuInstance, type GpuMode } from '../../runtime/gpu.js';

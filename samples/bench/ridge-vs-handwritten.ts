@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, platform, arch, release } from 'node:os';
 import { join } from 'node:path';
 import Benchmark from 'benchmark';
-import { packageRoot } from './package-root.js';
+import { packageRoot } from '../../compiler/package-root.js';
 import { compile, type MapSpec } from '../../src/index.js';
 import { randomGenerator, relativeDifference, spectralNorm } from '../../runtime/reference.js';
 import { createHandwrittenRidge, type RidgeProblem } from './handwritten-ridge.js';

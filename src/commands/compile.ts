@@ -16,12 +16,14 @@ export interface CompileCommandOptions {
   emit: 'js' | 'ts';
   dump?: Stage;
   backend?: 'cpu' | 'gpu';
+  kernels?: 'wasm' | 'js';
 }
 
 export async function compileCommand(specFile: string, opts: CompileCommandOptions): Promise<void> {
   const source = await readSpecFile(specFile, opts.map);
   const options: CompileOptions = {
     mode: opts.mode, K: opts.K, truncate: opts.truncate, dims: opts.dims, emit: opts.emit, ...(opts.backend === 'gpu' ? { backend: 'gpu' as const } : {}),
+    ...(opts.kernels === 'js' ? { kernels: 'js' as const } : {}),
     sourceName: relative(process.cwd(), specFile).split('\\').join('/'),
   };
   const result = compileSpec(source, options);

@@ -74,6 +74,45 @@ function softplus(v) {
   return Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
 }
 
+/** WebAssembly SIMD kernels (compiler/codegen/wasm/kernels.wat): gemv, gemvT, ger. */
+const KERNELS_WASM = 'AGFzbQEAAAABFAJgBn9/f39/fwBgB39/f39/f38AAg8BA2VudgZtZW1vcnkCAAEDBAMAAAEHFgMEZ2VtdgAABWdlbXZUAAEDZ2VyAAIKjQoD/QQDCX8FewV8IAFBA3QhCCAFQX5xQQN0IQkgBUEDdCEKAkADQCAGQQRqIARKDQEgACAGIAhsaiELIAsgCGohDCAMIAhqIQ0gDSAIaiEO/QwAAAAAAAAAAAAAAAAAAAAAIQ/9DAAAAAAAAAAAAAAAAAAAAAAhEP0MAAAAAAAAAAAAAAAAAAAAACER/QwAAAAAAAAAAAAAAAAAAAAAIRJBACEHAkADQCAHIAlPDQEgAiAHav0ABAAhEyAPIAsgB2r9AAQAIBP98gH98AEhDyAQIAwgB2r9AAQAIBP98gH98AEhECARIA0gB2r9AAQAIBP98gH98AEhESASIA4gB2r9AAQAIBP98gH98AEhEiAHQRBqIQcMAAsLIA/9IQAgD/0hAaAhFCAQ/SEAIBD9IQGgIRUgEf0hACAR/SEBoCEWIBL9IQAgEv0hAaAhFyAHIApJBEAgAiAHaisDACEYIBQgCyAHaisDACAYoqAhFCAVIAwgB2orAwAgGKKgIRUgFiANIAdqKwMAIBiioCEWIBcgDiAHaisDACAYoqAhFwsgAyAGQQN0aiAUOQMAIAMgBkEDdGogFTkDCCADIAZBA3RqIBY5AxAgAyAGQQN0aiAXOQMYIAZBBGohBgwACwsCQANAIAYgBE4NASAAIAYgCGxqIQv9DAAAAAAAAAAAAAAAAAAAAAAhD0EAIQcCQANAIAcgCU8NASAPIAsgB2r9AAQAIAIgB2r9AAQA/fIB/fABIQ8gB0EQaiEHDAALCyAP/SEAIA/9IQGgIRQgByAKSQRAIBQgCyAHaisDACACIAdqKwMAoqAhFAsgAyAGQQN0aiAUOQMAIAZBAWohBgwACwsL1gMCCn8EeyABQQN0IQggBUF+cUEDdCEJIAVBA3QhCgJAA0AgBkEEaiAESg0BIAAgBiAIbGohCyALIAhqIQwgDCAIaiENIA0gCGohDiACIAZBA3RqIQ8gD/0KAwAhECAP/QoDCCERIA/9CgMQIRIgD/0KAxghE0EAIQcCQANAIAcgCU8NASADIAdqIAMgB2r9AAQAIAsgB2r9AAQAIBD98gEgDCAHav0ABAAgEf3yAf3wAf3wASANIAdq/QAEACAS/fIBIA4gB2r9AAQAIBP98gH98AH98AH9CwQAIAdBEGohBwwACwsgByAKSQRAIAMgB2ogAyAHaisDACALIAdqKwMAIBD9IQCiIAwgB2orAwAgEf0hAKKgoCANIAdqKwMAIBL9IQCiIA4gB2orAwAgE/0hAKKgoDkDAAsgBkEEaiEGDAALCwJAA0AgBiAETg0BIAAgBiAIbGohCyACIAZBA3Rq/QoDACEQQQAhBwJAA0AgByAJTw0BIAMgB2ogAyAHav0ABAAgCyAHav0ABAAgEP3yAf3wAf0LBAAgB0EQaiEHDAALCyAHIApJBEAgAyAHaiADIAdqKwMAIAsgB2orAwAgEP0hAKKgOQMACyAGQQFqIQYMAAsLC7MBAgZ/AXsgAUEDdCEJIAZBfnFBA3QhCiAGQQN0IQsCQANAIAcgBU4NASAAIAcgCWxqIQwgAiAHIANsQQN0av0KAwAhDUEAIQgCQANAIAggCk8NASAMIAhqIAwgCGr9AAQAIA0gBCAIav0ABAD98gH98AH9CwQAIAhBEGohCAwACwsgCCALSQRAIAwgCGogDCAIaisDACAN/SEAIAQgCGorAwCioDkDAAsgB0EBaiEHDAALCws=';
+
+/**
+ * The kernels, on a WebAssembly memory of their own, and views(sizes), which lays buffers of
+ * the given entry counts out in that memory (16-byte aligned, growing it when needed) and
+ * returns a Float64Array view of each. Growing detaches every earlier view: call it again.
+ */
+function instantiateKernels() {
+  const bytes = Uint8Array.from(atob(KERNELS_WASM), (c) => c.charCodeAt(0));
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  let instance;
+  try {
+    instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+  } catch (e) {
+    fail('usage', 'this module calls WebAssembly SIMD kernels, which this JavaScript engine cannot run (' + e.message + '): compile it with --kernels js');
+  }
+  const padded = (n) => Math.ceil(n / 2) * 16;
+  function views(sizes) {
+    const total = sizes.reduce((sum, n) => sum + padded(n), 0);
+    const missing = total - memory.buffer.byteLength;
+    if (missing > 0) {
+      try {
+        memory.grow(Math.ceil(missing / 65536));
+      } catch {
+        fail('data', 'the buffers need ' + total + ' bytes, more than a WebAssembly memory holds: compile with --kernels js');
+      }
+    }
+    let at = 0;
+    return sizes.map((n) => {
+      const view = new Float64Array(memory.buffer, at, n);
+      at += padded(n);
+      return view;
+    });
+  }
+  const { gemv, gemvT, ger } = instance.exports;
+  return { gemv, gemvT, ger, views };
+}
+
 /** Allocates all buffers once; the returned functions reuse them on every call. */
 export function create(dims) {
   checkKeys(dims, ["n","p"], 'dims');
@@ -82,74 +121,49 @@ export function create(dims) {
   const p = dims.p;
   if (!Number.isInteger(p) || p < 1) fail('data', 'dim p must be a positive integer, got ' + p);
 
+  // every buffer is a view into the memory of the SIMD kernels, which read them in place
+  const kernels = instantiateKernels();
   // inputs and state
-  const theta = new Float64Array(p);
-  const W = new Float64Array(n * n);
-  const U = new Float64Array(n * p);
-  const c = new Float64Array(n);
-  const x = new Float64Array(n);
-  const x_next = new Float64Array(n);
-  const theta_dot = new Float64Array(p);
+  let theta;
+  let W;
+  let U;
+  let c;
+  let x;
+  let x_next;
+  let theta_dot;
   // hoisted invariants, shared intermediates and scratch
-  const h = new Float64Array(n);
-  const t = new Float64Array(n);
-  const q = new Float64Array(n);
-  const t2 = new Float64Array(n);
-  const t3 = new Float64Array(n);
-  const t4 = new Float64Array(n);
-  // per-direction buffers: one copy per direction, (re)allocated when the count changes
-  let x_dot = new Float64Array(0);
-  let x_dot_next = new Float64Array(0);
-  let x_bar = new Float64Array(0);
-  let x_bar_next = new Float64Array(0);
-  let theta_bar = new Float64Array(0);
+  let h;
+  let t;
+  let q;
+  let t2;
+  let t3;
+  let t4;
+  // reverse tape: exactly K - T = 10 states per component
+  let x_tape;
+  // per-direction buffers: one copy per direction, laid out again when the count changes
+  let x_dot;
+  let x_dot_next;
+  let x_bar;
+  let x_bar_next;
+  let theta_bar;
   let tangentCount = 0;
   let adjointCount = 0;
-  // reverse tape: exactly K - T = 10 states per component
-  const x_tape = new Float64Array(10 * n);
+  /** Lays every buffer out in the kernels' memory; growing it detaches the views, so all are made again. */
+  function layout() {
+    [theta, W, U, c, x, x_next, theta_dot, h, t, q, t2, t3, t4, x_tape, x_dot, x_dot_next, x_bar, x_bar_next, theta_bar] = kernels.views([p, n * n, n * p, n, n, n, p, n, n, n, n, n, n, 10 * n, tangentCount * n, tangentCount * n, adjointCount * n, adjointCount * n, adjointCount * p]);
+  }
+  layout();
 
   // loop invariants, computed once per call
   function invariants(U, h, theta) {
-    for (let i = 0; i < n; i++) {
-      let s = 0;
-      {
-        let s_1 = 0, s_2 = 0, s_3 = 0;
-        let j = 0;
-        for (; j < p - 3; j += 4) {
-          s += U[i * p + j] * theta[j];
-          s_1 += U[i * p + j + 1] * theta[j + 1];
-          s_2 += U[i * p + j + 2] * theta[j + 2];
-          s_3 += U[i * p + j + 3] * theta[j + 3];
-        }
-        for (; j < p; j++) {
-          s += U[i * p + j] * theta[j];
-        }
-        s += s_1 + s_2 + s_3;
-      }
-      h[i] = s;
-    }
+    // h[i] = Σ_j U[i, j] theta[j]   (i < n, j < p)
+    kernels.gemv(U.byteOffset, p, theta.byteOffset, h.byteOffset, n, p);
   }
 
   // one iteration: next state from the current one
   function step(W, c, h, t, x, x_next) {
-    for (let i = 0; i < n; i++) {
-      let s2 = 0;
-      {
-        let s2_1 = 0, s2_2 = 0, s2_3 = 0;
-        let j = 0;
-        for (; j < n - 3; j += 4) {
-          s2 += W[i * n + j] * x[j];
-          s2_1 += W[i * n + j + 1] * x[j + 1];
-          s2_2 += W[i * n + j + 2] * x[j + 2];
-          s2_3 += W[i * n + j + 3] * x[j + 3];
-        }
-        for (; j < n; j++) {
-          s2 += W[i * n + j] * x[j];
-        }
-        s2 += s2_1 + s2_2 + s2_3;
-      }
-      t[i] = s2;
-    }
+    // t[i] = Σ_j W[i, j] x[j]   (i < n, j < n)
+    kernels.gemv(W.byteOffset, n, x.byteOffset, t.byteOffset, n, n);
     for (let i = 0; i < n; i++) {
       x_next[i] = Math.tanh(t[i] + h[i] + c[i]);
     }
@@ -157,24 +171,8 @@ export function create(dims) {
 
   // values the adjoint step reads, at the taped iterate
   function adjointPrep(W, c, h, q, t2, t3, x) {
-    for (let i = 0; i < n; i++) {
-      let s3 = 0;
-      {
-        let s3_1 = 0, s3_2 = 0, s3_3 = 0;
-        let j = 0;
-        for (; j < n - 3; j += 4) {
-          s3 += W[i * n + j] * x[j];
-          s3_1 += W[i * n + j + 1] * x[j + 1];
-          s3_2 += W[i * n + j + 2] * x[j + 2];
-          s3_3 += W[i * n + j + 3] * x[j + 3];
-        }
-        for (; j < n; j++) {
-          s3 += W[i * n + j] * x[j];
-        }
-        s3 += s3_1 + s3_2 + s3_3;
-      }
-      t2[i] = s3;
-    }
+    // t2[i] = Σ_j W[i, j] x[j]   (i < n, j < n)
+    kernels.gemv(W.byteOffset, n, x.byteOffset, t2.byteOffset, n, n);
     for (let i = 0; i < n; i++) {
       t3[i] = Math.tanh(t2[i] + h[i] + c[i]);
     }
@@ -192,16 +190,10 @@ export function create(dims) {
       t4[i] = x_bar[x_bar_at + i] * q[i];
       x_bar_next[x_bar_next_at + i] = 0;
     }
-    for (let i = 0; i < n; i++) {
-      const s4 = t4[i];
-      const s5 = t4[i];
-      for (let j = 0; j < n; j++) {
-        x_bar_next[x_bar_next_at + j] += W[i * n + j] * s4;
-      }
-      for (let j = 0; j < p; j++) {
-        theta_bar[theta_bar_at + j] += U[i * p + j] * s5;
-      }
-    }
+    // x_bar_next[j] += Σ_i W[i, j] t4[i]   (i < n, j < n)
+    kernels.gemvT(W.byteOffset, n, t4.byteOffset, x_bar_next.byteOffset + 8 * (x_bar_next_at), n, n);
+    // theta_bar[j] += Σ_i U[i, j] t4[i]   (i < n, j < p)
+    kernels.gemvT(U.byteOffset, p, t4.byteOffset, theta_bar.byteOffset + 8 * (theta_bar_at), n, p);
   }
 
   function loadInputs(inputs) {
@@ -250,19 +242,16 @@ export function create(dims) {
 
   function useTangents(count) {
     if (tangentCount !== count) {
-      x_dot = new Float64Array(count * n);
-      x_dot_next = new Float64Array(count * n);
       tangentCount = count;
+      layout();
     }
     x_dot.fill(0);
   }
 
   function useAdjoints(count) {
     if (adjointCount !== count) {
-      x_bar = new Float64Array(count * n);
-      x_bar_next = new Float64Array(count * n);
-      theta_bar = new Float64Array(count * p);
       adjointCount = count;
+      layout();
     }
     x_bar.fill(0);
     theta_bar.fill(0);

@@ -1,4 +1,4 @@
-// The phic package root, found from a compiled benchmark file's location (dist/samples/bench/...).
+// The phic package root, found by walking up from this file (in the sources or in dist/).
 
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

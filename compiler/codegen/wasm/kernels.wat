@@ -1,0 +1,183 @@
+;; phic's WebAssembly SIMD kernels: the three loop nests that dominate an unrolled iteration,
+;; on float64 pairs (f64x2). Every generated CPU module embeds this module's bytes
+;; (kernels-binary.ts, refreshed by `npm run kernels`) and keeps its buffers in the imported
+;; memory, so a kernel reads them in place. Pointers are byte offsets; `lda` is a row stride
+;; in entries; any m, n and stride work (the SIMD loops are followed by scalar tails).
+;;
+;;   gemv(A, lda, x, y, m, n)       y[i]  = Σ_j A[i·lda + j] · x[j]         (i < m, j < n)
+;;   gemvT(A, lda, v, y, m, n)      y[j] += Σ_i A[i·lda + j] · v[i]
+;;   ger(B, ldb, u, incu, w, m, n)  B[i·ldb + j] += u[i·incu] · w[j]
+;;
+;; gemv walks four rows at once so each x pair is loaded once per four rows; gemvT walks four
+;; rows at once so each y pair is loaded and stored once per four rows. The sums of a row
+;; run in two lanes (even and odd j), so they round differently from a sequential loop: the
+;; tests compare them with the JavaScript path to 1e-12.
+(module
+  (import "env" "memory" (memory 1))
+
+  (func (export "gemv") (param $A i32) (param $lda i32) (param $x i32) (param $y i32) (param $m i32) (param $n i32)
+    (local $i i32) (local $j i32) (local $rowBytes i32) (local $pairBytes i32) (local $endBytes i32)
+    (local $r0 i32) (local $r1 i32) (local $r2 i32) (local $r3 i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $v v128)
+    (local $s0 f64) (local $s1 f64) (local $s2 f64) (local $s3 f64) (local $xj f64)
+    (local.set $rowBytes (i32.shl (local.get $lda) (i32.const 3)))
+    (local.set $pairBytes (i32.shl (i32.and (local.get $n) (i32.const -2)) (i32.const 3)))
+    (local.set $endBytes (i32.shl (local.get $n) (i32.const 3)))
+    ;; four rows at a time
+    (block $rowsDone
+      (loop $rows
+        (br_if $rowsDone (i32.gt_s (i32.add (local.get $i) (i32.const 4)) (local.get $m)))
+        (local.set $r0 (i32.add (local.get $A) (i32.mul (local.get $i) (local.get $rowBytes))))
+        (local.set $r1 (i32.add (local.get $r0) (local.get $rowBytes)))
+        (local.set $r2 (i32.add (local.get $r1) (local.get $rowBytes)))
+        (local.set $r3 (i32.add (local.get $r2) (local.get $rowBytes)))
+        (local.set $a0 (v128.const f64x2 0 0))
+        (local.set $a1 (v128.const f64x2 0 0))
+        (local.set $a2 (v128.const f64x2 0 0))
+        (local.set $a3 (v128.const f64x2 0 0))
+        (local.set $j (i32.const 0))
+        (block $pairsDone
+          (loop $pairs
+            (br_if $pairsDone (i32.ge_u (local.get $j) (local.get $pairBytes)))
+            (local.set $v (v128.load (i32.add (local.get $x) (local.get $j))))
+            (local.set $a0 (f64x2.add (local.get $a0) (f64x2.mul (v128.load (i32.add (local.get $r0) (local.get $j))) (local.get $v))))
+            (local.set $a1 (f64x2.add (local.get $a1) (f64x2.mul (v128.load (i32.add (local.get $r1) (local.get $j))) (local.get $v))))
+            (local.set $a2 (f64x2.add (local.get $a2) (f64x2.mul (v128.load (i32.add (local.get $r2) (local.get $j))) (local.get $v))))
+            (local.set $a3 (f64x2.add (local.get $a3) (f64x2.mul (v128.load (i32.add (local.get $r3) (local.get $j))) (local.get $v))))
+            (local.set $j (i32.add (local.get $j) (i32.const 16)))
+            (br $pairs)))
+        (local.set $s0 (f64.add (f64x2.extract_lane 0 (local.get $a0)) (f64x2.extract_lane 1 (local.get $a0))))
+        (local.set $s1 (f64.add (f64x2.extract_lane 0 (local.get $a1)) (f64x2.extract_lane 1 (local.get $a1))))
+        (local.set $s2 (f64.add (f64x2.extract_lane 0 (local.get $a2)) (f64x2.extract_lane 1 (local.get $a2))))
+        (local.set $s3 (f64.add (f64x2.extract_lane 0 (local.get $a3)) (f64x2.extract_lane 1 (local.get $a3))))
+        ;; odd n: the last column
+        (if (i32.lt_u (local.get $j) (local.get $endBytes))
+          (then
+            (local.set $xj (f64.load (i32.add (local.get $x) (local.get $j))))
+            (local.set $s0 (f64.add (local.get $s0) (f64.mul (f64.load (i32.add (local.get $r0) (local.get $j))) (local.get $xj))))
+            (local.set $s1 (f64.add (local.get $s1) (f64.mul (f64.load (i32.add (local.get $r1) (local.get $j))) (local.get $xj))))
+            (local.set $s2 (f64.add (local.get $s2) (f64.mul (f64.load (i32.add (local.get $r2) (local.get $j))) (local.get $xj))))
+            (local.set $s3 (f64.add (local.get $s3) (f64.mul (f64.load (i32.add (local.get $r3) (local.get $j))) (local.get $xj))))))
+        (f64.store (i32.add (local.get $y) (i32.shl (local.get $i) (i32.const 3))) (local.get $s0))
+        (f64.store offset=8 (i32.add (local.get $y) (i32.shl (local.get $i) (i32.const 3))) (local.get $s1))
+        (f64.store offset=16 (i32.add (local.get $y) (i32.shl (local.get $i) (i32.const 3))) (local.get $s2))
+        (f64.store offset=24 (i32.add (local.get $y) (i32.shl (local.get $i) (i32.const 3))) (local.get $s3))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $rows)))
+    ;; the last m mod 4 rows, one at a time
+    (block $restDone
+      (loop $rest
+        (br_if $restDone (i32.ge_s (local.get $i) (local.get $m)))
+        (local.set $r0 (i32.add (local.get $A) (i32.mul (local.get $i) (local.get $rowBytes))))
+        (local.set $a0 (v128.const f64x2 0 0))
+        (local.set $j (i32.const 0))
+        (block $pairsDone1
+          (loop $pairs1
+            (br_if $pairsDone1 (i32.ge_u (local.get $j) (local.get $pairBytes)))
+            (local.set $a0 (f64x2.add (local.get $a0) (f64x2.mul (v128.load (i32.add (local.get $r0) (local.get $j))) (v128.load (i32.add (local.get $x) (local.get $j))))))
+            (local.set $j (i32.add (local.get $j) (i32.const 16)))
+            (br $pairs1)))
+        (local.set $s0 (f64.add (f64x2.extract_lane 0 (local.get $a0)) (f64x2.extract_lane 1 (local.get $a0))))
+        (if (i32.lt_u (local.get $j) (local.get $endBytes))
+          (then
+            (local.set $s0 (f64.add (local.get $s0) (f64.mul (f64.load (i32.add (local.get $r0) (local.get $j))) (f64.load (i32.add (local.get $x) (local.get $j))))))))
+        (f64.store (i32.add (local.get $y) (i32.shl (local.get $i) (i32.const 3))) (local.get $s0))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rest))))
+
+  (func (export "gemvT") (param $A i32) (param $lda i32) (param $v i32) (param $y i32) (param $m i32) (param $n i32)
+    (local $i i32) (local $j i32) (local $rowBytes i32) (local $pairBytes i32) (local $endBytes i32)
+    (local $r0 i32) (local $r1 i32) (local $r2 i32) (local $r3 i32) (local $p i32)
+    (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128)
+    (local.set $rowBytes (i32.shl (local.get $lda) (i32.const 3)))
+    (local.set $pairBytes (i32.shl (i32.and (local.get $n) (i32.const -2)) (i32.const 3)))
+    (local.set $endBytes (i32.shl (local.get $n) (i32.const 3)))
+    ;; four rows at a time: y += A[i..i+3, :]ᵀ v[i..i+3]
+    (block $rowsDone
+      (loop $rows
+        (br_if $rowsDone (i32.gt_s (i32.add (local.get $i) (i32.const 4)) (local.get $m)))
+        (local.set $r0 (i32.add (local.get $A) (i32.mul (local.get $i) (local.get $rowBytes))))
+        (local.set $r1 (i32.add (local.get $r0) (local.get $rowBytes)))
+        (local.set $r2 (i32.add (local.get $r1) (local.get $rowBytes)))
+        (local.set $r3 (i32.add (local.get $r2) (local.get $rowBytes)))
+        (local.set $p (i32.add (local.get $v) (i32.shl (local.get $i) (i32.const 3))))
+        (local.set $c0 (v128.load64_splat (local.get $p)))
+        (local.set $c1 (v128.load64_splat offset=8 (local.get $p)))
+        (local.set $c2 (v128.load64_splat offset=16 (local.get $p)))
+        (local.set $c3 (v128.load64_splat offset=24 (local.get $p)))
+        (local.set $j (i32.const 0))
+        (block $pairsDone
+          (loop $pairs
+            (br_if $pairsDone (i32.ge_u (local.get $j) (local.get $pairBytes)))
+            (v128.store (i32.add (local.get $y) (local.get $j))
+              (f64x2.add
+                (f64x2.add (v128.load (i32.add (local.get $y) (local.get $j)))
+                  (f64x2.add (f64x2.mul (v128.load (i32.add (local.get $r0) (local.get $j))) (local.get $c0))
+                             (f64x2.mul (v128.load (i32.add (local.get $r1) (local.get $j))) (local.get $c1))))
+                (f64x2.add (f64x2.mul (v128.load (i32.add (local.get $r2) (local.get $j))) (local.get $c2))
+                           (f64x2.mul (v128.load (i32.add (local.get $r3) (local.get $j))) (local.get $c3)))))
+            (local.set $j (i32.add (local.get $j) (i32.const 16)))
+            (br $pairs)))
+        ;; odd n: the last column
+        (if (i32.lt_u (local.get $j) (local.get $endBytes))
+          (then
+            (f64.store (i32.add (local.get $y) (local.get $j))
+              (f64.add
+                (f64.add (f64.load (i32.add (local.get $y) (local.get $j)))
+                  (f64.add (f64.mul (f64.load (i32.add (local.get $r0) (local.get $j))) (f64x2.extract_lane 0 (local.get $c0)))
+                           (f64.mul (f64.load (i32.add (local.get $r1) (local.get $j))) (f64x2.extract_lane 0 (local.get $c1)))))
+                (f64.add (f64.mul (f64.load (i32.add (local.get $r2) (local.get $j))) (f64x2.extract_lane 0 (local.get $c2)))
+                         (f64.mul (f64.load (i32.add (local.get $r3) (local.get $j))) (f64x2.extract_lane 0 (local.get $c3))))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $rows)))
+    ;; the last m mod 4 rows, one at a time
+    (block $restDone
+      (loop $rest
+        (br_if $restDone (i32.ge_s (local.get $i) (local.get $m)))
+        (local.set $r0 (i32.add (local.get $A) (i32.mul (local.get $i) (local.get $rowBytes))))
+        (local.set $c0 (v128.load64_splat (i32.add (local.get $v) (i32.shl (local.get $i) (i32.const 3)))))
+        (local.set $j (i32.const 0))
+        (block $pairsDone1
+          (loop $pairs1
+            (br_if $pairsDone1 (i32.ge_u (local.get $j) (local.get $pairBytes)))
+            (v128.store (i32.add (local.get $y) (local.get $j))
+              (f64x2.add (v128.load (i32.add (local.get $y) (local.get $j)))
+                         (f64x2.mul (v128.load (i32.add (local.get $r0) (local.get $j))) (local.get $c0))))
+            (local.set $j (i32.add (local.get $j) (i32.const 16)))
+            (br $pairs1)))
+        (if (i32.lt_u (local.get $j) (local.get $endBytes))
+          (then
+            (f64.store (i32.add (local.get $y) (local.get $j))
+              (f64.add (f64.load (i32.add (local.get $y) (local.get $j)))
+                       (f64.mul (f64.load (i32.add (local.get $r0) (local.get $j))) (f64x2.extract_lane 0 (local.get $c0)))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rest))))
+
+  (func (export "ger") (param $B i32) (param $ldb i32) (param $u i32) (param $incu i32) (param $w i32) (param $m i32) (param $n i32)
+    (local $i i32) (local $j i32) (local $rowBytes i32) (local $pairBytes i32) (local $endBytes i32)
+    (local $r i32) (local $c v128)
+    (local.set $rowBytes (i32.shl (local.get $ldb) (i32.const 3)))
+    (local.set $pairBytes (i32.shl (i32.and (local.get $n) (i32.const -2)) (i32.const 3)))
+    (local.set $endBytes (i32.shl (local.get $n) (i32.const 3)))
+    (block $rowsDone
+      (loop $rows
+        (br_if $rowsDone (i32.ge_s (local.get $i) (local.get $m)))
+        (local.set $r (i32.add (local.get $B) (i32.mul (local.get $i) (local.get $rowBytes))))
+        (local.set $c (v128.load64_splat (i32.add (local.get $u) (i32.shl (i32.mul (local.get $i) (local.get $incu)) (i32.const 3)))))
+        (local.set $j (i32.const 0))
+        (block $pairsDone
+          (loop $pairs
+            (br_if $pairsDone (i32.ge_u (local.get $j) (local.get $pairBytes)))
+            (v128.store (i32.add (local.get $r) (local.get $j))
+              (f64x2.add (v128.load (i32.add (local.get $r) (local.get $j)))
+                         (f64x2.mul (local.get $c) (v128.load (i32.add (local.get $w) (local.get $j))))))
+            (local.set $j (i32.add (local.get $j) (i32.const 16)))
+            (br $pairs)))
+        (if (i32.lt_u (local.get $j) (local.get $endBytes))
+          (then
+            (f64.store (i32.add (local.get $r) (local.get $j))
+              (f64.add (f64.load (i32.add (local.get $r) (local.get $j)))
+                       (f64.mul (f64x2.extract_lane 0 (local.get $c)) (f64.load (i32.add (local.get $w) (local.get $j))))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rows))))
+)

@@ -1,0 +1,44 @@
+// The part of a generated CPU module that runs the SIMD kernels: their bytes, their
+// instantiation on a memory of the module's own, and views of that memory for every buffer.
+// Emitted only into modules that call a kernel; the module still imports nothing.
+
+import { KERNELS_BASE64 } from './kernels-binary.js';
+
+export const KERNELS_RUNTIME = `/** WebAssembly SIMD kernels (compiler/codegen/wasm/kernels.wat): gemv, gemvT, ger. */
+const KERNELS_WASM = '${KERNELS_BASE64}';
+
+/**
+ * The kernels, on a WebAssembly memory of their own, and views(sizes), which lays buffers of
+ * the given entry counts out in that memory (16-byte aligned, growing it when needed) and
+ * returns a Float64Array view of each. Growing detaches every earlier view: call it again.
+ */
+function instantiateKernels() {
+  const bytes = Uint8Array.from(atob(KERNELS_WASM), (c) => c.charCodeAt(0));
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  let instance;
+  try {
+    instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+  } catch (e) {
+    fail('usage', 'this module calls WebAssembly SIMD kernels, which this JavaScript engine cannot run (' + e.message + '): compile it with --kernels js');
+  }
+  const padded = (n) => Math.ceil(n / 2) * 16;
+  function views(sizes) {
+    const total = sizes.reduce((sum, n) => sum + padded(n), 0);
+    const missing = total - memory.buffer.byteLength;
+    if (missing > 0) {
+      try {
+        memory.grow(Math.ceil(missing / 65536));
+      } catch {
+        fail('data', 'the buffers need ' + total + ' bytes, more than a WebAssembly memory holds: compile with --kernels js');
+      }
+    }
+    let at = 0;
+    return sizes.map((n) => {
+      const view = new Float64Array(memory.buffer, at, n);
+      at += padded(n);
+      return view;
+    });
+  }
+  const { gemv, gemvT, ger } = instance.exports;
+  return { gemv, gemvT, ger, views };
+}`;

@@ -1,0 +1,201 @@
+// The WebAssembly SIMD kernels: the embedded bytes are the assembled kernels.wat, each kernel
+// agrees with a plain loop at awkward shapes and strides and writes nothing outside its
+// output, the matcher takes exactly the nests the kernels compute, and a module on the kernel
+// path agrees with the JavaScript path through every entry point, memory growth included.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { assembleKernels, binaryModuleText } from '../compiler/codegen/wasm/assemble.js';
+import { KERNELS_BASE64 } from '../compiler/codegen/wasm/kernels-binary.js';
+import { matchKernel } from '../compiler/codegen/wasm/match.js';
+import { dim, iadd, imul, ivar, num, type ScalarExpr, type Stmt } from '../compiler/lower/loop-ir.js';
+import { compile, defineMap } from '../src/index.js';
+import { ROOT } from './helpers/cli.js';
+
+interface Kernels {
+  gemv(A: number, lda: number, x: number, y: number, m: number, n: number): void;
+  gemvT(A: number, lda: number, v: number, y: number, m: number, n: number): void;
+  ger(B: number, ldb: number, u: number, incu: number, w: number, m: number, n: number): void;
+}
+
+function instantiate(): { k: Kernels; heap: Float64Array } {
+  const memory = new WebAssembly.Memory({ initial: 4 });
+  const module = new WebAssembly.Module(Buffer.from(KERNELS_BASE64, 'base64'));
+  const k = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernels;
+  return { k, heap: new Float64Array(memory.buffer) };
+}
+
+/** Deterministic values in [-1, 1). */
+const fill = (a: Float64Array, seed: number) => a.forEach((_, i) => (a[i] = ((Math.sin(seed * 12.9898 + i * 78.233) * 43758.5453) % 1) * 1.0));
+
+const SHAPES = [1, 2, 3, 4, 5, 7, 8, 9, 17].flatMap((m) => [1, 2, 3, 5, 8, 9, 16, 33].map((n) => [m, n] as const));
+const GUARD = 12345.5;
+
+describe('the embedded kernel bytes', () => {
+  it('are kernels.wat assembled (npm run kernels refreshes them)', async () => {
+    const text = binaryModuleText(await assembleKernels());
+    expect(readFileSync(join(ROOT, 'compiler/codegen/wasm/kernels-binary.ts'), 'utf8')).toBe(text);
+  });
+});
+
+describe('kernels against plain loops', () => {
+  const { k, heap } = instantiate();
+  // A at entry 8 (byte 64), with a row stride of n + 3; vectors after it; guards everywhere else.
+  const at = { A: 8, x: 4000, y: 5000, u: 6000 };
+  const setup = (m: number, n: number, lda: number) => {
+    heap.fill(GUARD);
+    for (let i = 0; i < m; i++) fill(heap.subarray(at.A + i * lda, at.A + i * lda + n), i + 1);
+    fill(heap.subarray(at.x, at.x + Math.max(m, n)), 99);
+    fill(heap.subarray(at.y, at.y + Math.max(m, n)), 7);
+    fill(heap.subarray(at.u, at.u + 3 * m), 5);
+  };
+  const untouchedExcept = (from: number, to: number, before: Float64Array) => {
+    for (let i = 0; i < heap.length; i += 1) if ((i < from || i >= to) && heap[i] !== before[i]) return i;
+    return -1;
+  };
+
+  it.each(SHAPES)('gemv %i×%i', (m, n) => {
+    const lda = n + 3;
+    setup(m, n, lda);
+    const before = heap.slice();
+    k.gemv(at.A * 8, lda, at.x * 8, at.y * 8, m, n);
+    for (let i = 0; i < m; i++) {
+      let s = 0;
+      for (let j = 0; j < n; j++) s += before[at.A + i * lda + j]! * before[at.x + j]!;
+      expect(heap[at.y + i]).toBeCloseTo(s, 13);
+    }
+    expect(untouchedExcept(at.y, at.y + m, before)).toBe(-1);
+  });
+
+  it.each(SHAPES)('gemvT %i×%i', (m, n) => {
+    const lda = n + 1;
+    setup(m, n, lda);
+    const before = heap.slice();
+    k.gemvT(at.A * 8, lda, at.x * 8, at.y * 8, m, n);
+    for (let j = 0; j < n; j++) {
+      let s = before[at.y + j]!;
+      for (let i = 0; i < m; i++) s += before[at.A + i * lda + j]! * before[at.x + i]!;
+      expect(heap[at.y + j]).toBeCloseTo(s, 13);
+    }
+    expect(untouchedExcept(at.y, at.y + n, before)).toBe(-1);
+  });
+
+  it.each(SHAPES)('ger %i×%i with a stride of 3 along u', (m, n) => {
+    const ldb = n + 2;
+    setup(m, n, ldb);
+    const before = heap.slice();
+    k.ger(at.A * 8, ldb, at.u * 8, 3, at.x * 8, m, n);
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) expect(heap[at.A + i * ldb + j]).toBe(before[at.A + i * ldb + j]! + before[at.u + 3 * i]! * before[at.x + j]!);
+      // the padding between rows is not part of B
+      for (let j = n; j < ldb && i < m - 1; j++) expect(heap[at.A + i * ldb + j]).toBe(before[at.A + i * ldb + j]);
+    }
+    expect(untouchedExcept(at.A, at.A + m * ldb, before)).toBe(-1);
+  });
+});
+
+describe('the kernel matcher', () => {
+  const [i, j] = ['i', 'j'];
+  const load = (buffer: string, index: ReturnType<typeof ivar>): ScalarExpr => ({ kind: 'load', buffer, index });
+  const mul = (a: ScalarExpr, b: ScalarExpr): ScalarExpr => ({ kind: 'call', op: 'mul', args: [a, b] });
+  const rowMajor = iadd(imul(ivar(i), dim('n')), ivar(j));
+  const gemvNest = (aIndex = rowMajor, out = 'y', width = dim('n')): Stmt => ({
+    kind: 'for', index: i, extent: dim('m'), body: [
+      { kind: 'let', name: 's', value: { kind: 'num', value: 0 }, mutable: true },
+      { kind: 'for', index: j, extent: width, body: [{ kind: 'add-to-local', name: 's', value: mul(load('A', aIndex), load('x', ivar(j))) }] },
+      { kind: 'store', buffer: out, index: ivar(i), value: { kind: 'local', name: 's' }, accumulate: false },
+    ],
+  });
+  const symbolic = () => null;
+
+  it('takes y[i] = Σ_j A[i·n + j] x[j] as gemv with lda = n', () => {
+    const call = matchKernel(gemvNest(), symbolic);
+    expect(call?.kernel).toBe('gemv');
+    expect(call && call.kernel === 'gemv' && call.lda).toEqual(dim('n'));
+  });
+  it('leaves a column walk (A[j·m + i]) to JavaScript', () => {
+    expect(matchKernel(gemvNest(iadd(imul(ivar(j), dim('m')), ivar(i))), symbolic)).toBeNull();
+  });
+  it('leaves a nest whose output is also its input to JavaScript', () => {
+    expect(matchKernel(gemvNest(rowMajor, 'x'), symbolic)).toBeNull();
+  });
+  it('leaves baked widths below the threshold to JavaScript', () => {
+    expect(matchKernel(gemvNest(rowMajor, 'y', num(4)), symbolic)).toBeNull();
+    expect(matchKernel(gemvNest(rowMajor, 'y', num(64)), symbolic)?.kernel).toBe('gemv');
+  });
+  it('takes y[j] += A[i·n + j] v[i] as gemvT and B[i·n + j] += u[i] w[j] as ger', () => {
+    const gemvT: Stmt = {
+      kind: 'for', index: i, extent: dim('m'), body: [
+        { kind: 'let', name: 'v_i', value: load('v', ivar(i)), mutable: false },
+        { kind: 'for', index: j, extent: dim('n'), body: [{ kind: 'store', buffer: 'y', index: ivar(j), value: mul(load('A', rowMajor), { kind: 'local', name: 'v_i' }), accumulate: true }] },
+      ],
+    };
+    const ger: Stmt = {
+      kind: 'for', index: i, extent: dim('m'), body: [
+        { kind: 'for', index: j, extent: dim('n'), body: [{ kind: 'store', buffer: 'B', index: rowMajor, value: mul(load('u', ivar(i)), load('w', ivar(j))), accumulate: true }] },
+      ],
+    };
+    expect(matchKernel(gemvT, symbolic)?.kernel).toBe('gemvT');
+    expect(matchKernel(ger, symbolic)?.kernel).toBe('ger');
+  });
+});
+
+describe('a module on the kernel path', () => {
+  // A tanh layer big enough for every nest to be a kernel, with dims baked.
+  const spec = defineMap({
+    name: 'layer',
+    state: { x: 'n' },
+    params: { theta: 'p', W: 'n,n' },
+    data: { U: 'n,p', c: 'n' },
+    update: { x: 'tanh(W * x + U * theta + c)' },
+  });
+  const n = 37;
+  const p = 11;
+  const vec = (len: number, seed: number, scale = 1) => {
+    const a = new Float64Array(len);
+    fill(a, seed);
+    return a.map((v) => v * scale);
+  };
+  const inputs = { theta: vec(p, 1), W: vec(n * n, 2, 0.8 / n), U: vec(n * p, 3), c: vec(n, 4) };
+  const relative = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+    let num = 0;
+    let den = 0;
+    for (let i = 0; i < a.length; i++) {
+      num = Math.max(num, Math.abs(a[i]! - b[i]!));
+      den = Math.max(den, Math.abs(b[i]!));
+    }
+    return num / den;
+  };
+
+  it('calls gemv, gemvT and ger, and agrees with the JavaScript path everywhere', async () => {
+    const options = { mode: 'both' as const, K: 12, truncate: 3, dims: { n, p } };
+    const wasm = await compile(spec, options);
+    const js = await compile(spec, { ...options, kernels: 'js' });
+    const code = wasm.files[0]!.contents;
+    for (const kernel of ['gemv', 'gemvT', 'ger']) expect(code).toContain(`kernels.${kernel}(`);
+    expect(js.files[0]!.contents).not.toContain('kernels.');
+    const a = wasm.create();
+    const b = js.create();
+    // Alternate the entry points so the per-direction buffers are laid out again (and the memory grows) between calls.
+    for (let round = 0; round < 2; round++) {
+      expect(relative(a.iterate(inputs).state.x!, b.iterate(inputs).state.x!)).toBeLessThan(1e-13);
+      const Jr = [a.jacobianReverse!(inputs).jacobian.x!, b.jacobianReverse!(inputs).jacobian.x!];
+      expect(relative(Jr[0]!.W!.data, Jr[1]!.W!.data)).toBeLessThan(1e-12);
+      const cot = { x: vec(n, 9) };
+      const v = [a.vjp!(inputs, cot).gradient, b.vjp!(inputs, cot).gradient];
+      expect(relative(v[0]!.W!, v[1]!.W!)).toBeLessThan(1e-12);
+      expect(relative(v[0]!.theta!, v[1]!.theta!)).toBeLessThan(1e-12);
+      const Jf = [a.jacobianForward!(inputs).jacobian.x!, b.jacobianForward!(inputs).jacobian.x!];
+      expect(relative(Jf[0]!.theta!.data, Jf[1]!.theta!.data)).toBeLessThan(1e-12);
+      const dir = { theta: vec(p, 5), W: vec(n * n, 6) };
+      expect(relative(a.jvp!(inputs, dir).tangent.x!, b.jvp!(inputs, dir).tangent.x!)).toBeLessThan(1e-12);
+      expect(relative(a.partialX(inputs, { x: vec(n, 8) }).data, b.partialX(inputs, { x: vec(n, 8) }).data)).toBeLessThan(1e-13);
+    }
+  });
+
+  it('gives byte-identical output for the same spec and options', async () => {
+    const options = { mode: 'reverse' as const, K: 5, dims: { n, p } };
+    expect((await compile(spec, options)).files[0]!.contents).toBe((await compile(spec, options)).files[0]!.contents);
+  });
+});
