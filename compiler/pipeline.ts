@@ -89,7 +89,7 @@ export function compileSpec(source: SpecSource, options: CompileOptions): Compil
   const dims = checkDims(model, options.dims);
   const gpu = options.backend === 'gpu';
   // GPU kernels compute one buffer each: loop fusion would only be split again.
-  const plan = buildPlan(model, { mode: options.mode, K: options.K, truncate: options.truncate ?? 0, dims, ...(gpu ? { fuse: false } : { kernels: options.kernels !== 'js' }) });
+  const plan = buildPlan(model, { mode: options.mode, K: options.K, truncate: options.truncate ?? 0, dims, ...(gpu ? { fuse: false } : { kernels: options.kernels !== 'js', nextStateKnown: true }) });
   const formulas: [string, string][] = model.spec.update
     ? Object.entries(model.spec.update).map(([k, f]) => [`update ${k}`, f])
     : [['objective', model.spec.objective!], ['method', JSON.stringify(model.spec.method)]];

@@ -26,6 +26,12 @@ export interface PlanOptions {
   readonly fuse?: boolean;
   /** Nests the SIMD kernels compute stay unfused, so the CPU emitter can call a kernel for them. */
   readonly kernels?: boolean;
+  /**
+   * The driver puts x_{k+1} in the next-state buffers before the adjoint of step k runs (the
+   * CPU backward sweep has it: the tape entry restored one step earlier, or x_K), so the
+   * adjoint reads Φ(x_k) instead of recomputing it (tanh(Wx + c) for the derivative of tanh).
+   */
+  readonly nextStateKnown?: boolean;
 }
 
 export interface StateBuffers {
@@ -151,10 +157,10 @@ export function buildPlan(model: MapModel, options: PlanOptions): Plan {
   const step = lowerSegment(context(withHoisted), 'step', 'one iteration: next state from the current one', stepOutputs);
 
   const derivativeInputs = new Set([...d.stateTangents, ...d.paramTangents, ...d.stateCotangents].map((n) => n.id));
-  const shared = (roots: readonly Node[], prefix: string) => {
+  const shared = (roots: readonly Node[], prefix: string, known: ReadonlyMap<number, Ref> = withHoisted) => {
     const varying = dependsOn(roots, derivativeInputs);
-    const nodes = frontier(roots, (n) => !varying.has(n.id) && !withHoisted.has(n.id), withHoisted);
-    const available = new Map(withHoisted);
+    const nodes = frontier(roots, (n) => !varying.has(n.id) && !known.has(n.id), known);
+    const available = new Map(known);
     const outputs: Output[] = nodes.map((n) => {
       const name = names.fresh(prefix);
       temporaries.push({ name, dims: n.shape, batched: false });
@@ -179,8 +185,12 @@ export function buildPlan(model: MapModel, options: PlanOptions): Plan {
   let adjointPrep: Segment | undefined;
   let adjointSegment: Segment | undefined;
   if (wantAdjoint) {
-    const s = shared(nonNull(adjoint), 'q');
-    adjointPrep = lowerSegment(context(withHoisted), 'adjointPrep', 'values the adjoint step reads, at the taped iterate', s.outputs);
+    const withNext = new Map(withHoisted);
+    if (options.nextStateKnown) {
+      for (const list of [model.update, update]) list.forEach((u, i) => u.kind === 'op' && !withNext.has(u.id) && withNext.set(u.id, buf(state[i]!.next)));
+    }
+    const s = shared(nonNull(adjoint), 'q', withNext);
+    adjointPrep = lowerSegment(context(withNext), 'adjointPrep', 'values the adjoint step reads, at the taped iterate', s.outputs);
     const outs: Output[] = [
       ...state.map((st, i) => ({ node: adjoint[i] ?? null, buffer: st.barNext, accumulate: false })),
       ...params.map((p, i) => ({ node: adjoint[state.length + i] ?? null, buffer: p.bar, accumulate: true })),
@@ -241,7 +251,8 @@ function frontier(roots: readonly Node[], inSet: (n: Node) => boolean, available
     else picked.set(n.id, n);
   };
   for (const n of topoSort(roots)) {
-    if (inSet(n)) continue;
+    // an available node is read from its buffer, so it consumes none of its arguments
+    if (inSet(n) || available.has(n.id)) continue;
     if (n.kind === 'op') for (const a of n.args) if (inSet(a)) take(a);
   }
   for (const r of roots) if (inSet(r)) take(r);

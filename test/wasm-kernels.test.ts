@@ -17,6 +17,7 @@ interface Kernels {
   gemv(A: number, lda: number, x: number, y: number, m: number, n: number): void;
   gemvT(A: number, lda: number, v: number, y: number, m: number, n: number): void;
   ger(B: number, ldb: number, u: number, incu: number, w: number, m: number, n: number): void;
+  gemm(C: number, ldc: number, A: number, ai: number, al: number, B: number, ldb: number, m: number, n: number, k: number): void;
 }
 
 function instantiate(): { k: Kernels; heap: Float64Array } {
@@ -93,6 +94,27 @@ describe('kernels against plain loops', () => {
     }
     expect(untouchedExcept(at.A, at.A + m * ldb, before)).toBe(-1);
   });
+  it.each([[4, 4, 1], [8, 8, 8], [5, 9, 3], [9, 6, 13], [3, 3, 2], [12, 17, 1]])('gemm %i×%i, k = %i, left operand read transposed', (m, n, kk) => {
+    // C (m×n, row stride n + 1) += Lᵀ R with L stored k×m (so ai = 1, al = m) and R k×n (ldb = n)
+    const C = at.y;
+    const L = at.A;
+    const R = at.u;
+    heap.fill(GUARD);
+    fill(heap.subarray(L, L + kk * m), 3);
+    fill(heap.subarray(R, R + kk * n), 4);
+    for (let i = 0; i < m; i++) fill(heap.subarray(C + i * (n + 1), C + i * (n + 1) + n), 10 + i);
+    const before = heap.slice();
+    k.gemm(C * 8, n + 1, L * 8, 1, m, R * 8, n, m, n, kk);
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let l = 0; l < kk; l++) s += before[L + l * m + i]! * before[R + l * n + j]!;
+        expect(heap[C + i * (n + 1) + j]).toBeCloseTo(before[C + i * (n + 1) + j]! + s, 13);
+      }
+      if (i < m - 1) expect(heap[C + i * (n + 1) + n]).toBe(before[C + i * (n + 1) + n]);
+    }
+    expect(untouchedExcept(C, C + m * (n + 1), before)).toBe(-1);
+  });
 });
 
 describe('the kernel matcher', () => {
@@ -123,6 +145,24 @@ describe('the kernel matcher', () => {
   it('leaves baked widths below the threshold to JavaScript', () => {
     expect(matchKernel(gemvNest(rowMajor, 'y', num(4)), symbolic)).toBeNull();
     expect(matchKernel(gemvNest(rowMajor, 'y', num(64)), symbolic)?.kernel).toBe('gemv');
+  });
+  it('takes a loop over l of rank-1 updates B += t[·, l] A[l, ·] as one gemm', () => {
+    const l = 'l';
+    const product: Stmt = {
+      kind: 'for', index: l, extent: dim('m'), body: [{
+        kind: 'for', index: i, extent: dim('n'), body: [
+          { kind: 'let', name: 's', value: load('t', iadd(imul(ivar(i), dim('m')), ivar(l))), mutable: false },
+          { kind: 'for', index: j, extent: dim('n'), body: [{ kind: 'store', buffer: 'h', index: rowMajor, value: mul({ kind: 'local', name: 's' }, load('A', iadd(imul(ivar(l), dim('n')), ivar(j)))), accumulate: true }] },
+        ],
+      }],
+    };
+    const call = matchKernel(product, symbolic);
+    expect(call?.kernel).toBe('gemm');
+    if (call?.kernel !== 'gemm') return;
+    expect([call.ai, call.al, call.ldb, call.k]).toEqual([dim('m'), num(1), dim('n'), dim('m')]);
+    // the same nest writing into its own operand is not a product
+    const aliased = JSON.parse(JSON.stringify(product).replaceAll('"buffer":"h"', '"buffer":"A"')) as Stmt;
+    expect(matchKernel(aliased, symbolic)).toBeNull();
   });
   it('takes y[j] += A[i·n + j] v[i] as gemvT and B[i·n + j] += u[i] w[j] as ger', () => {
     const gemvT: Stmt = {
@@ -192,6 +232,27 @@ describe('a module on the kernel path', () => {
       expect(relative(a.jvp!(inputs, dir).tangent.x!, b.jvp!(inputs, dir).tangent.x!)).toBeLessThan(1e-12);
       expect(relative(a.partialX(inputs, { x: vec(n, 8) }).data, b.partialX(inputs, { x: vec(n, 8) }).data)).toBeLessThan(1e-13);
     }
+  });
+
+  it('computes a hoisted AᵀA with gemm and agrees with the JavaScript path', async () => {
+    const ridge = defineMap({
+      name: 'ridge',
+      state: { x: 'n' },
+      params: { theta: 'n' },
+      data: { A: 'm,n', b: 'm' },
+      update: { x: 'x - 0.01 * (transpose(A) * (A * x - b) + theta .* x)' },
+    });
+    const m = 21;
+    const nn = 18;
+    const options = { mode: 'both' as const, K: 60, dims: { m, n: nn } };
+    const wasm = await compile(ridge, options);
+    expect(wasm.files[0]!.contents).toContain('kernels.gemm(');
+    const js = await compile(ridge, { ...options, kernels: 'js' });
+    const data = { theta: vec(nn, 1).map(Math.abs), A: vec(m * nn, 2), b: vec(m, 3) };
+    const Jf = [wasm.create().jacobianForward!(data).jacobian.x!.theta!, js.create().jacobianForward!(data).jacobian.x!.theta!];
+    expect(relative(Jf[0]!.data, Jf[1]!.data)).toBeLessThan(1e-12);
+    const Jr = [wasm.create().jacobianReverse!(data).jacobian.x!.theta!, js.create().jacobianReverse!(data).jacobian.x!.theta!];
+    expect(relative(Jr[0]!.data, Jr[1]!.data)).toBeLessThan(1e-12);
   });
 
   it('gives byte-identical output for the same spec and options', async () => {

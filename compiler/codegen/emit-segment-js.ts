@@ -168,6 +168,10 @@ export function emitSegment(w: CodeBlockWriter, seg: Segment, ctx: SegmentEmitCo
           w.writeLine(`// ${k.B.buffer}[i, j] += ${k.u.buffer}[i] ${k.w.buffer}[j]   (i < ${int(k.m)}, j < ${int(k.n)})`);
           w.writeLine(`${kernels}.ger(${pointer(k.B)}, ${int(k.ldb)}, ${pointer(k.u)}, ${int(k.incu)}, ${pointer(k.w)}, ${int(k.m)}, ${int(k.n)});`);
           break;
+        case 'gemm':
+          w.writeLine(`// ${k.C.buffer}[i, j] += Σ_l ${k.A.buffer}[i, l] ${k.B.buffer}[l, j]   (i < ${int(k.m)}, j < ${int(k.n)}, l < ${int(k.k)})`);
+          w.writeLine(`${kernels}.gemm(${pointer(k.C)}, ${int(k.ldc)}, ${pointer(k.A)}, ${int(k.ai)}, ${int(k.al)}, ${pointer(k.B)}, ${int(k.ldb)}, ${int(k.m)}, ${int(k.n)}, ${int(k.k)});`);
+          break;
       }
     };
     seg.body.forEach(emit);

@@ -5,7 +5,7 @@
 
 import CodeBlockWriter from 'code-block-writer';
 import type { Plan, StateBuffers, ParamBuffers } from '../plan.js';
-import { emitSegment, segmentCall, usesKernels, type SegmentEmitContext } from './emit-segment-js.js';
+import { emitSegment, segmentBuffers, segmentCall, usesKernels, type SegmentEmitContext } from './emit-segment-js.js';
 import { KERNELS_RUNTIME } from './wasm/runtime-kernels.js';
 import { JS_HELPERS } from './js-templates.js';
 import { JS_RUNTIME } from './runtime-js.js';
@@ -319,6 +319,12 @@ function emitForward(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string,
   }).blankLine();
 }
 
+/** Whether the adjoint segments read x_{k+1} (see PlanOptions.nextStateKnown). */
+function readsNextState(plan: Plan): boolean {
+  const read = new Set([plan.segments.adjointPrep, plan.segments.adjoint].flatMap((seg) => (seg ? segmentBuffers(seg) : [])));
+  return plan.state.some((s) => read.has(s.next));
+}
+
 function emitReverse(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string, S: string, _P: string) {
   w.writeLine('/** Iterations T..K-1, each input state pushed on the tape. */');
   const stateView = `{ ${plan.state.map((s) => `${s.name}: ${s.current}`).join(', ')} }`;
@@ -332,6 +338,10 @@ function emitReverse(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string,
   w.writeLine('/** The backward sweep from K down to T over the taped states. */');
   w.write('function backwardSweep(count, observe) ').block(() => {
     w.write('for (let k = K - 1; k >= T; k--) ').block(() => {
+      if (readsNextState(plan)) {
+        w.writeLine('// x_{k+1}, which the adjoint reads instead of recomputing Φ(x_k): x_K, then the entry restored one step ago');
+        for (const s of plan.state) w.writeLine(`${s.next}.set(${s.current});`);
+      }
       for (const s of plan.state) {
         w.writeLine(`const at_${s.name} = (k - T) * ${size(s)};`);
         w.writeLine(`for (let i = 0; i < ${size(s)}; i++) ${s.current}[i] = ${s.tape}[at_${s.name} + i];`);
@@ -418,6 +428,7 @@ function emitPartials(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string
       w.writeLine(`for (let i = 0; i < ${size(s)}; i++) ${s.bar}[(${off} + i) * ${size(s)} + i] = 1;`);
       off = `${off} + ${size(s)}`;
     }
+    if (readsNextState(plan)) w.writeLine(`${call('step')} // x_next = Φ(point), which the adjoint reads`);
     w.writeLine(call('adjointPrep')).writeLine(`for (let d = 0; d < ${S}; d++) ${call('adjoint')}`);
     w.writeLine(`const rows = ${S}, dx = new Float64Array(rows * rows), dtheta = new Float64Array(rows * (${P}));`);
     w.write('for (let r = 0; r < rows; r++) ').block(() => {

@@ -20,6 +20,13 @@ function toFlat(value, dest, what, shape) {
   if (shape.length === 0 && typeof value === 'number') return put(0, value);
   if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
     if (value.length !== size) fail('data', what + ' must be ' + shapeText + ', got ' + value.length + ' entries');
+    if (value instanceof Float64Array) {
+      // a block copy, then one pass for NaN and Infinity (put() names the first bad entry)
+      dest.set(value);
+      const bad = nonFinite(dest, size);
+      if (bad >= 0) put(bad, dest[bad]);
+      return;
+    }
     for (let i = 0; i < size; i++) put(i, value[i]);
     return;
   }

@@ -29,6 +29,13 @@ function toFlat(value, dest, what, shape) {
   if (shape.length === 0 && typeof value === 'number') return put(0, value);
   if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
     if (value.length !== size) fail('data', what + ' must be ' + shapeText + ', got ' + value.length + ' entries');
+    if (value instanceof Float64Array) {
+      // a block copy, then one pass for NaN and Infinity (put() names the first bad entry)
+      dest.set(value);
+      const bad = nonFinite(dest, size);
+      if (bad >= 0) put(bad, dest[bad]);
+      return;
+    }
     for (let i = 0; i < size; i++) put(i, value[i]);
     return;
   }
@@ -74,8 +81,8 @@ function softplus(v) {
   return Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
 }
 
-/** WebAssembly SIMD kernels (compiler/codegen/wasm/kernels.wat): gemv, gemvT, ger. */
-const KERNELS_WASM = 'AGFzbQEAAAABFAJgBn9/f39/fwBgB39/f39/f38AAg8BA2VudgZtZW1vcnkCAAEDBAMAAAEHFgMEZ2VtdgAABWdlbXZUAAEDZ2VyAAIKjQoD/QQDCX8FewV8IAFBA3QhCCAFQX5xQQN0IQkgBUEDdCEKAkADQCAGQQRqIARKDQEgACAGIAhsaiELIAsgCGohDCAMIAhqIQ0gDSAIaiEO/QwAAAAAAAAAAAAAAAAAAAAAIQ/9DAAAAAAAAAAAAAAAAAAAAAAhEP0MAAAAAAAAAAAAAAAAAAAAACER/QwAAAAAAAAAAAAAAAAAAAAAIRJBACEHAkADQCAHIAlPDQEgAiAHav0ABAAhEyAPIAsgB2r9AAQAIBP98gH98AEhDyAQIAwgB2r9AAQAIBP98gH98AEhECARIA0gB2r9AAQAIBP98gH98AEhESASIA4gB2r9AAQAIBP98gH98AEhEiAHQRBqIQcMAAsLIA/9IQAgD/0hAaAhFCAQ/SEAIBD9IQGgIRUgEf0hACAR/SEBoCEWIBL9IQAgEv0hAaAhFyAHIApJBEAgAiAHaisDACEYIBQgCyAHaisDACAYoqAhFCAVIAwgB2orAwAgGKKgIRUgFiANIAdqKwMAIBiioCEWIBcgDiAHaisDACAYoqAhFwsgAyAGQQN0aiAUOQMAIAMgBkEDdGogFTkDCCADIAZBA3RqIBY5AxAgAyAGQQN0aiAXOQMYIAZBBGohBgwACwsCQANAIAYgBE4NASAAIAYgCGxqIQv9DAAAAAAAAAAAAAAAAAAAAAAhD0EAIQcCQANAIAcgCU8NASAPIAsgB2r9AAQAIAIgB2r9AAQA/fIB/fABIQ8gB0EQaiEHDAALCyAP/SEAIA/9IQGgIRQgByAKSQRAIBQgCyAHaisDACACIAdqKwMAoqAhFAsgAyAGQQN0aiAUOQMAIAZBAWohBgwACwsL1gMCCn8EeyABQQN0IQggBUF+cUEDdCEJIAVBA3QhCgJAA0AgBkEEaiAESg0BIAAgBiAIbGohCyALIAhqIQwgDCAIaiENIA0gCGohDiACIAZBA3RqIQ8gD/0KAwAhECAP/QoDCCERIA/9CgMQIRIgD/0KAxghE0EAIQcCQANAIAcgCU8NASADIAdqIAMgB2r9AAQAIAsgB2r9AAQAIBD98gEgDCAHav0ABAAgEf3yAf3wAf3wASANIAdq/QAEACAS/fIBIA4gB2r9AAQAIBP98gH98AH98AH9CwQAIAdBEGohBwwACwsgByAKSQRAIAMgB2ogAyAHaisDACALIAdqKwMAIBD9IQCiIAwgB2orAwAgEf0hAKKgoCANIAdqKwMAIBL9IQCiIA4gB2orAwAgE/0hAKKgoDkDAAsgBkEEaiEGDAALCwJAA0AgBiAETg0BIAAgBiAIbGohCyACIAZBA3Rq/QoDACEQQQAhBwJAA0AgByAJTw0BIAMgB2ogAyAHav0ABAAgCyAHav0ABAAgEP3yAf3wAf0LBAAgB0EQaiEHDAALCyAHIApJBEAgAyAHaiADIAdqKwMAIAsgB2orAwAgEP0hAKKgOQMACyAGQQFqIQYMAAsLC7MBAgZ/AXsgAUEDdCEJIAZBfnFBA3QhCiAGQQN0IQsCQANAIAcgBU4NASAAIAcgCWxqIQwgAiAHIANsQQN0av0KAwAhDUEAIQgCQANAIAggCk8NASAMIAhqIAwgCGr9AAQAIA0gBCAIav0ABAD98gH98AH9CwQAIAhBEGohCAwACwsgCCALSQRAIAwgCGogDCAIaisDACAN/SEAIAQgCGorAwCioDkDAAsgB0EBaiEHDAALCws=';
+/** WebAssembly SIMD kernels (compiler/codegen/wasm/kernels.wat): gemv, gemvT, ger, gemm. */
+const KERNELS_WASM = 'AGFzbQEAAAABKgRgBn9/f39/fwBgB39/f39/f38AYAV/f39/fwF8YAp/f39/f39/f39/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAABAgMHHQQEZ2VtdgAABWdlbXZUAAEDZ2VyAAIEZ2VtbQAECqgRBf0EAwl/BXsFfCABQQN0IQggBUF+cUEDdCEJIAVBA3QhCgJAA0AgBkEEaiAESg0BIAAgBiAIbGohCyALIAhqIQwgDCAIaiENIA0gCGohDv0MAAAAAAAAAAAAAAAAAAAAACEP/QwAAAAAAAAAAAAAAAAAAAAAIRD9DAAAAAAAAAAAAAAAAAAAAAAhEf0MAAAAAAAAAAAAAAAAAAAAACESQQAhBwJAA0AgByAJTw0BIAIgB2r9AAQAIRMgDyALIAdq/QAEACAT/fIB/fABIQ8gECAMIAdq/QAEACAT/fIB/fABIRAgESANIAdq/QAEACAT/fIB/fABIREgEiAOIAdq/QAEACAT/fIB/fABIRIgB0EQaiEHDAALCyAP/SEAIA/9IQGgIRQgEP0hACAQ/SEBoCEVIBH9IQAgEf0hAaAhFiAS/SEAIBL9IQGgIRcgByAKSQRAIAIgB2orAwAhGCAUIAsgB2orAwAgGKKgIRQgFSAMIAdqKwMAIBiioCEVIBYgDSAHaisDACAYoqAhFiAXIA4gB2orAwAgGKKgIRcLIAMgBkEDdGogFDkDACADIAZBA3RqIBU5AwggAyAGQQN0aiAWOQMQIAMgBkEDdGogFzkDGCAGQQRqIQYMAAsLAkADQCAGIARODQEgACAGIAhsaiEL/QwAAAAAAAAAAAAAAAAAAAAAIQ9BACEHAkADQCAHIAlPDQEgDyALIAdq/QAEACACIAdq/QAEAP3yAf3wASEPIAdBEGohBwwACwsgD/0hACAP/SEBoCEUIAcgCkkEQCAUIAsgB2orAwAgAiAHaisDAKKgIRQLIAMgBkEDdGogFDkDACAGQQFqIQYMAAsLC9YDAgp/BHsgAUEDdCEIIAVBfnFBA3QhCSAFQQN0IQoCQANAIAZBBGogBEoNASAAIAYgCGxqIQsgCyAIaiEMIAwgCGohDSANIAhqIQ4gAiAGQQN0aiEPIA/9CgMAIRAgD/0KAwghESAP/QoDECESIA/9CgMYIRNBACEHAkADQCAHIAlPDQEgAyAHaiADIAdq/QAEACALIAdq/QAEACAQ/fIBIAwgB2r9AAQAIBH98gH98AH98AEgDSAHav0ABAAgEv3yASAOIAdq/QAEACAT/fIB/fAB/fAB/QsEACAHQRBqIQcMAAsLIAcgCkkEQCADIAdqIAMgB2orAwAgCyAHaisDACAQ/SEAoiAMIAdqKwMAIBH9IQCioKAgDSAHaisDACAS/SEAoiAOIAdqKwMAIBP9IQCioKA5AwALIAZBBGohBgwACwsCQANAIAYgBE4NASAAIAYgCGxqIQsgAiAGQQN0av0KAwAhEEEAIQcCQANAIAcgCU8NASADIAdqIAMgB2r9AAQAIAsgB2r9AAQAIBD98gH98AH9CwQAIAdBEGohBwwACwsgByAKSQRAIAMgB2ogAyAHaisDACALIAdqKwMAIBD9IQCioDkDAAsgBkEBaiEGDAALCwuzAQIGfwF7IAFBA3QhCSAGQX5xQQN0IQogBkEDdCELAkADQCAHIAVODQEgACAHIAlsaiEMIAIgByADbEEDdGr9CgMAIQ1BACEIAkADQCAIIApPDQEgDCAIaiAMIAhq/QAEACANIAQgCGr9AAQA/fIB/fAB/QsEACAIQRBqIQgMAAsLIAggC0kEQCAMIAhqIAwgCGorAwAgDf0hACAEIAhqKwMAoqA5AwALIAdBAWohBwwACwsLPAIBfwF8AkADQCAFIARODQEgBiAAKwMAIAIrAwCioCEGIAAgAWohACACIANqIQIgBUEBaiEFDAALCyAGC9wGAgd/C3sgAUEDdCEBIANBA3QhAyAEQQN0IQQgBkEDdCEGAkADQCAKQQRqIAdKDQFBACELAkADQCALQQRqIAhKDQH9DAAAAAAAAAAAAAAAAAAAAAAhEf0MAAAAAAAAAAAAAAAAAAAAACES/QwAAAAAAAAAAAAAAAAAAAAAIRP9DAAAAAAAAAAAAAAAAAAAAAAhFP0MAAAAAAAAAAAAAAAAAAAAACEV/QwAAAAAAAAAAAAAAAAAAAAAIRb9DAAAAAAAAAAAAAAAAAAAAAAhF/0MAAAAAAAAAAAAAAAAAAAAACEYIAIgCiADbGohDiAFIAtBA3RqIQ9BACEMAkADQCAMIAlODQEgD/0ABAAhGSAP/QAEECEaIA79CgMAIRsgESAbIBn98gH98AEhESASIBsgGv3yAf3wASESIA4gA2r9CgMAIRsgEyAbIBn98gH98AEhEyAUIBsgGv3yAf3wASEUIA4gA0EBdGr9CgMAIRsgFSAbIBn98gH98AEhFSAWIBsgGv3yAf3wASEWIA4gA0EDbGr9CgMAIRsgFyAbIBn98gH98AEhFyAYIBsgGv3yAf3wASEYIA4gBGohDiAPIAZqIQ8gDEEBaiEMDAALCyAAIAogAWxqIAtBA3RqIRAgECAQ/QAEACAR/fAB/QsEACAQIBD9AAQQIBL98AH9CwQQIBAgAWohECAQIBD9AAQAIBP98AH9CwQAIBAgEP0ABBAgFP3wAf0LBBAgECABaiEQIBAgEP0ABAAgFf3wAf0LBAAgECAQ/QAEECAW/fAB/QsEECAQIAFqIRAgECAQ/QAEACAX/fAB/QsEACAQIBD9AAQQIBj98AH9CwQQIAtBBGohCwwACwsCQANAIAsgCE4NAUEAIQ0CQANAIA1BBE4NASAAIAogDWogAWxqIAtBA3RqIRAgECAQKwMAIAIgCiANaiADbGogBCAFIAtBA3RqIAYgCRADoDkDACANQQFqIQ0MAAsLIAtBAWohCwwACwsgCkEEaiEKDAALCwJAA0AgCiAHTg0BQQAhCwJAA0AgCyAITg0BIAAgCiABbGogC0EDdGohECAQIBArAwAgAiAKIANsaiAEIAUgC0EDdGogBiAJEAOgOQMAIAtBAWohCwwACwsgCkEBaiEKDAALCws=';
 
 /**
  * The kernels, on a WebAssembly memory of their own, and views(sizes), which lays buffers of
@@ -109,8 +116,8 @@ function instantiateKernels() {
       return view;
     });
   }
-  const { gemv, gemvT, ger } = instance.exports;
-  return { gemv, gemvT, ger, views };
+  const { gemv, gemvT, ger, gemm } = instance.exports;
+  return { gemv, gemvT, ger, gemm, views };
 }
 
 /** Allocates all buffers once; the returned functions reuse them on every call. */
@@ -136,8 +143,6 @@ export function create(dims) {
   let t;
   let q;
   let t2;
-  let t3;
-  let t4;
   // reverse tape: exactly K - T = 10 states per component
   let x_tape;
   // per-direction buffers: one copy per direction, laid out again when the count changes
@@ -150,7 +155,7 @@ export function create(dims) {
   let adjointCount = 0;
   /** Lays every buffer out in the kernels' memory; growing it detaches the views, so all are made again. */
   function layout() {
-    [theta, W, U, c, x, x_next, theta_dot, h, t, q, t2, t3, t4, x_tape, x_dot, x_dot_next, x_bar, x_bar_next, theta_bar] = kernels.views([p, n * n, n * p, n, n, n, p, n, n, n, n, n, n, 10 * n, tangentCount * n, tangentCount * n, adjointCount * n, adjointCount * n, adjointCount * p]);
+    [theta, W, U, c, x, x_next, theta_dot, h, t, q, t2, x_tape, x_dot, x_dot_next, x_bar, x_bar_next, theta_bar] = kernels.views([p, n * n, n * p, n, n, n, p, n, n, n, n, 10 * n, tangentCount * n, tangentCount * n, adjointCount * n, adjointCount * n, adjointCount * p]);
   }
   layout();
 
@@ -170,30 +175,25 @@ export function create(dims) {
   }
 
   // values the adjoint step reads, at the taped iterate
-  function adjointPrep(W, c, h, q, t2, t3, x) {
-    // t2[i] = Σ_j W[i, j] x[j]   (i < n, j < n)
-    kernels.gemv(W.byteOffset, n, x.byteOffset, t2.byteOffset, n, n);
+  function adjointPrep(q, x_next) {
     for (let i = 0; i < n; i++) {
-      t3[i] = Math.tanh(t2[i] + h[i] + c[i]);
-    }
-    for (let i = 0; i < n; i++) {
-      q[i] = 1 - t3[i] * t3[i];
+      q[i] = 1 - x_next[i] * x_next[i];
     }
   }
 
   // adjoint of one iteration: x̄ ← x̄ ∂ₓΦ, θ̄ += x̄ ∂θΦ
-  function adjointStep(d, U, W, q, t4, theta_bar, x_bar, x_bar_next) {
+  function adjointStep(d, U, W, q, t2, theta_bar, x_bar, x_bar_next) {
     const theta_bar_at = d * p;
     const x_bar_at = d * n;
     const x_bar_next_at = d * n;
     for (let i = 0; i < n; i++) {
-      t4[i] = x_bar[x_bar_at + i] * q[i];
+      t2[i] = x_bar[x_bar_at + i] * q[i];
       x_bar_next[x_bar_next_at + i] = 0;
     }
-    // x_bar_next[j] += Σ_i W[i, j] t4[i]   (i < n, j < n)
-    kernels.gemvT(W.byteOffset, n, t4.byteOffset, x_bar_next.byteOffset + 8 * (x_bar_next_at), n, n);
-    // theta_bar[j] += Σ_i U[i, j] t4[i]   (i < n, j < p)
-    kernels.gemvT(U.byteOffset, p, t4.byteOffset, theta_bar.byteOffset + 8 * (theta_bar_at), n, p);
+    // x_bar_next[j] += Σ_i W[i, j] t2[i]   (i < n, j < n)
+    kernels.gemvT(W.byteOffset, n, t2.byteOffset, x_bar_next.byteOffset + 8 * (x_bar_next_at), n, n);
+    // theta_bar[j] += Σ_i U[i, j] t2[i]   (i < n, j < p)
+    kernels.gemvT(U.byteOffset, p, t2.byteOffset, theta_bar.byteOffset + 8 * (theta_bar_at), n, p);
   }
 
   function loadInputs(inputs) {
@@ -290,10 +290,12 @@ export function create(dims) {
   /** The backward sweep from K down to T over the taped states. */
   function backwardSweep(count, observe) {
     for (let k = K - 1; k >= T; k--) {
+      // x_{k+1}, which the adjoint reads instead of recomputing Φ(x_k): x_K, then the entry restored one step ago
+      x_next.set(x);
       const at_x = (k - T) * n;
       for (let i = 0; i < n; i++) x[i] = x_tape[at_x + i];
-      adjointPrep(W, c, h, q, t2, t3, x);
-      for (let d = 0; d < count; d++) adjointStep(d, U, W, q, t4, theta_bar, x_bar, x_bar_next);
+      adjointPrep(q, x_next);
+      for (let d = 0; d < count; d++) adjointStep(d, U, W, q, t2, theta_bar, x_bar, x_bar_next);
       checkAdjoints(k, count);
       x_bar.set(x_bar_next);
       if (observe !== undefined) observe({ phase: 'backward', k, adjoint: { x: x_bar }, gradient: { theta: theta_bar } });
@@ -341,8 +343,9 @@ export function create(dims) {
     invariants(U, h, theta);
     useAdjoints(n);
     for (let i = 0; i < n; i++) x_bar[(0 + i) * n + i] = 1;
-    adjointPrep(W, c, h, q, t2, t3, x);
-    for (let d = 0; d < n; d++) adjointStep(d, U, W, q, t4, theta_bar, x_bar, x_bar_next);
+    step(W, c, h, t, x, x_next); // x_next = Φ(point), which the adjoint reads
+    adjointPrep(q, x_next);
+    for (let d = 0; d < n; d++) adjointStep(d, U, W, q, t2, theta_bar, x_bar, x_bar_next);
     const rows = n, dx = new Float64Array(rows * rows), dtheta = new Float64Array(rows * (p));
     for (let r = 0; r < rows; r++) {
       for (let j = 0; j < n; j++) dx[r * rows + 0 + j] = x_bar_next[r * n + j];

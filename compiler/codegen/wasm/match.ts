@@ -1,5 +1,6 @@
 // Recognises the loop nests that the WebAssembly SIMD kernels (kernels.wat) compute: a
-// matrix-vector product, a transposed one in axpy form, and a rank-1 update. A nest matches
+// matrix-vector product, a transposed one in axpy form, a rank-1 update, and a loop of rank-1
+// updates (a matrix product, as the lowering writes AᵀA). A nest matches
 // only in the exact shape the lowering produces and only when every index is affine in the
 // two loop variables, with unit stride along the inner one; anything else stays JavaScript.
 
@@ -19,7 +20,9 @@ export type KernelCall =
   /** y[j] += Σ_i A[i·lda + j] v[i] */
   | { readonly kernel: 'gemvT'; readonly A: Operand; readonly lda: IndexExpr; readonly v: Operand; readonly y: Operand; readonly m: IndexExpr; readonly n: IndexExpr }
   /** B[i·ldb + j] += u[i·incu] w[j] */
-  | { readonly kernel: 'ger'; readonly B: Operand; readonly ldb: IndexExpr; readonly u: Operand; readonly incu: IndexExpr; readonly w: Operand; readonly m: IndexExpr; readonly n: IndexExpr };
+  | { readonly kernel: 'ger'; readonly B: Operand; readonly ldb: IndexExpr; readonly u: Operand; readonly incu: IndexExpr; readonly w: Operand; readonly m: IndexExpr; readonly n: IndexExpr }
+  /** C[i·ldc + j] += Σ_l A[i·ai + l·al] B[l·ldb + j] */
+  | { readonly kernel: 'gemm'; readonly C: Operand; readonly ldc: IndexExpr; readonly A: Operand; readonly ai: IndexExpr; readonly al: IndexExpr; readonly B: Operand; readonly ldb: IndexExpr; readonly m: IndexExpr; readonly n: IndexExpr; readonly k: IndexExpr };
 
 /** Inner extents below this stay JavaScript: the call costs more than the loop. */
 export const MIN_KERNEL_WIDTH = 8;
@@ -30,6 +33,10 @@ type DimValue = (name: string) => number | null;
 /** The kernel that computes this loop nest, or null. */
 export function matchKernel(s: Stmt, dimValue: DimValue): KernelCall | null {
   if (s.kind !== 'for' || s.body.length === 0) return null;
+  if (s.body.length === 1 && s.body[0]!.kind === 'for' && s.body[0]!.body.length <= 2) {
+    const update = matchKernel(s.body[0]!, dimValue);
+    if (update?.kernel === 'ger') return asProduct(update, s, dimValue);
+  }
   // gemv's inner loop is followed by the store of its sum; the others end with theirs
   const inner = s.body.length === 3 && s.body[1]!.kind === 'for' ? s.body[1]! : s.body[s.body.length - 1]!;
   if (inner.kind !== 'for' || inner.index === s.index) return null;
@@ -99,6 +106,19 @@ function matchGer(s: For, inner: For, dimValue: DimValue): KernelCall | null {
   return null;
 }
 
+/** for l { B += u_l w_lᵀ } with u_l = A[·, l], w_l = B[l, ·] and the output fixed: one matrix product. */
+function asProduct(update: Extract<KernelCall, { kernel: 'ger' }>, s: For, dimValue: DimValue): KernelCall | null {
+  const l = s.index;
+  const out = affine(foldIndex(update.B.base, dimValue), [l]);
+  const left = affine(foldIndex(update.u.base, dimValue), [l]);
+  const right = affine(foldIndex(update.w.base, dimValue), [l]);
+  if (!out || !left || !right || out.coeffs.has(l) || !right.coeffs.has(l)) return null;
+  return {
+    kernel: 'gemm', C: update.B, ldc: update.ldb, A: { buffer: update.u.buffer, base: left.rest }, ai: update.incu, al: left.coeffs.get(l) ?? { k: 'num', v: 0 },
+    B: { buffer: update.w.buffer, base: right.rest }, ldb: right.coeffs.get(l)!, m: update.m, n: update.n, k: s.extent,
+  };
+}
+
 /** The kernel writes one buffer: the nest's meaning depends on it not being an input too. */
 function distinctOutput(call: KernelCall): boolean {
   switch (call.kernel) {
@@ -108,6 +128,8 @@ function distinctOutput(call: KernelCall): boolean {
       return call.y.buffer !== call.A.buffer && call.y.buffer !== call.v.buffer;
     case 'ger':
       return call.B.buffer !== call.u.buffer && call.B.buffer !== call.w.buffer;
+    case 'gemm':
+      return call.C.buffer !== call.A.buffer && call.C.buffer !== call.B.buffer;
   }
 }
 

@@ -4,7 +4,7 @@
 
 import { KERNELS_BASE64 } from './kernels-binary.js';
 
-export const KERNELS_RUNTIME = `/** WebAssembly SIMD kernels (compiler/codegen/wasm/kernels.wat): gemv, gemvT, ger. */
+export const KERNELS_RUNTIME = `/** WebAssembly SIMD kernels (compiler/codegen/wasm/kernels.wat): gemv, gemvT, ger, gemm. */
 const KERNELS_WASM = '${KERNELS_BASE64}';
 
 /**
@@ -39,6 +39,6 @@ function instantiateKernels() {
       return view;
     });
   }
-  const { gemv, gemvT, ger } = instance.exports;
-  return { gemv, gemvT, ger, views };
+  const { gemv, gemvT, ger, gemm } = instance.exports;
+  return { gemv, gemvT, ger, gemm, views };
 }`;
