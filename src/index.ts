@@ -39,6 +39,8 @@ export interface MapInstance {
   jacobianReverse?(inputs: Named<Tensor>, x0?: Named<Tensor>, observe?: Observer): { state: Named<Float64Array>; jacobian: Named<Named<Matrix>> };
   partialX(inputs: Named<Tensor>, point: Named<Tensor>): Matrix;
   partialTheta(inputs: Named<Tensor>, point: Named<Tensor>): Matrix;
+  /** Bytes held by the instance's buffers (see the generated .d.ts). */
+  bufferBytes(): number;
 }
 
 export interface CompiledMap {

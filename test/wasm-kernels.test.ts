@@ -255,6 +255,16 @@ describe('a module on the kernel path', () => {
     expect(relative(Jr[0]!.data, Jr[1]!.data)).toBeLessThan(1e-12);
   });
 
+  it.each(['wasm', 'js'] as const)('holds exactly (K − t)·n·8 bytes of tape (%s kernels): truncation shows as less memory', async (kernels) => {
+    const held = async (truncate: number) => (await compile(spec, { mode: 'reverse', K: 12, truncate, dims: { n, p }, kernels })).create().bufferBytes();
+    expect((await held(0)) - (await held(4))).toBe(4 * n * 8);
+    // the per-direction buffers are laid out by the first call that needs them
+    const inst = (await compile(spec, { mode: 'reverse', K: 12, dims: { n, p }, kernels })).create();
+    const before = inst.bufferBytes();
+    inst.vjp!(inputs, { x: vec(n, 9) });
+    expect(inst.bufferBytes()).toBeGreaterThan(before);
+  });
+
   it('gives byte-identical output for the same spec and options', async () => {
     const options = { mode: 'reverse' as const, K: 5, dims: { n, p } };
     expect((await compile(spec, options)).files[0]!.contents).toBe((await compile(spec, options)).files[0]!.contents);

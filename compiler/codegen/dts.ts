@@ -37,6 +37,8 @@ export function declarations(plan: Plan, declare: boolean): string {
           '  jacobianReverse(inputs: Inputs, x0?: InitialState, observe?: Observer): { state: State; jacobian: Jacobian };',
         ]
       : []),
+    '  /** Bytes held by the buffers: all of them allocated by create(), the per-direction ones by the first call that needs them. */',
+    '  bufferBytes(): number;',
     '  /** ∂Φ/∂x at a point, over the concatenated state components. */',
     '  partialX(inputs: Inputs, point: InitialState): Matrix;',
     '  /** ∂Φ/∂θ at a point: rows over the state, columns over the concatenated params. */',

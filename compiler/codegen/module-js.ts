@@ -176,7 +176,13 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
     emitPartials(w, plan, size, S, P, forward);
 
     if (plan.outer) emitOuter(w, plan, size, reverse);
-    const api = ['iterate', ...(forward ? ['jvp', 'jacobianForward'] : []), ...(reverse ? ['vjp', 'jacobianReverse'] : []), 'partialX', 'partialTheta', ...(plan.outer ? ['outerAt', ...(reverse ? ['hypergradient'] : [])] : [])];
+    w.writeLine('/** Bytes held by the buffers (the per-direction ones as laid out by the last call). */');
+    if (kernels) w.writeLine(`function bufferBytes() { return ${kernels}.bytes(); }`).blankLine();
+    else {
+      const all = [...fixedBuffers, ...tapeBuffers].map((b) => b.name).concat(batchedBuffers.map(([n]) => n));
+      w.writeLine(`function bufferBytes() { return [${all.join(', ')}].reduce((bytes, b) => bytes + b.byteLength, 0); }`).blankLine();
+    }
+    const api = ['iterate', ...(forward ? ['jvp', 'jacobianForward'] : []), ...(reverse ? ['vjp', 'jacobianReverse'] : []), 'partialX', 'partialTheta', 'bufferBytes', ...(plan.outer ? ['outerAt', ...(reverse ? ['hypergradient'] : [])] : [])];
     w.writeLine(`return Object.freeze({ meta, dims: Object.freeze({ ${plan.model.dims.map((d) => `${d}: ${d}`).join(', ')} }), ${api.join(', ')} });`);
   });
   return w.toString();

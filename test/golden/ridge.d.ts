@@ -79,6 +79,8 @@ export interface Instance {
   vjp(inputs: Inputs, cotangent: Cotangent, x0?: InitialState, observe?: Observer): { state: State; gradient: Gradient };
   /** Reverse mode with a cotangent per state entry: the full Jacobian dx_K/dθ. */
   jacobianReverse(inputs: Inputs, x0?: InitialState, observe?: Observer): { state: State; jacobian: Jacobian };
+  /** Bytes held by the buffers: all of them allocated by create(), the per-direction ones by the first call that needs them. */
+  bufferBytes(): number;
   /** ∂Φ/∂x at a point, over the concatenated state components. */
   partialX(inputs: Inputs, point: InitialState): Matrix;
   /** ∂Φ/∂θ at a point: rows over the state, columns over the concatenated params. */

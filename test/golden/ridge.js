@@ -531,5 +531,8 @@ export function create(dims) {
     return matrix(rows, cols, out);
   }
 
-  return Object.freeze({ meta, dims: Object.freeze({ n: n, m: m }), iterate, jvp, jacobianForward, vjp, jacobianReverse, partialX, partialTheta });
+  /** Bytes held by the buffers (the per-direction ones as laid out by the last call). */
+  function bufferBytes() { return [theta, A, b, x, x_next, theta_dot, h, h2, t, t2, t3, t4, t5, t6, t7, x_tape, x_dot, x_dot_next, x_bar, x_bar_next, theta_bar].reduce((bytes, b) => bytes + b.byteLength, 0); }
+
+  return Object.freeze({ meta, dims: Object.freeze({ n: n, m: m }), iterate, jvp, jacobianForward, vjp, jacobianReverse, partialX, partialTheta, bufferBytes });
 }

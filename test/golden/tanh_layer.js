@@ -88,19 +88,22 @@ const KERNELS_WASM = 'AGFzbQEAAAABKgRgBn9/f39/fwBgB39/f39/f38AYAV/f39/fwF8YAp/f3
  * The kernels, on a WebAssembly memory of their own, and views(sizes), which lays buffers of
  * the given entry counts out in that memory (16-byte aligned, growing it when needed) and
  * returns a Float64Array view of each. Growing detaches every earlier view: call it again.
+ * bytes() is what the last layout holds.
  */
 function instantiateKernels() {
-  const bytes = Uint8Array.from(atob(KERNELS_WASM), (c) => c.charCodeAt(0));
+  const code = Uint8Array.from(atob(KERNELS_WASM), (c) => c.charCodeAt(0));
   const memory = new WebAssembly.Memory({ initial: 1 });
   let instance;
   try {
-    instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+    instance = new WebAssembly.Instance(new WebAssembly.Module(code), { env: { memory } });
   } catch (e) {
     fail('usage', 'this module calls WebAssembly SIMD kernels, which this JavaScript engine cannot run (' + e.message + '): compile it with --kernels js');
   }
   const padded = (n) => Math.ceil(n / 2) * 16;
+  let laidOut = 0;
   function views(sizes) {
     const total = sizes.reduce((sum, n) => sum + padded(n), 0);
+    laidOut = total;
     const missing = total - memory.buffer.byteLength;
     if (missing > 0) {
       try {
@@ -117,7 +120,9 @@ function instantiateKernels() {
     });
   }
   const { gemv, gemvT, ger, gemm } = instance.exports;
-  return { gemv, gemvT, ger, gemm, views };
+  /** Bytes of the buffers laid out last (the memory itself is whole 64 KiB pages). */
+  const bytes = () => laidOut;
+  return { gemv, gemvT, ger, gemm, views, bytes };
 }
 
 /** Allocates all buffers once; the returned functions reuse them on every call. */
@@ -357,5 +362,8 @@ export function create(dims) {
   function partialX(inputs, point) { return partialRows(inputs, point).dx; }
   function partialTheta(inputs, point) { return partialRows(inputs, point).dtheta; }
 
-  return Object.freeze({ meta, dims: Object.freeze({ n: n, p: p }), iterate, vjp, jacobianReverse, partialX, partialTheta });
+  /** Bytes held by the buffers (the per-direction ones as laid out by the last call). */
+  function bufferBytes() { return kernels.bytes(); }
+
+  return Object.freeze({ meta, dims: Object.freeze({ n: n, p: p }), iterate, vjp, jacobianReverse, partialX, partialTheta, bufferBytes });
 }

@@ -11,19 +11,22 @@ const KERNELS_WASM = '${KERNELS_BASE64}';
  * The kernels, on a WebAssembly memory of their own, and views(sizes), which lays buffers of
  * the given entry counts out in that memory (16-byte aligned, growing it when needed) and
  * returns a Float64Array view of each. Growing detaches every earlier view: call it again.
+ * bytes() is what the last layout holds.
  */
 function instantiateKernels() {
-  const bytes = Uint8Array.from(atob(KERNELS_WASM), (c) => c.charCodeAt(0));
+  const code = Uint8Array.from(atob(KERNELS_WASM), (c) => c.charCodeAt(0));
   const memory = new WebAssembly.Memory({ initial: 1 });
   let instance;
   try {
-    instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+    instance = new WebAssembly.Instance(new WebAssembly.Module(code), { env: { memory } });
   } catch (e) {
     fail('usage', 'this module calls WebAssembly SIMD kernels, which this JavaScript engine cannot run (' + e.message + '): compile it with --kernels js');
   }
   const padded = (n) => Math.ceil(n / 2) * 16;
+  let laidOut = 0;
   function views(sizes) {
     const total = sizes.reduce((sum, n) => sum + padded(n), 0);
+    laidOut = total;
     const missing = total - memory.buffer.byteLength;
     if (missing > 0) {
       try {
@@ -40,5 +43,7 @@ function instantiateKernels() {
     });
   }
   const { gemv, gemvT, ger, gemm } = instance.exports;
-  return { gemv, gemvT, ger, gemm, views };
+  /** Bytes of the buffers laid out last (the memory itself is whole 64 KiB pages). */
+  const bytes = () => laidOut;
+  return { gemv, gemvT, ger, gemm, views, bytes };
 }`;

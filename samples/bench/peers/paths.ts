@@ -33,3 +33,7 @@ export function peerVersion(name: string): string | undefined {
     return undefined;
   }
 }
+
+/** The generated modules phic-compile.ts writes into a workload's folder: the default, and --kernels js. */
+export const PHIC_MODULE = 'phic-module.mjs';
+export const PHIC_JS_MODULE = 'phic-module-js.mjs';

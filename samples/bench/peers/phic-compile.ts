@@ -3,14 +3,18 @@
 // Measures compile() cold (the first compile of the process, lazy loading of the compiler
 // included) and warm (the same spec again), and writes the generated module to
 // <workload dir>/phic-module.mjs, which the phic peer imports: so the phic child runs the
-// generated code alone, without the compiler in its process (and in its peak memory).
+// generated code alone, without the compiler in its process (and in its peak memory). The
+// same spec compiled with --kernels js goes to phic-module-js.mjs (the phicjs peer).
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compile } from '../../../src/index.js';
+import { PHIC_JS_MODULE, PHIC_MODULE } from './paths.js';
 import { readWorkload, specOf } from './workloads.js';
 
 export interface CompileReport {
+  /** The SIMD kernels the default module calls (gemv, gemvT, ger, gemm). */
+  kernels: string[];
   compileMs: { cold: number; warm: number };
   generatedBytes: number;
   /** The module computes loop invariants once per call (its invariants() is not empty). */
@@ -31,8 +35,11 @@ async function main(): Promise<void> {
   const warm = performance.now() - t0;
   const code = compiled.files.find((f) => f.name.endsWith('.js'))?.contents;
   if (!code) throw new Error(`compile() returned no .js file (files: ${compiled.files.map((f) => f.name).join(', ')})`);
-  writeFileSync(join(dir, 'phic-module.mjs'), code);
-  const report: CompileReport = { compileMs: { cold, warm }, generatedBytes: code.length, hoistedInvariants: !/function invariants\([^)]*\) \{\s*\}/.test(code) };
+  writeFileSync(join(dir, PHIC_MODULE), code);
+  const plain = (await compile(spec, { ...options, kernels: 'js' })).files.find((f) => f.name.endsWith('.js'))!.contents;
+  writeFileSync(join(dir, PHIC_JS_MODULE), plain);
+  const kernels = [...new Set([...code.matchAll(/kernels\.(\w+)\(/g)].map((m) => m[1]!))].sort();
+  const report: CompileReport = { kernels, compileMs: { cold, warm }, generatedBytes: code.length, hoistedInvariants: !/function invariants\([^)]*\) \{\s*\}/.test(code) };
   writeFileSync(outFile, JSON.stringify(report, null, 1));
 }
 

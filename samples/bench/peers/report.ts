@@ -47,7 +47,7 @@ export interface Report {
   wallS: number;
 }
 
-const NAMES: Record<PeerId, string> = { phic: 'phic', handwritten: 'hand-written', pytorch: 'PyTorch (2 threads)', pytorch1t: 'PyTorch (1 thread)', jaxjs: 'jax-js', tfjs: 'TF.js (wasm)' };
+const NAMES: Record<PeerId, string> = { phic: 'phic', phicjs: 'phic, JS loops', handwritten: 'hand-written', pytorch: 'PyTorch (2 threads)', pytorch1t: 'PyTorch (1 thread)', jaxjs: 'jax-js', tfjs: 'TF.js (wasm)' };
 const MB = 2 ** 20;
 
 const fmtMs = (ms: number) => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3));
@@ -183,20 +183,22 @@ export function markdown(report: Report): string {
     '## Achieved GFLOP/s against the roofline',
     '',
     'Roofline: numpy (`/usr/bin/python3`) on the workload\'s hot operation at its size, OpenBLAS\'s default thread count and 1 thread. ',
-    'phic\'s code is single-threaded JavaScript, so the 1-thread figure is its ceiling. Small sizes are bound by numpy\'s per-call overhead, not the BLAS kernel. ',
+    'phic\'s code is single-threaded (JavaScript, with WebAssembly SIMD kernels for its matrix products: float64 pairs, no FMA), so the 1-thread figure is its ceiling. Small sizes are bound by numpy\'s per-call overhead, not the BLAS kernel. ',
     'GFLOP/s = the workload\'s nominal flops / median time. "phic hoisted invariants": the generated module computes loop invariants once per call ',
     '(e.g. AᵀA and Aᵀb, when cheaper for the dims), so it does fewer flops than counted and its rate is an effective one.',
     '',
-    `| workload | hot op | numpy, ${m.cores} threads | numpy, 1 thread | ${peers.map((p) => NAMES[p]).join(' | ')} | phic / numpy 1 thread | phic hoisted invariants |`,
-    `|---|---|---:|---:|${peers.map(() => '---:').join('|')}|---:|---|`,
+    `| workload | hot op | numpy, ${m.cores} threads | numpy, 1 thread | ${peers.map((p) => NAMES[p]).join(' | ')} | phic / numpy 1 thread | phic hoisted invariants | phic SIMD kernels |`,
+    `|---|---|---:|---:|${peers.map(() => '---:').join('|')}|---:|---|---|`,
   );
   for (const row of rows) {
     const g = peers.map((p) => (row.peers[p]!.gflops === undefined ? '—' : fmtG(row.peers[p]!.gflops!)));
     const r2 = row.rooflineGflops.defaultThreads;
     const r1 = row.rooflineGflops.oneThread;
     const frac = row.phicFractionOfRoofline?.oneThread;
-    const hoisted = get(report, row.workload, 'phic')?.extra?.hoistedInvariants;
-    push(`| ${row.workload} | ${row.hotOp} | ${r2 === undefined ? '—' : fmtG(r2)} | ${r1 === undefined ? '—' : fmtG(r1)} | ${g.join(' | ')} | ${frac === undefined ? '—' : `${(frac * 100).toFixed(0)} %`} | ${hoisted === undefined ? '—' : hoisted ? 'yes' : 'no'} |`);
+    const extra = get(report, row.workload, 'phic')?.extra;
+    const hoisted = extra?.hoistedInvariants;
+    const kernels = extra?.kernels as string[] | undefined;
+    push(`| ${row.workload} | ${row.hotOp} | ${r2 === undefined ? '—' : fmtG(r2)} | ${r1 === undefined ? '—' : fmtG(r1)} | ${g.join(' | ')} | ${frac === undefined ? '—' : `${(frac * 100).toFixed(0)} %`} | ${hoisted === undefined ? '—' : hoisted ? 'yes' : 'no'} | ${kernels === undefined ? '—' : kernels.join(', ') || 'none'} |`);
   }
   const roof = report.roofline;
   if (roof) {
@@ -232,7 +234,7 @@ export function markdown(report: Report): string {
       '',
       '## phic\'s reverse-mode memory on P1',
       '',
-      'Bytes of ArrayBuffers that `create()` allocates (measured with `process.memoryUsage().arrayBuffers` around it; all of the module\'s buffers are allocated there and reused by every call), ',
+      'Bytes of the buffers `create()` lays out (`bufferBytes()` right after it: all of the module\'s buffers are allocated there and reused by every call; with the SIMD kernels they are views into one WebAssembly memory, which is whole 64 KiB pages), ',
       'against the expected data (inputs are copied in) + (K − t)·n·8 bytes of tape + a fixed cost (work vectors).',
       '',
       '| workload | K − t | create() bytes | data bytes | tape expected (K − t)·n·8 | fixed = create − data − tape | child peak RSS |',
