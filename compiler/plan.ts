@@ -87,6 +87,9 @@ export interface Plan {
 }
 
 /** Identifiers the generated module defines at top level; user names must not shadow them. */
+/** Cost of a multiply-add of gemm (general, symmetric AᵀA) against one of gemv, measured at 500² (kernels.wat). */
+const PRODUCT_COST = { general: 0.75, symmetric: 0.4 };
+
 export const MODULE_GLOBALS = ['meta', 'create', 'sigmoid', 'softplus', 'toFlat', 'nonFinite', 'PhicError', 'phicError', 'checkFinite', 'K', 'T', 'KERNELS_WASM', 'instantiateKernels'];
 
 export function buildPlan(model: MapModel, options: PlanOptions): Plan {
@@ -97,7 +100,11 @@ export function buildPlan(model: MapModel, options: PlanOptions): Plan {
   const pinned = options.kernels ? (s: Stmt) => matchKernel(s, dimValue) !== null : undefined;
   const lowerSegment = (...args: Parameters<typeof lowerUnfused>) => (options.fuse === false ? lowerUnfused(...args) : fuseLoops(lowerUnfused(...args), pinned));
   const derivativeSteps = options.K - options.truncate;
-  const costModel = (applications: number) => (options.dims ? { dims: options.dims, applications } : null);
+  // With the kernels a hoisted product is computed by gemm, and one hoisted product serves the
+  // primal and the derivative step alike: a call applies it K times plus K − t times.
+  const productCost = options.kernels ? PRODUCT_COST : undefined;
+  const perCall = (applications: number) => (options.kernels ? options.K + derivativeSteps : applications);
+  const costModel = (applications: number) => (options.dims ? { dims: options.dims, applications: perCall(applications), ...(productCost ? { productCost } : {}) } : null);
   const update = reassociate(b, model.update, costModel(options.K));
   const tangent = orNull(reassociate(b, nonNull(d.tangent), costModel(derivativeSteps)), d.tangent);
   const adjointAll = [...d.stateAdjoint, ...d.paramAdjoint];

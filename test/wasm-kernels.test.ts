@@ -17,7 +17,7 @@ interface Kernels {
   gemv(A: number, lda: number, x: number, y: number, m: number, n: number): void;
   gemvT(A: number, lda: number, v: number, y: number, m: number, n: number): void;
   ger(B: number, ldb: number, u: number, incu: number, w: number, m: number, n: number): void;
-  gemm(C: number, ldc: number, A: number, ai: number, al: number, B: number, ldb: number, m: number, n: number, k: number): void;
+  gemm(C: number, ldc: number, A: number, ai: number, al: number, B: number, ldb: number, m: number, n: number, k: number, sym: number): void;
 }
 
 function instantiate(): { k: Kernels; heap: Float64Array } {
@@ -104,7 +104,7 @@ describe('kernels against plain loops', () => {
     fill(heap.subarray(R, R + kk * n), 4);
     for (let i = 0; i < m; i++) fill(heap.subarray(C + i * (n + 1), C + i * (n + 1) + n), 10 + i);
     const before = heap.slice();
-    k.gemm(C * 8, n + 1, L * 8, 1, m, R * 8, n, m, n, kk);
+    k.gemm(C * 8, n + 1, L * 8, 1, m, R * 8, n, m, n, kk, 0);
     for (let i = 0; i < m; i++) {
       for (let j = 0; j < n; j++) {
         let s = 0;
@@ -114,6 +114,25 @@ describe('kernels against plain loops', () => {
       if (i < m - 1) expect(heap[C + i * (n + 1) + n]).toBe(before[C + i * (n + 1) + n]);
     }
     expect(untouchedExcept(C, C + m * (n + 1), before)).toBe(-1);
+  });
+
+  it.each([[4, 3], [8, 64], [12, 65], [16, 130], [6, 70], [10, 5]])('symmetric gemm C += XᵀX, %i×%i X read transposed (odd sizes fall back to the full product)', (m, kk) => {
+    // X is kk×m at `at.A` (row stride m); C (m×m, row stride m + 2) starts symmetric-free: any values
+    const C = at.y;
+    const X = at.A;
+    heap.fill(GUARD);
+    fill(heap.subarray(X, X + kk * m), 8);
+    for (let i = 0; i < m; i++) fill(heap.subarray(C + i * (m + 2), C + i * (m + 2) + m), 20 + i);
+    const before = heap.slice();
+    k.gemm(C * 8, m + 2, X * 8, 1, m, X * 8, m, m, m, kk, 1);
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < m; j++) {
+        let s = 0;
+        for (let l = 0; l < kk; l++) s += before[X + l * m + i]! * before[X + l * m + j]!;
+        expect(heap[C + i * (m + 2) + j]).toBeCloseTo(before[C + i * (m + 2) + j]! + s, 12);
+      }
+    }
+    expect(untouchedExcept(C, C + m * (m + 2), before)).toBe(-1);
   });
 });
 
@@ -160,9 +179,15 @@ describe('the kernel matcher', () => {
     expect(call?.kernel).toBe('gemm');
     if (call?.kernel !== 'gemm') return;
     expect([call.ai, call.al, call.ldb, call.k]).toEqual([dim('m'), num(1), dim('n'), dim('m')]);
+    expect(call.symmetric).toBe(false);
     // the same nest writing into its own operand is not a product
     const aliased = JSON.parse(JSON.stringify(product).replaceAll('"buffer":"h"', '"buffer":"A"')) as Stmt;
     expect(matchKernel(aliased, symbolic)).toBeNull();
+    // A[l·n + i] A[l·n + j] over an n×n output: AᵀA, symmetric
+    const gram = JSON.parse(JSON.stringify(product).replace('"buffer":"t"', '"buffer":"A"')) as Stmt;
+    (gram as { body: { body: { value: { index: unknown } }[] }[] }).body[0]!.body[0]!.value.index = iadd(imul(ivar(l), dim('n')), ivar(i));
+    const sym = matchKernel(gram, symbolic);
+    expect(sym?.kernel === 'gemm' && sym.symmetric).toBe(true);
   });
   it('takes y[j] += A[i·n + j] v[i] as gemvT and B[i·n + j] += u[i] w[j] as ger', () => {
     const gemvT: Stmt = {
@@ -234,7 +259,7 @@ describe('a module on the kernel path', () => {
     }
   });
 
-  it('computes a hoisted AᵀA with gemm and agrees with the JavaScript path', async () => {
+  it('computes a hoisted AᵀA with the symmetric gemm and agrees with the JavaScript path', async () => {
     const ridge = defineMap({
       name: 'ridge',
       state: { x: 'n' },
@@ -242,17 +267,35 @@ describe('a module on the kernel path', () => {
       data: { A: 'm,n', b: 'm' },
       update: { x: 'x - 0.01 * (transpose(A) * (A * x - b) + theta .* x)' },
     });
-    const m = 21;
-    const nn = 18;
-    const options = { mode: 'both' as const, K: 60, dims: { m, n: nn } };
-    const wasm = await compile(ridge, options);
-    expect(wasm.files[0]!.contents).toContain('kernels.gemm(');
-    const js = await compile(ridge, { ...options, kernels: 'js' });
-    const data = { theta: vec(nn, 1).map(Math.abs), A: vec(m * nn, 2), b: vec(m, 3) };
-    const Jf = [wasm.create().jacobianForward!(data).jacobian.x!.theta!, js.create().jacobianForward!(data).jacobian.x!.theta!];
-    expect(relative(Jf[0]!.data, Jf[1]!.data)).toBeLessThan(1e-12);
-    const Jr = [wasm.create().jacobianReverse!(data).jacobian.x!.theta!, js.create().jacobianReverse!(data).jacobian.x!.theta!];
-    expect(relative(Jr[0]!.data, Jr[1]!.data)).toBeLessThan(1e-12);
+    for (const [m, nn] of [[21, 18], [70, 20]] as const) {
+      const options = { mode: 'both' as const, K: 60, dims: { m, n: nn } };
+      const wasm = await compile(ridge, options);
+      // AᵀA is hoisted and computed as a symmetric product (the kernel falls back to the full one when n mod 4 ≠ 0)
+      expect(wasm.files[0]!.contents).toMatch(/kernels\.gemm\(.*, 1\);/);
+      const js = await compile(ridge, { ...options, kernels: 'js' });
+      const data = { theta: vec(nn, 1).map(Math.abs), A: vec(m * nn, 2), b: vec(m, 3) };
+      const Jf = [wasm.create().jacobianForward!(data).jacobian.x!.theta!, js.create().jacobianForward!(data).jacobian.x!.theta!];
+      expect(relative(Jf[0]!.data, Jf[1]!.data)).toBeLessThan(1e-12);
+      const Jr = [wasm.create().jacobianReverse!(data).jacobian.x!.theta!, js.create().jacobianReverse!(data).jacobian.x!.theta!];
+      expect(relative(Jr[0]!.data, Jr[1]!.data)).toBeLessThan(1e-12);
+    }
+  });
+
+  it('the cost model counts gemm at its speed: at m = n = 500, K = 200 AᵀA pays with the kernels, not with plain loops', async () => {
+    const ridge = defineMap({
+      name: 'ridge',
+      state: { x: 'n' },
+      params: { theta: 'n' },
+      data: { A: 'm,n', b: 'm' },
+      update: { x: 'x - 0.01 * (transpose(A) * (A * x - b) + theta .* x)' },
+    });
+    const options = { mode: 'reverse' as const, K: 200, dims: { m: 500, n: 500 } };
+    const hoisted = (code: string) => /function invariants\([^)]*\) \{\s*\}/.test(code) === false;
+    // 400 applications save 400·n² multiply-adds; AᵀA costs mn², at 0.4 of a matvec's per flop when symmetric
+    expect(hoisted((await compile(ridge, options)).files[0]!.contents)).toBe(true);
+    expect(hoisted((await compile(ridge, { ...options, kernels: 'js' })).files[0]!.contents)).toBe(false);
+    // far fewer applications do not pay even for the kernels
+    expect(hoisted((await compile(ridge, { ...options, K: 40 })).files[0]!.contents)).toBe(false);
   });
 
   it.each(['wasm', 'js'] as const)('holds exactly (K − t)·n·8 bytes of tape (%s kernels): truncation shows as less memory', async (kernels) => {

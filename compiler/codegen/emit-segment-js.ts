@@ -169,8 +169,9 @@ export function emitSegment(w: CodeBlockWriter, seg: Segment, ctx: SegmentEmitCo
           w.writeLine(`${kernels}.ger(${pointer(k.B)}, ${int(k.ldb)}, ${pointer(k.u)}, ${int(k.incu)}, ${pointer(k.w)}, ${int(k.m)}, ${int(k.n)});`);
           break;
         case 'gemm':
-          w.writeLine(`// ${k.C.buffer}[i, j] += Σ_l ${k.A.buffer}[i, l] ${k.B.buffer}[l, j]   (i < ${int(k.m)}, j < ${int(k.n)}, l < ${int(k.k)})`);
-          w.writeLine(`${kernels}.gemm(${pointer(k.C)}, ${int(k.ldc)}, ${pointer(k.A)}, ${int(k.ai)}, ${int(k.al)}, ${pointer(k.B)}, ${int(k.ldb)}, ${int(k.m)}, ${int(k.n)}, ${int(k.k)});`);
+          if (k.symmetric) w.writeLine(`// ${k.C.buffer}[i, j] += Σ_l ${k.A.buffer}[l, i] ${k.B.buffer}[l, j]   (i, j < ${int(k.m)}, l < ${int(k.k)}; symmetric: half the products)`);
+          else w.writeLine(`// ${k.C.buffer}[i, j] += Σ_l ${k.A.buffer}[i, l] ${k.B.buffer}[l, j]   (i < ${int(k.m)}, j < ${int(k.n)}, l < ${int(k.k)})`);
+          w.writeLine(`${kernels}.gemm(${pointer(k.C)}, ${int(k.ldc)}, ${pointer(k.A)}, ${int(k.ai)}, ${int(k.al)}, ${pointer(k.B)}, ${int(k.ldb)}, ${int(k.m)}, ${int(k.n)}, ${int(k.k)}, ${k.symmetric ? 1 : 0});`);
           break;
       }
     };

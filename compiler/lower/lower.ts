@@ -103,7 +103,8 @@ class SegmentLowering {
       for (const a of n.args) uses.set(a.id, (uses.get(a.id) ?? 0) + 1);
       // Operands read many times per entry of the result need their own buffer.
       if (n.op === 'matvec') mustLoad.add(n.args[1]!.id);
-      if (n.op === 'matmul') n.args.forEach((a) => mustLoad.add(a.id));
+      // matmul reads its left operand once per (row, inner) pair, so a transpose view of it is read in place
+      if (n.op === 'matmul') n.args.forEach((a, k) => (k === 1 || !isView(a, 'transpose')) && mustLoad.add(a.id));
       // outer(u, v) reads u(i) for every j: u and v need buffers. transpose reads each entry once.
       if (n.op === 'outer') n.args.forEach((a) => mustLoad.add(a.id));
       if (n.op === 'matvec' && isView(n.args[0]!, 'transpose')) mustLoad.add((n.args[0] as unknown as { args: Node[] }).args[0]!.id);

@@ -14,6 +14,12 @@ export interface CostModel {
   readonly dims: Readonly<Record<string, number>>;
   /** How many times per call each root group is evaluated (e.g. K for the primal step). */
   readonly applications: number;
+  /**
+   * What a multiply-add of the hoisted product costs against one of a matrix-vector product:
+   * 1 for plain loops; the SIMD kernels' gemm runs faster per flop than their gemv, and
+   * twice as fast again for a symmetric AᵀA (measured: docs/benchmarks.md).
+   */
+  readonly productCost?: { readonly general: number; readonly symmetric: number };
 }
 
 const cost = (m: Node, dims: CostModel['dims']) => m.shape.reduce((p, d) => p * (dims[d] ?? NaN), 1);
@@ -28,7 +34,9 @@ export function reassociate(b: Builder, roots: readonly Node[], model: CostModel
     const [r1, c1] = m1.shape.map((d) => model.dims[d]!) as [number, number];
     const c2 = model.dims[m2.shape[1]!]!;
     const perApplicationSaving = cost(m1, model.dims) + cost(m2, model.dims) - r1 * c2;
-    return model.applications * perApplicationSaving > r1 * c1 * c2;
+    const symmetric = m1.kind === 'op' && m1.op === 'transpose' && m1.args[0]!.id === m2.id;
+    const factor = model.productCost ? (symmetric ? model.productCost.symmetric : model.productCost.general) : 1;
+    return model.applications * perApplicationSaving > factor * r1 * c1 * c2;
   };
   const memo = new Map<number, Node>();
   const rebuilt = (n: Node): Node => memo.get(n.id) ?? n;

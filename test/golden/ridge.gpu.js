@@ -20,28 +20,10 @@ const HELPERS = {
 
 /** Kernels: the buffer each writes, entries per copy, whether it holds a copy per direction, its arguments. */
 const KERNELS = {
-  invariants_t: {
-    writes: 't', batched: false, size: () => 24, loop: () => 0,
-    params: ['A'], helpers: [],
-    source: `function (A) {
-      const tid = this.thread.x;
-      let i = Math.floor((tid + 0.5) / 6);
-      let j = tid - i * 6;
-      if (j < 0) {
-        i = i - 1;
-        j = j + 6;
-      }
-      if (j >= 6) {
-        i = i + 1;
-        j = j - 6;
-      }
-      return A[j * 4 + i];
-    }`,
-  },
   invariants_h: {
     writes: 'h', batched: false, size: () => 16, loop: () => 6,
-    params: ['A', 't'], helpers: [],
-    source: `function (A, t) {
+    params: ['A'], helpers: [],
+    source: `function (A) {
       const tid = this.thread.x;
       let i = Math.floor((tid + 0.5) / 4);
       let j = tid - i * 4;
@@ -55,7 +37,7 @@ const KERNELS = {
       }
       let acc = 0;
       for (let l = 0; l < 6; l++) {
-        const s = t[i * 6 + l];
+        const s = A[l * 4 + i];
         acc += s * A[l * 4 + j];
       }
       return acc;
@@ -63,19 +45,20 @@ const KERNELS = {
   },
   invariants_h2: {
     writes: 'h2', batched: false, size: () => 4, loop: () => 6,
-    params: ['b', 't'], helpers: [],
-    source: `function (b, t) {
+    params: ['A', 'b'], helpers: [],
+    source: `function (A, b) {
       const tid = this.thread.x;
-      const i = tid;
-      let s2 = 0;
-      for (let j = 0; j < 6; j++) {
-        s2 += t[i * 6 + j] * b[j];
+      const j = tid;
+      let acc = 0;
+      for (let i = 0; i < 6; i++) {
+        const s2 = b[i];
+        acc += A[i * 4 + j] * s2;
       }
-      return s2;
+      return acc;
     }`,
   },
-  step_t2: {
-    writes: 't2', batched: false, size: () => 4, loop: () => 4,
+  step_t: {
+    writes: 't', batched: false, size: () => 4, loop: () => 4,
     params: ['h', 'x'], helpers: [],
     source: `function (h, x) {
       const tid = this.thread.x;
@@ -89,15 +72,15 @@ const KERNELS = {
   },
   step_x_next: {
     writes: 'x_next', batched: false, size: () => 4, loop: () => 0,
-    params: ['h2', 't2', 'theta', 'x'], helpers: [],
-    source: `function (h2, t2, theta, x) {
+    params: ['h2', 't', 'theta', 'x'], helpers: [],
+    source: `function (h2, t, theta, x) {
       const tid = this.thread.x;
       const i = tid;
-      return x[i] - 0.1 * (t2[i] - h2[i] + theta[i] * x[i]);
+      return x[i] - 0.1 * (t[i] - h2[i] + theta[i] * x[i]);
     }`,
   },
-  tangentStep_t3: {
-    writes: 't3', batched: true, size: () => 4, loop: () => 4,
+  tangentStep_t2: {
+    writes: 't2', batched: true, size: () => 4, loop: () => 4,
     params: ['h', 'x_dot'], helpers: [],
     source: `function (h, x_dot) {
       const tid = this.thread.x;
@@ -121,8 +104,8 @@ const KERNELS = {
   },
   tangentStep_x_dot_next: {
     writes: 'x_dot_next', batched: true, size: () => 4, loop: () => 0,
-    params: ['t3', 'theta', 'theta_dot', 'x', 'x_dot'], helpers: [],
-    source: `function (t3, theta, theta_dot, x, x_dot) {
+    params: ['t2', 'theta', 'theta_dot', 'x', 'x_dot'], helpers: [],
+    source: `function (t2, theta, theta_dot, x, x_dot) {
       const tid = this.thread.x;
       let d = Math.floor((tid + 0.5) / 4);
       let r = tid - d * 4;
@@ -135,11 +118,11 @@ const KERNELS = {
         r = r - 4;
       }
       const i = r;
-      return x_dot[d * 4 + i] + -0.1 * (t3[d * 4 + i] + x[i] * theta_dot[d * 4 + i] + theta[i] * x_dot[d * 4 + i]);
+      return x_dot[d * 4 + i] + -0.1 * (t2[d * 4 + i] + x[i] * theta_dot[d * 4 + i] + theta[i] * x_dot[d * 4 + i]);
     }`,
   },
-  adjointStep_t6: {
-    writes: 't6', batched: true, size: () => 4, loop: () => 0,
+  adjointStep_t5: {
+    writes: 't5', batched: true, size: () => 4, loop: () => 0,
     params: ['x_bar'], helpers: [],
     source: `function (x_bar) {
       const tid = this.thread.x;
@@ -157,10 +140,10 @@ const KERNELS = {
       return -0.1 * x_bar[d * 4 + i];
     }`,
   },
-  adjointStep_t7: {
-    writes: 't7', batched: true, size: () => 4, loop: () => 4,
-    params: ['h', 't6'], helpers: [],
-    source: `function (h, t6) {
+  adjointStep_t6: {
+    writes: 't6', batched: true, size: () => 4, loop: () => 4,
+    params: ['h', 't5'], helpers: [],
+    source: `function (h, t5) {
       const tid = this.thread.x;
       let d = Math.floor((tid + 0.5) / 4);
       let r = tid - d * 4;
@@ -175,15 +158,15 @@ const KERNELS = {
       const i = r;
       let s7 = 0;
       for (let j = 0; j < 4; j++) {
-        s7 += h[i * 4 + j] * t6[d * 4 + j];
+        s7 += h[i * 4 + j] * t5[d * 4 + j];
       }
       return s7;
     }`,
   },
   adjointStep_x_bar_next: {
     writes: 'x_bar_next', batched: true, size: () => 4, loop: () => 0,
-    params: ['t6', 't7', 'theta', 'x_bar'], helpers: [],
-    source: `function (t6, t7, theta, x_bar) {
+    params: ['t5', 't6', 'theta', 'x_bar'], helpers: [],
+    source: `function (t5, t6, theta, x_bar) {
       const tid = this.thread.x;
       let d = Math.floor((tid + 0.5) / 4);
       let r = tid - d * 4;
@@ -196,13 +179,13 @@ const KERNELS = {
         r = r - 4;
       }
       const i = r;
-      return x_bar[d * 4 + i] + t6[d * 4 + i] * theta[i] + t7[d * 4 + i];
+      return x_bar[d * 4 + i] + t5[d * 4 + i] * theta[i] + t6[d * 4 + i];
     }`,
   },
   adjointStep_theta_bar: {
     writes: 'theta_bar', batched: true, size: () => 4, loop: () => 0,
-    params: ['t6', 'theta_bar', 'x'], helpers: [],
-    source: `function (t6, theta_bar, x) {
+    params: ['t5', 'theta_bar', 'x'], helpers: [],
+    source: `function (t5, theta_bar, x) {
       const tid = this.thread.x;
       let d = Math.floor((tid + 0.5) / 4);
       let r = tid - d * 4;
@@ -215,18 +198,18 @@ const KERNELS = {
         r = r - 4;
       }
       const i = r;
-      return theta_bar[d * 4 + i] + t6[d * 4 + i] * x[i];
+      return theta_bar[d * 4 + i] + t5[d * 4 + i] * x[i];
     }`,
   },
 };
 
 /** What each segment of one iteration runs, in order. */
 const SEGMENTS = {
-  invariants: ['invariants_t', 'invariants_h', 'invariants_h2'],
-  step: ['step_t2', 'step_x_next'],
-  tangent: ['tangentStep_t3', 'tangentStep_x_dot_next'],
+  invariants: ['invariants_h', 'invariants_h2'],
+  step: ['step_t', 'step_x_next'],
+  tangent: ['tangentStep_t2', 'tangentStep_x_dot_next'],
   adjointPrep: [],
-  adjoint: ['adjointStep_t6', 'adjointStep_t7', 'adjointStep_x_bar_next', 'adjointStep_theta_bar'],
+  adjoint: ['adjointStep_t5', 'adjointStep_t6', 'adjointStep_x_bar_next', 'adjointStep_theta_bar'],
 };
 
 /** Buffers of the state (iterate, next, tangent, adjoint), the params and the data. */

@@ -102,13 +102,12 @@ export function create(dims) {
   // hoisted invariants, shared intermediates and scratch
   const h = new Float64Array(16);
   const h2 = new Float64Array(4);
-  const t = new Float64Array(24);
+  const t = new Float64Array(4);
   const t2 = new Float64Array(4);
   const t3 = new Float64Array(4);
   const t4 = new Float64Array(4);
   const t5 = new Float64Array(4);
   const t6 = new Float64Array(4);
-  const t7 = new Float64Array(4);
   // per-direction buffers: one copy per direction, (re)allocated when the count changes
   let x_dot = new Float64Array(0);
   let x_dot_next = new Float64Array(0);
@@ -121,45 +120,43 @@ export function create(dims) {
   const x_tape = new Float64Array(7 * 4);
 
   // loop invariants, computed once per call
-  function invariants(A, b, h, h2, t) {
+  function invariants(A, b, h, h2) {
     for (let i = 0; i < 4; i++) {
-      for (let j = 0; j < 6; j++) {
-        t[i * 6 + j] = A[j * 4 + i];
-      }
       for (let j = 0; j < 4; j++) {
         h[i * 4 + j] = 0;
       }
+      h2[i] = 0;
     }
     for (let l = 0; l < 6; l++) {
       for (let i = 0; i < 4; i++) {
-        const s = t[i * 6 + l];
+        const s = A[l * 4 + i];
         for (let j = 0; j < 4; j++) {
           h[i * 4 + j] += s * A[l * 4 + j];
         }
       }
     }
-    for (let i = 0; i < 4; i++) {
-      let s2 = 0;
-      {
-        let s2_1 = 0, s2_2 = 0, s2_3 = 0;
-        let j = 0;
-        for (; j < 6 - 3; j += 4) {
-          s2 += t[i * 6 + j] * b[j];
-          s2_1 += t[i * 6 + j + 1] * b[j + 1];
-          s2_2 += t[i * 6 + j + 2] * b[j + 2];
-          s2_3 += t[i * 6 + j + 3] * b[j + 3];
+    {
+      let i = 0;
+      for (; i < 6 - 3; i += 4) {
+        const s2 = b[i];
+        const s2_1 = b[i + 1];
+        const s2_2 = b[i + 2];
+        const s2_3 = b[i + 3];
+        for (let j = 0; j < 4; j++) {
+          h2[j] += A[i * 4 + j] * s2 + A[(i + 1) * 4 + j] * s2_1 + A[(i + 2) * 4 + j] * s2_2 + A[(i + 3) * 4 + j] * s2_3;
         }
-        for (; j < 6; j++) {
-          s2 += t[i * 6 + j] * b[j];
-        }
-        s2 += s2_1 + s2_2 + s2_3;
       }
-      h2[i] = s2;
+      for (; i < 6; i++) {
+        const s2 = b[i];
+        for (let j = 0; j < 4; j++) {
+          h2[j] += A[i * 4 + j] * s2;
+        }
+      }
     }
   }
 
   // one iteration: next state from the current one
-  function step(h, h2, t2, theta, x, x_next) {
+  function step(h, h2, t, theta, x, x_next) {
     for (let i = 0; i < 4; i++) {
       let s3 = 0;
       {
@@ -176,15 +173,15 @@ export function create(dims) {
         }
         s3 += s3_1 + s3_2 + s3_3;
       }
-      t2[i] = s3;
+      t[i] = s3;
     }
     for (let i = 0; i < 4; i++) {
-      x_next[i] = x[i] - 0.1 * (t2[i] - h2[i] + theta[i] * x[i]);
+      x_next[i] = x[i] - 0.1 * (t[i] - h2[i] + theta[i] * x[i]);
     }
   }
 
   // tangent of one iteration: ẋ⁺ = ∂ₓΦ ẋ + ∂θΦ θ̇
-  function tangentStep(d, h, t3, theta, theta_dot, x, x_dot, x_dot_next) {
+  function tangentStep(d, h, t2, theta, theta_dot, x, x_dot, x_dot_next) {
     const x_dot_at = d * 4;
     const x_dot_next_at = d * 4;
     for (let i = 0; i < 4; i++) {
@@ -203,15 +200,15 @@ export function create(dims) {
         }
         s4 += s4_1 + s4_2 + s4_3;
       }
-      t3[i] = s4;
+      t2[i] = s4;
     }
     for (let i = 0; i < 4; i++) {
-      x_dot_next[x_dot_next_at + i] = x_dot[x_dot_at + i] + -0.1 * (t3[i] + x[i] * theta_dot[i] + theta[i] * x_dot[x_dot_at + i]);
+      x_dot_next[x_dot_next_at + i] = x_dot[x_dot_at + i] + -0.1 * (t2[i] + x[i] * theta_dot[i] + theta[i] * x_dot[x_dot_at + i]);
     }
   }
 
   // one iteration and its tangent along one direction, in fused loops
-  function forwardStep(d, h, h2, t4, t5, theta, theta_dot, x, x_dot, x_dot_next, x_next) {
+  function forwardStep(d, h, h2, t3, t4, theta, theta_dot, x, x_dot, x_dot_next, x_next) {
     const x_dot_at = d * 4;
     const x_dot_next_at = d * 4;
     for (let i = 0; i < 4; i++) {
@@ -238,12 +235,12 @@ export function create(dims) {
         s5 += s5_1 + s5_2 + s5_3;
         s6 += s6_1 + s6_2 + s6_3;
       }
-      t4[i] = s5;
-      t5[i] = s6;
+      t3[i] = s5;
+      t4[i] = s6;
     }
     for (let i = 0; i < 4; i++) {
-      x_next[i] = x[i] - 0.1 * (t4[i] - h2[i] + theta[i] * x[i]);
-      x_dot_next[x_dot_next_at + i] = x_dot[x_dot_at + i] + -0.1 * (t5[i] + x[i] * theta_dot[i] + theta[i] * x_dot[x_dot_at + i]);
+      x_next[i] = x[i] - 0.1 * (t3[i] - h2[i] + theta[i] * x[i]);
+      x_dot_next[x_dot_next_at + i] = x_dot[x_dot_at + i] + -0.1 * (t4[i] + x[i] * theta_dot[i] + theta[i] * x_dot[x_dot_at + i]);
     }
   }
 
@@ -252,12 +249,12 @@ export function create(dims) {
   }
 
   // adjoint of one iteration: x̄ ← x̄ ∂ₓΦ, θ̄ += x̄ ∂θΦ
-  function adjointStep(d, h, t6, t7, theta, theta_bar, x, x_bar, x_bar_next) {
+  function adjointStep(d, h, t5, t6, theta, theta_bar, x, x_bar, x_bar_next) {
     const theta_bar_at = d * 4;
     const x_bar_at = d * 4;
     const x_bar_next_at = d * 4;
     for (let i = 0; i < 4; i++) {
-      t6[i] = -0.1 * x_bar[x_bar_at + i];
+      t5[i] = -0.1 * x_bar[x_bar_at + i];
     }
     for (let i = 0; i < 4; i++) {
       let s7 = 0;
@@ -265,21 +262,21 @@ export function create(dims) {
         let s7_1 = 0, s7_2 = 0, s7_3 = 0;
         let j = 0;
         for (; j < 4 - 3; j += 4) {
-          s7 += h[i * 4 + j] * t6[j];
-          s7_1 += h[i * 4 + j + 1] * t6[j + 1];
-          s7_2 += h[i * 4 + j + 2] * t6[j + 2];
-          s7_3 += h[i * 4 + j + 3] * t6[j + 3];
+          s7 += h[i * 4 + j] * t5[j];
+          s7_1 += h[i * 4 + j + 1] * t5[j + 1];
+          s7_2 += h[i * 4 + j + 2] * t5[j + 2];
+          s7_3 += h[i * 4 + j + 3] * t5[j + 3];
         }
         for (; j < 4; j++) {
-          s7 += h[i * 4 + j] * t6[j];
+          s7 += h[i * 4 + j] * t5[j];
         }
         s7 += s7_1 + s7_2 + s7_3;
       }
-      t7[i] = s7;
-      theta_bar[theta_bar_at + i] += t6[i] * x[i];
+      t6[i] = s7;
+      theta_bar[theta_bar_at + i] += t5[i] * x[i];
     }
     for (let i = 0; i < 4; i++) {
-      x_bar_next[x_bar_next_at + i] = x_bar[x_bar_at + i] + t6[i] * theta[i] + t7[i];
+      x_bar_next[x_bar_next_at + i] = x_bar[x_bar_at + i] + t5[i] * theta[i] + t6[i];
     }
   }
 
@@ -349,7 +346,7 @@ export function create(dims) {
   /** The first T iterations: no derivative work. `observe`, when given, sees every iterate (live buffers). */
   function idle(from, to, observe) {
     for (let k = from; k < to; k++) {
-      step(h, h2, t2, theta, x, x_next);
+      step(h, h2, t, theta, x, x_next);
       checkState(k);
       advance();
       if (observe !== undefined) observe({ phase: 'idle', k: k + 1, state: { x: x } });
@@ -360,7 +357,7 @@ export function create(dims) {
   function iterate(inputs, x0, observe) {
     loadInputs(inputs);
     loadState(x0);
-    invariants(A, b, h, h2, t);
+    invariants(A, b, h, h2);
     idle(0, K, observe);
     return { state: snapshot() };
   }
@@ -377,16 +374,16 @@ export function create(dims) {
   function forwardSweep(count, unit, observe) {
     for (let k = T; k < K; k++) {
       if (count === 1 && !unit) {
-        forwardStep(0, h, h2, t4, t5, theta, theta_dot, x, x_dot, x_dot_next, x_next);
+        forwardStep(0, h, h2, t3, t4, theta, theta_dot, x, x_dot, x_dot_next, x_next);
       }
       else {
-        step(h, h2, t2, theta, x, x_next);
+        step(h, h2, t, theta, x, x_next);
         for (let d = 0; d < count; d++) {
           if (unit) {
             setParamDirection(d === 0 ? count - 1 : d - 1, 0);
             setParamDirection(d, 1);
           }
-          tangentStep(d, h, t3, theta, theta_dot, x, x_dot, x_dot_next);
+          tangentStep(d, h, t2, theta, theta_dot, x, x_dot, x_dot_next);
         }
       }
       checkState(k);
@@ -401,7 +398,7 @@ export function create(dims) {
   function jvp(inputs, direction, x0, observe) {
     loadInputs(inputs);
     loadState(x0);
-    invariants(A, b, h, h2, t);
+    invariants(A, b, h, h2);
     checkKeys(direction ?? {}, ["theta"], 'direction');
     if (direction?.theta === undefined) theta_dot.fill(0);
     else toFlat(direction.theta, theta_dot, 'direction.theta', [4]);
@@ -415,7 +412,7 @@ export function create(dims) {
   function jacobianForward(inputs, x0, observe) {
     loadInputs(inputs);
     loadState(x0);
-    invariants(A, b, h, h2, t);
+    invariants(A, b, h, h2);
     theta_dot.fill(0);
     useTangents(4);
     idle(0, T, observe);
@@ -433,7 +430,7 @@ export function create(dims) {
   function record(observe) {
     for (let k = T; k < K; k++) {
       x_tape.set(x, (k - T) * 4);
-      step(h, h2, t2, theta, x, x_next);
+      step(h, h2, t, theta, x, x_next);
       checkState(k);
       advance();
       if (observe !== undefined) observe({ phase: 'record', k: k + 1, state: { x: x } });
@@ -446,7 +443,7 @@ export function create(dims) {
       const at_x = (k - T) * 4;
       for (let i = 0; i < 4; i++) x[i] = x_tape[at_x + i];
       adjointPrep();
-      for (let d = 0; d < count; d++) adjointStep(d, h, t6, t7, theta, theta_bar, x, x_bar, x_bar_next);
+      for (let d = 0; d < count; d++) adjointStep(d, h, t5, t6, theta, theta_bar, x, x_bar, x_bar_next);
       checkAdjoints(k, count);
       x_bar.set(x_bar_next);
       if (observe !== undefined) observe({ phase: 'backward', k, adjoint: { x: x_bar }, gradient: { theta: theta_bar } });
@@ -457,7 +454,7 @@ export function create(dims) {
   function vjp(inputs, cotangent, x0, observe) {
     loadInputs(inputs);
     loadState(x0);
-    invariants(A, b, h, h2, t);
+    invariants(A, b, h, h2);
     useAdjoints(1);
     checkKeys(cotangent ?? {}, ["x"], 'cotangent');
     if (cotangent?.x !== undefined) toFlat(cotangent.x, x_bar, 'cotangent.x', [4]);
@@ -472,7 +469,7 @@ export function create(dims) {
   function jacobianReverse(inputs, x0, observe) {
     loadInputs(inputs);
     loadState(x0);
-    invariants(A, b, h, h2, t);
+    invariants(A, b, h, h2);
     useAdjoints(4);
     for (let i = 0; i < 4; i++) x_bar[(0 + i) * 4 + i] = 1;
     idle(0, T, observe);
@@ -499,15 +496,15 @@ export function create(dims) {
   function partialX(inputs, point) {
     loadInputs(inputs);
     loadState(point);
-    invariants(A, b, h, h2, t);
+    invariants(A, b, h, h2);
     useTangents(1);
-    step(h, h2, t2, theta, x, x_next);
+    step(h, h2, t, theta, x, x_next);
     theta_dot.fill(0);
     const rows = 4, cols = 4, out = new Float64Array(rows * cols);
     for (let c = 0; c < cols; c++) {
       if (c > 0) setStateDirection(c - 1, 0);
       setStateDirection(c, 1);
-      tangentStep(0, h, t3, theta, theta_dot, x, x_dot, x_dot_next);
+      tangentStep(0, h, t2, theta, theta_dot, x, x_dot, x_dot_next);
       for (let r = 0; r < 4; r++) out[(0 + r) * cols + c] = x_dot_next[r];
     }
     return matrix(rows, cols, out);
@@ -517,22 +514,22 @@ export function create(dims) {
   function partialTheta(inputs, point) {
     loadInputs(inputs);
     loadState(point);
-    invariants(A, b, h, h2, t);
+    invariants(A, b, h, h2);
     useTangents(1);
-    step(h, h2, t2, theta, x, x_next);
+    step(h, h2, t, theta, x, x_next);
     theta_dot.fill(0);
     const rows = 4, cols = 4, out = new Float64Array(rows * cols);
     for (let c = 0; c < cols; c++) {
       if (c > 0) setParamDirection(c - 1, 0);
       setParamDirection(c, 1);
-      tangentStep(0, h, t3, theta, theta_dot, x, x_dot, x_dot_next);
+      tangentStep(0, h, t2, theta, theta_dot, x, x_dot, x_dot_next);
       for (let r = 0; r < 4; r++) out[(0 + r) * cols + c] = x_dot_next[r];
     }
     return matrix(rows, cols, out);
   }
 
   /** Bytes held by the buffers (the per-direction ones as laid out by the last call). */
-  function bufferBytes() { return [theta, A, b, x, x_next, theta_dot, h, h2, t, t2, t3, t4, t5, t6, t7, x_tape, x_dot, x_dot_next, x_bar, x_bar_next, theta_bar].reduce((bytes, b) => bytes + b.byteLength, 0); }
+  function bufferBytes() { return [theta, A, b, x, x_next, theta_dot, h, h2, t, t2, t3, t4, t5, t6, x_tape, x_dot, x_dot_next, x_bar, x_bar_next, theta_bar].reduce((bytes, b) => bytes + b.byteLength, 0); }
 
   return Object.freeze({ meta, dims: Object.freeze({ n: n, m: m }), iterate, jvp, jacobianForward, vjp, jacobianReverse, partialX, partialTheta, bufferBytes });
 }

@@ -7,8 +7,9 @@
 ;;   gemv(A, lda, x, y, m, n)       y[i]  = Σ_j A[i·lda + j] · x[j]         (i < m, j < n)
 ;;   gemvT(A, lda, v, y, m, n)      y[j] += Σ_i A[i·lda + j] · v[i]
 ;;   ger(B, ldb, u, incu, w, m, n)  B[i·ldb + j] += u[i·incu] · w[j]
-;;   gemm(C, ldc, A, ai, al, B, ldb, m, n, k)
+;;   gemm(C, ldc, A, ai, al, B, ldb, m, n, k, sym)
 ;;                                  C[i·ldc + j] += Σ_l A[i·ai + l·al] · B[l·ldb + j]   (l < k)
+;;                                  (sym = 1: A and B are the same X read as XᵀX; half the work)
 ;;
 ;; gemv walks four rows at once so each x pair is loaded once per four rows; gemvT walks four
 ;; rows at once so each y pair is loaded and stored once per four rows. The sums of a row
@@ -199,7 +200,10 @@
         (br $terms)))
     (local.get $s))
 
-  (func (export "gemm") (param $C i32) (param $ldc i32) (param $A i32) (param $ai i32) (param $al i32) (param $B i32) (param $ldb i32) (param $m i32) (param $n i32) (param $k i32)
+;; The product over l < k ≤ 64 (a panel the caller picks): B's rows l stay in cache while
+  ;; every block of C walks them. With $sym (C += XᵀX, square, m mod 4 = 0), only the blocks
+  ;; on and above the diagonal are computed; each one is also added, transposed, below it.
+  (func $panel (param $C i32) (param $ldc i32) (param $A i32) (param $ai i32) (param $al i32) (param $B i32) (param $ldb i32) (param $m i32) (param $n i32) (param $k i32) (param $sym i32)
     (local $i i32) (local $j i32) (local $l i32) (local $r i32)
     (local $pa i32) (local $pb i32) (local $pc i32)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
@@ -213,8 +217,8 @@
     (block $rowsDone
       (loop $rows
         (br_if $rowsDone (i32.gt_s (i32.add (local.get $i) (i32.const 4)) (local.get $m)))
-        ;; 4×4 blocks of C
-        (local.set $j (i32.const 0))
+        ;; 4×4 blocks of C (symmetric: from the diagonal on)
+        (local.set $j (select (local.get $i) (i32.const 0) (local.get $sym)))
         (block $colsDone
           (loop $cols
             (br_if $colsDone (i32.gt_s (i32.add (local.get $j) (i32.const 4)) (local.get $n)))
@@ -259,6 +263,21 @@
             (local.set $pc (i32.add (local.get $pc) (local.get $ldc)))
             (v128.store (local.get $pc) (f64x2.add (v128.load (local.get $pc)) (local.get $c30)))
             (v128.store offset=16 (local.get $pc) (f64x2.add (v128.load offset=16 (local.get $pc)) (local.get $c31)))
+            ;; symmetric, off the diagonal: C[j..j+3, i..i+3] += the block transposed
+            (if (i32.and (local.get $sym) (i32.gt_s (local.get $j) (local.get $i)))
+              (then
+                (local.set $pc (i32.add (i32.add (local.get $C) (i32.mul (local.get $j) (local.get $ldc))) (i32.shl (local.get $i) (i32.const 3))))
+                (v128.store (local.get $pc) (f64x2.add (v128.load (local.get $pc)) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $c00) (local.get $c10))))
+                (v128.store offset=16 (local.get $pc) (f64x2.add (v128.load offset=16 (local.get $pc)) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $c20) (local.get $c30))))
+                (local.set $pc (i32.add (local.get $pc) (local.get $ldc)))
+                (v128.store (local.get $pc) (f64x2.add (v128.load (local.get $pc)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $c00) (local.get $c10))))
+                (v128.store offset=16 (local.get $pc) (f64x2.add (v128.load offset=16 (local.get $pc)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $c20) (local.get $c30))))
+                (local.set $pc (i32.add (local.get $pc) (local.get $ldc)))
+                (v128.store (local.get $pc) (f64x2.add (v128.load (local.get $pc)) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $c01) (local.get $c11))))
+                (v128.store offset=16 (local.get $pc) (f64x2.add (v128.load offset=16 (local.get $pc)) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $c21) (local.get $c31))))
+                (local.set $pc (i32.add (local.get $pc) (local.get $ldc)))
+                (v128.store (local.get $pc) (f64x2.add (v128.load (local.get $pc)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $c01) (local.get $c11))))
+                (v128.store offset=16 (local.get $pc) (f64x2.add (v128.load offset=16 (local.get $pc)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $c21) (local.get $c31))))))
             (local.set $j (i32.add (local.get $j) (i32.const 4)))
             (br $cols)))
         ;; the last n mod 4 columns of these four rows, entry by entry
@@ -295,4 +314,22 @@
             (br $restCols)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $rest))))
+
+  ;; C[i·ldc + j] += Σ_l A[i·ai + l·al] · B[l·ldb + j], in panels of 64 values of l. $sym asks
+  ;; for the symmetric product C += XᵀX (A and B the same X); it is ignored unless m = n and
+  ;; m mod 4 = 0, where the panels have no edges.
+  (func (export "gemm") (param $C i32) (param $ldc i32) (param $A i32) (param $ai i32) (param $al i32) (param $B i32) (param $ldb i32) (param $m i32) (param $n i32) (param $k i32) (param $sym i32)
+    (local $l i32) (local $sym2 i32)
+    (local.set $sym2 (i32.and (local.get $sym) (i32.and (i32.eq (local.get $m) (local.get $n)) (i32.eqz (i32.and (local.get $m) (i32.const 3))))))
+    (block $done
+      (loop $panels
+        (br_if $done (i32.ge_s (local.get $l) (local.get $k)))
+        (call $panel (local.get $C) (local.get $ldc)
+          (i32.add (local.get $A) (i32.shl (i32.mul (local.get $l) (local.get $al)) (i32.const 3))) (local.get $ai) (local.get $al)
+          (i32.add (local.get $B) (i32.shl (i32.mul (local.get $l) (local.get $ldb)) (i32.const 3))) (local.get $ldb)
+          (local.get $m) (local.get $n)
+          (select (i32.const 64) (i32.sub (local.get $k) (local.get $l)) (i32.gt_s (i32.sub (local.get $k) (local.get $l)) (i32.const 64)))
+          (local.get $sym2))
+        (local.set $l (i32.add (local.get $l) (i32.const 64)))
+        (br $panels))))
 )

@@ -21,8 +21,8 @@ export type KernelCall =
   | { readonly kernel: 'gemvT'; readonly A: Operand; readonly lda: IndexExpr; readonly v: Operand; readonly y: Operand; readonly m: IndexExpr; readonly n: IndexExpr }
   /** B[i·ldb + j] += u[i·incu] w[j] */
   | { readonly kernel: 'ger'; readonly B: Operand; readonly ldb: IndexExpr; readonly u: Operand; readonly incu: IndexExpr; readonly w: Operand; readonly m: IndexExpr; readonly n: IndexExpr }
-  /** C[i·ldc + j] += Σ_l A[i·ai + l·al] B[l·ldb + j] */
-  | { readonly kernel: 'gemm'; readonly C: Operand; readonly ldc: IndexExpr; readonly A: Operand; readonly ai: IndexExpr; readonly al: IndexExpr; readonly B: Operand; readonly ldb: IndexExpr; readonly m: IndexExpr; readonly n: IndexExpr; readonly k: IndexExpr };
+  /** C[i·ldc + j] += Σ_l A[i·ai + l·al] B[l·ldb + j]; symmetric when A and B are one X read as XᵀX */
+  | { readonly kernel: 'gemm'; readonly C: Operand; readonly ldc: IndexExpr; readonly A: Operand; readonly ai: IndexExpr; readonly al: IndexExpr; readonly B: Operand; readonly ldb: IndexExpr; readonly m: IndexExpr; readonly n: IndexExpr; readonly k: IndexExpr; readonly symmetric: boolean };
 
 /** Inner extents below this stay JavaScript: the call costs more than the loop. */
 export const MIN_KERNEL_WIDTH = 8;
@@ -113,10 +113,14 @@ function asProduct(update: Extract<KernelCall, { kernel: 'ger' }>, s: For, dimVa
   const left = affine(foldIndex(update.u.base, dimValue), [l]);
   const right = affine(foldIndex(update.w.base, dimValue), [l]);
   if (!out || !left || !right || out.coeffs.has(l) || !right.coeffs.has(l)) return null;
-  return {
-    kernel: 'gemm', C: update.B, ldc: update.ldb, A: { buffer: update.u.buffer, base: left.rest }, ai: update.incu, al: left.coeffs.get(l) ?? { k: 'num', v: 0 },
-    B: { buffer: update.w.buffer, base: right.rest }, ldb: right.coeffs.get(l)!, m: update.m, n: update.n, k: s.extent,
-  };
+  const A = { buffer: update.u.buffer, base: left.rest };
+  const B = { buffer: update.w.buffer, base: right.rest };
+  const al = left.coeffs.get(l) ?? { k: 'num', v: 0 };
+  const ldb = right.coeffs.get(l)!;
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  // XᵀX: A[i + l·ld] and B[l·ld + j] are the same X, and C is square
+  const symmetric = same(A, B) && isOne(update.incu) && same(al, ldb) && same(foldIndex(update.m, dimValue), foldIndex(update.n, dimValue));
+  return { kernel: 'gemm', C: update.B, ldc: update.ldb, A, ai: update.incu, al, B, ldb, m: update.m, n: update.n, k: s.extent, symmetric };
 }
 
 /** The kernel writes one buffer: the nest's meaning depends on it not being an input too. */
