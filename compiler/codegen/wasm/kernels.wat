@@ -208,12 +208,14 @@
     (local $pa i32) (local $pb i32) (local $pc i32)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
     (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
-    (local $b0 v128) (local $b1 v128) (local $a v128)
+    (local $b0 v128) (local $b1 v128) (local $a v128) (local $ai2 i32) (local $ai3 i32)
     ;; strides in bytes from here on
     (local.set $ldc (i32.shl (local.get $ldc) (i32.const 3)))
     (local.set $ai (i32.shl (local.get $ai) (i32.const 3)))
     (local.set $al (i32.shl (local.get $al) (i32.const 3)))
     (local.set $ldb (i32.shl (local.get $ldb) (i32.const 3)))
+    (local.set $ai2 (i32.shl (local.get $ai) (i32.const 1)))
+    (local.set $ai3 (i32.add (local.get $ai2) (local.get $ai)))
     (block $rowsDone
       (loop $rows
         (br_if $rowsDone (i32.gt_s (i32.add (local.get $i) (i32.const 4)) (local.get $m)))
@@ -240,10 +242,10 @@
                 (local.set $a (v128.load64_splat (i32.add (local.get $pa) (local.get $ai))))
                 (local.set $c10 (f64x2.add (local.get $c10) (f64x2.mul (local.get $a) (local.get $b0))))
                 (local.set $c11 (f64x2.add (local.get $c11) (f64x2.mul (local.get $a) (local.get $b1))))
-                (local.set $a (v128.load64_splat (i32.add (local.get $pa) (i32.shl (local.get $ai) (i32.const 1)))))
+                (local.set $a (v128.load64_splat (i32.add (local.get $pa) (local.get $ai2))))
                 (local.set $c20 (f64x2.add (local.get $c20) (f64x2.mul (local.get $a) (local.get $b0))))
                 (local.set $c21 (f64x2.add (local.get $c21) (f64x2.mul (local.get $a) (local.get $b1))))
-                (local.set $a (v128.load64_splat (i32.add (local.get $pa) (i32.mul (local.get $ai) (i32.const 3)))))
+                (local.set $a (v128.load64_splat (i32.add (local.get $pa) (local.get $ai3))))
                 (local.set $c30 (f64x2.add (local.get $c30) (f64x2.mul (local.get $a) (local.get $b0))))
                 (local.set $c31 (f64x2.add (local.get $c31) (f64x2.mul (local.get $a) (local.get $b1))))
                 (local.set $pa (i32.add (local.get $pa) (local.get $al)))
