@@ -87,6 +87,25 @@ describe('phic compile', () => {
     expect(hashOf(['-K', '10', '--dims', 'm=8,n=4'])).not.toBe(base);
   });
 
+  it('--kernels: the SIMD kernels by default where the nests are wide enough, plain loops with js (and the header says so)', () => {
+    const dir = scratch();
+    const compiled = (extra: string[]) => {
+      const out = join(dir, extra.join('') || 'default');
+      ok(runCli(['compile', RIDGE, '-K', '20', '--dims', 'm=40,n=32', '-o', out, ...extra]));
+      return readFileSync(join(out, 'ridge.js'), 'utf8');
+    };
+    const wasm = compiled([]);
+    expect(wasm).toContain('kernels.gemv(');
+    expect(wasm).toMatch(/^\/\/ options: mode=both K=20 truncate=0 dims=n=32,m=40$/m);
+    const js = compiled(['--kernels', 'js']);
+    expect(js).not.toContain('instantiateKernels');
+    expect(js).toMatch(/^\/\/ options: .* kernels=js$/m);
+    const bad = runCli(['compile', RIDGE, '-K', '20', '--kernels', 'simd', '-o', join(dir, 'bad')]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--kernels');
+    expect(existsSync(join(dir, 'bad'))).toBe(false);
+  });
+
   it('--emit ts writes one TypeScript module with the header and types', () => {
     const out = join(scratch(), 'out');
     ok(runCli(['compile', RIDGE, '-K', '20', '--dims', 'm=8,n=4', '--emit', 'ts', '-o', out]));

@@ -308,6 +308,21 @@ describe('a module on the kernel path', () => {
     expect(inst.bufferBytes()).toBeGreaterThan(before);
   });
 
+  it('in an engine without WebAssembly SIMD, create() fails with a PhicError that says to compile with --kernels js', async () => {
+    const compiled = await compile(spec, { mode: 'reverse', K: 5, dims: { n, p } });
+    const original = WebAssembly.Module;
+    // what V8 without SIMD says of the kernels' bytes
+    (WebAssembly as { Module: unknown }).Module = function () {
+      throw new WebAssembly.CompileError('Compiling function #0 failed: Wasm SIMD unsupported');
+    };
+    try {
+      expect(() => compiled.create()).toThrow(expect.objectContaining({ name: 'PhicError', category: 'usage', message: expect.stringContaining('--kernels js') }));
+    } finally {
+      (WebAssembly as { Module: unknown }).Module = original;
+    }
+    expect(compiled.create().bufferBytes()).toBeGreaterThan(0);
+  });
+
   it('gives byte-identical output for the same spec and options', async () => {
     const options = { mode: 'reverse' as const, K: 5, dims: { n, p } };
     expect((await compile(spec, options)).files[0]!.contents).toBe((await compile(spec, options)).files[0]!.contents);
