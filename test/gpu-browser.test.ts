@@ -1,8 +1,9 @@
 // The generated GPU module in a browser page: served with gpu.js's browser build from a
 // local node:http server (127.0.0.1, ephemeral port), driven by playwright-core on Debian's
 // /usr/bin/chromium (headless, software rendering), and compared with the same computation in
-// Node (webasm) and the float64 CPU module. Skips loudly where chromium is absent, except in
-// CI (CI=true), where it must run.
+// Node (webasm) and the float64 CPU module. The CPU module runs in the page too (its
+// WebAssembly SIMD kernels included) and must agree with Node's run of it. Skips loudly where
+// chromium is absent, except in CI (CI=true), where it must run.
 
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -38,13 +39,23 @@ describe.skipIf(!available && !inCi)('the GPU module in a browser page (playwrig
   let s: LoadedSample;
   let userDataDir: string;
   let moduleCode: string;
+  let cpuModuleCode: string;
 
   beforeAll(async () => {
     s = await loadGpuSample(GPU_SAMPLES.find((x) => x.folder === 'tanh_layer')!);
     moduleCode = compileSpec(s.source, { mode: 'both', K, truncate: T, dims: s.dims, backend: 'gpu' }).moduleCode;
+    // dims bound at create(): every matrix-vector nest is a kernel call
+    cpuModuleCode = compileSpec(s.source, { mode: 'both', K, truncate: T }).moduleCode;
     const gpuJs = readFileSync(join(ROOT, 'node_modules', 'gpu.js', 'dist', 'gpu-browser.min.js'));
     // The page's own script (plain text: the test's code is transformed by vitest, the page's is not).
     const script = `import { create } from '/map.js';
+import { create as createCpu } from '/cpu.js';
+window.runCpu = ({ dims, inputs, x0, direction, cotangent }) => {
+  const inst = createCpu(dims);
+  const f = inst.jvp(inputs, direction, x0);
+  const r = inst.vjp(inputs, cotangent, x0);
+  return { tangent: Array.from(f.tangent.x), gradient: Array.from(r.gradient.theta), state: Array.from(r.state.x) };
+};
 window.runPhic = async ({ inputs, x0, direction, cotangent }) => {
   const inst = create(new GPU());
   const f = await inst.jvp(inputs, direction, x0);
@@ -55,7 +66,7 @@ window.runPhic = async ({ inputs, x0, direction, cotangent }) => {
 window.phicReady = true;`;
     const page = `<!doctype html><html><head><meta charset="utf-8"><script src="/gpu-browser.min.js"></script><script type="module">${script}</script></head><body>phic</body></html>`;
     server = createServer((req, res) => {
-      const body = req.url === '/' ? page : req.url === '/gpu-browser.min.js' ? gpuJs : req.url === '/map.js' ? moduleCode : null;
+      const body = req.url === '/' ? page : req.url === '/gpu-browser.min.js' ? gpuJs : req.url === '/map.js' ? moduleCode : req.url === '/cpu.js' ? cpuModuleCode : null;
       if (body === null) {
         res.writeHead(404).end();
         return;
@@ -105,6 +116,29 @@ window.phicReady = true;`;
       expect(relativeDifference(browser.tangent, cf.tangent.x!)).toBeLessThanOrEqual(tol);
       expect(relativeDifference(browser.gradient, cr.gradient.theta!)).toBeLessThanOrEqual(tol);
       expect(relativeDifference(browser.state, cr.state.x!)).toBeLessThanOrEqual(tol);
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
+
+  it('runs the CPU module, SIMD kernels included, to the same float64 numbers as Node', async () => {
+    if (!available) throw new Error(`${CHROMIUM} is missing: CI must install chromium (apt-get install chromium)`);
+    expect(cpuModuleCode).toContain('kernels.gemv(');
+    const { chromium } = await import('playwright-core');
+    const context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: FLAGS });
+    try {
+      const page = await context.newPage();
+      await page.goto(url);
+      await page.waitForFunction('window.phicReady === true');
+      const direction = { theta: [1, -0.5, 0.25] };
+      const cotangent = { x: [1, 0, -1, 0.5, 2] };
+      const browser = (await page.evaluate(`window.runCpu(${JSON.stringify({ dims: s.dims, inputs: s.inputs, x0: s.x0, direction, cotangent })})`)) as { tangent: number[]; gradient: number[]; state: number[] };
+      const node = (await compile(s.source, { mode: 'both', K, truncate: T })).create(s.dims);
+      const f = node.jvp!(s.inputs as never, direction as never, s.x0 as never);
+      const r = node.vjp!(s.inputs as never, cotangent as never, s.x0 as never);
+      expect(relativeDifference(browser.tangent, f.tangent.x!)).toBeLessThanOrEqual(1e-14);
+      expect(relativeDifference(browser.gradient, r.gradient.theta!)).toBeLessThanOrEqual(1e-14);
+      expect(relativeDifference(browser.state, r.state.x!)).toBeLessThanOrEqual(1e-14);
     } finally {
       await context.close();
     }

@@ -1,6 +1,7 @@
 // Assembles kernels.wat into the bytes every generated CPU module embeds, and (run as
 // `npm run kernels`) rewrites kernels-binary.ts with them. wabt is a development dependency:
-// the compiler itself only ships the bytes, and a test checks they match the text.
+// the compiler itself only ships the bytes, and a test checks they match the text. The bytes
+// keep the function names, so profiles show gemv, gemm, ... rather than wasm-function[n].
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ export async function assembleKernels(): Promise<Uint8Array> {
   const module = wabt.parseWat(KERNELS_WAT, readFileSync(join(packageRoot(), KERNELS_WAT), 'utf8'), { simd: true });
   try {
     module.validate();
-    return Uint8Array.from(module.toBinary({ write_debug_names: false }).buffer);
+    return Uint8Array.from(module.toBinary({ write_debug_names: true }).buffer);
   } finally {
     module.destroy();
   }

@@ -1,6 +1,8 @@
 // The part of a generated CPU module that runs the SIMD kernels: their bytes, their
 // instantiation on a memory of the module's own, and views of that memory for every buffer.
-// Emitted only into modules that call a kernel; the module still imports nothing.
+// Emitted only into modules that call a kernel; the module still imports nothing. The
+// kernels are compiled synchronously (create() is synchronous), so their bytes stay under
+// 4 kB: Chromium before version 114 refused larger modules on the main thread.
 
 import { KERNELS_BASE64 } from './kernels-binary.js';
 
