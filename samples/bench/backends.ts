@@ -123,8 +123,8 @@ async function measure(map: MapName, n: number, K: number, backend: { name: stri
   let destroy = async () => {};
   if (!backend.gpu) {
     const inst = (await compile(spec, options)).create();
-    calls.forward = async () => ({ derivative: inst.jvp!(pr.inputs, pr.direction).tangent.x!, backend: 'cpu (JavaScript)', executor: '-' });
-    calls.reverse = async () => ({ derivative: inst.vjp!(pr.inputs, pr.cotangent).gradient.theta!, backend: 'cpu (JavaScript)', executor: '-' });
+    calls.forward = async () => ({ derivative: inst.jvp!(pr.inputs, pr.direction).tangent.x!, backend: 'cpu (JS + SIMD kernels)', executor: '-' });
+    calls.reverse = async () => ({ derivative: inst.vjp!(pr.inputs, pr.cotangent).gradient.theta!, backend: 'cpu (JS + SIMD kernels)', executor: '-' });
   } else {
     const inst = (await compile(spec, { ...options, backend: 'gpu', gpu: backend.gpu })).create();
     calls.forward = async () => {
