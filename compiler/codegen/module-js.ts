@@ -7,6 +7,7 @@ import CodeBlockWriter from 'code-block-writer';
 import type { Plan, StateBuffers, ParamBuffers } from '../plan.js';
 import { emitSegment, segmentBuffers, segmentCall, usesKernels, type SegmentEmitContext } from './emit-segment-js.js';
 import { KERNELS_RUNTIME } from './wasm/runtime-kernels.js';
+import { bufferSet, emitBufferBytes, emitBufferDeclarations, emitResize } from './buffers-js.js';
 import { JS_HELPERS } from './js-templates.js';
 import { JS_RUNTIME } from './runtime-js.js';
 import { headerLines, type HeaderInfo } from './header.js';
@@ -77,54 +78,9 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
   w.writeLine('/** Allocates all buffers once; the returned functions reuse them on every call. */');
   w.write('export function create(dims) ').block(() => {
     emitDims(w, plan);
-    const tangentBuffers = allState.flatMap((s) => [[s.dot, size(s)], [s.dotNext, size(s)]] as const);
-    const adjointBuffers = [...allState.flatMap((s) => [[s.bar, size(s)], [s.barNext, size(s)]] as const), ...plan.params.map((p) => [p.bar, size(p)] as const)];
-    const tape = options.K - options.truncate;
-    const fixedBuffers: { name: string; size: string; comment?: string }[] = [
-      ...plan.params.map((p) => ({ name: p.value, size: size(p) })),
-      ...plan.data.map((d) => ({ name: d.value, size: size(d) })),
-      ...allState.map((s) => ({ name: s.current, size: size(s) })),
-      ...allState.map((s) => ({ name: s.next, size: size(s) })),
-      ...plan.params.map((p) => ({ name: p.dot, size: size(p) })),
-      ...plan.temporaries.map((t, i) => ({ name: t.name, size: size(t), ...(i === 0 ? { comment: 'hoisted invariants, shared intermediates and scratch' } : {}) })),
-    ];
-    fixedBuffers[0] = { ...fixedBuffers[0]!, comment: 'inputs and state' };
-    const tapeBuffers = reverse ? allState.map((s, i) => ({ name: s.tape, size: `${tape} * ${size(s)}`, ...(i === 0 ? { comment: `reverse tape: exactly K - T = ${tape} states per component` } : {}) })) : [];
-    const batchedBuffers = [...new Map([...tangentBuffers.map(([n, sz]) => [n, `tangentCount * ${sz}`] as const), ...adjointBuffers.map(([n, sz]) => [n, `adjointCount * ${sz}`] as const)])];
-    if (kernels) {
-      w.writeLine('// every buffer is a view into the memory of the SIMD kernels, which read them in place');
-      w.writeLine(`const ${kernels} = instantiateKernels();`);
-      for (const b of [...fixedBuffers, ...tapeBuffers]) {
-        if (b.comment) w.writeLine(`// ${b.comment}`);
-        w.writeLine(`let ${b.name};`);
-      }
-      w.writeLine('// per-direction buffers: one copy per direction, laid out again when the count changes');
-      for (const [name] of batchedBuffers) w.writeLine(`let ${name};`);
-      w.writeLine('let tangentCount = 0;').writeLine('let adjointCount = 0;');
-      w.writeLine('/** Lays every buffer out in the kernels\' memory; growing it detaches the views, so all are made again. */');
-      w.write('function layout() ').block(() => {
-        const names = [...fixedBuffers, ...tapeBuffers].map((b) => b.name).concat(batchedBuffers.map(([n]) => n));
-        const sizes = [...fixedBuffers, ...tapeBuffers].map((b) => b.size).concat(batchedBuffers.map(([, sz]) => sz));
-        w.writeLine(`[${names.join(', ')}] = ${kernels}.views([${sizes.join(', ')}]);`);
-      });
-      w.writeLine('layout();');
-    } else {
-      for (const b of fixedBuffers) {
-        if (b.comment) w.writeLine(`// ${b.comment}`);
-        w.writeLine(`const ${b.name} = new Float64Array(${b.size});`);
-      }
-      w.writeLine('// per-direction buffers: one copy per direction, (re)allocated when the count changes');
-      for (const [name] of batchedBuffers) w.writeLine(`let ${name} = new Float64Array(0);`);
-      w.writeLine('let tangentCount = 0;').writeLine('let adjointCount = 0;');
-    }
+    const buffers = bufferSet(plan, size);
     // With no outer data there is nothing to wait for.
-    if (plan.outer) w.writeLine(`let outerDataLoaded = ${plan.data.every((d) => !d.outer)};`);
-    if (!kernels) {
-      for (const b of tapeBuffers) {
-        if (b.comment) w.writeLine(`// ${b.comment}`);
-        w.writeLine(`const ${b.name} = new Float64Array(${b.size});`);
-      }
-    }
+    emitBufferDeclarations(w, buffers, kernels, plan.outer ? `let outerDataLoaded = ${plan.data.every((d) => !d.outer)};` : undefined);
     w.blankLine();
 
     for (const seg of segments) {
@@ -136,23 +92,11 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
     emitChecks(w, plan, size);
 
     w.write('function useTangents(count) ').block(() => {
-      w.write('if (tangentCount !== count) ').block(() => {
-        if (kernels) w.writeLine('tangentCount = count;').writeLine('layout();');
-        else {
-          for (const [name, sz] of tangentBuffers) w.writeLine(`${name} = new Float64Array(count * ${sz});`);
-          w.writeLine('tangentCount = count;');
-        }
-      });
+      w.write('if (tangentCount !== count) ').block(() => emitResize(w, buffers, 'tangent', kernels));
       for (const s of allState) w.writeLine(`${s.dot}.fill(0);`);
     }).blankLine();
     w.write('function useAdjoints(count) ').block(() => {
-      w.write('if (adjointCount !== count) ').block(() => {
-        if (kernels) w.writeLine('adjointCount = count;').writeLine('layout();');
-        else {
-          for (const [name, sz] of adjointBuffers) w.writeLine(`${name} = new Float64Array(count * ${sz});`);
-          w.writeLine('adjointCount = count;');
-        }
-      });
+      w.write('if (adjointCount !== count) ').block(() => emitResize(w, buffers, 'adjoint', kernels));
       for (const s of allState) w.writeLine(`${s.bar}.fill(0);`);
       for (const p of plan.params) w.writeLine(`${p.bar}.fill(0);`);
     }).blankLine();
@@ -176,12 +120,7 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
     emitPartials(w, plan, size, S, P, forward);
 
     if (plan.outer) emitOuter(w, plan, size, reverse);
-    w.writeLine('/** Bytes held by the buffers (the per-direction ones as laid out by the last call). */');
-    if (kernels) w.writeLine(`function bufferBytes() { return ${kernels}.bytes(); }`).blankLine();
-    else {
-      const all = [...fixedBuffers, ...tapeBuffers].map((b) => b.name).concat(batchedBuffers.map(([n]) => n));
-      w.writeLine(`function bufferBytes() { return [${all.join(', ')}].reduce((bytes, b) => bytes + b.byteLength, 0); }`).blankLine();
-    }
+    emitBufferBytes(w, buffers, kernels);
     const api = ['iterate', ...(forward ? ['jvp', 'jacobianForward'] : []), ...(reverse ? ['vjp', 'jacobianReverse'] : []), 'partialX', 'partialTheta', 'bufferBytes', ...(plan.outer ? ['outerAt', ...(reverse ? ['hypergradient'] : [])] : [])];
     w.writeLine(`return Object.freeze({ meta, dims: Object.freeze({ ${plan.model.dims.map((d) => `${d}: ${d}`).join(', ')} }), ${api.join(', ')} });`);
   });

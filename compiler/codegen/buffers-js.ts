@@ -1,0 +1,101 @@
+// The buffers of a generated CPU module: which there are, and how they are declared. With
+// plain loops each is a Float64Array of its own; when a segment calls a SIMD kernel, all of
+// them are views into the kernels' WebAssembly memory, laid out by `layout()`, which runs
+// again when the number of directions changes (growing the memory detaches every view).
+
+import type CodeBlockWriter from 'code-block-writer';
+import type { Plan } from '../plan.js';
+
+interface Buffer {
+  readonly name: string;
+  /** Entries, as code. */
+  readonly size: string;
+  readonly comment?: string;
+}
+
+export interface BufferSet {
+  readonly fixed: readonly Buffer[];
+  readonly tape: readonly Buffer[];
+  /** Per-direction buffers: size per direction, as code. */
+  readonly tangents: readonly (readonly [string, string])[];
+  readonly adjoints: readonly (readonly [string, string])[];
+}
+
+export function bufferSet(plan: Plan, size: (v: { readonly dims: readonly string[] }) => string): BufferSet {
+  const state = plan.state;
+  const tapeStates = plan.options.K - plan.options.truncate;
+  const fixed: Buffer[] = [
+    ...plan.params.map((p) => ({ name: p.value, size: size(p) })),
+    ...plan.data.map((d) => ({ name: d.value, size: size(d) })),
+    ...state.map((s) => ({ name: s.current, size: size(s) })),
+    ...state.map((s) => ({ name: s.next, size: size(s) })),
+    ...plan.params.map((p) => ({ name: p.dot, size: size(p) })),
+    ...plan.temporaries.map((t, i) => ({ name: t.name, size: size(t), ...(i === 0 ? { comment: 'hoisted invariants, shared intermediates and scratch' } : {}) })),
+  ];
+  fixed[0] = { ...fixed[0]!, comment: 'inputs and state' };
+  const reverse = !!plan.segments.adjoint;
+  return {
+    fixed,
+    tape: reverse ? state.map((s, i) => ({ name: s.tape, size: `${tapeStates} * ${size(s)}`, ...(i === 0 ? { comment: `reverse tape: exactly K - T = ${tapeStates} states per component` } : {}) })) : [],
+    tangents: state.flatMap((s) => [[s.dot, size(s)], [s.dotNext, size(s)]] as const),
+    adjoints: [...state.flatMap((s) => [[s.bar, size(s)], [s.barNext, size(s)]] as const), ...plan.params.map((p) => [p.bar, size(p)] as const)],
+  };
+}
+
+/** Per-direction buffers once each (a state's adjoint and tangent never share a name), with their sizes for the current counts. */
+function perDirection(set: BufferSet): [string, string][] {
+  return [...new Map([...set.tangents.map(([n, sz]) => [n, `tangentCount * ${sz}`] as const), ...set.adjoints.map(([n, sz]) => [n, `adjointCount * ${sz}`] as const)])];
+}
+
+/** Declarations at the top of create(); `outerLine` is written where plain modules always had it. */
+export function emitBufferDeclarations(w: CodeBlockWriter, set: BufferSet, kernels: string | undefined, outerLine: string | undefined) {
+  const declare = (buffers: readonly Buffer[], init: (b: Buffer) => string) => {
+    for (const b of buffers) {
+      if (b.comment) w.writeLine(`// ${b.comment}`);
+      w.writeLine(init(b));
+    }
+  };
+  if (kernels) {
+    w.writeLine('// every buffer is a view into the memory of the SIMD kernels, which read them in place');
+    w.writeLine(`const ${kernels} = instantiateKernels();`);
+    declare([...set.fixed, ...set.tape], (b) => `let ${b.name};`);
+    w.writeLine('// per-direction buffers: one copy per direction, laid out again when the count changes');
+    for (const [name] of perDirection(set)) w.writeLine(`let ${name};`);
+    w.writeLine('let tangentCount = 0;').writeLine('let adjointCount = 0;');
+    w.writeLine('/** Lays every buffer out in the kernels\' memory; growing it detaches the views, so all are made again. */');
+    w.write('function layout() ').block(() => {
+      const all = [...set.fixed, ...set.tape, ...perDirection(set).map(([name, size]) => ({ name, size }))];
+      w.writeLine(`[${all.map((b) => b.name).join(', ')}] = ${kernels}.views([${all.map((b) => b.size).join(', ')}]);`);
+    });
+    w.writeLine('layout();');
+    if (outerLine) w.writeLine(outerLine);
+    return;
+  }
+  declare(set.fixed, (b) => `const ${b.name} = new Float64Array(${b.size});`);
+  w.writeLine('// per-direction buffers: one copy per direction, (re)allocated when the count changes');
+  for (const [name] of perDirection(set)) w.writeLine(`let ${name} = new Float64Array(0);`);
+  w.writeLine('let tangentCount = 0;').writeLine('let adjointCount = 0;');
+  if (outerLine) w.writeLine(outerLine);
+  declare(set.tape, (b) => `const ${b.name} = new Float64Array(${b.size});`);
+}
+
+/** Statements that give the tangent or adjoint buffers room for `count` directions. */
+export function emitResize(w: CodeBlockWriter, set: BufferSet, which: 'tangent' | 'adjoint', kernels: string | undefined) {
+  const counter = `${which}Count`;
+  if (kernels) {
+    w.writeLine(`${counter} = count;`).writeLine('layout();');
+    return;
+  }
+  for (const [name, sz] of which === 'tangent' ? set.tangents : set.adjoints) w.writeLine(`${name} = new Float64Array(count * ${sz});`);
+  w.writeLine(`${counter} = count;`);
+}
+
+export function emitBufferBytes(w: CodeBlockWriter, set: BufferSet, kernels: string | undefined) {
+  w.writeLine('/** Bytes held by the buffers (the per-direction ones as laid out by the last call). */');
+  if (kernels) {
+    w.writeLine(`function bufferBytes() { return ${kernels}.bytes(); }`).blankLine();
+    return;
+  }
+  const all = [...set.fixed, ...set.tape].map((b) => b.name).concat(perDirection(set).map(([n]) => n));
+  w.writeLine(`function bufferBytes() { return [${all.join(', ')}].reduce((bytes, b) => bytes + b.byteLength, 0); }`).blankLine();
+}
