@@ -233,12 +233,14 @@ describe('a module on the kernel path', () => {
     return num / den;
   };
 
-  it('calls gemv, gemvT and ger, and agrees with the JavaScript path everywhere', async () => {
+  it('calls gemv, gemvT and a deferred gemm, and agrees with the JavaScript path everywhere', async () => {
     const options = { mode: 'both' as const, K: 12, truncate: 3, dims: { n, p } };
     const wasm = await compile(spec, options);
     const js = await compile(spec, { ...options, kernels: 'js' });
     const code = wasm.files[0]!.contents;
-    for (const kernel of ['gemv', 'gemvT', 'ger']) expect(code).toContain(`kernels.${kernel}(`);
+    for (const kernel of ['gemv', 'gemvT']) expect(code).toContain(`kernels.${kernel}(`);
+    // W̄ += δ xᵀ waits for a block of backward steps, then runs as one gemm over the taped x's
+    expect(code).toContain('applyDeferred(count, k)');
     expect(js.files[0]!.contents).not.toContain('kernels.');
     const a = wasm.create();
     const b = js.create();
@@ -257,6 +259,27 @@ describe('a module on the kernel path', () => {
       expect(relative(a.jvp!(inputs, dir).tangent.x!, b.jvp!(inputs, dir).tangent.x!)).toBeLessThan(1e-12);
       expect(relative(a.partialX(inputs, { x: vec(n, 8) }).data, b.partialX(inputs, { x: vec(n, 8) }).data)).toBeLessThan(1e-13);
     }
+  });
+
+  it('defers W̄ += δxᵀ over blocks of steps: the same gradients, per step when observed, and at a point (reverse-mode partials)', async () => {
+    // K − t = 37 steps: two full blocks of 16 and a partial one
+    const options = { mode: 'reverse' as const, K: 40, truncate: 3, dims: { n, p } };
+    const wasm = await compile(spec, options);
+    const js = await compile(spec, { ...options, kernels: 'js' });
+    expect(wasm.files[0]!.contents).toContain('kernels.ger(');
+    const [a, b] = [wasm.create(), js.create()];
+    const cot = { x: vec(n, 11) };
+    expect(relative(a.vjp!(inputs, cot).gradient.W!, b.vjp!(inputs, cot).gradient.W!)).toBeLessThan(1e-12);
+    const seen = (inst: typeof a) => {
+      const steps: number[][] = [];
+      inst.vjp!(inputs, cot, undefined, (o) => o.phase === 'backward' && steps.push(Array.from((o.gradient as Record<string, Float64Array>).W!.slice(0, 50))));
+      return steps;
+    };
+    const [sa, sb] = [seen(a), seen(b)];
+    expect(sa.length).toBe(37);
+    sa.forEach((row, k) => expect(relative(row, sb[k]!)).toBeLessThan(1e-12));
+    const point = { x: vec(n, 12) };
+    expect(relative(a.partialTheta(inputs, point).data, b.partialTheta(inputs, point).data)).toBeLessThan(1e-12);
   });
 
   it('computes a hoisted AᵀA with the symmetric gemm and agrees with the JavaScript path', async () => {

@@ -21,7 +21,7 @@ export interface BufferSet {
   readonly adjoints: readonly (readonly [string, string])[];
 }
 
-export function bufferSet(plan: Plan, size: (v: { readonly dims: readonly string[] }) => string): BufferSet {
+export function bufferSet(plan: Plan, size: (v: { readonly dims: readonly string[] }) => string, moreAdjoints: readonly (readonly [string, string])[] = []): BufferSet {
   const state = plan.state;
   const tapeStates = plan.options.K - plan.options.truncate;
   const fixed: Buffer[] = [
@@ -38,7 +38,7 @@ export function bufferSet(plan: Plan, size: (v: { readonly dims: readonly string
     fixed,
     tape: reverse ? state.map((s, i) => ({ name: s.tape, size: `${tapeStates} * ${size(s)}`, ...(i === 0 ? { comment: `reverse tape: exactly K - T = ${tapeStates} states per component` } : {}) })) : [],
     tangents: state.flatMap((s) => [[s.dot, size(s)], [s.dotNext, size(s)]] as const),
-    adjoints: [...state.flatMap((s) => [[s.bar, size(s)], [s.barNext, size(s)]] as const), ...plan.params.map((p) => [p.bar, size(p)] as const)],
+    adjoints: [...state.flatMap((s) => [[s.bar, size(s)], [s.barNext, size(s)]] as const), ...plan.params.map((p) => [p.bar, size(p)] as const), ...moreAdjoints],
   };
 }
 

@@ -21,6 +21,8 @@ export interface SegmentEmitContext {
   fresh(base: string): string;
   /** The name of the instantiated SIMD kernels, or undefined for plain JavaScript loops. */
   readonly kernels?: string;
+  /** A line to write instead of a top-level nest (deferred-updates.ts), or null to emit it. */
+  readonly replace?: (nest: Stmt) => string | null;
 }
 
 /** Reductions are unrolled by this factor with one accumulator per lane. */
@@ -175,7 +177,11 @@ export function emitSegment(w: CodeBlockWriter, seg: Segment, ctx: SegmentEmitCo
           break;
       }
     };
-    seg.body.forEach(emit);
+    for (const s of seg.body) {
+      const line = ctx.replace?.(s) ?? null;
+      if (line === null) emit(s);
+      else w.writeLine(line);
+    }
   });
 }
 

@@ -8,6 +8,7 @@ import type { Plan, StateBuffers, ParamBuffers } from '../plan.js';
 import { emitSegment, segmentBuffers, segmentCall, usesKernels, type SegmentEmitContext } from './emit-segment-js.js';
 import { KERNELS_RUNTIME } from './wasm/runtime-kernels.js';
 import { bufferSet, emitBufferBytes, emitBufferDeclarations, emitResize } from './buffers-js.js';
+import { DEFER_STEPS, deferLine, deferredUpdates, emitApplyDeferred, emitApplyNow, type DeferredUpdate } from './deferred-updates.js';
 import { JS_HELPERS } from './js-templates.js';
 import { JS_RUNTIME } from './runtime-js.js';
 import { headerLines, type HeaderInfo } from './header.js';
@@ -54,6 +55,10 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
   const segments = [segs.invariants, segs.step, segs.stepForTangent, segs.tangent, segs.forwardStep, segs.adjointPrep, segs.adjoint, segs.outerGradient].filter((seg) => seg !== undefined);
   const kernels = options.kernels === true && segments.some((seg) => usesKernels(seg, dimValue)) ? plan.names.fresh('kernels') : undefined;
   const segCtx: SegmentEmitContext = { ...baseCtx, ...(kernels ? { kernels } : {}) };
+  // With the kernels, rank-1 gradient updates of the backward sweep wait for a block of steps.
+  const deferred = kernels ? deferredUpdates(plan, dimValue, size) : [];
+  const deferral: Deferral | null = kernels && deferred.length ? { updates: deferred, kernels, stride: (b) => stride.get(b)! } : null;
+  const adjointCtx: SegmentEmitContext = { ...segCtx, replace: (nest) => { const u = deferred.find((x) => x.nest === nest); return u ? deferLine(u) : null; } };
   call = (name: keyof Plan['segments'], d = 'd') => {
     const seg = segs[name] ?? (name === 'stepForTangent' ? segs.step : undefined);
     if (!seg) throw new Error(`no segment ${name}`);
@@ -78,15 +83,17 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
   w.writeLine('/** Allocates all buffers once; the returned functions reuse them on every call. */');
   w.write('export function create(dims) ').block(() => {
     emitDims(w, plan);
-    const buffers = bufferSet(plan, size);
+    const buffers = bufferSet(plan, size, deferred.map((u) => [u.buffer, `${DEFER_STEPS} * ${u.m}`] as const));
     // With no outer data there is nothing to wait for.
     emitBufferDeclarations(w, buffers, kernels, plan.outer ? `let outerDataLoaded = ${plan.data.every((d) => !d.outer)};` : undefined);
+    if (deferral) w.writeLine(`// steps whose rank-1 gradient updates wait in ${deferred.map((u) => u.buffer).join(', ')} (at most ${DEFER_STEPS})`).writeLine('let deferredSteps = 0;');
     w.blankLine();
 
     for (const seg of segments) {
-      emitSegment(w, seg, segCtx);
+      emitSegment(w, seg, seg === segs.adjoint ? adjointCtx : segCtx);
       w.blankLine();
     }
+    if (deferral) emitApplyDeferred(w, deferral.updates, deferral.kernels, deferral.stride);
 
     emitLoaders(w, plan, inputNames, shapeArray);
     emitChecks(w, plan, size);
@@ -99,6 +106,7 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
       w.write('if (adjointCount !== count) ').block(() => emitResize(w, buffers, 'adjoint', kernels));
       for (const s of allState) w.writeLine(`${s.bar}.fill(0);`);
       for (const p of plan.params) w.writeLine(`${p.bar}.fill(0);`);
+      if (deferral) w.writeLine('deferredSteps = 0;');
     }).blankLine();
 
     w.writeLine('/** The first T iterations: no derivative work. `observe`, when given, sees every iterate (live buffers). */');
@@ -116,8 +124,8 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
     }).blankLine();
 
     if (forward) emitForward(w, plan, size, S, P);
-    if (reverse) emitReverse(w, plan, size, S, P);
-    emitPartials(w, plan, size, S, P, forward);
+    if (reverse) emitReverse(w, plan, size, S, P, deferral);
+    emitPartials(w, plan, size, S, P, forward, deferral);
 
     if (plan.outer) emitOuter(w, plan, size, reverse);
     emitBufferBytes(w, buffers, kernels);
@@ -270,7 +278,14 @@ function readsNextState(plan: Plan): boolean {
   return plan.state.some((s) => read.has(s.next));
 }
 
-function emitReverse(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string, S: string, _P: string) {
+/** Rank-1 gradient updates that wait for a block of backward steps (deferred-updates.ts). */
+interface Deferral {
+  readonly updates: readonly DeferredUpdate[];
+  readonly kernels: string;
+  readonly stride: (buffer: string) => string;
+}
+
+function emitReverse(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string, S: string, _P: string, deferral: Deferral | null) {
   w.writeLine('/** Iterations T..K-1, each input state pushed on the tape. */');
   const stateView = `{ ${plan.state.map((s) => `${s.name}: ${s.current}`).join(', ')} }`;
   w.write('function record(observe) ').block(() => {
@@ -293,6 +308,7 @@ function emitReverse(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string,
       }
       w.writeLine(call('adjointPrep'));
       w.writeLine(`for (let d = 0; d < count; d++) ${call('adjoint')}`);
+      if (deferral) w.writeLine('deferredSteps++;').writeLine(`if (deferredSteps === ${DEFER_STEPS} || k === T || observe !== undefined) applyDeferred(count, k);`);
       w.writeLine('checkAdjoints(k, count);');
       for (const s of plan.state) w.writeLine(`${s.bar}.set(${s.barNext});`);
       w.writeLine(`if (observe !== undefined) observe({ phase: 'backward', k, adjoint: { ${plan.state.map((s) => `${s.name}: ${s.bar}`).join(', ')} }, gradient: { ${plan.params.map((p) => `${p.name}: ${p.bar}`).join(', ')} } });`);
@@ -336,7 +352,7 @@ function emitReverse(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string,
 }
 
 /** ∂Φ/∂x and ∂Φ/∂θ at a point, dense over the concatenated state and params. */
-function emitPartials(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string, S: string, P: string, forward: boolean) {
+function emitPartials(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string, S: string, P: string, forward: boolean, deferral: Deferral | null) {
   const prepare = () => {
     w.writeLine('loadInputs(inputs);').writeLine('loadState(point);').writeLine(call('invariants'));
   };
@@ -375,6 +391,7 @@ function emitPartials(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string
     }
     if (readsNextState(plan)) w.writeLine(`${call('step')} // x_next = Φ(point), which the adjoint reads`);
     w.writeLine(call('adjointPrep')).writeLine(`for (let d = 0; d < ${S}; d++) ${call('adjoint')}`);
+    if (deferral) emitApplyNow(w, deferral.updates, deferral.kernels, deferral.stride, S);
     w.writeLine(`const rows = ${S}, dx = new Float64Array(rows * rows), dtheta = new Float64Array(rows * (${P}));`);
     w.write('for (let r = 0; r < rows; r++) ').block(() => {
       let c = '0';

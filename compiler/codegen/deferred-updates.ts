@@ -1,0 +1,84 @@
+// Rank-1 gradient updates of the backward sweep, W̄ += u xᵀ with x the taped state, deferred
+// over blocks of DEFER_STEPS steps and applied as one gemm. A rank-1 update reads and writes
+// all of W̄ for 2 flops an entry; a block of R of them is a matrix product that passes over W̄
+// once. The x's need no copy (a block is R consecutive tape rows); the u's are copied into a
+// per-direction buffer, newest step last, so its rows line up with the tape rows.
+
+import type CodeBlockWriter from 'code-block-writer';
+import type { Plan, StateBuffers } from '../plan.js';
+import type { Stmt } from '../lower/loop-ir.js';
+import { foldIndex, printIndex } from './precedence.js';
+import { matchKernel, type KernelCall } from './wasm/match.js';
+
+/** Steps per block: W̄ is passed over once per block instead of once per step. */
+export const DEFER_STEPS = 16;
+
+export interface DeferredUpdate {
+  /** The adjoint segment's nest this replaces. */
+  readonly nest: Stmt;
+  readonly call: Extract<KernelCall, { kernel: 'ger' }>;
+  /** The state whose taped rows are x. */
+  readonly state: StateBuffers;
+  /** The per-direction buffer of the u's: DEFER_STEPS rows of m. */
+  readonly buffer: string;
+  /** Rows of W̄ (entries of u), columns (entries of x) and its row stride, as code. */
+  readonly m: string;
+  readonly n: string;
+  readonly ldb: string;
+}
+
+type DimValue = (name: string) => number | null;
+
+/**
+ * The nests of the adjoint step that can wait: a ger into a parameter's gradient whose x is a
+ * state's current value (restored from the tape) and whose u is an unbatched contiguous vector.
+ */
+export function deferredUpdates(plan: Plan, dimValue: DimValue, size: (v: { readonly dims: readonly string[] }) => string): DeferredUpdate[] {
+  const seg = plan.segments.adjoint;
+  if (!seg || plan.options.K === plan.options.truncate) return [];
+  const int = (e: Parameters<typeof foldIndex>[0]) => printIndex(foldIndex(e, dimValue), { dim: (d) => String(dimValue(d) ?? d) }).text;
+  const bars = new Set(plan.params.map((p) => p.bar));
+  const out: DeferredUpdate[] = [];
+  for (const nest of seg.body) {
+    const call = matchKernel(nest, dimValue);
+    if (call?.kernel !== 'ger' || !bars.has(call.B.buffer) || seg.batched.includes(call.u.buffer)) continue;
+    const state = plan.state.find((s) => s.current === call.w.buffer);
+    if (!state || int(call.B.base) !== '0' || int(call.u.base) !== '0' || int(call.w.base) !== '0' || int(call.incu) !== '1') continue;
+    // x is a whole state row: its length is the number of columns
+    if (int(call.n) !== size(state)) continue;
+    out.push({ nest, call, state, buffer: plan.names.fresh(`${call.B.buffer}_defer`), m: int(call.m), n: int(call.n), ldb: int(call.ldb) });
+  }
+  return out;
+}
+
+/** In the adjoint step of direction d: u into its row of the block (the statement that replaces the ger). */
+export function deferLine(u: DeferredUpdate): string {
+  return `for (let i = 0; i < ${u.m}; i++) ${u.buffer}[(d * ${DEFER_STEPS} + ${DEFER_STEPS - 1} - deferredSteps) * ${u.m} + i] = ${u.call.u.buffer}[i];`;
+}
+
+/** applyDeferred(count, k): the block of steps k .. k + deferredSteps − 1 as one gemm per direction. */
+export function emitApplyDeferred(w: CodeBlockWriter, updates: readonly DeferredUpdate[], kernels: string, stride: (buffer: string) => string) {
+  w.writeLine(`/** The deferred updates ${updates.map((u) => `${u.call.B.buffer} += ${u.call.u.buffer} ${u.state.current}ᵀ`).join(', ')} of steps k .. k + deferredSteps − 1, as one product per direction. */`);
+  w.write('function applyDeferred(count, k) ').block(() => {
+    w.write('for (let d = 0; d < count; d++) ').block(() => {
+      for (const u of updates) {
+        w.writeLine(
+          `${kernels}.gemm(${u.call.B.buffer}.byteOffset + 8 * d * ${stride(u.call.B.buffer)}, ${u.ldb}, ${u.buffer}.byteOffset + 8 * (d * ${DEFER_STEPS} + ${DEFER_STEPS} - deferredSteps) * ${u.m}, 1, ${u.m}, ` +
+            `${u.state.tape}.byteOffset + 8 * (k - T) * ${u.n}, ${u.n}, ${u.m}, ${u.n}, deferredSteps, 0);`,
+        );
+      }
+    });
+    w.writeLine('deferredSteps = 0;');
+  }).blankLine();
+}
+
+/** partialX/partialTheta run the adjoint step at a point, off the tape: apply each update at once, x being the point. */
+export function emitApplyNow(w: CodeBlockWriter, updates: readonly DeferredUpdate[], kernels: string, stride: (buffer: string) => string, count: string) {
+  w.write(`for (let d = 0; d < ${count}; d++) `).block(() => {
+    for (const u of updates) {
+      w.writeLine(
+        `${kernels}.ger(${u.call.B.buffer}.byteOffset + 8 * d * ${stride(u.call.B.buffer)}, ${u.ldb}, ${u.buffer}.byteOffset + 8 * (d * ${DEFER_STEPS} + ${DEFER_STEPS - 1}) * ${u.m}, 1, ${u.state.current}.byteOffset, ${u.m}, ${u.n});`,
+      );
+    }
+  });
+}
