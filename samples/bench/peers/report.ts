@@ -53,6 +53,8 @@ const MB = 2 ** 20;
 const fmtMs = (ms: number) => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3));
 const fmtG = (g: number) => (g >= 10 ? g.toFixed(1) : g >= 1 ? g.toFixed(2) : g.toFixed(3));
 const fmtRatio = (r: number) => (r >= 10 ? r.toFixed(0) : r >= 1 ? r.toFixed(1) : r.toFixed(2));
+/** Ratios against a target threshold, with enough digits that 1.96 is not shown as 2.0. */
+const fmtTargetRatio = (r: number) => (r >= 10 ? r.toFixed(0) : r.toFixed(2));
 
 function get(report: Report, workload: string, peer: PeerId): ChildResult | undefined {
   return report.results.find((r) => r.workload === workload && r.peer === peer);
@@ -113,7 +115,7 @@ function targets(report: Report, rows: ReturnType<typeof summarise>): string[] {
     const js = (['jaxjs', 'tfjs'] as const).map((p) => row.peers[p]?.ratio);
     const jsOk = js.every((r) => r !== undefined) ? js.every((r) => r! >= 10) : undefined;
     lines.push(
-      `| ${row.workload} | ${torch === undefined ? '—' : `${fmtRatio(torch)}×`} | ≥ ${need}× | ${verdict(torch === undefined ? undefined : torch >= need)} | ${js.map((r) => (r === undefined ? '—' : `${fmtRatio(r)}×`)).join(' / ')} | ${verdict(jsOk)} |`,
+      `| ${row.workload} | ${torch === undefined ? '—' : `${fmtTargetRatio(torch)}×`} | ≥ ${need}× | ${verdict(torch === undefined ? undefined : torch >= need)} | ${js.map((r) => (r === undefined ? '—' : `${fmtTargetRatio(r)}×`)).join(' / ')} | ${verdict(jsOk)} |`,
     );
   }
   return lines;
