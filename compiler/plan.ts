@@ -7,7 +7,7 @@ import { differentiateStep, type StepDerivatives } from './diff/derivatives.js';
 import { vjp } from './diff/vjp.js';
 import { topoSort, type Node } from './ir/nodes.js';
 import { invariantNodes } from './optimise/invariance.js';
-import { reassociate } from './optimise/reassociate.js';
+import { reassociate, type CostModel } from './optimise/reassociate.js';
 import { lowerSegment as lowerUnfused, type LoweringContext, type Output, type Ref } from './lower/lower.js';
 import { fuseLoops } from './optimise/fuse-loops.js';
 import type { BufferDecl, Segment, Stmt } from './lower/loop-ir.js';
@@ -102,9 +102,10 @@ export function buildPlan(model: MapModel, options: PlanOptions): Plan {
   const derivativeSteps = options.K - options.truncate;
   // With the kernels a hoisted product is computed by gemm, and one hoisted product serves the
   // primal and the derivative step alike: a call applies it K times plus K − t times.
-  const productCost = options.kernels ? PRODUCT_COST : undefined;
-  const perCall = (applications: number) => (options.kernels ? options.K + derivativeSteps : applications);
-  const costModel = (applications: number) => (options.dims ? { dims: options.dims, applications: perCall(applications), ...(productCost ? { productCost } : {}) } : null);
+  const costModel = (applications: number): CostModel | null => {
+    if (!options.dims) return null;
+    return options.kernels ? { dims: options.dims, applications: options.K + derivativeSteps, productCost: PRODUCT_COST } : { dims: options.dims, applications };
+  };
   const update = reassociate(b, model.update, costModel(options.K));
   const tangent = orNull(reassociate(b, nonNull(d.tangent), costModel(derivativeSteps)), d.tangent);
   const adjointAll = [...d.stateAdjoint, ...d.paramAdjoint];

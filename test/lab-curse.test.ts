@@ -18,6 +18,7 @@ import { traceCurse, type CurseTrace } from '../src/lab/trace.js';
 import { renderFigure } from '../src/lab/plot.js';
 import { boundsApply, curseFigure, curseJson, curseMarkdown, curseRows, labWarnings, sampleKs, thin, type CurseReportInput } from '../src/lab/curse-report.js';
 import { CLI, ROOT, STACK_TRACE, removeTempDirs, requireBuiltCli, runCli, tempDir } from './helpers/cli.js';
+import { expectPng, expectSvg } from './helpers/figures.js';
 
 const SAMPLE = join(ROOT, 'samples', 'curse');
 const DATA_FILE = join(SAMPLE, 'data.json');
@@ -329,18 +330,6 @@ async function reportInput(alpha: number, K: number, truncate = 0): Promise<Curs
     fixedPoint: ref.fixedPoint, constants, trace,
     options: { K, truncate, mode: 'both', measure: trace.measure, directions: trace.directions, seed: 1 },
   };
-}
-
-function expectSvg(svg: string, names: readonly string[]) {
-  expect(svg.startsWith('<svg')).toBe(true);
-  expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
-  for (const name of names) expect(svg).toContain(`>${name}</text>`);
-  expect((svg.match(/<path/g) ?? []).length).toBeGreaterThan(5);
-}
-
-function expectPng(png: Buffer) {
-  expect(png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))).toBe(true);
-  expect(png.length).toBeGreaterThan(8_000);
 }
 
 describe('curse report', () => {

@@ -6,8 +6,8 @@
 
 import type CodeBlockWriter from 'code-block-writer';
 import type { Plan, StateBuffers } from '../plan.js';
-import type { Stmt } from '../lower/loop-ir.js';
-import { foldIndex, printIndex } from './precedence.js';
+import type { IndexExpr, Stmt } from '../lower/loop-ir.js';
+import { indexCode } from './precedence.js';
 import { matchKernel, type KernelCall } from './wasm/match.js';
 
 /** Steps per block: W̄ is passed over once per block instead of once per step. */
@@ -36,7 +36,7 @@ type DimValue = (name: string) => number | null;
 export function deferredUpdates(plan: Plan, dimValue: DimValue, size: (v: { readonly dims: readonly string[] }) => string): DeferredUpdate[] {
   const seg = plan.segments.adjoint;
   if (!seg || plan.options.K === plan.options.truncate) return [];
-  const int = (e: Parameters<typeof foldIndex>[0]) => printIndex(foldIndex(e, dimValue), { dim: (d) => String(dimValue(d) ?? d) }).text;
+  const int = (e: IndexExpr) => indexCode(e, dimValue);
   const bars = new Set(plan.params.map((p) => p.bar));
   const out: DeferredUpdate[] = [];
   for (const nest of seg.body) {

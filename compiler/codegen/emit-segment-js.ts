@@ -5,7 +5,7 @@
 import type CodeBlockWriter from 'code-block-writer';
 import type { IndexExpr, ScalarExpr, Segment, Stmt } from '../lower/loop-ir.js';
 import { printScalar, type ExprPrinter } from './js-templates.js';
-import { foldIndex, printIndex } from './precedence.js';
+import { foldIndex, indexCode, printIndex } from './precedence.js';
 import { matchKernel, type KernelCall, type Operand } from './wasm/match.js';
 
 export interface SegmentEmitContext {
@@ -149,7 +149,7 @@ export function emitSegment(w: CodeBlockWriter, seg: Segment, ctx: SegmentEmitCo
         w.write(`for (; ${s.index} < ${extent}; ${s.index}++) `).block(() => s.body.forEach(emit));
       });
     };
-    const int = (e: IndexExpr) => printIndex(foldIndex(e, ctx.dimValue), printer).text;
+    const int = (e: IndexExpr) => indexCode(e, ctx.dimValue);
     /** Byte address of an operand's first entry in the kernels' memory. */
     const pointer = (o: Operand) => {
       const base = foldIndex(o.base, ctx.dimValue);

@@ -53,3 +53,8 @@ export function foldIndex(e: IndexExpr, dimValue: (name: string) => number | nul
   }
   return e;
 }
+
+/** An index expression as code: constants folded, a baked dim as its number, else its name. */
+export function indexCode(e: IndexExpr, dimValue: (name: string) => number | null): string {
+  return printIndex(foldIndex(e, dimValue), { dim: (d) => String(dimValue(d) ?? d) }).text;
+}

@@ -55,5 +55,8 @@ export function imul(a: IndexExpr, b: IndexExpr): IndexExpr {
   if ((a.k === 'num' && a.v === 0) || (b.k === 'num' && b.v === 0)) return num(0);
   return { k: 'mul', a, b };
 }
+/** Structural equality of two index expressions. */
+export const sameIndex = (a: IndexExpr, b: IndexExpr): boolean => JSON.stringify(a) === JSON.stringify(b);
+
 /** Number of entries of a buffer with these dims. */
 export const sizeOf = (dims: readonly string[]): IndexExpr => dims.map(dim).reduce(imul, num(1));

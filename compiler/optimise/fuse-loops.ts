@@ -7,7 +7,7 @@
 // lowering allocates them fresh). Guarantees the same values in every buffer. Pinned loops
 // (the nests a SIMD kernel computes) keep their shape: they neither join nor absorb a loop.
 
-import type { IndexExpr, ScalarExpr, Segment, Stmt } from '../lower/loop-ir.js';
+import { sameIndex, type ScalarExpr, type Segment, type Stmt } from '../lower/loop-ir.js';
 
 interface Access {
   readonly reads: ReadonlySet<string>;
@@ -83,10 +83,6 @@ function hoistLocals(body: readonly Stmt[]): Stmt[] {
 
 const commute = (a: Access, b: Access) => disjoint(a.writes, b.reads) && disjoint(a.writes, b.writes) && disjoint(b.writes, a.reads);
 const disjoint = (a: ReadonlySet<string>, b: ReadonlySet<string>) => ![...a].some((x) => b.has(x));
-
-function sameIndex(a: IndexExpr, b: IndexExpr): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
 
 /** Buffers and locals a statement reads and writes (loop indices are private to their loop). */
 function access(s: Stmt): Access {

@@ -13,9 +13,10 @@ import { cpus, platform, arch, release } from 'node:os';
 import { join } from 'node:path';
 import Benchmark from 'benchmark';
 import { packageRoot } from '../../compiler/package-root.js';
-import { compile, type MapSpec } from '../../src/index.js';
+import { compile } from '../../src/index.js';
 import { randomGenerator, relativeDifference, spectralNorm } from '../../runtime/reference.js';
 import { createHandwrittenRidge, type RidgeProblem } from './handwritten-ridge.js';
+import { ridgeSpec } from './ridge-spec.js';
 
 interface Case {
   readonly m: number;
@@ -35,14 +36,6 @@ const TOLERANCE = 1e-10;
 const SEED = 20261122;
 const BACKEND = 'CPU float64';
 
-const spec = (alpha: number): MapSpec => ({
-  name: 'ridge',
-  state: { x: 'n' },
-  params: { theta: 'n' },
-  data: { A: 'm,n', b: 'm' },
-  constants: { alpha },
-  update: { x: "x - alpha * (A' * (A * x - b) + theta .* x)" },
-});
 
 interface Timing {
   medianMs: number;
@@ -124,7 +117,7 @@ async function runCase(c: Case): Promise<Row[]> {
   const problem: RidgeProblem = { A, b, theta };
   const inputs = { A, b, theta };
 
-  const compiled = await compile(spec(alpha), { mode: 'both', K, truncate: TRUNCATE, dims: { m, n }, sourceName: 'samples/bench/ridge-vs-handwritten.ts' });
+  const compiled = await compile(ridgeSpec(alpha), { mode: 'both', K, truncate: TRUNCATE, dims: { m, n }, sourceName: 'samples/bench/ridge-vs-handwritten.ts' });
   const code = compiled.files[0]!.contents;
   const hoistedInvariants = !/function invariants\(\) \{\s*\}/.test(code);
   const phic = compiled.create();

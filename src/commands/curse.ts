@@ -11,7 +11,7 @@ import { estimateConstants, type Constants } from '../lab/bounds.js';
 import { reference, type Reference } from '../lab/fixed-point.js';
 import { loadProblem, type LabProblem } from '../lab/problem.js';
 import { traceCurse, type Measure } from '../lab/trace.js';
-import { figureFiles, writeOutputs } from '../lab/output.js';
+import { writeReport } from '../lab/output.js';
 import { curseFigure, curseJson, curseMarkdown, curseStdout, labWarnings, type CurseReportInput, type LabContext } from '../lab/curse-report.js';
 
 export interface CurseCommandOptions {
@@ -114,14 +114,7 @@ export async function curseCommand(specFile: string, opts: CurseCommandOptions):
     options: { K: opts.K, truncate: opts.truncate, mode: opts.mode, measure: trace.measure, directions: trace.directions, seed: opts.seed },
     trace,
   };
-  const json = JSON.stringify(curseJson(input, lab.warnings), null, 1) + '\n';
-  const files = writeOutputs(opts.out, [
-    { name: `${base}.json`, contents: json },
-    { name: `${base}.md`, contents: curseMarkdown(input, lab.warnings) },
-    ...(await figureFiles(base, curseFigure(input))),
-  ]);
-  process.stdout.write(curseStdout(input));
-  process.stdout.write(`wrote ${files.join(', ')}\n`);
+  const files = await writeReport(opts.out, base, { json: curseJson(input, lab.warnings), markdown: curseMarkdown(input, lab.warnings), figure: curseFigure(input), summary: curseStdout(input) });
   return { files, warnings: lab.warnings };
 }
 

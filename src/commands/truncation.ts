@@ -8,7 +8,7 @@ import { usageError } from '../../compiler/errors.js';
 import { minimisePhi } from '../lab/bounds.js';
 import { defaultDeltas, sweepTruncation } from '../lab/truncation.js';
 import type { Measure } from '../lab/trace.js';
-import { figureFiles, progress, writeOutputs } from '../lab/output.js';
+import { progress, writeReport } from '../lab/output.js';
 import { boundsApply, truncationFigure, truncationJson, truncationMarkdown, truncationStdout, type TruncationReportInput } from '../lab/curse-report.js';
 import { checkBaseName, checkIterations, guardDivergence, integerOption, prepareLab, printWarnings } from './curse.js';
 
@@ -77,14 +77,7 @@ export async function truncationCommand(specFile: string, opts: TruncationComman
     options: { K, omega, deltas, measure: first.measure, directions: first.directions, seed: opts.seed },
     sweep,
   };
-  const json = JSON.stringify(truncationJson(input, lab.warnings), null, 1) + '\n';
-  const files = writeOutputs(opts.out, [
-    { name: `${base}.json`, contents: json },
-    { name: `${base}.md`, contents: truncationMarkdown(input, lab.warnings) },
-    ...(await figureFiles(base, truncationFigure(input))),
-  ]);
-  process.stdout.write(truncationStdout(input));
-  process.stdout.write(`wrote ${files.join(', ')}\n`);
+  const files = await writeReport(opts.out, base, { json: truncationJson(input, lab.warnings), markdown: truncationMarkdown(input, lab.warnings), figure: truncationFigure(input), summary: truncationStdout(input) });
   return { files, warnings: lab.warnings };
 }
 

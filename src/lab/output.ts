@@ -24,6 +24,18 @@ export function writeOutputs(dir: string, files: readonly OutputFile[]): string[
   return writeFilesAtomically(dir, files as { name: string; contents: string }[]);
 }
 
+/** One report: `<base>.json`, `<base>.md` and its figure, written together; prints its summary and the files. */
+export async function writeReport(dir: string, base: string, report: { json: unknown; markdown: string; figure: Figure; summary: string }): Promise<string[]> {
+  const files = writeOutputs(dir, [
+    { name: `${base}.json`, contents: JSON.stringify(report.json, null, 1) + '\n' },
+    { name: `${base}.md`, contents: report.markdown },
+    ...(await figureFiles(base, report.figure)),
+  ]);
+  process.stdout.write(report.summary);
+  process.stdout.write(`wrote ${files.join(', ')}\n`);
+  return files;
+}
+
 /** A Markdown table; numbers are printed with `digits` significant digits. */
 export function markdownTable(header: readonly string[], rows: readonly (readonly (string | number)[])[], digits = 4): string {
   const cell = (v: string | number) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(digits)) : v);

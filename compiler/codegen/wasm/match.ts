@@ -5,7 +5,7 @@
 // two loop variables, with unit stride along the inner one; anything else stays JavaScript.
 
 import type { IndexExpr, ScalarExpr, Stmt } from '../../lower/loop-ir.js';
-import { iadd, imul } from '../../lower/loop-ir.js';
+import { iadd, imul, sameIndex } from '../../lower/loop-ir.js';
 import { foldIndex } from '../precedence.js';
 
 /** An operand: a buffer and the index of its first entry used. */
@@ -117,9 +117,8 @@ function asProduct(update: Extract<KernelCall, { kernel: 'ger' }>, s: For, dimVa
   const B = { buffer: update.w.buffer, base: right.rest };
   const al = left.coeffs.get(l) ?? { k: 'num', v: 0 };
   const ldb = right.coeffs.get(l)!;
-  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   // XᵀX: A[i + l·ld] and B[l·ld + j] are the same X, and C is square
-  const symmetric = same(A, B) && isOne(update.incu) && same(al, ldb) && same(foldIndex(update.m, dimValue), foldIndex(update.n, dimValue));
+  const symmetric = A.buffer === B.buffer && sameIndex(A.base, B.base) && isOne(update.incu) && sameIndex(al, ldb) && sameIndex(foldIndex(update.m, dimValue), foldIndex(update.n, dimValue));
   return { kernel: 'gemm', C: update.B, ldc: update.ldb, A, ai: update.incu, al, B, ldb, m: update.m, n: update.n, k: s.extent, symmetric };
 }
 

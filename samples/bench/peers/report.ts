@@ -199,7 +199,7 @@ export function markdown(report: Report): string {
     const frac = row.phicFractionOfRoofline?.oneThread;
     const extra = get(report, row.workload, 'phic')?.extra;
     const hoisted = extra?.hoistedInvariants;
-    const kernels = (extra?.kernels as string[] | undefined)?.filter((k) => ['gemv', 'gemvT', 'ger', 'gemm'].includes(k));
+    const kernels = extra?.kernels as string[] | undefined;
     push(`| ${row.workload} | ${row.hotOp} | ${r2 === undefined ? '—' : fmtG(r2)} | ${r1 === undefined ? '—' : fmtG(r1)} | ${g.join(' | ')} | ${frac === undefined ? '—' : `${(frac * 100).toFixed(0)} %`} | ${hoisted === undefined ? '—' : hoisted ? 'yes' : 'no'} | ${kernels === undefined ? '—' : kernels.join(', ') || 'none'} |`);
   }
   const roof = report.roofline;

@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MapSpec } from '../../../src/index.js';
 import { randomGenerator, spectralNorm } from '../../../runtime/reference.js';
+import { ridgeSpec } from '../ridge-spec.js';
 
 export type WorkloadId = 'P1-t0' | 'P1-t100' | 'P2' | 'P3' | 'P4' | 'P5';
 export type Problem = 'ridge' | 'least_squares' | 'tanh';
@@ -104,12 +105,7 @@ export function specOf(meta: WorkloadMeta): MapSpec {
   const alpha = meta.alpha;
   if (meta.problem === 'ridge') {
     return {
-      name: 'ridge',
-      state: { x: 'n' },
-      params: { theta: 'n' },
-      data: { A: 'm,n', b: 'm' },
-      constants: { alpha },
-      update: { x: "x - alpha * (A' * (A * x - b) + theta .* x)" },
+      ...ridgeSpec(alpha),
       // P1: ½‖x_K − x̂‖² with x̂ = 0 (outer data), so hypergradient() computes d/dθ ½‖x_K‖² in one call.
       ...(meta.derivative === 'hypergradient' ? { outer: { objective: '0.5 * sum((x - xhat) .^ 2)', data: { xhat: 'n' } } } : {}),
     };
