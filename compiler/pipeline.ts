@@ -132,7 +132,7 @@ function declarationFile(code: string, plan: Plan): string {
 
 function toTypeScript(code: string, plan: Plan): string {
   const header = headerOf(code);
-  const body = code.slice(header.length).replace('export const meta = ', 'export const meta: Meta = ').replace('export function create(dims) ', `export function create(dims${plan.options.dims ? '?' : ''}: Dims): Instance `);
+  const body = code.slice(header.length).replace('export const meta = ', 'export const meta: Meta = ').replace('export function create(dims, options) ', `export function create(dims${plan.options.dims ? '?' : ''}: Dims, options?: CreateOptions): Instance `);
   return `${header}// @ts-nocheck\n${declarations(plan, false).replace(/^export const meta: Meta;\n/m, '')}\n${body}`;
 }
 

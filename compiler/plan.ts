@@ -90,7 +90,7 @@ export interface Plan {
 /** Cost of a multiply-add of gemm (general, symmetric AᵀA) against one of gemv, measured at 500² (kernels.wat). */
 const PRODUCT_COST = { general: 0.75, symmetric: 0.4 };
 
-export const MODULE_GLOBALS = ['meta', 'create', 'sigmoid', 'softplus', 'toFlat', 'nonFinite', 'PhicError', 'phicError', 'checkFinite', 'K', 'T', 'KERNELS_WASM', 'instantiateKernels'];
+export const MODULE_GLOBALS = ['meta', 'create', 'sigmoid', 'softplus', 'toFlat', 'nonFinite', 'PhicError', 'phicError', 'checkFinite', 'K', 'T', 'KERNELS_WASM', 'KERNELS_WASM_SHARED', 'instantiateKernels', 'createOptions', 'PARALLEL_MIN_WORK', 'releaseWhenCollected', 'defaultKernelThreads', 'kernelThreadsCommon', 'threadedKernels', 'options', 'instance', 'threads', 'release'];
 
 export function buildPlan(model: MapModel, options: PlanOptions): Plan {
   const b = model.builder;

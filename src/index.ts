@@ -41,6 +41,16 @@ export interface MapInstance {
   partialTheta(inputs: Named<Tensor>, point: Named<Tensor>): Matrix;
   /** Bytes held by the instance's buffers (see the generated .d.ts). */
   bufferBytes(): number;
+  /** Threads the SIMD kernels run on now (1 until the worker threads are ready, or without them). */
+  threads(): number;
+  /** Stops the worker threads, if any; the instance goes on, on one thread. */
+  release(): void;
+}
+
+/** create()'s options for a CPU module. */
+export interface CreateOptions {
+  /** How many threads the SIMD kernels may use (1: no worker threads); by default the cores Node reports, at most 4. */
+  threads?: number;
 }
 
 export interface CompiledMap {
@@ -48,7 +58,7 @@ export interface CompiledMap {
   /** The files `phic compile` would write. */
   readonly files: readonly GeneratedFile[];
   /** Instantiates the module: allocates its buffers (dims are needed unless baked). */
-  create(dims?: Readonly<Record<string, number>>): MapInstance;
+  create(dims?: Readonly<Record<string, number>>, options?: CreateOptions): MapInstance;
 }
 
 /** What every GPU result carries: the gpu.js backend that actually ran, and float32 precision. */
@@ -109,8 +119,8 @@ export async function compile(spec: MapSpec | SpecSource, options: CompileOption
     return { meta: mod.meta, files: result.files, gpu, create: (dims?: Readonly<Record<string, number>> | null) => mod.create(gpu, dims as Record<string, number> | undefined, createOptions) };
   }
   const result = compileSpec(source, { ...options, emit: 'js' });
-  const mod = await importGenerated<{ meta: Record<string, unknown>; create(dims?: Record<string, number>): MapInstance }>(result.moduleCode);
-  return { meta: mod.meta, files: result.files, create: (dims?: Readonly<Record<string, number>>) => mod.create(dims as Record<string, number>) };
+  const mod = await importGenerated<{ meta: Record<string, unknown>; create(dims?: Record<string, number>, options?: CreateOptions): MapInstance }>(result.moduleCode);
+  return { meta: mod.meta, files: result.files, create: (dims?: Readonly<Record<string, number>>, options?: CreateOptions) => mod.create(dims as Record<string, number>, options) };
 }
 
 function isSource(x: unknown): x is SpecSource {

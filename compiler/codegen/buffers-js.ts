@@ -57,7 +57,7 @@ export function emitBufferDeclarations(w: CodeBlockWriter, set: BufferSet, kerne
   };
   if (kernels) {
     w.writeLine('// every buffer is a view into the memory of the SIMD kernels, which read them in place');
-    w.writeLine(`const ${kernels} = instantiateKernels();`);
+    w.writeLine(`const ${kernels} = instantiateKernels(createOptions(options).threads ?? defaultKernelThreads());`);
     declare([...set.fixed, ...set.tape], (b) => `let ${b.name};`);
     w.writeLine('// per-direction buffers: one copy per direction, laid out again when the count changes');
     for (const [name] of perDirection(set)) w.writeLine(`let ${name};`);
@@ -71,6 +71,7 @@ export function emitBufferDeclarations(w: CodeBlockWriter, set: BufferSet, kerne
     if (outerLine) w.writeLine(outerLine);
     return;
   }
+  w.writeLine('createOptions(options);');
   declare(set.fixed, (b) => `const ${b.name} = new Float64Array(${b.size});`);
   w.writeLine('// per-direction buffers: one copy per direction, (re)allocated when the count changes');
   for (const [name] of perDirection(set)) w.writeLine(`let ${name} = new Float64Array(0);`);
@@ -88,6 +89,14 @@ export function emitResize(w: CodeBlockWriter, set: BufferSet, which: 'tangent' 
   }
   for (const [name, sz] of which === 'tangent' ? set.tangents : set.adjoints) w.writeLine(`${name} = new Float64Array(count * ${sz});`);
   w.writeLine(`${counter} = count;`);
+}
+
+/** threads() and release(): the kernels' worker threads; a module without kernels runs on one thread. */
+export function emitThreadFunctions(w: CodeBlockWriter, kernels: string | undefined) {
+  w.writeLine('/** Threads the kernels run on now: 1 until the worker threads, started by the first large call, are ready. */');
+  w.writeLine(kernels ? `function threads() { return ${kernels}.threads(); }` : 'function threads() { return 1; }');
+  w.writeLine('/** Stops the worker threads, if any; the instance goes on, on one thread. */');
+  w.writeLine(kernels ? `function release() { ${kernels}.release(); }` : 'function release() {}').blankLine();
 }
 
 export function emitBufferBytes(w: CodeBlockWriter, set: BufferSet, kernels: string | undefined) {

@@ -39,6 +39,10 @@ export function declarations(plan: Plan, declare: boolean): string {
       : []),
     '  /** Bytes held by the buffers: all of them allocated by create(), the per-direction ones by the first call that needs them. */',
     '  bufferBytes(): number;',
+    '  /** Threads the SIMD kernels run on now: 1 until the worker threads, started by the first large call, are ready (and always 1 without kernels or worker threads). */',
+    '  threads(): number;',
+    '  /** Stops the worker threads, if any; the instance goes on, on one thread. */',
+    '  release(): void;',
     '  /** ∂Φ/∂x at a point, over the concatenated state components. */',
     '  partialX(inputs: Inputs, point: InitialState): Matrix;',
     '  /** ∂Φ/∂θ at a point: rows over the state, columns over the concatenated params. */',
@@ -53,9 +57,13 @@ export function declarations(plan: Plan, declare: boolean): string {
         ]
       : []),
     '}',
+    '/** threads: how many threads the SIMD kernels may use (1: none started); by default the cores Node reports, at most 4. */',
+    'export interface CreateOptions {\n  threads?: number;\n}',
     `export ${d}const meta: Meta;`,
   ];
-  if (declare) lines.push(`export declare function create(dims${plan.options.dims ? '?' : ''}: Dims): Instance;`);
+  if (declare) {
+    lines.push(`export declare function create(dims${plan.options.dims ? '?' : ''}: Dims, options?: CreateOptions): Instance;`);
+  }
   return lines.join('\n') + '\n';
 }
 

@@ -30,7 +30,16 @@ export const JS_TEMPLATES: Readonly<Record<string, Template>> = {
 };
 
 /** Module-level helpers the templates call. */
-export const JS_HELPERS = `function sigmoid(v) {
+export const JS_HELPERS = `/** create()'s options, checked: { threads }, an integer from 1 to 64 (1: no worker threads). */
+function createOptions(options) {
+  if (options === undefined) return {};
+  checkKeys(options, ['threads'], 'options');
+  const { threads } = options;
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) fail('usage', 'options.threads must be an integer from 1 to 64, got ' + threads);
+  return options;
+}
+
+function sigmoid(v) {
   return v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
 }
 

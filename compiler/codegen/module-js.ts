@@ -7,7 +7,7 @@ import CodeBlockWriter from 'code-block-writer';
 import type { Plan, StateBuffers, ParamBuffers } from '../plan.js';
 import { emitSegment, segmentBuffers, segmentCall, usesKernels, type SegmentEmitContext } from './emit-segment-js.js';
 import { KERNELS_RUNTIME } from './wasm/runtime-kernels.js';
-import { bufferSet, emitBufferBytes, emitBufferDeclarations, emitResize } from './buffers-js.js';
+import { bufferSet, emitBufferBytes, emitBufferDeclarations, emitResize, emitThreadFunctions } from './buffers-js.js';
 import { DEFER_STEPS, deferLine, deferredUpdates, emitApplyDeferred, emitApplyNow, type DeferredUpdate } from './deferred-updates.js';
 import { JS_HELPERS } from './js-templates.js';
 import { JS_RUNTIME } from './runtime-js.js';
@@ -81,7 +81,7 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
   const inputNames = [...plan.params.map((p) => p.name), ...plan.data.map((d) => d.name)];
 
   w.writeLine('/** Allocates all buffers once; the returned functions reuse them on every call. */');
-  w.write('export function create(dims) ').block(() => {
+  w.write('export function create(dims, options) ').block(() => {
     emitDims(w, plan);
     const buffers = bufferSet(plan, size, deferred.map((u) => [u.buffer, `${DEFER_STEPS} * ${u.m}`] as const));
     // With no outer data there is nothing to wait for.
@@ -129,8 +129,16 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
 
     if (plan.outer) emitOuter(w, plan, size, reverse);
     emitBufferBytes(w, buffers, kernels);
-    const api = ['iterate', ...(forward ? ['jvp', 'jacobianForward'] : []), ...(reverse ? ['vjp', 'jacobianReverse'] : []), 'partialX', 'partialTheta', 'bufferBytes', ...(plan.outer ? ['outerAt', ...(reverse ? ['hypergradient'] : [])] : [])];
-    w.writeLine(`return Object.freeze({ meta, dims: Object.freeze({ ${plan.model.dims.map((d) => `${d}: ${d}`).join(', ')} }), ${api.join(', ')} });`);
+    emitThreadFunctions(w, kernels);
+    const api = ['iterate', ...(forward ? ['jvp', 'jacobianForward'] : []), ...(reverse ? ['vjp', 'jacobianReverse'] : []), 'partialX', 'partialTheta', 'bufferBytes', 'threads', 'release', ...(plan.outer ? ['outerAt', ...(reverse ? ['hypergradient'] : [])] : [])];
+    const instance = `Object.freeze({ meta, dims: Object.freeze({ ${plan.model.dims.map((d) => `${d}: ${d}`).join(', ')} }), ${api.join(', ')} })`;
+    if (!kernels) w.writeLine(`return ${instance};`);
+    else {
+      w.writeLine(`const instance = ${instance};`);
+      w.writeLine('// an instance dropped without release() stops its worker threads when it is collected');
+      w.writeLine(`releaseWhenCollected?.register(instance, ${kernels}.release);`);
+      w.writeLine('return instance;');
+    }
   });
   return w.toString();
 }

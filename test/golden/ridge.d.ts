@@ -81,10 +81,18 @@ export interface Instance {
   jacobianReverse(inputs: Inputs, x0?: InitialState, observe?: Observer): { state: State; jacobian: Jacobian };
   /** Bytes held by the buffers: all of them allocated by create(), the per-direction ones by the first call that needs them. */
   bufferBytes(): number;
+  /** Threads the SIMD kernels run on now: 1 until the worker threads, started by the first large call, are ready (and always 1 without kernels or worker threads). */
+  threads(): number;
+  /** Stops the worker threads, if any; the instance goes on, on one thread. */
+  release(): void;
   /** ∂Φ/∂x at a point, over the concatenated state components. */
   partialX(inputs: Inputs, point: InitialState): Matrix;
   /** ∂Φ/∂θ at a point: rows over the state, columns over the concatenated params. */
   partialTheta(inputs: Inputs, point: InitialState): Matrix;
 }
+/** threads: how many threads the SIMD kernels may use (1: none started); by default the cores Node reports, at most 4. */
+export interface CreateOptions {
+  threads?: number;
+}
 export declare const meta: Meta;
-export declare function create(dims?: Dims): Instance;
+export declare function create(dims?: Dims, options?: CreateOptions): Instance;

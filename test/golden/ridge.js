@@ -72,6 +72,15 @@ function matrix(rows, cols, data) {
   return { rows, cols, data };
 }
 
+/** create()'s options, checked: { threads }, an integer from 1 to 64 (1: no worker threads). */
+function createOptions(options) {
+  if (options === undefined) return {};
+  checkKeys(options, ['threads'], 'options');
+  const { threads } = options;
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) fail('usage', 'options.threads must be an integer from 1 to 64, got ' + threads);
+  return options;
+}
+
 function sigmoid(v) {
   return v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
 }
@@ -82,7 +91,7 @@ function softplus(v) {
 }
 
 /** Allocates all buffers once; the returned functions reuse them on every call. */
-export function create(dims) {
+export function create(dims, options) {
   // dims are baked in: n = 4, m = 6
   if (dims !== undefined) {
     checkKeys(dims, ["n","m"], 'dims');
@@ -92,6 +101,7 @@ export function create(dims) {
   const n = 4;
   const m = 6;
 
+  createOptions(options);
   // inputs and state
   const theta = new Float64Array(4);
   const A = new Float64Array(24);
@@ -531,5 +541,10 @@ export function create(dims) {
   /** Bytes held by the buffers (the per-direction ones as laid out by the last call). */
   function bufferBytes() { return [theta, A, b, x, x_next, theta_dot, h, h2, t, t2, t3, t4, t5, t6, x_tape, x_dot, x_dot_next, x_bar, x_bar_next, theta_bar].reduce((bytes, b) => bytes + b.byteLength, 0); }
 
-  return Object.freeze({ meta, dims: Object.freeze({ n: n, m: m }), iterate, jvp, jacobianForward, vjp, jacobianReverse, partialX, partialTheta, bufferBytes });
+  /** Threads the kernels run on now: 1 until the worker threads, started by the first large call, are ready. */
+  function threads() { return 1; }
+  /** Stops the worker threads, if any; the instance goes on, on one thread. */
+  function release() {}
+
+  return Object.freeze({ meta, dims: Object.freeze({ n: n, m: m }), iterate, jvp, jacobianForward, vjp, jacobianReverse, partialX, partialTheta, bufferBytes, threads, release });
 }

@@ -72,6 +72,15 @@ function matrix(rows, cols, data) {
   return { rows, cols, data };
 }
 
+/** create()'s options, checked: { threads }, an integer from 1 to 64 (1: no worker threads). */
+function createOptions(options) {
+  if (options === undefined) return {};
+  checkKeys(options, ['threads'], 'options');
+  const { threads } = options;
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) fail('usage', 'options.threads must be an integer from 1 to 64, got ' + threads);
+  return options;
+}
+
 function sigmoid(v) {
   return v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
 }
@@ -82,20 +91,195 @@ function softplus(v) {
 }
 
 /** WebAssembly SIMD kernels (compiler/codegen/wasm/kernels.wat): gemv, gemvT, ger, gemm. */
-const KERNELS_WASM = 'AGFzbQEAAAABKwRgBn9/f39/fwBgB39/f39/f38AYAV/f39/fwF8YAt/f39/f39/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQIDAwcdBARnZW12AAAFZ2VtdlQAAQNnZXIAAgRnZW1tAAUK9hQG/QQDCX8FewV8IAFBA3QhCCAFQX5xQQN0IQkgBUEDdCEKAkADQCAGQQRqIARKDQEgACAGIAhsaiELIAsgCGohDCAMIAhqIQ0gDSAIaiEO/QwAAAAAAAAAAAAAAAAAAAAAIQ/9DAAAAAAAAAAAAAAAAAAAAAAhEP0MAAAAAAAAAAAAAAAAAAAAACER/QwAAAAAAAAAAAAAAAAAAAAAIRJBACEHAkADQCAHIAlPDQEgAiAHav0ABAAhEyAPIAsgB2r9AAQAIBP98gH98AEhDyAQIAwgB2r9AAQAIBP98gH98AEhECARIA0gB2r9AAQAIBP98gH98AEhESASIA4gB2r9AAQAIBP98gH98AEhEiAHQRBqIQcMAAsLIA/9IQAgD/0hAaAhFCAQ/SEAIBD9IQGgIRUgEf0hACAR/SEBoCEWIBL9IQAgEv0hAaAhFyAHIApJBEAgAiAHaisDACEYIBQgCyAHaisDACAYoqAhFCAVIAwgB2orAwAgGKKgIRUgFiANIAdqKwMAIBiioCEWIBcgDiAHaisDACAYoqAhFwsgAyAGQQN0aiAUOQMAIAMgBkEDdGogFTkDCCADIAZBA3RqIBY5AxAgAyAGQQN0aiAXOQMYIAZBBGohBgwACwsCQANAIAYgBE4NASAAIAYgCGxqIQv9DAAAAAAAAAAAAAAAAAAAAAAhD0EAIQcCQANAIAcgCU8NASAPIAsgB2r9AAQAIAIgB2r9AAQA/fIB/fABIQ8gB0EQaiEHDAALCyAP/SEAIA/9IQGgIRQgByAKSQRAIBQgCyAHaisDACACIAdqKwMAoqAhFAsgAyAGQQN0aiAUOQMAIAZBAWohBgwACwsL1gMCCn8EeyABQQN0IQggBUF+cUEDdCEJIAVBA3QhCgJAA0AgBkEEaiAESg0BIAAgBiAIbGohCyALIAhqIQwgDCAIaiENIA0gCGohDiACIAZBA3RqIQ8gD/0KAwAhECAP/QoDCCERIA/9CgMQIRIgD/0KAxghE0EAIQcCQANAIAcgCU8NASADIAdqIAMgB2r9AAQAIAsgB2r9AAQAIBD98gEgDCAHav0ABAAgEf3yAf3wAf3wASANIAdq/QAEACAS/fIBIA4gB2r9AAQAIBP98gH98AH98AH9CwQAIAdBEGohBwwACwsgByAKSQRAIAMgB2ogAyAHaisDACALIAdqKwMAIBD9IQCiIAwgB2orAwAgEf0hAKKgoCANIAdqKwMAIBL9IQCiIA4gB2orAwAgE/0hAKKgoDkDAAsgBkEEaiEGDAALCwJAA0AgBiAETg0BIAAgBiAIbGohCyACIAZBA3Rq/QoDACEQQQAhBwJAA0AgByAJTw0BIAMgB2ogAyAHav0ABAAgCyAHav0ABAAgEP3yAf3wAf0LBAAgB0EQaiEHDAALCyAHIApJBEAgAyAHaiADIAdqKwMAIAsgB2orAwAgEP0hAKKgOQMACyAGQQFqIQYMAAsLC7MBAgZ/AXsgAUEDdCEJIAZBfnFBA3QhCiAGQQN0IQsCQANAIAcgBU4NASAAIAcgCWxqIQwgAiAHIANsQQN0av0KAwAhDUEAIQgCQANAIAggCk8NASAMIAhqIAwgCGr9AAQAIA0gBCAIav0ABAD98gH98AH9CwQAIAhBEGohCAwACwsgCCALSQRAIAwgCGogDCAIaisDACAN/SEAIAQgCGorAwCioDkDAAsgB0EBaiEHDAALCws8AgF/AXwCQANAIAUgBE4NASAGIAArAwAgAisDAKKgIQYgACABaiEAIAIgA2ohAiAFQQFqIQUMAAsLIAYLwwkDB38LewJ/IAFBA3QhASADQQN0IQMgBEEDdCEEIAZBA3QhBiADQQF0IR0gHSADaiEeAkADQCALQQRqIAdKDQEgC0EAIAobIQwCQANAIAxBBGogCEoNAf0MAAAAAAAAAAAAAAAAAAAAACES/QwAAAAAAAAAAAAAAAAAAAAAIRP9DAAAAAAAAAAAAAAAAAAAAAAhFP0MAAAAAAAAAAAAAAAAAAAAACEV/QwAAAAAAAAAAAAAAAAAAAAAIRb9DAAAAAAAAAAAAAAAAAAAAAAhF/0MAAAAAAAAAAAAAAAAAAAAACEY/QwAAAAAAAAAAAAAAAAAAAAAIRkgAiALIANsaiEPIAUgDEEDdGohEEEAIQ0CQANAIA0gCU4NASAQ/QAEACEaIBD9AAQQIRsgD/0KAwAhHCASIBwgGv3yAf3wASESIBMgHCAb/fIB/fABIRMgDyADav0KAwAhHCAUIBwgGv3yAf3wASEUIBUgHCAb/fIB/fABIRUgDyAdav0KAwAhHCAWIBwgGv3yAf3wASEWIBcgHCAb/fIB/fABIRcgDyAeav0KAwAhHCAYIBwgGv3yAf3wASEYIBkgHCAb/fIB/fABIRkgDyAEaiEPIBAgBmohECANQQFqIQ0MAAsLIAAgCyABbGogDEEDdGohESARIBH9AAQAIBL98AH9CwQAIBEgEf0ABBAgE/3wAf0LBBAgESABaiERIBEgEf0ABAAgFP3wAf0LBAAgESAR/QAEECAV/fAB/QsEECARIAFqIREgESAR/QAEACAW/fAB/QsEACARIBH9AAQQIBf98AH9CwQQIBEgAWohESARIBH9AAQAIBj98AH9CwQAIBEgEf0ABBAgGf3wAf0LBBAgCiAMIAtKcQRAIAAgDCABbGogC0EDdGohESARIBH9AAQAIBIgFP0NAAECAwQFBgcQERITFBUWF/3wAf0LBAAgESAR/QAEECAWIBj9DQABAgMEBQYHEBESExQVFhf98AH9CwQQIBEgAWohESARIBH9AAQAIBIgFP0NCAkKCwwNDg8YGRobHB0eH/3wAf0LBAAgESAR/QAEECAWIBj9DQgJCgsMDQ4PGBkaGxwdHh/98AH9CwQQIBEgAWohESARIBH9AAQAIBMgFf0NAAECAwQFBgcQERITFBUWF/3wAf0LBAAgESAR/QAEECAXIBn9DQABAgMEBQYHEBESExQVFhf98AH9CwQQIBEgAWohESARIBH9AAQAIBMgFf0NCAkKCwwNDg8YGRobHB0eH/3wAf0LBAAgESAR/QAEECAXIBn9DQgJCgsMDQ4PGBkaGxwdHh/98AH9CwQQCyAMQQRqIQwMAAsLAkADQCAMIAhODQFBACEOAkADQCAOQQRODQEgACALIA5qIAFsaiAMQQN0aiERIBEgESsDACACIAsgDmogA2xqIAQgBSAMQQN0aiAGIAkQA6A5AwAgDkEBaiEODAALCyAMQQFqIQwMAAsLIAtBBGohCwwACwsCQANAIAsgB04NAUEAIQwCQANAIAwgCE4NASAAIAsgAWxqIAxBA3RqIREgESARKwMAIAIgCyADbGogBCAFIAxBA3RqIAYgCRADoDkDACAMQQFqIQwMAAsLIAtBAWohCwwACwsLZgECfyAKIAcgCEYgB0EDcUVxcSEMAkADQCALIAlODQEgACABIAIgCyAEbEEDdGogAyAEIAUgCyAGbEEDdGogBiAHIAhBwAAgCSALayAJIAtrQcAAShsgDBAEIAtBwABqIQsMAAsLCwD9AwRuYW1lAQ0CAwNkb3QEBXBhbmVsAuYDBgAZAAFBAQNsZGECAXgDAXkEAW0FAW4GAWkHAWoICHJvd0J5dGVzCQlwYWlyQnl0ZXMKCGVuZEJ5dGVzCwJyMAwCcjENAnIyDgJyMw8CYTAQAmExEQJhMhICYTMTAXYUAnMwFQJzMRYCczIXAnMzGAJ4agEUAAFBAQNsZGECAXYDAXkEAW0FAW4GAWkHAWoICHJvd0J5dGVzCQlwYWlyQnl0ZXMKCGVuZEJ5dGVzCwJyMAwCcjENAnIyDgJyMw8BcBACYzARAmMxEgJjMhMCYzMCDgABQgEDbGRiAgF1AwRpbmN1BAF3BQFtBgFuBwFpCAFqCQhyb3dCeXRlcwoJcGFpckJ5dGVzCwhlbmRCeXRlcwwBcg0BYwMHAAFhAQJhbAIBYgMDbGRiBAFrBQFsBgFzBB8AAUMBA2xkYwIBQQMCYWkEAmFsBQFCBgNsZGIHAW0IAW4JAWsKA3N5bQsBaQwBag0BbA4Bcg8CcGEQAnBiEQJwYxIDYzAwEwNjMDEUA2MxMBUDYzExFgNjMjAXA2MyMRgDYzMwGQNjMzEaAmIwGwJiMRwBYR0DYWkyHgNhaTMFDQABQwEDbGRjAgFBAwJhaQQCYWwFAUIGA2xkYgcBbQgBbgkBawoDc3ltCwFsDARzeW0y';
+const KERNELS_WASM = 'AGFzbQEAAAABKwRgBn9/f39/fwBgB39/f39/f38AYAV/f39/fwF8YAt/f39/f39/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQIDAwcdBARnZW12AAAFZ2VtdlQAAQNnZXIAAgRnZW1tAAUK+RQG/QQDCX8FewV8IAFBA3QhCCAFQX5xQQN0IQkgBUEDdCEKAkADQCAGQQRqIARKDQEgACAGIAhsaiELIAsgCGohDCAMIAhqIQ0gDSAIaiEO/QwAAAAAAAAAAAAAAAAAAAAAIQ/9DAAAAAAAAAAAAAAAAAAAAAAhEP0MAAAAAAAAAAAAAAAAAAAAACER/QwAAAAAAAAAAAAAAAAAAAAAIRJBACEHAkADQCAHIAlPDQEgAiAHav0ABAAhEyAPIAsgB2r9AAQAIBP98gH98AEhDyAQIAwgB2r9AAQAIBP98gH98AEhECARIA0gB2r9AAQAIBP98gH98AEhESASIA4gB2r9AAQAIBP98gH98AEhEiAHQRBqIQcMAAsLIA/9IQAgD/0hAaAhFCAQ/SEAIBD9IQGgIRUgEf0hACAR/SEBoCEWIBL9IQAgEv0hAaAhFyAHIApJBEAgAiAHaisDACEYIBQgCyAHaisDACAYoqAhFCAVIAwgB2orAwAgGKKgIRUgFiANIAdqKwMAIBiioCEWIBcgDiAHaisDACAYoqAhFwsgAyAGQQN0aiAUOQMAIAMgBkEDdGogFTkDCCADIAZBA3RqIBY5AxAgAyAGQQN0aiAXOQMYIAZBBGohBgwACwsCQANAIAYgBE4NASAAIAYgCGxqIQv9DAAAAAAAAAAAAAAAAAAAAAAhD0EAIQcCQANAIAcgCU8NASAPIAsgB2r9AAQAIAIgB2r9AAQA/fIB/fABIQ8gB0EQaiEHDAALCyAP/SEAIA/9IQGgIRQgByAKSQRAIBQgCyAHaisDACACIAdqKwMAoqAhFAsgAyAGQQN0aiAUOQMAIAZBAWohBgwACwsL1gMCCn8EeyABQQN0IQggBUF+cUEDdCEJIAVBA3QhCgJAA0AgBkEEaiAESg0BIAAgBiAIbGohCyALIAhqIQwgDCAIaiENIA0gCGohDiACIAZBA3RqIQ8gD/0KAwAhECAP/QoDCCERIA/9CgMQIRIgD/0KAxghE0EAIQcCQANAIAcgCU8NASADIAdqIAMgB2r9AAQAIAsgB2r9AAQAIBD98gEgDCAHav0ABAAgEf3yAf3wAf3wASANIAdq/QAEACAS/fIBIA4gB2r9AAQAIBP98gH98AH98AH9CwQAIAdBEGohBwwACwsgByAKSQRAIAMgB2ogAyAHaisDACALIAdqKwMAIBD9IQCiIAwgB2orAwAgEf0hAKKgoCANIAdqKwMAIBL9IQCiIA4gB2orAwAgE/0hAKKgoDkDAAsgBkEEaiEGDAALCwJAA0AgBiAETg0BIAAgBiAIbGohCyACIAZBA3Rq/QoDACEQQQAhBwJAA0AgByAJTw0BIAMgB2ogAyAHav0ABAAgCyAHav0ABAAgEP3yAf3wAf0LBAAgB0EQaiEHDAALCyAHIApJBEAgAyAHaiADIAdqKwMAIAsgB2orAwAgEP0hAKKgOQMACyAGQQFqIQYMAAsLC7MBAgZ/AXsgAUEDdCEJIAZBfnFBA3QhCiAGQQN0IQsCQANAIAcgBU4NASAAIAcgCWxqIQwgAiAHIANsQQN0av0KAwAhDUEAIQgCQANAIAggCk8NASAMIAhqIAwgCGr9AAQAIA0gBCAIav0ABAD98gH98AH9CwQAIAhBEGohCAwACwsgCCALSQRAIAwgCGogDCAIaisDACAN/SEAIAQgCGorAwCioDkDAAsgB0EBaiEHDAALCws8AgF/AXwCQANAIAUgBE4NASAGIAArAwAgAisDAKKgIQYgACABaiEAIAIgA2ohAiAFQQFqIQUMAAsLIAYLwwkDB38LewJ/IAFBA3QhASADQQN0IQMgBEEDdCEEIAZBA3QhBiADQQF0IR0gHSADaiEeAkADQCALQQRqIAdKDQEgC0EAIAobIQwCQANAIAxBBGogCEoNAf0MAAAAAAAAAAAAAAAAAAAAACES/QwAAAAAAAAAAAAAAAAAAAAAIRP9DAAAAAAAAAAAAAAAAAAAAAAhFP0MAAAAAAAAAAAAAAAAAAAAACEV/QwAAAAAAAAAAAAAAAAAAAAAIRb9DAAAAAAAAAAAAAAAAAAAAAAhF/0MAAAAAAAAAAAAAAAAAAAAACEY/QwAAAAAAAAAAAAAAAAAAAAAIRkgAiALIANsaiEPIAUgDEEDdGohEEEAIQ0CQANAIA0gCU4NASAQ/QAEACEaIBD9AAQQIRsgD/0KAwAhHCASIBwgGv3yAf3wASESIBMgHCAb/fIB/fABIRMgDyADav0KAwAhHCAUIBwgGv3yAf3wASEUIBUgHCAb/fIB/fABIRUgDyAdav0KAwAhHCAWIBwgGv3yAf3wASEWIBcgHCAb/fIB/fABIRcgDyAeav0KAwAhHCAYIBwgGv3yAf3wASEYIBkgHCAb/fIB/fABIRkgDyAEaiEPIBAgBmohECANQQFqIQ0MAAsLIAAgCyABbGogDEEDdGohESARIBH9AAQAIBL98AH9CwQAIBEgEf0ABBAgE/3wAf0LBBAgESABaiERIBEgEf0ABAAgFP3wAf0LBAAgESAR/QAEECAV/fAB/QsEECARIAFqIREgESAR/QAEACAW/fAB/QsEACARIBH9AAQQIBf98AH9CwQQIBEgAWohESARIBH9AAQAIBj98AH9CwQAIBEgEf0ABBAgGf3wAf0LBBAgCiAMIAtKcQRAIAAgDCABbGogC0EDdGohESARIBH9AAQAIBIgFP0NAAECAwQFBgcQERITFBUWF/3wAf0LBAAgESAR/QAEECAWIBj9DQABAgMEBQYHEBESExQVFhf98AH9CwQQIBEgAWohESARIBH9AAQAIBIgFP0NCAkKCwwNDg8YGRobHB0eH/3wAf0LBAAgESAR/QAEECAWIBj9DQgJCgsMDQ4PGBkaGxwdHh/98AH9CwQQIBEgAWohESARIBH9AAQAIBMgFf0NAAECAwQFBgcQERITFBUWF/3wAf0LBAAgESAR/QAEECAXIBn9DQABAgMEBQYHEBESExQVFhf98AH9CwQQIBEgAWohESARIBH9AAQAIBMgFf0NCAkKCwwNDg8YGRobHB0eH/3wAf0LBAAgESAR/QAEECAXIBn9DQgJCgsMDQ4PGBkaGxwdHh/98AH9CwQQCyAMQQRqIQwMAAsLAkADQCAMIAhODQFBACEOAkADQCAOQQRODQEgACALIA5qIAFsaiAMQQN0aiERIBEgESsDACACIAsgDmogA2xqIAQgBSAMQQN0aiAGIAkQA6A5AwAgDkEBaiEODAALCyAMQQFqIQwMAAsLIAtBBGohCwwACwsCQANAIAsgB04NAUEAIQwCQANAIAwgCE4NASAAIAsgAWxqIAxBA3RqIREgESARKwMAIAIgCyADbGogBCAFIAxBA3RqIAYgCRADoDkDACAMQQFqIQwMAAsLIAtBAWohCwwACwsLaQECfyAKIAcgCEwgByAIckEDcUVxcSEMAkADQCALIAlODQEgACABIAIgCyAEbEEDdGogAyAEIAUgCyAGbEEDdGogBiAHIAhBwAAgCSALayAJIAtrQcAAShsgDBAEIAtBwABqIQsMAAsLCwD9AwRuYW1lAQ0CAwNkb3QEBXBhbmVsAuYDBgAZAAFBAQNsZGECAXgDAXkEAW0FAW4GAWkHAWoICHJvd0J5dGVzCQlwYWlyQnl0ZXMKCGVuZEJ5dGVzCwJyMAwCcjENAnIyDgJyMw8CYTAQAmExEQJhMhICYTMTAXYUAnMwFQJzMRYCczIXAnMzGAJ4agEUAAFBAQNsZGECAXYDAXkEAW0FAW4GAWkHAWoICHJvd0J5dGVzCQlwYWlyQnl0ZXMKCGVuZEJ5dGVzCwJyMAwCcjENAnIyDgJyMw8BcBACYzARAmMxEgJjMhMCYzMCDgABQgEDbGRiAgF1AwRpbmN1BAF3BQFtBgFuBwFpCAFqCQhyb3dCeXRlcwoJcGFpckJ5dGVzCwhlbmRCeXRlcwwBcg0BYwMHAAFhAQJhbAIBYgMDbGRiBAFrBQFsBgFzBB8AAUMBA2xkYwIBQQMCYWkEAmFsBQFCBgNsZGIHAW0IAW4JAWsKA3N5bQsBaQwBag0BbA4Bcg8CcGEQAnBiEQJwYxIDYzAwEwNjMDEUA2MxMBUDYzExFgNjMjAXA2MyMRgDYzMwGQNjMzEaAmIwGwJiMRwBYR0DYWkyHgNhaTMFDQABQwEDbGRjAgFBAwJhaQQCYWwFAUIGA2xkYgcBbQgBbgkBawoDc3ltCwFsDARzeW0y';
+/** The same kernels importing a shared memory, for worker threads. */
+const KERNELS_WASM_SHARED = 'AGFzbQEAAAABKwRgBn9/f39/fwBgB39/f39/f38AYAV/f39/fwF8YAt/f39/f39/f39/fwACEgEDZW52Bm1lbW9yeQIDAYCABAMHBgAAAQIDAwcdBARnZW12AAAFZ2VtdlQAAQNnZXIAAgRnZW1tAAUK+RQG/QQDCX8FewV8IAFBA3QhCCAFQX5xQQN0IQkgBUEDdCEKAkADQCAGQQRqIARKDQEgACAGIAhsaiELIAsgCGohDCAMIAhqIQ0gDSAIaiEO/QwAAAAAAAAAAAAAAAAAAAAAIQ/9DAAAAAAAAAAAAAAAAAAAAAAhEP0MAAAAAAAAAAAAAAAAAAAAACER/QwAAAAAAAAAAAAAAAAAAAAAIRJBACEHAkADQCAHIAlPDQEgAiAHav0ABAAhEyAPIAsgB2r9AAQAIBP98gH98AEhDyAQIAwgB2r9AAQAIBP98gH98AEhECARIA0gB2r9AAQAIBP98gH98AEhESASIA4gB2r9AAQAIBP98gH98AEhEiAHQRBqIQcMAAsLIA/9IQAgD/0hAaAhFCAQ/SEAIBD9IQGgIRUgEf0hACAR/SEBoCEWIBL9IQAgEv0hAaAhFyAHIApJBEAgAiAHaisDACEYIBQgCyAHaisDACAYoqAhFCAVIAwgB2orAwAgGKKgIRUgFiANIAdqKwMAIBiioCEWIBcgDiAHaisDACAYoqAhFwsgAyAGQQN0aiAUOQMAIAMgBkEDdGogFTkDCCADIAZBA3RqIBY5AxAgAyAGQQN0aiAXOQMYIAZBBGohBgwACwsCQANAIAYgBE4NASAAIAYgCGxqIQv9DAAAAAAAAAAAAAAAAAAAAAAhD0EAIQcCQANAIAcgCU8NASAPIAsgB2r9AAQAIAIgB2r9AAQA/fIB/fABIQ8gB0EQaiEHDAALCyAP/SEAIA/9IQGgIRQgByAKSQRAIBQgCyAHaisDACACIAdqKwMAoqAhFAsgAyAGQQN0aiAUOQMAIAZBAWohBgwACwsL1gMCCn8EeyABQQN0IQggBUF+cUEDdCEJIAVBA3QhCgJAA0AgBkEEaiAESg0BIAAgBiAIbGohCyALIAhqIQwgDCAIaiENIA0gCGohDiACIAZBA3RqIQ8gD/0KAwAhECAP/QoDCCERIA/9CgMQIRIgD/0KAxghE0EAIQcCQANAIAcgCU8NASADIAdqIAMgB2r9AAQAIAsgB2r9AAQAIBD98gEgDCAHav0ABAAgEf3yAf3wAf3wASANIAdq/QAEACAS/fIBIA4gB2r9AAQAIBP98gH98AH98AH9CwQAIAdBEGohBwwACwsgByAKSQRAIAMgB2ogAyAHaisDACALIAdqKwMAIBD9IQCiIAwgB2orAwAgEf0hAKKgoCANIAdqKwMAIBL9IQCiIA4gB2orAwAgE/0hAKKgoDkDAAsgBkEEaiEGDAALCwJAA0AgBiAETg0BIAAgBiAIbGohCyACIAZBA3Rq/QoDACEQQQAhBwJAA0AgByAJTw0BIAMgB2ogAyAHav0ABAAgCyAHav0ABAAgEP3yAf3wAf0LBAAgB0EQaiEHDAALCyAHIApJBEAgAyAHaiADIAdqKwMAIAsgB2orAwAgEP0hAKKgOQMACyAGQQFqIQYMAAsLC7MBAgZ/AXsgAUEDdCEJIAZBfnFBA3QhCiAGQQN0IQsCQANAIAcgBU4NASAAIAcgCWxqIQwgAiAHIANsQQN0av0KAwAhDUEAIQgCQANAIAggCk8NASAMIAhqIAwgCGr9AAQAIA0gBCAIav0ABAD98gH98AH9CwQAIAhBEGohCAwACwsgCCALSQRAIAwgCGogDCAIaisDACAN/SEAIAQgCGorAwCioDkDAAsgB0EBaiEHDAALCws8AgF/AXwCQANAIAUgBE4NASAGIAArAwAgAisDAKKgIQYgACABaiEAIAIgA2ohAiAFQQFqIQUMAAsLIAYLwwkDB38LewJ/IAFBA3QhASADQQN0IQMgBEEDdCEEIAZBA3QhBiADQQF0IR0gHSADaiEeAkADQCALQQRqIAdKDQEgC0EAIAobIQwCQANAIAxBBGogCEoNAf0MAAAAAAAAAAAAAAAAAAAAACES/QwAAAAAAAAAAAAAAAAAAAAAIRP9DAAAAAAAAAAAAAAAAAAAAAAhFP0MAAAAAAAAAAAAAAAAAAAAACEV/QwAAAAAAAAAAAAAAAAAAAAAIRb9DAAAAAAAAAAAAAAAAAAAAAAhF/0MAAAAAAAAAAAAAAAAAAAAACEY/QwAAAAAAAAAAAAAAAAAAAAAIRkgAiALIANsaiEPIAUgDEEDdGohEEEAIQ0CQANAIA0gCU4NASAQ/QAEACEaIBD9AAQQIRsgD/0KAwAhHCASIBwgGv3yAf3wASESIBMgHCAb/fIB/fABIRMgDyADav0KAwAhHCAUIBwgGv3yAf3wASEUIBUgHCAb/fIB/fABIRUgDyAdav0KAwAhHCAWIBwgGv3yAf3wASEWIBcgHCAb/fIB/fABIRcgDyAeav0KAwAhHCAYIBwgGv3yAf3wASEYIBkgHCAb/fIB/fABIRkgDyAEaiEPIBAgBmohECANQQFqIQ0MAAsLIAAgCyABbGogDEEDdGohESARIBH9AAQAIBL98AH9CwQAIBEgEf0ABBAgE/3wAf0LBBAgESABaiERIBEgEf0ABAAgFP3wAf0LBAAgESAR/QAEECAV/fAB/QsEECARIAFqIREgESAR/QAEACAW/fAB/QsEACARIBH9AAQQIBf98AH9CwQQIBEgAWohESARIBH9AAQAIBj98AH9CwQAIBEgEf0ABBAgGf3wAf0LBBAgCiAMIAtKcQRAIAAgDCABbGogC0EDdGohESARIBH9AAQAIBIgFP0NAAECAwQFBgcQERITFBUWF/3wAf0LBAAgESAR/QAEECAWIBj9DQABAgMEBQYHEBESExQVFhf98AH9CwQQIBEgAWohESARIBH9AAQAIBIgFP0NCAkKCwwNDg8YGRobHB0eH/3wAf0LBAAgESAR/QAEECAWIBj9DQgJCgsMDQ4PGBkaGxwdHh/98AH9CwQQIBEgAWohESARIBH9AAQAIBMgFf0NAAECAwQFBgcQERITFBUWF/3wAf0LBAAgESAR/QAEECAXIBn9DQABAgMEBQYHEBESExQVFhf98AH9CwQQIBEgAWohESARIBH9AAQAIBMgFf0NCAkKCwwNDg8YGRobHB0eH/3wAf0LBAAgESAR/QAEECAXIBn9DQgJCgsMDQ4PGBkaGxwdHh/98AH9CwQQCyAMQQRqIQwMAAsLAkADQCAMIAhODQFBACEOAkADQCAOQQRODQEgACALIA5qIAFsaiAMQQN0aiERIBEgESsDACACIAsgDmogA2xqIAQgBSAMQQN0aiAGIAkQA6A5AwAgDkEBaiEODAALCyAMQQFqIQwMAAsLIAtBBGohCwwACwsCQANAIAsgB04NAUEAIQwCQANAIAwgCE4NASAAIAsgAWxqIAxBA3RqIREgESARKwMAIAIgCyADbGogBCAFIAxBA3RqIAYgCRADoDkDACAMQQFqIQwMAAsLIAtBAWohCwwACwsLaQECfyAKIAcgCEwgByAIckEDcUVxcSEMAkADQCALIAlODQEgACABIAIgCyAEbEEDdGogAyAEIAUgCyAGbEEDdGogBiAHIAhBwAAgCSALayAJIAtrQcAAShsgDBAEIAtBwABqIQsMAAsLCwD9AwRuYW1lAQ0CAwNkb3QEBXBhbmVsAuYDBgAZAAFBAQNsZGECAXgDAXkEAW0FAW4GAWkHAWoICHJvd0J5dGVzCQlwYWlyQnl0ZXMKCGVuZEJ5dGVzCwJyMAwCcjENAnIyDgJyMw8CYTAQAmExEQJhMhICYTMTAXYUAnMwFQJzMRYCczIXAnMzGAJ4agEUAAFBAQNsZGECAXYDAXkEAW0FAW4GAWkHAWoICHJvd0J5dGVzCQlwYWlyQnl0ZXMKCGVuZEJ5dGVzCwJyMAwCcjENAnIyDgJyMw8BcBACYzARAmMxEgJjMhMCYzMCDgABQgEDbGRiAgF1AwRpbmN1BAF3BQFtBgFuBwFpCAFqCQhyb3dCeXRlcwoJcGFpckJ5dGVzCwhlbmRCeXRlcwwBcg0BYwMHAAFhAQJhbAIBYgMDbGRiBAFrBQFsBgFzBB8AAUMBA2xkYwIBQQMCYWkEAmFsBQFCBgNsZGIHAW0IAW4JAWsKA3N5bQsBaQwBag0BbA4Bcg8CcGEQAnBiEQJwYxIDYzAwEwNjMDEUA2MxMBUDYzExFgNjMjAXA2MyMRgDYzMwGQNjMzEaAmIwGwJiMRwBYR0DYWkyHgNhaTMFDQABQwEDbGRjAgFBAwJhaQQCYWwFAUIGA2xkYgcBbQgBbgkBawoDc3ltCwFsDARzeW0y';
+
+/** Calls below this many multiply-adds stay on one thread: posting a call costs about a microsecond. */
+const PARALLEL_MIN_WORK = 32768;
+
+/** Stops the worker threads of an instance that was collected without release(). */
+const releaseWhenCollected = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry((release) => release()) : null;
+
+/** The default thread count: the cores Node reports, at most 4; 1 where there are no worker threads. */
+function defaultKernelThreads() {
+  const getBuiltin = globalThis.process?.getBuiltinModule;
+  if (typeof getBuiltin !== 'function' || typeof SharedArrayBuffer !== 'function') return 1;
+  return Math.max(1, Math.min(4, getBuiltin('node:os').availableParallelism()));
+}
+
+/**
+ * What the main thread and the kernels' worker threads share: the control words, how a call is
+ * cut into parts, and the loop that claims parts. Workers run this function's own source.
+ */
+function kernelThreadsCommon() {
+  // Int32Array over a SharedArrayBuffer; CLAIM and DONE on cache lines of their own
+  const CLAIM = 0; // (call << 16) | (parts << 8) | the next part to claim
+  const DONE = 16; // parts finished
+  const SLEEPERS = 32; // workers asleep in Atomics.wait
+  const READY = 33; // workers started
+  const KERNEL = 34; // which kernel: KERNEL_IDS
+  const ARGS = 35; // its arguments, at most 11
+  const SIZE = 48;
+  const KERNEL_IDS = { gemv: 0, gemvT: 1, ger: 2, gemm: 3 };
+  /** Spins (about a millisecond) before a worker with nothing to do sleeps. */
+  const SPINS = 100000;
+
+  /** Part `part` of `parts` of the posted call: rows [r0, r1) of the output, cut at multiples of 4. */
+  function runPart(k, c, part, parts) {
+    const cut = (size, p, align) => (p === parts ? size : Math.floor((size * p) / parts / align) * align);
+    const a = ARGS;
+    switch (c[KERNEL]) {
+      case KERNEL_IDS.gemv: {
+        const r0 = cut(c[a + 4], part, 4), r1 = cut(c[a + 4], part + 1, 4);
+        k.gemv(c[a] + 8 * r0 * c[a + 1], c[a + 1], c[a + 2], c[a + 3] + 8 * r0, r1 - r0, c[a + 5]);
+        return;
+      }
+      case KERNEL_IDS.gemvT: {
+        // y[j] sums over every row: cut the columns instead
+        const j0 = cut(c[a + 5], part, 4), j1 = cut(c[a + 5], part + 1, 4);
+        k.gemvT(c[a] + 8 * j0, c[a + 1], c[a + 2], c[a + 3] + 8 * j0, c[a + 4], j1 - j0);
+        return;
+      }
+      case KERNEL_IDS.ger: {
+        const r0 = cut(c[a + 5], part, 4), r1 = cut(c[a + 5], part + 1, 4);
+        k.ger(c[a] + 8 * r0 * c[a + 1], c[a + 1], c[a + 2] + 8 * r0 * c[a + 3], c[a + 3], c[a + 4], r1 - r0, c[a + 6]);
+        return;
+      }
+      case KERNEL_IDS.gemm: {
+        const [C, ldc, A, ai, al, B, ldb, m, n, depth, sym] = c.subarray(a, a + 11);
+        if (sym && m === n && m % 4 === 0) {
+          // XᵀX computes blocks on and above the diagonal: rows cut so each part has as many,
+          // each part the corner of C that starts on the diagonal at its first row
+          const at = (p) => (p === parts ? m : Math.floor((m * (1 - Math.sqrt(1 - p / parts))) / 4) * 4);
+          const r0 = at(part), r1 = at(part + 1);
+          k.gemm(C + 8 * r0 * (ldc + 1), ldc, A + 8 * r0 * ai, ai, al, B + 8 * r0, ldb, r1 - r0, n - r0, depth, 1);
+        } else {
+          const r0 = cut(m, part, 4), r1 = cut(m, part + 1, 4);
+          k.gemm(C + 8 * r0 * ldc, ldc, A + 8 * r0 * ai, ai, al, B, ldb, r1 - r0, n, depth, 0);
+        }
+        return;
+      }
+    }
+  }
+
+  /** Claims and runs parts of call `call` until none are left (or another call was posted). */
+  function claimParts(k, c, call) {
+    for (;;) {
+      const claim = Atomics.load(c, CLAIM);
+      const next = claim & 255, parts = (claim >> 8) & 255;
+      if (claim >>> 16 !== call || next >= parts) return;
+      if (Atomics.compareExchange(c, CLAIM, claim, claim + 1) !== claim) continue;
+      // the arguments stay put until every claimed part is done
+      runPart(k, c, next, parts);
+      Atomics.add(c, DONE, 1);
+    }
+  }
+
+  /** A worker thread: instantiates the kernels on the shared memory, then claims parts of every call. */
+  function workerMain({ module, memory, control }) {
+    const c = new Int32Array(control);
+    const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
+    Atomics.add(c, READY, 1);
+    let seen = Atomics.load(c, CLAIM) >>> 16;
+    for (;;) {
+      let claim = Atomics.load(c, CLAIM);
+      for (let spins = 0; claim >>> 16 === seen; claim = Atomics.load(c, CLAIM)) {
+        if (++spins < SPINS) continue;
+        Atomics.add(c, SLEEPERS, 1);
+        Atomics.wait(c, CLAIM, claim);
+        Atomics.sub(c, SLEEPERS, 1);
+        spins = 0;
+      }
+      seen = claim >>> 16;
+      claimParts(k, c, seen);
+    }
+  }
+
+  return { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, SIZE, KERNEL_IDS, claimParts, workerMain };
+}
+
+/**
+ * The kernels with calls of at least PARALLEL_MIN_WORK multiply-adds split over `threads`
+ * threads. The workers start at the first such call and are used once all are ready; until
+ * then calls run here. They do not keep Node running; release() stops them.
+ */
+function threadedKernels(k, module, memory, threads) {
+  const { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, SIZE, KERNEL_IDS, claimParts } = kernelThreadsCommon();
+  const c = new Int32Array(new SharedArrayBuffer(SIZE * 4));
+  let workers = null;
+  let call = 0;
+  function start() {
+    const { Worker } = globalThis.process.getBuiltinModule('node:worker_threads');
+    const source = '(' + kernelThreadsCommon.toString() + ')().workerMain(require("node:worker_threads").workerData);';
+    workers = [];
+    try {
+      for (let i = 1; i < threads; i++) {
+        const worker = new Worker(source, { eval: true, workerData: { module, memory, control: c.buffer } });
+        worker.unref();
+        workers.push(worker);
+      }
+    } catch {
+      release();
+    }
+  }
+  /** Posts a call and takes part in it; false (the caller runs it) while the workers are not all ready. */
+  function split(kernel, args) {
+    if (workers === null) start();
+    if (workers.length === 0 || Atomics.load(c, READY) < workers.length) return false;
+    const parts = workers.length + 1;
+    c[KERNEL] = kernel;
+    for (let i = 0; i < args.length; i++) c[ARGS + i] = args[i];
+    Atomics.store(c, DONE, 0);
+    call = call === 0x7fff ? 1 : call + 1;
+    Atomics.store(c, CLAIM, (call << 16) | (parts << 8));
+    if (Atomics.load(c, SLEEPERS) > 0) Atomics.notify(c, CLAIM);
+    claimParts(k, c, call);
+    while (Atomics.load(c, DONE) < parts) {
+      // the parts other threads claimed are running
+    }
+    return true;
+  }
+  function release() {
+    for (const worker of workers ?? []) worker.terminate();
+    workers = [];
+  }
+  const threadsNow = () => (workers !== null && workers.length > 0 && Atomics.load(c, READY) >= workers.length ? workers.length + 1 : 1);
+  const big = (work) => work >= PARALLEL_MIN_WORK;
+  return {
+    gemv(A, lda, x, y, m, n) {
+      if (!big(m * n) || !split(KERNEL_IDS.gemv, [A, lda, x, y, m, n])) k.gemv(A, lda, x, y, m, n);
+    },
+    gemvT(A, lda, v, y, m, n) {
+      if (!big(m * n) || !split(KERNEL_IDS.gemvT, [A, lda, v, y, m, n])) k.gemvT(A, lda, v, y, m, n);
+    },
+    ger(B, ldb, u, incu, w, m, n) {
+      if (!big(m * n) || !split(KERNEL_IDS.ger, [B, ldb, u, incu, w, m, n])) k.ger(B, ldb, u, incu, w, m, n);
+    },
+    gemm(C, ldc, A, ai, al, B, ldb, m, n, depth, sym) {
+      if (!big(m * n * depth) || !split(KERNEL_IDS.gemm, [C, ldc, A, ai, al, B, ldb, m, n, depth, sym])) k.gemm(C, ldc, A, ai, al, B, ldb, m, n, depth, sym);
+    },
+    threads: threadsNow,
+    release,
+  };
+}
 
 /**
  * The kernels, on a WebAssembly memory of their own, and views(sizes), which lays buffers of
  * the given entry counts out in that memory (16-byte aligned, growing it when needed) and
  * returns a Float64Array view of each. Growing detaches every earlier view: call it again.
- * bytes() is what the last layout holds.
+ * bytes() is what the last layout holds. With more than one thread the memory is shared and
+ * large calls are split over worker threads.
  */
-function instantiateKernels() {
-  const code = Uint8Array.from(atob(KERNELS_WASM), (c) => c.charCodeAt(0));
-  const memory = new WebAssembly.Memory({ initial: 1 });
+function instantiateKernels(threads) {
+  const shared = threads > 1;
+  const code = Uint8Array.from(atob(shared ? KERNELS_WASM_SHARED : KERNELS_WASM), (c) => c.charCodeAt(0));
+  const memory = shared ? new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true }) : new WebAssembly.Memory({ initial: 1 });
+  let module;
   let instance;
   try {
-    instance = new WebAssembly.Instance(new WebAssembly.Module(code), { env: { memory } });
+    module = new WebAssembly.Module(code);
+    instance = new WebAssembly.Instance(module, { env: { memory } });
   } catch (e) {
     fail('usage', 'this module calls WebAssembly SIMD kernels, which this JavaScript engine cannot run (' + e.message + '): compile it with --kernels js');
   }
@@ -119,14 +303,15 @@ function instantiateKernels() {
       return view;
     });
   }
-  const { gemv, gemvT, ger, gemm } = instance.exports;
   /** Bytes of the buffers laid out last (the memory itself is whole 64 KiB pages). */
   const bytes = () => laidOut;
-  return { gemv, gemvT, ger, gemm, views, bytes };
+  const { gemv, gemvT, ger, gemm } = instance.exports;
+  const kernels = shared ? threadedKernels(instance.exports, module, memory, threads) : { gemv, gemvT, ger, gemm, threads: () => 1, release() {} };
+  return { ...kernels, views, bytes };
 }
 
 /** Allocates all buffers once; the returned functions reuse them on every call. */
-export function create(dims) {
+export function create(dims, options) {
   checkKeys(dims, ["n","p"], 'dims');
   const n = dims.n;
   if (!Number.isInteger(n) || n < 1) fail('data', 'dim n must be a positive integer, got ' + n);
@@ -134,7 +319,7 @@ export function create(dims) {
   if (!Number.isInteger(p) || p < 1) fail('data', 'dim p must be a positive integer, got ' + p);
 
   // every buffer is a view into the memory of the SIMD kernels, which read them in place
-  const kernels = instantiateKernels();
+  const kernels = instantiateKernels(createOptions(options).threads ?? defaultKernelThreads());
   // inputs and state
   let theta;
   let W;
@@ -365,5 +550,13 @@ export function create(dims) {
   /** Bytes held by the buffers (the per-direction ones as laid out by the last call). */
   function bufferBytes() { return kernels.bytes(); }
 
-  return Object.freeze({ meta, dims: Object.freeze({ n: n, p: p }), iterate, vjp, jacobianReverse, partialX, partialTheta, bufferBytes });
+  /** Threads the kernels run on now: 1 until the worker threads, started by the first large call, are ready. */
+  function threads() { return kernels.threads(); }
+  /** Stops the worker threads, if any; the instance goes on, on one thread. */
+  function release() { kernels.release(); }
+
+  const instance = Object.freeze({ meta, dims: Object.freeze({ n: n, p: p }), iterate, vjp, jacobianReverse, partialX, partialTheta, bufferBytes, threads, release });
+  // an instance dropped without release() stops its worker threads when it is collected
+  releaseWhenCollected?.register(instance, kernels.release);
+  return instance;
 }

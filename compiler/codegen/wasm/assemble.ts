@@ -11,33 +11,85 @@ import { packageRoot } from '../../package-root.js';
 export const KERNELS_WAT = 'compiler/codegen/wasm/kernels.wat';
 const BINARY_TS = 'compiler/codegen/wasm/kernels-binary.ts';
 
-export async function assembleKernels(): Promise<Uint8Array> {
+/** The kernels, importing a plain memory, or (`shared`) one that worker threads share. */
+export async function assembleKernels(shared = false): Promise<Uint8Array> {
   const { default: wabtInit } = await import('wabt');
   const wabt = await wabtInit();
   const module = wabt.parseWat(KERNELS_WAT, readFileSync(join(packageRoot(), KERNELS_WAT), 'utf8'), { simd: true });
   try {
     module.validate();
-    return Uint8Array.from(module.toBinary({ write_debug_names: true }).buffer);
+    const bytes = Uint8Array.from(module.toBinary({ write_debug_names: true }).buffer);
+    return shared ? shareMemory(bytes) : bytes;
   } finally {
     module.destroy();
   }
 }
 
-/** The TypeScript file that carries the bytes, as base64 in lines of 100 characters. */
-export function binaryModuleText(bytes: Uint8Array): string {
-  const lines = Buffer.from(bytes).toString('base64').match(/.{1,100}/g) ?? [];
+/**
+ * The same module importing a shared memory: the import's limits `min 1` become `shared, min 1,
+ * max 65536` (a shared memory needs a maximum; this one is the whole 32-bit space, reserved,
+ * not allocated). wabt's text parser does not take the threads feature, so the bytes are edited.
+ */
+function shareMemory(bytes: Uint8Array): Uint8Array {
+  const plainImport = [...Buffer.from('\x06memory'), 0x02, 0x00, 0x01];
+  const sharedImport = [...Buffer.from('\x06memory'), 0x02, 0x03, 0x01, 0x80, 0x80, 0x04];
+  const importSection = 2;
+  let at = 8; // after the magic number and the version
+  while (at < bytes.length) {
+    const id = bytes[at]!;
+    const [size, sizeBytes] = readLeb(bytes, at + 1);
+    const body = at + 1 + sizeBytes;
+    if (id === importSection) {
+      const content = Buffer.from(bytes.subarray(body, body + size));
+      const found = content.indexOf(Buffer.from(plainImport));
+      if (found < 0 || content.indexOf(Buffer.from(plainImport), found + 1) >= 0) break;
+      const edited = Buffer.concat([content.subarray(0, found), Buffer.from(sharedImport), content.subarray(found + plainImport.length)]);
+      return Uint8Array.from([...bytes.subarray(0, at + 1), ...writeLeb(edited.length), ...edited, ...bytes.subarray(body + size)]);
+    }
+    at = body + size;
+  }
+  throw new Error(`${KERNELS_WAT}: no single import of a memory with limits "1" to make shared`);
+}
+
+function readLeb(bytes: Uint8Array, at: number): [value: number, length: number] {
+  let value = 0;
+  for (let i = 0; ; i++) {
+    const byte = bytes[at + i]!;
+    value |= (byte & 0x7f) << (7 * i);
+    if (byte < 0x80) return [value, i + 1];
+  }
+}
+
+function writeLeb(value: number): number[] {
+  const out: number[] = [];
+  do {
+    const low = value & 0x7f;
+    value >>>= 7;
+    out.push(value ? low | 0x80 : low);
+  } while (value);
+  return out;
+}
+
+/** The TypeScript file that carries both variants' bytes, as base64 in lines of 100 characters. */
+export function binaryModuleText(plain: Uint8Array, shared: Uint8Array): string {
+  const constant = (name: string, bytes: Uint8Array) => {
+    const lines = Buffer.from(bytes).toString('base64').match(/.{1,100}/g) ?? [];
+    return [`export const ${name} =`, lines.map((l) => `  '${l}'`).join(' +\n') + ';'];
+  };
   return [
     `// Generated from ${KERNELS_WAT} by \`npm run kernels\`. DO NOT EDIT.`,
-    '// The WebAssembly SIMD kernels every generated CPU module embeds, as base64.',
+    '// The WebAssembly SIMD kernels every generated CPU module embeds, as base64: importing a',
+    '// plain memory, and importing a shared one (the same code, for worker threads).',
     '',
-    'export const KERNELS_BASE64 =',
-    lines.map((l) => `  '${l}'`).join(' +\n') + ';',
+    ...constant('KERNELS_BASE64', plain),
+    '',
+    ...constant('KERNELS_SHARED_BASE64', shared),
     '',
   ].join('\n');
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const bytes = await assembleKernels();
-  writeFileSync(join(packageRoot(), BINARY_TS), binaryModuleText(bytes));
-  process.stderr.write(`wrote ${BINARY_TS} (${bytes.length} bytes of WebAssembly)\n`);
+  const [plain, shared] = [await assembleKernels(), await assembleKernels(true)];
+  writeFileSync(join(packageRoot(), BINARY_TS), binaryModuleText(plain, shared));
+  process.stderr.write(`wrote ${BINARY_TS} (${plain.length} and ${shared.length} bytes of WebAssembly)\n`);
 }

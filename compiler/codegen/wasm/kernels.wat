@@ -318,11 +318,13 @@
         (br $rest))))
 
   ;; C[i·ldc + j] += Σ_l A[i·ai + l·al] · B[l·ldb + j], in panels of 64 values of l. $sym asks
-  ;; for the symmetric product C += XᵀX (A and B the same X); it is ignored unless m = n and
-  ;; m mod 4 = 0, where the panels have no edges.
+  ;; for the symmetric product C += XᵀX (A and B the same X); it is ignored unless m ≤ n and
+  ;; m and n are multiples of 4, where the panels have no edges. m < n is the first m rows of
+  ;; such a product, the corner of C on the diagonal: a worker thread's share of the rows, with
+  ;; C, A and B moved along the diagonal to its first row (runtime-threads.ts).
   (func (export "gemm") (param $C i32) (param $ldc i32) (param $A i32) (param $ai i32) (param $al i32) (param $B i32) (param $ldb i32) (param $m i32) (param $n i32) (param $k i32) (param $sym i32)
     (local $l i32) (local $sym2 i32)
-    (local.set $sym2 (i32.and (local.get $sym) (i32.and (i32.eq (local.get $m) (local.get $n)) (i32.eqz (i32.and (local.get $m) (i32.const 3))))))
+    (local.set $sym2 (i32.and (local.get $sym) (i32.and (i32.le_s (local.get $m) (local.get $n)) (i32.eqz (i32.and (i32.or (local.get $m) (local.get $n)) (i32.const 3))))))
     (block $done
       (loop $panels
         (br_if $done (i32.ge_s (local.get $l) (local.get $k)))

@@ -2,25 +2,35 @@
 // instantiation on a memory of the module's own, and views of that memory for every buffer.
 // Emitted only into modules that call a kernel; the module still imports nothing. The
 // kernels are compiled synchronously (create() is synchronous), so their bytes stay under
-// 4 kB: Chromium before version 114 refused larger modules on the main thread.
+// 4 kB: Chromium before version 114 refused larger modules on the main thread. With more than
+// one thread (runtime-threads.ts) the memory is shared and the kernels import it as such.
 
-import { KERNELS_BASE64 } from './kernels-binary.js';
+import { KERNELS_BASE64, KERNELS_SHARED_BASE64 } from './kernels-binary.js';
+import { THREADS_RUNTIME } from './runtime-threads.js';
 
 export const KERNELS_RUNTIME = `/** WebAssembly SIMD kernels (compiler/codegen/wasm/kernels.wat): gemv, gemvT, ger, gemm. */
 const KERNELS_WASM = '${KERNELS_BASE64}';
+/** The same kernels importing a shared memory, for worker threads. */
+const KERNELS_WASM_SHARED = '${KERNELS_SHARED_BASE64}';
+
+${THREADS_RUNTIME}
 
 /**
  * The kernels, on a WebAssembly memory of their own, and views(sizes), which lays buffers of
  * the given entry counts out in that memory (16-byte aligned, growing it when needed) and
  * returns a Float64Array view of each. Growing detaches every earlier view: call it again.
- * bytes() is what the last layout holds.
+ * bytes() is what the last layout holds. With more than one thread the memory is shared and
+ * large calls are split over worker threads.
  */
-function instantiateKernels() {
-  const code = Uint8Array.from(atob(KERNELS_WASM), (c) => c.charCodeAt(0));
-  const memory = new WebAssembly.Memory({ initial: 1 });
+function instantiateKernels(threads) {
+  const shared = threads > 1;
+  const code = Uint8Array.from(atob(shared ? KERNELS_WASM_SHARED : KERNELS_WASM), (c) => c.charCodeAt(0));
+  const memory = shared ? new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true }) : new WebAssembly.Memory({ initial: 1 });
+  let module;
   let instance;
   try {
-    instance = new WebAssembly.Instance(new WebAssembly.Module(code), { env: { memory } });
+    module = new WebAssembly.Module(code);
+    instance = new WebAssembly.Instance(module, { env: { memory } });
   } catch (e) {
     fail('usage', 'this module calls WebAssembly SIMD kernels, which this JavaScript engine cannot run (' + e.message + '): compile it with --kernels js');
   }
@@ -44,8 +54,9 @@ function instantiateKernels() {
       return view;
     });
   }
-  const { gemv, gemvT, ger, gemm } = instance.exports;
   /** Bytes of the buffers laid out last (the memory itself is whole 64 KiB pages). */
   const bytes = () => laidOut;
-  return { gemv, gemvT, ger, gemm, views, bytes };
+  const { gemv, gemvT, ger, gemm } = instance.exports;
+  const kernels = shared ? threadedKernels(instance.exports, module, memory, threads) : { gemv, gemvT, ger, gemm, threads: () => 1, release() {} };
+  return { ...kernels, views, bytes };
 }`;

@@ -1,0 +1,182 @@
+// The part of a generated CPU module that splits large kernel calls over worker threads (Node
+// only, where `process.getBuiltinModule` gives worker_threads). The workers share the module's
+// WebAssembly memory (a shared one, with KERNELS_SHARED_BASE64) and a few control words: the
+// main thread posts a call, every thread, the main one included, claims parts of it until none
+// are left, and the main thread waits for the parts others claimed. A worker that is late (asleep,
+// or not scheduled) claims nothing, so a call never waits for a thread that has not started on
+// it. Each part is a kernel call on a block of rows (or of columns, for gemvT) cut at multiples
+// of 4, and the kernels compute every output entry by the same operations whichever block holds
+// it: results are bitwise the same as on one thread.
+//
+// kernelThreadsCommon() holds what both sides run; a worker is started on its source text
+// (Function.prototype.toString of this fixed function, never spec text), so the main thread and
+// the workers cannot split a call differently.
+
+export const THREADS_RUNTIME = `/** Calls below this many multiply-adds stay on one thread: posting a call costs about a microsecond. */
+const PARALLEL_MIN_WORK = 32768;
+
+/** Stops the worker threads of an instance that was collected without release(). */
+const releaseWhenCollected = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry((release) => release()) : null;
+
+/** The default thread count: the cores Node reports, at most 4; 1 where there are no worker threads. */
+function defaultKernelThreads() {
+  const getBuiltin = globalThis.process?.getBuiltinModule;
+  if (typeof getBuiltin !== 'function' || typeof SharedArrayBuffer !== 'function') return 1;
+  return Math.max(1, Math.min(4, getBuiltin('node:os').availableParallelism()));
+}
+
+/**
+ * What the main thread and the kernels' worker threads share: the control words, how a call is
+ * cut into parts, and the loop that claims parts. Workers run this function's own source.
+ */
+function kernelThreadsCommon() {
+  // Int32Array over a SharedArrayBuffer; CLAIM and DONE on cache lines of their own
+  const CLAIM = 0; // (call << 16) | (parts << 8) | the next part to claim
+  const DONE = 16; // parts finished
+  const SLEEPERS = 32; // workers asleep in Atomics.wait
+  const READY = 33; // workers started
+  const KERNEL = 34; // which kernel: KERNEL_IDS
+  const ARGS = 35; // its arguments, at most 11
+  const SIZE = 48;
+  const KERNEL_IDS = { gemv: 0, gemvT: 1, ger: 2, gemm: 3 };
+  /** Spins (about a millisecond) before a worker with nothing to do sleeps. */
+  const SPINS = 100000;
+
+  /** Part \`part\` of \`parts\` of the posted call: rows [r0, r1) of the output, cut at multiples of 4. */
+  function runPart(k, c, part, parts) {
+    const cut = (size, p, align) => (p === parts ? size : Math.floor((size * p) / parts / align) * align);
+    const a = ARGS;
+    switch (c[KERNEL]) {
+      case KERNEL_IDS.gemv: {
+        const r0 = cut(c[a + 4], part, 4), r1 = cut(c[a + 4], part + 1, 4);
+        k.gemv(c[a] + 8 * r0 * c[a + 1], c[a + 1], c[a + 2], c[a + 3] + 8 * r0, r1 - r0, c[a + 5]);
+        return;
+      }
+      case KERNEL_IDS.gemvT: {
+        // y[j] sums over every row: cut the columns instead
+        const j0 = cut(c[a + 5], part, 4), j1 = cut(c[a + 5], part + 1, 4);
+        k.gemvT(c[a] + 8 * j0, c[a + 1], c[a + 2], c[a + 3] + 8 * j0, c[a + 4], j1 - j0);
+        return;
+      }
+      case KERNEL_IDS.ger: {
+        const r0 = cut(c[a + 5], part, 4), r1 = cut(c[a + 5], part + 1, 4);
+        k.ger(c[a] + 8 * r0 * c[a + 1], c[a + 1], c[a + 2] + 8 * r0 * c[a + 3], c[a + 3], c[a + 4], r1 - r0, c[a + 6]);
+        return;
+      }
+      case KERNEL_IDS.gemm: {
+        const [C, ldc, A, ai, al, B, ldb, m, n, depth, sym] = c.subarray(a, a + 11);
+        if (sym && m === n && m % 4 === 0) {
+          // XᵀX computes blocks on and above the diagonal: rows cut so each part has as many,
+          // each part the corner of C that starts on the diagonal at its first row
+          const at = (p) => (p === parts ? m : Math.floor((m * (1 - Math.sqrt(1 - p / parts))) / 4) * 4);
+          const r0 = at(part), r1 = at(part + 1);
+          k.gemm(C + 8 * r0 * (ldc + 1), ldc, A + 8 * r0 * ai, ai, al, B + 8 * r0, ldb, r1 - r0, n - r0, depth, 1);
+        } else {
+          const r0 = cut(m, part, 4), r1 = cut(m, part + 1, 4);
+          k.gemm(C + 8 * r0 * ldc, ldc, A + 8 * r0 * ai, ai, al, B, ldb, r1 - r0, n, depth, 0);
+        }
+        return;
+      }
+    }
+  }
+
+  /** Claims and runs parts of call \`call\` until none are left (or another call was posted). */
+  function claimParts(k, c, call) {
+    for (;;) {
+      const claim = Atomics.load(c, CLAIM);
+      const next = claim & 255, parts = (claim >> 8) & 255;
+      if (claim >>> 16 !== call || next >= parts) return;
+      if (Atomics.compareExchange(c, CLAIM, claim, claim + 1) !== claim) continue;
+      // the arguments stay put until every claimed part is done
+      runPart(k, c, next, parts);
+      Atomics.add(c, DONE, 1);
+    }
+  }
+
+  /** A worker thread: instantiates the kernels on the shared memory, then claims parts of every call. */
+  function workerMain({ module, memory, control }) {
+    const c = new Int32Array(control);
+    const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
+    Atomics.add(c, READY, 1);
+    let seen = Atomics.load(c, CLAIM) >>> 16;
+    for (;;) {
+      let claim = Atomics.load(c, CLAIM);
+      for (let spins = 0; claim >>> 16 === seen; claim = Atomics.load(c, CLAIM)) {
+        if (++spins < SPINS) continue;
+        Atomics.add(c, SLEEPERS, 1);
+        Atomics.wait(c, CLAIM, claim);
+        Atomics.sub(c, SLEEPERS, 1);
+        spins = 0;
+      }
+      seen = claim >>> 16;
+      claimParts(k, c, seen);
+    }
+  }
+
+  return { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, SIZE, KERNEL_IDS, claimParts, workerMain };
+}
+
+/**
+ * The kernels with calls of at least PARALLEL_MIN_WORK multiply-adds split over \`threads\`
+ * threads. The workers start at the first such call and are used once all are ready; until
+ * then calls run here. They do not keep Node running; release() stops them.
+ */
+function threadedKernels(k, module, memory, threads) {
+  const { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, SIZE, KERNEL_IDS, claimParts } = kernelThreadsCommon();
+  const c = new Int32Array(new SharedArrayBuffer(SIZE * 4));
+  let workers = null;
+  let call = 0;
+  function start() {
+    const { Worker } = globalThis.process.getBuiltinModule('node:worker_threads');
+    const source = '(' + kernelThreadsCommon.toString() + ')().workerMain(require("node:worker_threads").workerData);';
+    workers = [];
+    try {
+      for (let i = 1; i < threads; i++) {
+        const worker = new Worker(source, { eval: true, workerData: { module, memory, control: c.buffer } });
+        worker.unref();
+        workers.push(worker);
+      }
+    } catch {
+      release();
+    }
+  }
+  /** Posts a call and takes part in it; false (the caller runs it) while the workers are not all ready. */
+  function split(kernel, args) {
+    if (workers === null) start();
+    if (workers.length === 0 || Atomics.load(c, READY) < workers.length) return false;
+    const parts = workers.length + 1;
+    c[KERNEL] = kernel;
+    for (let i = 0; i < args.length; i++) c[ARGS + i] = args[i];
+    Atomics.store(c, DONE, 0);
+    call = call === 0x7fff ? 1 : call + 1;
+    Atomics.store(c, CLAIM, (call << 16) | (parts << 8));
+    if (Atomics.load(c, SLEEPERS) > 0) Atomics.notify(c, CLAIM);
+    claimParts(k, c, call);
+    while (Atomics.load(c, DONE) < parts) {
+      // the parts other threads claimed are running
+    }
+    return true;
+  }
+  function release() {
+    for (const worker of workers ?? []) worker.terminate();
+    workers = [];
+  }
+  const threadsNow = () => (workers !== null && workers.length > 0 && Atomics.load(c, READY) >= workers.length ? workers.length + 1 : 1);
+  const big = (work) => work >= PARALLEL_MIN_WORK;
+  return {
+    gemv(A, lda, x, y, m, n) {
+      if (!big(m * n) || !split(KERNEL_IDS.gemv, [A, lda, x, y, m, n])) k.gemv(A, lda, x, y, m, n);
+    },
+    gemvT(A, lda, v, y, m, n) {
+      if (!big(m * n) || !split(KERNEL_IDS.gemvT, [A, lda, v, y, m, n])) k.gemvT(A, lda, v, y, m, n);
+    },
+    ger(B, ldb, u, incu, w, m, n) {
+      if (!big(m * n) || !split(KERNEL_IDS.ger, [B, ldb, u, incu, w, m, n])) k.ger(B, ldb, u, incu, w, m, n);
+    },
+    gemm(C, ldc, A, ai, al, B, ldb, m, n, depth, sym) {
+      if (!big(m * n * depth) || !split(KERNEL_IDS.gemm, [C, ldc, A, ai, al, B, ldb, m, n, depth, sym])) k.gemm(C, ldc, A, ai, al, B, ldb, m, n, depth, sym);
+    },
+    threads: threadsNow,
+    release,
+  };
+}`;
