@@ -120,6 +120,8 @@ function kernelThreadsCommon() {
   const READY = 33; // workers started
   const KERNEL = 34; // which kernel: KERNEL_IDS
   const ARGS = 35; // its arguments, at most 11
+  const WORKER_PARTS = 46; // parts the workers ran, in all
+  const FAILED = 47; // 1 when a part threw (a kernel trapped): the call fails, no thread waits forever
   const SIZE = 48;
   const KERNEL_IDS = { gemv: 0, gemvT: 1, ger: 2, gemm: 3 };
   /** Spins (about a millisecond) before a worker with nothing to do sleeps. */
@@ -163,16 +165,22 @@ function kernelThreadsCommon() {
     }
   }
 
-  /** Claims and runs parts of call `call` until none are left (or another call was posted). */
+  /** Claims and runs parts of call `call` until none are left (or another call was posted); how many it ran. */
   function claimParts(k, c, call) {
+    let ran = 0;
     for (;;) {
       const claim = Atomics.load(c, CLAIM);
       const next = claim & 255, parts = (claim >> 8) & 255;
-      if (claim >>> 16 !== call || next >= parts) return;
+      if (claim >>> 16 !== call || next >= parts) return ran;
       if (Atomics.compareExchange(c, CLAIM, claim, claim + 1) !== claim) continue;
       // the arguments stay put until every claimed part is done
-      runPart(k, c, next, parts);
+      try {
+        runPart(k, c, next, parts);
+      } catch {
+        Atomics.store(c, FAILED, 1);
+      }
       Atomics.add(c, DONE, 1);
+      ran++;
     }
   }
 
@@ -192,11 +200,12 @@ function kernelThreadsCommon() {
         spins = 0;
       }
       seen = claim >>> 16;
-      claimParts(k, c, seen);
+      const ran = claimParts(k, c, seen);
+      if (ran > 0) Atomics.add(c, WORKER_PARTS, ran);
     }
   }
 
-  return { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, SIZE, KERNEL_IDS, claimParts, workerMain };
+  return { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, SIZE, KERNEL_IDS, claimParts, workerMain };
 }
 
 /**
@@ -205,7 +214,7 @@ function kernelThreadsCommon() {
  * then calls run here. They do not keep Node running; release() stops them.
  */
 function threadedKernels(k, module, memory, threads) {
-  const { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, SIZE, KERNEL_IDS, claimParts } = kernelThreadsCommon();
+  const { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, SIZE, KERNEL_IDS, claimParts } = kernelThreadsCommon();
   const c = new Int32Array(new SharedArrayBuffer(SIZE * 4));
   let workers = null;
   let call = 0;
@@ -238,6 +247,8 @@ function threadedKernels(k, module, memory, threads) {
     while (Atomics.load(c, DONE) < parts) {
       // the parts other threads claimed are running
     }
+    // a bug of phic's, not the caller's mistake: a plain Error
+    if (Atomics.exchange(c, FAILED, 0) === 1) throw new Error('phic: the SIMD kernel ' + Object.keys(KERNEL_IDS)[kernel] + ' failed in a part of a split call; create(dims, { threads: 1 }) runs without worker threads');
     return true;
   }
   function release() {
@@ -261,6 +272,8 @@ function threadedKernels(k, module, memory, threads) {
     },
     threads: threadsNow,
     release,
+    /** Parts of calls the worker threads ran (the tests check that calls were split). */
+    workerParts: () => Atomics.load(c, WORKER_PARTS),
   };
 }
 
@@ -306,7 +319,7 @@ function instantiateKernels(threads) {
   /** Bytes of the buffers laid out last (the memory itself is whole 64 KiB pages). */
   const bytes = () => laidOut;
   const { gemv, gemvT, ger, gemm } = instance.exports;
-  const kernels = shared ? threadedKernels(instance.exports, module, memory, threads) : { gemv, gemvT, ger, gemm, threads: () => 1, release() {} };
+  const kernels = shared ? threadedKernels(instance.exports, module, memory, threads) : { gemv, gemvT, ger, gemm, threads: () => 1, release() {}, workerParts: () => 0 };
   return { ...kernels, views, bytes };
 }
 
