@@ -5,6 +5,7 @@
 
 export class NameAllocator {
   private readonly used = new Set<string>();
+  private readonly handedOut = new Set<string>();
   constructor(reserved: Iterable<string> = []) {
     for (const r of reserved) this.used.add(r);
   }
@@ -13,7 +14,12 @@ export class NameAllocator {
     let name = base;
     for (let k = 2; this.used.has(name); k++) name = `${base}${k}`;
     this.used.add(name);
+    this.handedOut.add(name);
     return name;
+  }
+  /** The names fresh() gave out. */
+  allocated(): ReadonlySet<string> {
+    return this.handedOut;
   }
   has(name: string): boolean {
     return this.used.has(name);

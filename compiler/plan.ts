@@ -13,6 +13,7 @@ import { fuseLoops } from './optimise/fuse-loops.js';
 import type { BufferDecl, Segment, Stmt } from './lower/loop-ir.js';
 import { matchKernel } from './codegen/wasm/match.js';
 import { NameAllocator } from './names.js';
+import { GENERATED_NAMES } from './spec/identifiers.js';
 
 export type Mode = 'forward' | 'reverse' | 'both';
 
@@ -86,11 +87,8 @@ export interface Plan {
   readonly graphs: { readonly update: readonly Node[]; readonly tangent: readonly (Node | null)[]; readonly adjoint: readonly (Node | null)[] };
 }
 
-/** Identifiers the generated module defines at top level; user names must not shadow them. */
 /** Cost of a multiply-add of gemm (general, symmetric AᵀA) against one of gemv, measured at 500² (kernels.wat). */
 const PRODUCT_COST = { general: 0.75, symmetric: 0.4 };
-
-export const MODULE_GLOBALS = ['meta', 'create', 'sigmoid', 'softplus', 'toFlat', 'nonFinite', 'PhicError', 'phicError', 'checkFinite', 'K', 'T', 'KERNELS_WASM', 'KERNELS_WASM_SHARED', 'instantiateKernels', 'createOptions', 'PARALLEL_MIN_WORK', 'releaseWhenCollected', 'defaultKernelThreads', 'kernelThreadsCommon', 'threadedKernels', 'options', 'instance', 'threads', 'release'];
 
 export function buildPlan(model: MapModel, options: PlanOptions): Plan {
   const b = model.builder;
@@ -115,7 +113,7 @@ export function buildPlan(model: MapModel, options: PlanOptions): Plan {
     ...model.state.map((s) => s.name), ...model.params.map((p) => p.name), ...model.data.map((v) => v.name),
     ...model.outerData.map((v) => v.name), ...Object.keys(model.spec.constants ?? {}), ...Object.keys(model.spec.functions ?? {}), ...model.dims,
   ];
-  const names = new NameAllocator([...userNames, ...MODULE_GLOBALS]);
+  const names = new NameAllocator([...userNames, ...GENERATED_NAMES]);
   const loopNames = ['i', 'j', 'l'].map((n) => names.fresh(n));
 
   const state: StateBuffers[] = model.state.map((s) => ({

@@ -20,14 +20,30 @@ const GENERATED_GLOBALS = ['Math', 'Float64Array', 'Float32Array', 'Array', 'Arr
 export const FORMULA_FUNCTIONS = ['exp', 'log', 'sqrt', 'abs', 'tanh', 'sigmoid', 'softplus', 'sin', 'cos', 'sum', 'dot', 'transpose', 'outer'];
 export const FORMULA_CONSTANTS = ['pi', 'e'];
 
-const RESERVED = new Set([...JS_RESERVED, ...PROTOTYPE_NAMES, ...GENERATED_GLOBALS, ...FORMULA_FUNCTIONS, ...FORMULA_CONSTANTS]);
+/**
+ * Names a generated module declares at its top level or in create(), where the user's buffers
+ * live: a user name equal to one would not compile (\`let step\` beside \`function step\`) or,
+ * worse, would shadow it (a param \`K\` hiding the iteration count). A test compiles CPU and GPU
+ * modules and checks that every such name the compiler does not allocate fresh is listed here.
+ */
+export const GENERATED_NAMES = `meta create K T fail checkKeys toFlat nonFinite matrix sigmoid softplus createOptions
+KERNELS_WASM KERNELS_WASM_SHARED PARALLEL_MIN_WORK releaseWhenCollected defaultKernelThreads kernelThreadsCommon
+threadedKernels instantiateKernels dims options instance layout tangentCount adjointCount deferredSteps applyDeferred
+invariants step stepForTangent tangentStep forwardStep adjointPrep adjointStep outerGradient loadInputs loadState
+advance snapshot checkNext checkState checkTangents checkAdjoints useTangents useAdjoints idle iterate record
+forwardSweep backwardSweep jvp jacobianForward vjp jacobianReverse setStateDirection setParamDirection partialRows
+partialX partialTheta outerAt outerDataLoaded hypergradient bufferBytes threads release
+BACKEND_BY_CLASS BAKED CPU_BACKENDS D DATA HELPERS KERNELS OUTER PARAMS SEGMENTS STATE backendOf checkFloat32
+gpu instantiate requireGpuMessage`.split(/\s+/);
+
+const RESERVED = new Set([...JS_RESERVED, ...PROTOTYPE_NAMES, ...GENERATED_GLOBALS, ...GENERATED_NAMES, ...FORMULA_FUNCTIONS, ...FORMULA_CONSTANTS]);
 
 /** Why `name` cannot be used, or null when it can. */
 export function identifierProblem(name: string): string | null {
   if (typeof name !== 'string' || !IDENTIFIER.test(name)) {
     return `'${String(name)}' is not a plain identifier (a letter, then letters, digits or _)`;
   }
-  if (RESERVED.has(name)) return `'${name}' is reserved (a JavaScript word, an Object property or a formula function)`;
+  if (RESERVED.has(name)) return `'${name}' is reserved (a JavaScript word, an Object property, a formula function or a name the generated code uses)`;
   if (name.length > 64) return `'${name}' is longer than 64 characters`;
   return null;
 }
