@@ -97,7 +97,7 @@ describe('kernel calls split over worker threads', () => {
     for (let i = 0; i < 50; i++) two.gemv(off(A!), 200, off(x!), off(y!), 200, 200);
     expect(two.workerParts()).toBeGreaterThan(before);
     const after = two.workerParts();
-    for (let i = 0; i < 50; i++) two.gemv(off(A!), 100, off(x!), off(y!), 100, 100);
+    for (let i = 0; i < 50; i++) two.gemv(off(A!), 60, off(x!), off(y!), 60, 60);
     expect(two.workerParts()).toBe(after);
     expect(one.threads()).toBe(1);
     expect(two.threads()).toBe(2);

@@ -25,7 +25,7 @@ import { profilePhic, type ProfileSummary } from './profile.js';
 import { writeReport, type Report, type PeerInfo, type Roofline } from './report.js';
 import { DEFS, generate, writeWorkload, type WorkloadMeta } from './workloads.js';
 
-const PEERS: readonly PeerId[] = ['phic', 'phicjs', 'handwritten', 'pytorch', 'pytorch1t', 'jaxjs', 'tfjs'];
+const PEERS: readonly PeerId[] = ['phic', 'phic1t', 'phicjs', 'handwritten', 'pytorch', 'pytorch1t', 'jaxjs', 'tfjs'];
 const PYTHON = '/usr/bin/python3';
 const JS_PACKAGES = ['@tensorflow/tfjs@4.22.0', '@tensorflow/tfjs-backend-wasm@4.22.0', '@jax-js/jax@0.1.25'];
 const CHILD_TIMEOUT_S = 300;
@@ -283,8 +283,8 @@ async function main(): Promise<void> {
       }
       const t0 = Date.now();
       let compiled: CompileReport | { error: string } | undefined;
-      // phic-compile writes both modules (phic and phicjs)
-      if (peer === 'phic' || (peer === 'phicjs' && !opts.peers.includes('phic'))) compiled = compilePhic(join(tmp, meta.id), logDir);
+      // phic-compile writes both modules (phic and phic1t run the first, phicjs the second)
+      if (peer === opts.peers.find((p) => p.startsWith('phic'))) compiled = compilePhic(join(tmp, meta.id), logDir);
       const res: ChildResult =
         compiled && 'error' in compiled ? { peer, workload: meta.id, status: 'failed', message: `phic compile failed: ${compiled.error}` } : runChild(peer, join(tmp, meta.id), logDir);
       if (compiled && !('error' in compiled)) {

@@ -1,13 +1,16 @@
 // phic as a peer: imports the module that ./phic-compile.ts generated for the workload (dims,
 // K and t baked in; compiled in its own process, as \`phic compile\` does ahead of time), calls
 // create() and then hypergradient / jvp / jacobianForward / vjp. The process holds the
-// generated code only, not the compiler. `phicjs` is the same module compiled with
-// `--kernels js` (plain JavaScript loops, no SIMD kernels), to show what the kernels add.
+// generated code only, not the compiler. `phic` creates it with the default threads (one per
+// core, at most 4); `phic1t` creates the same module with { threads: 1 }, to show what the
+// worker threads add; `phicjs` is the same spec compiled with `--kernels js` (plain JavaScript
+// loops, no SIMD kernels), to show what the kernels add.
 
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { MapInstance } from '../../../src/index.js';
+import type { CreateOptions, MapInstance } from '../../../src/index.js';
 import { PHIC_JS_MODULE, PHIC_MODULE, ROOT } from './paths.js';
 import type { NodePeer, Prepared } from './peer.js';
 import type { Arrays, WorkloadMeta } from './workloads.js';
@@ -16,12 +19,21 @@ type Hyper = (inputs: Record<string, Float64Array>) => { state: Record<string, F
 
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
-export const phicPeer: NodePeer = { version: `${VERSION} (WebAssembly SIMD kernels, the default)`, setup: (meta, arrays, dir) => setup(meta, arrays, join(dir, PHIC_MODULE)) };
+const DEFAULT_THREADS = Math.min(4, availableParallelism());
+
+export const phicPeer: NodePeer = {
+  version: `${VERSION} (WebAssembly SIMD kernels on ${DEFAULT_THREADS} threads: the defaults)`,
+  setup: (meta, arrays, dir) => setup(meta, arrays, join(dir, PHIC_MODULE)),
+};
+export const phicOneThreadPeer: NodePeer = {
+  version: `${VERSION} (WebAssembly SIMD kernels, create(dims, { threads: 1 }))`,
+  setup: (meta, arrays, dir) => setup(meta, arrays, join(dir, PHIC_MODULE), { threads: 1 }),
+};
 export const phicJsPeer: NodePeer = { version: `${VERSION} (--kernels js: JavaScript loops only)`, setup: (meta, arrays, dir) => setup(meta, arrays, join(dir, PHIC_JS_MODULE)) };
 
-async function setup(meta: WorkloadMeta, arrays: Arrays, moduleFile: string): Promise<Prepared> {
-  const mod = (await import(pathToFileURL(moduleFile).href)) as { create(dims?: Record<string, number>): MapInstance };
-  const instance = mod.create();
+async function setup(meta: WorkloadMeta, arrays: Arrays, moduleFile: string, options?: CreateOptions): Promise<Prepared> {
+  const mod = (await import(pathToFileURL(moduleFile).href)) as { create(dims?: Record<string, number>, options?: CreateOptions): MapInstance };
+  const instance = mod.create(undefined, options);
   // every buffer is allocated by create() (the per-direction ones at the first call)
   const createBytes = instance.bufferBytes();
   const n = meta.dims.n!;

@@ -2,7 +2,7 @@
 // (torch_peer.py implements the same rule), and the agreement check made before timing.
 
 /** pytorch: 2 threads (as the issue asks); pytorch1t: the same on 1 thread, like every other peer here. */
-export type PeerId = 'phic' | 'phicjs' | 'handwritten' | 'pytorch' | 'pytorch1t' | 'jaxjs' | 'tfjs';
+export type PeerId = 'phic' | 'phic1t' | 'phicjs' | 'handwritten' | 'pytorch' | 'pytorch1t' | 'jaxjs' | 'tfjs';
 
 export interface Timing {
   /** Median wall time of one call over the timed repetitions, ms. */
