@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KERNELS_RUNTIME } from '../compiler/codegen/wasm/runtime-kernels.js';
+import { ridgeSpec } from '../samples/bench/ridge-spec.js';
 import { compile, defineMap, type MapInstance } from '../src/index.js';
 
 interface RuntimeKernels {
@@ -105,13 +106,7 @@ describe('kernel calls split over worker threads', () => {
 });
 
 describe('a module with worker threads', () => {
-  const ridge = defineMap({
-    name: 'ridge',
-    state: { x: 'n' },
-    params: { theta: 'n' },
-    data: { A: 'm,n', b: 'm' },
-    update: { x: 'x - 0.002 * (transpose(A) * (A * x - b) + theta .* x)' },
-  });
+  const ridge = ridgeSpec(0.002);
   const layer = defineMap({
     name: 'layer',
     state: { x: 'n' },
