@@ -43,6 +43,7 @@ async function whenThreaded(threads: () => number, run: () => void, want: number
 
 /** Deterministic values in [-1, 1). */
 const fill = (a: Float64Array, seed: number) => a.forEach((_, i) => (a[i] = ((Math.sin(seed * 12.9898 + i * 78.233) * 43758.5453) % 1) * 1.0));
+const maxAbs = (a: Float64Array) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 const bytesOf = (a: Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
 describe('kernel calls split over worker threads', () => {
@@ -124,8 +125,8 @@ describe('a module with worker threads', () => {
     for (const key of Object.keys(a)) expect(bytesOf(a[key]!).equals(bytesOf(b[key]!)), key).toBe(true);
   };
 
-  it('ridge 200² (symmetric AᵀA hoisted, gemv each step): bitwise the same vjp, jvp and Jacobian on 2 threads as on 1', async () => {
-    const compiled = await compile(ridge, { mode: 'both', K: 60, truncate: 10, dims: { m: 220, n: 200 } });
+  it('ridge 200² (symmetric AᵀA hoisted, gemv each step): bitwise the same vjp, jvp and Jacobian on 2 threads as on 1; forward = reverse and finite differences on 2', async () => {
+    const compiled = await compile(ridge, { mode: 'both', K: 60, dims: { m: 220, n: 200 } });
     expect(compiled.files[0]!.contents).toMatch(/kernels\.gemm\(.*, 1\);/);
     const data = { theta: vec(200, 1).map(Math.abs), A: vec(220 * 200, 2, 0.1), b: vec(220, 3) };
     const [single, threaded] = [compiled.create(undefined, { threads: 1 }), compiled.create(undefined, { threads: 2 })];
@@ -134,6 +135,18 @@ describe('a module with worker threads', () => {
     equalBits(threaded.vjp!(data, cot).gradient, single.vjp!(data, cot).gradient);
     equalBits(threaded.jvp!(data, { theta: vec(200, 5) }).tangent, single.jvp!(data, { theta: vec(200, 5) }).tangent);
     equalBits({ J: threaded.jacobianForward!(data).jacobian.x!.theta!.data }, { J: single.jacobianForward!(data).jacobian.x!.theta!.data });
+    // and on their own: forward = reverse, and a central finite difference of ⟨ū, x_K(θ)⟩
+    const Jf = threaded.jacobianForward!(data).jacobian.x!.theta!.data;
+    const Jr = threaded.jacobianReverse!(data).jacobian.x!.theta!.data;
+    expect(maxAbs(Jf.map((v, i) => v - Jr[i]!)) / maxAbs(Jr)).toBeLessThan(1e-11);
+    const direction = vec(200, 6);
+    const along = (h: number) => {
+      const theta = data.theta.map((v, i) => v + h * direction[i]!);
+      return threaded.iterate({ ...data, theta }).state.x!.reduce((sum, v, i) => sum + v * cot.x[i]!, 0);
+    };
+    const fd = (along(1e-6) - along(-1e-6)) / 2e-6;
+    const exact = threaded.vjp!(data, cot).gradient.theta!.reduce((sum, v, i) => sum + v * direction[i]!, 0);
+    expect(Math.abs(fd - exact) / Math.abs(exact)).toBeLessThan(1e-6);
     expect(single.threads()).toBe(1);
     threaded.release();
     expect(threaded.threads()).toBe(1);
