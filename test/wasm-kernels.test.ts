@@ -241,6 +241,8 @@ describe('a module on the kernel path', () => {
     for (const kernel of ['gemv', 'gemvT']) expect(code).toContain(`kernels.${kernel}(`);
     // W̄ += δ xᵀ waits for a block of backward steps, then runs as one gemm over the taped x's
     expect(code).toContain('applyDeferred(count, k)');
+    // the tangent step's W ẋ runs as one product over all directions of a forward sweep
+    expect(code).toContain('tangentProducts(count);');
     expect(js.files[0]!.contents).not.toContain('kernels.');
     const a = wasm.create();
     const b = js.create();
@@ -259,6 +261,9 @@ describe('a module on the kernel path', () => {
       expect(relative(a.jvp!(inputs, dir).tangent.x!, b.jvp!(inputs, dir).tangent.x!)).toBeLessThan(1e-12);
       expect(relative(a.partialX(inputs, { x: vec(n, 8) }).data, b.partialX(inputs, { x: vec(n, 8) }).data)).toBeLessThan(1e-13);
     }
+    // another W: the batched products read it transposed, made again for every sweep
+    const other = { ...inputs, W: vec(n * n, 7, 0.8 / n) };
+    expect(relative(a.jacobianForward!(other).jacobian.x!.W!.data, b.jacobianForward!(other).jacobian.x!.W!.data)).toBeLessThan(1e-12);
   });
 
   it('defers W̄ += δxᵀ over blocks of steps: the same gradients, per step when observed, and at a point (reverse-mode partials)', async () => {

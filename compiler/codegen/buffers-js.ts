@@ -21,7 +21,14 @@ export interface BufferSet {
   readonly adjoints: readonly (readonly [string, string])[];
 }
 
-export function bufferSet(plan: Plan, size: (v: { readonly dims: readonly string[] }) => string, moreAdjoints: readonly (readonly [string, string])[] = []): BufferSet {
+/** Buffers beyond the plan's: per-direction ones (name, size of one direction) and fixed ones. */
+export interface MoreBuffers {
+  readonly adjoints?: readonly (readonly [string, string])[];
+  readonly tangents?: readonly (readonly [string, string])[];
+  readonly fixed?: readonly Buffer[];
+}
+
+export function bufferSet(plan: Plan, size: (v: { readonly dims: readonly string[] }) => string, more: MoreBuffers = {}): BufferSet {
   const state = plan.state;
   const tapeStates = plan.options.K - plan.options.truncate;
   const fixed: Buffer[] = [
@@ -31,14 +38,15 @@ export function bufferSet(plan: Plan, size: (v: { readonly dims: readonly string
     ...state.map((s) => ({ name: s.next, size: size(s) })),
     ...plan.params.map((p) => ({ name: p.dot, size: size(p) })),
     ...plan.temporaries.map((t, i) => ({ name: t.name, size: size(t), ...(i === 0 ? { comment: 'hoisted invariants, shared intermediates and scratch' } : {}) })),
+    ...(more.fixed ?? []),
   ];
   fixed[0] = { ...fixed[0]!, comment: 'inputs and state' };
   const reverse = !!plan.segments.adjoint;
   return {
     fixed,
     tape: reverse ? state.map((s, i) => ({ name: s.tape, size: `${tapeStates} * ${size(s)}`, ...(i === 0 ? { comment: `reverse tape: exactly K - T = ${tapeStates} states per component` } : {}) })) : [],
-    tangents: state.flatMap((s) => [[s.dot, size(s)], [s.dotNext, size(s)]] as const),
-    adjoints: [...state.flatMap((s) => [[s.bar, size(s)], [s.barNext, size(s)]] as const), ...plan.params.map((p) => [p.bar, size(p)] as const), ...moreAdjoints],
+    tangents: [...state.flatMap((s) => [[s.dot, size(s)], [s.dotNext, size(s)]] as const), ...(more.tangents ?? [])],
+    adjoints: [...state.flatMap((s) => [[s.bar, size(s)], [s.barNext, size(s)]] as const), ...plan.params.map((p) => [p.bar, size(p)] as const), ...(more.adjoints ?? [])],
   };
 }
 

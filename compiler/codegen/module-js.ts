@@ -9,12 +9,15 @@ import { emitSegment, segmentBuffers, segmentCall, usesKernels, type SegmentEmit
 import { KERNELS_RUNTIME } from './wasm/runtime-kernels.js';
 import { bufferSet, emitBufferBytes, emitBufferDeclarations, emitResize, emitThreadFunctions } from './buffers-js.js';
 import { DEFER_STEPS, deferLine, deferredUpdates, emitApplyDeferred, emitApplyNow, type DeferredUpdate } from './deferred-updates.js';
+import { batchedProducts, emitBatchedProducts, productRowLine } from './batched-tangents.js';
 import { JS_HELPERS } from './js-templates.js';
 import { JS_RUNTIME } from './runtime-js.js';
 import { headerLines, type HeaderInfo } from './header.js';
 
 /** The driver's call of a segment, set per module being emitted. */
 let call: (name: keyof Plan['segments'], d?: string) => string;
+/** The call of the tangent step whose products are batched (batched-tangents.ts), or null. */
+let tangentBatch: { call: string } | null;
 
 interface Sized {
   readonly dims: readonly string[];
@@ -59,6 +62,11 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
   const deferred = kernels ? deferredUpdates(plan, dimValue, size) : [];
   const deferral: Deferral | null = kernels && deferred.length ? { updates: deferred, kernels, stride: (b) => stride.get(b)! } : null;
   const adjointCtx: SegmentEmitContext = { ...segCtx, replace: (nest) => { const u = deferred.find((x) => x.nest === nest); return u ? deferLine(u) : null; } };
+  // With the kernels, the tangent step's matrix-vector products run as one product over all directions.
+  const batched = kernels && segs.tangent ? batchedProducts(plan, dimValue, size) : [];
+  const batchedTangent = batched.length ? { ...segs.tangent!, name: plan.names.fresh('tangentStepBatched') } : undefined;
+  const batchedCtx: SegmentEmitContext = { ...segCtx, replace: (nest) => { const b = batched.find((x) => x.nest === nest); return b ? productRowLine(b) : null; } };
+  tangentBatch = batchedTangent ? { call: `${segmentCall(batchedTangent, 'd')};` } : null;
   call = (name: keyof Plan['segments'], d = 'd') => {
     const seg = segs[name] ?? (name === 'stepForTangent' ? segs.step : undefined);
     if (!seg) throw new Error(`no segment ${name}`);
@@ -83,7 +91,11 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
   w.writeLine('/** Allocates all buffers once; the returned functions reuse them on every call. */');
   w.write('export function create(dims, options) ').block(() => {
     emitDims(w, plan);
-    const buffers = bufferSet(plan, size, deferred.map((u) => [u.buffer, `${DEFER_STEPS} * ${u.m}`] as const));
+    const buffers = bufferSet(plan, size, {
+      adjoints: deferred.map((u) => [u.buffer, `${DEFER_STEPS} * ${u.m}`] as const),
+      tangents: batched.map((b) => [b.products, b.m] as const),
+      fixed: batched.map((b) => ({ name: b.transposed, size: `${b.m} * ${b.n}` })),
+    });
     // With no outer data there is nothing to wait for.
     emitBufferDeclarations(w, buffers, kernels, plan.outer ? `let outerDataLoaded = ${plan.data.every((d) => !d.outer)};` : undefined);
     if (deferral) w.writeLine(`// steps whose rank-1 gradient updates wait in ${deferred.map((u) => u.buffer).join(', ')} (at most ${DEFER_STEPS})`).writeLine('let deferredSteps = 0;');
@@ -94,6 +106,11 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
       w.blankLine();
     }
     if (deferral) emitApplyDeferred(w, deferral.updates, deferral.kernels, deferral.stride);
+    if (batchedTangent) {
+      emitSegment(w, batchedTangent, batchedCtx);
+      w.blankLine();
+      emitBatchedProducts(w, batched, kernels!);
+    }
 
     emitLoaders(w, plan, inputNames, shapeArray);
     emitChecks(w, plan, size);
@@ -230,15 +247,17 @@ function emitForward(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string,
   w.writeLine('/** Iterations T..K-1 with tangents, from ẋ_T = 0; `unit` directions e_d replace θ̇ per copy d. */');
   const stateView = `{ ${plan.state.map((s) => `${s.name}: ${s.current}`).join(', ')} }`;
   w.write('function forwardSweep(count, unit, observe) ').block(() => {
+    if (tangentBatch) w.writeLine('if (count > 1 || unit) transposeForProducts();');
     w.write('for (let k = T; k < K; k++) ').block(() => {
       w.write('if (count === 1 && !unit) ').block(() => w.writeLine(call('forwardStep', '0')));
       w.write('else ').block(() => {
         w.writeLine(call('stepForTangent'));
+        if (tangentBatch) w.writeLine('tangentProducts(count);');
         w.write('for (let d = 0; d < count; d++) ').block(() => {
           w.write('if (unit) ').block(() => {
             w.writeLine('setParamDirection(d === 0 ? count - 1 : d - 1, 0);').writeLine('setParamDirection(d, 1);');
           });
-          w.writeLine(call('tangent'));
+          w.writeLine(tangentBatch ? tangentBatch.call : call('tangent'));
         });
       });
       w.writeLine('checkState(k);').writeLine('checkTangents(k, count);').writeLine('advance();');

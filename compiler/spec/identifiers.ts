@@ -32,7 +32,7 @@ threadedKernels instantiateKernels dims options instance layout tangentCount adj
 invariants step stepForTangent tangentStep forwardStep adjointPrep adjointStep outerGradient loadInputs loadState
 advance snapshot checkNext checkState checkTangents checkAdjoints useTangents useAdjoints idle iterate record
 forwardSweep backwardSweep jvp jacobianForward vjp jacobianReverse setStateDirection setParamDirection partialRows
-partialX partialTheta outerAt outerDataLoaded hypergradient bufferBytes threads release
+partialX partialTheta outerAt outerDataLoaded hypergradient bufferBytes threads release transposeForProducts tangentProducts
 BACKEND_BY_CLASS BAKED CPU_BACKENDS D DATA HELPERS KERNELS OUTER PARAMS SEGMENTS STATE backendOf checkFloat32
 gpu instantiate requireGpuMessage`.split(/\s+/);
 
