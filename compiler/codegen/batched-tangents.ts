@@ -10,7 +10,7 @@
 
 import type CodeBlockWriter from 'code-block-writer';
 import type { Plan, StateBuffers } from '../plan.js';
-import type { IndexExpr, Segment, Stmt } from '../lower/loop-ir.js';
+import { writesOf, type IndexExpr, type Stmt } from '../lower/loop-ir.js';
 import { indexCode } from './precedence.js';
 import { matchKernel, type KernelCall } from './wasm/match.js';
 
@@ -32,17 +32,6 @@ export interface BatchedProduct {
 
 type DimValue = (name: string) => number | null;
 
-/** Buffers a segment stores into. */
-function written(seg: Segment | undefined): Set<string> {
-  const out = new Set<string>();
-  const visit = (s: Stmt) => {
-    if (s.kind === 'for') s.body.forEach(visit);
-    else if (s.kind === 'store') out.add(s.buffer);
-  };
-  seg?.body.forEach(visit);
-  return out;
-}
-
 /**
  * The gemv nests of the tangent step that can be batched: y = A ẋ with ẋ a whole state tangent,
  * A and y the same for every direction, and A written by neither the tangent step nor the
@@ -52,8 +41,8 @@ export function batchedProducts(plan: Plan, dimValue: DimValue, size: (v: { read
   const seg = plan.segments.tangent;
   if (!seg) return [];
   const int = (e: IndexExpr) => indexCode(e, dimValue);
-  const inTangentStep = written(seg);
-  const inIteration = new Set([plan.segments.step, plan.segments.stepForTangent, plan.segments.forwardStep].flatMap((s) => [...written(s)]));
+  const inTangentStep = writesOf(seg.body);
+  const inIteration = writesOf([plan.segments.step, plan.segments.stepForTangent, plan.segments.forwardStep].flatMap((s) => s?.body ?? []));
   const out: BatchedProduct[] = [];
   for (const nest of seg.body) {
     const call = matchKernel(nest, dimValue);

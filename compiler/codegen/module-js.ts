@@ -16,8 +16,6 @@ import { headerLines, type HeaderInfo } from './header.js';
 
 /** The driver's call of a segment, set per module being emitted. */
 let call: (name: keyof Plan['segments'], d?: string) => string;
-/** The call of the tangent step whose products are batched (batched-tangents.ts), or null. */
-let tangentBatch: { call: string } | null;
 
 interface Sized {
   readonly dims: readonly string[];
@@ -66,7 +64,6 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
   const batched = kernels && segs.tangent ? batchedProducts(plan, dimValue, size) : [];
   const batchedTangent = batched.length ? { ...segs.tangent!, name: plan.names.fresh('tangentStepBatched') } : undefined;
   const batchedCtx: SegmentEmitContext = { ...segCtx, replace: (nest) => { const b = batched.find((x) => x.nest === nest); return b ? productRowLine(b) : null; } };
-  tangentBatch = batchedTangent ? { call: `${segmentCall(batchedTangent, 'd')};` } : null;
   call = (name: keyof Plan['segments'], d = 'd') => {
     const seg = segs[name] ?? (name === 'stepForTangent' ? segs.step : undefined);
     if (!seg) throw new Error(`no segment ${name}`);
@@ -140,7 +137,7 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
       w.writeLine('return { state: snapshot() };');
     }).blankLine();
 
-    if (forward) emitForward(w, plan, size, S, P);
+    if (forward) emitForward(w, plan, size, S, P, batchedTangent ? `${segmentCall(batchedTangent, 'd')};` : null);
     if (reverse) emitReverse(w, plan, size, S, P, deferral);
     emitPartials(w, plan, size, S, P, forward, deferral);
 
@@ -242,22 +239,23 @@ function emitSetUnit(w: CodeBlockWriter, fn: string, blocks: readonly { buffer: 
   }).blankLine();
 }
 
-function emitForward(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string, S: string, P: string) {
+/** `batchedTangentCall`: the tangent step whose products tangentProducts computes (batched-tangents.ts), or null. */
+function emitForward(w: CodeBlockWriter, plan: Plan, size: (v: Sized) => string, S: string, P: string, batchedTangentCall: string | null) {
   emitSetUnit(w, 'setParamDirection', plan.params.map((p) => ({ buffer: p.dot, size: size(p) })));
   w.writeLine('/** Iterations T..K-1 with tangents, from ẋ_T = 0; `unit` directions e_d replace θ̇ per copy d. */');
   const stateView = `{ ${plan.state.map((s) => `${s.name}: ${s.current}`).join(', ')} }`;
   w.write('function forwardSweep(count, unit, observe) ').block(() => {
-    if (tangentBatch) w.writeLine('if (count > 1 || unit) transposeForProducts();');
+    if (batchedTangentCall) w.writeLine('if (count > 1 || unit) transposeForProducts();');
     w.write('for (let k = T; k < K; k++) ').block(() => {
       w.write('if (count === 1 && !unit) ').block(() => w.writeLine(call('forwardStep', '0')));
       w.write('else ').block(() => {
         w.writeLine(call('stepForTangent'));
-        if (tangentBatch) w.writeLine('tangentProducts(count);');
+        if (batchedTangentCall) w.writeLine('tangentProducts(count);');
         w.write('for (let d = 0; d < count; d++) ').block(() => {
           w.write('if (unit) ').block(() => {
             w.writeLine('setParamDirection(d === 0 ? count - 1 : d - 1, 0);').writeLine('setParamDirection(d, 1);');
           });
-          w.writeLine(tangentBatch ? tangentBatch.call : call('tangent'));
+          w.writeLine(batchedTangentCall ?? call('tangent'));
         });
       });
       w.writeLine('checkState(k);').writeLine('checkTangents(k, count);').writeLine('advance();');

@@ -58,5 +58,22 @@ export function imul(a: IndexExpr, b: IndexExpr): IndexExpr {
 /** Structural equality of two index expressions. */
 export const sameIndex = (a: IndexExpr, b: IndexExpr): boolean => JSON.stringify(a) === JSON.stringify(b);
 
+/** Visits every statement of a block, nested loops' bodies included, in order. */
+export function walk(stmts: readonly Stmt[], visit: (s: Stmt) => void) {
+  for (const s of stmts) {
+    visit(s);
+    if (s.kind === 'for') walk(s.body, visit);
+  }
+}
+
+/** Buffers the statements store into. */
+export function writesOf(stmts: readonly Stmt[]): Set<string> {
+  const out = new Set<string>();
+  walk(stmts, (s) => {
+    if (s.kind === 'store') out.add(s.buffer);
+  });
+  return out;
+}
+
 /** Number of entries of a buffer with these dims. */
 export const sizeOf = (dims: readonly string[]): IndexExpr => dims.map(dim).reduce(imul, num(1));

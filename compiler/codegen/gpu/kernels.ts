@@ -16,7 +16,7 @@
 // writes. Assumes locals are uniquely named (the lowering allocates them fresh).
 
 import { PhicError } from '../../errors.js';
-import type { IndexExpr, ScalarExpr, Segment, Stmt } from '../../lower/loop-ir.js';
+import { walk, writesOf, type IndexExpr, type ScalarExpr, type Segment, type Stmt } from '../../lower/loop-ir.js';
 
 export type ForStmt = Extract<Stmt, { kind: 'for' }>;
 export type StoreStmt = Extract<Stmt, { kind: 'store' }>;
@@ -80,22 +80,8 @@ function scalarLocals(e: ScalarExpr, out: Set<string>) {
   else if (e.kind === 'call') e.args.forEach((a) => scalarLocals(a, out));
 }
 
-function walk(stmts: readonly Stmt[], visit: (s: Stmt) => void) {
-  for (const s of stmts) {
-    visit(s);
-    if (s.kind === 'for') walk(s.body, visit);
-  }
-}
 
 const valueOf = (s: Stmt): ScalarExpr | null => (s.kind === 'let' || s.kind === 'add-to-local' || s.kind === 'store' ? s.value : null);
-
-function writesOf(stmts: readonly Stmt[]): Set<string> {
-  const out = new Set<string>();
-  walk(stmts, (s) => {
-    if (s.kind === 'store') out.add(s.buffer);
-  });
-  return out;
-}
 
 function updatedLocals(stmts: readonly Stmt[]): Set<string> {
   const out = new Set<string>();

@@ -11,15 +11,14 @@ import { packageRoot } from '../../package-root.js';
 export const KERNELS_WAT = 'compiler/codegen/wasm/kernels.wat';
 const BINARY_TS = 'compiler/codegen/wasm/kernels-binary.ts';
 
-/** The kernels, importing a plain memory, or (`shared`) one that worker threads share. */
-export async function assembleKernels(shared = false): Promise<Uint8Array> {
+/** The kernels, importing a plain memory (shareMemory makes the variant that worker threads share). */
+export async function assembleKernels(): Promise<Uint8Array> {
   const { default: wabtInit } = await import('wabt');
   const wabt = await wabtInit();
   const module = wabt.parseWat(KERNELS_WAT, readFileSync(join(packageRoot(), KERNELS_WAT), 'utf8'), { simd: true });
   try {
     module.validate();
-    const bytes = Uint8Array.from(module.toBinary({ write_debug_names: true }).buffer);
-    return shared ? shareMemory(bytes) : bytes;
+    return Uint8Array.from(module.toBinary({ write_debug_names: true }).buffer);
   } finally {
     module.destroy();
   }
@@ -30,7 +29,7 @@ export async function assembleKernels(shared = false): Promise<Uint8Array> {
  * max 65536` (a shared memory needs a maximum; this one is the whole 32-bit space, reserved,
  * not allocated). wabt's text parser does not take the threads feature, so the bytes are edited.
  */
-function shareMemory(bytes: Uint8Array): Uint8Array {
+export function shareMemory(bytes: Uint8Array): Uint8Array {
   const plainImport = [...Buffer.from('\x06memory'), 0x02, 0x00, 0x01];
   const sharedImport = [...Buffer.from('\x06memory'), 0x02, 0x03, 0x01, 0x80, 0x80, 0x04];
   const importSection = 2;
@@ -89,7 +88,8 @@ export function binaryModuleText(plain: Uint8Array, shared: Uint8Array): string 
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [plain, shared] = [await assembleKernels(), await assembleKernels(true)];
+  const plain = await assembleKernels();
+  const shared = shareMemory(plain);
   writeFileSync(join(packageRoot(), BINARY_TS), binaryModuleText(plain, shared));
   process.stderr.write(`wrote ${BINARY_TS} (${plain.length} and ${shared.length} bytes of WebAssembly)\n`);
 }

@@ -5,7 +5,7 @@
 // two loop variables, with unit stride along the inner one; anything else stays JavaScript.
 
 import type { IndexExpr, ScalarExpr, Stmt } from '../../lower/loop-ir.js';
-import { iadd, imul, sameIndex } from '../../lower/loop-ir.js';
+import { iadd, imul, num, sameIndex } from '../../lower/loop-ir.js';
 import { foldIndex } from '../precedence.js';
 
 /** An operand: a buffer and the index of its first entry used. */
@@ -100,7 +100,7 @@ function matchGer(s: For, inner: For, dimValue: DimValue): KernelCall | null {
     const u = affine(foldIndex(uLoad.index, dimValue), [s.index, inner.index]);
     const w = unitStride(b.buffer, b.index, inner.index, s.index, dimValue);
     if (u && w && !u.coeffs.has(inner.index)) {
-      return { kernel: 'ger', B: B.operand, ldb: B.stride, u: { buffer: uLoad.buffer, base: u.rest }, incu: u.coeffs.get(s.index) ?? { k: 'num', v: 0 }, w, m: s.extent, n: inner.extent };
+      return { kernel: 'ger', B: B.operand, ldb: B.stride, u: { buffer: uLoad.buffer, base: u.rest }, incu: u.coeffs.get(s.index) ?? num(0), w, m: s.extent, n: inner.extent };
     }
   }
   return null;
@@ -115,7 +115,7 @@ function asProduct(update: Extract<KernelCall, { kernel: 'ger' }>, s: For, dimVa
   if (!out || !left || !right || out.coeffs.has(l) || !right.coeffs.has(l)) return null;
   const A = { buffer: update.u.buffer, base: left.rest };
   const B = { buffer: update.w.buffer, base: right.rest };
-  const al = left.coeffs.get(l) ?? { k: 'num', v: 0 };
+  const al = left.coeffs.get(l) ?? num(0);
   const ldb = right.coeffs.get(l)!;
   // XᵀX: A[i + l·ld] and B[l·ld + j] are the same X, and C is square
   const symmetric = A.buffer === B.buffer && sameIndex(A.base, B.base) && isOne(update.incu) && sameIndex(al, ldb) && sameIndex(foldIndex(update.m, dimValue), foldIndex(update.n, dimValue));
@@ -167,10 +167,10 @@ interface Affine {
 
 /** `e` as Σ coeff·var + rest over the given loop variables, or null when it is not affine in them. */
 export function affine(e: IndexExpr, vars: readonly string[]): Affine | null {
-  const zero: IndexExpr = { k: 'num', v: 0 };
+  const zero = num(0);
   switch (e.k) {
     case 'var':
-      return vars.includes(e.name) ? { coeffs: new Map([[e.name, { k: 'num', v: 1 }]]), rest: zero } : { coeffs: new Map(), rest: e };
+      return vars.includes(e.name) ? { coeffs: new Map([[e.name, num(1)]]), rest: zero } : { coeffs: new Map(), rest: e };
     case 'num':
     case 'dim':
       return { coeffs: new Map(), rest: e };

@@ -66,8 +66,8 @@ function kernelThreadsCommon() {
         return;
       }
       case KERNEL_IDS.gemm: {
-        const [C, ldc, A, ai, al, B, ldb, m, n, depth, sym] = c.subarray(a, a + 11);
-        if (sym && m === n && m % 4 === 0) {
+        const C = c[a], ldc = c[a + 1], A = c[a + 2], ai = c[a + 3], al = c[a + 4], B = c[a + 5], ldb = c[a + 6], m = c[a + 7], n = c[a + 8], depth = c[a + 9];
+        if (c[a + 10] && m === n && m % 4 === 0) {
           // XᵀX computes blocks on and above the diagonal: rows cut so each part has as many,
           // each part the corner of C that starts on the diagonal at its first row
           const at = (p) => (p === parts ? m : Math.floor((m * (1 - Math.sqrt(1 - p / parts))) / 4) * 4);
@@ -149,10 +149,12 @@ function threadedKernels(k, module, memory, threads) {
       release();
     }
   }
+  /** Whether every worker started has instantiated its kernels. */
+  const ready = () => workers !== null && workers.length > 0 && Atomics.load(c, READY) >= workers.length;
   /** Posts a call and takes part in it; false (the caller runs it) while the workers are not all ready. */
   function split(kernel, args) {
     if (workers === null) start();
-    if (workers.length === 0 || Atomics.load(c, READY) < workers.length) return false;
+    if (!ready()) return false;
     const parts = workers.length + 1;
     c[KERNEL] = kernel;
     for (let i = 0; i < args.length; i++) c[ARGS + i] = args[i];
@@ -172,7 +174,6 @@ function threadedKernels(k, module, memory, threads) {
     for (const worker of workers ?? []) worker.terminate();
     workers = [];
   }
-  const threadsNow = () => (workers !== null && workers.length > 0 && Atomics.load(c, READY) >= workers.length ? workers.length + 1 : 1);
   const big = (work) => work >= PARALLEL_MIN_WORK;
   return {
     gemv(A, lda, x, y, m, n) {
@@ -187,7 +188,7 @@ function threadedKernels(k, module, memory, threads) {
     gemm(C, ldc, A, ai, al, B, ldb, m, n, depth, sym) {
       if (!big(m * n * depth) || !split(KERNEL_IDS.gemm, [C, ldc, A, ai, al, B, ldb, m, n, depth, sym])) k.gemm(C, ldc, A, ai, al, B, ldb, m, n, depth, sym);
     },
-    threads: threadsNow,
+    threads: () => (ready() ? workers.length + 1 : 1),
     release,
     /** Parts of calls the worker threads ran (the tests check that calls were split). */
     workerParts: () => Atomics.load(c, WORKER_PARTS),
