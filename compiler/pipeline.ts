@@ -8,9 +8,9 @@ import { buildModel, type MapModel } from './model.js';
 import { buildPlan, type Mode, type Plan } from './plan.js';
 import { printGraph } from './ir/print.js';
 import { printSegments } from './lower/print.js';
-import { emitJsModule } from './codegen/module-js.js';
+import { CPU_TOP_LEVEL, emitJsModule } from './codegen/module-js.js';
 import { declarations } from './codegen/dts.js';
-import { emitGpuModule } from './codegen/gpu/module-gpu.js';
+import { GPU_TOP_LEVEL, emitGpuModule } from './codegen/gpu/module-gpu.js';
 import { gpuDeclarations } from './codegen/gpu/dts-gpu.js';
 import type { HeaderInfo } from './codegen/header.js';
 import type { SpecSource } from './spec/source.js';
@@ -89,7 +89,7 @@ export function compileSpec(source: SpecSource, options: CompileOptions): Compil
   const dims = checkDims(model, options.dims);
   const gpu = options.backend === 'gpu';
   // GPU kernels compute one buffer each: loop fusion would only be split again.
-  const plan = buildPlan(model, { mode: options.mode, K: options.K, truncate: options.truncate ?? 0, dims, ...(gpu ? { fuse: false } : { kernels: options.kernels !== 'js', nextStateKnown: true }) });
+  const plan = buildPlan(model, { mode: options.mode, K: options.K, truncate: options.truncate ?? 0, dims, ...(gpu ? { fuse: false } : { kernels: options.kernels !== 'js', nextStateKnown: true }) }, gpu ? GPU_TOP_LEVEL : CPU_TOP_LEVEL);
   const formulas: [string, string][] = model.spec.update
     ? Object.entries(model.spec.update).map(([k, f]) => [`update ${k}`, f])
     : [['objective', model.spec.objective!], ['method', JSON.stringify(model.spec.method)]];
@@ -106,7 +106,7 @@ export function compileSpec(source: SpecSource, options: CompileOptions): Compil
     const header = headerOf(moduleCode);
     const files: GeneratedFile[] =
       options.emit === 'ts'
-        ? [{ name: `${model.name}.ts`, contents: `${header}// @ts-nocheck\n${gpuDeclarations(plan, false).replace(/^export const meta: Meta;\n/m, '')}\n${moduleCode.slice(header.length).replace('export const meta = ', 'export const meta: Meta = ').replace('export function create(gpu, dims, options) ', `export function create(gpu: GPULike, dims${plan.options.dims ? '?' : ''}: Dims${plan.options.dims ? ' | null' : ''}, options?: Options): Instance `)}` }]
+        ? [{ name: `${model.name}.ts`, contents: `${header}// @ts-nocheck\n${gpuDeclarations(plan, false).replace(/^export const meta: Meta;\n/m, '')}\n${moduleCode.slice(header.length).replace('export const meta = ', 'export const meta: Meta = ').replace(/export function create\((\w+), (\w+), (\w+)\) /, `export function create($1: GPULike, $2${plan.options.dims ? '?' : ''}: Dims${plan.options.dims ? ' | null' : ''}, $3?: Options): Instance `)}` }]
         : [
             { name: `${model.name}.js`, contents: moduleCode },
             { name: `${model.name}.d.ts`, contents: `${header}\n${gpuDeclarations(plan, true)}` },
@@ -132,7 +132,7 @@ function declarationFile(code: string, plan: Plan): string {
 
 function toTypeScript(code: string, plan: Plan): string {
   const header = headerOf(code);
-  const body = code.slice(header.length).replace('export const meta = ', 'export const meta: Meta = ').replace('export function create(dims, options) ', `export function create(dims${plan.options.dims ? '?' : ''}: Dims, options?: CreateOptions): Instance `);
+  const body = code.slice(header.length).replace('export const meta = ', 'export const meta: Meta = ').replace(/export function create\((\w+), (\w+)\) /, `export function create($1${plan.options.dims ? '?' : ''}: Dims, $2?: CreateOptions): Instance `);
   return `${header}// @ts-nocheck\n${declarations(plan, false).replace(/^export const meta: Meta;\n/m, '')}\n${body}`;
 }
 

@@ -12,8 +12,8 @@ import { lowerSegment as lowerUnfused, type LoweringContext, type Output, type R
 import { fuseLoops } from './optimise/fuse-loops.js';
 import type { BufferDecl, Segment, Stmt } from './lower/loop-ir.js';
 import { matchKernel } from './codegen/wasm/match.js';
-import { NameAllocator } from './names.js';
-import { GENERATED_NAMES } from './spec/identifiers.js';
+import { NameScope } from './names.js';
+import { REFUSED_NAMES } from './spec/identifiers.js';
 
 export type Mode = 'forward' | 'reverse' | 'both';
 
@@ -59,7 +59,10 @@ export interface ParamBuffers {
 export interface Plan {
   readonly model: MapModel;
   readonly options: PlanOptions;
-  readonly names: NameAllocator;
+  /** The module scope: every identifier of the module's create() and top level is allocated here. */
+  readonly names: NameScope;
+  /** The identifier of each dim in generated code (its name, unless that is a runtime name). */
+  readonly dimNames: ReadonlyMap<string, string>;
   readonly state: readonly StateBuffers[];
   readonly params: readonly ParamBuffers[];
   readonly data: readonly { readonly name: string; readonly dims: readonly string[]; readonly value: string; readonly outer: boolean }[];
@@ -80,7 +83,6 @@ export interface Plan {
     /** ℓ(x, θ) and its gradients at the current state (when the spec has an outer objective). */
     readonly outerGradient?: Segment;
   };
-  readonly loopNames: readonly string[];
   /** The symbolic derivatives the segments were lowered from (for --dump). */
   readonly derivatives: StepDerivatives;
   /** The graphs after optimisation, by stage (for --dump). */
@@ -90,7 +92,12 @@ export interface Plan {
 /** Cost of a multiply-add of gemm (general, symmetric AᵀA) against one of gemv, measured at 500² (kernels.wat). */
 const PRODUCT_COST = { general: 0.75, symmetric: 0.4 };
 
-export function buildPlan(model: MapModel, options: PlanOptions): Plan {
+/**
+ * `topLevel`: the names the back end's module declares at its top level (its runtime's
+ * functions and constants). They keep their spelling; a user name equal to one gets a suffix
+ * on its buffer (the user-facing name, an input or result key, never changes).
+ */
+export function buildPlan(model: MapModel, options: PlanOptions, topLevel: Iterable<string> = []): Plan {
   const b = model.builder;
   const d = differentiateStep(model);
   // Every segment is lowered, then its loops fused.
@@ -109,31 +116,34 @@ export function buildPlan(model: MapModel, options: PlanOptions): Plan {
   const adjointAll = [...d.stateAdjoint, ...d.paramAdjoint];
   const adjoint = orNull(reassociate(b, nonNull(adjointAll), costModel(derivativeSteps)), adjointAll);
 
-  const userNames = [
-    ...model.state.map((s) => s.name), ...model.params.map((p) => p.name), ...model.data.map((v) => v.name),
-    ...model.outerData.map((v) => v.name), ...Object.keys(model.spec.constants ?? {}), ...Object.keys(model.spec.functions ?? {}), ...model.dims,
-  ];
-  const names = new NameAllocator([...userNames, ...GENERATED_NAMES]);
-  const loopNames = ['i', 'j', 'l'].map((n) => names.fresh(n));
+  // User names first, in spec order: each keeps its spelling unless a top-level name of the
+  // runtime has it. Constants and helpers become no identifier; they are held all the same.
+  const names = NameScope.module([...REFUSED_NAMES, ...topLevel]);
+  const dimNames = new Map(model.dims.map((dim) => [dim, names.fresh(dim)] as const));
+  const stateIds = model.state.map((s) => names.fresh(s.name));
+  const paramIds = model.params.map((p) => names.fresh(p.name));
+  const dataIds = [...model.data, ...model.outerData].map((v) => names.fresh(v.name));
+  for (const name of [...Object.keys(model.spec.constants ?? {}), ...Object.keys(model.spec.functions ?? {})]) names.fresh(name);
+  const segmentNames = names.table(['invariants', 'step', 'stepForTangent', 'tangentStep', 'forwardStep', 'adjointPrep', 'adjointStep', 'outerGradient']);
 
-  const state: StateBuffers[] = model.state.map((s) => ({
-    name: s.name, dims: s.shape, current: s.name, next: names.fresh(`${s.name}_next`), dot: names.fresh(`${s.name}_dot`),
+  const state: StateBuffers[] = model.state.map((s, i) => ({
+    name: s.name, dims: s.shape, current: stateIds[i]!, next: names.fresh(`${s.name}_next`), dot: names.fresh(`${s.name}_dot`),
     dotNext: names.fresh(`${s.name}_dot_next`), bar: names.fresh(`${s.name}_bar`), barNext: names.fresh(`${s.name}_bar_next`),
     tape: names.fresh(`${s.name}_tape`), initialFrom: s.initialFrom,
   }));
-  const params: ParamBuffers[] = model.params.map((p) => ({
-    name: p.name, dims: p.shape, value: p.name, dot: names.fresh(`${p.name}_dot`), bar: names.fresh(`${p.name}_bar`),
+  const params: ParamBuffers[] = model.params.map((p, i) => ({
+    name: p.name, dims: p.shape, value: paramIds[i]!, dot: names.fresh(`${p.name}_dot`), bar: names.fresh(`${p.name}_bar`),
   }));
   const data = [
-    ...model.data.map((v) => ({ name: v.name, dims: v.shape, value: v.name, outer: false })),
-    ...model.outerData.map((v) => ({ name: v.name, dims: v.shape, value: v.name, outer: true })),
-  ];
+    ...model.data.map((v) => ({ name: v.name, dims: v.shape, outer: false })),
+    ...model.outerData.map((v) => ({ name: v.name, dims: v.shape, outer: true })),
+  ].map((v, i) => ({ ...v, value: dataIds[i]! }));
 
   const base = new Map<number, Ref>();
   const buf = (name: string): Ref => ({ kind: 'buffer', name });
   model.state.forEach((s, i) => base.set(s.node.id, buf(state[i]!.current)));
   model.params.forEach((p, i) => base.set(p.node.id, buf(params[i]!.value)));
-  [...model.data, ...model.outerData].forEach((v) => base.set(v.node.id, buf(v.name)));
+  [...model.data, ...model.outerData].forEach((v, i) => base.set(v.node.id, buf(dataIds[i]!)));
   d.stateTangents.forEach((t, i) => base.set(t.id, buf(state[i]!.dot)));
   d.paramTangents.forEach((t, i) => base.set(t.id, buf(params[i]!.dot)));
   d.stateCotangents.forEach((t, i) => base.set(t.id, buf(state[i]!.bar)));
@@ -141,7 +151,7 @@ export function buildPlan(model: MapModel, options: PlanOptions): Plan {
   const temporaries: BufferDecl[] = [];
   const batched = new Set([...state.flatMap((s) => [s.dot, s.dotNext, s.bar, s.barNext]), ...params.map((p) => p.bar)]);
   const context = (available: ReadonlyMap<number, Ref>): LoweringContext => ({
-    names, available, batched, loopNames, declare: (decl) => temporaries.push(decl),
+    names, available, batched, declare: (decl) => temporaries.push(decl),
   });
 
   // Hoisting: invariant subexpressions used by the per-step graphs get a buffer each.
@@ -157,10 +167,10 @@ export function buildPlan(model: MapModel, options: PlanOptions): Plan {
     withHoisted.set(n.id, buf(name));
     return { node: n, buffer: name, accumulate: false };
   });
-  const invariants = lowerSegment(context(base), 'invariants', 'loop invariants, computed once per call', hoistOutputs);
+  const invariants = lowerSegment(context(base), segmentNames.invariants, 'loop invariants, computed once per call', hoistOutputs);
 
   const stepOutputs: Output[] = update.map((u, i) => ({ node: u, buffer: state[i]!.next, accumulate: false }));
-  const step = lowerSegment(context(withHoisted), 'step', 'one iteration: next state from the current one', stepOutputs);
+  const step = lowerSegment(context(withHoisted), segmentNames.step, 'one iteration: next state from the current one', stepOutputs);
 
   const derivativeInputs = new Set([...d.stateTangents, ...d.paramTangents, ...d.stateCotangents].map((n) => n.id));
   const shared = (roots: readonly Node[], prefix: string, known: ReadonlyMap<number, Ref> = withHoisted) => {
@@ -182,11 +192,11 @@ export function buildPlan(model: MapModel, options: PlanOptions): Plan {
   if (wantTangent) {
     const s = shared(nonNull(tangent), 'p');
     if (s.outputs.length) {
-      stepForTangent = lowerSegment(context(withHoisted), 'stepForTangent', 'one iteration, also keeping the values the tangent step reads', [...stepOutputs, ...s.outputs]);
+      stepForTangent = lowerSegment(context(withHoisted), segmentNames.stepForTangent, 'one iteration, also keeping the values the tangent step reads', [...stepOutputs, ...s.outputs]);
     }
     const tangentOutputs: Output[] = tangent.map((t, i) => ({ node: t, buffer: state[i]!.dotNext, accumulate: false }));
-    tangentSegment = lowerSegment(context(s.available), 'tangentStep', 'tangent of one iteration: ẋ⁺ = ∂ₓΦ ẋ + ∂θΦ θ̇', tangentOutputs);
-    forwardStep = lowerSegment(context(withHoisted), 'forwardStep', 'one iteration and its tangent along one direction, in fused loops', [...stepOutputs, ...tangentOutputs]);
+    tangentSegment = lowerSegment(context(s.available), segmentNames.tangentStep, 'tangent of one iteration: ẋ⁺ = ∂ₓΦ ẋ + ∂θΦ θ̇', tangentOutputs);
+    forwardStep = lowerSegment(context(withHoisted), segmentNames.forwardStep, 'one iteration and its tangent along one direction, in fused loops', [...stepOutputs, ...tangentOutputs]);
   }
   let adjointPrep: Segment | undefined;
   let adjointSegment: Segment | undefined;
@@ -196,12 +206,12 @@ export function buildPlan(model: MapModel, options: PlanOptions): Plan {
       for (const list of [model.update, update]) list.forEach((u, i) => u.kind === 'op' && !withNext.has(u.id) && withNext.set(u.id, buf(state[i]!.next)));
     }
     const s = shared(nonNull(adjoint), 'q', withNext);
-    adjointPrep = lowerSegment(context(withNext), 'adjointPrep', 'values the adjoint step reads, at the taped iterate', s.outputs);
+    adjointPrep = lowerSegment(context(withNext), segmentNames.adjointPrep, 'values the adjoint step reads, at the taped iterate', s.outputs);
     const outs: Output[] = [
       ...state.map((st, i) => ({ node: adjoint[i] ?? null, buffer: st.barNext, accumulate: false })),
       ...params.map((p, i) => ({ node: adjoint[state.length + i] ?? null, buffer: p.bar, accumulate: true })),
     ];
-    adjointSegment = lowerSegment(context(s.available), 'adjointStep', 'adjoint of one iteration: x̄ ← x̄ ∂ₓΦ, θ̄ += x̄ ∂θΦ', outs);
+    adjointSegment = lowerSegment(context(s.available), segmentNames.adjointStep, 'adjoint of one iteration: x̄ ← x̄ ∂ₓΦ, θ̄ += x̄ ∂θΦ', outs);
   }
 
   let outer: Plan['outer'];
@@ -217,11 +227,11 @@ export function buildPlan(model: MapModel, options: PlanOptions): Plan {
     const shapes = [[], ...state.map((s) => s.dims), ...params.map((p) => p.dims)];
     buffers.forEach((name, i) => temporaries.push({ name, dims: shapes[i]!, batched: false }));
     const outputs: Output[] = [model.outer, ...grads].map((node, i) => ({ node, buffer: buffers[i]!, accumulate: false }));
-    outerGradient = lowerSegment(context(withHoisted), 'outerGradient', 'the outer objective ℓ(x, θ) and its gradients at the current state', outputs);
+    outerGradient = lowerSegment(context(withHoisted), segmentNames.outerGradient, 'the outer objective ℓ(x, θ) and its gradients at the current state', outputs);
   }
 
   return {
-    model, options, names, state, params, data, temporaries, loopNames, derivatives: d, outer,
+    model, options, names, dimNames, state, params, data, temporaries, derivatives: d, outer,
     graphs: { update, tangent, adjoint },
     segments: { invariants, step, stepForTangent, tangent: tangentSegment, forwardStep, adjointPrep, adjoint: adjointSegment, outerGradient },
   };

@@ -10,7 +10,8 @@
 
 import type CodeBlockWriter from 'code-block-writer';
 import type { Plan, StateBuffers } from '../plan.js';
-import { writesOf, type IndexExpr, type Stmt } from '../lower/loop-ir.js';
+import { writesOf, type IndexExpr, type Segment, type Stmt } from '../lower/loop-ir.js';
+import type { NameScope } from '../names.js';
 import { indexCode } from './precedence.js';
 import { matchKernel, type KernelCall } from './wasm/match.js';
 
@@ -40,7 +41,7 @@ type DimValue = (name: string) => number | null;
 export function batchedProducts(plan: Plan, dimValue: DimValue, size: (v: { readonly dims: readonly string[] }) => string): BatchedProduct[] {
   const seg = plan.segments.tangent;
   if (!seg) return [];
-  const int = (e: IndexExpr) => indexCode(e, dimValue);
+  const int = (e: IndexExpr) => indexCode(e, dimValue, (d) => plan.dimNames.get(d)!);
   const inTangentStep = writesOf(seg.body);
   const inIteration = writesOf([plan.segments.step, plan.segments.stepForTangent, plan.segments.forwardStep].flatMap((s) => s?.body ?? []));
   const out: BatchedProduct[] = [];
@@ -61,22 +62,32 @@ export function batchedProducts(plan: Plan, dimValue: DimValue, size: (v: { read
   return out;
 }
 
-/** In the tangent step of direction d: its row of the batch (the statement that replaces the gemv). */
-export function productRowLine(b: BatchedProduct): string {
-  return `${b.call.y.buffer}.set(${b.products}.subarray(d * ${b.m}, (d + 1) * ${b.m}));`;
+/** In the tangent step `seg` (its direction is its batch index): its row of the batch (the statement that replaces the gemv). */
+export function productRowLine(b: BatchedProduct, seg: Segment): string {
+  const d = seg.batchIndex;
+  return `${b.call.y.buffer}.set(${b.products}.subarray(${d} * ${b.m}, (${d} + 1) * ${b.m}));`;
+}
+
+/** The module-level names of the two functions emitBatchedProducts writes, and of the kernels. */
+export interface BatchNames {
+  readonly transposeForProducts: string;
+  readonly tangentProducts: string;
+  readonly kernels: string;
 }
 
 /** transposeForProducts() (once per sweep) and tangentProducts(count) (every iteration, before the directions). */
-export function emitBatchedProducts(w: CodeBlockWriter, batched: readonly BatchedProduct[], kernels: string) {
-  w.writeLine('/** The matrices the tangent step multiplies, transposed for tangentProducts. */');
-  w.write('function transposeForProducts() ').block(() => {
-    for (const b of batched) w.writeLine(`for (let i = 0; i < ${b.m}; i++) for (let j = 0; j < ${b.n}; j++) ${b.transposed}[j * ${b.m} + i] = ${b.call.A.buffer}[i * ${b.lda} + j];`);
+export function emitBatchedProducts(w: CodeBlockWriter, batched: readonly BatchedProduct[], n: BatchNames, module: NameScope) {
+  const { i, j } = module.child().table(['i', 'j']);
+  w.writeLine(`/** The matrices the tangent step multiplies, transposed for ${n.tangentProducts}. */`);
+  w.write(`function ${n.transposeForProducts}() `).block(() => {
+    for (const b of batched) w.writeLine(`for (let ${i} = 0; ${i} < ${b.m}; ${i}++) for (let ${j} = 0; ${j} < ${b.n}; ${j}++) ${b.transposed}[${j} * ${b.m} + ${i}] = ${b.call.A.buffer}[${i} * ${b.lda} + ${j}];`);
   }).blankLine();
+  const { count } = module.child().table(['count']);
   w.writeLine(`/** ${batched.map((b) => `${b.products}[d, i] = Σ_j ${b.call.A.buffer}[i, j] ${b.state.dot}[d, j]`).join(', ')} for every direction d: one product, not count matvecs. */`);
-  w.write('function tangentProducts(count) ').block(() => {
+  w.write(`function ${n.tangentProducts}(${count}) `).block(() => {
     for (const b of batched) {
       w.writeLine(`${b.products}.fill(0);`);
-      w.writeLine(`${kernels}.gemm(${b.products}.byteOffset, ${b.m}, ${b.state.dot}.byteOffset, ${b.n}, 1, ${b.transposed}.byteOffset, ${b.m}, count, ${b.m}, ${b.n}, 0);`);
+      w.writeLine(`${n.kernels}.gemm(${b.products}.byteOffset, ${b.m}, ${b.state.dot}.byteOffset, ${b.n}, 1, ${b.transposed}.byteOffset, ${b.m}, ${count}, ${b.m}, ${b.n}, 0);`);
     }
   }).blankLine();
 }

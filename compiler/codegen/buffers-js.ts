@@ -5,6 +5,8 @@
 
 import type CodeBlockWriter from 'code-block-writer';
 import type { Plan } from '../plan.js';
+import type { NameScope } from '../names.js';
+import type { CreateNames } from './module-js.js';
 
 interface Buffer {
   readonly name: string;
@@ -51,12 +53,15 @@ export function bufferSet(plan: Plan, size: (v: { readonly dims: readonly string
 }
 
 /** Per-direction buffers once each (a state's adjoint and tangent never share a name), with their sizes for the current counts. */
-function perDirection(set: BufferSet): [string, string][] {
-  return [...new Map([...set.tangents.map(([n, sz]) => [n, `tangentCount * ${sz}`] as const), ...set.adjoints.map(([n, sz]) => [n, `adjointCount * ${sz}`] as const)])];
+function perDirection(set: BufferSet, n: Pick<CreateNames, 'tangentCount' | 'adjointCount'>): [string, string][] {
+  return [...new Map([...set.tangents.map(([b, sz]) => [b, `${n.tangentCount} * ${sz}`] as const), ...set.adjoints.map(([b, sz]) => [b, `${n.adjointCount} * ${sz}`] as const)])];
 }
 
+/** The create()-level names the buffer code prints. */
+type BufferNames = Pick<CreateNames, 'kernels' | 'options' | 'tangentCount' | 'adjointCount' | 'layout' | 'bufferBytes' | 'threads' | 'release'>;
+
 /** Declarations at the top of create(); `outerLine` is written where plain modules always had it. */
-export function emitBufferDeclarations(w: CodeBlockWriter, set: BufferSet, kernels: string | undefined, outerLine: string | undefined) {
+export function emitBufferDeclarations(w: CodeBlockWriter, set: BufferSet, n: BufferNames, outerLine: string | undefined, kernels: boolean) {
   const declare = (buffers: readonly Buffer[], init: (b: Buffer) => string) => {
     for (const b of buffers) {
       if (b.comment) w.writeLine(`// ${b.comment}`);
@@ -65,54 +70,44 @@ export function emitBufferDeclarations(w: CodeBlockWriter, set: BufferSet, kerne
   };
   if (kernels) {
     w.writeLine('// every buffer is a view into the memory of the SIMD kernels, which read them in place');
-    w.writeLine(`const ${kernels} = instantiateKernels(createOptions(options).threads ?? defaultKernelThreads());`);
+    w.writeLine(`const ${n.kernels} = instantiateKernels(createOptions(${n.options}).threads ?? defaultKernelThreads());`);
     declare([...set.fixed, ...set.tape], (b) => `let ${b.name};`);
     w.writeLine('// per-direction buffers: one copy per direction, laid out again when the count changes');
-    for (const [name] of perDirection(set)) w.writeLine(`let ${name};`);
-    w.writeLine('let tangentCount = 0;').writeLine('let adjointCount = 0;');
+    for (const [name] of perDirection(set, n)) w.writeLine(`let ${name};`);
+    w.writeLine(`let ${n.tangentCount} = 0;`).writeLine(`let ${n.adjointCount} = 0;`);
     w.writeLine('/** Lays every buffer out in the kernels\' memory; growing it detaches the views, so all are made again. */');
-    w.write('function layout() ').block(() => {
-      const all = [...set.fixed, ...set.tape, ...perDirection(set).map(([name, size]) => ({ name, size }))];
-      w.writeLine(`[${all.map((b) => b.name).join(', ')}] = ${kernels}.views([${all.map((b) => b.size).join(', ')}]);`);
+    w.write(`function ${n.layout}() `).block(() => {
+      const all = [...set.fixed, ...set.tape, ...perDirection(set, n).map(([name, size]) => ({ name, size }))];
+      w.writeLine(`[${all.map((b) => b.name).join(', ')}] = ${n.kernels}.views([${all.map((b) => b.size).join(', ')}]);`);
     });
-    w.writeLine('layout();');
+    w.writeLine(`${n.layout}();`);
     if (outerLine) w.writeLine(outerLine);
     return;
   }
-  w.writeLine('createOptions(options);');
+  w.writeLine(`createOptions(${n.options});`);
   declare(set.fixed, (b) => `const ${b.name} = new Float64Array(${b.size});`);
   w.writeLine('// per-direction buffers: one copy per direction, (re)allocated when the count changes');
-  for (const [name] of perDirection(set)) w.writeLine(`let ${name} = new Float64Array(0);`);
-  w.writeLine('let tangentCount = 0;').writeLine('let adjointCount = 0;');
+  for (const [name] of perDirection(set, n)) w.writeLine(`let ${name} = new Float64Array(0);`);
+  w.writeLine(`let ${n.tangentCount} = 0;`).writeLine(`let ${n.adjointCount} = 0;`);
   if (outerLine) w.writeLine(outerLine);
   declare(set.tape, (b) => `const ${b.name} = new Float64Array(${b.size});`);
 }
 
-/** Statements that give the tangent or adjoint buffers room for `count` directions. */
-export function emitResize(w: CodeBlockWriter, set: BufferSet, which: 'tangent' | 'adjoint', kernels: string | undefined) {
-  const counter = `${which}Count`;
-  if (kernels) {
-    w.writeLine(`${counter} = count;`).writeLine('layout();');
-    return;
-  }
-  for (const [name, sz] of which === 'tangent' ? set.tangents : set.adjoints) w.writeLine(`${name} = new Float64Array(count * ${sz});`);
-  w.writeLine(`${counter} = count;`);
-}
-
 /** threads() and release(): the kernels' worker threads; a module without kernels runs on one thread. */
-export function emitThreadFunctions(w: CodeBlockWriter, kernels: string | undefined) {
+export function emitThreadFunctions(w: CodeBlockWriter, n: BufferNames, kernels: boolean) {
   w.writeLine('/** Threads the kernels run on now: 1 until the worker threads, started by the first large call, are ready. */');
-  w.writeLine(kernels ? `function threads() { return ${kernels}.threads(); }` : 'function threads() { return 1; }');
+  w.writeLine(kernels ? `function ${n.threads}() { return ${n.kernels}.threads(); }` : `function ${n.threads}() { return 1; }`);
   w.writeLine('/** Stops the worker threads, if any; the instance goes on, on one thread. */');
-  w.writeLine(kernels ? `function release() { ${kernels}.release(); }` : 'function release() {}').blankLine();
+  w.writeLine(kernels ? `function ${n.release}() { ${n.kernels}.release(); }` : `function ${n.release}() {}`).blankLine();
 }
 
-export function emitBufferBytes(w: CodeBlockWriter, set: BufferSet, kernels: string | undefined) {
+export function emitBufferBytes(w: CodeBlockWriter, set: BufferSet, n: BufferNames, locals: NameScope, kernels: boolean) {
   w.writeLine('/** Bytes held by the buffers (the per-direction ones as laid out by the last call). */');
   if (kernels) {
-    w.writeLine(`function bufferBytes() { return ${kernels}.bytes(); }`).blankLine();
+    w.writeLine(`function ${n.bufferBytes}() { return ${n.kernels}.bytes(); }`).blankLine();
     return;
   }
-  const all = [...set.fixed, ...set.tape].map((b) => b.name).concat(perDirection(set).map(([n]) => n));
-  w.writeLine(`function bufferBytes() { return [${all.join(', ')}].reduce((bytes, b) => bytes + b.byteLength, 0); }`).blankLine();
+  const { bytes, b } = locals.child().table(['bytes', 'b']);
+  const all = [...set.fixed, ...set.tape].map((x) => x.name).concat(perDirection(set, n).map(([name]) => name));
+  w.writeLine(`function ${n.bufferBytes}() { return [${all.join(', ')}].reduce((${bytes}, ${b}) => ${bytes} + ${b}.byteLength, 0); }`).blankLine();
 }

@@ -6,7 +6,8 @@
 
 import type CodeBlockWriter from 'code-block-writer';
 import type { Plan, StateBuffers } from '../plan.js';
-import type { IndexExpr, Stmt } from '../lower/loop-ir.js';
+import type { IndexExpr, Segment, Stmt } from '../lower/loop-ir.js';
+import type { NameScope } from '../names.js';
 import { indexCode } from './precedence.js';
 import { matchKernel, type KernelCall } from './wasm/match.js';
 
@@ -29,6 +30,14 @@ export interface DeferredUpdate {
 
 type DimValue = (name: string) => number | null;
 
+/** The module-level names these functions print: the deferred-step counter, the function that applies a block, T and the kernels. */
+export interface DeferNames {
+  readonly deferredSteps: string;
+  readonly applyDeferred: string;
+  readonly T: string;
+  readonly kernels: string;
+}
+
 /**
  * The nests of the adjoint step that can wait: a ger into a parameter's gradient whose x is a
  * state's current value (restored from the tape) and whose u is an unbatched contiguous vector.
@@ -36,7 +45,7 @@ type DimValue = (name: string) => number | null;
 export function deferredUpdates(plan: Plan, dimValue: DimValue, size: (v: { readonly dims: readonly string[] }) => string): DeferredUpdate[] {
   const seg = plan.segments.adjoint;
   if (!seg || plan.options.K === plan.options.truncate) return [];
-  const int = (e: IndexExpr) => indexCode(e, dimValue);
+  const int = (e: IndexExpr) => indexCode(e, dimValue, (d) => plan.dimNames.get(d)!);
   const bars = new Set(plan.params.map((p) => p.bar));
   const out: DeferredUpdate[] = [];
   for (const nest of seg.body) {
@@ -51,33 +60,35 @@ export function deferredUpdates(plan: Plan, dimValue: DimValue, size: (v: { read
   return out;
 }
 
-/** In the adjoint step of direction d: u into its row of the block (the statement that replaces the ger). */
-export function deferLine(u: DeferredUpdate): string {
-  return `for (let i = 0; i < ${u.m}; i++) ${u.buffer}[(d * ${DEFER_STEPS} + ${DEFER_STEPS - 1} - deferredSteps) * ${u.m} + i] = ${u.call.u.buffer}[i];`;
+/** In the adjoint step `seg` (its direction is its batch index): u into its row of the block (the statement that replaces the ger). */
+export function deferLine(u: DeferredUpdate, seg: Segment, n: DeferNames): string {
+  const i = seg.loopNames[0]!;
+  return `for (let ${i} = 0; ${i} < ${u.m}; ${i}++) ${u.buffer}[(${seg.batchIndex} * ${DEFER_STEPS} + ${DEFER_STEPS - 1} - ${n.deferredSteps}) * ${u.m} + ${i}] = ${u.call.u.buffer}[${i}];`;
 }
 
 /** applyDeferred(count, k): the block of steps k .. k + deferredSteps − 1 as one gemm per direction. */
-export function emitApplyDeferred(w: CodeBlockWriter, updates: readonly DeferredUpdate[], kernels: string, stride: (buffer: string) => string) {
-  w.writeLine(`/** The deferred updates ${updates.map((u) => `${u.call.B.buffer} += ${u.call.u.buffer} ${u.state.current}ᵀ`).join(', ')} of steps k .. k + deferredSteps − 1, as one product per direction. */`);
-  w.write('function applyDeferred(count, k) ').block(() => {
-    w.write('for (let d = 0; d < count; d++) ').block(() => {
+export function emitApplyDeferred(w: CodeBlockWriter, updates: readonly DeferredUpdate[], n: DeferNames, locals: NameScope, stride: (buffer: string) => string) {
+  const { count, k, d } = locals.child().table(['count', 'k', 'd']);
+  w.writeLine(`/** The deferred updates ${updates.map((u) => `${u.call.B.buffer} += ${u.call.u.buffer} ${u.state.current}ᵀ`).join(', ')} of steps k .. k + ${n.deferredSteps} − 1, as one product per direction. */`);
+  w.write(`function ${n.applyDeferred}(${count}, ${k}) `).block(() => {
+    w.write(`for (let ${d} = 0; ${d} < ${count}; ${d}++) `).block(() => {
       for (const u of updates) {
         w.writeLine(
-          `${kernels}.gemm(${u.call.B.buffer}.byteOffset + 8 * d * ${stride(u.call.B.buffer)}, ${u.ldb}, ${u.buffer}.byteOffset + 8 * (d * ${DEFER_STEPS} + ${DEFER_STEPS} - deferredSteps) * ${u.m}, 1, ${u.m}, ` +
-            `${u.state.tape}.byteOffset + 8 * (k - T) * ${u.n}, ${u.n}, ${u.m}, ${u.n}, deferredSteps, 0);`,
+          `${n.kernels}.gemm(${u.call.B.buffer}.byteOffset + 8 * ${d} * ${stride(u.call.B.buffer)}, ${u.ldb}, ${u.buffer}.byteOffset + 8 * (${d} * ${DEFER_STEPS} + ${DEFER_STEPS} - ${n.deferredSteps}) * ${u.m}, 1, ${u.m}, ` +
+            `${u.state.tape}.byteOffset + 8 * (${k} - ${n.T}) * ${u.n}, ${u.n}, ${u.m}, ${u.n}, ${n.deferredSteps}, 0);`,
         );
       }
     });
-    w.writeLine('deferredSteps = 0;');
+    w.writeLine(`${n.deferredSteps} = 0;`);
   }).blankLine();
 }
 
-/** partialX/partialTheta run the adjoint step at a point, off the tape: apply each update at once, x being the point. */
-export function emitApplyNow(w: CodeBlockWriter, updates: readonly DeferredUpdate[], kernels: string, stride: (buffer: string) => string, count: string) {
-  w.write(`for (let d = 0; d < ${count}; d++) `).block(() => {
+/** partialX/partialTheta run the adjoint step at a point, off the tape: apply each update at once, x being the point; `d` is a free local. */
+export function emitApplyNow(w: CodeBlockWriter, updates: readonly DeferredUpdate[], kernels: string, stride: (buffer: string) => string, count: string, d: string) {
+  w.write(`for (let ${d} = 0; ${d} < ${count}; ${d}++) `).block(() => {
     for (const u of updates) {
       w.writeLine(
-        `${kernels}.ger(${u.call.B.buffer}.byteOffset + 8 * d * ${stride(u.call.B.buffer)}, ${u.ldb}, ${u.buffer}.byteOffset + 8 * (d * ${DEFER_STEPS} + ${DEFER_STEPS - 1}) * ${u.m}, 1, ${u.state.current}.byteOffset, ${u.m}, ${u.n});`,
+        `${kernels}.ger(${u.call.B.buffer}.byteOffset + 8 * ${d} * ${stride(u.call.B.buffer)}, ${u.ldb}, ${u.buffer}.byteOffset + 8 * (${d} * ${DEFER_STEPS} + ${DEFER_STEPS - 1}) * ${u.m}, 1, ${u.state.current}.byteOffset, ${u.m}, ${u.n});`,
       );
     }
   });

@@ -11,14 +11,10 @@ import { matchKernel, type KernelCall, type Operand } from './wasm/match.js';
 export interface SegmentEmitContext {
   /** Literal size of a dim when baked, else null. */
   dimValue(name: string): number | null;
+  /** The identifier of an unbaked dim. */
+  dimName(name: string): string;
   /** Entries per batch copy of a batched buffer, as code. */
   batchStride(buffer: string): string;
-  /** Name of the offset local for a batched buffer. */
-  offsetName(buffer: string): string;
-  /** Name of the batch index parameter. */
-  readonly batchIndex: string;
-  /** A fresh local name (no collision with user names or other locals). */
-  fresh(base: string): string;
   /** The name of the instantiated SIMD kernels, or undefined for plain JavaScript loops. */
   readonly kernels?: string;
   /** A line to write instead of a top-level nest (deferred-updates.ts), or null to emit it. */
@@ -47,7 +43,7 @@ export function segmentBuffers(seg: Segment): string[] {
 }
 
 /** The call of a segment from driver code (`d` is the batch index expression). */
-export function segmentCall(seg: Segment, d = 'd'): string {
+export function segmentCall(seg: Segment, d: string): string {
   return `${seg.name}(${[...(seg.batched.length ? [d] : []), ...segmentBuffers(seg)].join(', ')})`;
 }
 
@@ -57,22 +53,25 @@ export function segmentCall(seg: Segment, d = 'd'): string {
  */
 export function emitSegment(w: CodeBlockWriter, seg: Segment, ctx: SegmentEmitContext) {
   const batched = new Set(seg.batched);
+  // locals come from the segment's own scope, so they can shadow no buffer, dim or function
+  const local = (base: string) => seg.scope.fresh(base);
   const printer: ExprPrinter = {
     dim: (name) => {
       const v = ctx.dimValue(name);
-      return v === null ? name : String(v);
+      return v === null ? ctx.dimName(name) : String(v);
     },
     load: (buffer, index) => `${buffer}[${indexText(buffer, index)}]`,
   };
   const indexText = (buffer: string, index: IndexExpr) => {
     const text = printIndex(foldIndex(index, ctx.dimValue), printer).text;
-    return batched.has(buffer) ? `${ctx.offsetName(buffer)} + ${text}` : text;
+    return batched.has(buffer) ? `${offsetName(buffer)} + ${text}` : text;
   };
+  const offsetName = (buffer: string) => offsetNames(seg).get(buffer)!;
 
   w.writeLine(`// ${seg.doc}`);
-  const params = [...(batched.size ? [ctx.batchIndex] : []), ...segmentBuffers(seg)];
+  const params = [...(batched.size ? [seg.batchIndex] : []), ...segmentBuffers(seg)];
   w.write(`function ${seg.name}(${params.join(', ')}) `).block(() => {
-    for (const b of seg.batched) w.writeLine(`const ${ctx.offsetName(b)} = ${ctx.batchIndex} * ${ctx.batchStride(b)};`);
+    for (const b of seg.batched) w.writeLine(`const ${offsetName(b)} = ${seg.batchIndex} * ${ctx.batchStride(b)};`);
     const emit = (s: Stmt) => {
       switch (s.kind) {
         case 'for': {
@@ -105,7 +104,7 @@ export function emitSegment(w: CodeBlockWriter, seg: Segment, ctx: SegmentEmitCo
     const emitReduction = (s: Extract<Stmt, { kind: 'for' }>) => {
       const sums = s.body as readonly Extract<Stmt, { kind: 'add-to-local' }>[];
       const extent = printIndex(foldIndex(s.extent, ctx.dimValue), printer).text;
-      const lanes = sums.map((a) => Array.from({ length: UNROLL - 1 }, (_, u) => ctx.fresh(`${a.name}_${u + 1}`)));
+      const lanes = sums.map((a) => Array.from({ length: UNROLL - 1 }, (_, u) => local(`${a.name}_${u + 1}`)));
       w.block(() => {
         sums.forEach((_, k) => w.writeLine(`let ${lanes[k]!.map((l) => `${l} = 0`).join(', ')};`));
         w.writeLine(`let ${s.index} = 0;`);
@@ -131,7 +130,7 @@ export function emitSegment(w: CodeBlockWriter, seg: Segment, ctx: SegmentEmitCo
       const stores = inner.body as readonly Extract<Stmt, { kind: 'store' }>[];
       const extent = printIndex(foldIndex(s.extent, ctx.dimValue), printer).text;
       // lane u reads row i + u; its locals get their own names
-      const laneNames = Array.from({ length: UNROLL }, (_, u) => new Map(lets.map((l) => [l.name, u === 0 ? l.name : ctx.fresh(`${l.name}_${u}`)])));
+      const laneNames = Array.from({ length: UNROLL }, (_, u) => new Map(lets.map((l) => [l.name, u === 0 ? l.name : local(`${l.name}_${u}`)])));
       const lane = (e: ScalarExpr, u: number) => renameLocals(shiftVar(e, s.index, u), laneNames[u]!);
       w.block(() => {
         w.writeLine(`let ${s.index} = 0;`);
@@ -149,11 +148,11 @@ export function emitSegment(w: CodeBlockWriter, seg: Segment, ctx: SegmentEmitCo
         w.write(`for (; ${s.index} < ${extent}; ${s.index}++) `).block(() => s.body.forEach(emit));
       });
     };
-    const int = (e: IndexExpr) => indexCode(e, ctx.dimValue);
+    const int = (e: IndexExpr) => indexCode(e, ctx.dimValue, ctx.dimName);
     /** Byte address of an operand's first entry in the kernels' memory. */
     const pointer = (o: Operand) => {
       const base = foldIndex(o.base, ctx.dimValue);
-      const index = base.k === 'num' && base.v === 0 && batched.has(o.buffer) ? ctx.offsetName(o.buffer) : indexText(o.buffer, base);
+      const index = base.k === 'num' && base.v === 0 && batched.has(o.buffer) ? offsetName(o.buffer) : indexText(o.buffer, base);
       return index === '0' ? `${o.buffer}.byteOffset` : `${o.buffer}.byteOffset + 8 * (${index})`;
     };
     const emitKernelCall = (k: KernelCall, kernels: string) => {
@@ -183,6 +182,19 @@ export function emitSegment(w: CodeBlockWriter, seg: Segment, ctx: SegmentEmitCo
       else w.writeLine(line);
     }
   });
+}
+
+const offsets = new WeakMap<Segment['scope'], Map<string, string>>();
+
+/**
+ * The offset local of each batched buffer (`x_dot_at = d * n`), one set per segment scope: a
+ * segment and its batched variant (batched-tangents.ts) share the names.
+ */
+function offsetNames(seg: Segment): ReadonlyMap<string, string> {
+  let names = offsets.get(seg.scope);
+  if (!names) offsets.set(seg.scope, (names = new Map()));
+  for (const b of seg.batched) if (!names.has(b)) names.set(b, seg.scope.fresh(`${b}_at`));
+  return names;
 }
 
 /** Whether any nest of the segment becomes a kernel call. */

@@ -30,13 +30,21 @@ export const JS_TEMPLATES: Readonly<Record<string, Template>> = {
 };
 
 /** Module-level helpers the templates call. */
-export const JS_HELPERS = `/** create()'s options, checked: { threads }, an integer from 1 to 64 (1: no worker threads). */
+export const JS_HELPERS = `/** create()'s options, checked: { threads } (1 to 64; 1: no worker threads) and { maxBytes } (a positive integer). */
 function createOptions(options) {
   if (options === undefined) return {};
-  checkKeys(options, ['threads'], 'options');
-  const { threads } = options;
+  checkKeys(options, ['threads', 'maxBytes'], 'options');
+  const { threads, maxBytes } = options;
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) fail('usage', 'options.threads must be an integer from 1 to 64, got ' + threads);
+  if (maxBytes !== undefined && !(Number.isSafeInteger(maxBytes) && maxBytes >= 1)) fail('usage', 'options.maxBytes must be a positive integer up to 2^53, got ' + maxBytes);
   return options;
+}
+
+/** Refuses, before they are allocated, buffers of more than options.maxBytes (default 4 GiB) in all: entries are float64. */
+function checkBytes(entries, what, options) {
+  const limit = createOptions(options).maxBytes ?? 4294967296;
+  const bytes = entries * 8;
+  if (!(bytes <= limit)) fail('data', what + ' need ' + bytes + ' bytes, more than the ' + limit + ' an instance may hold: use smaller dims, K or truncation, or raise create(dims, { maxBytes })');
 }
 
 function sigmoid(v) {

@@ -54,7 +54,7 @@ export function foldIndex(e: IndexExpr, dimValue: (name: string) => number | nul
   return e;
 }
 
-/** An index expression as code: constants folded, a baked dim as its number, else its name. */
-export function indexCode(e: IndexExpr, dimValue: (name: string) => number | null): string {
-  return printIndex(foldIndex(e, dimValue), { dim: (d) => String(dimValue(d) ?? d) }).text;
+/** An index expression as code: constants folded, a baked dim as its number, else its identifier. */
+export function indexCode(e: IndexExpr, dimValue: (name: string) => number | null, dimName: (name: string) => string): string {
+  return printIndex(foldIndex(e, dimValue), { dim: (d) => String(dimValue(d) ?? dimName(d)) }).text;
 }

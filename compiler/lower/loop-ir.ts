@@ -3,6 +3,8 @@
 // the algorithm runs; buffers are declared once per module instance and never allocated in
 // a segment. Batched buffers hold one copy per direction and are indexed from an offset.
 
+import type { NameScope } from '../names.js';
+
 export type IndexExpr =
   | { readonly k: 'num'; readonly v: number }
   | { readonly k: 'var'; readonly name: string }
@@ -34,6 +36,12 @@ export interface BufferDecl {
 
 export interface Segment {
   readonly name: string;
+  /** The scope of the segment's locals (loop indices, accumulators, the batch index): a child of the module scope. */
+  readonly scope: NameScope;
+  /** The batch index's name (the direction a batched segment works on). */
+  readonly batchIndex: string;
+  /** Loop indices by nesting depth; a loop the emitter adds at the top of the body may use the first. */
+  readonly loopNames: readonly string[];
   /** What the segment computes, one line. */
   readonly doc: string;
   readonly body: readonly Stmt[];

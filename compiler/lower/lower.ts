@@ -5,7 +5,7 @@
 
 import { topoSort, type Node, type Shape } from '../ir/nodes.js';
 import { getOp } from '../ops/registry.js';
-import type { NameAllocator } from '../names.js';
+import type { NameScope } from '../names.js';
 import { dim, iadd, imul, ivar, num, type BufferDecl, type IndexExpr, type ScalarExpr, type Segment, type Stmt } from './loop-ir.js';
 
 /** Where an already-computed node lives. */
@@ -19,13 +19,12 @@ export interface Output {
 }
 
 export interface LoweringContext {
-  readonly names: NameAllocator;
+  /** The module scope: temporary buffers get their names here, each segment's locals in a child of it. */
+  readonly names: NameScope;
   /** Nodes computed elsewhere (inputs, invariants, shared intermediates). */
   readonly available: ReadonlyMap<number, Ref>;
   /** Buffers marked batched. */
   readonly batched: ReadonlySet<string>;
-  /** Loop variable names by nesting depth. */
-  readonly loopNames: readonly string[];
   /** New temporary buffers are declared here. */
   declare(buffer: BufferDecl): void;
 }
@@ -41,9 +40,16 @@ class SegmentLowering {
   private readonly refs = new Map<number, Ref>();
   private readonly body: Stmt[] = [];
   private readonly touched = new Set<string>();
+  /** Locals of this segment: loop indices, accumulators, the batch index. */
+  private readonly scope: NameScope;
+  private readonly loopNames: readonly string[];
+  private readonly batchIndex: string;
 
   constructor(private readonly ctx: LoweringContext) {
     for (const [id, ref] of ctx.available) this.refs.set(id, ref);
+    this.scope = ctx.names.child();
+    this.loopNames = ['i', 'j', 'l'].map((n) => this.scope.fresh(n));
+    this.batchIndex = this.scope.fresh('d');
   }
 
   run(name: string, doc: string, outputs: readonly Output[]): Segment {
@@ -88,7 +94,7 @@ class SegmentLowering {
       }
       this.compute(o.node, o.buffer, o.accumulate);
     }
-    return { name, doc, body: this.body, batched: [...this.touched].sort() };
+    return { name, doc, body: this.body, batched: [...this.touched].sort(), scope: this.scope, batchIndex: this.batchIndex, loopNames: this.loopNames };
   }
 
   private outputShape(o: Output): Shape {
@@ -128,7 +134,7 @@ class SegmentLowering {
   }
 
   private loopVar(depth: number): string {
-    return this.ctx.loopNames[depth]!;
+    return this.loopNames[depth]!;
   }
 
   /** Loops over `shape`, giving the body the index expressions per dim. */
@@ -172,6 +178,8 @@ class SegmentLowering {
   }
 
   private computeScalar(node: Node): string {
+    // A scalar sits at the segment's top level, where the GPU back end gives it a buffer of its
+    // own: its name is unique in the module, not only in the segment.
     if (node.kind === 'op' && (node.op === 'sum' || node.op === 'dot')) {
       const acc = this.ctx.names.fresh('s');
       this.body.push({ kind: 'let', name: acc, value: { kind: 'num', value: 0 }, mutable: true });
@@ -210,7 +218,7 @@ class SegmentLowering {
       if (!accumulate) this.fill(buffer, [rows], { kind: 'num', value: 0 });
       // y = Aᵀv, A stored row-major: walk A by rows (axpy form) for unit-stride access.
       const a = (m as unknown as { args: Node[] }).args[0]!;
-      const s = this.ctx.names.fresh('s');
+      const s = this.scope.fresh('s');
       this.body.push({
         kind: 'for', index: i, extent: dim(cols),
         body: [
@@ -220,7 +228,7 @@ class SegmentLowering {
       });
       return;
     }
-    const acc = this.ctx.names.fresh('s');
+    const acc = this.scope.fresh('s');
     this.body.push({
       kind: 'for', index: i, extent: dim(rows),
       body: [
@@ -236,7 +244,7 @@ class SegmentLowering {
     const cols = r.shape[1]!;
     const [i, j, k] = [this.loopVar(0), this.loopVar(1), this.loopVar(2)];
     if (!accumulate) this.fill(buffer, [rows, cols], { kind: 'num', value: 0 });
-    const a = this.ctx.names.fresh('s');
+    const a = this.scope.fresh('s');
     // C += L R in k-i-j order: unit stride along rows of R and C.
     this.body.push({
       kind: 'for', index: k, extent: dim(inner),

@@ -63,11 +63,11 @@ const KERNELS = {
     source: `function (h, x) {
       const tid = this.thread.x;
       const i = tid;
-      let s3 = 0;
+      let s = 0;
       for (let j = 0; j < 4; j++) {
-        s3 += h[i * 4 + j] * x[j];
+        s += h[i * 4 + j] * x[j];
       }
-      return s3;
+      return s;
     }`,
   },
   step_x_next: {
@@ -95,11 +95,11 @@ const KERNELS = {
         r = r - 4;
       }
       const i = r;
-      let s4 = 0;
+      let s = 0;
       for (let j = 0; j < 4; j++) {
-        s4 += h[i * 4 + j] * x_dot[d * 4 + j];
+        s += h[i * 4 + j] * x_dot[d * 4 + j];
       }
-      return s4;
+      return s;
     }`,
   },
   tangentStep_x_dot_next: {
@@ -156,11 +156,11 @@ const KERNELS = {
         r = r - 4;
       }
       const i = r;
-      let s7 = 0;
+      let s = 0;
       for (let j = 0; j < 4; j++) {
-        s7 += h[i * 4 + j] * t5[d * 4 + j];
+        s += h[i * 4 + j] * t5[d * 4 + j];
       }
-      return s7;
+      return s;
     }`,
   },
   adjointStep_x_bar_next: {

@@ -72,13 +72,21 @@ function matrix(rows, cols, data) {
   return { rows, cols, data };
 }
 
-/** create()'s options, checked: { threads }, an integer from 1 to 64 (1: no worker threads). */
+/** create()'s options, checked: { threads } (1 to 64; 1: no worker threads) and { maxBytes } (a positive integer). */
 function createOptions(options) {
   if (options === undefined) return {};
-  checkKeys(options, ['threads'], 'options');
-  const { threads } = options;
+  checkKeys(options, ['threads', 'maxBytes'], 'options');
+  const { threads, maxBytes } = options;
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) fail('usage', 'options.threads must be an integer from 1 to 64, got ' + threads);
+  if (maxBytes !== undefined && !(Number.isSafeInteger(maxBytes) && maxBytes >= 1)) fail('usage', 'options.maxBytes must be a positive integer up to 2^53, got ' + maxBytes);
   return options;
+}
+
+/** Refuses, before they are allocated, buffers of more than options.maxBytes (default 4 GiB) in all: entries are float64. */
+function checkBytes(entries, what, options) {
+  const limit = createOptions(options).maxBytes ?? 4294967296;
+  const bytes = entries * 8;
+  if (!(bytes <= limit)) fail('data', what + ' need ' + bytes + ' bytes, more than the ' + limit + ' an instance may hold: use smaller dims, K or truncation, or raise create(dims, { maxBytes })');
 }
 
 function sigmoid(v) {
@@ -101,6 +109,8 @@ export function create(dims, options) {
   const n = 4;
   const m = 6;
 
+  const fixedEntries = 118;
+  checkBytes(fixedEntries, 'the buffers (the tape holds K - T = 7 states)', options);
   createOptions(options);
   // inputs and state
   const theta = new Float64Array(4);
@@ -168,22 +178,22 @@ export function create(dims, options) {
   // one iteration: next state from the current one
   function step(h, h2, t, theta, x, x_next) {
     for (let i = 0; i < 4; i++) {
-      let s3 = 0;
+      let s = 0;
       {
-        let s3_1 = 0, s3_2 = 0, s3_3 = 0;
+        let s_1 = 0, s_2 = 0, s_3 = 0;
         let j = 0;
         for (; j < 4 - 3; j += 4) {
-          s3 += h[i * 4 + j] * x[j];
-          s3_1 += h[i * 4 + j + 1] * x[j + 1];
-          s3_2 += h[i * 4 + j + 2] * x[j + 2];
-          s3_3 += h[i * 4 + j + 3] * x[j + 3];
+          s += h[i * 4 + j] * x[j];
+          s_1 += h[i * 4 + j + 1] * x[j + 1];
+          s_2 += h[i * 4 + j + 2] * x[j + 2];
+          s_3 += h[i * 4 + j + 3] * x[j + 3];
         }
         for (; j < 4; j++) {
-          s3 += h[i * 4 + j] * x[j];
+          s += h[i * 4 + j] * x[j];
         }
-        s3 += s3_1 + s3_2 + s3_3;
+        s += s_1 + s_2 + s_3;
       }
-      t[i] = s3;
+      t[i] = s;
     }
     for (let i = 0; i < 4; i++) {
       x_next[i] = x[i] - 0.1 * (t[i] - h2[i] + theta[i] * x[i]);
@@ -195,22 +205,22 @@ export function create(dims, options) {
     const x_dot_at = d * 4;
     const x_dot_next_at = d * 4;
     for (let i = 0; i < 4; i++) {
-      let s4 = 0;
+      let s = 0;
       {
-        let s4_1 = 0, s4_2 = 0, s4_3 = 0;
+        let s_1 = 0, s_2 = 0, s_3 = 0;
         let j = 0;
         for (; j < 4 - 3; j += 4) {
-          s4 += h[i * 4 + j] * x_dot[x_dot_at + j];
-          s4_1 += h[i * 4 + j + 1] * x_dot[x_dot_at + j + 1];
-          s4_2 += h[i * 4 + j + 2] * x_dot[x_dot_at + j + 2];
-          s4_3 += h[i * 4 + j + 3] * x_dot[x_dot_at + j + 3];
+          s += h[i * 4 + j] * x_dot[x_dot_at + j];
+          s_1 += h[i * 4 + j + 1] * x_dot[x_dot_at + j + 1];
+          s_2 += h[i * 4 + j + 2] * x_dot[x_dot_at + j + 2];
+          s_3 += h[i * 4 + j + 3] * x_dot[x_dot_at + j + 3];
         }
         for (; j < 4; j++) {
-          s4 += h[i * 4 + j] * x_dot[x_dot_at + j];
+          s += h[i * 4 + j] * x_dot[x_dot_at + j];
         }
-        s4 += s4_1 + s4_2 + s4_3;
+        s += s_1 + s_2 + s_3;
       }
-      t2[i] = s4;
+      t2[i] = s;
     }
     for (let i = 0; i < 4; i++) {
       x_dot_next[x_dot_next_at + i] = x_dot[x_dot_at + i] + -0.1 * (t2[i] + x[i] * theta_dot[i] + theta[i] * x_dot[x_dot_at + i]);
@@ -222,31 +232,31 @@ export function create(dims, options) {
     const x_dot_at = d * 4;
     const x_dot_next_at = d * 4;
     for (let i = 0; i < 4; i++) {
-      let s5 = 0;
-      let s6 = 0;
+      let s = 0;
+      let s2 = 0;
       {
-        let s5_1 = 0, s5_2 = 0, s5_3 = 0;
-        let s6_1 = 0, s6_2 = 0, s6_3 = 0;
+        let s_1 = 0, s_2 = 0, s_3 = 0;
+        let s2_1 = 0, s2_2 = 0, s2_3 = 0;
         let j = 0;
         for (; j < 4 - 3; j += 4) {
-          s5 += h[i * 4 + j] * x[j];
-          s6 += h[i * 4 + j] * x_dot[x_dot_at + j];
-          s5_1 += h[i * 4 + j + 1] * x[j + 1];
-          s6_1 += h[i * 4 + j + 1] * x_dot[x_dot_at + j + 1];
-          s5_2 += h[i * 4 + j + 2] * x[j + 2];
-          s6_2 += h[i * 4 + j + 2] * x_dot[x_dot_at + j + 2];
-          s5_3 += h[i * 4 + j + 3] * x[j + 3];
-          s6_3 += h[i * 4 + j + 3] * x_dot[x_dot_at + j + 3];
+          s += h[i * 4 + j] * x[j];
+          s2 += h[i * 4 + j] * x_dot[x_dot_at + j];
+          s_1 += h[i * 4 + j + 1] * x[j + 1];
+          s2_1 += h[i * 4 + j + 1] * x_dot[x_dot_at + j + 1];
+          s_2 += h[i * 4 + j + 2] * x[j + 2];
+          s2_2 += h[i * 4 + j + 2] * x_dot[x_dot_at + j + 2];
+          s_3 += h[i * 4 + j + 3] * x[j + 3];
+          s2_3 += h[i * 4 + j + 3] * x_dot[x_dot_at + j + 3];
         }
         for (; j < 4; j++) {
-          s5 += h[i * 4 + j] * x[j];
-          s6 += h[i * 4 + j] * x_dot[x_dot_at + j];
+          s += h[i * 4 + j] * x[j];
+          s2 += h[i * 4 + j] * x_dot[x_dot_at + j];
         }
-        s5 += s5_1 + s5_2 + s5_3;
-        s6 += s6_1 + s6_2 + s6_3;
+        s += s_1 + s_2 + s_3;
+        s2 += s2_1 + s2_2 + s2_3;
       }
-      t3[i] = s5;
-      t4[i] = s6;
+      t3[i] = s;
+      t4[i] = s2;
     }
     for (let i = 0; i < 4; i++) {
       x_next[i] = x[i] - 0.1 * (t3[i] - h2[i] + theta[i] * x[i]);
@@ -267,22 +277,22 @@ export function create(dims, options) {
       t5[i] = -0.1 * x_bar[x_bar_at + i];
     }
     for (let i = 0; i < 4; i++) {
-      let s7 = 0;
+      let s = 0;
       {
-        let s7_1 = 0, s7_2 = 0, s7_3 = 0;
+        let s_1 = 0, s_2 = 0, s_3 = 0;
         let j = 0;
         for (; j < 4 - 3; j += 4) {
-          s7 += h[i * 4 + j] * t5[j];
-          s7_1 += h[i * 4 + j + 1] * t5[j + 1];
-          s7_2 += h[i * 4 + j + 2] * t5[j + 2];
-          s7_3 += h[i * 4 + j + 3] * t5[j + 3];
+          s += h[i * 4 + j] * t5[j];
+          s_1 += h[i * 4 + j + 1] * t5[j + 1];
+          s_2 += h[i * 4 + j + 2] * t5[j + 2];
+          s_3 += h[i * 4 + j + 3] * t5[j + 3];
         }
         for (; j < 4; j++) {
-          s7 += h[i * 4 + j] * t5[j];
+          s += h[i * 4 + j] * t5[j];
         }
-        s7 += s7_1 + s7_2 + s7_3;
+        s += s_1 + s_2 + s_3;
       }
-      t6[i] = s7;
+      t6[i] = s;
       theta_bar[theta_bar_at + i] += t5[i] * x[i];
     }
     for (let i = 0; i < 4; i++) {
@@ -335,6 +345,7 @@ export function create(dims, options) {
 
   function useTangents(count) {
     if (tangentCount !== count) {
+      checkBytes(fixedEntries + count * 8 + adjointCount * 12, 'the buffers for ' + count + ' directions', options);
       x_dot = new Float64Array(count * 4);
       x_dot_next = new Float64Array(count * 4);
       tangentCount = count;
@@ -344,6 +355,7 @@ export function create(dims, options) {
 
   function useAdjoints(count) {
     if (adjointCount !== count) {
+      checkBytes(fixedEntries + count * 12 + tangentCount * 8, 'the buffers for ' + count + ' directions', options);
       x_bar = new Float64Array(count * 4);
       x_bar_next = new Float64Array(count * 4);
       theta_bar = new Float64Array(count * 4);
@@ -539,12 +551,12 @@ export function create(dims, options) {
   }
 
   /** Bytes held by the buffers (the per-direction ones as laid out by the last call). */
-  function bufferBytes() { return [theta, A, b, x, x_next, theta_dot, h, h2, t, t2, t3, t4, t5, t6, x_tape, x_dot, x_dot_next, x_bar, x_bar_next, theta_bar].reduce((bytes, b) => bytes + b.byteLength, 0); }
+  function bufferBytes() { return [theta, A, b, x, x_next, theta_dot, h, h2, t, t2, t3, t4, t5, t6, x_tape, x_dot, x_dot_next, x_bar, x_bar_next, theta_bar].reduce((bytes, b2) => bytes + b2.byteLength, 0); }
 
   /** Threads the kernels run on now: 1 until the worker threads, started by the first large call, are ready. */
   function threads() { return 1; }
   /** Stops the worker threads, if any; the instance goes on, on one thread. */
   function release() {}
 
-  return Object.freeze({ meta, dims: Object.freeze({ n: n, m: m }), iterate, jvp, jacobianForward, vjp, jacobianReverse, partialX, partialTheta, bufferBytes, threads, release });
+  return Object.freeze({ meta, dims: Object.freeze({ n, m }), iterate, jvp, jacobianForward, vjp, jacobianReverse, partialX, partialTheta, bufferBytes, threads, release });
 }

@@ -72,13 +72,21 @@ function matrix(rows, cols, data) {
   return { rows, cols, data };
 }
 
-/** create()'s options, checked: { threads }, an integer from 1 to 64 (1: no worker threads). */
+/** create()'s options, checked: { threads } (1 to 64; 1: no worker threads) and { maxBytes } (a positive integer). */
 function createOptions(options) {
   if (options === undefined) return {};
-  checkKeys(options, ['threads'], 'options');
-  const { threads } = options;
+  checkKeys(options, ['threads', 'maxBytes'], 'options');
+  const { threads, maxBytes } = options;
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) fail('usage', 'options.threads must be an integer from 1 to 64, got ' + threads);
+  if (maxBytes !== undefined && !(Number.isSafeInteger(maxBytes) && maxBytes >= 1)) fail('usage', 'options.maxBytes must be a positive integer up to 2^53, got ' + maxBytes);
   return options;
+}
+
+/** Refuses, before they are allocated, buffers of more than options.maxBytes (default 4 GiB) in all: entries are float64. */
+function checkBytes(entries, what, options) {
+  const limit = createOptions(options).maxBytes ?? 4294967296;
+  const bytes = entries * 8;
+  if (!(bytes <= limit)) fail('data', what + ' need ' + bytes + ' bytes, more than the ' + limit + ' an instance may hold: use smaller dims, K or truncation, or raise create(dims, { maxBytes })');
 }
 
 function sigmoid(v) {
@@ -328,10 +336,12 @@ function instantiateKernels(threads) {
 export function create(dims, options) {
   checkKeys(dims, ["n","p"], 'dims');
   const n = dims.n;
-  if (!Number.isInteger(n) || n < 1) fail('data', 'dim n must be a positive integer, got ' + n);
+  if (!Number.isSafeInteger(n) || n < 1) fail('data', 'dim n must be a positive integer up to 2^53, got ' + n);
   const p = dims.p;
-  if (!Number.isInteger(p) || p < 1) fail('data', 'dim p must be a positive integer, got ' + p);
+  if (!Number.isSafeInteger(p) || p < 1) fail('data', 'dim p must be a positive integer up to 2^53, got ' + p);
 
+  const fixedEntries = p + (n * n) + (n * p) + n + n + n + p + n + n + n + n + (10 * n);
+  checkBytes(fixedEntries, 'the buffers (the tape holds K - T = 10 states)', options);
   // every buffer is a view into the memory of the SIMD kernels, which read them in place
   const kernels = instantiateKernels(createOptions(options).threads ?? defaultKernelThreads());
   // inputs and state
@@ -446,6 +456,7 @@ export function create(dims, options) {
 
   function useTangents(count) {
     if (tangentCount !== count) {
+      checkBytes(fixedEntries + count * (n + n) + adjointCount * (n + n + p), 'the buffers for ' + count + ' directions', options);
       tangentCount = count;
       layout();
     }
@@ -454,6 +465,7 @@ export function create(dims, options) {
 
   function useAdjoints(count) {
     if (adjointCount !== count) {
+      checkBytes(fixedEntries + count * (n + n + p) + tangentCount * (n + n), 'the buffers for ' + count + ' directions', options);
       adjointCount = count;
       layout();
     }
@@ -569,7 +581,7 @@ export function create(dims, options) {
   /** Stops the worker threads, if any; the instance goes on, on one thread. */
   function release() { kernels.release(); }
 
-  const instance = Object.freeze({ meta, dims: Object.freeze({ n: n, p: p }), iterate, vjp, jacobianReverse, partialX, partialTheta, bufferBytes, threads, release });
+  const instance = Object.freeze({ meta, dims: Object.freeze({ n, p }), iterate, vjp, jacobianReverse, partialX, partialTheta, bufferBytes, threads, release });
   // an instance dropped without release() stops its worker threads when it is collected
   releaseWhenCollected?.register(instance, kernels.release);
   return instance;

@@ -16,6 +16,12 @@ import { emitKernel } from './emit-kernel.js';
 import { foldIndex } from '../precedence.js';
 import { GPU_HELPERS } from './templates.js';
 import { GPU_RUNTIME as GPU_RUNTIME_TEXT } from './runtime-gpu.js';
+import { topLevelNames } from '../top-level.js';
+
+/** Names the GPU module declares at its top level: its runtime's, and those the emitter writes. */
+export const GPU_TOP_LEVEL: readonly string[] = [
+  ...topLevelNames(JS_RUNTIME), ...topLevelNames(GPU_RUNTIME_TEXT), 'K', 'T', 'BAKED', 'meta', 'HELPERS', 'KERNELS', 'SEGMENTS', 'STATE', 'PARAMS', 'DATA', 'OUTER', 'create',
+];
 
 /** The largest texture side any WebGL implementation offers; beyond it no GPU can hold a buffer. */
 export const TEXTURE_SIDE_CEILING = 16384;
