@@ -1,8 +1,10 @@
 // Reads a JSON spec file into a SpecSource that knows where every value sits (line and
-// column), and picks one map out of a multi-map file (`{ "maps": [...] }`).
+// column), and picks one map out of a multi-map file (`{ "maps": [...] }`). A key given
+// twice in one object is an error (a parsed value would silently keep the last one).
 
-import { getNodeValue, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
+import { getNodePath, getNodeValue, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
 import { specError, usageError, type SourceLocation } from '../errors.js';
+import { duplicateKey } from './json-keys.js';
 import type { SpecSource } from './source.js';
 
 /** Turns 0-based offsets into `text` into 1-based line/column locations in `file`. */
@@ -56,6 +58,16 @@ export function readJsonSpec(text: string, file: string): SpecSource {
   const first = errors[0];
   if (first) throw specError(`malformed JSON: ${readableParseError(first)}`, { location: at(first.offset) });
   if (!root) throw specError('malformed JSON: value expected', { location: at(0) });
+  const dup = duplicateKey(root);
+  if (dup) {
+    const first = at(dup.first.offset);
+    const object = dup.node.parent?.parent;
+    const field = object ? getNodePath(object).join('.') : '';
+    throw specError(`duplicate key '${dup.key}' (first given at line ${first.line}, column ${first.column}); each key may appear once per object`, {
+      ...(field ? { field } : {}),
+      location: at(dup.node.offset),
+    });
+  }
 
   return {
     value: getNodeValue(root),
@@ -85,10 +97,10 @@ function chooseMap(maps: unknown[], mapName: string | undefined): number {
   const listed = labels.join(', ');
   if (mapName === undefined) {
     if (maps.length === 1) return 0;
-    throw usageError(`the spec file defines several maps (${listed}); choose one by name`);
+    throw usageError(`the spec file defines several maps (${listed}); choose one with --map <name>`);
   }
   const index = labels.indexOf(mapName);
-  if (index < 0) throw usageError(`no map named '${mapName}' in the spec file (it defines ${listed})`);
+  if (index < 0) throw usageError(`no map named '${mapName}' in the spec file (it defines ${listed}); choose one with --map <name>`);
   return index;
 }
 
@@ -108,7 +120,7 @@ export function selectMap(src: SpecSource, mapName?: string): SpecSource {
   const v = src.value;
   if (!isRecord(v) || !('maps' in v)) {
     if (mapName !== undefined && isRecord(v) && v.name !== mapName) {
-      throw usageError(`no map named '${mapName}' in the spec file (it defines ${mapLabel(v, 0)})`);
+      throw usageError(`no map named '${mapName}' in the spec file (it defines only ${mapLabel(v, 0)}); leave --map out`);
     }
     return src;
   }
