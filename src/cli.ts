@@ -1,41 +1,33 @@
 #!/usr/bin/env node
 // The phic command line: `compile` and `run`, and the lab's `curse`, `truncation`,
-// `bilevel` and `paper`. Commands load their modules when they run, so `--help` is quick.
-// Exit codes: 0 success, 1 spec, data or
-// numeric errors, 2 usage errors, 3 internal errors (bugs). User mistakes never print a stack.
+// `bilevel` and `paper`. `runCli(argv, io)` runs one command in-process and returns its exit
+// code: it never calls process.exit and resolves paths against io.cwd, never process.cwd().
+// The bin at the bottom is a thin wrapper around it. Commands load their modules when they
+// run, so `--help` is quick. Exit codes: 0 success, 1 spec, data or numeric errors, 2 usage
+// errors, 3 internal errors (bugs). User mistakes print one `phic: ...` line, never a stack.
 
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { PhicError } from '../compiler/errors.js';
 import { STAGES, MODES } from '../compiler/stages.js';
 import { PHIC_VERSION } from '../compiler/version.js';
+import { integerArg, parseDims } from './cli-args.js';
+import { processIo, type CliIo } from './cli-io.js';
 import { registerCurse } from './commands/curse.js';
 import { registerTruncation } from './commands/truncation.js';
 import { registerBilevel } from './commands/bilevel.js';
 import { registerPaper } from './commands/paper.js';
 
-const integer = (name: string) => (text: string) => {
-  if (!/^[+-]?\d+$/.test(text.trim())) throw new InvalidArgumentError(`${name} must be an integer, got '${text}'`);
-  return Number(text);
-};
+/** Commander's `error: ...` text as one phic usage-error line. */
+const usageLine = (text: string) => `phic: usage error: ${text.trim().replace(/^error:\s*/, '').replace(/\s*\n\s*/g, ' ')}\n`;
 
-function parseDims(text: string): Record<string, number> {
-  const dims: Record<string, number> = {};
-  for (const part of text.split(',')) {
-    const m = /^\s*([A-Za-z][A-Za-z0-9_]*)\s*=\s*(\d+)\s*$/.exec(part);
-    if (!m) throw new InvalidArgumentError(`expected name=size pairs like m=100,n=40, got '${part}'`);
-    dims[m[1]!] = Number(m[2]);
-  }
-  return dims;
-}
-
-export function buildProgram(): Command {
+export function buildProgram(io: CliIo = processIo()): Command {
   const program = new Command('phic')
     .description('Compile update maps Φ(x, θ) into unrolled forward- and reverse-mode code')
     .version(PHIC_VERSION)
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: (text, write) => write(usageLine(text)) });
 
   program
     .command('compile')
@@ -43,8 +35,8 @@ export function buildProgram(): Command {
     .argument('<spec>', 'spec file (.json or .ts)')
     .option('--map <name>', 'which map, when the file has several')
     .addOption(new Option('--mode <mode>', 'derivative code to emit').choices(MODES).default('both'))
-    .requiredOption('-K, --iterations <K>', 'number of iterations K', integer('K'))
-    .option('--truncate <t>', 'truncation index t: derivatives over the last K - t iterations', integer('--truncate'), 0)
+    .requiredOption('-K, --iterations <K>', 'number of iterations K', integerArg('K'))
+    .option('--truncate <t>', 'truncation index t: derivatives over the last K - t iterations', integerArg('--truncate'), 0)
     .option('--dims <list>', 'bake dims in, e.g. m=100,n=40 (otherwise bound by create(dims))', parseDims)
     .option('-o, --out <dir>', 'output folder (default: current folder)')
     .addOption(new Option('--emit <kind>', 'output language').choices(['js', 'ts']).default('js'))
@@ -57,7 +49,7 @@ export function buildProgram(): Command {
         map: o.map as string | undefined, mode: o.mode as never, K: o.iterations as number, truncate: o.truncate as number,
         dims: o.dims as Record<string, number> | undefined, out: o.out as string | undefined, emit: o.emit as 'js' | 'ts', dump: o.dump as never,
         backend: o.backend as 'cpu' | 'gpu', kernels: o.kernels as 'wasm' | 'js',
-      });
+      }, io);
     });
 
   program
@@ -67,11 +59,11 @@ export function buildProgram(): Command {
     .option('--map <name>', 'which map, when the file has several')
     .requiredOption('--data <file>', 'JSON: { "<param or data name>": array, "x0": { "<state>": array } }')
     .addOption(new Option('--mode <mode>', 'forward (JVP) or reverse (VJP)').choices(['forward', 'reverse']).makeOptionMandatory())
-    .requiredOption('-K, --iterations <K>', 'number of iterations K', integer('K'))
-    .option('--truncate <t>', 'truncation index t', integer('--truncate'), 0)
+    .requiredOption('-K, --iterations <K>', 'number of iterations K', integerArg('K'))
+    .option('--truncate <t>', 'truncation index t', integerArg('--truncate'), 0)
     .option('--direction <file>', 'forward mode: JSON { "<param>": direction }')
     .option('--cotangent <file>', 'reverse mode: JSON { "<state>": cotangent on x_K }')
-    .option('--jacobian', 'compute the full Jacobian dx_K/dθ')
+    .option('--jacobian', 'compute the full Jacobian dx_K/dθ (not with --direction or --cotangent)')
     .option('-o, --out <file>', 'write the result here instead of standard output')
     .addOption(new Option('--backend <backend>', 'cpu (float64) or gpu (gpu.js kernels, float32)').choices(['cpu', 'gpu']).default('cpu'))
     .addOption(new Option('--gpu-mode <mode>', 'gpu.js mode for --backend gpu (gpu: let gpu.js choose)').choices(['gpu', 'headlessgl', 'webgl2', 'webgl', 'webgpu', 'webasm', 'cpu']).default('gpu'))
@@ -83,32 +75,55 @@ export function buildProgram(): Command {
         truncate: o.truncate as number, direction: o.direction as string | undefined, cotangent: o.cotangent as string | undefined,
         jacobian: !!o.jacobian, out: o.out as string | undefined,
         backend: o.backend as 'cpu' | 'gpu', gpuMode: o.gpuMode as never, requireGpu: !!o.requireGpu,
-      });
+      }, io);
     });
-  for (const register of [registerCurse, registerTruncation, registerBilevel, registerPaper]) register(program);
+  for (const register of [registerCurse, registerTruncation, registerBilevel, registerPaper]) register(program, io);
   return program;
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
+/** The exit code and the one stderr line for an error a command threw. */
+export function reportError(e: unknown, io: Pick<CliIo, 'stderr'>): number {
+  if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+  if (e instanceof PhicError) {
+    io.stderr(`phic: ${e.format()}\n`);
+    return e.exitCode;
+  }
+  const err = e as Error & { category?: string };
+  if (err?.name === 'PhicError' && err.category) {
+    // Raised by generated code: bad data, non-finite iterates, or an engine it cannot run in.
+    io.stderr(`phic: ${err.category} error: ${err.message}\n`);
+    return err.category === 'usage' ? 2 : 1;
+  }
+  if (err instanceof RangeError && /allocation failed|Invalid (typed )?array (buffer )?length|Out of memory|WebAssembly\.Memory/i.test(err.message)) {
+    io.stderr(`phic: data error: cannot allocate the buffers this run needs (${err.message}): use smaller sizes\n`);
+    return 1;
+  }
+  io.stderr(`phic: internal error (please report): ${err?.stack ?? String(e)}\n`);
+  return 3;
+}
+
+/**
+ * Runs one phic command (`argv` without `node` and the script) and returns its exit code.
+ * Relative paths are resolved against `io.cwd`; output goes to `io.stdout` / `io.stderr`.
+ * Parts of `io` left out are the process's own.
+ */
+export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): Promise<number> {
+  const full: CliIo = {
+    cwd: io.cwd ?? process.cwd(),
+    stdout: io.stdout ?? ((text) => void process.stdout.write(text)),
+    stderr: io.stderr ?? ((text) => void process.stderr.write(text)),
+    stderrIsTTY: io.stderrIsTTY ?? (io.stderr ? false : !!process.stderr.isTTY),
+  };
   try {
-    await buildProgram().parseAsync(argv as string[], { from: 'user' });
+    await buildProgram(full).parseAsync(argv as string[], { from: 'user' });
     return 0;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (e instanceof PhicError) {
-      process.stderr.write(`phic: ${e.format()}\n`);
-      return e.exitCode;
-    }
-    const err = e as Error & { category?: string };
-    if (err?.name === 'PhicError' && err.category) {
-      // Raised by generated code: bad data or non-finite iterates.
-      process.stderr.write(`phic: ${err.category} error: ${err.message}\n`);
-      return 1;
-    }
-    process.stderr.write(`phic: internal error (please report): ${err?.stack ?? String(e)}\n`);
-    return 3;
+    return reportError(e, full);
   }
 }
+
+/** The bin's entry: runCli on this process's arguments, folder and streams. */
+export const main = (argv: readonly string[]): Promise<number> => runCli(argv, processIo());
 
 /** True when this file is the program being run (also through npm's bin symlink). */
 function invokedDirectly(): boolean {

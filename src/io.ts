@@ -1,49 +1,136 @@
-// File input and output for the CLI: JSON files read with errors that name the file and
-// position, and output written atomically (a temporary file renamed into place), so a
-// failure never leaves a half-written file behind.
+// File output for the CLI, written atomically: every file goes to a temporary
+// (`.<name>.<pid>.tmp` in the output folder) and is renamed into place, so a failure never
+// leaves a half-written file. Output paths are checked first (a file where a folder should
+// be, a folder where a file should be) and folders are made one level at a time, so a bad
+// `-o` is one usage error and leaves nothing behind. Input: src/json-file.ts.
 
-import { mkdirSync, readFileSync, renameSync, writeFileSync, rmSync } from 'node:fs';
-import { dirname, join, basename } from 'node:path';
-import { parse, printParseErrorCode, type ParseError } from 'jsonc-parser';
-import { dataError, usageError } from '../compiler/errors.js';
+import { mkdirSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { usageError } from '../compiler/errors.js';
 
-export function readJsonFile(file: string, what: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw usageError(`cannot read ${what} file ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
-  const errors: ParseError[] = [];
-  const value: unknown = parse(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
-  if (errors.length) {
-    const { error, offset } = errors[0]!;
-    const lines = text.slice(0, offset).split('\n');
-    const location = { file, line: lines.length, column: lines[lines.length - 1]!.length + 1 };
-    throw dataError(`malformed JSON in ${what} file: ${printParseErrorCode(error)}`, { location });
-  }
-  return value;
+export { readJsonFile } from './json-file.js';
+
+/** The temporary a file is staged in before it is renamed to `name` (in the same folder). */
+export const tempName = (name: string): string => `.${basename(name)}.${process.pid}.tmp`;
+
+/** Why a file-system call failed, in words. */
+export function fsProblem(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const words: Record<string, string> = {
+    ENOENT: 'no such file or folder (or it cannot be created there)',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EROFS: 'read-only file system',
+    ENOSPC: 'no space left on the device',
+    EDQUOT: 'disk quota exceeded',
+    ENOTDIR: 'a part of the path is not a folder',
+    EISDIR: 'it is a folder',
+    EEXIST: 'it already exists',
+    ENAMETOOLONG: 'the name is too long',
+    ELOOP: 'too many symbolic links',
+  };
+  if (code && words[code]) return words[code]!;
+  return (e as Error)?.message ?? String(e);
 }
 
-/** Writes every file or none: all contents go to temporaries first, then are renamed into place. */
-export function writeFilesAtomically(dir: string, files: readonly { name: string; contents: string | Buffer }[]): string[] {
-  mkdirSync(dir, { recursive: true });
+const statOf = (path: string): Stats | undefined => {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+};
+
+/** The nearest existing ancestor of `abs` (itself included) and the folders missing below it, top first. */
+function existingAncestor(abs: string): { path: string; stats: Stats | undefined; missing: string[] } {
+  const missing: string[] = [];
+  let path = abs;
+  for (;;) {
+    const stats = statOf(path);
+    if (stats) return { path, stats, missing };
+    missing.unshift(path);
+    const parent = dirname(path);
+    if (parent === path) return { path, stats: undefined, missing };
+    path = parent;
+  }
+}
+
+/** An ancestor `abs` of the path the user gave (`userPath`, absolute `userAbs`), written as they would. */
+const shown = (abs: string, userPath: string, userAbs: string): string => join(userPath, relative(userAbs, abs));
+
+/**
+ * Checks that `dir` (as given, resolved against `cwd`) is or can be a folder; nothing is
+ * created. `target` is what messages say cannot be written (default: the folder).
+ */
+export function checkOutputDir(dir: string, cwd?: string, target = dir): void {
+  const abs = resolve(cwd ?? '.', dir);
+  const { path, stats } = existingAncestor(abs);
+  if (stats && !stats.isDirectory()) {
+    throw usageError(path === abs && target === dir ? `cannot write to ${dir}: it is a file, not a folder (-o names the output folder)` : `cannot write to ${target}: ${shown(path, dir, abs)} is a file, not a folder`);
+  }
+}
+
+/** Checks that `file` (as given, resolved against `cwd`) can be an output file; nothing is created. */
+export function checkOutputFile(file: string, cwd?: string): void {
+  const abs = resolve(cwd ?? '.', file);
+  const stats = statOf(abs);
+  if (stats?.isDirectory()) throw usageError(`cannot write to ${file}: it is a folder (-o names the output file)`);
+  if (stats && !stats.isFile()) throw usageError(`cannot write to ${file}: it is not a regular file`);
+  if (!stats) checkOutputDir(dirname(file) || '.', cwd, file);
+}
+
+/** Makes `abs` and its missing parents one level at a time; returns the topmost folder made (to undo). */
+function makeFolders(dir: string, abs: string): string | undefined {
+  const { missing } = existingAncestor(abs);
+  for (const folder of missing) {
+    try {
+      mkdirSync(folder);
+    } catch (e) {
+      if (folder !== missing[0]) rmSync(missing[0]!, { recursive: true, force: true });
+      throw usageError(`cannot create the output folder ${dir}: ${fsProblem(e)}`);
+    }
+  }
+  return missing[0];
+}
+
+/**
+ * Writes every file into `dir` or none: all contents go to temporaries first, then are
+ * renamed into place. `dir` is the folder as the user gave it, resolved against `cwd`; the
+ * paths returned are `dir`/name, as the user would write them.
+ */
+export function writeFilesAtomically(dir: string, files: readonly { name: string; contents: string | Buffer }[], cwd?: string, target = dir): string[] {
+  const abs = resolve(cwd ?? '.', dir);
+  checkOutputDir(dir, cwd, target);
+  for (const f of files) {
+    if (statOf(join(abs, f.name))?.isDirectory()) throw usageError(`cannot write ${join(dir, f.name)}: it is a folder`);
+  }
+  const made = makeFolders(dir, abs);
   const staged: [string, string][] = [];
+  const undo = () => {
+    for (const [temp] of staged) rmSync(temp, { force: true });
+    if (made) rmSync(made, { recursive: true, force: true });
+  };
   try {
     for (const f of files) {
-      const target = join(dir, f.name);
-      const temp = join(dir, `.${basename(f.name)}.${process.pid}.tmp`);
+      const temp = join(abs, tempName(f.name));
+      staged.push([temp, join(abs, f.name)]);
       writeFileSync(temp, f.contents);
-      staged.push([temp, target]);
     }
   } catch (e) {
-    for (const [temp] of staged) rmSync(temp, { force: true });
-    throw usageError(`cannot write to ${dir}: ${(e as Error).message}`);
+    undo();
+    throw usageError(`cannot write to ${target}: ${fsProblem(e)}`);
   }
-  for (const [temp, target] of staged) renameSync(temp, target);
-  return staged.map(([, target]) => target);
+  try {
+    for (const [temp, target] of staged) renameSync(temp, target);
+  } catch (e) {
+    for (const [temp] of staged) rmSync(temp, { force: true });
+    throw usageError(`cannot write to ${target}: ${fsProblem(e)}`);
+  }
+  return files.map((f) => join(dir, f.name));
 }
 
-export function writeFileAtomically(file: string, contents: string): void {
-  writeFilesAtomically(dirname(file) || '.', [{ name: basename(file), contents }]);
+/** Writes one file atomically (`file` as given, resolved against `cwd`). */
+export function writeFileAtomically(file: string, contents: string, cwd?: string): void {
+  checkOutputFile(file, cwd);
+  writeFilesAtomically(dirname(file) || '.', [{ name: basename(file), contents }], cwd, file);
 }

@@ -1,11 +1,13 @@
-// End-to-end tests of the phic CLI (`compile` and `run`), spawning `node dist/src/cli.js`: outputs, JSON results and every bad input.
+// End-to-end tests of the phic CLI (`compile` and `run`): outputs, JSON results and every bad
+// input. Most cases run in-process through runCli (helpers/cli.ts `cli`); the smoke tests at
+// the end spawn the built `node dist/src/cli.js`. More bad input: cli-escapes.test.ts.
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { relativeDifference } from '../runtime/reference.js';
-import { CLI, ROOT, STACK_TRACE, listDir, removeTempDirs, requireBuiltCli, runCli, tempDir, type CliResult } from './helpers/cli.js';
+import { CLI, ROOT, STACK_TRACE, cli, listDir, removeTempDirs, requireBuiltCli, runCli, tempDir, type CliResult } from './helpers/cli.js';
 
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const RIDGE = join(ROOT, 'samples', 'ridge', 'ridge.phi.ts');
@@ -50,7 +52,7 @@ function parseRun(r: CliResult): RunOutput {
 const flat = (rows: number[][]) => rows.flat();
 
 describe('phic compile', () => {
-  it('writes <name>.js and <name>.d.ts with the generated-code header', () => {
+  it('writes <name>.js and <name>.d.ts with the generated-code header (a real process)', () => {
     const out = join(scratch(), 'out');
     const r = ok(runCli(['compile', 'samples/ridge/ridge.phi.ts', '--mode', 'both', '-K', '200', '--truncate', '50', '--dims', 'm=8,n=4', '-o', out]));
     expect(listDir(out)).toEqual(['ridge.d.ts', 'ridge.js']);
@@ -75,40 +77,40 @@ describe('phic compile', () => {
     expect(dts).toContain('export declare function create(dims?: Dims, options?: CreateOptions): Instance;');
   });
 
-  it('a different K, truncation or dims changes the spec hash (same input, same hash: see golden.test.ts)', () => {
-    const hashOf = (args: string[]) => {
+  it('a different K, truncation or dims changes the spec hash (same input, same hash: see golden.test.ts)', async () => {
+    const hashOf = async (args: string[]) => {
       const out = join(scratch(), 'o');
-      ok(runCli(['compile', RIDGE, '-o', out, ...args]));
+      ok(await cli(['compile', RIDGE, '-o', out, ...args]));
       return /spec-hash: sha256:([0-9a-f]{64})/.exec(readFileSync(join(out, 'ridge.js'), 'utf8'))![1];
     };
-    const base = hashOf(['-K', '10']);
-    expect(hashOf(['-K', '11'])).not.toBe(base);
-    expect(hashOf(['-K', '10', '--truncate', '2'])).not.toBe(base);
-    expect(hashOf(['-K', '10', '--dims', 'm=8,n=4'])).not.toBe(base);
+    const base = await hashOf(['-K', '10']);
+    expect(await hashOf(['-K', '11'])).not.toBe(base);
+    expect(await hashOf(['-K', '10', '--truncate', '2'])).not.toBe(base);
+    expect(await hashOf(['-K', '10', '--dims', 'm=8,n=4'])).not.toBe(base);
   });
 
-  it('--kernels: the SIMD kernels by default where the nests are wide enough, plain loops with js (and the header says so)', () => {
+  it('--kernels: the SIMD kernels by default where the nests are wide enough, plain loops with js (and the header says so)', async () => {
     const dir = scratch();
-    const compiled = (extra: string[]) => {
+    const compiled = async (extra: string[]) => {
       const out = join(dir, extra.join('') || 'default');
-      ok(runCli(['compile', RIDGE, '-K', '20', '--dims', 'm=40,n=32', '-o', out, ...extra]));
+      ok(await cli(['compile', RIDGE, '-K', '20', '--dims', 'm=40,n=32', '-o', out, ...extra]));
       return readFileSync(join(out, 'ridge.js'), 'utf8');
     };
-    const wasm = compiled([]);
+    const wasm = await compiled([]);
     expect(wasm).toContain('kernels.gemv(');
     expect(wasm).toMatch(/^\/\/ options: mode=both K=20 truncate=0 dims=n=32,m=40$/m);
-    const js = compiled(['--kernels', 'js']);
+    const js = await compiled(['--kernels', 'js']);
     expect(js).not.toContain('instantiateKernels');
     expect(js).toMatch(/^\/\/ options: .* kernels=js$/m);
-    const bad = runCli(['compile', RIDGE, '-K', '20', '--kernels', 'simd', '-o', join(dir, 'bad')]);
+    const bad = await cli(['compile', RIDGE, '-K', '20', '--kernels', 'simd', '-o', join(dir, 'bad')]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('--kernels');
     expect(existsSync(join(dir, 'bad'))).toBe(false);
   });
 
-  it('--emit ts writes one TypeScript module with the header and types', () => {
+  it('--emit ts writes one TypeScript module with the header and types', async () => {
     const out = join(scratch(), 'out');
-    ok(runCli(['compile', RIDGE, '-K', '20', '--dims', 'm=8,n=4', '--emit', 'ts', '-o', out]));
+    ok(await cli(['compile', RIDGE, '-K', '20', '--dims', 'm=8,n=4', '--emit', 'ts', '-o', out]));
     expect(listDir(out)).toEqual(['ridge.ts']);
     const ts = readFileSync(join(out, 'ridge.ts'), 'utf8');
     expect(ts.split('\n')[0]).toBe(`// Code generated by phic v${VERSION}. DO NOT EDIT.`);
@@ -149,23 +151,23 @@ describe('phic compile', () => {
     }],
   ];
 
-  it.each(stages)('--dump %s prints that stage and writes nothing without -o', (stage, check) => {
+  it.each(stages)('--dump %s prints that stage and writes nothing without -o', async (stage, check) => {
     const cwd = scratch();
-    const r = ok(runCli(['compile', RIDGE, '-K', '10', '--dims', 'm=8,n=4', '--dump', stage], { cwd }));
+    const r = ok(await cli(['compile', RIDGE, '-K', '10', '--dims', 'm=8,n=4', '--dump', stage], { cwd }));
     check(r.stdout);
     expect(listDir(cwd)).toEqual([]);
   });
 
-  it('--dump with -o prints the stage and also writes the files', () => {
+  it('--dump with -o prints the stage and also writes the files', async () => {
     const out = join(scratch(), 'out');
-    const r = ok(runCli(['compile', RIDGE, '-K', '10', '--dump', 'lower', '-o', out]));
+    const r = ok(await cli(['compile', RIDGE, '-K', '10', '--dump', 'lower', '-o', out]));
     expect(r.stdout).toContain('segment step');
     expect(listDir(out)).toEqual(['ridge.d.ts', 'ridge.js']);
   });
 
   it('the written module can be imported and agrees with `phic run`', async () => {
     const out = join(scratch(), 'out');
-    ok(runCli(['compile', RIDGE, '-K', '40', '--truncate', '10', '--dims', 'm=8,n=4', '-o', out]));
+    ok(await cli(['compile', RIDGE, '-K', '40', '--truncate', '10', '--dims', 'm=8,n=4', '-o', out]));
     const mod = (await import(pathToFileURL(join(out, 'ridge.js')).href)) as {
       meta: { K: number; truncate: number; name: string };
       create(): {
@@ -181,7 +183,7 @@ describe('phic compile', () => {
     const rev = inst.jacobianReverse(data).jacobian.x.theta;
     expect([fwd.rows, fwd.cols]).toEqual([4, 4]);
     expect(relativeDifference(fwd.data, rev.data)).toBeLessThanOrEqual(1e-12);
-    const viaRun = parseRun(runCli(['run', RIDGE, '--data', RIDGE_DATA, '--mode', 'forward', '--jacobian', '-K', '40', '--truncate', '10']));
+    const viaRun = parseRun(await cli(['run', RIDGE, '--data', RIDGE_DATA, '--mode', 'forward', '--jacobian', '-K', '40', '--truncate', '10']));
     expect(Array.from(inst.iterate(data).state.x)).toEqual(viaRun.state.x);
     expect(Array.from(fwd.data)).toEqual(flat(viaRun.jacobian!.x!.theta!));
   });
@@ -193,22 +195,22 @@ describe('phic run', () => {
     'cotangent.json': json({ x: [0.5, -1, 0, 2] }),
   });
 
-  it('forward mode with --direction prints state, tangent and meta', () => {
+  it('forward mode with --direction prints state, tangent and meta', async () => {
     const d = dir();
-    const out = parseRun(runCli(['run', RIDGE, '--data', RIDGE_DATA, '--mode', 'forward', '-K', '30', '--direction', join(d, 'direction.json')]));
+    const out = parseRun(await cli(['run', RIDGE, '--data', RIDGE_DATA, '--mode', 'forward', '-K', '30', '--direction', join(d, 'direction.json')]));
     expect(Object.keys(out).sort()).toEqual(['meta', 'state', 'tangent']);
     expect(out.state.x).toHaveLength(4);
     expect(out.tangent!.x).toHaveLength(4);
     expect(out.meta).toEqual({ K: 30, truncate: 0, mode: 'forward', jacobian: false, dims: { n: 4, m: 8 }, map: 'ridge' });
   });
 
-  it('forward and reverse Jacobians agree, are nested row-major, and match the JVP and VJP', () => {
+  it('forward and reverse Jacobians agree, are nested row-major, and match the JVP and VJP', async () => {
     const d = dir();
     const common = ['--data', RIDGE_DATA, '-K', '30', '--truncate', '5'];
-    const fj = parseRun(runCli(['run', RIDGE, ...common, '--mode', 'forward', '--jacobian']));
-    const rj = parseRun(runCli(['run', RIDGE, ...common, '--mode', 'reverse', '--jacobian']));
-    const jvp = parseRun(runCli(['run', RIDGE, ...common, '--mode', 'forward', '--direction', join(d, 'direction.json')]));
-    const vjp = parseRun(runCli(['run', RIDGE, ...common, '--mode', 'reverse', '--cotangent', join(d, 'cotangent.json')]));
+    const fj = parseRun(await cli(['run', RIDGE, ...common, '--mode', 'forward', '--jacobian']));
+    const rj = parseRun(await cli(['run', RIDGE, ...common, '--mode', 'reverse', '--jacobian']));
+    const jvp = parseRun(await cli(['run', RIDGE, ...common, '--mode', 'forward', '--direction', join(d, 'direction.json')]));
+    const vjp = parseRun(await cli(['run', RIDGE, ...common, '--mode', 'reverse', '--cotangent', join(d, 'cotangent.json')]));
     expect(Object.keys(fj).sort()).toEqual(['jacobian', 'meta', 'state']);
     expect(Object.keys(rj).sort()).toEqual(['jacobian', 'meta', 'state']);
     expect(Object.keys(vjp).sort()).toEqual(['gradient', 'meta', 'state']);
@@ -228,16 +230,16 @@ describe('phic run', () => {
     expect(relativeDifference(cJ, vjp.gradient!.theta as number[])).toBeLessThanOrEqual(1e-12);
   });
 
-  it('matrix params: Jacobian blocks are state-rows by param-entries, taken row-major', () => {
+  it('matrix params: Jacobian blocks are state-rows by param-entries, taken row-major', async () => {
     const d = scratch();
     const data = JSON.parse(readFileSync(LSQ_DATA, 'utf8')) as { A: number[][]; b: number[] };
     const dirA = data.A.map((row, i) => row.map((_, j) => Math.sin(1 + i * 3 + j)));
     const dirB = data.b.map((_, i) => Math.cos(i));
     writeFileSync(join(d, 'direction.json'), json({ A: dirA, b: dirB }));
     const common = ['--data', LSQ_DATA, '-K', '25'];
-    const fj = parseRun(runCli(['run', LSQ, ...common, '--mode', 'forward', '--jacobian']));
-    const rj = parseRun(runCli(['run', LSQ, ...common, '--mode', 'reverse', '--jacobian']));
-    const jvp = parseRun(runCli(['run', LSQ, ...common, '--mode', 'forward', '--direction', join(d, 'direction.json')]));
+    const fj = parseRun(await cli(['run', LSQ, ...common, '--mode', 'forward', '--jacobian']));
+    const rj = parseRun(await cli(['run', LSQ, ...common, '--mode', 'reverse', '--jacobian']));
+    const jvp = parseRun(await cli(['run', LSQ, ...common, '--mode', 'forward', '--direction', join(d, 'direction.json')]));
     const JA = fj.jacobian!.x!.A!;
     const Jb = fj.jacobian!.x!.b!;
     expect([JA.length, JA[0]!.length]).toEqual([3, 18]);
@@ -249,31 +251,31 @@ describe('phic run', () => {
     expect(relativeDifference(expected, jvp.tangent!.x!)).toBeLessThanOrEqual(1e-12);
   });
 
-  it('reverse mode on a matrix param prints the gradient as a nested matrix', () => {
+  it('reverse mode on a matrix param prints the gradient as a nested matrix', async () => {
     const d = scratch({ 'cot.json': json({ x: [1, 0, -1] }) });
-    const out = parseRun(runCli(['run', LSQ, '--data', LSQ_DATA, '-K', '25', '--mode', 'reverse', '--cotangent', join(d, 'cot.json')]));
+    const out = parseRun(await cli(['run', LSQ, '--data', LSQ_DATA, '-K', '25', '--mode', 'reverse', '--cotangent', join(d, 'cot.json')]));
     const gA = out.gradient!.A as number[][];
     expect(gA).toHaveLength(6);
     for (const row of gA) expect(row).toHaveLength(3);
     expect(out.gradient!.b as number[]).toHaveLength(6);
   });
 
-  it('heavy-ball output has the x_prev state component', () => {
-    const out = parseRun(runCli(['run', HEAVY, '--data', HEAVY_DATA, '-K', '20', '--mode', 'reverse', '--jacobian']));
+  it('heavy-ball output has the x_prev state component', async () => {
+    const out = parseRun(await cli(['run', HEAVY, '--data', HEAVY_DATA, '-K', '20', '--mode', 'reverse', '--jacobian']));
     expect(Object.keys(out.state).sort()).toEqual(['x', 'x_prev']);
     expect(Object.keys(out.jacobian!).sort()).toEqual(['x', 'x_prev']);
     expect(out.jacobian!.x!.mu).toEqual(expect.arrayContaining([expect.any(Array)]));
     expect(out.jacobian!.x!.mu![0]).toHaveLength(1);
   });
 
-  it('-o writes the result to a file instead of standard output', () => {
+  it('-o writes the result to a file instead of standard output', async () => {
     const d = scratch();
     const file = join(d, 'result.json');
-    const r = ok(runCli(['run', RIDGE, '--data', RIDGE_DATA, '--mode', 'reverse', '--jacobian', '-K', '15', '-o', file]));
+    const r = ok(await cli(['run', RIDGE, '--data', RIDGE_DATA, '--mode', 'reverse', '--jacobian', '-K', '15', '-o', file]));
     expect(r.stdout).toBe('');
     expect(listDir(d)).toEqual(['result.json']);
     const written = JSON.parse(readFileSync(file, 'utf8')) as RunOutput;
-    const printed = parseRun(runCli(['run', RIDGE, '--data', RIDGE_DATA, '--mode', 'reverse', '--jacobian', '-K', '15']));
+    const printed = parseRun(await cli(['run', RIDGE, '--data', RIDGE_DATA, '--mode', 'reverse', '--jacobian', '-K', '15']));
     expect(written).toEqual(printed);
   });
 });
@@ -541,12 +543,12 @@ const BAD: BadCase[] = [
 ];
 
 describe('bad input', () => {
-  it.each(BAD)('$name', (c) => {
+  it.each(BAD)('$name', async (c) => {
     const dir = scratch(c.files);
     const args = c.args.map((a) => a.replace('$', dir));
     const isRun = args[0] === 'run';
     const outPath = isRun ? join(dir, 'result.json') : join(dir, 'out');
-    const r = runCli([...args, '-o', outPath]);
+    const r = await cli([...args, '-o', outPath]);
     expect(r.status, r.stderr).toBe(c.exit);
     for (const expected of c.stderr) {
       if (typeof expected === 'string') expect(r.stderr).toContain(expected);
@@ -559,23 +561,74 @@ describe('bad input', () => {
     }
     expect(r.stderr).not.toMatch(STACK_TRACE);
     expect(r.stderr).not.toContain('internal error');
+    // One error, reported the phic way (a formula and a caret may follow on their own lines).
+    expect(r.stderr).toMatch(/^phic: /);
+    expect(r.stderr.match(/^phic: /gm)).toHaveLength(1);
     expect(r.stdout).toBe('');
     // Nothing was written: no output file or folder, no temporary left behind.
     expect(existsSync(outPath)).toBe(false);
     expect(listDir(dir).filter((f) => !Object.keys(c.files ?? {}).includes(f))).toEqual([]);
   });
 
-  it('an error in an existing output folder leaves it as it was', () => {
+  it('an error in an existing output folder leaves it as it was', async () => {
     const dir = scratch({ 'spec.json': specJson({ update: { x: 'x + y' } }) });
     const out = join(dir, 'out');
     mkdirSync(out);
     writeFileSync(join(out, 'keep.txt'), 'keep');
-    const r = runCli(['compile', join(dir, 'spec.json'), '-K', '5', '-o', out]);
+    const r = await cli(['compile', join(dir, 'spec.json'), '-K', '5', '-o', out]);
     expect(r.status).toBe(1);
     expect(listDir(out)).toEqual(['keep.txt']);
   });
 
+});
+
+// ---------------------------------------------------------------------------
+// Smoke tests: the built bin in a real process (exit codes, streams, --help, --version)
+// ---------------------------------------------------------------------------
+
+describe('smoke: node dist/src/cli.js in a child process', () => {
   it('the CLI under test is the built one', () => {
     expect(existsSync(CLI)).toBe(true);
+  });
+
+  it('run prints the same JSON as the in-process runCli, with exit 0', async () => {
+    const args = ['run', RIDGE, '--data', RIDGE_DATA, '--mode', 'reverse', '--jacobian', '-K', '15'];
+    const child = parseRun(runCli(args));
+    expect(child).toEqual(parseRun(await cli(args)));
+    expect(child.meta).toMatchObject({ K: 15, mode: 'reverse', jacobian: true });
+  });
+
+  it('a usage error exits 2 with one phic line on stderr and nothing on stdout', () => {
+    const r = runCli(['compile', RIDGE, '-K', '0']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('phic: usage error: K must be a positive integer, got 0\n');
+    expect(r.stdout).toBe('');
+    const unknown = runCli(['frobnicate']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/^phic: usage error: unknown command 'frobnicate'/);
+    expect(unknown.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('a data error exits 1 with one phic line on stderr and writes nothing', () => {
+    const dir = scratch({ 'data.json': json({ theta: [0.5, 0.2, 1, 0.3], A: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]], b: [1, 2] }) });
+    const r = runCli(['run', RIDGE, '--data', join(dir, 'data.json'), '--mode', 'reverse', '--jacobian', '-K', '5', '-o', join(dir, 'r.json')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('phic: data error: dim m is 3 from A (rows) but 2 from b\n');
+    expect(r.stdout).toBe('');
+    expect(listDir(dir)).toEqual(['data.json']);
+  });
+
+  it('--help and --version print to stdout and exit 0', () => {
+    const help = runCli(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: phic \[options\] \[command\]/);
+    for (const c of ['compile', 'run', 'curse', 'truncation', 'bilevel', 'paper']) expect(help.stdout).toContain(c);
+    expect(help.stderr).toBe('');
+    const version = runCli(['--version']);
+    expect(version.status).toBe(0);
+    expect(version.stdout.trim()).toBe(VERSION);
+    const sub = runCli(['run', '--help']);
+    expect(sub.status).toBe(0);
+    expect(sub.stdout).toContain('--jacobian');
   });
 });

@@ -2,7 +2,7 @@
 // statically) and selects the requested map when the file defines several.
 
 import { readFile } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { extname, resolve } from 'node:path';
 import { usageError } from '../errors.js';
 import { readJsonSpec, selectMap } from './read-json.js';
 import type { SpecSource } from './source.js';
@@ -18,9 +18,9 @@ function readProblem(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-async function readText(file: string): Promise<string> {
+async function readText(file: string, path: string): Promise<string> {
   try {
-    const text = await readFile(file, 'utf8');
+    const text = await readFile(path, 'utf8');
     return text.startsWith('\uFEFF') ? text.slice(1) : text;
   } catch (err) {
     throw usageError(`cannot read spec file ${file}: ${readProblem(err)}`);
@@ -34,12 +34,15 @@ async function parseSpec(text: string, file: string, ext: string): Promise<SpecS
   return readTsSpec(text, file);
 }
 
-/** Reads the spec at `file` (as the user wrote the path) and selects map `mapName`. */
-export async function readSpecFile(file: string, mapName?: string): Promise<SpecSource> {
+/**
+ * Reads the spec at `file` (as the user wrote the path, and as messages name it; relative to
+ * `cwd` when given) and selects map `mapName`.
+ */
+export async function readSpecFile(file: string, mapName?: string, cwd?: string): Promise<SpecSource> {
   const ext = extname(file).toLowerCase();
   if (!SUPPORTED.includes(ext)) {
     throw usageError(`unsupported spec file ${file}: expected one of ${SUPPORTED.join(', ')}`);
   }
-  const text = await readText(file);
+  const text = await readText(file, cwd === undefined ? file : resolve(cwd, file));
   return selectMap(await parseSpec(text, file, ext), mapName);
 }

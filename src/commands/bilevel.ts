@@ -6,6 +6,8 @@
 
 import { basename } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
+import { integerArg } from '../cli-args.js';
+import { processIo, type CliIo } from '../cli-io.js';
 import type * as vegaLite from 'vega-lite';
 import { usageError } from '../../compiler/errors.js';
 import { PHIC_VERSION } from '../../compiler/version.js';
@@ -28,10 +30,7 @@ export interface BilevelCommandOptions {
   rows?: number;
 }
 
-const integer = (name: string) => (text: string) => {
-  if (!/^[+-]?\d+$/.test(text.trim())) throw new InvalidArgumentError(`${name} must be an integer, got '${text}'`);
-  return Number(text);
-};
+const integer = integerArg;
 
 const positive = (name: string) => (text: string) => {
   const v = Number(text);
@@ -39,7 +38,7 @@ const positive = (name: string) => (text: string) => {
   return v;
 };
 
-export function registerBilevel(program: Command): void {
+export function registerBilevel(program: Command, io: CliIo = processIo()): void {
   program
     .command('bilevel')
     .description('bilevel gradient descent on θ (Algorithm 1): hypergradients by reverse mode, cold against warm starts, compared with the implicit hypergradient')
@@ -57,16 +56,16 @@ export function registerBilevel(program: Command): void {
       await bilevelCommand(spec, {
         map: o.map as string | undefined, data: o.data as string, K: o.iterations as number, truncate: o.truncate as number,
         steps: o.steps as number, eta: o.eta as number, seed: o.seed as number, out: o.out as string, name: o.name as string,
-      });
+      }, io);
     });
 }
 
-export async function bilevelCommand(specFile: string, opts: BilevelCommandOptions): Promise<void> {
+export async function bilevelCommand(specFile: string, opts: BilevelCommandOptions, io: CliIo = processIo()): Promise<void> {
   validateBilevelOptions(opts);
   if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(opts.name)) throw usageError(`--name must be a plain file name (letters, digits, '_', '-', '.'), got '${opts.name}'`);
-  const problem = await loadProblem(specFile, opts.data, opts.map);
+  const problem = await loadProblem(specFile, opts.data, opts.map, io.cwd);
   requireOuter(problem);
-  const bar = progress('bilevel', 2 * opts.steps);
+  const bar = progress('bilevel', 2 * opts.steps, io);
   let result: BilevelResult;
   try {
     result = await runBilevel(problem, { K: opts.K, truncate: opts.truncate, steps: opts.steps, eta: opts.eta, seed: opts.seed, onStep: (done) => bar.tick(done) });
@@ -87,9 +86,9 @@ export async function bilevelCommand(specFile: string, opts: BilevelCommandOptio
     { name: `${opts.name}.svg`, contents: figure.svg },
     { name: `${opts.name}.png`, contents: figure.png },
   ];
-  const written = writeOutputs(opts.out, files);
-  for (const f of written) process.stderr.write(`wrote ${f}\n`);
-  process.stdout.write(`${result.summary!.sentence}\n${capitalise(result.summary!.lossSentence)}\n`);
+  const written = writeOutputs(opts.out, files, io.cwd);
+  for (const f of written) io.stderr(`wrote ${f}\n`);
+  io.stdout(`${result.summary!.sentence}\n${capitalise(result.summary!.lossSentence)}\n`);
 }
 
 /** JSON indented by object, with arrays of numbers on one line each. */

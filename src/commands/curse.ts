@@ -5,8 +5,10 @@
 // A map that is not a contraction gets warnings instead of bounds; iterates that blow up
 // are a numeric error (exit 1).
 
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { PhicError, usageError } from '../../compiler/errors.js';
+import { integerArg } from '../cli-args.js';
+import { processIo, type CliIo } from '../cli-io.js';
 import { estimateConstants, type Constants } from '../lab/bounds.js';
 import { reference, type Reference } from '../lab/fixed-point.js';
 import { loadProblem, type LabProblem } from '../lab/problem.js';
@@ -27,11 +29,8 @@ export interface CurseCommandOptions {
   name: string;
 }
 
-/** A commander parser for integer options. */
-export const integerOption = (name: string) => (text: string) => {
-  if (!/^[+-]?\d+$/.test(text.trim())) throw new InvalidArgumentError(`${name} must be an integer, got '${text}'`);
-  return Number(text);
-};
+/** A commander parser for integer options (at most 2^53 − 1). */
+export const integerOption = integerArg;
 
 /** A base name for output files: no folders, no leading dot. */
 export function checkBaseName(name: string): string {
@@ -72,8 +71,8 @@ export interface PreparedLab {
 }
 
 /** Loads spec and data, solves for x* and J*, estimates the constants over `iterations` iterates. */
-export async function prepareLab(specFile: string, dataFile: string, mapName: string | undefined, iterations: number): Promise<PreparedLab> {
-  const problem = await loadProblem(specFile, dataFile, mapName);
+export async function prepareLab(specFile: string, dataFile: string, mapName: string | undefined, iterations: number, cwd?: string): Promise<PreparedLab> {
+  const problem = await loadProblem(specFile, dataFile, mapName, cwd);
   const ref = await guardDivergence('solving for the fixed point', () => reference(problem));
   const constants = await guardDivergence(`iterating ${iterations} times`, () => estimateConstants(problem, ref, { K: iterations }), ref.rhoStar);
   const context: LabContext = {
@@ -88,8 +87,8 @@ export async function prepareLab(specFile: string, dataFile: string, mapName: st
   return { problem, ref, constants, context, warnings: labWarnings(context) };
 }
 
-export function printWarnings(warnings: readonly string[]): void {
-  for (const w of warnings) process.stderr.write(`phic: WARNING: ${w}\n`);
+export function printWarnings(warnings: readonly string[], io: Pick<CliIo, 'stderr'> = processIo()): void {
+  for (const w of warnings) io.stderr(`phic: WARNING: ${w}\n`);
 }
 
 export function checkIterations(K: number, truncate = 0): void {
@@ -98,12 +97,12 @@ export function checkIterations(K: number, truncate = 0): void {
   if (truncate >= K) throw usageError(`--truncate ${truncate} must be smaller than K = ${K} (at least one unrolled iteration)`);
 }
 
-export async function curseCommand(specFile: string, opts: CurseCommandOptions): Promise<{ files: string[]; warnings: string[] }> {
+export async function curseCommand(specFile: string, opts: CurseCommandOptions, io: CliIo = processIo()): Promise<{ files: string[]; warnings: string[] }> {
   checkIterations(opts.K, opts.truncate);
   if (!Number.isInteger(opts.directions) || opts.directions < 1) throw usageError(`--directions must be a positive integer, got ${opts.directions}`);
   const base = checkBaseName(opts.name);
-  const lab = await prepareLab(specFile, opts.data, opts.map, opts.K);
-  printWarnings(lab.warnings);
+  const lab = await prepareLab(specFile, opts.data, opts.map, opts.K, io.cwd);
+  printWarnings(lab.warnings, io);
   const trace = await guardDivergence(
     `tracing K = ${opts.K} iterations`,
     () => traceCurse(lab.problem, lab.ref, { K: opts.K, truncate: opts.truncate, mode: opts.mode, measure: opts.measure, directions: opts.directions, seed: opts.seed }),
@@ -114,11 +113,11 @@ export async function curseCommand(specFile: string, opts: CurseCommandOptions):
     options: { K: opts.K, truncate: opts.truncate, mode: opts.mode, measure: trace.measure, directions: trace.directions, seed: opts.seed },
     trace,
   };
-  const files = await writeReport(opts.out, base, { json: curseJson(input, lab.warnings), markdown: curseMarkdown(input, lab.warnings), figure: curseFigure(input), summary: curseStdout(input) });
+  const files = await writeReport(opts.out, base, { json: curseJson(input, lab.warnings), markdown: curseMarkdown(input, lab.warnings), figure: curseFigure(input), summary: curseStdout(input) }, io);
   return { files, warnings: lab.warnings };
 }
 
-export function registerCurse(program: Command): void {
+export function registerCurse(program: Command, io: CliIo = processIo()): void {
   program
     .command('curse')
     .description('trace the curse of unrolling: iterate, forward- and reverse-mode errors against k, with the bounds of Theorems 7–8')
@@ -138,6 +137,6 @@ export function registerCurse(program: Command): void {
         map: o.map as string | undefined, data: o.data as string, K: o.iterations as number, truncate: o.truncate as number,
         mode: o.mode as CurseCommandOptions['mode'], measure: o.measure as Measure | undefined, directions: o.directions as number,
         seed: o.seed as number, out: o.out as string, name: o.name as string,
-      });
+      }, io);
     });
 }

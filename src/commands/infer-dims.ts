@@ -1,10 +1,22 @@
 // Dim sizes from the arrays in a data file: each declared shape is matched against the
-// array given for it, and every dim must get one consistent size.
+// array given for it, and every dim must get one consistent size. Dims that only the outer
+// objective's data use may be left out when those data are (`phic run` never needs them).
 
 import { dataError } from '../../compiler/errors.js';
 import type { MapModel } from '../../compiler/model.js';
 
-export function inferDims(model: MapModel, inputs: Record<string, unknown>, x0?: Record<string, unknown>): Record<string, number> {
+/** The dims only outer data use: nothing but `outerAt` and `hypergradient` needs them. */
+export function outerOnlyDims(model: MapModel): string[] {
+  const inner = new Set([...model.state, ...model.params, ...model.data].flatMap((v) => v.shape));
+  return model.dims.filter((d) => !inner.has(d));
+}
+
+export function inferDims(
+  model: MapModel,
+  inputs: Record<string, unknown>,
+  x0?: Record<string, unknown>,
+  options: { optionalOuterDims?: boolean } = {},
+): Record<string, number> {
   const dims: Record<string, number> = {};
   const from: Record<string, string> = {};
   const see = (dim: string, size: number, what: string) => {
@@ -25,7 +37,9 @@ export function inferDims(model: MapModel, inputs: Record<string, unknown>, x0?:
       see(v.shape[1]!, (v.value[0] as unknown[]).length, `${v.what} (columns)`);
     }
   }
+  const optional = new Set(options.optionalOuterDims ? outerOnlyDims(model) : []);
   for (const d of model.dims) {
+    if (dims[d] === undefined && optional.has(d)) continue;
     if (dims[d] === undefined) throw dataError(`cannot tell the size of dim ${d} from the data: give every input as (nested) arrays`);
     if (dims[d] < 1) throw dataError(`dim ${d} is 0 in ${from[d]}: inputs must not be empty`);
   }

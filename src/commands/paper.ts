@@ -2,6 +2,7 @@
 // report.md, results.json and the figures (vega-lite spec, SVG, PNG) into one folder.
 
 import type { Command } from 'commander';
+import { processIo, type CliIo } from '../cli-io.js';
 import { progress, writeOutputs } from '../lab/output.js';
 import { FULL_CONFIG, QUICK_CONFIG, paperFiles, paperProgress, runPaper, taskCount, type PaperResults } from '../lab/paper.js';
 
@@ -13,19 +14,19 @@ export interface PaperOptions {
 }
 
 /** Runs the experiment and writes its files; returns the results and the paths written. */
-export async function paperCommand(options: PaperOptions): Promise<{ results: PaperResults; written: string[] }> {
+export async function paperCommand(options: PaperOptions, io: CliIo = processIo()): Promise<{ results: PaperResults; written: string[] }> {
   const config = options.quick ? QUICK_CONFIG : FULL_CONFIG;
   const started = performance.now();
-  const bar = options.progress === false ? undefined : progress(`phic paper (${config.label})`, taskCount(config));
+  const bar = options.progress === false ? undefined : progress(`phic paper (${config.label})`, taskCount(config), io);
   const counter = paperProgress(config, bar ? (done) => bar.tick(done) : undefined);
   try {
     const run = await runPaper(config, counter);
     const { files, results } = await paperFiles(run, { progress: counter, started });
     bar?.stop();
-    const written = writeOutputs(options.out, files);
+    const written = writeOutputs(options.out, files, io.cwd);
     if (options.progress !== false) {
-      process.stderr.write(`phic paper: wrote ${written.length} files to ${options.out} in ${results.wallSeconds.toFixed(1)} s\n`);
-      for (const c of results.claims) process.stderr.write(`  ${c.claim}: ${c.verdict}\n`);
+      io.stderr(`phic paper: wrote ${written.length} files to ${options.out} in ${results.wallSeconds.toFixed(1)} s\n`);
+      for (const c of results.claims) io.stderr(`  ${c.claim}: ${c.verdict}\n`);
     }
     return { results, written };
   } finally {
@@ -33,13 +34,13 @@ export async function paperCommand(options: PaperOptions): Promise<{ results: Pa
   }
 }
 
-export function registerPaper(program: Command): void {
+export function registerPaper(program: Command, io: CliIo = processIo()): void {
   program
     .command('paper')
     .description("reproduce the paper's Appendix C experiment (least squares, u = (A, b)): figures, report.md with claims C1–C11, results.json")
     .option('-o, --out <dir>', 'output folder', 'paper')
     .option('--quick', 'a much smaller configuration (seconds), for tests')
     .action(async (o: { out: string; quick?: boolean }) => {
-      await paperCommand({ out: o.out, quick: !!o.quick });
+      await paperCommand({ out: o.out, quick: !!o.quick }, io);
     });
 }

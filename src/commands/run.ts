@@ -1,12 +1,17 @@
 // `phic run`: compile a spec for the dims found in the data, run forward or reverse mode,
 // and print (or write) the result as JSON: state, tangent, gradient, jacobian, meta.
+// Options, the output path and the memory the run needs are checked before anything is
+// compiled or allocated.
 
+import { constants as bufferConstants } from 'node:buffer';
 import { dataError, usageError } from '../../compiler/errors.js';
 import { compileSpec } from '../../compiler/pipeline.js';
 import { readSpecFile } from '../../compiler/spec/read-file.js';
-import { buildModel } from '../../compiler/model.js';
+import { buildModel, type MapModel } from '../../compiler/model.js';
 import { importGenerated } from '../load-module.js';
-import { readJsonFile, writeFileAtomically } from '../io.js';
+import { checkOutputFile, readJsonFile, writeFileAtomically } from '../io.js';
+import { processIo, type CliIo } from '../cli-io.js';
+import { defaultRunLimits, runSizeProblem } from '../run-size.js';
 import { inferDims } from './infer-dims.js';
 import type { GpuMapInstance, MapInstance, Matrix } from '../index.js';
 import { checkRequireGpu, createGpu, type GpuInstance, type GpuMode } from '../../runtime/gpu.js';
@@ -29,26 +34,48 @@ export interface RunCommandOptions {
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-export async function runCommand(specFile: string, opts: RunCommandOptions): Promise<void> {
+/** Refuses a run whose buffers cannot be allocated, before anything is. */
+function checkRunSize(model: MapModel, dims: Record<string, number>, opts: RunCommandOptions): void {
+  const entries = (shape: readonly string[]) => shape.reduce((p, d) => p * (dims[d] ?? 1), 1);
+  const problem = runSizeProblem(
+    {
+      state: model.state.map((v) => entries(v.shape)),
+      stateNames: model.state.map((v) => v.name),
+      params: model.params.map((v) => entries(v.shape)),
+      data: [...model.data, ...model.outerData].map((v) => entries(v.shape)),
+      K: opts.K, truncate: opts.truncate, mode: opts.mode, jacobian: !!opts.jacobian,
+    },
+    defaultRunLimits(bufferConstants.MAX_LENGTH),
+  );
+  if (problem) throw dataError(problem);
+}
+
+export async function runCommand(specFile: string, opts: RunCommandOptions, io: CliIo = processIo()): Promise<void> {
+  if (opts.jacobian && opts.direction) throw usageError('--jacobian and --direction cannot be given together: --jacobian computes every direction');
+  if (opts.jacobian && opts.cotangent) throw usageError('--jacobian and --cotangent cannot be given together: --jacobian computes every cotangent');
   if (opts.mode === 'forward' && !opts.jacobian && !opts.direction) throw usageError('forward mode needs --direction <file> or --jacobian');
   if (opts.mode === 'reverse' && !opts.jacobian && !opts.cotangent) throw usageError('reverse mode needs --cotangent <file> or --jacobian');
   if (opts.mode === 'forward' && opts.cotangent) throw usageError('--cotangent is for reverse mode');
   if (opts.mode === 'reverse' && opts.direction) throw usageError('--direction is for forward mode');
+  if (opts.requireGpu && opts.backend !== 'gpu') throw usageError('--require-gpu needs --backend gpu');
+  if (opts.out !== undefined) checkOutputFile(opts.out, io.cwd);
 
-  const source = await readSpecFile(specFile, opts.map);
+  const source = await readSpecFile(specFile, opts.map, io.cwd);
   const model = buildModel(source);
-  const data = readJsonFile(opts.data, 'data');
+  const data = readJsonFile(opts.data, 'data', io.cwd);
   if (!isRecord(data)) throw dataError(`data file ${opts.data} must hold an object keyed by name`);
   const { x0, ...rest } = data;
   const inputs = rest as Record<string, never>;
   if (x0 !== undefined && !isRecord(x0)) throw dataError('x0 must be an object keyed by state name');
-  const direction = opts.direction ? readJsonFile(opts.direction, 'direction') : undefined;
-  const cotangent = opts.cotangent ? readJsonFile(opts.cotangent, 'cotangent') : undefined;
+  const direction = opts.direction ? readJsonFile(opts.direction, 'direction', io.cwd) : undefined;
+  const cotangent = opts.cotangent ? readJsonFile(opts.cotangent, 'cotangent', io.cwd) : undefined;
 
-  const dims = inferDims(model, inputs, x0 as Record<string, unknown> | undefined);
-  if (opts.requireGpu && opts.backend !== 'gpu') throw usageError('--require-gpu needs --backend gpu');
+  // Outer data are optional here: a dim only they use is baked as 1 and not reported.
+  const dims = inferDims(model, inputs, x0 as Record<string, unknown> | undefined, { optionalOuterDims: true });
+  const compileDims = Object.fromEntries(model.dims.map((d) => [d, dims[d] ?? 1]));
+  checkRunSize(model, compileDims, opts);
   const gpuBackend = opts.backend === 'gpu';
-  const result = compileSpec(source, { mode: opts.mode, K: opts.K, truncate: opts.truncate, dims, ...(gpuBackend ? { backend: 'gpu' as const } : {}) });
+  const result = compileSpec(source, { mode: opts.mode, K: opts.K, truncate: opts.truncate, dims: compileDims, ...(gpuBackend ? { backend: 'gpu' as const } : {}) });
   const args = [inputs, x0 as Record<string, never> | undefined] as const;
   type Out = { state: Record<string, Float64Array>; tangent?: Record<string, Float64Array>; gradient?: Record<string, Float64Array>; jacobian?: Record<string, Record<string, Matrix>>; backend?: string; precision?: string };
   let out: Out;
@@ -67,8 +94,12 @@ export async function runCommand(specFile: string, opts: RunCommandOptions): Pro
   } else {
     const mod = await importGenerated<{ create(): MapInstance }>(result.moduleCode);
     const instance = mod.create();
-    if (opts.mode === 'forward') out = opts.jacobian ? instance.jacobianForward!(...args) : instance.jvp!(inputs, direction as never, args[1]);
-    else out = opts.jacobian ? instance.jacobianReverse!(...args) : instance.vjp!(inputs, cotangent as never, args[1]);
+    try {
+      if (opts.mode === 'forward') out = opts.jacobian ? instance.jacobianForward!(...args) : instance.jvp!(inputs, direction as never, args[1]);
+      else out = opts.jacobian ? instance.jacobianReverse!(...args) : instance.vjp!(inputs, cotangent as never, args[1]);
+    } finally {
+      instance.release?.();
+    }
   }
 
   const shapeOf = (name: string) => [...model.state, ...model.params].find((v) => v.name === name)!.shape.map((d) => dims[d]!);
@@ -84,8 +115,8 @@ export async function runCommand(specFile: string, opts: RunCommandOptions): Pro
     meta: { K: opts.K, truncate: opts.truncate, mode: opts.mode, jacobian: !!opts.jacobian, dims, map: model.name, ...(gpuBackend ? { backend: out.backend, precision: out.precision } : {}) },
   };
   const text = JSON.stringify(json) + '\n';
-  if (opts.out) writeFileAtomically(opts.out, text);
-  else process.stdout.write(text);
+  if (opts.out !== undefined) writeFileAtomically(opts.out, text, io.cwd);
+  else io.stdout(text);
 }
 
 /** A flat row-major array as a number, a list or a list of rows. */

@@ -11,6 +11,7 @@ import type { Measure } from '../lab/trace.js';
 import { progress, writeReport } from '../lab/output.js';
 import { boundsApply, truncationFigure, truncationJson, truncationMarkdown, truncationStdout, type TruncationReportInput } from '../lab/curse-report.js';
 import { checkBaseName, checkIterations, guardDivergence, integerOption, prepareLab, printWarnings } from './curse.js';
+import { processIo, type CliIo } from '../cli-io.js';
 
 export interface TruncationCommandOptions {
   map?: string;
@@ -37,7 +38,7 @@ const integerList = (name: string) => (text: string) => {
   return [...new Set(parts.map(Number))].sort((a, b) => a - b);
 };
 
-export async function truncationCommand(specFile: string, opts: TruncationCommandOptions): Promise<{ files: string[]; warnings: string[] }> {
+export async function truncationCommand(specFile: string, opts: TruncationCommandOptions, io: CliIo = processIo()): Promise<{ files: string[]; warnings: string[] }> {
   checkIterations(opts.K);
   const { K, omega } = opts;
   if (!(Number.isFinite(omega) && omega >= 0)) throw usageError(`--omega must be a non-negative number, got ${omega}`);
@@ -50,8 +51,8 @@ export async function truncationCommand(specFile: string, opts: TruncationComman
   }
 
   // Constants over the longest run any Δ ≤ K can ask for.
-  const lab = await prepareLab(specFile, opts.data, opts.map, K + Math.ceil(omega * K));
-  printWarnings(lab.warnings);
+  const lab = await prepareLab(specFile, opts.data, opts.map, K + Math.ceil(omega * K), io.cwd);
+  printWarnings(lab.warnings, io);
   const bounds = boundsApply(lab.context);
   if (bounds) {
     // Measure the bound-optimal Δ too, so prediction and measurement can be compared.
@@ -60,7 +61,7 @@ export async function truncationCommand(specFile: string, opts: TruncationComman
   }
   deltas.sort((a, b) => a - b);
 
-  const bar = progress('truncation sweep', deltas.length);
+  const bar = progress('truncation sweep', deltas.length, io);
   let sweep;
   try {
     sweep = await guardDivergence(
@@ -77,11 +78,11 @@ export async function truncationCommand(specFile: string, opts: TruncationComman
     options: { K, omega, deltas, measure: first.measure, directions: first.directions, seed: opts.seed },
     sweep,
   };
-  const files = await writeReport(opts.out, base, { json: truncationJson(input, lab.warnings), markdown: truncationMarkdown(input, lab.warnings), figure: truncationFigure(input), summary: truncationStdout(input) });
+  const files = await writeReport(opts.out, base, { json: truncationJson(input, lab.warnings), markdown: truncationMarkdown(input, lab.warnings), figure: truncationFigure(input), summary: truncationStdout(input) }, io);
   return { files, warnings: lab.warnings };
 }
 
-export function registerTruncation(program: Command): void {
+export function registerTruncation(program: Command, io: CliIo = processIo()): void {
   program
     .command('truncation')
     .description('compare truncation indices under a fixed budget (1+ω)K: measured final errors against the bound φ(Δ) and its minimiser')
@@ -101,6 +102,6 @@ export function registerTruncation(program: Command): void {
         map: o.map as string | undefined, data: o.data as string, K: o.iterations as number, omega: o.omega as number,
         deltas: o.deltas as number[] | undefined, measure: o.measure as Measure | undefined, directions: o.directions as number,
         seed: o.seed as number, out: o.out as string, name: o.name as string,
-      });
+      }, io);
     });
 }

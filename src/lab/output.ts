@@ -3,6 +3,7 @@
 
 import cliProgress from 'cli-progress';
 import { writeFilesAtomically } from '../io.js';
+import { processIo, type CliIo } from '../cli-io.js';
 import { renderFigure, type Figure } from './plot.js';
 
 export interface OutputFile {
@@ -20,19 +21,20 @@ export async function figureFiles(base: string, figure: Figure): Promise<OutputF
   ];
 }
 
-export function writeOutputs(dir: string, files: readonly OutputFile[]): string[] {
-  return writeFilesAtomically(dir, files as { name: string; contents: string }[]);
+/** Writes the files into `dir` (relative to `cwd` when given), all or none. */
+export function writeOutputs(dir: string, files: readonly OutputFile[], cwd?: string): string[] {
+  return writeFilesAtomically(dir, files as { name: string; contents: string }[], cwd);
 }
 
 /** One report: `<base>.json`, `<base>.md` and its figure, written together; prints its summary and the files. */
-export async function writeReport(dir: string, base: string, report: { json: unknown; markdown: string; figure: Figure; summary: string }): Promise<string[]> {
+export async function writeReport(dir: string, base: string, report: { json: unknown; markdown: string; figure: Figure; summary: string }, io: CliIo = processIo()): Promise<string[]> {
   const files = writeOutputs(dir, [
     { name: `${base}.json`, contents: JSON.stringify(report.json, null, 1) + '\n' },
     { name: `${base}.md`, contents: report.markdown },
     ...(await figureFiles(base, report.figure)),
-  ]);
-  process.stdout.write(report.summary);
-  process.stdout.write(`wrote ${files.join(', ')}\n`);
+  ], io.cwd);
+  io.stdout(report.summary);
+  io.stdout(`wrote ${files.join(', ')}\n`);
   return files;
 }
 
@@ -43,15 +45,15 @@ export function markdownTable(header: readonly string[], rows: readonly (readonl
 }
 
 /** A progress bar on a terminal; plain occasional lines otherwise (CI logs). */
-export function progress(label: string, total: number): { tick(done: number): void; stop(): void } {
-  if (!process.stderr.isTTY || process.env.CI) {
+export function progress(label: string, total: number, io: CliIo = processIo()): { tick(done: number): void; stop(): void } {
+  if (!io.stderrIsTTY || process.env.CI) {
     let last = -1;
     return {
       tick(done) {
         const pct = Math.floor((100 * done) / total);
         if (pct >= last + 10 || done === total) {
           last = pct;
-          process.stderr.write(`${label}: ${done}/${total} (${pct}%)\n`);
+          io.stderr(`${label}: ${done}/${total} (${pct}%)\n`);
         }
       },
       stop() {},

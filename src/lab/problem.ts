@@ -60,9 +60,10 @@ export function makeProblem(source: SpecSource, inputs: Record<string, unknown>,
 }
 
 /** Reads a spec file and a data file (`{ ...inputs, x0?: {...} }`, as for `phic run`). */
-export async function loadProblem(specFile: string, dataFile: string, mapName?: string): Promise<LabProblem> {
-  const source = await readSpecFile(specFile, mapName);
-  const data = readJsonFile(dataFile, 'data');
+/** Reads spec and data; relative paths are taken from `cwd` (default: the process's folder). */
+export async function loadProblem(specFile: string, dataFile: string, mapName?: string, cwd?: string): Promise<LabProblem> {
+  const source = await readSpecFile(specFile, mapName, cwd);
+  const data = readJsonFile(dataFile, 'data', cwd);
   if (typeof data !== 'object' || data === null || Array.isArray(data)) throw dataError(`data file ${dataFile} must hold an object keyed by name`);
   const { x0, ...inputs } = data as Record<string, unknown>;
   if (x0 !== undefined && (typeof x0 !== 'object' || x0 === null)) throw dataError('x0 must be an object keyed by state name');

@@ -1,4 +1,5 @@
-// Test helper: runs the built CLI (`node dist/src/cli.js`) in a child process, and makes temp folders.
+// Test helper: runs the CLI in-process (`runCli` from src/cli.ts, fast, for most cases) or
+// the built CLI (`node dist/src/cli.js`) in a child process (smoke tests), and makes temp folders.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -32,6 +33,23 @@ export function runCli(args: readonly string[], options: { cwd?: string; timeout
   });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * Runs `phic ...args` in this process through `runCli`, with stdout and stderr captured
+ * (cwd defaults to the repository root; the process's own folder is never used or changed).
+ */
+export async function cli(args: readonly string[], options: { cwd?: string } = {}): Promise<CliResult> {
+  // Loaded on first use, so test files that only need ROOT or tempDir do not load the CLI.
+  const { runCli: runCliInProcess } = await import('../../src/cli.js');
+  let stdout = '';
+  let stderr = '';
+  const status = await runCliInProcess(args, {
+    cwd: options.cwd ?? ROOT,
+    stdout: (text) => void (stdout += text),
+    stderr: (text) => void (stderr += text),
+  });
+  return { status, stdout, stderr };
 }
 
 const created: string[] = [];
