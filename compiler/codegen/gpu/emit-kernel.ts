@@ -3,7 +3,7 @@
 // and the entry into the loop variables of the stored index (row-major). Divisions are
 // rounded away from integer boundaries and corrected, so the split is exact in float32 too.
 // Loops over the stored index disappear; other loops stay, bounded by dims (literals when
-// baked, `this.constants.<dim>` otherwise: gpu.js bakes constants into the shader).
+// baked, `this.constants.dim_<dim>` otherwise: gpu.js bakes constants into the shader).
 
 import type { IndexExpr, ScalarExpr, Stmt } from '../../lower/loop-ir.js';
 import type { GpuKernel } from './kernels.js';
@@ -62,7 +62,8 @@ export function emitKernel(kernel: GpuKernel, ctx: KernelEmitContext): EmittedKe
   const loops: IndexExpr[] = [];
   const dim = (name: string) => {
     const v = ctx.dimValue(name);
-    return v === null ? `this.constants.${name}` : String(v);
+    // prefixed: gpu.js gives this.constants.output, .thread and .constants meanings of its own
+    return v === null ? `this.constants.dim_${name}` : String(v);
   };
   const index = (e: IndexExpr) => printIndex(foldIndex(e, ctx.dimValue), { dim }).text;
   const own = body.kind === 'scalar' ? body.local : null;

@@ -90,7 +90,8 @@ function instantiate(gpu, D, options) {
         output: [entries], pipeline: true, immutable: true, precision: 'single', tactic: 'precision',
         loopMaxIterations: Math.max(1000, spec.loop(D) + 1), functions: spec.helpers.map((h) => HELPERS[h]),
       };
-      if (!BAKED) settings.constants = D;
+      // gpu.js reads this.constants.output, .thread and .constants as its own: every dim's key has a prefix
+      if (!BAKED) settings.constants = Object.fromEntries(Object.keys(D).map((name) => ['dim_' + name, D[name]]));
       k = gpu.createKernel(spec.source, settings);
       kernels.set(key, k);
     }
