@@ -7,7 +7,7 @@ import { compile, type MapInstance, type Matrix } from '../src/index.js';
 import { readSpecFile } from '../compiler/spec/read-file.js';
 import type { SpecSource } from '../compiler/spec/source.js';
 import { buildModel } from '../compiler/model.js';
-import { inferDims } from '../src/commands/infer-dims.js';
+import { inferDims } from '../src/infer-dims.js';
 import type { Mode } from '../compiler/plan.js';
 import {
   finiteDifferenceJacobian,

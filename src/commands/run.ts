@@ -12,7 +12,7 @@ import { importGenerated } from '../load-module.js';
 import { checkOutputFile, readJsonFile, writeFileAtomically } from '../io.js';
 import { processIo, type CliIo } from '../cli-io.js';
 import { defaultRunLimits, runSizeProblem } from '../run-size.js';
-import { inferDims } from './infer-dims.js';
+import { inferDims } from '../infer-dims.js';
 import type { GpuMapInstance, MapInstance, Matrix } from '../index.js';
 import { checkRequireGpu, createGpu, type GpuInstance, type GpuMode } from '../../runtime/gpu.js';
 

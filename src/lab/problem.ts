@@ -9,8 +9,8 @@ import { readSpecFile } from '../../compiler/spec/read-file.js';
 import type { SpecSource } from '../../compiler/spec/source.js';
 import { dataError } from '../../compiler/errors.js';
 import { importGenerated } from '../load-module.js';
-import { readJsonFile } from '../io.js';
-import { inferDims } from '../commands/infer-dims.js';
+import { readJsonFile } from '../json-file.js';
+import { inferDims } from '../infer-dims.js';
 import type { MapInstance } from '../index.js';
 
 export type Named = Record<string, Float64Array>;

@@ -8,7 +8,7 @@ import { compile, type GpuMapInstance, type MapInstance } from '../../src/index.
 import { readSpecFile } from '../../compiler/spec/read-file.js';
 import type { SpecSource } from '../../compiler/spec/source.js';
 import { buildModel } from '../../compiler/model.js';
-import { inferDims } from '../../src/commands/infer-dims.js';
+import { inferDims } from '../../src/infer-dims.js';
 import { randomGenerator, relativeDifference } from '../../runtime/reference.js';
 import type { GpuInstance } from '../../runtime/gpu.js';
 import { ROOT } from './cli.js';

@@ -2,8 +2,8 @@
 // array given for it, and every dim must get one consistent size. Dims that only the outer
 // objective's data use may be left out when those data are (`phic run` never needs them).
 
-import { dataError } from '../../compiler/errors.js';
-import type { MapModel } from '../../compiler/model.js';
+import { dataError } from '../compiler/errors.js';
+import type { MapModel } from '../compiler/model.js';
 
 /** The dims only outer data use: nothing but `outerAt` and `hypergradient` needs them. */
 export function outerOnlyDims(model: MapModel): string[] {
