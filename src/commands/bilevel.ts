@@ -14,7 +14,8 @@ import { PHIC_VERSION } from '../../compiler/version.js';
 import { loadProblem } from '../lab/problem.js';
 import { requireOuter, runBilevel, validateBilevelOptions, type BilevelResult, type BilevelStep, type BilevelTrace } from '../lab/bilevel.js';
 import { figureSpec, renderSvg, svgToPng, type Figure, type Series } from '../lab/plot.js';
-import { markdownTable, progress, writeOutputs, type OutputFile } from '../lab/output.js';
+import { markdownTable, type OutputFile } from '../lab/output.js';
+import { progress, writeOutputs } from './output.js';
 
 export interface BilevelCommandOptions {
   map?: string;

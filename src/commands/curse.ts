@@ -13,7 +13,7 @@ import { estimateConstants, type Constants } from '../lab/bounds.js';
 import { reference, type Reference } from '../lab/fixed-point.js';
 import { loadProblem, type LabProblem } from '../lab/problem.js';
 import { traceCurse, type Measure } from '../lab/trace.js';
-import { writeReport } from '../lab/output.js';
+import { writeReport } from './output.js';
 import { curseFigure, curseJson, curseMarkdown, curseStdout, labWarnings, type CurseReportInput, type LabContext } from '../lab/curse-report.js';
 
 export interface CurseCommandOptions {

@@ -3,7 +3,7 @@
 
 import type { Command } from 'commander';
 import { processIo, type CliIo } from '../cli-io.js';
-import { progress, writeOutputs } from '../lab/output.js';
+import { progress, writeOutputs } from './output.js';
 import { FULL_CONFIG, QUICK_CONFIG, paperFiles, paperProgress, runPaper, taskCount, type PaperResults } from '../lab/paper.js';
 
 export interface PaperOptions {

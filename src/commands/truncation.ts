@@ -8,7 +8,7 @@ import { usageError } from '../../compiler/errors.js';
 import { minimisePhi } from '../lab/bounds.js';
 import { defaultDeltas, sweepTruncation } from '../lab/truncation.js';
 import type { Measure } from '../lab/trace.js';
-import { progress, writeReport } from '../lab/output.js';
+import { progress, writeReport } from './output.js';
 import { boundsApply, truncationFigure, truncationJson, truncationMarkdown, truncationStdout, type TruncationReportInput } from '../lab/curse-report.js';
 import { checkBaseName, checkIterations, guardDivergence, integerOption, prepareLab, printWarnings } from './curse.js';
 import { processIo, type CliIo } from '../cli-io.js';

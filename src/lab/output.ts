@@ -1,9 +1,7 @@
-// Writing lab results: JSON, Markdown tables and figures (vega-lite spec, SVG, PNG), all in
-// one folder and all written atomically, plus a progress bar for long runs.
+// Lab results as files and text: a figure's three files (vega-lite spec, SVG, PNG) and
+// Markdown tables. Writing them and showing progress is the commands' job
+// (src/commands/output.ts).
 
-import cliProgress from 'cli-progress';
-import { writeFilesAtomically } from '../io.js';
-import { processIo, type CliIo } from '../cli-io.js';
 import { renderFigure, type Figure } from './plot.js';
 
 export interface OutputFile {
@@ -21,45 +19,8 @@ export async function figureFiles(base: string, figure: Figure): Promise<OutputF
   ];
 }
 
-/** Writes the files into `dir` (relative to `cwd` when given), all or none. */
-export function writeOutputs(dir: string, files: readonly OutputFile[], cwd?: string): string[] {
-  return writeFilesAtomically(dir, files as { name: string; contents: string }[], cwd);
-}
-
-/** One report: `<base>.json`, `<base>.md` and its figure, written together; prints its summary and the files. */
-export async function writeReport(dir: string, base: string, report: { json: unknown; markdown: string; figure: Figure; summary: string }, io: CliIo = processIo()): Promise<string[]> {
-  const files = writeOutputs(dir, [
-    { name: `${base}.json`, contents: JSON.stringify(report.json, null, 1) + '\n' },
-    { name: `${base}.md`, contents: report.markdown },
-    ...(await figureFiles(base, report.figure)),
-  ], io.cwd);
-  io.stdout(report.summary);
-  io.stdout(`wrote ${files.join(', ')}\n`);
-  return files;
-}
-
 /** A Markdown table; numbers are printed with `digits` significant digits. */
 export function markdownTable(header: readonly string[], rows: readonly (readonly (string | number)[])[], digits = 4): string {
   const cell = (v: string | number) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(digits)) : v);
   return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
-}
-
-/** A progress bar on a terminal; plain occasional lines otherwise (CI logs). */
-export function progress(label: string, total: number, io: CliIo = processIo()): { tick(done: number): void; stop(): void } {
-  if (!io.stderrIsTTY || process.env.CI) {
-    let last = -1;
-    return {
-      tick(done) {
-        const pct = Math.floor((100 * done) / total);
-        if (pct >= last + 10 || done === total) {
-          last = pct;
-          io.stderr(`${label}: ${done}/${total} (${pct}%)\n`);
-        }
-      },
-      stop() {},
-    };
-  }
-  const bar = new cliProgress.SingleBar({ format: `${label} [{bar}] {value}/{total} {percentage}% | ETA {eta_formatted}`, stream: process.stderr }, cliProgress.Presets.shades_classic);
-  bar.start(total, 0);
-  return { tick: (done) => bar.update(done), stop: () => bar.stop() };
 }
