@@ -5,7 +5,9 @@
 import { createHash } from 'node:crypto';
 import { usageError } from './errors.js';
 import { buildModel, type MapModel } from './model.js';
-import { buildPlan, type Mode, type Plan } from './plan.js';
+import { buildPlan, type Mode, type Plan, type SegmentPass } from './plan.js';
+import { selectKernels } from './optimise/select-kernels.js';
+import { fuseLoops } from './optimise/fuse-loops.js';
 import { printGraph } from './ir/print.js';
 import { printSegments } from './lower/print.js';
 import { CPU_TOP_LEVEL, emitJsModule } from './codegen/module-js.js';
@@ -88,8 +90,8 @@ export function compileSpec(source: SpecSource, options: CompileOptions): Compil
   const model = buildModel(source);
   const dims = checkDims(model, options.dims);
   const gpu = options.backend === 'gpu';
-  // GPU kernels compute one buffer each: loop fusion would only be split again.
-  const plan = buildPlan(model, { mode: options.mode, K: options.K, truncate: options.truncate ?? 0, dims, ...(gpu ? { fuse: false } : { kernels: options.kernels !== 'js', nextStateKnown: true }) }, gpu ? GPU_TOP_LEVEL : CPU_TOP_LEVEL);
+  const kernels = !gpu && options.kernels !== 'js';
+  const plan = buildPlan(model, { mode: options.mode, K: options.K, truncate: options.truncate ?? 0, dims, segmentPasses: segmentPasses(gpu, kernels, dims), ...(gpu ? {} : { kernels, nextStateKnown: true }) }, gpu ? GPU_TOP_LEVEL : CPU_TOP_LEVEL);
   const formulas: [string, string][] = model.spec.update
     ? Object.entries(model.spec.update).map(([k, f]) => [`update ${k}`, f])
     : [['objective', model.spec.objective!], ['method', JSON.stringify(model.spec.method)]];
@@ -121,6 +123,17 @@ export function compileSpec(source: SpecSource, options: CompileOptions): Compil
           { name: `${model.name}.d.ts`, contents: declarationFile(moduleCode, plan) },
         ];
   return { model, plan, files, moduleCode };
+}
+
+/**
+ * The loop-IR passes per back end, in order. CPU: the kernel choice, then loop fusion. GPU:
+ * every product as loops (gpu.js has no kernels of ours) and no fusion (its kernels compute
+ * one buffer each: a fused loop would only be split again).
+ */
+function segmentPasses(gpu: boolean, kernels: boolean, dims: Readonly<Record<string, number>> | null): SegmentPass[] {
+  const dimValue = (name: string) => dims?.[name] ?? null;
+  const choose: SegmentPass = { name: 'select-kernels', run: (seg) => selectKernels(seg, { kernels, dimValue }) };
+  return gpu ? [choose] : [choose, { name: 'fuse-loops', run: fuseLoops }];
 }
 
 /** Header lines of the module (up to the eslint marker), reused by the other files. */

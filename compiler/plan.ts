@@ -9,9 +9,7 @@ import { topoSort, type Node } from './ir/nodes.js';
 import { invariantNodes } from './optimise/invariance.js';
 import { reassociate, type CostModel } from './optimise/reassociate.js';
 import { lowerSegment as lowerUnfused, type LoweringContext, type Output, type Ref } from './lower/lower.js';
-import { fuseLoops } from './optimise/fuse-loops.js';
-import type { BufferDecl, Segment, Stmt } from './lower/loop-ir.js';
-import { matchKernel } from './codegen/wasm/match.js';
+import type { BufferDecl, Segment } from './lower/loop-ir.js';
 import { NameScope } from './names.js';
 import { REFUSED_NAMES } from './spec/identifiers.js';
 
@@ -23,9 +21,12 @@ export interface PlanOptions {
   readonly truncate: number;
   /** Numeric dims baked into the code, or null to bind them at instantiation. */
   readonly dims: Readonly<Record<string, number>> | null;
-  /** Fuse loops within segments (default true; off only to compare against). */
-  readonly fuse?: boolean;
-  /** Nests the SIMD kernels compute stay unfused, so the CPU emitter can call a kernel for them. */
+  /**
+   * The loop-IR passes every segment goes through after lowering, in order (the back end's
+   * list: kernel choice, loop fusion; see pipeline.ts). Default: none.
+   */
+  readonly segmentPasses?: readonly SegmentPass[];
+  /** The back end computes products with the SIMD kernels (the cost model counts them at kernel speed). */
   readonly kernels?: boolean;
   /**
    * The driver puts x_{k+1} in the next-state buffers before the adjoint of step k runs (the
@@ -33,6 +34,12 @@ export interface PlanOptions {
    * adjoint reads Φ(x_k) instead of recomputing it (tanh(Wx + c) for the derivative of tanh).
    */
   readonly nextStateKnown?: boolean;
+}
+
+/** A loop-IR → loop-IR pass over one segment, with a name for `--dump`. */
+export interface SegmentPass {
+  readonly name: string;
+  run(seg: Segment): Segment;
 }
 
 export interface StateBuffers {
@@ -100,10 +107,8 @@ const PRODUCT_COST = { general: 0.75, symmetric: 0.4 };
 export function buildPlan(model: MapModel, options: PlanOptions, topLevel: Iterable<string> = []): Plan {
   const b = model.builder;
   const d = differentiateStep(model);
-  // Every segment is lowered, then its loops fused.
-  const dimValue = (name: string) => options.dims?.[name] ?? null;
-  const pinned = options.kernels ? (s: Stmt) => matchKernel(s, dimValue) !== null : undefined;
-  const lowerSegment = (...args: Parameters<typeof lowerUnfused>) => (options.fuse === false ? lowerUnfused(...args) : fuseLoops(lowerUnfused(...args), pinned));
+  // Every segment is lowered, then goes through the back end's passes.
+  const lowerSegment = (...args: Parameters<typeof lowerUnfused>) => (options.segmentPasses ?? []).reduce((seg, pass) => pass.run(seg), lowerUnfused(...args));
   const derivativeSteps = options.K - options.truncate;
   // With the kernels a hoisted product is computed by gemm, and one hoisted product serves the
   // primal and the derivative step alike: a call applies it K times plus K − t times.

@@ -83,7 +83,7 @@ const specs = {
 describe('fused segments compute the same buffers', () => {
   for (const [label, spec] of Object.entries(specs)) {
     it(label, () => {
-      const plan = (fuse: boolean) => buildPlan(buildModel(inMemorySource(spec)), { mode: 'both', K: 5, truncate: 0, dims: null, fuse });
+      const plan = (fuse: boolean) => buildPlan(buildModel(inMemorySource(spec)), { mode: 'both', K: 5, truncate: 0, dims: null, segmentPasses: fuse ? [{ name: 'fuse-loops', run: fuseLoops }] : [] });
       const fusedPlan = plan(true);
       const rng = randomGenerator(7);
       let fewerLoops = false;

@@ -8,9 +8,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { assembleKernels, binaryModuleText, shareMemory } from '../compiler/codegen/wasm/assemble.js';
 import { KERNELS_BASE64 } from '../compiler/codegen/wasm/kernels-binary.js';
-import { matchKernel } from '../compiler/codegen/wasm/match.js';
-import { dim, iadd, imul, ivar, num, type ScalarExpr, type Stmt } from '../compiler/lower/loop-ir.js';
-import { compile, defineMap } from '../src/index.js';
+import { dim, num, type KernelCall, type Segment, type Stmt } from '../compiler/lower/loop-ir.js';
+import { printSegments } from '../compiler/lower/print.js';
+import { MIN_KERNEL_WIDTH, selectKernels } from '../compiler/optimise/select-kernels.js';
+import { buildPlan, type SegmentPass } from '../compiler/plan.js';
+import { buildModel } from '../compiler/model.js';
+import { inMemorySource } from '../compiler/spec/source.js';
+import { compile, defineMap, type MapSpec } from '../src/index.js';
 import { ROOT } from './helpers/cli.js';
 
 interface Kernels {
@@ -137,73 +141,57 @@ describe('kernels against plain loops', () => {
   });
 });
 
-describe('the kernel matcher', () => {
-  const [i, j] = ['i', 'j'];
-  const load = (buffer: string, index: ReturnType<typeof ivar>): ScalarExpr => ({ kind: 'load', buffer, index });
-  const mul = (a: ScalarExpr, b: ScalarExpr): ScalarExpr => ({ kind: 'call', op: 'mul', args: [a, b] });
-  const rowMajor = iadd(imul(ivar(i), dim('n')), ivar(j));
-  const gemvNest = (aIndex = rowMajor, out = 'y', width = dim('n')): Stmt => ({
-    kind: 'for', index: i, extent: dim('m'), body: [
-      { kind: 'let', name: 's', value: { kind: 'num', value: 0 }, mutable: true },
-      { kind: 'for', index: j, extent: width, body: [{ kind: 'add-to-local', name: 's', value: mul(load('A', aIndex), load('x', ivar(j))) }] },
-      { kind: 'store', buffer: out, index: ivar(i), value: { kind: 'local', name: 's' }, accumulate: false },
-    ],
-  });
-  const symbolic = () => null;
+describe('products as kernel statements', () => {
+  const kernelsOf = (seg: Segment | undefined): KernelCall[] => {
+    const out: KernelCall[] = [];
+    const visit = (body: readonly Stmt[]) => body.forEach((st) => (st.kind === 'kernel' ? out.push(st.call) : st.kind === 'for' && visit(st.body)));
+    if (seg) visit(seg.body);
+    return out;
+  };
+  const lowered = (spec: MapSpec, dims: Record<string, number> | null, kernels = true, K = 6) => {
+    const dimValue = (name: string) => dims?.[name] ?? null;
+    const passes: SegmentPass[] = [{ name: 'select-kernels', run: (seg) => selectKernels(seg, { kernels, dimValue }) }];
+    return buildPlan(buildModel(inMemorySource(spec)), { mode: 'both', K, truncate: 0, dims, kernels, segmentPasses: passes });
+  };
+  const layer: MapSpec = { name: 'layer', state: { x: 'n' }, params: { theta: 'p', W: 'n,n' }, data: { U: 'n,p', c: 'n' }, update: { x: 'tanh(W * x + U * theta + c)' } };
+  const ridge: MapSpec = { name: 'ridge', state: { x: 'n' }, params: { theta: 'n' }, data: { A: 'm,n', b: 'm' }, constants: { alpha: 0.1 }, update: { x: "x - alpha * (A' * (A * x - b) + theta .* x)" } };
 
-  it('takes y[i] = Σ_j A[i·n + j] x[j] as gemv with lda = n', () => {
-    const call = matchKernel(gemvNest(), symbolic);
-    expect(call?.kernel).toBe('gemv');
-    expect(call && call.kernel === 'gemv' && call.lda).toEqual(dim('n'));
+  it('the lowering writes W x as gemv, Wᵀx̄ as gemvT and W̄ += x̄ xᵀ as ger, with the strides of the buffers', () => {
+    const plan = lowered(layer, null);
+    const step = kernelsOf(plan.segments.step);
+    expect(step.map((c) => c.kernel)).toEqual(['gemv']);
+    // U θ does not change during the iterations: it is hoisted, and a gemv too
+    expect(kernelsOf(plan.segments.invariants).map((c) => c.kernel === 'gemv' && c.A.buffer)).toEqual(['U']);
+    const gemv = step[0]!;
+    expect(gemv.kernel === 'gemv' && [gemv.A.buffer, gemv.x.buffer, gemv.lda, gemv.m, gemv.n]).toEqual(['W', 'x', dim('n'), dim('n'), dim('n')]);
+    const adjoint = kernelsOf(plan.segments.adjoint).map((c) => c.kernel).sort();
+    expect(adjoint).toEqual(['gemvT', 'gemvT', 'ger']);
+    const ger = kernelsOf(plan.segments.adjoint).find((c) => c.kernel === 'ger')!;
+    expect(ger.kernel === 'ger' && [ger.B.buffer, ger.w.buffer, ger.incu]).toEqual(['W_bar', 'x', num(1)]);
   });
-  it('leaves a column walk (A[j·m + i]) to JavaScript', () => {
-    expect(matchKernel(gemvNest(iadd(imul(ivar(j), dim('m')), ivar(i))), symbolic)).toBeNull();
+
+  it('a hoisted AᵀA is one symmetric gemm, read in place from A (no transposed copy)', () => {
+    const plan = lowered(ridge, { m: 500, n: 500 }, true, 200);
+    const [gram] = kernelsOf(plan.segments.invariants).filter((c) => c.kernel === 'gemm');
+    expect(gram?.kernel === 'gemm' && [gram.symmetric, gram.A.buffer, gram.B.buffer, gram.ai, gram.al]).toEqual([true, 'A', 'A', num(1), dim('n')]);
   });
-  it('leaves a nest whose output is also its input to JavaScript', () => {
-    expect(matchKernel(gemvNest(rowMajor, 'x'), symbolic)).toBeNull();
+
+  it('without kernels, and for baked widths below the threshold, the products are their loops', () => {
+    for (const plan of [lowered(layer, null, false), lowered(layer, { n: MIN_KERNEL_WIDTH - 1, p: 3 })]) {
+      for (const seg of Object.values(plan.segments)) expect(kernelsOf(seg)).toEqual([]);
+    }
+    expect(kernelsOf(lowered(layer, { n: MIN_KERNEL_WIDTH, p: 3 }).segments.step).map((c) => c.kernel)).toEqual(['gemv']);
   });
-  it('leaves baked widths below the threshold to JavaScript', () => {
-    expect(matchKernel(gemvNest(rowMajor, 'y', num(4)), symbolic)).toBeNull();
-    expect(matchKernel(gemvNest(rowMajor, 'y', num(64)), symbolic)?.kernel).toBe('gemv');
+
+  it('a product accumulated into its output stays loops where the kernel would overwrite it (θ̄ += U x̄ is no gemv)', () => {
+    const spec: MapSpec = { name: 'acc', state: { x: 'n' }, params: { theta: 'n' }, data: { U: 'n,n' }, update: { x: 'tanh(U * x) + theta' } };
+    const plan = lowered(spec, null);
+    for (const call of kernelsOf(plan.segments.adjoint)) expect(call.kernel).not.toBe('gemv');
   });
-  it('takes a loop over l of rank-1 updates B += t[·, l] A[l, ·] as one gemm', () => {
-    const l = 'l';
-    const product: Stmt = {
-      kind: 'for', index: l, extent: dim('m'), body: [{
-        kind: 'for', index: i, extent: dim('n'), body: [
-          { kind: 'let', name: 's', value: load('t', iadd(imul(ivar(i), dim('m')), ivar(l))), mutable: false },
-          { kind: 'for', index: j, extent: dim('n'), body: [{ kind: 'store', buffer: 'h', index: rowMajor, value: mul({ kind: 'local', name: 's' }, load('A', iadd(imul(ivar(l), dim('n')), ivar(j)))), accumulate: true }] },
-        ],
-      }],
-    };
-    const call = matchKernel(product, symbolic);
-    expect(call?.kernel).toBe('gemm');
-    if (call?.kernel !== 'gemm') return;
-    expect([call.ai, call.al, call.ldb, call.k]).toEqual([dim('m'), num(1), dim('n'), dim('m')]);
-    expect(call.symmetric).toBe(false);
-    // the same nest writing into its own operand is not a product
-    const aliased = JSON.parse(JSON.stringify(product).replaceAll('"buffer":"h"', '"buffer":"A"')) as Stmt;
-    expect(matchKernel(aliased, symbolic)).toBeNull();
-    // A[l·n + i] A[l·n + j] over an n×n output: AᵀA, symmetric
-    const gram = JSON.parse(JSON.stringify(product).replace('"buffer":"t"', '"buffer":"A"')) as Stmt;
-    (gram as { body: { body: { value: { index: unknown } }[] }[] }).body[0]!.body[0]!.value.index = iadd(imul(ivar(l), dim('n')), ivar(i));
-    const sym = matchKernel(gram, symbolic);
-    expect(sym?.kernel === 'gemm' && sym.symmetric).toBe(true);
-  });
-  it('takes y[j] += A[i·n + j] v[i] as gemvT and B[i·n + j] += u[i] w[j] as ger', () => {
-    const gemvT: Stmt = {
-      kind: 'for', index: i, extent: dim('m'), body: [
-        { kind: 'let', name: 'v_i', value: load('v', ivar(i)), mutable: false },
-        { kind: 'for', index: j, extent: dim('n'), body: [{ kind: 'store', buffer: 'y', index: ivar(j), value: mul(load('A', rowMajor), { kind: 'local', name: 'v_i' }), accumulate: true }] },
-      ],
-    };
-    const ger: Stmt = {
-      kind: 'for', index: i, extent: dim('m'), body: [
-        { kind: 'for', index: j, extent: dim('n'), body: [{ kind: 'store', buffer: 'B', index: rowMajor, value: mul(load('u', ivar(i)), load('w', ivar(j))), accumulate: true }] },
-      ],
-    };
-    expect(matchKernel(gemvT, symbolic)?.kernel).toBe('gemvT');
-    expect(matchKernel(ger, symbolic)?.kernel).toBe('ger');
+
+  it('--dump lower shows the kernel statements that are emitted', () => {
+    const text = printSegments([lowered(ridge, { m: 500, n: 500 }, true, 200).segments.invariants]);
+    expect(text).toMatch(/gemm h\d* \+= A A .*symmetric/);
   });
 });
 

@@ -10,10 +10,9 @@
 
 import type CodeBlockWriter from 'code-block-writer';
 import type { Plan, StateBuffers } from '../plan.js';
-import { writesOf, type IndexExpr, type Segment, type Stmt } from '../lower/loop-ir.js';
+import { writesOf, type IndexExpr, type KernelCall, type Segment, type Stmt } from '../lower/loop-ir.js';
 import type { NameScope } from '../names.js';
 import { indexCode } from './precedence.js';
-import { matchKernel, type KernelCall } from './wasm/match.js';
 
 export interface BatchedProduct {
   /** The tangent segment's gemv nest this replaces. */
@@ -46,7 +45,7 @@ export function batchedProducts(plan: Plan, dimValue: DimValue, size: (v: { read
   const inIteration = writesOf([plan.segments.step, plan.segments.stepForTangent, plan.segments.forwardStep].flatMap((s) => s?.body ?? []));
   const out: BatchedProduct[] = [];
   for (const nest of seg.body) {
-    const call = matchKernel(nest, dimValue);
+    const call = nest.kind === 'kernel' ? nest.call : null;
     if (call?.kernel !== 'gemv') continue;
     const state = plan.state.find((s) => s.dot === call.x.buffer);
     if (!state || int(call.x.base) !== '0' || int(call.n) !== size(state)) continue;

@@ -6,10 +6,9 @@
 
 import type CodeBlockWriter from 'code-block-writer';
 import type { Plan, StateBuffers } from '../plan.js';
-import type { IndexExpr, Segment, Stmt } from '../lower/loop-ir.js';
+import type { IndexExpr, KernelCall, Segment, Stmt } from '../lower/loop-ir.js';
 import type { NameScope } from '../names.js';
 import { indexCode } from './precedence.js';
-import { matchKernel, type KernelCall } from './wasm/match.js';
 
 /** Steps per block: W̄ is passed over once per block instead of once per step. */
 export const DEFER_STEPS = 16;
@@ -49,7 +48,7 @@ export function deferredUpdates(plan: Plan, dimValue: DimValue, size: (v: { read
   const bars = new Set(plan.params.map((p) => p.bar));
   const out: DeferredUpdate[] = [];
   for (const nest of seg.body) {
-    const call = matchKernel(nest, dimValue);
+    const call = nest.kind === 'kernel' ? nest.call : null;
     if (call?.kernel !== 'ger' || !bars.has(call.B.buffer) || seg.batched.includes(call.u.buffer)) continue;
     const state = plan.state.find((s) => s.current === call.w.buffer);
     if (!state || int(call.B.base) !== '0' || int(call.u.base) !== '0' || int(call.w.base) !== '0' || int(call.incu) !== '1') continue;

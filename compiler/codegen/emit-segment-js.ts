@@ -1,12 +1,12 @@
 // Loop IR segment -> a JavaScript function. Batched buffers are read at an offset computed
-// once per call from the batch index `d`; everything else is plain indexed access. With
-// kernels on, the nests match.ts recognises become calls of the WebAssembly SIMD kernels.
+// once per call from the batch index `d`; everything else is plain indexed access. Kernel
+// statements (the products select-kernels.ts left to a kernel) become calls of the
+// WebAssembly SIMD kernels.
 
 import type CodeBlockWriter from 'code-block-writer';
-import type { IndexExpr, ScalarExpr, Segment, Stmt } from '../lower/loop-ir.js';
+import { kernelInputs, kernelOutput, type IndexExpr, type KernelCall, type Operand, type ScalarExpr, type Segment, type Stmt } from '../lower/loop-ir.js';
 import { printScalar, type ExprPrinter } from './js-templates.js';
 import { foldIndex, indexCode, printIndex } from './precedence.js';
-import { matchKernel, type KernelCall, type Operand } from './wasm/match.js';
 
 export interface SegmentEmitContext {
   /** Literal size of a dim when baked, else null. */
@@ -37,6 +37,7 @@ export function segmentBuffers(seg: Segment): string[] {
       found.add(st.buffer);
       scalar(st.value);
     } else if (st.kind === 'let' || st.kind === 'add-to-local') scalar(st.value);
+    else if (st.kind === 'kernel') [kernelOutput(st.call), ...kernelInputs(st.call)].forEach((o) => found.add(o.buffer));
   };
   seg.body.forEach(visit);
   return [...found].sort();
@@ -74,10 +75,12 @@ export function emitSegment(w: CodeBlockWriter, seg: Segment, ctx: SegmentEmitCo
     for (const b of seg.batched) w.writeLine(`const ${offsetName(b)} = ${seg.batchIndex} * ${ctx.batchStride(b)};`);
     const emit = (s: Stmt) => {
       switch (s.kind) {
+        case 'kernel':
+          if (ctx.kernels === undefined) throw new Error(`segment ${seg.name} calls a kernel, but the module has none`);
+          emitKernelCall(s.call, ctx.kernels);
+          break;
         case 'for': {
-          const kernel = ctx.kernels === undefined ? null : matchKernel(s, ctx.dimValue);
-          if (kernel) emitKernelCall(kernel, ctx.kernels!);
-          else if (s.body.length > 0 && s.body.every((b) => b.kind === 'add-to-local')) emitReduction(s);
+          if (s.body.length > 0 && s.body.every((b) => b.kind === 'add-to-local')) emitReduction(s);
           else if (isAxpyNest(s)) emitUnrollAndJam(s);
           else w.write(`for (let ${s.index} = 0; ${s.index} < ${printIndex(foldIndex(s.extent, ctx.dimValue), printer).text}; ${s.index}++) `).block(() => s.body.forEach(emit));
           break;
@@ -195,12 +198,6 @@ function offsetNames(seg: Segment): ReadonlyMap<string, string> {
   if (!names) offsets.set(seg.scope, (names = new Map()));
   for (const b of seg.batched) if (!names.has(b)) names.set(b, seg.scope.fresh(`${b}_at`));
   return names;
-}
-
-/** Whether any nest of the segment becomes a kernel call. */
-export function usesKernels(seg: Segment, dimValue: (name: string) => number | null): boolean {
-  const visit = (s: Stmt): boolean => s.kind === 'for' && (matchKernel(s, dimValue) !== null || s.body.some(visit));
-  return seg.body.some(visit);
 }
 
 /** for i { const s = f(i)...; for j { y[g(j)] += h(i, j, s)... } } with y's index free of i. */

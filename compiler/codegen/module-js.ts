@@ -10,7 +10,8 @@
 import CodeBlockWriter from 'code-block-writer';
 import type { Plan } from '../plan.js';
 import type { Segment } from '../lower/loop-ir.js';
-import { emitSegment, segmentCall, usesKernels, type SegmentEmitContext } from './emit-segment-js.js';
+import { emitSegment, segmentCall, type SegmentEmitContext } from './emit-segment-js.js';
+import { callsKernels } from '../optimise/select-kernels.js';
 import { KERNELS_RUNTIME } from './wasm/runtime-kernels.js';
 import { bufferSet, emitBufferBytes, emitBufferDeclarations, emitThreadFunctions } from './buffers-js.js';
 import { DEFER_STEPS, deferLine, deferredUpdates, emitApplyDeferred } from './deferred-updates.js';
@@ -66,7 +67,7 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
   const n: CreateNames = { ...plan.names.table(CREATE_NAMES), K: 'K', T: 'T' };
   const drivers = plan.names.child();
   const v: DriverLocals = drivers.table(DRIVER_LOCALS);
-  const kernels = options.kernels === true && segments.some((seg) => usesKernels(seg, dimValue)) ? n.kernels : undefined;
+  const kernels = segments.some(callsKernels) ? n.kernels : undefined;
   const segCtx: SegmentEmitContext = { dimValue, dimName, batchStride: (b) => stride.get(b)!, ...(kernels ? { kernels } : {}) };
   // With the kernels, rank-1 gradient updates of the backward sweep wait for a block of steps.
   const deferred = kernels ? deferredUpdates(plan, dimValue, size) : [];

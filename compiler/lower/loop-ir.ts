@@ -19,8 +19,32 @@ export type ScalarExpr =
   /** An elementwise op from the registry, by name. */
   | { readonly kind: 'call'; readonly op: string; readonly args: readonly ScalarExpr[] };
 
+/** An operand of a kernel: a buffer and the index of its first entry used. */
+export interface Operand {
+  readonly buffer: string;
+  readonly base: IndexExpr;
+}
+
+/**
+ * A matrix product as one statement: what the lowering knows a product to be, kept whole so
+ * a back end can call a kernel for it (compiler/optimise/select-kernels.ts expands it into
+ * loops where none runs it). Indices are in the segment's frame: a batched buffer's direction
+ * offset is added by the emitter.
+ */
+export type KernelCall =
+  /** y[i] = Σ_j A[i·lda + j] x[j] */
+  | { readonly kernel: 'gemv'; readonly A: Operand; readonly lda: IndexExpr; readonly x: Operand; readonly y: Operand; readonly m: IndexExpr; readonly n: IndexExpr }
+  /** y[j] += Σ_i A[i·lda + j] v[i] */
+  | { readonly kernel: 'gemvT'; readonly A: Operand; readonly lda: IndexExpr; readonly v: Operand; readonly y: Operand; readonly m: IndexExpr; readonly n: IndexExpr }
+  /** B[i·ldb + j] += u[i·incu] w[j] */
+  | { readonly kernel: 'ger'; readonly B: Operand; readonly ldb: IndexExpr; readonly u: Operand; readonly incu: IndexExpr; readonly w: Operand; readonly m: IndexExpr; readonly n: IndexExpr }
+  /** C[i·ldc + j] += Σ_l A[i·ai + l·al] B[l·ldb + j]; symmetric when A and B are one X read as XᵀX */
+  | { readonly kernel: 'gemm'; readonly C: Operand; readonly ldc: IndexExpr; readonly A: Operand; readonly ai: IndexExpr; readonly al: IndexExpr; readonly B: Operand; readonly ldb: IndexExpr; readonly m: IndexExpr; readonly n: IndexExpr; readonly k: IndexExpr; readonly symmetric: boolean };
+
 export type Stmt =
   | { readonly kind: 'for'; readonly index: string; readonly extent: IndexExpr; readonly body: readonly Stmt[] }
+  /** A product a kernel may compute; `loops` is the same product as loops, for a back end that runs none. */
+  | { readonly kind: 'kernel'; readonly call: KernelCall; readonly loops: readonly Stmt[] }
   | { readonly kind: 'let'; readonly name: string; readonly value: ScalarExpr; readonly mutable: boolean }
   | { readonly kind: 'add-to-local'; readonly name: string; readonly value: ScalarExpr }
   | { readonly kind: 'store'; readonly buffer: string; readonly index: IndexExpr; readonly value: ScalarExpr; readonly accumulate: boolean }
@@ -79,9 +103,57 @@ export function writesOf(stmts: readonly Stmt[]): Set<string> {
   const out = new Set<string>();
   walk(stmts, (s) => {
     if (s.kind === 'store') out.add(s.buffer);
+    if (s.kind === 'kernel') out.add(kernelOutput(s.call).buffer);
   });
   return out;
 }
 
+/** The operand a kernel writes. */
+export function kernelOutput(call: KernelCall): Operand {
+  switch (call.kernel) {
+    case 'gemv':
+    case 'gemvT':
+      return call.y;
+    case 'ger':
+      return call.B;
+    case 'gemm':
+      return call.C;
+  }
+}
+
+/** The operands a kernel reads (its output too, when it accumulates: all but gemv). */
+export function kernelInputs(call: KernelCall): Operand[] {
+  switch (call.kernel) {
+    case 'gemv':
+      return [call.A, call.x];
+    case 'gemvT':
+      return [call.A, call.v, call.y];
+    case 'ger':
+      return [call.u, call.w, call.B];
+    case 'gemm':
+      return [call.A, call.B, call.C];
+  }
+}
+
 /** Number of entries of a buffer with these dims. */
 export const sizeOf = (dims: readonly string[]): IndexExpr => dims.map(dim).reduce(imul, num(1));
+
+/** Folds constant index arithmetic when dims are baked (`i * 40 + j`, `0 * 40` -> `0`). */
+export function foldIndex(e: IndexExpr, dimValue: (name: string) => number | null): IndexExpr {
+  if (e.k === 'dim') {
+    const v = dimValue(e.name);
+    return v === null ? e : { k: 'num', v };
+  }
+  if (e.k === 'add' || e.k === 'mul') {
+    const a = foldIndex(e.a, dimValue);
+    const b = foldIndex(e.b, dimValue);
+    if (a.k === 'num' && b.k === 'num') return { k: 'num', v: e.k === 'add' ? a.v + b.v : a.v * b.v };
+    if (e.k === 'add' && a.k === 'num' && a.v === 0) return b;
+    if (e.k === 'add' && b.k === 'num' && b.v === 0) return a;
+    if (e.k === 'mul' && ((a.k === 'num' && a.v === 0) || (b.k === 'num' && b.v === 0))) return { k: 'num', v: 0 };
+    if (e.k === 'mul' && a.k === 'num' && a.v === 1) return b;
+    if (e.k === 'mul' && b.k === 'num' && b.v === 1) return a;
+    return { k: e.k, a, b };
+  }
+  return e;
+}

@@ -6,7 +6,7 @@
 import { topoSort, type Node, type Shape } from '../ir/nodes.js';
 import { getOp } from '../ops/registry.js';
 import type { NameScope } from '../names.js';
-import { dim, iadd, imul, ivar, num, type BufferDecl, type IndexExpr, type ScalarExpr, type Segment, type Stmt } from './loop-ir.js';
+import { dim, iadd, imul, ivar, kernelInputs, kernelOutput, num, type BufferDecl, type IndexExpr, type KernelCall, type Operand, type ScalarExpr, type Segment, type Stmt } from './loop-ir.js';
 
 /** Where an already-computed node lives. */
 export type Ref = { readonly kind: 'buffer'; readonly name: string } | { readonly kind: 'local'; readonly name: string };
@@ -208,35 +208,65 @@ class SegmentLowering {
       const local = this.computeScalar(node);
       this.refs.set(node.id, { kind: 'local', name: local });
     }
-    this.body.push(...this.loops(shape, (idx) => [this.store(buffer, this.flat(idx, shape), this.expr(node, idx), accumulate)]));
+    const loops = this.loops(shape, (idx) => [this.store(buffer, this.flat(idx, shape), this.expr(node, idx), accumulate)]);
+    // B += u wᵀ of two vectors in buffers: a rank-1 update
+    if (accumulate && node.kind === 'op' && node.op === 'outer' && !computed) {
+      const [u, w] = node.args.map((x) => this.bufferOf(x));
+      if (u && w) {
+        const [rows, cols] = shape as [string, string];
+        this.product({ kernel: 'ger', B: { buffer, base: num(0) }, ldb: dim(cols), u: { buffer: u, base: num(0) }, incu: num(1), w: { buffer: w, base: num(0) }, m: dim(rows), n: dim(cols) }, loops);
+        return;
+      }
+    }
+    this.body.push(...loops);
+  }
+
+  /** The buffer a node is read from, when it has one. */
+  private bufferOf(n: Node): string | null {
+    const ref = this.refs.get(n.id);
+    return ref?.kind === 'buffer' ? ref.name : null;
+  }
+
+  /** `loops` as one kernel statement when `call` is a product of distinct buffers, else as they are. */
+  private product(call: KernelCall | null, loops: Stmt[]) {
+    const output = call && kernelOutput(call).buffer;
+    const distinct = call && kernelInputs(call).every((o) => o === kernelOutput(call) || o.buffer !== output);
+    if (call && distinct) this.body.push({ kind: 'kernel', call, loops });
+    else this.body.push(...loops);
   }
 
   private matvec(m: Node, v: Node, buffer: string, accumulate: boolean) {
     const [rows, cols] = m.shape as [string, string];
     const [i, j] = [this.loopVar(0), this.loopVar(1)];
+    const at = (name: string | null): Operand | null => (name ? { buffer: name, base: num(0) } : null);
     if (isView(m, 'transpose') && !this.refs.has(m.id)) {
       if (!accumulate) this.fill(buffer, [rows], { kind: 'num', value: 0 });
       // y = Aᵀv, A stored row-major: walk A by rows (axpy form) for unit-stride access.
       const a = (m as unknown as { args: Node[] }).args[0]!;
       const s = this.scope.fresh('s');
-      this.body.push({
+      const loops: Stmt[] = [{
         kind: 'for', index: i, extent: dim(cols),
         body: [
           { kind: 'let', name: s, value: this.expr(v, [ivar(i)]), mutable: false },
           { kind: 'for', index: j, extent: dim(rows), body: [this.store(buffer, ivar(j), { kind: 'call', op: 'mul', args: [this.expr(a, [ivar(i), ivar(j)]), { kind: 'local', name: s }] }, true)] },
         ],
-      });
+      }];
+      const [A, x] = [at(this.bufferOf(a)), at(this.bufferOf(v))];
+      this.product(A && x ? { kernel: 'gemvT', A, lda: dim(rows), v: x, y: { buffer, base: num(0) }, m: dim(cols), n: dim(rows) } : null, loops);
       return;
     }
     const acc = this.scope.fresh('s');
-    this.body.push({
+    const loops: Stmt[] = [{
       kind: 'for', index: i, extent: dim(rows),
       body: [
         { kind: 'let', name: acc, value: { kind: 'num', value: 0 }, mutable: true },
         { kind: 'for', index: j, extent: dim(cols), body: [{ kind: 'add-to-local', name: acc, value: { kind: 'call', op: 'mul', args: [this.expr(m, [ivar(i), ivar(j)]), this.expr(v, [ivar(j)])] } }] },
         this.store(buffer, ivar(i), { kind: 'local', name: acc }, accumulate),
       ],
-    });
+    }];
+    // gemv overwrites its output: an accumulated matvec stays loops
+    const [A, x] = [at(this.bufferOf(m)), at(this.bufferOf(v))];
+    this.product(A && x && !accumulate ? { kernel: 'gemv', A, lda: dim(cols), x, y: { buffer, base: num(0) }, m: dim(rows), n: dim(cols) } : null, loops);
   }
 
   private matmul(l: Node, r: Node, buffer: string, accumulate: boolean) {
@@ -246,7 +276,7 @@ class SegmentLowering {
     if (!accumulate) this.fill(buffer, [rows, cols], { kind: 'num', value: 0 });
     const a = this.scope.fresh('s');
     // C += L R in k-i-j order: unit stride along rows of R and C.
-    this.body.push({
+    const loops: Stmt[] = [{
       kind: 'for', index: k, extent: dim(inner),
       body: [{
         kind: 'for', index: i, extent: dim(rows),
@@ -255,7 +285,18 @@ class SegmentLowering {
           { kind: 'for', index: j, extent: dim(cols), body: [this.store(buffer, this.flat([ivar(i), ivar(j)], [rows, cols]), { kind: 'call', op: 'mul', args: [{ kind: 'local', name: a }, this.expr(r, [ivar(k), ivar(j)])] }, true)] },
         ],
       }],
-    });
+    }];
+    // L is a buffer, or a transpose view of one (Xᵀ, read in place): L[i, l] = X[l, i]
+    const transposed = isView(l, 'transpose') && !this.refs.has(l.id) ? this.bufferOf((l as unknown as { args: Node[] }).args[0]!) : null;
+    const left = transposed ?? this.bufferOf(l);
+    const right = this.bufferOf(r);
+    const call: KernelCall | null = left && right
+      ? {
+          kernel: 'gemm', C: { buffer, base: num(0) }, ldc: dim(cols), A: { buffer: left, base: num(0) }, ai: transposed ? num(1) : dim(inner), al: transposed ? dim(rows) : num(1),
+          B: { buffer: right, base: num(0) }, ldb: dim(cols), m: dim(rows), n: dim(cols), k: dim(inner), symmetric: !!transposed && transposed === right && rows === cols,
+        }
+      : null;
+    this.product(call, loops);
   }
 }
 

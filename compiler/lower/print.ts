@@ -1,6 +1,6 @@
 // Text form of loop-IR segments, for `--dump lower` and golden tests.
 
-import type { IndexExpr, ScalarExpr, Segment, Stmt } from './loop-ir.js';
+import type { IndexExpr, KernelCall, Operand, ScalarExpr, Segment, Stmt } from './loop-ir.js';
 
 const index = (e: IndexExpr): string => {
   switch (e.k) {
@@ -41,6 +41,24 @@ function stmt(s: Stmt, indent: string): string[] {
       return [`${indent}${s.buffer}[${index(s.index)}] ${s.accumulate ? '+=' : '='} ${scalar(s.value)}`];
     case 'comment':
       return [`${indent}# ${s.text}`];
+    case 'kernel':
+      return [`${indent}${kernelText(s.call)}`];
+  }
+}
+
+const at = (o: Operand) => (o.base.k === 'num' && o.base.v === 0 ? o.buffer : `${o.buffer}@${index(o.base)}`);
+
+/** A kernel statement as the call it is: operands, strides and sizes. */
+function kernelText(c: KernelCall): string {
+  switch (c.kernel) {
+    case 'gemv':
+      return `gemv ${at(c.y)} = ${at(c.A)} ${at(c.x)}  (A ${index(c.m)}×${index(c.n)}, lda ${index(c.lda)})`;
+    case 'gemvT':
+      return `gemvT ${at(c.y)} += ${at(c.A)}ᵀ ${at(c.v)}  (A ${index(c.m)}×${index(c.n)}, lda ${index(c.lda)})`;
+    case 'ger':
+      return `ger ${at(c.B)} += ${at(c.u)} ${at(c.w)}ᵀ  (${index(c.m)}×${index(c.n)}, ldb ${index(c.ldb)}, incu ${index(c.incu)})`;
+    case 'gemm':
+      return `gemm ${at(c.C)} += ${at(c.A)} ${at(c.B)}  (${index(c.m)}×${index(c.n)}, k ${index(c.k)}, A strides ${index(c.ai)}, ${index(c.al)}, ldb ${index(c.ldb)}${c.symmetric ? ', symmetric' : ''})`;
   }
 }
 

@@ -4,35 +4,30 @@
 // fuse only if they touch disjoint data (neither writes what the other reads or writes).
 // Locals are hoisted to the top of their block first when nothing before them writes what
 // they read, which lets inner loops meet. Assumes locals have unique names (they do: the
-// lowering allocates them fresh). Guarantees the same values in every buffer. Pinned loops
-// (the nests a SIMD kernel computes) keep their shape: they neither join nor absorb a loop.
+// lowering allocates them fresh). Guarantees the same values in every buffer. Kernel
+// statements are not loops: they fuse with nothing, and loops move past them only when the
+// data they touch is disjoint.
 
-import { sameIndex, type ScalarExpr, type Segment, type Stmt } from '../lower/loop-ir.js';
+import { kernelInputs, kernelOutput, sameIndex, type ScalarExpr, type Segment, type Stmt } from '../lower/loop-ir.js';
 
 interface Access {
   readonly reads: ReadonlySet<string>;
   readonly writes: ReadonlySet<string>;
 }
 
-export type Pinned = (s: Stmt) => boolean;
-
-export function fuseLoops(seg: Segment, pinned: Pinned = () => false): Segment {
-  return { ...seg, body: fuseBlock(seg.body, pinned) };
+export function fuseLoops(seg: Segment): Segment {
+  return { ...seg, body: fuseBlock(seg.body) };
 }
 
-function fuseBlock(body: readonly Stmt[], pinned: Pinned): Stmt[] {
+function fuseBlock(body: readonly Stmt[]): Stmt[] {
   const out: Stmt[] = [];
   for (const stmt of hoistLocals(body)) {
-    if (pinned(stmt)) {
-      out.push(stmt);
-      continue;
-    }
-    const s = stmt.kind === 'for' ? { ...stmt, body: fuseBlock(stmt.body, pinned) } : stmt;
+    const s = stmt.kind === 'for' ? { ...stmt, body: fuseBlock(stmt.body) } : stmt;
     if (s.kind === 'for') {
-      const target = findPartner(out, s, pinned);
+      const target = findPartner(out, s);
       if (target >= 0) {
         const partner = out[target] as Extract<Stmt, { kind: 'for' }>;
-        out[target] = { ...partner, body: fuseBlock([...partner.body, ...s.body], pinned) };
+        out[target] = { ...partner, body: fuseBlock([...partner.body, ...s.body]) };
         continue;
       }
     }
@@ -46,7 +41,7 @@ function fuseBlock(body: readonly Stmt[], pinned: Pinned): Stmt[] {
  * reach (it commutes with everything after them), the one sharing the most data with `s`,
  * the earliest on ties. -1 when there is none.
  */
-function findPartner(out: readonly Stmt[], s: Extract<Stmt, { kind: 'for' }>, pinned: Pinned): number {
+function findPartner(out: readonly Stmt[], s: Extract<Stmt, { kind: 'for' }>): number {
   const mine = access(s);
   let best = -1;
   let bestShared = -1;
@@ -54,7 +49,7 @@ function findPartner(out: readonly Stmt[], s: Extract<Stmt, { kind: 'for' }>, pi
     const other = out[i]!;
     const theirs = access(other);
     if (!commute(mine, theirs)) break;
-    if (other.kind === 'for' && !pinned(other) && other.index === s.index && sameIndex(other.extent, s.extent)) {
+    if (other.kind === 'for' && other.index === s.index && sameIndex(other.extent, s.extent)) {
       const shared = [...mine.reads].filter((r) => theirs.reads.has(r)).length;
       if (shared >= bestShared) {
         best = i;
@@ -113,6 +108,10 @@ function access(s: Stmt): Access {
         writes.add(st.buffer);
         break;
       case 'comment':
+        break;
+      case 'kernel':
+        for (const o of kernelInputs(st.call)) reads.add(o.buffer);
+        writes.add(kernelOutput(st.call).buffer);
         break;
     }
   };
