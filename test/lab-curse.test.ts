@@ -99,6 +99,20 @@ function labFor(alpha: number): Promise<{ problem: LabProblem; ref: Reference }>
   return cache.get(key)!;
 }
 
+/**
+ * The spectral-measure trace of the sample problem at step alpha, computed once per
+ * (alpha, K, t, mode) in this file: C3/C4, C5 and the report builders ask for the same ones.
+ */
+const traces = new Map<string, Promise<CurseTrace>>();
+function sampleTrace(alpha: number, K: number, truncate = 0, mode: 'both' | 'forward' = 'both'): Promise<CurseTrace> {
+  const key = `${alpha}/${K}/${truncate}/${mode}`;
+  if (!traces.has(key)) traces.set(key, labFor(alpha).then(({ problem, ref }) => traceCurse(problem, ref, { K, truncate, mode, measure: 'spectral' })));
+  return traces.get(key)!;
+}
+
+/** For hooks that trace the sample problem (about a second on an idle machine, many more on a loaded one). */
+const TRACE_HOOK_TIMEOUT = 180_000;
+
 describe('samples/curse', () => {
   it('the committed specs use the optimal step 2/(L+μ) and 1/L of the committed data, and data.json matches make-data.mjs', () => {
     const optimal = JSON.parse(readFileSync(join(SAMPLE, 'lsq-optimal.phi.json'), 'utf8'));
@@ -217,11 +231,9 @@ describe('C3/C4: the curse on an ill-conditioned least-squares instance', () => 
   let optimal: CurseTrace;
   let small: CurseTrace;
   beforeAll(async () => {
-    const a = await labFor(OPTIMAL);
-    const b = await labFor(SMALL);
-    optimal = await traceCurse(a.problem, a.ref, { K, measure: 'spectral' });
-    small = await traceCurse(b.problem, b.ref, { K, measure: 'spectral' });
-  });
+    optimal = await sampleTrace(OPTIMAL, K);
+    small = await sampleTrace(SMALL, K);
+  }, TRACE_HOOK_TIMEOUT);
   const rise = (tr: CurseTrace) => Math.max(...tr.forward!.map((p) => p.error)) / tr.forward![0]!.error;
 
   it('C3: with the optimal step the forward error rises (k_max > 0) while the iterate error decreases monotonically', () => {
@@ -268,12 +280,14 @@ describe('C5: the truncated errors obey (21) with the true constants of the quad
   const K = 400;
   for (const [label, alpha] of [['optimal step', OPTIMAL], ['step 1/L', SMALL]] as const) {
     it(`${label}: ‖ẋ_t^k − J*‖ ≤ ρ^{k−t}‖J*‖ + C(k−t)ρ^{k−1}‖x⁰ − x*‖ for several t, and (18) for the reverse sweep`, async () => {
-      const { problem, ref } = await labFor(alpha);
       const ex = exactLsq(alpha);
       const c = { rho: ex.rho, normJStar: ex.jNorm, C: ex.C, e0: ex.e0 } as Constants;
       let checked = 0;
       for (const t of [0, 30, 100, 250]) {
-        const tr = await traceCurse(problem, ref, { K, truncate: t, mode: t === 0 ? 'both' : 'forward', measure: 'spectral' });
+        // t = 0: the full trace of C3/C4 (forward and reverse), computed once
+        const tr = await sampleTrace(alpha, K, t, t === 0 ? 'both' : 'forward');
+        expect(tr.forward![0]!.k).toBe(t);
+        expect(tr.forward!.at(-1)!.k).toBe(K);
         for (const p of tr.forward!) {
           if (p.error < 1e-12) continue;
           const bound = forwardBound(c, p.k, t);
@@ -293,9 +307,8 @@ describe('C5: the truncated errors obey (21) with the true constants of the quad
   }
 
   it('the bound is not vacuous: with C = 0, or C an eighth of 2α‖A‖₂, the optimal-step forward errors exceed it', async () => {
-    const { problem, ref } = await labFor(OPTIMAL);
     const ex = exactLsq(OPTIMAL);
-    const tr = await traceCurse(problem, ref, { K, mode: 'forward', measure: 'spectral' });
+    const tr = await sampleTrace(OPTIMAL, K); // the forward errors of the full trace (t = 0)
     for (const C of [0, ex.C / 8]) {
       const weaker = { rho: ex.rho, normJStar: ex.jNorm, C, e0: ex.e0 } as Constants;
       const worst = Math.max(...tr.forward!.map((p) => p.error / forwardBound(weaker, p.k, 0)));
@@ -324,7 +337,7 @@ describe('C5: the truncated errors obey (21) with the true constants of the quad
 async function reportInput(alpha: number, K: number, truncate = 0): Promise<CurseReportInput> {
   const { problem, ref } = await labFor(alpha);
   const constants = await estimateConstants(problem, ref, { K });
-  const trace = await traceCurse(problem, ref, { K, truncate, measure: 'spectral' });
+  const trace = await sampleTrace(alpha, K, truncate);
   return {
     spec: 'lsq.phi.json', map: 'lsq', dims: problem.dims, stateSize: problem.stateSize, paramSize: problem.paramSize,
     fixedPoint: ref.fixedPoint, constants, trace,
@@ -359,7 +372,7 @@ describe('curse report', () => {
   });
 
   it('non-contractive constants: warnings, and no bound values or bound series', async () => {
-    const input = await reportInput(OPTIMAL, 100);
+    const input = await reportInput(OPTIMAL, 200); // the figure's trace below: computed once
     const bad = { ...input, constants: { ...input.constants, rho: 1.5, contractive: false } };
     const warnings = labWarnings(bad);
     expect(warnings).toHaveLength(1);

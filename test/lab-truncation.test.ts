@@ -13,7 +13,6 @@ import { randomGenerator } from '../runtime/reference.js';
 import { estimateConstants, minimisePhi, phi, type Constants } from '../src/lab/bounds.js';
 import { reference, type Reference } from '../src/lab/fixed-point.js';
 import { makeProblem, type LabProblem } from '../src/lab/problem.js';
-import { traceCurse } from '../src/lab/trace.js';
 import { defaultDeltas, sweepTruncation, type TruncationSweep } from '../src/lab/truncation.js';
 import { renderFigure } from '../src/lab/plot.js';
 import { truncationFigure, truncationJson, truncationMarkdown, type TruncationReportInput } from '../src/lab/curse-report.js';
@@ -46,6 +45,16 @@ async function lab(alpha: number, A = DATA.A, b = DATA.b, x0 = DATA.x0.x): Promi
   const problem = makeProblem(inMemorySource(lsqSpec(alpha) as never), { A, b }, { x: x0 });
   return { problem, ref: await reference(problem) };
 }
+
+/** The sample problem at step alpha, made once per file: its compiled instances are cached by (K, t, mode). */
+const sampleLabs = new Map<number, Promise<{ problem: LabProblem; ref: Reference }>>();
+function sampleLab(alpha: number): Promise<{ problem: LabProblem; ref: Reference }> {
+  if (!sampleLabs.has(alpha)) sampleLabs.set(alpha, lab(alpha));
+  return sampleLabs.get(alpha)!;
+}
+
+/** For the hooks that sweep the sample problem (seconds on an idle machine, many more on a loaded one). */
+const SWEEP_HOOK_TIMEOUT = 180_000;
 
 function smallInstance(seed: number, m = 6, n = 3) {
   const rng = randomGenerator(seed);
@@ -92,7 +101,7 @@ describe('C6: every Δ costs (1 + ω)K', () => {
 
 describe('C7: φ(Δ) is convex on [0, K] and minimisePhi finds its minimiser', () => {
   it('non-negative second differences on a fine grid, and the grid minimiser up to rounding', async () => {
-    const { problem, ref } = await lab(OPTIMAL);
+    const { problem, ref } = await sampleLab(OPTIMAL);
     const estimated = await estimateConstants(problem, ref, { K: 900 });
     const synthetic: Constants[] = [
       { ...estimated, rho: 0.9, C: 3, e0: 10, normJStar: 1 },
@@ -169,16 +178,21 @@ describe('C9: a smaller step weakens the curse and the benefit of truncation', (
   let small: { sweep: TruncationSweep; rise: number; rho: number };
   beforeAll(async () => {
     const run = async (alpha: number) => {
-      const { problem, ref } = await lab(alpha);
+      const { problem, ref } = await sampleLab(alpha);
       const constants = await estimateConstants(problem, ref, { K: 3 * K });
-      const trace = await traceCurse(problem, ref, { K, mode: 'forward', measure: 'spectral' });
-      const rise = Math.max(...trace.forward!.map((p) => p.error)) / trace.forward![0]!.error;
       const sweep = await sweepTruncation(problem, ref, constants, { K, omega: 2, deltas, measure: 'spectral' });
+      // The run with Δ = 0 is the untruncated one (K iterations, t = 0): its forward errors
+      // ‖ẋ_0^k − J*‖, k = 0..K, are the forward trace of the curse, so it gives the rise.
+      const untruncated = sweep.runs[0]!;
+      expect([untruncated.delta, untruncated.t, untruncated.iterations]).toEqual([0, 0, K]);
+      const forward = untruncated.trace.forward!;
+      expect(forward.map((p) => p.k)).toEqual(Array.from({ length: K + 1 }, (_, k) => k));
+      const rise = Math.max(...forward.map((p) => p.error)) / forward[0]!.error;
       return { sweep, rise, rho: constants.rho };
     };
     opt = await run(OPTIMAL);
     small = await run(SMALL);
-  });
+  }, SWEEP_HOOK_TIMEOUT);
   const benefit = (s: TruncationSweep) => s.runs[0]!.finalForward / Math.min(...s.runs.map((r) => r.finalForward));
 
   it('smaller initial rise of the forward error, slower rate', () => {
@@ -202,7 +216,7 @@ describe('C9: a smaller step weakens the curse and the benefit of truncation', (
 // ---------------------------------------------------------------------------
 
 async function reportInput(alpha: number, K: number, omega: number, deltas: number[]): Promise<TruncationReportInput> {
-  const { problem, ref } = await lab(alpha);
+  const { problem, ref } = await sampleLab(alpha);
   const constants = await estimateConstants(problem, ref, { K: K + omega * K });
   const sweep = await sweepTruncation(problem, ref, constants, { K, omega, deltas, measure: 'spectral' });
   return {
@@ -216,7 +230,7 @@ describe('truncation report', () => {
   let input: TruncationReportInput;
   beforeAll(async () => {
     input = await reportInput(OPTIMAL, 150, 2, [0, 30, 60, 90, 120]);
-  });
+  }, SWEEP_HOOK_TIMEOUT);
 
   it('Markdown: a row per Δ, predicted against measured best, and the compile line', () => {
     const md = truncationMarkdown(input, []);
