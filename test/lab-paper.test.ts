@@ -11,7 +11,9 @@ import {
   type BoundCheck, type BudgetOutcome, type ClaimResult, type ContractionCheck, type CurveShape, type LipschitzPair, type PairingCheck, type PhiConstants,
   type StepComparison, type WarmStartRun,
 } from '../src/lab/claims.js';
-import { QUICK_CONFIG, SERIES, type PaperResults } from '../src/lab/paper.js';
+import { QUICK_CONFIG } from '../src/lab/paper-config.js';
+import { SERIES } from '../src/lab/paper-figures.js';
+import type { PaperResults } from '../src/lab/paper-run.js';
 import { tempDir } from './helpers/cli.js';
 
 const CLAIMS = Array.from({ length: 11 }, (_, i) => `C${i + 1}`);

@@ -1,10 +1,12 @@
-// `phic paper [-o dir] [--quick]`: runs the Appendix C experiment (src/lab/paper.ts) and writes
+// `phic paper [-o dir] [--quick]`: runs the Appendix C experiment (src/lab/paper-run.ts) and writes
 // report.md, results.json and the figures (vega-lite spec, SVG, PNG) into one folder.
 
 import type { Command } from 'commander';
 import { processIo, type CliIo } from '../cli-io.js';
 import { progress, writeOutputs } from './output.js';
-import { FULL_CONFIG, QUICK_CONFIG, paperFiles, paperProgress, runPaper, taskCount, type PaperResults } from '../lab/paper.js';
+import { FULL_CONFIG, QUICK_CONFIG } from '../lab/paper-config.js';
+import { paperFiles } from '../lab/paper-report.js';
+import { paperProgress, runPaper, taskCount, type PaperResults } from '../lab/paper-run.js';
 
 export interface PaperOptions {
   readonly out: string;

@@ -1,9 +1,10 @@
 // The claims C1–C11 of MATH.md §9.2, each evaluated from the data of a run by a pure function
 // with an explicit, documented criterion. Nothing here runs generated code: `phic paper`
-// (src/lab/paper.ts) collects the numbers, these functions turn them into
+// (src/lab/paper-run.ts) collects the numbers, these functions turn them into
 // { claim, statement, criterion, numbers, verdict }, and the report prints exactly that.
 
 import { minimisePhi, phi, type Constants } from './bounds.js';
+import { median } from './stats.js';
 
 export type Verdict = 'supported' | 'partially' | 'not supported';
 export type StepKind = 'optimal' | 'suboptimal';
@@ -38,12 +39,6 @@ export const EXACT_RATIO_TOLERANCE = 1e-9;
 
 const label = (step: StepKind, n: number) => `${step === 'optimal' ? 'opt' : 'sub'} n=${n}`;
 const maxOf = (xs: readonly number[]) => xs.reduce((p, x) => (x > p || Number.isNaN(x) ? x : p), 0);
-const median = (xs: readonly number[]) => {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
-};
 
 // ---------------------------------------------------------------------------------------------
 // C1, C2: late-started forward mode equals truncated reverse mode
