@@ -14,11 +14,11 @@ import {
   implicitHypergradient,
   initialTheta,
   inputsAt,
-  median,
   runBilevel,
   unrolledHypergradient,
   type BilevelResult,
 } from '../src/lab/bilevel.js';
+import { median } from '../src/lab/stats.js';
 import { SERIES, compactJson, sampleSteps } from '../src/commands/bilevel.js';
 import { main } from '../src/cli.js';
 import { ROOT, STACK_TRACE, listDir, requireBuiltCli, runCli, tempDir } from './helpers/cli.js';

@@ -11,6 +11,7 @@ import { PhicError, dataError, specError, usageError } from '../../compiler/erro
 import { denseMatrix, implicitJacobian, randomGenerator, transpose } from '../../runtime/reference.js';
 import { concat, split, type LabInstance, type LabProblem, type Named } from './problem.js';
 import { solveFixedPoint } from './fixed-point.js';
+import { distance, median, norm } from './stats.js';
 
 export type Start = 'cold' | 'warm';
 
@@ -94,9 +95,6 @@ export interface BilevelResult {
   /** Present when both runs were made. */
   readonly summary?: BilevelSummary;
 }
-
-const norm = (v: ArrayLike<number>) => Math.sqrt(Array.from(v).reduce((p, x) => p + x * x, 0));
-const distance = (a: ArrayLike<number>, b: ArrayLike<number>) => Math.sqrt(Array.from(a).reduce((p, x, i) => p + (x - b[i]!) ** 2, 0));
 
 /** Throws the spec error every bilevel entry point gives for a spec without `outer`. */
 export function requireOuter(problem: LabProblem): void {
@@ -274,13 +272,6 @@ async function runOne(
   if (!theta.every(Number.isFinite)) throw new PhicError('numeric', `θ is not finite after the ${start}-start run (try a smaller --eta)`);
   const last = await implicitHypergradient(problem, theta, guess);
   return { start, steps: out, finalTheta: Array.from(theta), finalLoss: last.loss };
-}
-
-export function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const n = s.length;
-  if (n === 0) return NaN;
-  return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
 }
 
 /** "12.3×", with more digits for ratios near 1. */

@@ -10,6 +10,7 @@
 import { denseMatrix, spectralNorm, type DenseMatrix } from '../../runtime/reference.js';
 import { concat, initialState, type LabProblem, type Named } from './problem.js';
 import type { Reference } from './fixed-point.js';
+import { norm } from './stats.js';
 
 export interface Constants {
   readonly rho: number;
@@ -28,7 +29,6 @@ export interface Constants {
   readonly notes: readonly string[];
 }
 
-const norm = (v: ArrayLike<number>) => Math.sqrt(Array.from(v).reduce((p, x) => p + x * x, 0));
 const minus = (a: DenseMatrix, b: DenseMatrix) => denseMatrix(a.rows, a.cols, a.data.map((v, i) => v - b.data[i]!));
 
 /** Indices 0..K at which to sample iterates: dense early (where the curse lives), sparse late. */

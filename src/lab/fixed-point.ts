@@ -6,6 +6,7 @@
 import { denseMatrix, implicitJacobian, spectralNorm, type DenseMatrix } from '../../runtime/reference.js';
 import { LuDecomposition, Matrix } from 'ml-matrix';
 import { concat, initialState, split, type LabProblem, type Named } from './problem.js';
+import { norm } from './stats.js';
 
 export interface FixedPoint {
   /** x* per state component, and concatenated. */
@@ -29,7 +30,6 @@ export interface Reference {
   readonly rhoStar: number;
 }
 
-const norm = (v: ArrayLike<number>) => Math.sqrt(Array.from(v).reduce((p, x) => p + x * x, 0));
 
 export async function solveFixedPoint(problem: LabProblem, options: { tolerance?: number; maxIterations?: number } = {}): Promise<FixedPoint> {
   const tolerance = options.tolerance ?? 1e-13;
