@@ -5,11 +5,12 @@
 // paper) norms of JVPs ‖(ẋ_t^k − J*)v‖ and VJPs ‖uᵀ(X̄_k − J*)‖ along random unit directions,
 // averaged over the directions. Either way they are at most the spectral-norm errors.
 
-import { randomGenerator, spectralNorm, denseMatrix, matVec, type DenseMatrix } from '../../runtime/reference.js';
+import { randomGenerator, spectralNorm, denseMatrix, matVec, type DenseMatrix, type RandomGenerator } from '../../runtime/reference.js';
 import type { Mode } from '../../compiler/plan.js';
 import type { Observation } from '../index.js';
-import { concat, initialState, split, type LabProblem } from './problem.js';
+import { concat, initialState, split, type LabInstance, type LabProblem } from './problem.js';
 import type { Reference } from './fixed-point.js';
+import { norm, unitVector } from './stats.js';
 
 export type Measure = 'spectral' | 'directions';
 
@@ -47,7 +48,19 @@ export interface TraceOptions {
 /** Full Jacobians are used while the state × parameter count stays below this. */
 export const SPECTRAL_LIMIT = 10_000;
 
-const norm = (v: ArrayLike<number>) => Math.sqrt(Array.from(v).reduce((p, x) => p + x * x, 0));
+
+/** What the forward and the reverse sweeps share; `onState` records ‖x_k − x*‖ the first time k is seen. */
+interface Sweeps {
+  readonly problem: LabProblem;
+  readonly ref: Reference;
+  readonly inst: LabInstance;
+  readonly K: number;
+  readonly t: number;
+  readonly measure: Measure;
+  readonly count: number;
+  readonly rng: RandomGenerator;
+  readonly onState: (o: Observation) => void;
+}
 
 export async function traceCurse(problem: LabProblem, ref: Reference, options: TraceOptions): Promise<CurseTrace> {
   const { K } = options;
@@ -56,16 +69,13 @@ export async function traceCurse(problem: LabProblem, ref: Reference, options: T
   const measure = options.measure ?? (problem.stateSize * problem.paramSize <= SPECTRAL_LIMIT ? 'spectral' : 'directions');
   const count = measure === 'spectral' ? 1 : (options.directions ?? 3);
   const inst = await problem.instance(K, t, mode);
-  const { model, inputs, dims } = problem;
   const xStar = ref.fixedPoint.vector;
-  const S = problem.stateSize;
-  const P = problem.paramSize;
 
   const iterate: Point[] = [];
   const stateError = (state: Record<string, Float64Array>) => {
     let s = 0;
     let at = 0;
-    for (const c of model.state) for (const v of state[c.name]!) s += (v - xStar[at++]!) ** 2;
+    for (const c of problem.model.state) for (const v of state[c.name]!) s += (v - xStar[at++]!) ** 2;
     return Math.sqrt(s);
   };
   const onState = (o: Observation) => {
@@ -73,80 +83,9 @@ export async function traceCurse(problem: LabProblem, ref: Reference, options: T
   };
   iterate.push({ k: 0, error: 0 }); // set below, once x0 is known
 
-  const rng = randomGenerator(options.seed ?? 1);
-  const unit = (n: number) => {
-    const v = rng.vector(n, 'normal');
-    const s = norm(v);
-    return v.map((x) => x / s);
-  };
-
-  let forward: Point[] | undefined;
-  if (mode !== 'reverse') {
-    const sums = new Float64Array(K - t + 1);
-    for (let r = 0; r < count; r++) {
-      if (measure === 'spectral') {
-        sums[0]! += ref.jNorm;
-        inst.jacobianForward!(inputs as never, problem.x0 as never, (o) => {
-          onState(o);
-          if (o.phase !== 'forward') return;
-          const diff = new Float64Array(S * P);
-          let at = 0;
-          for (const c of model.state) {
-            const tan = o.tangent[c.name]!;
-            const size = tan.length / P;
-            for (let d = 0; d < P; d++) for (let i = 0; i < size; i++) diff[(at + i) * P + d] = tan[d * size + i]! - ref.J.data[(at + i) * P + d]!;
-            at += size;
-          }
-          sums[o.k - t]! += spectralNorm(denseMatrix(S, P, diff));
-        });
-      } else {
-        const v = unit(P);
-        const jv = matVec(ref.J, v);
-        sums[0]! += norm(jv);
-        inst.jvp!(inputs as never, split(v, model.params, dims) as never, problem.x0 as never, (o) => {
-          onState(o);
-          if (o.phase !== 'forward') return;
-          const tan = concat(o.tangent, model.state);
-          sums[o.k - t]! += norm(tan.map((x, i) => x - jv[i]!));
-        });
-      }
-    }
-    forward = Array.from(sums, (s, i) => ({ k: t + i, error: s / count }));
-  }
-
-  let reverse: Point[] | undefined;
-  if (mode !== 'forward') {
-    const sums = new Float64Array(K - t + 1);
-    for (let r = 0; r < count; r++) {
-      if (measure === 'spectral') {
-        sums[K - t]! += ref.jNorm;
-        inst.jacobianReverse!(inputs as never, problem.x0 as never, (o) => {
-          onState(o);
-          if (o.phase !== 'backward') return;
-          const diff = new Float64Array(S * P);
-          let at = 0;
-          for (const p of model.params) {
-            const g = o.gradient[p.name]!;
-            const size = g.length / S;
-            for (let row = 0; row < S; row++) for (let j = 0; j < size; j++) diff[row * P + at + j] = g[row * size + j]! - ref.J.data[row * P + at + j]!;
-            at += size;
-          }
-          sums[o.k - t]! += spectralNorm(denseMatrix(S, P, diff));
-        });
-      } else {
-        const u = unit(S);
-        const uJ = vecMat(u, ref.J);
-        sums[K - t]! += norm(uJ);
-        inst.vjp!(inputs as never, split(u, model.state, dims) as never, problem.x0 as never, (o) => {
-          onState(o);
-          if (o.phase !== 'backward') return;
-          const g = concat(o.gradient, model.params);
-          sums[o.k - t]! += norm(g.map((x, i) => x - uJ[i]!));
-        });
-      }
-    }
-    reverse = Array.from(sums, (s, i) => ({ k: t + i, error: s / count }));
-  }
+  const sweeps: Sweeps = { problem, ref, inst, K, t, measure, count, rng: randomGenerator(options.seed ?? 1), onState };
+  const forward = mode !== 'reverse' ? forwardErrors(sweeps) : undefined;
+  const reverse = mode !== 'forward' ? reverseErrors(sweeps) : undefined;
 
   iterate[0] = { k: 0, error: stateError(initialState(problem)) };
   const argBy = (pts: readonly Point[], better: (a: number, b: number) => boolean) => pts.reduce((best, p) => (better(p.error, best.error) ? p : best), pts[0]!).k;
@@ -157,6 +96,81 @@ export async function traceCurse(problem: LabProblem, ref: Reference, options: T
   };
 }
 
+/** ‖ẋ_t^k − J*‖ for k = t..K, from the forward sweep (full Jacobians or JVPs), averaged over the directions. */
+function forwardErrors(s: Sweeps): Point[] {
+  const { problem, ref, inst, t } = s;
+  const { model, inputs, dims } = problem;
+  const S = problem.stateSize;
+  const P = problem.paramSize;
+  const sums = new Float64Array(s.K - t + 1);
+  for (let r = 0; r < s.count; r++) {
+    if (s.measure === 'spectral') {
+      sums[0]! += ref.jNorm;
+      inst.jacobianForward!(inputs as never, problem.x0 as never, (o) => {
+        s.onState(o);
+        if (o.phase !== 'forward') return;
+        const diff = new Float64Array(S * P);
+        let at = 0;
+        for (const c of model.state) {
+          const tan = o.tangent[c.name]!;
+          const size = tan.length / P;
+          for (let d = 0; d < P; d++) for (let i = 0; i < size; i++) diff[(at + i) * P + d] = tan[d * size + i]! - ref.J.data[(at + i) * P + d]!;
+          at += size;
+        }
+        sums[o.k - t]! += spectralNorm(denseMatrix(S, P, diff));
+      });
+    } else {
+      const v = unitVector(s.rng, P);
+      const jv = matVec(ref.J, v);
+      sums[0]! += norm(jv);
+      inst.jvp!(inputs as never, split(v, model.params, dims) as never, problem.x0 as never, (o) => {
+        s.onState(o);
+        if (o.phase !== 'forward') return;
+        const tan = concat(o.tangent, model.state);
+        sums[o.k - t]! += norm(tan.map((x, i) => x - jv[i]!));
+      });
+    }
+  }
+  return Array.from(sums, (x, i) => ({ k: t + i, error: x / s.count }));
+}
+
+/** ‖X̄_k − J*‖ for k = t..K (ascending), from the backward sweep (full Jacobians or VJPs), averaged over the directions. */
+function reverseErrors(s: Sweeps): Point[] {
+  const { problem, ref, inst, K, t } = s;
+  const { model, inputs, dims } = problem;
+  const S = problem.stateSize;
+  const P = problem.paramSize;
+  const sums = new Float64Array(K - t + 1);
+  for (let r = 0; r < s.count; r++) {
+    if (s.measure === 'spectral') {
+      sums[K - t]! += ref.jNorm;
+      inst.jacobianReverse!(inputs as never, problem.x0 as never, (o) => {
+        s.onState(o);
+        if (o.phase !== 'backward') return;
+        const diff = new Float64Array(S * P);
+        let at = 0;
+        for (const p of model.params) {
+          const g = o.gradient[p.name]!;
+          const size = g.length / S;
+          for (let row = 0; row < S; row++) for (let j = 0; j < size; j++) diff[row * P + at + j] = g[row * size + j]! - ref.J.data[row * P + at + j]!;
+          at += size;
+        }
+        sums[o.k - t]! += spectralNorm(denseMatrix(S, P, diff));
+      });
+    } else {
+      const u = unitVector(s.rng, S);
+      const uJ = vecMat(u, ref.J);
+      sums[K - t]! += norm(uJ);
+      inst.vjp!(inputs as never, split(u, model.state, dims) as never, problem.x0 as never, (o) => {
+        s.onState(o);
+        if (o.phase !== 'backward') return;
+        const g = concat(o.gradient, model.params);
+        sums[o.k - t]! += norm(g.map((x, i) => x - uJ[i]!));
+      });
+    }
+  }
+  return Array.from(sums, (x, i) => ({ k: t + i, error: x / s.count }));
+}
 
 /** uᵀM. */
 export function vecMat(u: ArrayLike<number>, m: DenseMatrix): Float64Array {
