@@ -4,7 +4,6 @@
 // bound (21) with the true constants), the report and figure builders, and the command end
 // to end (files, exit codes, the non-contractive warning and the divergence error).
 
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EigenvalueDecomposition, Matrix, inverse, solve } from 'ml-matrix';
@@ -17,7 +16,7 @@ import { concat, makeProblem, split, type LabProblem } from '../src/lab/problem.
 import { traceCurse, type CurseTrace } from '../src/lab/trace.js';
 import { renderFigure } from '../src/lab/plot.js';
 import { boundsApply, curseFigure, curseJson, curseMarkdown, curseRows, labWarnings, sampleKs, thin, type CurseReportInput } from '../src/lab/curse-report.js';
-import { CLI, ROOT, STACK_TRACE, removeTempDirs, requireBuiltCli, runCli, tempDir } from './helpers/cli.js';
+import { ROOT, STACK_TRACE, cli, removeTempDirs, requireBuiltCli, runCli, tempDir } from './helpers/cli.js';
 import { expectPng, expectSvg } from './helpers/figures.js';
 
 const SAMPLE = join(ROOT, 'samples', 'curse');
@@ -424,18 +423,9 @@ describe('curse report', () => {
 // The command end to end
 // ---------------------------------------------------------------------------
 
-/** Like runCli, but asynchronous, so that independent runs overlap (the CLI takes seconds to start). */
-function runCliAsync(args: readonly string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '' } }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-      resolve({ status: code, stdout, stderr });
-    });
-  });
-}
-
+// One run of the built CLI in a child process (the smoke test: exit code, streams, files);
+// the other cases run in-process through runCli, the same code without a process start.
 describe('phic curse (CLI)', () => {
-  beforeAll(() => requireBuiltCli());
   afterAll(() => removeTempDirs());
   const OPT_SPEC = join(SAMPLE, 'lsq-optimal.phi.json');
 
@@ -447,7 +437,8 @@ describe('phic curse (CLI)', () => {
     return file;
   }
 
-  it('writes <base>.json, .md, .vl.json, .svg and .png and prints a summary', () => {
+  it('writes <base>.json, .md, .vl.json, .svg and .png and prints a summary (in a child process)', () => {
+    requireBuiltCli();
     const out = tempDir('phic-curse-');
     const r = runCli(['curse', OPT_SPEC, '--data', DATA_FILE, '-K', '200', '-o', out, '--name', 'opt']);
     expect(r.stderr).toBe('');
@@ -479,9 +470,9 @@ describe('phic curse (CLI)', () => {
     expect(r.stdout).toMatch(/wrote .*opt\.json/);
   });
 
-  it('--mode forward --measure directions --truncate: late start along random directions, default names', () => {
+  it('--mode forward --measure directions --truncate: late start along random directions, default names', async () => {
     const out = tempDir('phic-curse-');
-    const r = runCli(['curse', OPT_SPEC, '--data', DATA_FILE, '-K', '120', '--truncate', '20', '--mode', 'forward', '--measure', 'directions', '--directions', '2', '--seed', '4', '-o', out]);
+    const r = await cli(['curse', OPT_SPEC, '--data', DATA_FILE, '-K', '120', '--truncate', '20', '--mode', 'forward', '--measure', 'directions', '--directions', '2', '--seed', '4', '-o', out]);
     expect(r.status).toBe(0);
     const json = JSON.parse(readFileSync(join(out, 'curse.json'), 'utf8'));
     expect(json.options).toMatchObject({ K: 120, truncate: 20, mode: 'forward', measure: 'directions', directions: 2, seed: 4 });
@@ -494,9 +485,9 @@ describe('phic curse (CLI)', () => {
     expect(svg).not.toContain('>reverse error</text>');
   });
 
-  it('a step of 3/L (ρ = 2, not a contraction): WARNING on stderr and in the report, no bounds, exit 0', () => {
+  it('a step of 3/L (ρ = 2, not a contraction): WARNING on stderr and in the report, no bounds, exit 0', async () => {
     const out = tempDir('phic-curse-');
-    const r = runCli(['curse', stepSpec(3), '--data', DATA_FILE, '-K', '30', '-o', out]);
+    const r = await cli(['curse', stepSpec(3), '--data', DATA_FILE, '-K', '30', '-o', out]);
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/WARNING: estimated ρ = 2\.0+ ≥ 1/);
     expect(r.stderr).not.toMatch(STACK_TRACE);
@@ -512,9 +503,9 @@ describe('phic curse (CLI)', () => {
     expect(svg).toContain('>forward error</text>');
   });
 
-  it('iterates that blow up (step 3/L, K = 2000): a clear numeric error, exit 1, no files', () => {
+  it('iterates that blow up (step 3/L, K = 2000): a clear numeric error, exit 1, no files', async () => {
     const out = tempDir('phic-curse-');
-    const r = runCli(['curse', stepSpec(3), '--data', DATA_FILE, '-K', '2000', '-o', join(out, 'sub')]);
+    const r = await cli(['curse', stepSpec(3), '--data', DATA_FILE, '-K', '2000', '-o', join(out, 'sub')]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/numeric error: the iterates diverged .*non-finite.*not a contraction/);
     expect(r.stderr).not.toMatch(STACK_TRACE);
@@ -528,11 +519,11 @@ describe('phic curse (CLI)', () => {
       ['curse', OPT_SPEC, '--data', DATA_FILE, '-K', '50', '--name', '../escape', '-o', out],
       ['curse', OPT_SPEC, '--data', DATA_FILE, '-K', 'many', '-o', out],
     ];
-    const results = await Promise.all(cases.map((args) => runCliAsync(args)));
-    results.forEach((r, i) => {
-      expect(r.status, cases[i]!.join(' ')).toBe(2);
+    for (const args of cases) {
+      const r = await cli(args);
+      expect(r.status, args.join(' ')).toBe(2);
       expect(r.stderr).toMatch(/^(phic: usage error|error: )/);
       expect(r.stderr).not.toMatch(STACK_TRACE);
-    });
+    }
   });
 });

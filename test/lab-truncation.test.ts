@@ -3,7 +3,6 @@
 // smaller step gives a smaller initial rise and less benefit from truncation; the report and
 // figure builders; and the command end to end.
 
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
@@ -16,7 +15,7 @@ import { makeProblem, type LabProblem } from '../src/lab/problem.js';
 import { defaultDeltas, sweepTruncation, type TruncationSweep } from '../src/lab/truncation.js';
 import { renderFigure } from '../src/lab/plot.js';
 import { truncationFigure, truncationJson, truncationMarkdown, type TruncationReportInput } from '../src/lab/curse-report.js';
-import { CLI, ROOT, STACK_TRACE, removeTempDirs, requireBuiltCli, runCli, tempDir } from './helpers/cli.js';
+import { ROOT, STACK_TRACE, cli, removeTempDirs, requireBuiltCli, runCli, tempDir } from './helpers/cli.js';
 import { expectPng, expectSvg } from './helpers/figures.js';
 
 const SAMPLE = join(ROOT, 'samples', 'curse');
@@ -286,20 +285,14 @@ describe('truncation report', () => {
 // The command end to end
 // ---------------------------------------------------------------------------
 
-function runCliAsync(args: readonly string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '' } }, (error, stdout, stderr) => {
-      resolve({ status: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
-    });
-  });
-}
-
+// One run of the built CLI in a child process (the smoke test: exit code, streams, files, the
+// progress lines off a terminal); the other cases run in-process through runCli.
 describe('phic truncation (CLI)', () => {
-  beforeAll(() => requireBuiltCli());
   afterAll(() => removeTempDirs());
   const OPT_SPEC = join(SAMPLE, 'lsq-optimal.phi.json');
 
-  it('writes JSON, Markdown and the figure; every run costs (1+ω)K; the bound-optimal Δ is measured too', () => {
+  it('writes JSON, Markdown and the figure; every run costs (1+ω)K; the bound-optimal Δ is measured too (in a child process)', () => {
+    requireBuiltCli();
     const out = tempDir('phic-trunc-');
     const r = runCli(['truncation', OPT_SPEC, '--data', DATA_FILE, '-K', '120', '--deltas', '0,20,40', '-o', out, '--name', 'tr']);
     expect(r.status).toBe(0);
@@ -333,11 +326,11 @@ describe('phic truncation (CLI)', () => {
     expect(r.stderr).not.toContain('WARNING');
   });
 
-  it('not a contraction (step 3/L): WARNING, no φ, exit 0', () => {
+  it('not a contraction (step 3/L): WARNING, no φ, exit 0', async () => {
     const dir = tempDir('phic-trunc-');
     const spec = join(dir, 'big.phi.json');
     writeFileSync(spec, JSON.stringify(lsqSpec(3 / L)));
-    const r = runCli(['truncation', spec, '--data', DATA_FILE, '-K', '20', '--deltas', '0,5', '-o', dir]);
+    const r = await cli(['truncation', spec, '--data', DATA_FILE, '-K', '20', '--deltas', '0,5', '-o', dir]);
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/WARNING: .*not a contraction/);
     const json = JSON.parse(readFileSync(join(dir, 'truncation.json'), 'utf8'));
@@ -353,11 +346,11 @@ describe('phic truncation (CLI)', () => {
       [['--deltas', '0,x'], /comma-separated list/],
       [['--deltas', '0,500'], /Δ = 500 must be an integer in \[0, K = 100\]/],
     ];
-    const results = await Promise.all(cases.map(([extra]) => runCliAsync(['truncation', OPT_SPEC, '--data', DATA_FILE, '-K', '100', '-o', out, ...extra])));
-    results.forEach((r, i) => {
-      expect(r.status, cases[i]![0].join(' ')).toBe(2);
-      expect(r.stderr).toMatch(cases[i]![1]);
+    for (const [extra, message] of cases) {
+      const r = await cli(['truncation', OPT_SPEC, '--data', DATA_FILE, '-K', '100', '-o', out, ...extra]);
+      expect(r.status, extra.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(message);
       expect(r.stderr).not.toMatch(STACK_TRACE);
-    });
+    }
   });
 });
