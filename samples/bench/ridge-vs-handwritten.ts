@@ -15,6 +15,7 @@ import Benchmark from 'benchmark';
 import { packageRoot } from '../../compiler/package-root.js';
 import { compile } from '../../src/index.js';
 import { randomGenerator, relativeDifference, spectralNorm } from '../../runtime/reference.js';
+import { median } from '../../src/lab/stats.js';
 import { createHandwrittenRidge, type RidgeProblem } from './handwritten-ridge.js';
 import { ridgeSpec } from './ridge-spec.js';
 
@@ -63,12 +64,6 @@ interface Row {
 
 /** Keeps results alive so the engine cannot drop the calls. */
 let sink = 0;
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 function timing(bench: Benchmark): Timing {
   const sample = bench.stats.sample;

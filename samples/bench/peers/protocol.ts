@@ -1,6 +1,8 @@
 // What a child process (one peer × one workload) reports, the timing rule every peer follows
 // (torch_peer.py implements the same rule), and the agreement check made before timing.
 
+import { median } from '../../../src/lab/stats.js';
+
 /** pytorch: 2 threads (as the issue asks); pytorch1t: the same on 1 thread, like every other peer here. */
 export type PeerId = 'phic' | 'phic1t' | 'phicjs' | 'handwritten' | 'pytorch' | 'pytorch1t' | 'jaxjs' | 'tfjs';
 
@@ -99,7 +101,5 @@ export function timeCalls(call: () => void): Timing {
     samples.push(performance.now() - t0);
   }
   samples.sort((a, b) => a - b);
-  const mid = samples.length >> 1;
-  const medianMs = samples.length % 2 ? samples[mid]! : (samples[mid - 1]! + samples[mid]!) / 2;
-  return { medianMs, minMs: samples[0]!, maxMs: samples[samples.length - 1]!, reps, warmupCalls };
+  return { medianMs: median(samples), minMs: samples[0]!, maxMs: samples[samples.length - 1]!, reps, warmupCalls };
 }
