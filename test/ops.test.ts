@@ -1,4 +1,4 @@
-// Checks every registered op (generated from the registry): JVP vs finite differences, VJP by the dot-product test, structural evaluations, shape rules and JS templates.
+// Checks every registered op (generated from the registry): JVP vs finite differences, VJP by the dot-product test, structural evaluations, shape rules, JS and GPU templates in each elementwise entry, and the scalar helpers' one source.
 
 import { describe, expect, it } from 'vitest';
 import { allOps } from '../compiler/ops/index.js';
@@ -8,7 +8,11 @@ import { ShapeError, type InputNode, type Node, type Shape } from '../compiler/i
 import { evaluate } from '../compiler/ir/evaluate.js';
 import { jvp } from '../compiler/diff/jvp.js';
 import { vjp } from '../compiler/diff/vjp.js';
-import { JS_HELPERS, JS_TEMPLATES } from '../compiler/codegen/js-templates.js';
+import { JS_HELPERS, JS_SCALAR_HELPERS, printOp } from '../compiler/codegen/js-templates.js';
+import { HELPER_NAMES, helperFunction, helperSource } from '../compiler/ops/helpers.js';
+import { templateHelpers } from '../compiler/ops/templates.js';
+import { topLevelNames } from '../compiler/codegen/top-level.js';
+import { FORMULA_FUNCTIONS } from '../compiler/spec/identifiers.js';
 import { centralDifference, randomGenerator, relativeDifference } from '../runtime/reference.js';
 import {
   concat,
@@ -256,8 +260,6 @@ describe('elementwise ops', () => {
   });
 
   it.each(ELEMENTWISE.map(describeOp))('$name has a JS template that computes its scalar function with correct parentheses', ({ op }) => {
-    const template = JS_TEMPLATES[op.name];
-    expect(template, `JS_TEMPLATES has no entry for elementwise op '${op.name}'`).toBeTypeOf('function');
     const rng = randomGenerator(op.name.length * 97 + 3);
     const domain: Domain = op.domain ?? 'any';
     // Each argument printed at every precedence level (atom, unary, product, sum) with the same value.
@@ -270,7 +272,7 @@ describe('elementwise ops', () => {
     const combos: number[][] = op.arity === 1 ? levels.map((_, l) => [l]) : levels.flatMap((_, l) => levels.map((_, r) => [l, r]));
     for (const combo of combos) {
       const values = Array.from({ length: op.arity }, () => drawValue(rng, domain));
-      const printed = template!(combo.map((l, i) => levels[l]!(i)) as never);
+      const printed = printOp(op.name, combo.map((l, i) => levels[l]!(i)) as never);
       const params = values.flatMap((_, i) => [`a${i}`, `m${i}`]);
       const fn = new Function(...params, `${JS_HELPERS}\nreturn ${printed.text};`) as (...v: number[]) => number;
       const got = fn(...values.flatMap((v) => [v, -v]));
@@ -279,9 +281,16 @@ describe('elementwise ops', () => {
     }
   });
 
-  it('JS templates name only registered elementwise ops', () => {
-    const names = new Set(ELEMENTWISE.map((o) => o.name));
-    for (const key of Object.keys(JS_TEMPLATES)) expect(names.has(key), `template '${key}' has no elementwise op`).toBe(true);
+  it.each(ELEMENTWISE.map(describeOp))('$name has a js and a gpu template in its entry, calling only helpers that exist', ({ op }) => {
+    expect(op.emit.js, `${op.name} has no js template`).toBeTypeOf('object');
+    expect(op.emit.gpu, `${op.name} has no gpu template`).toBeTypeOf('object');
+    for (const h of [...templateHelpers(op.emit.js), ...templateHelpers(op.emit.gpu)]) expect(HELPER_NAMES, `${op.name} calls helper ${h}`).toContain(h);
+    for (const h of templateHelpers(op.emit.js)) expect(JS_SCALAR_HELPERS).toContain(h);
+  });
+
+  it('ops formulas call by name are reserved names, and printing an op outside the registry is an error naming it', () => {
+    for (const op of ELEMENTWISE.filter((o) => o.callable)) expect(FORMULA_FUNCTIONS, `FORMULA_FUNCTIONS (compiler/spec/identifiers.ts) lacks '${op.name}'`).toContain(op.name);
+    expect(() => printOp('erf', [{ text: 'x', level: 4 }])).toThrow(/no template for op 'erf'/);
   });
 
   it('scalar functions are stable where naive formulas overflow', () => {
@@ -292,6 +301,28 @@ describe('elementwise ops', () => {
     expect(byName('softplus')(800)).toBe(800);
     expect(byName('softplus')(-800)).toBe(0);
     expect(byName('softplus')(0)).toBeCloseTo(Math.LN2, 15);
+  });
+
+  it('each scalar helper has one source: the JS module declares that text at its top level, and it computes what the interpreter does', () => {
+    // The text generated modules carry, evaluated on its own (as a module would run it).
+    const emitted = new Function(`${JS_HELPERS}\nreturn { ${JS_SCALAR_HELPERS.join(', ')} };`)() as Record<string, (v: number) => number>;
+    expect(JS_SCALAR_HELPERS).toEqual(['sigmoid', 'softplus']);
+    const harvested = topLevelNames(JS_HELPERS);
+    const extremes = [1000, -1000, 1e-300, -1e-300, 0, -0, 1e-16, -1e-16, 1e-8, -1e-8, 0.5, -0.5, 1, -1, 20, -20, 36.7, -36.7, 37, -37, 709, -709, 710, -710, 745, -745, 1e300, -1e300, Infinity, -Infinity, NaN];
+    const rng = randomGenerator(11);
+    const values = [...extremes, ...Array.from({ length: 2000 }, () => (rng.uniform() - 0.5) * 10 ** (8 * rng.uniform() - 4))];
+    for (const name of JS_SCALAR_HELPERS) {
+      expect(JS_HELPERS).toContain(helperSource(name));
+      expect(harvested, `'${name}' is declared at the top level as function ${name}`).toContain(name);
+      const interpreter = ELEMENTWISE.find((o) => o.name === name)!.scalar;
+      expect(interpreter).toBe(helperFunction(name));
+      for (const v of values) expect(Object.is(emitted[name]!(v), interpreter(v)), `${name}(${v}): emitted ${emitted[name]!(v)}, interpreter ${interpreter(v)}`).toBe(true);
+    }
+    expect(helperFunction('sigmoid')(-1000)).toBe(0);
+    expect(helperFunction('sigmoid')(1000)).toBe(1);
+    expect(helperFunction('softplus')(1000)).toBe(1000);
+    expect(helperFunction('softplus')(-1000)).toBe(0);
+    expect(helperFunction('softplus')(-700)).toBe(Math.exp(-700));
   });
 });
 

@@ -1,35 +1,28 @@
-// JavaScript templates for loop-IR scalar expressions: one entry per elementwise op; the
-// precedence table that decides parentheses is shared with the GPU emitter (precedence.ts). The GPU emitter has a table of the same shape.
+// JavaScript for loop-IR scalar expressions: each op prints by the `js` template of its
+// registry entry (compiler/ops/elementwise.ts) through the shared template printer, and
+// JS_HELPERS is the module-level code generated modules carry: create()'s option checks and
+// the scalar helpers the templates call, from their one source (compiler/ops/helpers.ts).
 
 import type { IndexExpr, ScalarExpr } from '../lower/loop-ir.js';
-import { Level, wrap, type Printed } from './precedence.js';
+import { allOps, findOp } from '../ops/index.js';
+import { HELPER_NAMES, helperCalls, helperSource } from '../ops/helpers.js';
+import { templateHelpers } from '../ops/templates.js';
+import { Level, type Printed } from './precedence.js';
+import { numberLiteral, printTemplate, type Callees } from './print-template.js';
 
+export { numberLiteral };
 
-type Template = (args: readonly Printed[]) => Printed;
+const JS_CALLEES: Callees = { math: (fn) => `Math.${fn}`, helper: (name) => name };
 
-const call = (fn: string): Template => (args) => ({ text: `${fn}(${args.map((a) => a.text).join(', ')})`, level: Level.Atom });
+const called = new Set(
+  allOps()
+    .flatMap((op) => (op.kind === 'elementwise' ? templateHelpers(op.emit.js) : []))
+    .flatMap((h) => [h, ...helperCalls(h)]),
+);
+/** The scalar helpers JavaScript templates call, and those these call, in definition order. */
+export const JS_SCALAR_HELPERS: readonly string[] = HELPER_NAMES.filter((n) => called.has(n));
 
-/** Entry per registry op; a test checks that every elementwise op has one. */
-export const JS_TEMPLATES: Readonly<Record<string, Template>> = {
-  add: ([a, b]) => ({ text: `${wrap(a!, Level.Sum)} + ${wrap(b!, Level.Sum)}`, level: Level.Sum }),
-  sub: ([a, b]) => ({ text: `${wrap(a!, Level.Sum)} - ${wrap(b!, Level.Product)}`, level: Level.Sum }),
-  mul: ([a, b]) => ({ text: `${wrap(a!, Level.Product)} * ${wrap(b!, Level.Product)}`, level: Level.Product }),
-  div: ([a, b]) => ({ text: `${wrap(a!, Level.Product)} / ${wrap(b!, Level.Unary)}`, level: Level.Product }),
-  neg: ([a]) => ({ text: `-${a!.text.startsWith('-') ? `(${a!.text})` : wrap(a!, Level.Unary)}`, level: Level.Unary }),
-  pow: call('Math.pow'),
-  exp: call('Math.exp'),
-  log: call('Math.log'),
-  sqrt: call('Math.sqrt'),
-  abs: call('Math.abs'),
-  sign: call('Math.sign'),
-  tanh: call('Math.tanh'),
-  sin: call('Math.sin'),
-  cos: call('Math.cos'),
-  sigmoid: call('sigmoid'),
-  softplus: call('softplus'),
-};
-
-/** Module-level helpers the templates call. */
+/** Module-level helpers: create()'s option checks, then the scalar helpers templates call (top-level `function name`). */
 export const JS_HELPERS = `/** create()'s options, checked: { threads } (1 to 64; 1: no worker threads) and { maxBytes } (a positive integer). */
 function createOptions(options) {
   if (options === undefined) return {};
@@ -47,19 +40,7 @@ function checkBytes(entries, what, options) {
   if (!(bytes <= limit)) fail('data', what + ' need ' + bytes + ' bytes, more than the ' + limit + ' an instance may hold: use smaller dims, K or truncation, or raise create(dims, { maxBytes })');
 }
 
-function sigmoid(v) {
-  return v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
-}
-
-function softplus(v) {
-  // log(1 + e^v) without overflow for large |v|
-  return Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
-}`;
-
-/** A number literal that reads back to the same float64. */
-export function numberLiteral(v: number): string {
-  return Object.is(v, -0) ? '0' : String(v);
-}
+${JS_SCALAR_HELPERS.map(helperSource).join('\n\n')}`;
 
 export interface ExprPrinter {
   /** Print a dim: its literal size when baked, else its name. */
@@ -68,6 +49,12 @@ export interface ExprPrinter {
   load(buffer: string, index: IndexExpr): string;
 }
 
+/** An op's JavaScript from its printed arguments, by its registry entry's `js` template. */
+export function printOp(op: string, args: readonly Printed[]): Printed {
+  const def = findOp(op);
+  if (def?.kind !== 'elementwise') throw new Error(`the JavaScript emitter has no template for op '${op}'`);
+  return printTemplate(def.emit.js, args, JS_CALLEES);
+}
 
 export function printScalar(e: ScalarExpr, p: ExprPrinter): Printed {
   switch (e.kind) {
@@ -77,10 +64,7 @@ export function printScalar(e: ScalarExpr, p: ExprPrinter): Printed {
       return { text: e.name, level: Level.Atom };
     case 'load':
       return { text: p.load(e.buffer, e.index), level: Level.Atom };
-    case 'call': {
-      const template = JS_TEMPLATES[e.op];
-      if (!template) throw new Error(`the JavaScript emitter has no template for op '${e.op}'`);
-      return template(e.args.map((a) => printScalar(a, p)));
-    }
+    case 'call':
+      return printOp(e.op, e.args.map((a) => printScalar(a, p)));
   }
 }

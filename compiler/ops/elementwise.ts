@@ -1,9 +1,12 @@
-// Elementwise ops: scalar function, partial derivatives and valid domain, one entry each.
+// Elementwise ops, one entry each: scalar function, partial derivatives, valid domain, whether
+// formulas call it by name, and the code the CPU (js) and GPU (gpu) back ends print for it.
 // Scalars broadcast against tensors; two tensors must have the same shape.
 
 import { ShapeError, formatShape, sameShape, type Node, type Shape } from '../ir/nodes.js';
 import type { Builder } from '../ir/builder.js';
 import { defineOp, type ElementwiseOp } from './registry.js';
+import { helperFunction } from './helpers.js';
+import { binary, helper, integerPower, math, prefix, type EmitTemplates } from './templates.js';
 
 export function broadcastShapes(shapes: readonly Shape[]): Shape {
   let out: Shape = [];
@@ -17,59 +20,83 @@ export function broadcastShapes(shapes: readonly Shape[]): Shape {
 
 type Partials = (b: Builder, a: readonly Node[], out: Node) => (Node | null)[];
 
-function elementwise(
-  name: string,
-  arity: number,
-  scalar: (...x: number[]) => number,
-  partials: Partials,
-  domain: ElementwiseOp['domain'] = 'any',
-): ElementwiseOp {
-  return defineOp({ kind: 'elementwise', name, arity, scalar, partials, domain, shape: broadcastShapes });
+interface ElementwiseSpec extends EmitTemplates {
+  readonly arity: number;
+  /** The scalar function (float64): the reference interpreter's, and constant folding's. */
+  readonly scalar: (...x: number[]) => number;
+  readonly partials: Partials;
+  readonly domain?: ElementwiseOp['domain'];
+  /** Formulas call it by name (`exp(x)`); default false (an operator, or generated only). */
+  readonly callable?: boolean;
+}
+
+function elementwise(name: string, spec: ElementwiseSpec): ElementwiseOp {
+  const { arity, scalar, partials, domain = 'any', callable = false, js, gpu } = spec;
+  return defineOp({ kind: 'elementwise', name, arity, scalar, partials, domain, callable, emit: { js, gpu }, shape: broadcastShapes });
 }
 
 const one = (b: Builder) => b.constant(1);
-const sigmoid = (v: number) => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v)));
-// softplus(v) = log(1 + e^v), written to stay finite for large |v|.
-const softplus = (v: number) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
+// An op computed by a scalar helper: the same source text on every back end and here.
+const byHelper = (name: string) => ({ scalar: helperFunction(name), js: helper(name), gpu: helper(name) });
+// An op computed by a Math function on both back ends.
+const byMath = (fn: string) => ({ scalar: (Math as unknown as Record<string, (x: number) => number>)[fn]!, js: math(fn), gpu: math(fn) });
 
 // d(a+b) = da + db
-elementwise('add', 2, (a, b) => a + b, (b) => [one(b), one(b)]);
+elementwise('add', {
+  arity: 2, scalar: (a, b) => a + b, partials: (b) => [one(b), one(b)],
+  js: binary('+', 'sum', true), gpu: binary('+', 'sum', true),
+});
 // d(a-b) = da - db
-elementwise('sub', 2, (a, b) => a - b, (b) => [one(b), b.constant(-1)]);
+elementwise('sub', {
+  arity: 2, scalar: (a, b) => a - b, partials: (b) => [one(b), b.constant(-1)],
+  js: binary('-', 'sum', false), gpu: binary('-', 'sum', false),
+});
 // d(ab) = b da + a db
-elementwise('mul', 2, (a, b) => a * b, (_b, [x, y]) => [y!, x!]);
+elementwise('mul', {
+  arity: 2, scalar: (a, b) => a * b, partials: (_b, [x, y]) => [y!, x!],
+  js: binary('*', 'product', true), gpu: binary('*', 'product', true),
+});
 // d(a/b) = da/b - (a/b) db/b
-elementwise('div', 2, (a, b) => a / b, (b, [, y], out) => [b.div(one(b), y!), b.neg(b.div(out, y!))], 'nonzero');
+elementwise('div', {
+  arity: 2, scalar: (a, b) => a / b, partials: (b, [, y], out) => [b.div(one(b), y!), b.neg(b.div(out, y!))], domain: 'nonzero',
+  js: binary('/', 'product', false), gpu: binary('/', 'product', false),
+});
 // d(-a) = -da
-elementwise('neg', 1, (a) => -a, (b) => [b.constant(-1)]);
-// d(a^p) = p a^(p-1) da + a^p log(a) dp; the second term only when p varies
-elementwise(
-  'pow',
-  2,
-  (a, p) => Math.pow(a, p),
-  (b, [x, p], out) => [
+elementwise('neg', { arity: 1, scalar: (a) => -a, partials: (b) => [b.constant(-1)], js: prefix('-'), gpu: prefix('-') });
+// d(a^p) = p a^(p-1) da + a^p log(a) dp; the second term only when p varies.
+// GLSL's pow is undefined for a negative base: on the GPU, integer exponents go through
+// |a|^p with the sign put back (a^2 as a product).
+elementwise('pow', {
+  arity: 2,
+  scalar: (a, p) => Math.pow(a, p),
+  partials: (b, [x, p], out) => [
     b.mul(p!, b.pow(x!, b.sub(p!, one(b)))),
     p!.kind === 'const' ? null : b.mul(out, b.op('log', x!)),
   ],
-  'positive',
-);
+  domain: 'positive',
+  js: math('pow'),
+  gpu: integerPower({ square: 'sq', even: 'pow_even', odd: 'pow_odd' }, math('pow')),
+});
 // d exp(a) = exp(a) da
-elementwise('exp', 1, Math.exp, (_b, _a, out) => [out]);
+elementwise('exp', { arity: 1, ...byMath('exp'), partials: (_b, _a, out) => [out], callable: true });
 // d log(a) = da / a
-elementwise('log', 1, Math.log, (b, [x]) => [b.div(one(b), x!)], 'positive');
+elementwise('log', { arity: 1, ...byMath('log'), partials: (b, [x]) => [b.div(one(b), x!)], domain: 'positive', callable: true });
 // d sqrt(a) = da / (2 sqrt(a))
-elementwise('sqrt', 1, Math.sqrt, (b, _a, out) => [b.div(b.constant(0.5), out)], 'positive');
+elementwise('sqrt', { arity: 1, ...byMath('sqrt'), partials: (b, _a, out) => [b.div(b.constant(0.5), out)], domain: 'positive', callable: true });
 // d |a| = sign(a) da (a ≠ 0)
-elementwise('abs', 1, Math.abs, (b, [x]) => [b.op('sign', x!)], 'nonzero');
+elementwise('abs', { arity: 1, ...byMath('abs'), partials: (b, [x]) => [b.op('sign', x!)], domain: 'nonzero', callable: true });
 // sign is piecewise constant: its derivative is zero wherever it exists (a ≠ 0)
-elementwise('sign', 1, Math.sign, () => [null], 'nonzero');
-// d tanh(a) = (1 - tanh(a)^2) da
-elementwise('tanh', 1, Math.tanh, (b, _a, out) => [b.sub(one(b), b.mul(out, out))]);
+elementwise('sign', { arity: 1, ...byMath('sign'), partials: () => [null], domain: 'nonzero' });
+// d tanh(a) = (1 - tanh(a)^2) da; on the GPU a helper (gpu.js's tanh is NaN past |a| ≈ 44)
+elementwise('tanh', {
+  arity: 1, scalar: Math.tanh, partials: (b, _a, out) => [b.sub(one(b), b.mul(out, out))], callable: true,
+  js: math('tanh'), gpu: helper('tanh'),
+});
 // d σ(a) = σ(a)(1 - σ(a)) da
-elementwise('sigmoid', 1, sigmoid, (b, _a, out) => [b.mul(out, b.sub(one(b), out))]);
+elementwise('sigmoid', { arity: 1, ...byHelper('sigmoid'), partials: (b, _a, out) => [b.mul(out, b.sub(one(b), out))], callable: true });
 // d softplus(a) = σ(a) da
-elementwise('softplus', 1, softplus, (b, [x]) => [b.op('sigmoid', x!)]);
+elementwise('softplus', { arity: 1, ...byHelper('softplus'), partials: (b, [x]) => [b.op('sigmoid', x!)], callable: true });
 // d sin(a) = cos(a) da
-elementwise('sin', 1, Math.sin, (b, [x]) => [b.op('cos', x!)]);
+elementwise('sin', { arity: 1, ...byMath('sin'), partials: (b, [x]) => [b.op('cos', x!)], callable: true });
 // d cos(a) = -sin(a) da
-elementwise('cos', 1, Math.cos, (b, [x]) => [b.neg(b.op('sin', x!))]);
+elementwise('cos', { arity: 1, ...byMath('cos'), partials: (b, [x]) => [b.neg(b.op('sin', x!))], callable: true });

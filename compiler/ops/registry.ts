@@ -1,10 +1,11 @@
 // The op registry: each primitive is defined once, with its shape rule, its derivative
 // rules and its reference evaluation side by side. Elementwise ops give partial derivatives
-// (JVP and VJP follow generically); structural ops (matvec, transpose, sum, ...) give a JVP
-// and a transpose (VJP) rule. Emit templates live in the emitters' tables, keyed by op name.
+// (JVP and VJP follow generically) and the code each back end prints for them (templates.ts);
+// structural ops (matvec, transpose, sum, ...) give a JVP and a transpose (VJP) rule.
 
 import type { Node, Shape } from '../ir/nodes.js';
 import type { Builder } from '../ir/builder.js';
+import type { EmitTemplates } from './templates.js';
 
 /** A dense float64 tensor for the reference interpreter: shape in numbers, row-major data. */
 export interface Tensor {
@@ -30,6 +31,10 @@ export interface ElementwiseOp extends OpBase {
    * derivative is zero almost everywhere (sign) return nulls, not an error.
    */
   partials(b: Builder, args: readonly Node[], out: Node): (Node | null)[];
+  /** What the CPU (JavaScript) and GPU (gpu.js) back ends print for it. */
+  readonly emit: EmitTemplates;
+  /** Formulas call it by its name, `exp(x)`; other ops are operators or only generated. */
+  readonly callable: boolean;
 }
 
 export interface StructuralOp extends OpBase {
@@ -56,5 +61,8 @@ export function getOp(name: string): OpDef {
   if (!def) throw new Error(`no op named '${name}' in the registry`);
   return def;
 }
+
+/** The op named `name`, or undefined. */
+export const findOp = (name: string): OpDef | undefined => registry.get(name);
 
 export const allOps = (): OpDef[] => [...registry.values()];

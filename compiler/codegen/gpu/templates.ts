@@ -1,110 +1,60 @@
-// gpu.js templates for loop-IR scalar expressions: one entry per elementwise op, plus one
-// precedence table, the same shape as the JavaScript emitter's JS_TEMPLATES. Kernel bodies
-// are gpu.js's JavaScript subset, which it translates to GLSL (WebGL), WGSL or WebAssembly,
-// so the operators are JavaScript's; what differs is the functions. GLSL has no `tanh` of
-// its own (gpu.js's polyfill overflows to NaN for |v| > 44), no `log1p`, and `pow(v, e)` is
-// undefined for v < 0 even when e is an integer, so those go through helpers written here.
+// gpu.js code for loop-IR scalar expressions: each op prints by the `gpu` template of its
+// registry entry (compiler/ops/elementwise.ts) through the shared template printer, and
+// GPU_HELPERS holds the scalar helpers (compiler/ops/helpers.ts) as gpu.js function sources.
+// Kernel bodies are gpu.js's JavaScript subset, which it translates to GLSL (WebGL), WGSL or
+// WebAssembly, so the operators are JavaScript's; what differs is the functions. In float32,
+// gpu.js's tanh polyfill overflows to NaN for |v| > 44 and its log1p is log(1 + v), which
+// rounds small v away: on the GPU, Math.tanh and Math.log1p are the helpers of those names.
 
 import { PhicError } from '../../errors.js';
 import type { IndexExpr, ScalarExpr } from '../../lower/loop-ir.js';
-import { numberLiteral } from '../js-templates.js';
-import { Level, wrap, type Printed } from '../precedence.js';
+import { findOp } from '../../ops/index.js';
+import { HELPER_NAMES, helperSource } from '../../ops/helpers.js';
+import { numberLiteral, printTemplate, type Callees } from '../print-template.js';
+import { Level, type Printed } from '../precedence.js';
 
+/** Math functions replaced on the GPU by the scalar helper of the same name. */
+const REPLACED_MATH: ReadonlySet<string> = new Set(['tanh', 'log1p']);
 
-/** A template prints an op from its printed arguments and records the helpers it calls. */
-type Template = (args: readonly Printed[], helpers: Set<string>) => Printed;
+/** A helper's name in kernels. */
+const gpuName = (helper: string) => `phic_${helper}`;
 
-const call = (fn: string, helper?: string): Template => (args, helpers) => {
-  if (helper) helpers.add(helper);
-  return { text: `${fn}(${args.map((a) => a.text).join(', ')})`, level: Level.Atom };
-};
-
-/** An integer literal, as printed (`2`, `-3`), or null. */
-function integerLiteral(p: Printed): number | null {
-  return /^-?\d+$/.test(p.text) ? Number(p.text) : null;
+/** A helper's gpu.js source: its one source text with helpers and replaced Math functions called by their kernel names. */
+function gpuSource(name: string): string {
+  let text = helperSource(name);
+  for (const h of HELPER_NAMES) text = text.replace(new RegExp(`(?<![\\w$.])${h}\\(`, 'g'), `${gpuName(h)}(`);
+  for (const fn of REPLACED_MATH) text = text.replaceAll(`Math.${fn}(`, `${gpuName(fn)}(`);
+  return text;
 }
 
-/** Entry per registry op; a test checks that every elementwise op has one. */
-export const GPU_TEMPLATES: Readonly<Record<string, Template>> = {
-  add: ([a, b]) => ({ text: `${wrap(a!, Level.Sum)} + ${wrap(b!, Level.Sum)}`, level: Level.Sum }),
-  sub: ([a, b]) => ({ text: `${wrap(a!, Level.Sum)} - ${wrap(b!, Level.Product)}`, level: Level.Sum }),
-  mul: ([a, b]) => ({ text: `${wrap(a!, Level.Product)} * ${wrap(b!, Level.Product)}`, level: Level.Product }),
-  div: ([a, b]) => ({ text: `${wrap(a!, Level.Product)} / ${wrap(b!, Level.Unary)}`, level: Level.Product }),
-  neg: ([a]) => ({ text: `-${a!.text.startsWith('-') ? `(${a!.text})` : wrap(a!, Level.Unary)}`, level: Level.Unary }),
-  // GLSL's pow is undefined for a negative base: integer exponents go through |v|^e with the sign put back.
-  pow: ([a, e], helpers) => {
-    const k = integerLiteral(e!);
-    if (k === 2) {
-      helpers.add('phic_sq');
-      return { text: `phic_sq(${a!.text})`, level: Level.Atom };
-    }
-    if (k !== null) {
-      const helper = k % 2 === 0 ? 'phic_pow_even' : 'phic_pow_odd';
-      helpers.add(helper);
-      return { text: `${helper}(${a!.text}, ${e!.text})`, level: Level.Atom };
-    }
-    return { text: `Math.pow(${a!.text}, ${e!.text})`, level: Level.Atom };
-  },
-  exp: call('Math.exp'),
-  log: call('Math.log'),
-  sqrt: call('Math.sqrt'),
-  abs: call('Math.abs'),
-  sign: call('Math.sign'),
-  tanh: call('phic_tanh', 'phic_tanh'),
-  sin: call('Math.sin'),
-  cos: call('Math.cos'),
-  sigmoid: call('phic_sigmoid', 'phic_sigmoid'),
-  softplus: call('phic_softplus', 'phic_softplus'),
+/**
+ * Helper functions, by kernel name, as gpu.js function sources (added per kernel, only those
+ * it calls).
+ */
+export const GPU_HELPERS: Readonly<Record<string, string>> = Object.fromEntries(HELPER_NAMES.map((h) => [gpuName(h), gpuSource(h)]));
+
+/** The helpers a helper calls, directly or through others, by kernel name. */
+function helperClosure(name: string, into: Set<string>) {
+  if (into.has(name)) return;
+  into.add(name);
+  for (const m of GPU_HELPERS[name]!.matchAll(/(?<![\w$.])(phic_\w+)\(/g)) helperClosure(m[1]!, into);
+}
+
+/** Callees in kernels, recording the helpers they call in `helpers`. */
+const callees = (helpers: Set<string>): Callees => {
+  const helper = (name: string) => {
+    helperClosure(gpuName(name), helpers);
+    return gpuName(name);
+  };
+  return { helper, math: (fn) => (REPLACED_MATH.has(fn) ? helper(fn) : `Math.${fn}`) };
 };
 
-/**
- * Helper functions, by name, as gpu.js function sources (added per kernel, only those it
- * calls). Each is accurate to a few float32 ulps over the whole real line.
- */
-export const GPU_HELPERS: Readonly<Record<string, string>> = {
-  phic_sq: `function phic_sq(v) {
-  return v * v;
-}`,
-  phic_pow_even: `function phic_pow_even(v, e) {
-  return Math.pow(Math.abs(v), e);
-}`,
-  phic_pow_odd: `function phic_pow_odd(v, e) {
-  return Math.sign(v) * Math.pow(Math.abs(v), e);
-}`,
-  // Cephes' tanhf: a minimax polynomial near 0 (no cancellation), 1 - 2/(e^2|v| + 1) beyond,
-  // and exactly +-1 past |v| = 9, where float32 rounds tanh to 1 anyway (no exp overflow).
-  phic_tanh: `function phic_tanh(v) {
-  const a = Math.abs(v);
-  if (a < 0.625) {
-    const z = v * v;
-    return ((((-0.00570498872745 * z + 0.0206390887954) * z - 0.0537397155531) * z + 0.133314422036) * z - 0.333332819422) * z * v + v;
-  }
-  if (a > 9) {
-    return Math.sign(v);
-  }
-  const t = 1 - 2 / (Math.exp(2 * a) + 1);
-  if (v < 0) {
-    return -t;
-  }
-  return t;
-}`,
-  phic_sigmoid: `function phic_sigmoid(v) {
-  if (v >= 0) {
-    return 1 / (1 + Math.exp(-v));
-  }
-  const e = Math.exp(v);
-  return e / (1 + e);
-}`,
-  // log(1 + e^v) = max(v, 0) + log(1 + e^-|v|); the log term by its series when e^-|v| is tiny.
-  phic_softplus: `function phic_softplus(v) {
-  const e = Math.exp(-Math.abs(v));
-  let l = Math.log(1 + e);
-  if (e < 0.0001) {
-    l = e * (1 - 0.5 * e);
-  }
-  return Math.max(v, 0) + l;
-}`,
-};
+/** An op's gpu.js code from its printed arguments, by its registry entry's `gpu` template. */
+export function printOp(op: string, args: readonly Printed[], helpers: Set<string>): Printed {
+  const def = findOp(op);
+  if (def?.kind !== 'elementwise') throw unsupportedOp(op);
+  return printTemplate(def.emit.gpu, args, callees(helpers));
+}
 
 export interface GpuPrinter {
   /** A dim: its literal size when baked, else a reference to the kernel's constants. */
@@ -115,7 +65,6 @@ export interface GpuPrinter {
   local(name: string): Printed;
 }
 
-
 /** Prints a scalar expression, collecting the helpers it calls. Unknown ops are an error naming the op. */
 export function printScalar(e: ScalarExpr, p: GpuPrinter, helpers: Set<string>): Printed {
   switch (e.kind) {
@@ -125,11 +74,8 @@ export function printScalar(e: ScalarExpr, p: GpuPrinter, helpers: Set<string>):
       return p.local(e.name);
     case 'load':
       return { text: p.load(e.buffer, e.index), level: Level.Atom };
-    case 'call': {
-      const template = GPU_TEMPLATES[e.op];
-      if (!template) throw unsupportedOp(e.op);
-      return template(e.args.map((a) => printScalar(a, p, helpers)), helpers);
-    }
+    case 'call':
+      return printOp(e.op, e.args.map((a) => printScalar(a, p, helpers)), helpers);
   }
 }
 

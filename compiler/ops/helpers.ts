@@ -1,0 +1,96 @@
+// Scalar helper functions that generated code calls, each written once as JavaScript source
+// text, and that one text is what every back end emits and what the compiler runs:
+// - CPU modules declare it at their top level under its name (`function sigmoid(v)`);
+// - GPU kernels get it as a gpu.js function named phic_<name> (codegen/gpu/templates.ts);
+// - the reference interpreter and constant folding call the function the text evaluates to.
+// Sources keep to the JavaScript subset gpu.js translates: Math functions, arithmetic,
+// comparisons, ternaries, if, const and let, and calls of other helpers by name.
+
+const SOURCES: readonly string[] = [
+  // σ(v) through e^-|v| only, so no exp overflows for large |v|.
+  `function sigmoid(v) {
+  return v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
+}`,
+  `function softplus(v) {
+  // log(1 + e^v) without overflow for large |v|
+  return Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
+}`,
+  // The helpers below serve GPU kernels only (float32; GLSL's pow is undefined for a negative
+  // base, and gpu.js's tanh and log1p polyfills overflow or cancel).
+  `function sq(v) {
+  return v * v;
+}`,
+  `function pow_even(v, e) {
+  return Math.pow(Math.abs(v), e);
+}`,
+  `function pow_odd(v, e) {
+  return Math.sign(v) * Math.pow(Math.abs(v), e);
+}`,
+  // Cephes' tanhf: a minimax polynomial near 0 (no cancellation), 1 - 2/(e^2|v| + 1) beyond,
+  // and exactly +-1 past |v| = 9, where float32 rounds tanh to 1 anyway (no exp overflow).
+  `function tanh(v) {
+  const a = Math.abs(v);
+  if (a < 0.625) {
+    const z = v * v;
+    return ((((-0.00570498872745 * z + 0.0206390887954) * z - 0.0537397155531) * z + 0.133314422036) * z - 0.333332819422) * z * v + v;
+  }
+  if (a > 9) {
+    return Math.sign(v);
+  }
+  const t = 1 - 2 / (Math.exp(2 * a) + 1);
+  if (v < 0) {
+    return -t;
+  }
+  return t;
+}`,
+  // log(1 + x), by its series x - x^2/2 where float32 1 + x would round away most of x.
+  `function log1p(x) {
+  if (Math.abs(x) < 0.0001) {
+    return x * (1 - 0.5 * x);
+  }
+  return Math.log(1 + x);
+}`,
+];
+
+const nameOf = (source: string): string => {
+  const m = /^function ([A-Za-z_]\w*)\(/.exec(source);
+  if (!m) throw new Error(`a helper source must start with 'function name(': ${source.slice(0, 40)}`);
+  return m[1]!;
+};
+
+const BY_NAME = new Map(SOURCES.map((s) => [nameOf(s), s]));
+
+/** Every helper's name, in definition order. */
+export const HELPER_NAMES: readonly string[] = [...BY_NAME.keys()];
+
+// The functions the sources evaluate to, all in one scope so that helpers may call each other.
+const FUNCTIONS = new Function(`${SOURCES.join('\n\n')}\nreturn { ${HELPER_NAMES.join(', ')} };`)() as Record<string, (...x: number[]) => number>;
+
+/** A helper's source text: one declaration, `function <name>(...) { ... }`. */
+export function helperSource(name: string): string {
+  const source = BY_NAME.get(name);
+  if (source === undefined) throw new Error(`no scalar helper named '${name}'`);
+  return source;
+}
+
+/** The function a helper's source evaluates to (float64), for the interpreter and constant folding. */
+export function helperFunction(name: string): (...x: number[]) => number {
+  helperSource(name);
+  return FUNCTIONS[name]!;
+}
+
+/** The other helpers a helper's source calls, directly or through them, in definition order. */
+export function helperCalls(name: string): string[] {
+  const found = new Set<string>();
+  const visit = (n: string) => {
+    for (const other of HELPER_NAMES) {
+      if (other === n || found.has(other)) continue;
+      if (new RegExp(`(?<![\\w$.])${other}\\(`).test(helperSource(n))) {
+        found.add(other);
+        visit(other);
+      }
+    }
+  };
+  visit(name);
+  return HELPER_NAMES.filter((n) => found.has(n));
+}
