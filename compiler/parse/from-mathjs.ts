@@ -8,6 +8,7 @@ import type { MathNode } from 'mathjs';
 import { PhicError, specError } from '../errors.js';
 import type { Builder } from '../ir/builder.js';
 import { ShapeError, formatShape, type Node } from '../ir/nodes.js';
+import { allOps } from '../ops/index.js';
 import type { SpecSource } from '../spec/source.js';
 import { locateNodes, type Span } from './locate.js';
 
@@ -28,7 +29,8 @@ const requireModule = createRequire(import.meta.url);
 let mathParse: ((text: string) => MathNode) | undefined;
 const parse = (text: string): MathNode => (mathParse ??= (requireModule('mathjs/number') as typeof import('mathjs')).parse)(text);
 
-const UNARY_FUNCTIONS = new Set(['exp', 'log', 'sqrt', 'abs', 'tanh', 'sigmoid', 'softplus', 'sin', 'cos']);
+/** Elementwise ops formulas call by name (`exp(x)`), from the registry, with their arity. */
+const OP_FUNCTIONS = new Map(allOps().flatMap((op) => (op.kind === 'elementwise' && op.callable ? [[op.name, op.arity] as const] : [])));
 const NON_DIFFERENTIABLE = new Set(['floor', 'ceil', 'round', 'fix', 'sign', 'max', 'min', 'mod', 'heaviside', 'step']);
 const NAMED_CONSTANTS = new Map([
   ['pi', Math.PI],
@@ -119,7 +121,7 @@ export class FormulaTranslator {
         }
         const named = NAMED_CONSTANTS.get(name);
         if (named !== undefined) return b.constant(named);
-        if (this.scope.functions.has(name) || UNARY_FUNCTIONS.has(name)) throw fail(`'${name}' is a function: call it with arguments`);
+        if (this.scope.functions.has(name) || OP_FUNCTIONS.has(name)) throw fail(`'${name}' is a function: call it with arguments`);
         throw fail(`unknown symbol '${name}' (known: ${[...symbols.keys()].join(', ') || 'none'})`);
       }
       case 'ParenthesisNode':
@@ -171,9 +173,10 @@ export class FormulaTranslator {
         const arity = (k: number) => {
           if (args.length !== k) throw fail(`${name} takes ${k} argument${k === 1 ? '' : 's'}, got ${args.length}`);
         };
-        if (UNARY_FUNCTIONS.has(name)) {
-          arity(1);
-          return b.op(name, args[0]!);
+        const opArity = OP_FUNCTIONS.get(name);
+        if (opArity !== undefined) {
+          arity(opArity);
+          return build(() => b.op(name, ...args));
         }
         const helper = this.scope.functions.get(name);
         if (helper) {
