@@ -5,7 +5,9 @@
 import { createHash } from 'node:crypto';
 import { usageError } from './errors.js';
 import { buildModel, type MapModel } from './model.js';
-import { buildPlan, type Mode, type Plan, type SegmentPass } from './plan.js';
+import { buildPlan, type Mode, type Plan, type PlanPass, type SegmentPass } from './plan.js';
+import { batchTangentProducts } from './optimise/batch-tangents.js';
+import { deferRankOneUpdates } from './optimise/defer-updates.js';
 import { selectKernels } from './optimise/select-kernels.js';
 import { fuseLoops } from './optimise/fuse-loops.js';
 import { printGraph } from './ir/print.js';
@@ -91,7 +93,8 @@ export function compileSpec(source: SpecSource, options: CompileOptions): Compil
   const dims = checkDims(model, options.dims);
   const gpu = options.backend === 'gpu';
   const kernels = !gpu && options.kernels !== 'js';
-  const plan = buildPlan(model, { mode: options.mode, K: options.K, truncate: options.truncate ?? 0, dims, segmentPasses: segmentPasses(gpu, kernels, dims), ...(gpu ? {} : { kernels, nextStateKnown: true }) }, gpu ? GPU_TOP_LEVEL : CPU_TOP_LEVEL);
+  const built = buildPlan(model, { mode: options.mode, K: options.K, truncate: options.truncate ?? 0, dims, segmentPasses: segmentPasses(gpu, kernels, dims), ...(gpu ? {} : { kernels, nextStateKnown: true }) }, gpu ? GPU_TOP_LEVEL : CPU_TOP_LEVEL);
+  const plan = planPasses(kernels).reduce((p, pass) => pass.run(p), built);
   const formulas: [string, string][] = model.spec.update
     ? Object.entries(model.spec.update).map(([k, f]) => [`update ${k}`, f])
     : [['objective', model.spec.objective!], ['method', JSON.stringify(model.spec.method)]];
@@ -134,6 +137,15 @@ function segmentPasses(gpu: boolean, kernels: boolean, dims: Readonly<Record<str
   const dimValue = (name: string) => dims?.[name] ?? null;
   const choose: SegmentPass = { name: 'select-kernels', run: (seg) => selectKernels(seg, { kernels, dimValue }) };
   return gpu ? [choose] : [choose, { name: 'fuse-loops', run: fuseLoops }];
+}
+
+/**
+ * The Plan → Plan passes per back end, in order: with the SIMD kernels, the tangent products of
+ * multi-direction sweeps run as one gemm, and rank-1 gradient updates wait for blocks of steps.
+ * Without kernels (plain loops, GPU) there is nothing to batch.
+ */
+function planPasses(kernels: boolean): PlanPass[] {
+  return kernels ? [{ name: 'batch-tangents', run: batchTangentProducts }, { name: 'defer-updates', run: deferRankOneUpdates }] : [];
 }
 
 /** Header lines of the module (up to the eslint marker), reused by the other files. */

@@ -10,6 +10,8 @@ import { invariantNodes } from './optimise/invariance.js';
 import { reassociate, type CostModel } from './optimise/reassociate.js';
 import { lowerSegment as lowerUnfused, type LoweringContext, type Output, type Ref } from './lower/lower.js';
 import type { BufferDecl, Segment } from './lower/loop-ir.js';
+import type { TangentBatch } from './optimise/batch-tangents.js';
+import type { Deferral } from './optimise/defer-updates.js';
 import { NameScope } from './names.js';
 import { REFUSED_NAMES } from './spec/identifiers.js';
 
@@ -34,6 +36,12 @@ export interface PlanOptions {
    * adjoint reads Φ(x_k) instead of recomputing it (tanh(Wx + c) for the derivative of tanh).
    */
   readonly nextStateKnown?: boolean;
+}
+
+/** A Plan → Plan pass (tangent batching, deferred updates), with a name for `--dump`. */
+export interface PlanPass {
+  readonly name: string;
+  run(plan: Plan): Plan;
 }
 
 /** A loop-IR → loop-IR pass over one segment, with a name for `--dump`. */
@@ -90,6 +98,10 @@ export interface Plan {
     /** ℓ(x, θ) and its gradients at the current state (when the spec has an outer objective). */
     readonly outerGradient?: Segment;
   };
+  /** Set by the batch-tangents pass: the tangent step of multi-direction forward sweeps. */
+  readonly tangentBatch?: TangentBatch;
+  /** Set by the defer-updates pass: the adjoint step whose rank-1 gradient updates wait for a block of steps. */
+  readonly deferral?: Deferral;
   /** The symbolic derivatives the segments were lowered from (for --dump). */
   readonly derivatives: StepDerivatives;
   /** The graphs after optimisation, by stage (for --dump). */

@@ -7,7 +7,9 @@ import type CodeBlockWriter from 'code-block-writer';
 import type { Plan } from '../plan.js';
 import type { NameScope } from '../names.js';
 import { segmentBuffers } from './emit-segment-js.js';
-import { DEFER_STEPS, emitApplyNow, type DeferredUpdate } from './deferred-updates.js';
+import { emitApplyNow } from './deferred-updates.js';
+import { DEFER_STEPS, type Deferral } from '../optimise/defer-updates.js';
+import type { IndexExpr } from '../lower/loop-ir.js';
 import type { CreateNames, DriverLocals } from './module-js.js';
 
 export interface Sized {
@@ -28,8 +30,8 @@ export interface DriverContext {
   readonly drivers: NameScope;
   /** The call statement of a segment, for direction `d` (default: the drivers' `d`). */
   readonly call: (name: keyof Plan['segments'], d?: string) => string;
-  /** Rank-1 gradient updates that wait for a block of backward steps (deferred-updates.ts), or null. */
-  readonly deferral: { readonly updates: readonly DeferredUpdate[]; readonly kernels: string; readonly stride: (buffer: string) => string } | null;
+  /** Rank-1 gradient updates that wait for a block of backward steps (optimise/defer-updates.ts), or null. */
+  readonly deferral: { readonly deferral: Deferral; readonly kernels: string; readonly stride: (buffer: string) => string; readonly code: (e: IndexExpr) => string } | null;
 }
 
 const sumOf = (ctx: DriverContext, vs: readonly Sized[]) => {
@@ -59,14 +61,15 @@ function prepare(ctx: DriverContext, state: string) {
   w.writeLine(`${n.loadInputs}(${v.inputs});`).writeLine(`${n.loadState}(${state});`).writeLine(call('invariants'));
 }
 
-/** `batchedTangentCall`: the tangent step whose products tangentProducts computes (batched-tangents.ts), or null. */
-export function emitForward(ctx: DriverContext, batchedTangentCall: string | null) {
+/** `batched`: the call of the tangent step whose products tangentProducts computes (optimise/batch-tangents.ts), and whether a matrix needs its transposed copy; or null. */
+export function emitForward(ctx: DriverContext, batched: { readonly call: string; readonly transpose: boolean } | null) {
+  const batchedTangentCall = batched?.call ?? null;
   const { w, plan, n, v, size, call } = ctx;
   const P = sumOf(ctx, plan.params);
   emitSetUnit(ctx, n.setParamDirection, plan.params.map((p) => ({ buffer: p.dot, size: size(p) })));
   w.writeLine('/** Iterations T..K-1 with tangents, from ẋ_T = 0; `unit` directions e_d replace θ̇ per copy d. */');
   w.write(`function ${n.forwardSweep}(${v.count}, ${v.unit}, ${v.observe}) `).block(() => {
-    if (batchedTangentCall) w.writeLine(`if (${v.count} > 1 || ${v.unit}) ${n.transposeForProducts}();`);
+    if (batched?.transpose) w.writeLine(`if (${v.count} > 1 || ${v.unit}) ${n.transposeForProducts}();`);
     w.write(`for (let ${v.k} = T; ${v.k} < K; ${v.k}++) `).block(() => {
       w.write(`if (${v.count} === 1 && !${v.unit}) `).block(() => w.writeLine(call('forwardStep', '0')));
       w.write('else ').block(() => {
@@ -160,7 +163,10 @@ export function emitReverse(ctx: DriverContext) {
       }
       w.writeLine(call('adjointPrep'));
       w.writeLine(`for (let ${v.d} = 0; ${v.d} < ${v.count}; ${v.d}++) ${call('adjoint')}`);
-      if (deferral) w.writeLine(`${n.deferredSteps}++;`).writeLine(`if (${n.deferredSteps} === ${DEFER_STEPS} || ${v.k} === T || ${v.observe} !== undefined) ${n.applyDeferred}(${v.count}, ${v.k});`);
+      if (deferral) {
+        const steps = deferral.deferral.counter;
+        w.writeLine(`${steps}++;`).writeLine(`if (${steps} === ${DEFER_STEPS} || ${v.k} === T || ${v.observe} !== undefined) ${n.applyDeferred}(${v.count}, ${v.k});`);
+      }
       w.writeLine(`${n.checkAdjoints}(${v.k}, ${v.count});`);
       for (const s of plan.state) w.writeLine(`${s.bar}.set(${s.barNext});`);
       w.writeLine(`if (${v.observe} !== undefined) ${v.observe}({ phase: 'backward', ${prop('k', v.k)}, adjoint: { ${plan.state.map((s) => `${s.name}: ${s.bar}`).join(', ')} }, gradient: { ${plan.params.map((p) => `${p.name}: ${p.bar}`).join(', ')} } });`);
@@ -237,7 +243,7 @@ export function emitPartials(ctx: DriverContext, forward: boolean) {
     seedUnitRows(ctx);
     if (readsNextState(plan)) w.writeLine(`${call('step')} // x_next = Φ(point), which the adjoint reads`);
     w.writeLine(call('adjointPrep')).writeLine(`for (let ${v.d} = 0; ${v.d} < ${S}; ${v.d}++) ${call('adjoint')}`);
-    if (deferral) emitApplyNow(w, deferral.updates, deferral.kernels, deferral.stride, S, v.d);
+    if (deferral) emitApplyNow(w, deferral.deferral, deferral.kernels, deferral.stride, S, v.d, deferral.code);
     w.writeLine(`const ${v.rows} = ${S}, ${v.dx} = new Float64Array(${v.rows} * ${v.rows}), ${v.dtheta} = new Float64Array(${v.rows} * (${P}));`);
     w.write(`for (let ${v.r} = 0; ${v.r} < ${v.rows}; ${v.r}++) `).block(() => {
       let c = '0';

@@ -4,7 +4,7 @@
 // WebAssembly SIMD kernels.
 
 import type CodeBlockWriter from 'code-block-writer';
-import { kernelInputs, kernelOutput, type IndexExpr, type KernelCall, type Operand, type ScalarExpr, type Segment, type Stmt } from '../lower/loop-ir.js';
+import { buffersOf, type IndexExpr, type KernelCall, type Operand, type ScalarExpr, type Segment, type Stmt } from '../lower/loop-ir.js';
 import { printScalar, type ExprPrinter } from './js-templates.js';
 import { foldIndex, indexCode, printIndex } from './precedence.js';
 
@@ -26,21 +26,7 @@ const UNROLL = 4;
 
 /** Buffers a segment reads or writes, in a fixed order: they are passed as parameters. */
 export function segmentBuffers(seg: Segment): string[] {
-  const found = new Set<string>();
-  const scalar = (e: ScalarExpr) => {
-    if (e.kind === 'load') found.add(e.buffer);
-    if (e.kind === 'call') e.args.forEach(scalar);
-  };
-  const visit = (st: Stmt) => {
-    if (st.kind === 'for') st.body.forEach(visit);
-    else if (st.kind === 'store') {
-      found.add(st.buffer);
-      scalar(st.value);
-    } else if (st.kind === 'let' || st.kind === 'add-to-local') scalar(st.value);
-    else if (st.kind === 'kernel') [kernelOutput(st.call), ...kernelInputs(st.call)].forEach((o) => found.add(o.buffer));
-  };
-  seg.body.forEach(visit);
-  return [...found].sort();
+  return [...buffersOf(seg.body)].sort();
 }
 
 /** The call of a segment from driver code (`d` is the batch index expression). */

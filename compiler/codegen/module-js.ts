@@ -9,13 +9,15 @@
 
 import CodeBlockWriter from 'code-block-writer';
 import type { Plan } from '../plan.js';
-import type { Segment } from '../lower/loop-ir.js';
+import { imul, num, type IndexExpr } from '../lower/loop-ir.js';
 import { emitSegment, segmentCall, type SegmentEmitContext } from './emit-segment-js.js';
 import { callsKernels } from '../optimise/select-kernels.js';
 import { KERNELS_RUNTIME } from './wasm/runtime-kernels.js';
 import { bufferSet, emitBufferBytes, emitBufferDeclarations, emitThreadFunctions } from './buffers-js.js';
-import { DEFER_STEPS, deferLine, deferredUpdates, emitApplyDeferred } from './deferred-updates.js';
-import { batchedProducts, emitBatchedProducts, productRowLine } from './batched-tangents.js';
+import { emitApplyDeferred } from './deferred-updates.js';
+import { emitBatchedProducts, needsTranspose } from './batched-tangents.js';
+import { DEFER_STEPS } from '../optimise/defer-updates.js';
+import { indexCode } from './precedence.js';
 import { JS_HELPERS } from './js-templates.js';
 import { JS_RUNTIME } from './runtime-js.js';
 import { headerLines, type HeaderInfo } from './header.js';
@@ -28,11 +30,11 @@ export const CPU_TOP_LEVEL: readonly string[] = [...topLevelNames(JS_RUNTIME), .
 
 /** Names create() declares (parameters, state, functions), allocated after the user's. */
 const CREATE_NAMES = [
-  'dims', 'options', 'kernels', 'fixedEntries', 'tangentCount', 'adjointCount', 'deferredSteps', 'outerDataLoaded', 'layout', 'instance',
+  'dims', 'options', 'kernels', 'fixedEntries', 'tangentCount', 'adjointCount', 'outerDataLoaded', 'layout', 'instance',
   'loadInputs', 'loadState', 'advance', 'snapshot', 'checkNext', 'checkState', 'checkTangents', 'checkAdjoints', 'useTangents', 'useAdjoints',
   'idle', 'iterate', 'setParamDirection', 'setStateDirection', 'forwardSweep', 'jvp', 'jacobianForward', 'record', 'backwardSweep', 'vjp',
   'jacobianReverse', 'partialRows', 'partialX', 'partialTheta', 'outerAt', 'hypergradient', 'bufferBytes', 'threads', 'release',
-  'applyDeferred', 'transposeForProducts', 'tangentProducts', 'tangentStepBatched',
+  'applyDeferred', 'transposeForProducts', 'tangentProducts',
 ] as const;
 export type CreateNames = Readonly<Record<(typeof CREATE_NAMES)[number], string>> & { readonly T: string; readonly K: string };
 
@@ -58,25 +60,24 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
     if (baked) return String(v.dims.reduce((p, d) => p * baked[d]!, 1));
     return v.dims.map(dimName).join(' * ');
   };
+  const code = (e: IndexExpr) => indexCode(e, dimValue, dimName);
+  const batch = plan.tangentBatch;
+  const deferred = plan.deferral;
   const stride = new Map<string, string>();
   for (const s of plan.state) for (const b of [s.dot, s.dotNext, s.bar, s.barNext]) stride.set(b, size(s));
   for (const p of plan.params) stride.set(p.bar, size(p));
+  for (const b of batch?.products ?? []) stride.set(b.products, code(b.call.m));
+  for (const u of deferred?.updates ?? []) stride.set(u.buffer, code(imul(num(DEFER_STEPS), u.call.m)));
 
-  const segs = plan.segments;
-  const segments = [segs.invariants, segs.step, segs.stepForTangent, segs.tangent, segs.forwardStep, segs.adjointPrep, segs.adjoint, segs.outerGradient].filter((seg) => seg !== undefined);
+  // the segments as the drivers run them: the adjoint step with its updates deferred, when the pass deferred any
+  const segs = { ...plan.segments, ...(deferred ? { adjoint: deferred.segment } : {}) };
+  const segments = [segs.invariants, segs.step, segs.stepForTangent, segs.tangent, segs.forwardStep, segs.adjointPrep, segs.adjoint, segs.outerGradient, batch?.segment].filter((seg) => seg !== undefined);
   const n: CreateNames = { ...plan.names.table(CREATE_NAMES), K: 'K', T: 'T' };
   const drivers = plan.names.child();
   const v: DriverLocals = drivers.table(DRIVER_LOCALS);
   const kernels = segments.some(callsKernels) ? n.kernels : undefined;
   const segCtx: SegmentEmitContext = { dimValue, dimName, batchStride: (b) => stride.get(b)!, ...(kernels ? { kernels } : {}) };
-  // With the kernels, rank-1 gradient updates of the backward sweep wait for a block of steps.
-  const deferred = kernels ? deferredUpdates(plan, dimValue, size) : [];
-  const deferral = kernels && deferred.length ? { updates: deferred, kernels, stride: (b: string) => stride.get(b)! } : null;
-  const adjointCtx: SegmentEmitContext = { ...segCtx, replace: (nest) => { const u = deferred.find((x) => x.nest === nest); return u ? deferLine(u, segs.adjoint!, n) : null; } };
-  // With the kernels, the tangent step's matrix-vector products run as one product over all directions.
-  const batched = kernels && segs.tangent ? batchedProducts(plan, dimValue, size) : [];
-  const batchedTangent: Segment | undefined = batched.length ? { ...segs.tangent!, name: n.tangentStepBatched } : undefined;
-  const batchedCtx: SegmentEmitContext = { ...segCtx, replace: (nest) => { const b = batched.find((x) => x.nest === nest); return b ? productRowLine(b, batchedTangent!) : null; } };
+  const deferral = kernels && deferred ? { deferral: deferred, kernels, stride: (b: string) => stride.get(b)!, code } : null;
   const call = (name: keyof Plan['segments'], d: string = v.d) => {
     const seg = segs[name] ?? (name === 'stepForTangent' ? segs.step : undefined);
     if (!seg) throw new Error(`no segment ${name}`);
@@ -96,9 +97,9 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
   const ctx: DriverContext = { w, plan, size, n, v, drivers, call, deferral };
   const stateView = `{ ${plan.state.map((s) => `${s.name}: ${s.current}`).join(', ')} }`;
   const buffers = bufferSet(plan, size, {
-    adjoints: deferred.map((u) => [u.buffer, `${DEFER_STEPS} * ${u.m}`] as const),
-    tangents: batched.map((b) => [b.products, b.m] as const),
-    fixed: batched.map((b) => ({ name: b.transposed, size: `${b.m} * ${b.n}` })),
+    adjoints: (deferred?.updates ?? []).map((u) => [u.buffer, stride.get(u.buffer)!] as const),
+    tangents: (batch?.products ?? []).map((b) => [b.products, code(b.call.m)] as const),
+    fixed: (batch?.products ?? []).flatMap((b) => (b.transposed ? [{ name: b.transposed, size: `${code(b.call.m)} * ${code(b.call.n)}` }] : [])),
   });
 
   w.writeLine('/** Allocates all buffers once; the returned functions reuse them on every call. */');
@@ -107,19 +108,15 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
     emitMemoryCheck(ctx, buffers);
     // With no outer data there is nothing to wait for.
     emitBufferDeclarations(w, buffers, n, plan.outer ? `let ${n.outerDataLoaded} = ${plan.data.every((d) => !d.outer)};` : undefined, !!kernels);
-    if (deferral) w.writeLine(`// steps whose rank-1 gradient updates wait in ${deferred.map((u) => u.buffer).join(', ')} (at most ${DEFER_STEPS})`).writeLine(`let ${n.deferredSteps} = 0;`);
+    if (deferred) w.writeLine(`// steps whose rank-1 gradient updates wait in ${deferred.updates.map((u) => u.buffer).join(', ')} (at most ${DEFER_STEPS})`).writeLine(`let ${deferred.counter} = 0;`);
     w.blankLine();
 
     for (const seg of segments) {
-      emitSegment(w, seg, seg === segs.adjoint ? adjointCtx : segCtx);
+      emitSegment(w, seg, segCtx);
       w.blankLine();
     }
-    if (deferral) emitApplyDeferred(w, deferral.updates, n, plan.names, deferral.stride);
-    if (batchedTangent) {
-      emitSegment(w, batchedTangent, batchedCtx);
-      w.blankLine();
-      emitBatchedProducts(w, batched, n, plan.names);
-    }
+    if (deferred) emitApplyDeferred(w, deferred, n, plan.names, (b) => stride.get(b)!, code);
+    if (batch) emitBatchedProducts(w, batch, n, plan.names, code);
 
     emitLoaders(ctx);
     emitChecks(ctx);
@@ -132,7 +129,7 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
       w.write(`if (${n.adjointCount} !== ${v.count}) `).block(() => emitResizeCall(ctx, buffers, 'adjoint', !!kernels));
       for (const s of plan.state) w.writeLine(`${s.bar}.fill(0);`);
       for (const p of plan.params) w.writeLine(`${p.bar}.fill(0);`);
-      if (deferral) w.writeLine(`${n.deferredSteps} = 0;`);
+      if (deferred) w.writeLine(`${deferred.counter} = 0;`);
     }).blankLine();
 
     w.writeLine('/** The first T iterations: no derivative work. `observe`, when given, sees every iterate (live buffers). */');
@@ -151,7 +148,7 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
 
     const forward = !!segs.tangent;
     const reverse = !!segs.adjoint;
-    if (forward) emitForward(ctx, batchedTangent ? `${segmentCall(batchedTangent, v.d)};` : null);
+    if (forward) emitForward(ctx, batch ? { call: `${segmentCall(batch.segment, v.d)};`, transpose: needsTranspose(batch) } : null);
     if (reverse) emitReverse(ctx);
     emitPartials(ctx, forward);
     if (plan.outer) emitOuter(ctx, reverse);

@@ -30,6 +30,8 @@ export function printIndex(e: IndexExpr, p: { dim(name: string): string }): Prin
     case 'dim':
       return { text: p.dim(e.name), level: Level.Atom };
     case 'add':
+      // a + (-1)·b prints as a - b
+      if (e.b.k === 'mul' && e.b.a.k === 'num' && e.b.a.v === -1) return { text: `${wrap(printIndex(e.a, p), Level.Sum)} - ${wrap(printIndex(e.b.b, p), Level.Product)}`, level: Level.Sum };
       return { text: `${wrap(printIndex(e.a, p), Level.Sum)} + ${wrap(printIndex(e.b, p), Level.Sum)}`, level: Level.Sum };
     case 'mul':
       return { text: `${wrap(printIndex(e.a, p), Level.Product)} * ${wrap(printIndex(e.b, p), Level.Product)}`, level: Level.Product };

@@ -108,6 +108,23 @@ export function writesOf(stmts: readonly Stmt[]): Set<string> {
   return out;
 }
 
+/** Buffers the statements read or write. */
+export function buffersOf(stmts: readonly Stmt[]): Set<string> {
+  const used = new Set<string>();
+  const scalar = (e: ScalarExpr) => {
+    if (e.kind === 'load') used.add(e.buffer);
+    else if (e.kind === 'call') e.args.forEach(scalar);
+  };
+  walk(stmts, (s) => {
+    if (s.kind === 'store') {
+      used.add(s.buffer);
+      scalar(s.value);
+    } else if (s.kind === 'let' || s.kind === 'add-to-local') scalar(s.value);
+    else if (s.kind === 'kernel') [kernelOutput(s.call), ...kernelInputs(s.call)].forEach((o) => used.add(o.buffer));
+  });
+  return used;
+}
+
 /** The operand a kernel writes. */
 export function kernelOutput(call: KernelCall): Operand {
   switch (call.kernel) {
