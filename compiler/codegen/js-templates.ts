@@ -5,7 +5,7 @@
 
 import type { IndexExpr, ScalarExpr } from '../lower/loop-ir.js';
 import { allOps, findOp } from '../ops/index.js';
-import { HELPER_NAMES, helperCalls, helperSource } from '../ops/helpers.js';
+import { helperCalls, helperNames, helperSource } from '../ops/helpers.js';
 import { templateHelpers } from '../ops/templates.js';
 import { Level, type Printed } from './precedence.js';
 import { numberLiteral, printTemplate, type Callees } from './print-template.js';
@@ -20,7 +20,7 @@ const called = new Set(
     .flatMap((h) => [h, ...helperCalls(h)]),
 );
 /** The scalar helpers JavaScript templates call, and those these call, in definition order. */
-export const JS_SCALAR_HELPERS: readonly string[] = HELPER_NAMES.filter((n) => called.has(n));
+export const JS_SCALAR_HELPERS: readonly string[] = helperNames().filter((n) => called.has(n));
 
 /** Module-level helpers: create()'s option checks, then the scalar helpers templates call (top-level `function name`). */
 export const JS_HELPERS = `/** create()'s options, checked: { threads } (1 to 64; 1: no worker threads) and { maxBytes } (a positive integer). */

@@ -5,7 +5,7 @@
 import { ShapeError, formatShape, sameShape, type Node, type Shape } from '../ir/nodes.js';
 import type { Builder } from '../ir/builder.js';
 import { defineOp, type ElementwiseOp } from './registry.js';
-import { helperFunction } from './helpers.js';
+import { defineHelper, helperFunction } from './helpers.js';
 import { binary, helper, integerPower, math, prefix, type EmitTemplates } from './templates.js';
 
 export function broadcastShapes(shapes: readonly Shape[]): Shape {
@@ -36,8 +36,12 @@ function elementwise(name: string, spec: ElementwiseSpec): ElementwiseOp {
 }
 
 const one = (b: Builder) => b.constant(1);
-// An op computed by a scalar helper: the same source text on every back end and here.
-const byHelper = (name: string) => ({ scalar: helperFunction(name), js: helper(name), gpu: helper(name) });
+// An op computed by a scalar helper, given by its source text: the CPU module declares that
+// text, GPU kernels call it as phic_<name>, and the interpreter runs it (compiler/ops/helpers.ts).
+const byHelper = (source: string) => {
+  const name = defineHelper(source);
+  return { scalar: helperFunction(name), js: helper(name), gpu: helper(name) };
+};
 // An op computed by a Math function on both back ends.
 const byMath = (fn: string) => ({ scalar: (Math as unknown as Record<string, (x: number) => number>)[fn]!, js: math(fn), gpu: math(fn) });
 
@@ -92,10 +96,25 @@ elementwise('tanh', {
   arity: 1, scalar: Math.tanh, partials: (b, _a, out) => [b.sub(one(b), b.mul(out, out))], callable: true,
   js: math('tanh'), gpu: helper('tanh'),
 });
-// d σ(a) = σ(a)(1 - σ(a)) da
-elementwise('sigmoid', { arity: 1, ...byHelper('sigmoid'), partials: (b, _a, out) => [b.mul(out, b.sub(one(b), out))], callable: true });
+// d σ(a) = σ(a)(1 - σ(a)) da; σ computed through e^-|a| only, so no exp overflows
+elementwise('sigmoid', {
+  arity: 1,
+  ...byHelper(`function sigmoid(v) {
+  return v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
+}`),
+  partials: (b, _a, out) => [b.mul(out, b.sub(one(b), out))],
+  callable: true,
+});
 // d softplus(a) = σ(a) da
-elementwise('softplus', { arity: 1, ...byHelper('softplus'), partials: (b, [x]) => [b.op('sigmoid', x!)], callable: true });
+elementwise('softplus', {
+  arity: 1,
+  ...byHelper(`function softplus(v) {
+  // log(1 + e^v) without overflow for large |v|
+  return Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
+}`),
+  partials: (b, [x]) => [b.op('sigmoid', x!)],
+  callable: true,
+});
 // d sin(a) = cos(a) da
 elementwise('sin', { arity: 1, ...byMath('sin'), partials: (b, [x]) => [b.op('cos', x!)], callable: true });
 // d cos(a) = -sin(a) da

@@ -3,20 +3,14 @@
 // - CPU modules declare it at their top level under its name (`function sigmoid(v)`);
 // - GPU kernels get it as a gpu.js function named phic_<name> (codegen/gpu/templates.ts);
 // - the reference interpreter and constant folding call the function the text evaluates to.
-// Sources keep to the JavaScript subset gpu.js translates: Math functions, arithmetic,
-// comparisons, ternaries, if, const and let, and calls of other helpers by name.
+// An op computed by a helper defines it in its registry entry (sigmoid, softplus); the
+// helpers here serve back ends (GPU float32). Sources keep to the JavaScript subset gpu.js
+// translates: Math functions, arithmetic, comparisons, ternaries, if, const and let, and
+// calls of helpers defined before them.
 
-const SOURCES: readonly string[] = [
-  // σ(v) through e^-|v| only, so no exp overflows for large |v|.
-  `function sigmoid(v) {
-  return v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
-}`,
-  `function softplus(v) {
-  // log(1 + e^v) without overflow for large |v|
-  return Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
-}`,
-  // The helpers below serve GPU kernels only (float32; GLSL's pow is undefined for a negative
-  // base, and gpu.js's tanh and log1p polyfills overflow or cancel).
+// Helpers of GPU kernels (float32): GLSL's pow is undefined for a negative base, and gpu.js's
+// tanh and log1p polyfills overflow or cancel.
+const BACK_END_SOURCES: readonly string[] = [
   `function sq(v) {
   return v * v;
 }`,
@@ -58,17 +52,29 @@ const nameOf = (source: string): string => {
   return m[1]!;
 };
 
-const BY_NAME = new Map(SOURCES.map((s) => [nameOf(s), s]));
+const SOURCES = new Map<string, string>();
+const FUNCTIONS = new Map<string, (...x: number[]) => number>();
+
+/**
+ * Defines a scalar helper from its source, `function <name>(...) { ... }`, and returns its
+ * name. The function is evaluated with the helpers defined before it in scope.
+ */
+export function defineHelper(source: string): string {
+  const name = nameOf(source);
+  if (SOURCES.has(name)) throw new Error(`scalar helper ${name} defined twice`);
+  SOURCES.set(name, source);
+  FUNCTIONS.set(name, new Function(`${[...SOURCES.values()].join('\n\n')}\nreturn ${name};`)() as (...x: number[]) => number);
+  return name;
+}
+
+BACK_END_SOURCES.forEach(defineHelper);
 
 /** Every helper's name, in definition order. */
-export const HELPER_NAMES: readonly string[] = [...BY_NAME.keys()];
+export const helperNames = (): string[] => [...SOURCES.keys()];
 
-// The functions the sources evaluate to, all in one scope so that helpers may call each other.
-const FUNCTIONS = new Function(`${SOURCES.join('\n\n')}\nreturn { ${HELPER_NAMES.join(', ')} };`)() as Record<string, (...x: number[]) => number>;
-
-/** A helper's source text: one declaration, `function <name>(...) { ... }`. */
+/** A helper's source text. */
 export function helperSource(name: string): string {
-  const source = BY_NAME.get(name);
+  const source = SOURCES.get(name);
   if (source === undefined) throw new Error(`no scalar helper named '${name}'`);
   return source;
 }
@@ -76,14 +82,15 @@ export function helperSource(name: string): string {
 /** The function a helper's source evaluates to (float64), for the interpreter and constant folding. */
 export function helperFunction(name: string): (...x: number[]) => number {
   helperSource(name);
-  return FUNCTIONS[name]!;
+  return FUNCTIONS.get(name)!;
 }
 
 /** The other helpers a helper's source calls, directly or through them, in definition order. */
 export function helperCalls(name: string): string[] {
+  const names = helperNames();
   const found = new Set<string>();
   const visit = (n: string) => {
-    for (const other of HELPER_NAMES) {
+    for (const other of names) {
       if (other === n || found.has(other)) continue;
       if (new RegExp(`(?<![\\w$.])${other}\\(`).test(helperSource(n))) {
         found.add(other);
@@ -92,5 +99,5 @@ export function helperCalls(name: string): string[] {
     }
   };
   visit(name);
-  return HELPER_NAMES.filter((n) => found.has(n));
+  return names.filter((n) => found.has(n));
 }

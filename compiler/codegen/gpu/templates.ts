@@ -9,7 +9,7 @@
 import { PhicError } from '../../errors.js';
 import type { IndexExpr, ScalarExpr } from '../../lower/loop-ir.js';
 import { findOp } from '../../ops/index.js';
-import { HELPER_NAMES, helperSource } from '../../ops/helpers.js';
+import { helperNames, helperSource } from '../../ops/helpers.js';
 import { numberLiteral, printTemplate, type Callees } from '../print-template.js';
 import { Level, type Printed } from '../precedence.js';
 
@@ -22,7 +22,7 @@ const gpuName = (helper: string) => `phic_${helper}`;
 /** A helper's gpu.js source: its one source text with helpers and replaced Math functions called by their kernel names. */
 function gpuSource(name: string): string {
   let text = helperSource(name);
-  for (const h of HELPER_NAMES) text = text.replace(new RegExp(`(?<![\\w$.])${h}\\(`, 'g'), `${gpuName(h)}(`);
+  for (const h of helperNames()) text = text.replace(new RegExp(`(?<![\\w$.])${h}\\(`, 'g'), `${gpuName(h)}(`);
   for (const fn of REPLACED_MATH) text = text.replaceAll(`Math.${fn}(`, `${gpuName(fn)}(`);
   return text;
 }
@@ -31,7 +31,7 @@ function gpuSource(name: string): string {
  * Helper functions, by kernel name, as gpu.js function sources (added per kernel, only those
  * it calls).
  */
-export const GPU_HELPERS: Readonly<Record<string, string>> = Object.fromEntries(HELPER_NAMES.map((h) => [gpuName(h), gpuSource(h)]));
+export const GPU_HELPERS: Readonly<Record<string, string>> = Object.fromEntries(helperNames().map((h) => [gpuName(h), gpuSource(h)]));
 
 /** The helpers a helper calls, directly or through others, by kernel name. */
 function helperClosure(name: string, into: Set<string>) {
