@@ -10,6 +10,7 @@ import { batchTangentProducts } from './optimise/batch-tangents.js';
 import { deferRankOneUpdates } from './optimise/defer-updates.js';
 import { selectKernels } from './optimise/select-kernels.js';
 import { fuseLoops } from './optimise/fuse-loops.js';
+import { unrollLoops } from './optimise/unroll.js';
 import { printGraph } from './ir/print.js';
 import { printSegments } from './lower/print.js';
 import { CPU_TOP_LEVEL, emitJsModule } from './codegen/module-js.js';
@@ -129,14 +130,14 @@ export function compileSpec(source: SpecSource, options: CompileOptions): Compil
 }
 
 /**
- * The loop-IR passes per back end, in order. CPU: the kernel choice, then loop fusion. GPU:
+ * The loop-IR passes per back end, in order. CPU: the kernel choice, loop fusion, unrolling. GPU:
  * every product as loops (gpu.js has no kernels of ours) and no fusion (its kernels compute
  * one buffer each: a fused loop would only be split again).
  */
 function segmentPasses(gpu: boolean, kernels: boolean, dims: Readonly<Record<string, number>> | null): SegmentPass[] {
   const dimValue = (name: string) => dims?.[name] ?? null;
   const choose: SegmentPass = { name: 'select-kernels', run: (seg) => selectKernels(seg, { kernels, dimValue }) };
-  return gpu ? [choose] : [choose, { name: 'fuse-loops', run: fuseLoops }];
+  return gpu ? [choose] : [choose, { name: 'fuse-loops', run: fuseLoops }, { name: 'unroll', run: unrollLoops }];
 }
 
 /**
@@ -186,8 +187,13 @@ export function dumpStage(result: CompileResult, stage: Stage): string {
       ].filter((r): r is { label: string; node: NonNullable<typeof r.node> } => r.node !== null);
       return printGraph(roots);
     }
-    case 'lower':
-      return printSegments(Object.values(plan.segments).filter((s) => s !== undefined));
+    case 'lower': {
+      // the segments after the back end's passes, then what the plan passes wrote beside them
+      const extra = [plan.tangentBatch?.segment, plan.deferral?.segment].filter((s) => s !== undefined);
+      const passes = [plan.tangentBatch ? 'batch-tangents' : null, plan.deferral ? 'defer-updates' : null].filter(Boolean);
+      const tail = extra.length ? `\n\n# written by the plan passes (${passes.join(', ')}):\n${printSegments(extra)}` : '';
+      return printSegments(Object.values(plan.segments).filter((s) => s !== undefined)) + tail;
+    }
     case 'emit':
       return result.moduleCode;
   }

@@ -64,3 +64,21 @@ describe('defer-updates', () => {
     expect(plan(layer('params'), { kernels: 'js' }).plan.deferral).toBeUndefined();
   });
 });
+
+describe('unroll', () => {
+  it('a reduction becomes a loop by 4 with three lane accumulators and a remainder; Aᵀv is unrolled and jammed', () => {
+    const { plan: p } = plan(layer('data'), { kernels: 'js' });
+    const text = printSegments([p.segments.step, p.segments.adjoint!]);
+    // W x, a dot product per row: s += W[i, j] x[j] four lanes at a time
+    expect(text).toMatch(/s_1, s_2, s_3 := 0\n\s+for j < n by 4:/);
+    expect(text).toMatch(/remainder j < n:/);
+    // Aᵀr walks A by rows: four rows per pass, one store of y[j] for all four
+    const ridgeStep = printSegments([plan(ridge, { kernels: 'js', dims: null }).plan.segments.step]);
+    expect(ridgeStep).toMatch(/for i < m by 4:\n(\s+\w+ := .*\n){4}\s+for j < n:\n\s+t\d*\[j\] \+= add\(add\(add\(/);
+  });
+
+  it('is a CPU pass: the GPU module gets plain loops', () => {
+    const { plan: p } = plan(layer('data'), { backend: 'gpu' });
+    expect(printSegments(Object.values(p.segments).filter((s) => s !== undefined))).not.toContain(' by 4:');
+  });
+});

@@ -21,9 +21,6 @@ export interface SegmentEmitContext {
   readonly replace?: (nest: Stmt) => string | null;
 }
 
-/** Reductions are unrolled by this factor with one accumulator per lane. */
-const UNROLL = 4;
-
 /** Buffers a segment reads or writes, in a fixed order: they are passed as parameters. */
 export function segmentBuffers(seg: Segment): string[] {
   return [...buffersOf(seg.body)].sort();
@@ -40,8 +37,6 @@ export function segmentCall(seg: Segment, d: string): string {
  */
 export function emitSegment(w: CodeBlockWriter, seg: Segment, ctx: SegmentEmitContext) {
   const batched = new Set(seg.batched);
-  // locals come from the segment's own scope, so they can shadow no buffer, dim or function
-  const local = (base: string) => seg.scope.fresh(base);
   const printer: ExprPrinter = {
     dim: (name) => {
       const v = ctx.dimValue(name);
@@ -54,6 +49,7 @@ export function emitSegment(w: CodeBlockWriter, seg: Segment, ctx: SegmentEmitCo
     return batched.has(buffer) ? `${offsetName(buffer)} + ${text}` : text;
   };
   const offsetName = (buffer: string) => offsetNames(seg).get(buffer)!;
+  const extentText = (e: IndexExpr) => printIndex(foldIndex(e, ctx.dimValue), printer).text;
 
   w.writeLine(`// ${seg.doc}`);
   const params = [...(batched.size ? [seg.batchIndex] : []), ...segmentBuffers(seg)];
@@ -65,12 +61,19 @@ export function emitSegment(w: CodeBlockWriter, seg: Segment, ctx: SegmentEmitCo
           if (ctx.kernels === undefined) throw new Error(`segment ${seg.name} calls a kernel, but the module has none`);
           emitKernelCall(s.call, ctx.kernels);
           break;
-        case 'for': {
-          if (s.body.length > 0 && s.body.every((b) => b.kind === 'add-to-local')) emitReduction(s);
-          else if (isAxpyNest(s)) emitUnrollAndJam(s);
-          else w.write(`for (let ${s.index} = 0; ${s.index} < ${printIndex(foldIndex(s.extent, ctx.dimValue), printer).text}; ${s.index}++) `).block(() => s.body.forEach(emit));
+        case 'for':
+          w.write(`for (let ${s.index} = 0; ${s.index} < ${extentText(s.extent)}; ${s.index}++) `).block(() => s.body.forEach(emit));
           break;
-        }
+        case 'strided':
+          // unrolled by optimise/unroll.ts: the loop by step, then the remainder
+          w.block(() => {
+            s.zeroed.forEach((lanes) => w.writeLine(`let ${lanes.map((l) => `${l} = 0`).join(', ')};`));
+            w.writeLine(`let ${s.index} = 0;`);
+            w.write(`for (; ${s.index} < ${extentText(s.extent)} - ${s.step - 1}; ${s.index} += ${s.step}) `).block(() => s.body.forEach(emit));
+            w.write(`for (; ${s.index} < ${extentText(s.extent)}; ${s.index}++) `).block(() => s.remainder.forEach(emit));
+            s.after.forEach(emit);
+          });
+          break;
         case 'let':
           w.writeLine(`${s.mutable ? 'let' : 'const'} ${s.name} = ${printScalar(s.value, printer).text};`);
           break;
@@ -84,58 +87,6 @@ export function emitSegment(w: CodeBlockWriter, seg: Segment, ctx: SegmentEmitCo
           w.writeLine(`// ${s.text}`);
           break;
       }
-    };
-    /**
-     * acc += f(j) for j < n, with UNROLL independent accumulators: the additions of one lane
-     * no longer wait for the previous lane's (a float add takes several cycles), so the loop
-     * runs at the speed of its loads. The lanes are summed into acc at the end.
-     */
-    const emitReduction = (s: Extract<Stmt, { kind: 'for' }>) => {
-      const sums = s.body as readonly Extract<Stmt, { kind: 'add-to-local' }>[];
-      const extent = printIndex(foldIndex(s.extent, ctx.dimValue), printer).text;
-      const lanes = sums.map((a) => Array.from({ length: UNROLL - 1 }, (_, u) => local(`${a.name}_${u + 1}`)));
-      w.block(() => {
-        sums.forEach((_, k) => w.writeLine(`let ${lanes[k]!.map((l) => `${l} = 0`).join(', ')};`));
-        w.writeLine(`let ${s.index} = 0;`);
-        w.write(`for (; ${s.index} < ${extent} - ${UNROLL - 1}; ${s.index} += ${UNROLL}) `).block(() => {
-          for (let u = 0; u < UNROLL; u++) {
-            sums.forEach((a, k) => {
-              const target = u === 0 ? a.name : lanes[k]![u - 1]!;
-              w.writeLine(`${target} += ${printScalar(shiftVar(a.value, s.index, u), printer).text};`);
-            });
-          }
-        });
-        w.write(`for (; ${s.index} < ${extent}; ${s.index}++) `).block(() => sums.forEach((a) => emit(a)));
-        sums.forEach((a, k) => w.writeLine(`${a.name} += ${lanes[k]!.join(' + ')};`));
-      });
-    };
-    /**
-     * y[j] += Σ_i a(i, j) s_i (a transposed matrix-vector product walked by rows): four rows
-     * per pass, so each y[j] is loaded and stored once per four rows instead of once per row.
-     */
-    const emitUnrollAndJam = (s: Extract<Stmt, { kind: 'for' }>) => {
-      const lets = s.body.slice(0, -1) as readonly Extract<Stmt, { kind: 'let' }>[];
-      const inner = s.body[s.body.length - 1] as Extract<Stmt, { kind: 'for' }>;
-      const stores = inner.body as readonly Extract<Stmt, { kind: 'store' }>[];
-      const extent = printIndex(foldIndex(s.extent, ctx.dimValue), printer).text;
-      // lane u reads row i + u; its locals get their own names
-      const laneNames = Array.from({ length: UNROLL }, (_, u) => new Map(lets.map((l) => [l.name, u === 0 ? l.name : local(`${l.name}_${u}`)])));
-      const lane = (e: ScalarExpr, u: number) => renameLocals(shiftVar(e, s.index, u), laneNames[u]!);
-      w.block(() => {
-        w.writeLine(`let ${s.index} = 0;`);
-        w.write(`for (; ${s.index} < ${extent} - ${UNROLL - 1}; ${s.index} += ${UNROLL}) `).block(() => {
-          for (let u = 0; u < UNROLL; u++) for (const l of lets) w.writeLine(`const ${laneNames[u]!.get(l.name)} = ${printScalar(lane(l.value, u), printer).text};`);
-          const innerExtent = printIndex(foldIndex(inner.extent, ctx.dimValue), printer).text;
-          w.write(`for (let ${inner.index} = 0; ${inner.index} < ${innerExtent}; ${inner.index}++) `).block(() => {
-            for (const st of stores) {
-              const terms = Array.from({ length: UNROLL }, (_, u) => lane(st.value, u));
-              const sum = terms.reduce((acc, t) => ({ kind: 'call', op: 'add', args: [acc, t] }) as ScalarExpr);
-              w.writeLine(`${st.buffer}[${indexText(st.buffer, st.index)}] += ${printScalar(sum, printer).text};`);
-            }
-          });
-        });
-        w.write(`for (; ${s.index} < ${extent}; ${s.index}++) `).block(() => s.body.forEach(emit));
-      });
     };
     const int = (e: IndexExpr) => indexCode(e, ctx.dimValue, ctx.dimName);
     /** Byte address of an operand's first entry in the kernels' memory. */
@@ -185,48 +136,3 @@ function offsetNames(seg: Segment): ReadonlyMap<string, string> {
   for (const b of seg.batched) if (!names.has(b)) names.set(b, seg.scope.fresh(`${b}_at`));
   return names;
 }
-
-/** for i { const s = f(i)...; for j { y[g(j)] += h(i, j, s)... } } with y's index free of i. */
-function isAxpyNest(s: Extract<Stmt, { kind: 'for' }>): boolean {
-  const inner = s.body[s.body.length - 1];
-  if (!inner || inner.kind !== 'for' || inner.body.length === 0) return false;
-  if (!s.body.slice(0, -1).every((b) => b.kind === 'let' && !b.mutable)) return false;
-  return inner.body.every((b) => b.kind === 'store' && b.accumulate && !usesVar(b.index, s.index));
-}
-
-function usesVar(e: IndexExpr, name: string): boolean {
-  if (e.k === 'var') return e.name === name;
-  if (e.k === 'add' || e.k === 'mul') return usesVar(e.a, name) || usesVar(e.b, name);
-  return false;
-}
-
-function renameLocals(e: ScalarExpr, names: ReadonlyMap<string, string>): ScalarExpr {
-  if (e.kind === 'local') return names.has(e.name) ? { kind: 'local', name: names.get(e.name)! } : e;
-  if (e.kind === 'call') return { ...e, args: e.args.map((a) => renameLocals(a, names)) };
-  return e;
-}
-
-/** `e` with loop variable `name` replaced by `name + offset`. */
-function shiftVar(e: ScalarExpr, name: string, offset: number): ScalarExpr {
-  if (offset === 0) return e;
-  const index = (i: IndexExpr): IndexExpr => {
-    switch (i.k) {
-      case 'var':
-        return i.name === name ? { k: 'add', a: i, b: { k: 'num', v: offset } } : i;
-      case 'add':
-      case 'mul':
-        return { k: i.k, a: index(i.a), b: index(i.b) };
-      default:
-        return i;
-    }
-  };
-  switch (e.kind) {
-    case 'load':
-      return { ...e, index: index(e.index) };
-    case 'call':
-      return { ...e, args: e.args.map((a) => shiftVar(a, name, offset)) };
-    default:
-      return e;
-  }
-}
-

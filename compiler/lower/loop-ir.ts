@@ -43,6 +43,12 @@ export type KernelCall =
 
 export type Stmt =
   | { readonly kind: 'for'; readonly index: string; readonly extent: IndexExpr; readonly body: readonly Stmt[] }
+  /**
+   * A loop by `step` (unrolled: its body covers `step` iterations), then the remainder loop
+   * over the original body, in a block that first declares the `zeroed` lane locals and ends
+   * with `after` (optimise/unroll.ts writes it).
+   */
+  | { readonly kind: 'strided'; readonly index: string; readonly extent: IndexExpr; readonly step: number; readonly zeroed: readonly (readonly string[])[]; readonly body: readonly Stmt[]; readonly remainder: readonly Stmt[]; readonly after: readonly Stmt[] }
   /** A product a kernel may compute; `loops` is the same product as loops, for a back end that runs none. */
   | { readonly kind: 'kernel'; readonly call: KernelCall; readonly loops: readonly Stmt[] }
   | { readonly kind: 'let'; readonly name: string; readonly value: ScalarExpr; readonly mutable: boolean }
@@ -95,6 +101,7 @@ export function walk(stmts: readonly Stmt[], visit: (s: Stmt) => void) {
   for (const s of stmts) {
     visit(s);
     if (s.kind === 'for') walk(s.body, visit);
+    if (s.kind === 'strided') [s.body, s.remainder, s.after].forEach((b) => walk(b, visit));
   }
 }
 

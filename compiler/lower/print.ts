@@ -43,6 +43,13 @@ function stmt(s: Stmt, indent: string): string[] {
       return [`${indent}# ${s.text}`];
     case 'kernel':
       return [`${indent}${kernelText(s.call)}`];
+    case 'strided':
+      return [
+        ...s.zeroed.map((lanes) => `${indent}${lanes.join(', ')} := 0`),
+        `${indent}for ${s.index} < ${index(s.extent)} by ${s.step}:`, ...s.body.flatMap((b) => stmt(b, indent + '  ')),
+        `${indent}remainder ${s.index} < ${index(s.extent)}:`, ...s.remainder.flatMap((b) => stmt(b, indent + '  ')),
+        ...s.after.flatMap((b) => stmt(b, indent)),
+      ];
   }
 }
 

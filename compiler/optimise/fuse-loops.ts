@@ -109,6 +109,9 @@ function access(s: Stmt): Access {
         break;
       case 'comment':
         break;
+      case 'strided':
+        [...st.body, ...st.remainder, ...st.after].forEach(visit);
+        break;
       case 'kernel':
         for (const o of kernelInputs(st.call)) reads.add(o.buffer);
         writes.add(kernelOutput(st.call).buffer);
