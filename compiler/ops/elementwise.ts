@@ -105,7 +105,7 @@ elementwise('sigmoid', {
   partials: (b, _a, out) => [b.mul(out, b.sub(one(b), out))],
   callable: true,
 });
-// d softplus(a) = σ(a) da
+// d softplus(a) = σ(a) da; in GPU kernels its Math.log1p is the float32 helper log1p
 elementwise('softplus', {
   arity: 1,
   ...byHelper(`function softplus(v) {
