@@ -20,7 +20,7 @@ import { inMemorySource } from '../compiler/spec/source.js';
 import { compile } from '../src/index.js';
 import { createGpu, type GpuInstance } from '../runtime/gpu.js';
 import { randomGenerator } from '../runtime/reference.js';
-import { ROOT, STACK_TRACE, removeTempDirs, requireBuiltCli, runCli, tempDir } from './helpers/cli.js';
+import { ROOT, STACK_TRACE, cli, removeTempDirs, requireBuiltCli, runCli, tempDir } from './helpers/cli.js';
 
 let gpu: GpuInstance;
 beforeAll(async () => {
@@ -222,12 +222,14 @@ describe('GPU module files', () => {
   });
 });
 
+// One run of the built CLI in a child process (the smoke test); the other cases run
+// in-process through runCli (paths relative to the repository root, as for the child).
 describe('phic CLI with --backend gpu', () => {
-  beforeAll(() => requireBuiltCli());
   const spec = 'samples/ridge/ridge.phi.ts';
   const data = 'samples/ridge/data.json';
 
-  it('compile --backend gpu writes a GPU module and its declarations', () => {
+  it('compile --backend gpu writes a GPU module and its declarations (in a child process)', () => {
+    requireBuiltCli();
     const out = tempDir();
     const r = runCli(['compile', spec, '-K', '10', '--dims', 'm=8,n=4', '--backend', 'gpu', '-o', out]);
     expect(r.status, r.stderr).toBe(0);
@@ -236,13 +238,14 @@ describe('phic CLI with --backend gpu', () => {
     expect(js).toContain('"backend":"gpu","precision":"float32"');
   });
 
-  it('run --backend gpu prints float32 results that match the CPU run, with the backend used', () => {
+  it('run --backend gpu prints float32 results that match the CPU run, with the backend used', async () => {
     const dir = tempDir();
     const cot = join(dir, 'cot.json');
     writeFileSync(cot, JSON.stringify({ x: [1, -1, 0.5, 2] }));
-    const g = runCli(['run', spec, '--data', data, '--mode', 'reverse', '-K', '30', '--cotangent', cot, '--backend', 'gpu', '--gpu-mode', 'webasm']);
-    const c = runCli(['run', spec, '--data', data, '--mode', 'reverse', '-K', '30', '--cotangent', cot]);
+    const g = await cli(['run', spec, '--data', data, '--mode', 'reverse', '-K', '30', '--cotangent', cot, '--backend', 'gpu', '--gpu-mode', 'webasm']);
+    const c = await cli(['run', spec, '--data', data, '--mode', 'reverse', '-K', '30', '--cotangent', cot]);
     expect(g.status, g.stderr).toBe(0);
+    expect(c.status, c.stderr).toBe(0);
     const gout = JSON.parse(g.stdout);
     const cout = JSON.parse(c.stdout);
     expect(gout.meta).toMatchObject({ backend: 'webasm', precision: 'float32' });
@@ -250,15 +253,15 @@ describe('phic CLI with --backend gpu', () => {
     expect(Math.max(...diff)).toBeLessThan(1e-4 * Math.max(...cout.gradient.theta.map(Math.abs)));
   });
 
-  it('run --require-gpu on a CPU fallback fails with a usage error and no stack trace', () => {
-    const r = runCli(['run', spec, '--data', data, '--mode', 'reverse', '-K', '5', '--jacobian', '--backend', 'gpu', '--gpu-mode', 'webasm', '--require-gpu']);
+  it('run --require-gpu on a CPU fallback fails with a usage error and no stack trace', async () => {
+    const r = await cli(['run', spec, '--data', data, '--mode', 'reverse', '-K', '5', '--jacobian', '--backend', 'gpu', '--gpu-mode', 'webasm', '--require-gpu']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--require-gpu: gpu.js would run on its webasm backend, a CPU fallback, not a GPU/);
     expect(r.stderr).not.toMatch(STACK_TRACE);
   });
 
-  it('compile --backend gpu with dims beyond texture limits fails with a usage error', () => {
-    const r = runCli(['compile', spec, '-K', '2', '--dims', 'm=20000,n=20000', '--backend', 'gpu', '-o', tempDir()]);
+  it('compile --backend gpu with dims beyond texture limits fails with a usage error', async () => {
+    const r = await cli(['compile', spec, '-K', '2', '--dims', 'm=20000,n=20000', '--backend', 'gpu', '-o', tempDir()]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/GPU backend cannot hold/);
     expect(r.stderr).not.toMatch(STACK_TRACE);
