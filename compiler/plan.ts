@@ -119,8 +119,6 @@ const PRODUCT_COST = { general: 0.75, symmetric: 0.4 };
 export function buildPlan(model: MapModel, options: PlanOptions, topLevel: Iterable<string> = []): Plan {
   const b = model.builder;
   const d = differentiateStep(model);
-  // Every segment is lowered, then goes through the back end's passes.
-  const lowerSegment = (...args: Parameters<typeof lowerUnfused>) => (options.segmentPasses ?? []).reduce((seg, pass) => pass.run(seg), lowerUnfused(...args));
   const derivativeSteps = options.K - options.truncate;
   // With the kernels a hoisted product is computed by gemm, and one hoisted product serves the
   // primal and the derivative step alike: a call applies it K times plus K − t times.
@@ -133,8 +131,77 @@ export function buildPlan(model: MapModel, options: PlanOptions, topLevel: Itera
   const adjointAll = [...d.stateAdjoint, ...d.paramAdjoint];
   const adjoint = orNull(reassociate(b, nonNull(adjointAll), costModel(derivativeSteps)), adjointAll);
 
-  // User names first, in spec order: each keeps its spelling unless a top-level name of the
-  // runtime has it. Constants and helpers become no identifier; they are held all the same.
+  const named = planNames(model, topLevel);
+  const { names, state, params } = named;
+  const base = new Map<number, Ref>();
+  model.state.forEach((s, i) => base.set(s.node.id, buf(state[i]!.current)));
+  model.params.forEach((p, i) => base.set(p.node.id, buf(params[i]!.value)));
+  [...model.data, ...model.outerData].forEach((v, i) => base.set(v.node.id, buf(named.data[i]!.value)));
+  d.stateTangents.forEach((t, i) => base.set(t.id, buf(state[i]!.dot)));
+  d.paramTangents.forEach((t, i) => base.set(t.id, buf(params[i]!.dot)));
+  d.stateCotangents.forEach((t, i) => base.set(t.id, buf(state[i]!.bar)));
+  const lower = segmentLowering(options, names, new Set([...state.flatMap((s) => [s.dot, s.dotNext, s.bar, s.barNext]), ...params.map((p) => p.bar)]));
+
+  // Hoisting: invariant subexpressions used by the per-step graphs get a buffer each.
+  const wantTangent = options.mode !== 'reverse';
+  const wantAdjoint = options.mode !== 'forward';
+  const perStepRoots = [...update, ...(wantTangent ? nonNull(tangent) : []), ...(wantAdjoint ? nonNull(adjoint) : [])];
+  const invariant = invariantNodes(perStepRoots);
+  const hoisted = lower.buffered(frontier(perStepRoots, (n) => invariant.has(n.id), base), 'h', base);
+  const withHoisted = hoisted.available;
+  const segmentNames = named.segmentNames;
+  const invariants = lower.segment(base, segmentNames.invariants, 'loop invariants, computed once per call', hoisted.outputs);
+  const stepOutputs: Output[] = update.map((u, i) => ({ node: u, buffer: state[i]!.next, accumulate: false }));
+  const step = lower.segment(withHoisted, segmentNames.step, 'one iteration: next state from the current one', stepOutputs);
+
+  const derivativeInputs = new Set([...d.stateTangents, ...d.paramTangents, ...d.stateCotangents].map((n) => n.id));
+  // Values a derivative step reads that do not depend on the derivative inputs: computed with the step, kept in buffers.
+  const shared = (roots: readonly Node[], prefix: string, known: ReadonlyMap<number, Ref>) => {
+    const varying = dependsOn(roots, derivativeInputs);
+    return lower.buffered(frontier(roots, (n) => !varying.has(n.id) && !known.has(n.id), known), prefix, known);
+  };
+
+  const forward: Mutable<Partial<Plan['segments']>> = {};
+  if (wantTangent) {
+    const s = shared(nonNull(tangent), 'p', withHoisted);
+    if (s.outputs.length) forward.stepForTangent = lower.segment(withHoisted, segmentNames.stepForTangent, 'one iteration, also keeping the values the tangent step reads', [...stepOutputs, ...s.outputs]);
+    const tangentOutputs: Output[] = tangent.map((t, i) => ({ node: t, buffer: state[i]!.dotNext, accumulate: false }));
+    forward.tangent = lower.segment(s.available, segmentNames.tangentStep, 'tangent of one iteration: ẋ⁺ = ∂ₓΦ ẋ + ∂θΦ θ̇', tangentOutputs);
+    forward.forwardStep = lower.segment(withHoisted, segmentNames.forwardStep, 'one iteration and its tangent along one direction, in fused loops', [...stepOutputs, ...tangentOutputs]);
+  }
+  const reverse: Mutable<Partial<Plan['segments']>> = {};
+  if (wantAdjoint) {
+    const withNext = new Map(withHoisted);
+    if (options.nextStateKnown) {
+      for (const list of [model.update, update]) list.forEach((u, i) => u.kind === 'op' && !withNext.has(u.id) && withNext.set(u.id, buf(state[i]!.next)));
+    }
+    const s = shared(nonNull(adjoint), 'q', withNext);
+    reverse.adjointPrep = lower.segment(withNext, segmentNames.adjointPrep, 'values the adjoint step reads, at the taped iterate', s.outputs);
+    const outs: Output[] = [
+      ...state.map((st, i) => ({ node: adjoint[i] ?? null, buffer: st.barNext, accumulate: false })),
+      ...params.map((p, i) => ({ node: adjoint[state.length + i] ?? null, buffer: p.bar, accumulate: true })),
+    ];
+    reverse.adjoint = lower.segment(s.available, segmentNames.adjointStep, 'adjoint of one iteration: x̄ ← x̄ ∂ₓΦ, θ̄ += x̄ ∂θΦ', outs);
+  }
+  const outer = model.outer ? outerSegment(model, named, lower, withHoisted) : undefined;
+
+  return {
+    model, options, names, dimNames: named.dimNames, state, params, data: named.data, temporaries: lower.temporaries, derivatives: d, outer: outer?.buffers,
+    graphs: { update, tangent, adjoint },
+    segments: { invariants, step, ...forward, ...reverse, ...(outer ? { outerGradient: outer.segment } : {}) },
+  };
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+const buf = (name: string): Ref => ({ kind: 'buffer', name });
+
+/**
+ * The module scope and the names of the plan's buffers. User names come first, in spec order:
+ * each keeps its spelling unless a top-level name of the runtime has it. Constants and helpers
+ * become no identifier; they are held all the same.
+ */
+function planNames(model: MapModel, topLevel: Iterable<string>) {
   const names = NameScope.module([...REFUSED_NAMES, ...topLevel]);
   const dimNames = new Map(model.dims.map((dim) => [dim, names.fresh(dim)] as const));
   const stateIds = model.state.map((s) => names.fresh(s.name));
@@ -142,7 +209,6 @@ export function buildPlan(model: MapModel, options: PlanOptions, topLevel: Itera
   const dataIds = [...model.data, ...model.outerData].map((v) => names.fresh(v.name));
   for (const name of [...Object.keys(model.spec.constants ?? {}), ...Object.keys(model.spec.functions ?? {})]) names.fresh(name);
   const segmentNames = names.table(['invariants', 'step', 'stepForTangent', 'tangentStep', 'forwardStep', 'adjointPrep', 'adjointStep', 'outerGradient']);
-
   const state: StateBuffers[] = model.state.map((s, i) => ({
     name: s.name, dims: s.shape, current: stateIds[i]!, next: names.fresh(`${s.name}_next`), dot: names.fresh(`${s.name}_dot`),
     dotNext: names.fresh(`${s.name}_dot_next`), bar: names.fresh(`${s.name}_bar`), barNext: names.fresh(`${s.name}_bar_next`),
@@ -155,105 +221,48 @@ export function buildPlan(model: MapModel, options: PlanOptions, topLevel: Itera
     ...model.data.map((v) => ({ name: v.name, dims: v.shape, outer: false })),
     ...model.outerData.map((v) => ({ name: v.name, dims: v.shape, outer: true })),
   ].map((v, i) => ({ ...v, value: dataIds[i]! }));
+  return { names, dimNames, segmentNames, state, params, data };
+}
 
-  const base = new Map<number, Ref>();
-  const buf = (name: string): Ref => ({ kind: 'buffer', name });
-  model.state.forEach((s, i) => base.set(s.node.id, buf(state[i]!.current)));
-  model.params.forEach((p, i) => base.set(p.node.id, buf(params[i]!.value)));
-  [...model.data, ...model.outerData].forEach((v, i) => base.set(v.node.id, buf(dataIds[i]!)));
-  d.stateTangents.forEach((t, i) => base.set(t.id, buf(state[i]!.dot)));
-  d.paramTangents.forEach((t, i) => base.set(t.id, buf(params[i]!.dot)));
-  d.stateCotangents.forEach((t, i) => base.set(t.id, buf(state[i]!.bar)));
-
+/** Lowering with the back end's segment passes, and the temporary buffers it declares. */
+function segmentLowering(options: PlanOptions, names: NameScope, batched: ReadonlySet<string>) {
   const temporaries: BufferDecl[] = [];
-  const batched = new Set([...state.flatMap((s) => [s.dot, s.dotNext, s.bar, s.barNext]), ...params.map((p) => p.bar)]);
-  const context = (available: ReadonlyMap<number, Ref>): LoweringContext => ({
-    names, available, batched, declare: (decl) => temporaries.push(decl),
-  });
-
-  // Hoisting: invariant subexpressions used by the per-step graphs get a buffer each.
-  const wantTangent = options.mode !== 'reverse';
-  const wantAdjoint = options.mode !== 'forward';
-  const perStepRoots = [...update, ...(wantTangent ? nonNull(tangent) : []), ...(wantAdjoint ? nonNull(adjoint) : [])];
-  const invariant = invariantNodes(perStepRoots);
-  const hoisted = frontier(perStepRoots, (n) => invariant.has(n.id), base);
-  const withHoisted = new Map(base);
-  const hoistOutputs: Output[] = hoisted.map((n) => {
-    const name = names.fresh('h');
-    temporaries.push({ name, dims: n.shape, batched: false });
-    withHoisted.set(n.id, buf(name));
-    return { node: n, buffer: name, accumulate: false };
-  });
-  const invariants = lowerSegment(context(base), segmentNames.invariants, 'loop invariants, computed once per call', hoistOutputs);
-
-  const stepOutputs: Output[] = update.map((u, i) => ({ node: u, buffer: state[i]!.next, accumulate: false }));
-  const step = lowerSegment(context(withHoisted), segmentNames.step, 'one iteration: next state from the current one', stepOutputs);
-
-  const derivativeInputs = new Set([...d.stateTangents, ...d.paramTangents, ...d.stateCotangents].map((n) => n.id));
-  const shared = (roots: readonly Node[], prefix: string, known: ReadonlyMap<number, Ref> = withHoisted) => {
-    const varying = dependsOn(roots, derivativeInputs);
-    const nodes = frontier(roots, (n) => !varying.has(n.id) && !known.has(n.id), known);
-    const available = new Map(known);
-    const outputs: Output[] = nodes.map((n) => {
-      const name = names.fresh(prefix);
-      temporaries.push({ name, dims: n.shape, batched: false });
-      available.set(n.id, buf(name));
-      return { node: n, buffer: name, accumulate: false };
-    });
-    return { outputs, available };
-  };
-
-  let stepForTangent: Segment | undefined;
-  let tangentSegment: Segment | undefined;
-  let forwardStep: Segment | undefined;
-  if (wantTangent) {
-    const s = shared(nonNull(tangent), 'p');
-    if (s.outputs.length) {
-      stepForTangent = lowerSegment(context(withHoisted), segmentNames.stepForTangent, 'one iteration, also keeping the values the tangent step reads', [...stepOutputs, ...s.outputs]);
-    }
-    const tangentOutputs: Output[] = tangent.map((t, i) => ({ node: t, buffer: state[i]!.dotNext, accumulate: false }));
-    tangentSegment = lowerSegment(context(s.available), segmentNames.tangentStep, 'tangent of one iteration: ẋ⁺ = ∂ₓΦ ẋ + ∂θΦ θ̇', tangentOutputs);
-    forwardStep = lowerSegment(context(withHoisted), segmentNames.forwardStep, 'one iteration and its tangent along one direction, in fused loops', [...stepOutputs, ...tangentOutputs]);
-  }
-  let adjointPrep: Segment | undefined;
-  let adjointSegment: Segment | undefined;
-  if (wantAdjoint) {
-    const withNext = new Map(withHoisted);
-    if (options.nextStateKnown) {
-      for (const list of [model.update, update]) list.forEach((u, i) => u.kind === 'op' && !withNext.has(u.id) && withNext.set(u.id, buf(state[i]!.next)));
-    }
-    const s = shared(nonNull(adjoint), 'q', withNext);
-    adjointPrep = lowerSegment(context(withNext), segmentNames.adjointPrep, 'values the adjoint step reads, at the taped iterate', s.outputs);
-    const outs: Output[] = [
-      ...state.map((st, i) => ({ node: adjoint[i] ?? null, buffer: st.barNext, accumulate: false })),
-      ...params.map((p, i) => ({ node: adjoint[state.length + i] ?? null, buffer: p.bar, accumulate: true })),
-    ];
-    adjointSegment = lowerSegment(context(s.available), segmentNames.adjointStep, 'adjoint of one iteration: x̄ ← x̄ ∂ₓΦ, θ̄ += x̄ ∂θΦ', outs);
-  }
-
-  let outer: Plan['outer'];
-  let outerGradient: Segment | undefined;
-  if (model.outer) {
-    const grads = vjp(b, [model.outer], [b.constant(1)], [...model.state.map((s) => s.node), ...model.params.map((p) => p.node)]);
-    outer = {
-      loss: names.fresh('loss'),
-      stateGradient: state.map((s) => names.fresh(`${s.name}_outer`)),
-      paramGradient: params.map((p) => names.fresh(`${p.name}_outer`)),
-    };
-    const buffers = [outer.loss, ...outer.stateGradient, ...outer.paramGradient];
-    const shapes = [[], ...state.map((s) => s.dims), ...params.map((p) => p.dims)];
-    buffers.forEach((name, i) => temporaries.push({ name, dims: shapes[i]!, batched: false }));
-    const outputs: Output[] = [model.outer, ...grads].map((node, i) => ({ node, buffer: buffers[i]!, accumulate: false }));
-    outerGradient = lowerSegment(context(withHoisted), segmentNames.outerGradient, 'the outer objective ℓ(x, θ) and its gradients at the current state', outputs);
-  }
-
+  const context = (available: ReadonlyMap<number, Ref>): LoweringContext => ({ names, available, batched, declare: (decl) => temporaries.push(decl) });
   return {
-    model, options, names, dimNames, state, params, data, temporaries, derivatives: d, outer,
-    graphs: { update, tangent, adjoint },
-    segments: { invariants, step, stepForTangent, tangent: tangentSegment, forwardStep, adjointPrep, adjoint: adjointSegment, outerGradient },
+    temporaries,
+    /** Every segment is lowered, then goes through the back end's passes. */
+    segment: (available: ReadonlyMap<number, Ref>, name: string, doc: string, outputs: readonly Output[]) =>
+      (options.segmentPasses ?? []).reduce((seg, pass) => pass.run(seg), lowerUnfused(context(available), name, doc, outputs)),
+    /** A buffer `prefix…` for each node, and `known` with them added. */
+    buffered(nodes: readonly Node[], prefix: string, known: ReadonlyMap<number, Ref>) {
+      const available = new Map(known);
+      const outputs: Output[] = nodes.map((n) => {
+        const name = names.fresh(prefix);
+        temporaries.push({ name, dims: n.shape, batched: false });
+        available.set(n.id, buf(name));
+        return { node: n, buffer: name, accumulate: false };
+      });
+      return { outputs, available };
+    },
   };
 }
 
+/** ℓ(x, θ) and its gradients at the current state, into buffers of their own. */
+function outerSegment(model: MapModel, named: ReturnType<typeof planNames>, lower: ReturnType<typeof segmentLowering>, available: ReadonlyMap<number, Ref>) {
+  const b = model.builder;
+  const { names, state, params } = named;
+  const grads = vjp(b, [model.outer!], [b.constant(1)], [...model.state.map((s) => s.node), ...model.params.map((p) => p.node)]);
+  const buffers = {
+    loss: names.fresh('loss'),
+    stateGradient: state.map((s) => names.fresh(`${s.name}_outer`)),
+    paramGradient: params.map((p) => names.fresh(`${p.name}_outer`)),
+  };
+  const list = [buffers.loss, ...buffers.stateGradient, ...buffers.paramGradient];
+  const shapes = [[], ...state.map((s) => s.dims), ...params.map((p) => p.dims)];
+  list.forEach((name, i) => lower.temporaries.push({ name, dims: shapes[i]!, batched: false }));
+  const outputs: Output[] = [model.outer!, ...grads].map((node, i) => ({ node, buffer: list[i]!, accumulate: false }));
+  return { buffers, segment: lower.segment(available, named.segmentNames.outerGradient, 'the outer objective ℓ(x, θ) and its gradients at the current state', outputs) };
+}
 
 const nonNull = (xs: readonly (Node | null)[]) => xs.filter((x): x is Node => x !== null);
 /** Put rewritten non-null nodes back in the positions of the original list. */

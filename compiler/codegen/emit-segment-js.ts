@@ -95,27 +95,7 @@ export function emitSegment(w: CodeBlockWriter, seg: Segment, ctx: SegmentEmitCo
       const index = base.k === 'num' && base.v === 0 && batched.has(o.buffer) ? offsetName(o.buffer) : indexText(o.buffer, base);
       return index === '0' ? `${o.buffer}.byteOffset` : `${o.buffer}.byteOffset + 8 * (${index})`;
     };
-    const emitKernelCall = (k: KernelCall, kernels: string) => {
-      switch (k.kernel) {
-        case 'gemv':
-          w.writeLine(`// ${k.y.buffer}[i] = Σ_j ${k.A.buffer}[i, j] ${k.x.buffer}[j]   (i < ${int(k.m)}, j < ${int(k.n)})`);
-          w.writeLine(`${kernels}.gemv(${pointer(k.A)}, ${int(k.lda)}, ${pointer(k.x)}, ${pointer(k.y)}, ${int(k.m)}, ${int(k.n)});`);
-          break;
-        case 'gemvT':
-          w.writeLine(`// ${k.y.buffer}[j] += Σ_i ${k.A.buffer}[i, j] ${k.v.buffer}[i]   (i < ${int(k.m)}, j < ${int(k.n)})`);
-          w.writeLine(`${kernels}.gemvT(${pointer(k.A)}, ${int(k.lda)}, ${pointer(k.v)}, ${pointer(k.y)}, ${int(k.m)}, ${int(k.n)});`);
-          break;
-        case 'ger':
-          w.writeLine(`// ${k.B.buffer}[i, j] += ${k.u.buffer}[i] ${k.w.buffer}[j]   (i < ${int(k.m)}, j < ${int(k.n)})`);
-          w.writeLine(`${kernels}.ger(${pointer(k.B)}, ${int(k.ldb)}, ${pointer(k.u)}, ${int(k.incu)}, ${pointer(k.w)}, ${int(k.m)}, ${int(k.n)});`);
-          break;
-        case 'gemm':
-          if (k.symmetric) w.writeLine(`// ${k.C.buffer}[i, j] += Σ_l ${k.A.buffer}[l, i] ${k.B.buffer}[l, j]   (i, j < ${int(k.m)}, l < ${int(k.k)}; symmetric: half the products)`);
-          else w.writeLine(`// ${k.C.buffer}[i, j] += Σ_l ${k.A.buffer}[i, l] ${k.B.buffer}[l, j]   (i < ${int(k.m)}, j < ${int(k.n)}, l < ${int(k.k)})`);
-          w.writeLine(`${kernels}.gemm(${pointer(k.C)}, ${int(k.ldc)}, ${pointer(k.A)}, ${int(k.ai)}, ${int(k.al)}, ${pointer(k.B)}, ${int(k.ldb)}, ${int(k.m)}, ${int(k.n)}, ${int(k.k)}, ${k.symmetric ? 1 : 0});`);
-          break;
-      }
-    };
+    const emitKernelCall = (k: KernelCall, kernels: string) => kernelCallLines(k, kernels, pointer, int).forEach((l) => w.writeLine(l));
     for (const s of seg.body) {
       const line = ctx.replace?.(s) ?? null;
       if (line === null) emit(s);
@@ -135,4 +115,32 @@ function offsetNames(seg: Segment): ReadonlyMap<string, string> {
   if (!names) offsets.set(seg.scope, (names = new Map()));
   for (const b of seg.batched) if (!names.has(b)) names.set(b, seg.scope.fresh(`${b}_at`));
   return names;
+}
+
+/** A kernel statement as its call, with a comment of what it computes. */
+function kernelCallLines(k: KernelCall, kernels: string, pointer: (o: Operand) => string, int: (e: IndexExpr) => string): string[] {
+  switch (k.kernel) {
+    case 'gemv':
+      return [
+        `// ${k.y.buffer}[i] = Σ_j ${k.A.buffer}[i, j] ${k.x.buffer}[j]   (i < ${int(k.m)}, j < ${int(k.n)})`,
+        `${kernels}.gemv(${pointer(k.A)}, ${int(k.lda)}, ${pointer(k.x)}, ${pointer(k.y)}, ${int(k.m)}, ${int(k.n)});`,
+      ];
+    case 'gemvT':
+      return [
+        `// ${k.y.buffer}[j] += Σ_i ${k.A.buffer}[i, j] ${k.v.buffer}[i]   (i < ${int(k.m)}, j < ${int(k.n)})`,
+        `${kernels}.gemvT(${pointer(k.A)}, ${int(k.lda)}, ${pointer(k.v)}, ${pointer(k.y)}, ${int(k.m)}, ${int(k.n)});`,
+      ];
+    case 'ger':
+      return [
+        `// ${k.B.buffer}[i, j] += ${k.u.buffer}[i] ${k.w.buffer}[j]   (i < ${int(k.m)}, j < ${int(k.n)})`,
+        `${kernels}.ger(${pointer(k.B)}, ${int(k.ldb)}, ${pointer(k.u)}, ${int(k.incu)}, ${pointer(k.w)}, ${int(k.m)}, ${int(k.n)});`,
+      ];
+    case 'gemm':
+      return [
+        k.symmetric
+          ? `// ${k.C.buffer}[i, j] += Σ_l ${k.A.buffer}[l, i] ${k.B.buffer}[l, j]   (i, j < ${int(k.m)}, l < ${int(k.k)}; symmetric: half the products)`
+          : `// ${k.C.buffer}[i, j] += Σ_l ${k.A.buffer}[i, l] ${k.B.buffer}[l, j]   (i < ${int(k.m)}, j < ${int(k.n)}, l < ${int(k.k)})`,
+        `${kernels}.gemm(${pointer(k.C)}, ${int(k.ldc)}, ${pointer(k.A)}, ${int(k.ai)}, ${int(k.al)}, ${pointer(k.B)}, ${int(k.ldb)}, ${int(k.m)}, ${int(k.n)}, ${int(k.k)}, ${k.symmetric ? 1 : 0});`,
+      ];
+  }
 }

@@ -13,7 +13,7 @@ import { imul, num, type IndexExpr } from '../lower/loop-ir.js';
 import { emitSegment, segmentCall, type SegmentEmitContext } from './emit-segment-js.js';
 import { callsKernels } from '../optimise/select-kernels.js';
 import { KERNELS_RUNTIME } from './wasm/runtime-kernels.js';
-import { bufferSet, emitBufferBytes, emitBufferDeclarations, emitThreadFunctions } from './buffers-js.js';
+import { bufferSet, emitBufferBytes, emitBufferDeclarations, emitThreadFunctions, type BufferSet } from './buffers-js.js';
 import { emitApplyDeferred } from './deferred-updates.js';
 import { emitBatchedProducts, needsTranspose } from './batched-tangents.js';
 import { DEFER_STEPS } from '../optimise/defer-updates.js';
@@ -63,11 +63,7 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
   const code = (e: IndexExpr) => indexCode(e, dimValue, dimName);
   const batch = plan.tangentBatch;
   const deferred = plan.deferral;
-  const stride = new Map<string, string>();
-  for (const s of plan.state) for (const b of [s.dot, s.dotNext, s.bar, s.barNext]) stride.set(b, size(s));
-  for (const p of plan.params) stride.set(p.bar, size(p));
-  for (const b of batch?.products ?? []) stride.set(b.products, code(b.call.m));
-  for (const u of deferred?.updates ?? []) stride.set(u.buffer, code(imul(num(DEFER_STEPS), u.call.m)));
+  const stride = strides(plan, size, code);
 
   // the segments as the drivers run them: the adjoint step with its updates deferred, when the pass deferred any
   const segs = { ...plan.segments, ...(deferred ? { adjoint: deferred.segment } : {}) };
@@ -84,18 +80,9 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
     return `${segmentCall(seg, d)};`;
   };
 
-  const w = new CodeBlockWriter({ indentNumberOfSpaces: 2, useSingleQuote: true, newLine: '\n' });
-  headerLines(info).forEach((l) => w.writeLine(l));
-  w.writeLine('/* eslint-disable */').blankLine();
-  w.writeLine(`const K = ${options.K};`);
-  w.writeLine(`const T = ${options.truncate};`).blankLine();
-  w.writeLine(`export const meta = Object.freeze(${JSON.stringify(metaObject(plan, info))});`).blankLine();
-  w.writeLine(JS_RUNTIME).blankLine();
-  w.writeLine(JS_HELPERS).blankLine();
-  if (kernels) w.writeLine(KERNELS_RUNTIME).blankLine();
+  const w = prelude(plan, info, !!kernels);
 
   const ctx: DriverContext = { w, plan, size, n, v, drivers, call, deferral };
-  const stateView = `{ ${plan.state.map((s) => `${s.name}: ${s.current}`).join(', ')} }`;
   const buffers = bufferSet(plan, size, {
     adjoints: (deferred?.updates ?? []).map((u) => [u.buffer, stride.get(u.buffer)!] as const),
     tangents: (batch?.products ?? []).map((b) => [b.products, code(b.call.m)] as const),
@@ -121,30 +108,7 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
     emitLoaders(ctx);
     emitChecks(ctx);
 
-    w.write(`function ${n.useTangents}(${v.count}) `).block(() => {
-      w.write(`if (${n.tangentCount} !== ${v.count}) `).block(() => emitResizeCall(ctx, buffers, 'tangent', !!kernels));
-      for (const s of plan.state) w.writeLine(`${s.dot}.fill(0);`);
-    }).blankLine();
-    w.write(`function ${n.useAdjoints}(${v.count}) `).block(() => {
-      w.write(`if (${n.adjointCount} !== ${v.count}) `).block(() => emitResizeCall(ctx, buffers, 'adjoint', !!kernels));
-      for (const s of plan.state) w.writeLine(`${s.bar}.fill(0);`);
-      for (const p of plan.params) w.writeLine(`${p.bar}.fill(0);`);
-      if (deferred) w.writeLine(`${deferred.counter} = 0;`);
-    }).blankLine();
-
-    w.writeLine('/** The first T iterations: no derivative work. `observe`, when given, sees every iterate (live buffers). */');
-    w.write(`function ${n.idle}(${v.from}, ${v.to}, ${v.observe}) `).block(() => {
-      w.write(`for (let ${v.k} = ${v.from}; ${v.k} < ${v.to}; ${v.k}++) `).block(() => {
-        w.writeLine(call('step')).writeLine(`${n.checkState}(${v.k});`).writeLine(`${n.advance}();`);
-        w.writeLine(`if (${v.observe} !== undefined) ${v.observe}({ phase: 'idle', k: ${v.k} + 1, state: ${stateView} });`);
-      });
-    }).blankLine();
-
-    w.writeLine('/** Runs all K iterations from x0 and returns x_K. */');
-    w.write(`function ${n.iterate}(${v.inputs}, ${v.x0}, ${v.observe}) `).block(() => {
-      w.writeLine(`${n.loadInputs}(${v.inputs});`).writeLine(`${n.loadState}(${v.x0});`).writeLine(call('invariants')).writeLine(`${n.idle}(0, K, ${v.observe});`);
-      w.writeLine(`return { state: ${n.snapshot}() };`);
-    }).blankLine();
+    emitCoreDrivers(ctx, buffers, !!kernels);
 
     const forward = !!segs.tangent;
     const reverse = !!segs.adjoint;
@@ -155,23 +119,85 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
     emitBufferBytes(w, buffers, n, drivers, !!kernels);
     emitThreadFunctions(w, n, !!kernels);
 
-    type Api = keyof CreateNames;
-    const api: Api[] = ['iterate', ...(forward ? (['jvp', 'jacobianForward'] as const) : []), ...(reverse ? (['vjp', 'jacobianReverse'] as const) : []), 'partialX', 'partialTheta', 'bufferBytes', 'threads', 'release', ...(plan.outer ? (['outerAt', ...(reverse ? (['hypergradient'] as const) : [])] as const) : [])];
-    const entry = (key: string, value: string) => (key === value ? key : `${key}: ${value}`);
-    const dimsObject = `Object.freeze({ ${plan.model.dims.map((d) => entry(d, dimName(d))).join(', ')} })`;
-    const instance = `Object.freeze({ meta, dims: ${dimsObject}, ${api.map((a) => entry(a, n[a])).join(', ')} })`;
-    if (!kernels) w.writeLine(`return ${instance};`);
-    else {
-      w.writeLine(`const ${n.instance} = ${instance};`);
-      w.writeLine('// an instance dropped without release() stops its worker threads when it is collected');
-      w.writeLine(`releaseWhenCollected?.register(${n.instance}, ${kernels}.release);`);
-      w.writeLine(`return ${n.instance};`);
-    }
+    emitInstance(ctx, forward, reverse, kernels);
   });
   return w.toString();
 }
 
-function emitResizeCall(ctx: DriverContext, buffers: ReturnType<typeof bufferSet>, which: 'tangent' | 'adjoint', kernels: boolean) {
+
+/** Entries per direction of every per-direction buffer, as code. */
+function strides(plan: Plan, size: (v: Sized) => string, code: (e: IndexExpr) => string): Map<string, string> {
+  const stride = new Map<string, string>();
+  for (const s of plan.state) for (const b of [s.dot, s.dotNext, s.bar, s.barNext]) stride.set(b, size(s));
+  for (const p of plan.params) stride.set(p.bar, size(p));
+  for (const b of plan.tangentBatch?.products ?? []) stride.set(b.products, code(b.call.m));
+  for (const u of plan.deferral?.updates ?? []) stride.set(u.buffer, code(imul(num(DEFER_STEPS), u.call.m)));
+  return stride;
+}
+
+/** The module's top level: header, K, T, meta and the runtime. */
+function prelude(plan: Plan, info: HeaderInfo, kernels: boolean): CodeBlockWriter {
+  const w = new CodeBlockWriter({ indentNumberOfSpaces: 2, useSingleQuote: true, newLine: '\n' });
+  headerLines(info).forEach((l) => w.writeLine(l));
+  w.writeLine('/* eslint-disable */').blankLine();
+  w.writeLine(`const K = ${plan.options.K};`);
+  w.writeLine(`const T = ${plan.options.truncate};`).blankLine();
+  w.writeLine(`export const meta = Object.freeze(${JSON.stringify(metaObject(plan, info))});`).blankLine();
+  w.writeLine(JS_RUNTIME).blankLine();
+  w.writeLine(JS_HELPERS).blankLine();
+  if (kernels) w.writeLine(KERNELS_RUNTIME).blankLine();
+  return w;
+}
+
+/** The buffers' direction counts, the first T iterations, and iterate(). */
+function emitCoreDrivers(ctx: DriverContext, buffers: BufferSet, kernels: boolean) {
+  const { w, plan, n, v, call } = ctx;
+  const counter = plan.deferral?.counter;
+  const stateView = `{ ${plan.state.map((s) => `${s.name}: ${s.current}`).join(', ')} }`;
+  w.write(`function ${n.useTangents}(${v.count}) `).block(() => {
+    w.write(`if (${n.tangentCount} !== ${v.count}) `).block(() => emitResizeCall(ctx, buffers, 'tangent', kernels));
+    for (const s of plan.state) w.writeLine(`${s.dot}.fill(0);`);
+  }).blankLine();
+  w.write(`function ${n.useAdjoints}(${v.count}) `).block(() => {
+    w.write(`if (${n.adjointCount} !== ${v.count}) `).block(() => emitResizeCall(ctx, buffers, 'adjoint', kernels));
+    for (const s of plan.state) w.writeLine(`${s.bar}.fill(0);`);
+    for (const p of plan.params) w.writeLine(`${p.bar}.fill(0);`);
+    if (counter) w.writeLine(`${counter} = 0;`);
+  }).blankLine();
+
+  w.writeLine('/** The first T iterations: no derivative work. `observe`, when given, sees every iterate (live buffers). */');
+  w.write(`function ${n.idle}(${v.from}, ${v.to}, ${v.observe}) `).block(() => {
+    w.write(`for (let ${v.k} = ${v.from}; ${v.k} < ${v.to}; ${v.k}++) `).block(() => {
+      w.writeLine(call('step')).writeLine(`${n.checkState}(${v.k});`).writeLine(`${n.advance}();`);
+      w.writeLine(`if (${v.observe} !== undefined) ${v.observe}({ phase: 'idle', k: ${v.k} + 1, state: ${stateView} });`);
+    });
+  }).blankLine();
+
+  w.writeLine('/** Runs all K iterations from x0 and returns x_K. */');
+  w.write(`function ${n.iterate}(${v.inputs}, ${v.x0}, ${v.observe}) `).block(() => {
+    w.writeLine(`${n.loadInputs}(${v.inputs});`).writeLine(`${n.loadState}(${v.x0});`).writeLine(call('invariants')).writeLine(`${n.idle}(0, K, ${v.observe});`);
+    w.writeLine(`return { state: ${n.snapshot}() };`);
+  }).blankLine();
+}
+
+/** The instance create() returns (registered to stop the worker threads when it is collected). */
+function emitInstance(ctx: DriverContext, forward: boolean, reverse: boolean, kernels: string | undefined) {
+  const { w, plan, n } = ctx;
+  type Api = keyof CreateNames;
+  const api: Api[] = ['iterate', ...(forward ? (['jvp', 'jacobianForward'] as const) : []), ...(reverse ? (['vjp', 'jacobianReverse'] as const) : []), 'partialX', 'partialTheta', 'bufferBytes', 'threads', 'release', ...(plan.outer ? (['outerAt', ...(reverse ? (['hypergradient'] as const) : [])] as const) : [])];
+  const entry = (key: string, value: string) => (key === value ? key : `${key}: ${value}`);
+  const dimsObject = `Object.freeze({ ${plan.model.dims.map((d) => entry(d, plan.dimNames.get(d)!)).join(', ')} })`;
+  const instance = `Object.freeze({ meta, dims: ${dimsObject}, ${api.map((a) => entry(a, n[a])).join(', ')} })`;
+  if (!kernels) w.writeLine(`return ${instance};`);
+  else {
+    w.writeLine(`const ${n.instance} = ${instance};`);
+    w.writeLine('// an instance dropped without release() stops its worker threads when it is collected');
+    w.writeLine(`releaseWhenCollected?.register(${n.instance}, ${kernels}.release);`);
+    w.writeLine(`return ${n.instance};`);
+  }
+}
+
+function emitResizeCall(ctx: DriverContext, buffers: BufferSet, which: 'tangent' | 'adjoint', kernels: boolean) {
   const { w, n, v } = ctx;
   const counter = which === 'tangent' ? n.tangentCount : n.adjointCount;
   emitDirectionCheck(ctx, buffers, which);
