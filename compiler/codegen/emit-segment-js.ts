@@ -4,7 +4,7 @@
 // WebAssembly SIMD kernels.
 
 import type CodeBlockWriter from 'code-block-writer';
-import { buffersOf, type IndexExpr, type KernelCall, type Operand, type ScalarExpr, type Segment, type Stmt } from '../lower/loop-ir.js';
+import { buffersOf, type IndexExpr, type KernelCall, type Operand, type Segment, type Stmt } from '../lower/loop-ir.js';
 import { printScalar, type ExprPrinter } from './js-templates.js';
 import { foldIndex, indexCode, printIndex } from './precedence.js';
 
