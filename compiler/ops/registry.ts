@@ -66,3 +66,11 @@ export function getOp(name: string): OpDef {
 export const findOp = (name: string): OpDef | undefined => registry.get(name);
 
 export const allOps = (): OpDef[] => [...registry.values()];
+
+/** Structural ops a formula calls by their own name (sum(x), dot(u, v), transpose(M), outer(u, v)). */
+export const FORMULA_STRUCTURAL_OPS = ['sum', 'dot', 'transpose', 'outer'] as const;
+
+/** Every function name a formula may call: the callable elementwise ops and the structural ones. */
+export function formulaFunctions(): string[] {
+  return [...allOps().flatMap((op) => (op.kind === 'elementwise' && op.callable ? [op.name] : [])), ...FORMULA_STRUCTURAL_OPS];
+}

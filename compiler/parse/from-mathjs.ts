@@ -8,7 +8,7 @@ import type { MathNode } from 'mathjs';
 import { PhicError, specError } from '../errors.js';
 import type { Builder } from '../ir/builder.js';
 import { ShapeError, formatShape, type Node } from '../ir/nodes.js';
-import { allOps } from '../ops/index.js';
+import { allOps, FORMULA_STRUCTURAL_OPS } from '../ops/index.js';
 import type { SpecSource } from '../spec/source.js';
 import { locateNodes, type Span } from './locate.js';
 
@@ -183,7 +183,7 @@ export class FormulaTranslator {
           arity(helper.args.length);
           return this.inline(name, helper, args, fail);
         }
-        if (name === 'sum' || name === 'dot' || name === 'transpose' || name === 'outer') {
+        if ((FORMULA_STRUCTURAL_OPS as readonly string[]).includes(name)) {
           if (scalarOnly) throw fail(`helper functions are scalar: ${name} is not allowed in them`);
           arity(name === 'dot' || name === 'outer' ? 2 : 1);
           if (name === 'transpose') return args[0]!.shape.length === 2 ? b.transpose(args[0]!) : args[0]!;

@@ -5,6 +5,8 @@
 // other name works in every role: the generated code allocates its own names around the
 // user's (compiler/names.ts), so there is no list of names the generated code keeps for itself.
 
+import { formulaFunctions } from '../ops/index.js';
+
 const IDENTIFIER = /^[A-Za-z][A-Za-z0-9_]*$/;
 
 const JS_RESERVED = `break case catch class const continue debugger default delete do else enum export extends
@@ -30,8 +32,8 @@ WebAssembly atob btoa console process Buffer require module exports global windo
 queueMicrotask setTimeout clearTimeout setInterval clearInterval setImmediate structuredClone URL Blob fetch
 performance crypto`.split(/\s+/);
 
-/** Names formulas already give a meaning to. */
-export const FORMULA_FUNCTIONS = ['exp', 'log', 'sqrt', 'abs', 'tanh', 'sigmoid', 'softplus', 'sin', 'cos', 'sum', 'dot', 'transpose', 'outer'];
+/** Names formulas already give a meaning to: the functions come from the op registry, so a new op is refused as a name without an edit here. */
+export const FORMULA_FUNCTIONS: readonly string[] = formulaFunctions();
 export const FORMULA_CONSTANTS = ['pi', 'e'];
 
 /** Every name a spec may not use. Generated modules also keep these out of their own allocations. */
