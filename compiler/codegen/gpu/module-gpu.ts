@@ -160,7 +160,7 @@ export function emitGpuModule(plan: Plan, info: HeaderInfo): string {
       for (const d of names) w.writeLine(`if (!Number.isInteger(dims.${d}) || dims.${d} < 1) fail('data', 'dim ${d} must be a positive integer, got ' + dims.${d});`);
       w.writeLine(`const D = Object.freeze({ ${names.map((d) => `${d}: dims.${d}`).join(', ')} });`);
     }
-    w.writeLine('return instantiate(gpu, D, options);');
+    w.writeLine('return instantiate({ K, T, BAKED, meta, HELPERS, KERNELS, SEGMENTS, STATE, PARAMS, DATA, OUTER, fail, checkKeys, toFlat, nonFinite, matrix }, gpu, D, options);');
   });
   return w.toString();
 }
