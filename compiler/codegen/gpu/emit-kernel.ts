@@ -29,7 +29,6 @@ export interface EmittedKernel {
   readonly loops: readonly IndexExpr[];
 }
 
-
 /** Identifiers a statement list uses (locals, loop variables), to keep generated names apart. */
 function identifiers(stmts: readonly Stmt[], out: Set<string>) {
   const scalar = (e: ScalarExpr) => {
@@ -47,10 +46,35 @@ function identifiers(stmts: readonly Stmt[], out: Set<string>) {
   }
 }
 
+/** What the parts of emitKernel share: the kernel, its generated names, its printer and the lines so far. */
+interface KernelText {
+  readonly kernel: GpuKernel;
+  readonly ctx: KernelEmitContext;
+  /** The thread index, the direction, the entry within a direction, the accumulator. */
+  readonly names: { readonly tid: string; readonly d: string; readonly r: string; readonly acc: string };
+  readonly printer: GpuPrinter;
+  /** Helpers the kernel calls, and the extents of the loops it keeps. */
+  readonly helpers: Set<string>;
+  readonly loops: IndexExpr[];
+  readonly lines: string[];
+}
+
 export function emitKernel(kernel: GpuKernel, ctx: KernelEmitContext): EmittedKernel {
-  const body = kernel.body;
+  const names = generatedNames(kernel);
+  const helpers = new Set<string>();
+  const t: KernelText = { kernel, ctx, names, printer: kernelPrinter(kernel, ctx, names.d, helpers), helpers, loops: [], lines: [] };
+  emitThreadIndex(t);
+  emitBody(t);
+  const source = `function (${kernel.params.join(', ')}) {\n${t.lines.join('\n')}\n}`;
+  const sortedHelpers = [...helpers].sort();
+  for (const h of sortedHelpers) if (!GPU_HELPERS[h]) throw new Error(`no GPU helper ${h}`);
+  return { source, helpers: sortedHelpers, loops: t.loops };
+}
+
+/** tid, d, r and acc, numbered where the kernel's own names (parameters, locals, loop variables) have them. */
+function generatedNames(kernel: GpuKernel): KernelText['names'] {
   const used = new Set<string>([...kernel.params, kernel.writes]);
-  if (body.kind !== 'value') identifiers(body.stmts, used);
+  if (kernel.body.kind !== 'value') identifiers(kernel.body.stmts, used);
   const fresh = (base: string) => {
     let name = base;
     for (let n = 2; used.has(name); n++) name = `${base}${n}`;
@@ -58,23 +82,26 @@ export function emitKernel(kernel: GpuKernel, ctx: KernelEmitContext): EmittedKe
     return name;
   };
   const [tid, d, r, acc] = [fresh('tid'), fresh('d'), fresh('r'), fresh('acc')];
-  const helpers = new Set<string>();
-  const loops: IndexExpr[] = [];
+  return { tid, d, r, acc };
+}
+
+/** Prints dims, loads (per direction `d` when batched) and locals (inlined scalars expanded) for one kernel. */
+function kernelPrinter(kernel: GpuKernel, ctx: KernelEmitContext, d: string, helpers: Set<string>): GpuPrinter {
   const dim = (name: string) => {
     const v = ctx.dimValue(name);
     // prefixed: gpu.js gives this.constants.output, .thread and .constants meanings of its own
     return v === null ? `this.constants.dim_${name}` : String(v);
   };
-  const index = (e: IndexExpr) => printIndex(foldIndex(e, ctx.dimValue), { dim }).text;
-  const own = body.kind === 'scalar' ? body.local : null;
+  const indexText = (e: IndexExpr) => printIndex(foldIndex(e, ctx.dimValue), { dim }).text;
+  const own = kernel.body.kind === 'scalar' ? kernel.body.local : null;
   const printer: GpuPrinter = {
     dim,
     load: (buffer, ix) => {
       const batched = kernel.batchedParams.has(buffer);
       if (ctx.scalars.has(buffer)) return `${buffer}[${batched ? d : '0'}]`;
-      const at = index(ix);
+      const at = indexText(ix);
       if (!batched) return `${buffer}[${at}]`;
-      const stride = index(ctx.size(buffer));
+      const stride = indexText(ctx.size(buffer));
       return at === '0' ? `${buffer}[${d} * ${stride}]` : `${buffer}[${d} * ${stride} + ${at}]`;
     },
     local: (name): Printed => {
@@ -85,14 +112,23 @@ export function emitKernel(kernel: GpuKernel, ctx: KernelEmitContext): EmittedKe
       return { text: name, level: 4 };
     },
   };
-  const value = (e: ScalarExpr) => printScalar(e, printer, helpers).text;
+  return printer;
+}
 
-  const lines: string[] = [];
-  const line = (depth: number, text: string) => lines.push(`${'  '.repeat(depth + 1)}${text}`);
-  const outVars = body.kind === 'store' ? body.outVars : [];
-  const size = index(kernel.size);
+const writeLine = (t: KernelText, depth: number, text: string) => t.lines.push(`${'  '.repeat(depth + 1)}${text}`);
+const index = (t: KernelText, e: IndexExpr) => printIndex(foldIndex(e, t.ctx.dimValue), { dim: t.printer.dim }).text;
+const value = (t: KernelText, e: ScalarExpr) => printScalar(e, t.printer, t.helpers).text;
+/** `previous + ` when the kernel adds onto its buffer's previous contents. */
+const previous = (t: KernelText, ix: IndexExpr) => (t.kernel.prev ? `${t.printer.load(t.kernel.writes, ix)} + ` : '');
+const outVarsOf = (kernel: GpuKernel) => (kernel.body.kind === 'store' ? kernel.body.outVars : []);
 
-  // The thread index -> direction d and entry r -> the stored index's loop variables.
+/** The thread index -> direction d and entry r -> the stored index's loop variables. */
+function emitThreadIndex(t: KernelText): void {
+  const { kernel } = t;
+  const { tid, d, r } = t.names;
+  const line = (depth: number, text: string) => writeLine(t, depth, text);
+  const outVars = outVarsOf(kernel);
+  const size = index(t, kernel.size);
   line(0, `const ${tid} = this.thread.x;`);
   let entry = tid;
   if (kernel.batched) {
@@ -105,57 +141,59 @@ export function emitKernel(kernel: GpuKernel, ctx: KernelEmitContext): EmittedKe
     }
   }
   if (outVars.length === 1) line(0, `const ${outVars[0]!.name} = ${entry};`);
-  if (outVars.length === 2) divide(line, entry, index(outVars[1]!.extent), outVars[0]!.name, outVars[1]!.name);
+  if (outVars.length === 2) divide(line, entry, index(t, outVars[1]!.extent), outVars[0]!.name, outVars[1]!.name);
+}
 
-  const flattened = new Set(outVars.map((v) => v.name));
-  const emit = (stmts: readonly Stmt[], depth: number) => {
-    for (const s of stmts) {
-      switch (s.kind) {
-        case 'for':
-          if (flattened.has(s.index)) emit(s.body, depth);
-          else {
-            loops.push(foldIndex(s.extent, ctx.dimValue));
-            line(depth, `for (let ${s.index} = 0; ${s.index} < ${index(s.extent)}; ${s.index}++) {`);
-            emit(s.body, depth + 1);
-            line(depth, '}');
-          }
-          break;
-        case 'let':
-          line(depth, `${s.mutable ? 'let' : 'const'} ${s.name} = ${value(s.value)};`);
-          break;
-        case 'add-to-local':
-          line(depth, `${s.name} += ${value(s.value)};`);
-          break;
-        case 'store': {
-          const v = value(s.value);
-          if (body.kind === 'store' && body.reduction) line(depth, `${acc} += ${v};`);
-          else line(depth, `return ${previous(s.index)}${v};`);
-          break;
-        }
-        case 'comment':
-          break;
-      }
-    }
-  };
-  const previous = (ix: IndexExpr) => (kernel.prev ? `${printer.load(kernel.writes, ix)} + ` : '');
-
-  if (body.kind === 'value') line(0, `return ${previous({ k: 'num', v: 0 })}${value(body.value)};`);
+/** The kernel's statements and its return: a value, a scalar sum, or a store (accumulated when a reduction). */
+function emitBody(t: KernelText): void {
+  const { body } = t.kernel;
+  const { acc } = t.names;
+  if (body.kind === 'value') writeLine(t, 0, `return ${previous(t, { k: 'num', v: 0 })}${value(t, body.value)};`);
   else if (body.kind === 'scalar') {
-    line(0, `let ${body.local} = ${value(body.init)};`);
-    emit(body.stmts, 0);
-    line(0, `return ${body.local};`);
+    writeLine(t, 0, `let ${body.local} = ${value(t, body.init)};`);
+    emitStatements(t, body.stmts, 0);
+    writeLine(t, 0, `return ${body.local};`);
   } else {
-    if (body.reduction) line(0, `let ${acc} = 0;`);
-    emit(body.stmts, 0);
+    if (body.reduction) writeLine(t, 0, `let ${acc} = 0;`);
+    emitStatements(t, body.stmts, 0);
     if (body.reduction) {
-      const p = previous(body.target.index);
-      line(0, `return ${p}${acc};`);
+      const p = previous(t, body.target.index);
+      writeLine(t, 0, `return ${p}${acc};`);
     }
   }
-  const source = `function (${kernel.params.join(', ')}) {\n${lines.join('\n')}\n}`;
-  const sortedHelpers = [...helpers].sort();
-  for (const h of sortedHelpers) if (!GPU_HELPERS[h]) throw new Error(`no GPU helper ${h}`);
-  return { source, helpers: sortedHelpers, loops };
+}
+
+/** Loop-IR statements as kernel code: loops over the stored index are the thread's and disappear. */
+function emitStatements(t: KernelText, stmts: readonly Stmt[], depth: number): void {
+  const { body } = t.kernel;
+  const flattened = new Set(outVarsOf(t.kernel).map((v) => v.name));
+  for (const s of stmts) {
+    switch (s.kind) {
+      case 'for':
+        if (flattened.has(s.index)) emitStatements(t, s.body, depth);
+        else {
+          t.loops.push(foldIndex(s.extent, t.ctx.dimValue));
+          writeLine(t, depth, `for (let ${s.index} = 0; ${s.index} < ${index(t, s.extent)}; ${s.index}++) {`);
+          emitStatements(t, s.body, depth + 1);
+          writeLine(t, depth, '}');
+        }
+        break;
+      case 'let':
+        writeLine(t, depth, `${s.mutable ? 'let' : 'const'} ${s.name} = ${value(t, s.value)};`);
+        break;
+      case 'add-to-local':
+        writeLine(t, depth, `${s.name} += ${value(t, s.value)};`);
+        break;
+      case 'store': {
+        const v = value(t, s.value);
+        if (body.kind === 'store' && body.reduction) writeLine(t, depth, `${t.names.acc} += ${v};`);
+        else writeLine(t, depth, `return ${previous(t, s.index)}${v};`);
+        break;
+      }
+      case 'comment':
+        break;
+    }
+  }
 }
 
 /** `q = floor(n / m)`, `rem = n - q m`, exact in float32: the quotient is nudged off integers, then corrected. */

@@ -15,11 +15,12 @@
 // directions in one launch; a kernel that reads such a buffer is batched, and so is what it
 // writes. Assumes locals are uniquely named (the lowering allocates them fresh).
 
-import { PhicError } from '../../errors.js';
 import { walk, writesOf, type IndexExpr, type ScalarExpr, type Segment, type Stmt } from '../../lower/loop-ir.js';
+import {
+  checkNestReads, loadsThrough, pathTo, positions, sameIndex, scalarLoads, scalarLocals, slice, unsupportedStructure, updatedLocals, valueOf, type ForStmt, type StoreStmt,
+} from './kernel-slice.js';
 
-export type ForStmt = Extract<Stmt, { kind: 'for' }>;
-export type StoreStmt = Extract<Stmt, { kind: 'store' }>;
+export type { ForStmt, StoreStmt };
 
 export interface OutVar {
   readonly name: string;
@@ -64,35 +65,6 @@ export interface KernelizeContext {
   readonly inline: Map<string, ScalarExpr>;
 }
 
-export function unsupportedStructure(segment: string, what: string): PhicError {
-  return new PhicError('spec', `the GPU backend cannot express segment '${segment}': ${what} (use --backend cpu for this spec)`);
-}
-
-// ---- small walkers over the loop IR ----
-
-function scalarLoads(e: ScalarExpr, out: Set<string>) {
-  if (e.kind === 'load') out.add(e.buffer);
-  else if (e.kind === 'call') e.args.forEach((a) => scalarLoads(a, out));
-}
-
-function scalarLocals(e: ScalarExpr, out: Set<string>) {
-  if (e.kind === 'local') out.add(e.name);
-  else if (e.kind === 'call') e.args.forEach((a) => scalarLocals(a, out));
-}
-
-
-const valueOf = (s: Stmt): ScalarExpr | null => (s.kind === 'let' || s.kind === 'add-to-local' || s.kind === 'store' ? s.value : null);
-
-function updatedLocals(stmts: readonly Stmt[]): Set<string> {
-  const out = new Set<string>();
-  walk(stmts, (s) => {
-    if (s.kind === 'add-to-local') out.add(s.name);
-  });
-  return out;
-}
-
-const sameIndex = (a: IndexExpr, b: IndexExpr) => JSON.stringify(a) === JSON.stringify(b);
-
 /** Dims and numbers multiplied in a size expression, sorted, or null when it is not a product. */
 function factors(e: IndexExpr): string[] | null {
   if (e.k === 'num') return e.v === 1 ? [] : [String(e.v)];
@@ -101,70 +73,6 @@ function factors(e: IndexExpr): string[] | null {
     const a = factors(e.a);
     const b = factors(e.b);
     return a && b ? [...a, ...b].sort() : null;
-  }
-  return null;
-}
-
-/** Buffers an expression reads, looking through inlined scalars. */
-export function loadsThrough(e: ScalarExpr, inline: ReadonlyMap<string, ScalarExpr>, scalars: ReadonlySet<string>, out = new Set<string>()): Set<string> {
-  scalarLoads(e, out);
-  const locals = new Set<string>();
-  scalarLocals(e, locals);
-  for (const l of locals) {
-    const v = inline.get(l);
-    if (v) loadsThrough(v, inline, scalars, out);
-    else if (scalars.has(l)) out.add(l);
-  }
-  return out;
-}
-
-/**
- * The statements of `stmts` that targets depend on: the targets, the locals they read
- * (transitively), and the loops around those. `outside` locals are resolved elsewhere.
- */
-function slice(stmts: readonly Stmt[], isTarget: (s: Stmt) => boolean, outside: ReadonlySet<string>): Stmt[] {
-  const all: Stmt[] = [];
-  walk(stmts, (s) => all.push(s));
-  const needed = new Set<string>();
-  const need = (e: ScalarExpr | null) => {
-    if (!e) return false;
-    const ls = new Set<string>();
-    scalarLocals(e, ls);
-    let grew = false;
-    for (const l of ls) {
-      if (!outside.has(l) && !needed.has(l)) {
-        needed.add(l);
-        grew = true;
-      }
-    }
-    return grew;
-  };
-  for (const s of all) if (isTarget(s)) need(valueOf(s));
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (const s of all) if ((s.kind === 'let' || s.kind === 'add-to-local') && needed.has(s.name) && need(s.value)) changed = true;
-  }
-  const live = (list: readonly Stmt[]): boolean => list.some((s) => isTarget(s) || s.kind === 'add-to-local' || (s.kind === 'for' && live(s.body)));
-  const filter = (list: readonly Stmt[]): Stmt[] =>
-    list.flatMap((s): Stmt[] => {
-      if (isTarget(s)) return [s];
-      if (s.kind === 'let' || s.kind === 'add-to-local') return needed.has(s.name) ? [s] : [];
-      if (s.kind === 'for') {
-        const body = filter(s.body);
-        return live(body) ? [{ ...s, body }] : [];
-      }
-      return [];
-    });
-  return filter(stmts);
-}
-
-function pathTo(stmts: readonly Stmt[], target: Stmt, path: ForStmt[] = []): ForStmt[] | null {
-  for (const s of stmts) {
-    if (s === target) return path;
-    if (s.kind === 'for') {
-      const p = pathTo(s.body, target, [...path, s]);
-      if (p) return p;
-    }
   }
   return null;
 }
@@ -190,48 +98,29 @@ function product(vars: readonly OutVar[]): IndexExpr {
   return vars.reduce<IndexExpr>((p, v) => (p.k === 'num' && p.v === 1 ? v.extent : { k: 'mul', a: p, b: v.extent }), { k: 'num', v: 1 });
 }
 
-/** Pre-order positions of statements, to order kernels and check read-after-write within a nest. */
-function positions(stmts: readonly Stmt[]): Map<Stmt, number> {
-  const pos = new Map<Stmt, number>();
-  walk(stmts, (s) => pos.set(s, pos.size));
-  return pos;
+/** What kernelizeSegment knows of the segment while it splits it. */
+interface SegmentState {
+  readonly seg: Segment;
+  readonly ctx: KernelizeContext;
+  /** The segment's statements, comments left out. */
+  readonly body: readonly Stmt[];
+  /** Kernels made so far, in run order. */
+  readonly kernels: GpuKernel[];
+  /** Initial values of the top-level mutable scalars. */
+  readonly inits: ReadonlyMap<string, ScalarExpr>;
+  /** The top-level statement that last updates each top-level mutable scalar. */
+  readonly lastUpdate: ReadonlyMap<string, number>;
+  /** Locals declared at the top level of the segment. */
+  readonly topLevel: ReadonlySet<string>;
+  /** Top-level scalars whose value is final. */
+  readonly complete: Set<string>;
 }
 
-/** Checks that splitting `nest` keeps every read of a buffer stored in the same nest meaning the same value. */
-function checkNestReads(segment: string, nest: readonly Stmt[], readerEnd: number, readerStmts: readonly Stmt[], pos: Map<Stmt, number>) {
-  const stores: StoreStmt[] = [];
-  walk(nest, (s) => {
-    if (s.kind === 'store') stores.push(s);
-  });
-  walk(readerStmts, (s) => {
-    const v = valueOf(s);
-    if (!v) return;
-    const at = pos.get(s) ?? readerEnd;
-    const loads: { buffer: string; index: IndexExpr }[] = [];
-    const collect = (e: ScalarExpr) => {
-      if (e.kind === 'load') loads.push({ buffer: e.buffer, index: e.index });
-      else if (e.kind === 'call') e.args.forEach(collect);
-    };
-    collect(v);
-    for (const l of loads) {
-      for (const st of stores) {
-        if (st.buffer !== l.buffer || st === s) continue;
-        const p = pos.get(st)!;
-        // A store later in the nest runs as a later kernel: the read sees the old value, as in the loop.
-        if (p > readerEnd) continue;
-        // A store earlier in the nest: only a read of the entry this iteration stored means the same.
-        if (!(p < at && sameIndex(st.index, l.index))) {
-          throw unsupportedStructure(segment, `a loop both writes ${l.buffer} and reads it at another index or before writing it`);
-        }
-      }
-    }
-  });
-}
+type KernelParts = Omit<GpuKernel, 'batched' | 'params' | 'id' | 'batchedParams'>;
 
 /** Splits a segment into kernels, in the order they must run. */
 export function kernelizeSegment(seg: Segment, ctx: KernelizeContext, ids: Map<string, number>): GpuKernel[] {
   const body = seg.body.filter((s) => s.kind !== 'comment');
-  const kernels: GpuKernel[] = [];
   const inits = new Map<string, ScalarExpr>();
   const lastUpdate = new Map<string, number>();
   body.forEach((st, k) => {
@@ -240,109 +129,15 @@ export function kernelizeSegment(seg: Segment, ctx: KernelizeContext, ids: Map<s
     for (const name of updatedLocals([st])) if (inits.has(name)) lastUpdate.set(name, k);
   });
   const topLevel = new Set(body.flatMap((s) => (s.kind === 'let' ? [s.name] : [])));
-  const writesAfter = (k: number) => new Set(body.slice(k + 1).flatMap((s) => [...writesOf([s])]));
-  const complete = new Set<string>();
-
-  const finish = (k: Omit<GpuKernel, 'batched' | 'params' | 'id' | 'batchedParams'>, reads: Set<string>): GpuKernel => {
-    for (const r of reads) {
-      if (topLevel.has(r) && !complete.has(r) && !ctx.inline.has(r) && !ctx.scalars.has(r)) {
-        throw unsupportedStructure(seg.name, `the scalar ${r} is read before it is complete`);
-      }
-    }
-    const params = [...reads].filter((r) => !ctx.inline.has(r));
-    if (k.prev && !params.includes(k.writes)) params.push(k.writes);
-    params.sort();
-    const batchedParams = new Set(params.filter((p) => ctx.batched.has(p)));
-    const batched = ctx.batched.has(k.writes) || batchedParams.size > 0;
-    if (batched) ctx.batched.add(k.writes);
-    const kernel: GpuKernel = { ...k, id: '', batched, params, batchedParams };
-    kernels.push(kernel);
-    return kernel;
-  };
-  /** Buffers and scalars a kernel body reads (inlined scalars looked through). */
-  const readsOf = (stmts: readonly Stmt[], extra: ScalarExpr[] = []) => {
-    const out = new Set<string>();
-    const exprs = [...extra];
-    walk(stmts, (s) => {
-      const v = valueOf(s);
-      if (v) exprs.push(v);
-    });
-    for (const e of exprs) {
-      loadsThrough(e, ctx.inline, ctx.scalars, out);
-      const ls = new Set<string>();
-      scalarLocals(e, ls);
-      for (const l of ls) if (topLevel.has(l) && !ctx.inline.has(l)) out.add(l);
-    }
-    return out;
-  };
-
+  const state: SegmentState = { seg, ctx, body, kernels: [], inits, lastUpdate, topLevel, complete: new Set() };
   body.forEach((st, k) => {
-    if (st.kind === 'let' && (!st.mutable || !lastUpdate.has(st.name))) {
-      const reads = loadsThrough(st.value, ctx.inline, ctx.scalars);
-      const later = writesAfter(k);
-      if ([...reads].some((r) => later.has(r))) {
-        ctx.scalars.add(st.name);
-        finish({ segment: seg.name, writes: st.name, size: { k: 'num', v: 1 }, prev: false, body: { kind: 'value', value: st.value } }, readsOf([], [st.value]));
-      } else {
-        ctx.inline.set(st.name, st.value);
-      }
-      complete.add(st.name);
-    } else if (st.kind === 'store') {
-      if (!(st.index.k === 'num' && st.index.v === 0)) throw unsupportedStructure(seg.name, `a store into ${st.buffer} outside any loop`);
-      const size = ctx.size(st.buffer);
-      if (size && factors(size)?.length !== 0) {
-        // The lowering writes a zero gradient as `g[0] = 0` into a buffer that starts (and
-        // stays) all zeros on the CPU; here a buffer has no contents before a kernel writes
-        // it, so the whole buffer is filled.
-        if (st.accumulate || st.value.kind !== 'num' || st.value.value !== 0) throw unsupportedStructure(seg.name, `a single store into the non-scalar buffer ${st.buffer}`);
-        finish({ segment: seg.name, writes: st.buffer, size, prev: false, body: { kind: 'value', value: st.value } }, new Set());
-      } else finish({ segment: seg.name, writes: st.buffer, size: { k: 'num', v: 1 }, prev: st.accumulate, body: { kind: 'value', value: st.value } }, readsOf([st]));
-    } else if (st.kind === 'for') {
-      const pos = positions([st]);
-      const targets: StoreStmt[] = [];
-      walk([st], (s) => {
-        if (s.kind === 'store') targets.push(s);
-      });
-      const stored = targets.map((t) => t.buffer);
-      if (new Set(stored).size !== stored.length) throw unsupportedStructure(seg.name, `one loop nest stores into ${stored.find((b, i) => stored.indexOf(b) !== i)} twice`);
-      for (const target of targets) {
-        const stmts = slice([st], (s) => s === target, topLevel);
-        const path = pathTo(stmts, target)!;
-        const outVars = outputVars(seg.name, target, path);
-        const reduction = path.some((f) => !outVars.some((v) => v.name === f.index));
-        if (reduction && !target.accumulate) throw unsupportedStructure(seg.name, `the store into ${target.buffer} overwrites inside a loop over another index`);
-        const size = product(outVars);
-        const declared = ctx.size(target.buffer);
-        if (declared && JSON.stringify(factors(declared)) !== JSON.stringify(factors(size))) {
-          throw unsupportedStructure(seg.name, `a loop nest writes only part of ${target.buffer}`);
-        }
-        checkNestReads(seg.name, [st], pos.get(target)!, stmts, pos);
-        finish({ segment: seg.name, writes: target.buffer, size, prev: target.accumulate, body: { kind: 'store', outVars, stmts, target, reduction } }, readsOf(stmts));
-      }
-    } else if (st.kind === 'add-to-local') {
-      // A top-level accumulation: part of its scalar's kernel, made at its last update.
-    }
-    for (const [local, last] of lastUpdate) {
-      if (last !== k) continue;
-      const isTarget = (s: Stmt) => s.kind === 'add-to-local' && s.name === local;
-      const parts: Stmt[] = [];
-      body.slice(0, k + 1).forEach((s, j) => {
-        if (!updatedLocals([s]).has(local)) return;
-        const later = new Set(body.slice(j + 1, k).flatMap((t) => [...writesOf([t])]));
-        const sliced = slice([s], isTarget, new Set([...topLevel].filter((l) => l !== local)));
-        for (const r of readsOf(sliced)) if (later.has(r)) throw unsupportedStructure(seg.name, `${r} is rewritten while ${local} is being summed`);
-        if (s.kind === 'for') checkNestReads(seg.name, [s], Number.POSITIVE_INFINITY, sliced, positions([s]));
-        parts.push(...sliced);
-      });
-      ctx.scalars.add(local);
-      const init = inits.get(local)!;
-      const reads = readsOf(parts, [init]);
-      reads.delete(local);
-      complete.add(local);
-      finish({ segment: seg.name, writes: local, size: { k: 'num', v: 1 }, prev: false, body: { kind: 'scalar', local, init, stmts: parts } }, reads);
-    }
+    if (st.kind === 'let' && (!st.mutable || !lastUpdate.has(st.name))) kernelizeLet(state, st, k);
+    else if (st.kind === 'store') kernelizeTopStore(state, st);
+    else if (st.kind === 'for') kernelizeNest(state, st);
+    // A top-level accumulation (add-to-local) is part of its scalar's kernel, made at its last update.
+    for (const [local, last] of lastUpdate) if (last === k) kernelizeSum(state, local, k);
   });
-  const merged = mergeZeroFills(kernels);
+  const merged = mergeZeroFills(state.kernels);
   for (const k of merged) {
     const base = `${seg.name}_${k.writes}`;
     const n = (ids.get(base) ?? 0) + 1;
@@ -350,6 +145,118 @@ export function kernelizeSegment(seg: Segment, ctx: KernelizeContext, ids: Map<s
     k.id = n === 1 ? base : `${base}_${n}`;
   }
   return merged;
+}
+
+/** Adds a kernel: its parameters are what it reads (inlined scalars left out), batched when any of them is. */
+function finishKernel(state: SegmentState, k: KernelParts, reads: Set<string>): GpuKernel {
+  const { ctx } = state;
+  for (const r of reads) {
+    if (state.topLevel.has(r) && !state.complete.has(r) && !ctx.inline.has(r) && !ctx.scalars.has(r)) {
+      throw unsupportedStructure(state.seg.name, `the scalar ${r} is read before it is complete`);
+    }
+  }
+  const params = [...reads].filter((r) => !ctx.inline.has(r));
+  if (k.prev && !params.includes(k.writes)) params.push(k.writes);
+  params.sort();
+  const batchedParams = new Set(params.filter((p) => ctx.batched.has(p)));
+  const batched = ctx.batched.has(k.writes) || batchedParams.size > 0;
+  if (batched) ctx.batched.add(k.writes);
+  const kernel: GpuKernel = { ...k, id: '', batched, params, batchedParams };
+  state.kernels.push(kernel);
+  return kernel;
+}
+
+/** Buffers and scalars a kernel body reads (inlined scalars looked through). */
+function readsOf(state: SegmentState, stmts: readonly Stmt[], extra: ScalarExpr[] = []): Set<string> {
+  const { ctx } = state;
+  const out = new Set<string>();
+  const exprs = [...extra];
+  walk(stmts, (s) => {
+    const v = valueOf(s);
+    if (v) exprs.push(v);
+  });
+  for (const e of exprs) {
+    loadsThrough(e, ctx.inline, ctx.scalars, out);
+    const ls = new Set<string>();
+    scalarLocals(e, ls);
+    for (const l of ls) if (state.topLevel.has(l) && !ctx.inline.has(l)) out.add(l);
+  }
+  return out;
+}
+
+/** A top-level scalar `let`: inlined into its readers, or a 1-entry kernel when a buffer it reads is rewritten later. */
+function kernelizeLet(state: SegmentState, st: Extract<Stmt, { kind: 'let' }>, k: number): void {
+  const { seg, ctx, body } = state;
+  const reads = loadsThrough(st.value, ctx.inline, ctx.scalars);
+  const later = new Set(body.slice(k + 1).flatMap((s) => [...writesOf([s])]));
+  if ([...reads].some((r) => later.has(r))) {
+    ctx.scalars.add(st.name);
+    finishKernel(state, { segment: seg.name, writes: st.name, size: { k: 'num', v: 1 }, prev: false, body: { kind: 'value', value: st.value } }, readsOf(state, [], [st.value]));
+  } else {
+    ctx.inline.set(st.name, st.value);
+  }
+  state.complete.add(st.name);
+}
+
+/** A store outside any loop: a scalar buffer's value, or a zero fill of a whole buffer. */
+function kernelizeTopStore(state: SegmentState, st: StoreStmt): void {
+  const { seg, ctx } = state;
+  if (!(st.index.k === 'num' && st.index.v === 0)) throw unsupportedStructure(seg.name, `a store into ${st.buffer} outside any loop`);
+  const size = ctx.size(st.buffer);
+  if (size && factors(size)?.length !== 0) {
+    // The lowering writes a zero gradient as `g[0] = 0` into a buffer that starts (and
+    // stays) all zeros on the CPU; here a buffer has no contents before a kernel writes
+    // it, so the whole buffer is filled.
+    if (st.accumulate || st.value.kind !== 'num' || st.value.value !== 0) throw unsupportedStructure(seg.name, `a single store into the non-scalar buffer ${st.buffer}`);
+    finishKernel(state, { segment: seg.name, writes: st.buffer, size, prev: false, body: { kind: 'value', value: st.value } }, new Set());
+  } else finishKernel(state, { segment: seg.name, writes: st.buffer, size: { k: 'num', v: 1 }, prev: st.accumulate, body: { kind: 'value', value: st.value } }, readsOf(state, [st]));
+}
+
+/** A top-level loop nest: one kernel per buffer it stores, each with the statements that store depends on. */
+function kernelizeNest(state: SegmentState, st: ForStmt): void {
+  const { seg, ctx } = state;
+  const pos = positions([st]);
+  const targets: StoreStmt[] = [];
+  walk([st], (s) => {
+    if (s.kind === 'store') targets.push(s);
+  });
+  const stored = targets.map((t) => t.buffer);
+  if (new Set(stored).size !== stored.length) throw unsupportedStructure(seg.name, `one loop nest stores into ${stored.find((b, i) => stored.indexOf(b) !== i)} twice`);
+  for (const target of targets) {
+    const stmts = slice([st], (s) => s === target, state.topLevel);
+    const path = pathTo(stmts, target)!;
+    const outVars = outputVars(seg.name, target, path);
+    const reduction = path.some((f) => !outVars.some((v) => v.name === f.index));
+    if (reduction && !target.accumulate) throw unsupportedStructure(seg.name, `the store into ${target.buffer} overwrites inside a loop over another index`);
+    const size = product(outVars);
+    const declared = ctx.size(target.buffer);
+    if (declared && JSON.stringify(factors(declared)) !== JSON.stringify(factors(size))) {
+      throw unsupportedStructure(seg.name, `a loop nest writes only part of ${target.buffer}`);
+    }
+    checkNestReads(seg.name, [st], pos.get(target)!, stmts, pos);
+    finishKernel(state, { segment: seg.name, writes: target.buffer, size, prev: target.accumulate, body: { kind: 'store', outVars, stmts, target, reduction } }, readsOf(state, stmts));
+  }
+}
+
+/** A top-level sum or dot (`s := 0; ... s += ...`), at its last update: one kernel with every statement that adds to it. */
+function kernelizeSum(state: SegmentState, local: string, k: number): void {
+  const { seg, ctx, body } = state;
+  const isTarget = (s: Stmt) => s.kind === 'add-to-local' && s.name === local;
+  const parts: Stmt[] = [];
+  body.slice(0, k + 1).forEach((s, j) => {
+    if (!updatedLocals([s]).has(local)) return;
+    const later = new Set(body.slice(j + 1, k).flatMap((t) => [...writesOf([t])]));
+    const sliced = slice([s], isTarget, new Set([...state.topLevel].filter((l) => l !== local)));
+    for (const r of readsOf(state, sliced)) if (later.has(r)) throw unsupportedStructure(seg.name, `${r} is rewritten while ${local} is being summed`);
+    if (s.kind === 'for') checkNestReads(seg.name, [s], Number.POSITIVE_INFINITY, sliced, positions([s]));
+    parts.push(...sliced);
+  });
+  ctx.scalars.add(local);
+  const init = state.inits.get(local)!;
+  const reads = readsOf(state, parts, [init]);
+  reads.delete(local);
+  state.complete.add(local);
+  finishKernel(state, { segment: seg.name, writes: local, size: { k: 'num', v: 1 }, prev: false, body: { kind: 'scalar', local, init, stmts: parts } }, reads);
 }
 
 /** A fill with zeros followed by an accumulation into the same buffer becomes the accumulation alone. */

@@ -12,7 +12,7 @@ import { JS_RUNTIME } from '../runtime-js.js';
 import { headerLines, type HeaderInfo } from '../header.js';
 import { metaObject } from '../module-js.js';
 import { kernelizeSegment, type GpuKernel, type KernelizeContext } from './kernels.js';
-import { emitKernel } from './emit-kernel.js';
+import { emitKernel, type EmittedKernel } from './emit-kernel.js';
 import { foldIndex } from '../precedence.js';
 import { GPU_HELPERS } from './templates.js';
 import { GPU_RUNTIME as GPU_RUNTIME_TEXT } from './runtime-gpu.js';
@@ -74,22 +74,10 @@ export function planKernels(plan: Plan): GpuKernelSet {
 
 export function emitGpuModule(plan: Plan, info: HeaderInfo): string {
   const { options } = plan;
-  const baked = options.dims;
-  const dimValue = (name: string) => (baked ? baked[name]! : null);
+  const code = dimsCode(plan);
   const set = planKernels(plan);
-  const emitted = new Map(set.kernels.map((k) => [k.id, emitKernel(k, { dimValue, size: set.size, scalars: set.scalars, inline: set.inline })]));
-
-  // Code over the dims object D: literals when baked.
-  const dimCode = (name: string) => (baked ? String(baked[name]) : `D.${name}`);
-  const sizeCode = (e: IndexExpr): string => {
-    const f = foldIndex(e, dimValue);
-    const print = (x: IndexExpr): string =>
-      x.k === 'num' ? String(x.v) : x.k === 'dim' ? dimCode(x.name) : x.k === 'var' ? x.name : x.k === 'add' ? `(${print(x.a)} + ${print(x.b)})` : `${print(x.a)} * ${print(x.b)}`;
-    return print(f);
-  };
-  const fn = (body: string) => `(${baked || !body.includes('D.') ? '' : 'D'}) => ${body}`;
-  const shapeCode = (dims: readonly string[]) => fn(`[${dims.map(dimCode).join(', ')}]`);
-  if (baked) checkCeiling(plan, set, (e) => Number(sizeCode(e)));
+  const emitted = new Map(set.kernels.map((k) => [k.id, emitKernel(k, { dimValue: code.dimValue, size: set.size, scalars: set.scalars, inline: set.inline })]));
+  if (options.dims) checkCeiling(plan, set, (e) => Number(code.size(e)));
 
   const w = new CodeBlockWriter({ indentNumberOfSpaces: 2, useSingleQuote: true, newLine: '\n' });
   headerLines(info).forEach((l) => w.writeLine(l));
@@ -99,9 +87,42 @@ export function emitGpuModule(plan: Plan, info: HeaderInfo): string {
   w.writeLine('// float32, returned as Float64Array copies. create(gpu) takes the app\'s gpu.js GPU instance.');
   w.writeLine(`const K = ${options.K};`);
   w.writeLine(`const T = ${options.truncate};`);
-  w.writeLine(`const BAKED = ${baked ? 'true' : 'false'};`).blankLine();
+  w.writeLine(`const BAKED = ${options.dims ? 'true' : 'false'};`).blankLine();
   w.writeLine(`export const meta = Object.freeze(${JSON.stringify({ ...metaObject(plan, info), backend: 'gpu', precision: 'float32' })});`).blankLine();
+  writeKernelTables(w, set, emitted, code);
+  writeBufferTables(w, plan, code);
+  w.writeLine(JS_RUNTIME).blankLine();
+  w.writeLine(GPU_RUNTIME_TEXT).blankLine();
+  writeCreate(w, plan);
+  return w.toString();
+}
 
+/** Code over the dims object D (literals when baked): sizes, shapes and functions of D. */
+interface DimsCode {
+  dimValue(name: string): number | null;
+  size(e: IndexExpr): string;
+  /** `(D) => body`, or `() => body` when the body does not read D. */
+  fn(body: string): string;
+  shape(dims: readonly string[]): string;
+}
+
+function dimsCode(plan: Plan): DimsCode {
+  const baked = plan.options.dims;
+  const dimValue = (name: string) => (baked ? baked[name]! : null);
+  const dimCode = (name: string) => (baked ? String(baked[name]) : `D.${name}`);
+  const size = (e: IndexExpr): string => {
+    const f = foldIndex(e, dimValue);
+    const print = (x: IndexExpr): string =>
+      x.k === 'num' ? String(x.v) : x.k === 'dim' ? dimCode(x.name) : x.k === 'var' ? x.name : x.k === 'add' ? `(${print(x.a)} + ${print(x.b)})` : `${print(x.a)} * ${print(x.b)}`;
+    return print(f);
+  };
+  const fn = (body: string) => `(${baked || !body.includes('D.') ? '' : 'D'}) => ${body}`;
+  return { dimValue, size, fn, shape: (dims) => fn(`[${dims.map(dimCode).join(', ')}]`) };
+}
+
+/** HELPERS, KERNELS and SEGMENTS: the kernels' helper sources, the kernels, and what each segment runs. */
+function writeKernelTables(w: CodeBlockWriter, set: GpuKernelSet, emitted: ReadonlyMap<string, EmittedKernel>, code: DimsCode): void {
+  const { fn } = code;
   const helpers = [...new Set(set.kernels.flatMap((k) => emitted.get(k.id)!.helpers))].sort();
   w.writeLine('/** Helper functions kernels call (gpu.js translates them with the kernel). */');
   w.writeLine('const HELPERS = {');
@@ -112,9 +133,9 @@ export function emitGpuModule(plan: Plan, info: HeaderInfo): string {
   w.writeLine('const KERNELS = {');
   for (const k of set.kernels) {
     const e = emitted.get(k.id)!;
-    const loop = e.loops.length === 0 ? '0' : e.loops.length === 1 ? sizeCode(e.loops[0]!) : `Math.max(${[...new Set(e.loops.map(sizeCode))].join(', ')})`;
+    const loop = e.loops.length === 0 ? '0' : e.loops.length === 1 ? code.size(e.loops[0]!) : `Math.max(${[...new Set(e.loops.map(code.size))].join(', ')})`;
     w.writeLine(`  ${k.id}: {`);
-    w.writeLine(`    writes: '${k.writes}', batched: ${k.batched}, size: ${fn(sizeCode(k.size))}, loop: ${fn(loop)},`);
+    w.writeLine(`    writes: '${k.writes}', batched: ${k.batched}, size: ${fn(code.size(k.size))}, loop: ${fn(loop)},`);
     w.writeLine(`    params: ${list(k.params)}, helpers: ${list(e.helpers)},`);
     w.writeLine(`    source: \`${checkTemplate(e.source.split('\n').map((l, i) => (i === 0 ? l : `    ${l}`)).join('\n'))}\`,`);
     w.writeLine('  },');
@@ -125,26 +146,31 @@ export function emitGpuModule(plan: Plan, info: HeaderInfo): string {
   w.writeLine('const SEGMENTS = {');
   for (const [key, ids] of Object.entries(set.segments)) w.writeLine(`  ${key}: [${ids.map((id) => `'${id}'`).join(', ')}],`);
   w.writeLine('};').blankLine();
+}
 
+/** STATE, PARAMS, DATA and OUTER: the buffers of each variable and of the outer objective. */
+function writeBufferTables(w: CodeBlockWriter, plan: Plan, code: DimsCode): void {
+  const { fn } = code;
   const q = (s: string) => `'${s}'`;
   w.writeLine('/** Buffers of the state (iterate, next, tangent, adjoint), the params and the data. */');
   w.writeLine('const STATE = [');
   for (const s of plan.state) {
-    w.writeLine(`  { name: ${q(s.name)}, current: ${q(s.current)}, next: ${q(s.next)}, dot: ${q(s.dot)}, dotNext: ${q(s.dotNext)}, bar: ${q(s.bar)}, barNext: ${q(s.barNext)}, size: ${fn(sizeCode(sizeOf(s.dims)))}, shape: ${shapeCode(s.dims)}${s.initialFrom ? `, initialFrom: ${q(s.initialFrom)}` : ''} },`);
+    w.writeLine(`  { name: ${q(s.name)}, current: ${q(s.current)}, next: ${q(s.next)}, dot: ${q(s.dot)}, dotNext: ${q(s.dotNext)}, bar: ${q(s.bar)}, barNext: ${q(s.barNext)}, size: ${fn(code.size(sizeOf(s.dims)))}, shape: ${code.shape(s.dims)}${s.initialFrom ? `, initialFrom: ${q(s.initialFrom)}` : ''} },`);
   }
   w.writeLine('];');
   w.writeLine('const PARAMS = [');
-  for (const p of plan.params) w.writeLine(`  { name: ${q(p.name)}, value: ${q(p.value)}, dot: ${q(p.dot)}, bar: ${q(p.bar)}, size: ${fn(sizeCode(sizeOf(p.dims)))}, shape: ${shapeCode(p.dims)} },`);
+  for (const p of plan.params) w.writeLine(`  { name: ${q(p.name)}, value: ${q(p.value)}, dot: ${q(p.dot)}, bar: ${q(p.bar)}, size: ${fn(code.size(sizeOf(p.dims)))}, shape: ${code.shape(p.dims)} },`);
   w.writeLine('];');
   w.writeLine('const DATA = [');
-  for (const d of plan.data) w.writeLine(`  { name: ${q(d.name)}, value: ${q(d.value)}, size: ${fn(sizeCode(sizeOf(d.dims)))}, shape: ${shapeCode(d.dims)}, outer: ${d.outer} },`);
+  for (const d of plan.data) w.writeLine(`  { name: ${q(d.name)}, value: ${q(d.value)}, size: ${fn(code.size(sizeOf(d.dims)))}, shape: ${code.shape(d.dims)}, outer: ${d.outer} },`);
   w.writeLine('];');
   const outer = plan.outer;
   w.writeLine(`const OUTER = ${outer ? `{ loss: ${q(outer.loss)}, stateGradient: [${outer.stateGradient.map(q).join(', ')}], paramGradient: [${outer.paramGradient.map(q).join(', ')}] }` : 'null'};`).blankLine();
+}
 
-  w.writeLine(JS_RUNTIME).blankLine();
-  w.writeLine(GPU_RUNTIME_TEXT).blankLine();
-
+/** create(gpu, dims, options): the dims checked (against the baked ones), then the runtime's instantiate. */
+function writeCreate(w: CodeBlockWriter, plan: Plan): void {
+  const baked = plan.options.dims;
   w.writeLine('/** Instantiates the module on the app\'s gpu.js GPU: kernels are built on first use and reused. */');
   w.write('export function create(gpu, dims, options) ').block(() => {
     const names = plan.model.dims;
@@ -162,7 +188,6 @@ export function emitGpuModule(plan: Plan, info: HeaderInfo): string {
     }
     w.writeLine('return instantiate({ K, T, BAKED, meta, HELPERS, KERNELS, SEGMENTS, STATE, PARAMS, DATA, OUTER, fail, checkKeys, toFlat, nonFinite, matrix }, gpu, D, options);');
   });
-  return w.toString();
 }
 
 const list = (xs: readonly string[]) => `[${xs.map((x) => `'${x}'`).join(', ')}]`;
