@@ -42,6 +42,19 @@ interface Where {
   formula: string;
 }
 
+/** A mathjs node's fields, by node type. */
+type MathParts = MathNode & { args?: MathNode[]; fn?: MathNode | string; op?: string; name?: string; value?: unknown; content?: MathNode };
+
+/** Translating one node: failing at its position, translating a child, building with shape errors reported there. */
+interface NodeContext {
+  readonly fail: (message: string) => PhicError;
+  readonly sub: (n: MathNode) => Node;
+  readonly build: (make: () => Node) => Node;
+  readonly symbols: ReadonlyMap<string, Node>;
+  /** Inside a helper function's body: scalars only. */
+  readonly scalarOnly: boolean;
+}
+
 export class FormulaTranslator {
   private readonly parsed = new Map<string, { root: MathNode; spans: Map<MathNode, Span> }>();
   private readonly inlining: string[] = [];
@@ -93,105 +106,34 @@ export class FormulaTranslator {
   ): Node {
     const at = spans.get(node)?.at;
     const fail = (message: string) => this.error(message, where, at);
-    const sub = (n: MathNode) => this.node(n, where, spans, symbols, scalarOnly);
-    const build = (make: () => Node): Node => {
-      try {
-        return make();
-      } catch (e) {
-        if (e instanceof ShapeError) throw fail(e.message);
-        throw e;
-      }
+    const ctx: NodeContext = {
+      fail,
+      sub: (n: MathNode) => this.node(n, where, spans, symbols, scalarOnly),
+      build: (make: () => Node): Node => {
+        try {
+          return make();
+        } catch (e) {
+          if (e instanceof ShapeError) throw fail(e.message);
+          throw e;
+        }
+      },
+      symbols,
+      scalarOnly,
     };
-    const n = node as MathNode & { args?: MathNode[]; fn?: MathNode | string; op?: string; name?: string; value?: unknown; content?: MathNode };
-    const b = this.b;
-
+    const n = node as MathParts;
     switch (node.type) {
       case 'ConstantNode': {
         if (typeof n.value !== 'number' || !Number.isFinite(n.value)) throw fail(`only finite numbers are allowed here, got ${typeof n.value === 'number' ? String(n.value) : JSON.stringify(n.value)}`);
-        return b.constant(n.value);
+        return this.b.constant(n.value);
       }
-      case 'SymbolNode': {
-        const name = n.name!;
-        const found = symbols.get(name);
-        if (found) {
-          if (scalarOnly && found.shape.length > 0 && !this.helperArgNodes.has(found)) {
-            throw fail(`helper functions are scalar: '${name}' is a ${found.shape.length === 1 ? 'vector' : 'matrix'}; pass it as an argument instead`);
-          }
-          return found;
-        }
-        const named = NAMED_CONSTANTS.get(name);
-        if (named !== undefined) return b.constant(named);
-        if (this.scope.functions.has(name) || OP_FUNCTIONS.has(name)) throw fail(`'${name}' is a function: call it with arguments`);
-        throw fail(`unknown symbol '${name}' (known: ${[...symbols.keys()].join(', ') || 'none'})`);
-      }
+      case 'SymbolNode':
+        return this.symbol(n.name!, ctx);
       case 'ParenthesisNode':
-        return sub(n.content!);
-      case 'OperatorNode': {
-        const args = n.args!.map(sub);
-        const [x, y] = args as [Node, Node];
-        const shaped = (what: string) => {
-          if (scalarOnly && args.some((a) => a.shape.length > 0)) throw fail(`helper functions are scalar: ${what} got ${args.map((a) => formatShape(a.shape)).join(' and ')}`);
-        };
-        switch (n.fn) {
-          case 'add':
-            return build(() => b.add(x, y));
-          case 'subtract':
-            return build(() => b.sub(x, y));
-          case 'unaryMinus':
-            return b.neg(x);
-          case 'unaryPlus':
-            return x;
-          case 'dotMultiply':
-            return build(() => b.mul(x, y));
-          case 'dotDivide':
-            return build(() => b.div(x, y));
-          case 'dotPow':
-            return build(() => b.pow(x, y));
-          case 'multiply':
-            return build(() => (scalarOnly ? b.mul(x, y) : this.multiply(x, y)));
-          case 'divide':
-            if (scalarOnly) return build(() => b.div(x, y));
-            if (y.shape.length > 0) throw fail(`division by a ${y.shape.length === 1 ? 'vector' : 'matrix'}: use ./ for elementwise division`);
-            return build(() => b.div(x, y));
-          case 'pow':
-            if (scalarOnly) return build(() => b.pow(x, y));
-            if (x.shape.length > 0 || y.shape.length > 0) throw fail(`^ is for scalars: use .^ for an elementwise power`);
-            return b.pow(x, y);
-          case 'ctranspose':
-          case 'transpose':
-            shaped('transpose');
-            return x.shape.length === 2 ? b.transpose(x) : x;
-          default:
-            throw fail(`unsupported operator '${n.op}'`);
-        }
-      }
-      case 'FunctionNode': {
-        const fnNode = n.fn as MathNode;
-        if (typeof fnNode !== 'object' || fnNode.type !== 'SymbolNode') throw fail('only named functions can be called');
-        const name = (fnNode as MathNode & { name: string }).name;
-        const args = n.args!.map(sub);
-        const arity = (k: number) => {
-          if (args.length !== k) throw fail(`${name} takes ${k} argument${k === 1 ? '' : 's'}, got ${args.length}`);
-        };
-        const opArity = OP_FUNCTIONS.get(name);
-        if (opArity !== undefined) {
-          arity(opArity);
-          return build(() => b.op(name, ...args));
-        }
-        const helper = this.scope.functions.get(name);
-        if (helper) {
-          arity(helper.args.length);
-          return this.inline(name, helper, args, fail);
-        }
-        if ((FORMULA_STRUCTURAL_OPS as readonly string[]).includes(name)) {
-          if (scalarOnly) throw fail(`helper functions are scalar: ${name} is not allowed in them`);
-          arity(name === 'dot' || name === 'outer' ? 2 : 1);
-          if (name === 'transpose') return args[0]!.shape.length === 2 ? b.transpose(args[0]!) : args[0]!;
-          return build(() => b.op(name, ...args));
-        }
-        if (NON_DIFFERENTIABLE.has(name)) throw fail(`'${name}' is not differentiable, so phic does not support it`);
-        throw fail(`unsupported function '${name}'`);
-      }
+        return ctx.sub(n.content!);
+      case 'OperatorNode':
+        return this.operator(n, ctx);
+      case 'FunctionNode':
+        return this.call(n, ctx);
       case 'AccessorNode':
       case 'IndexNode':
         throw fail('indexing is not supported: formulas work on whole vectors and matrices');
@@ -200,6 +142,96 @@ export class FormulaTranslator {
       default:
         throw fail(`unsupported expression (${node.type.replace(/Node$/, '').toLowerCase()})`);
     }
+  }
+
+  /** A name: a tensor in scope (in a helper, only its scalar arguments) or a named constant. */
+  private symbol(name: string, ctx: NodeContext): Node {
+    const { fail, symbols } = ctx;
+    const found = symbols.get(name);
+    if (found) {
+      if (ctx.scalarOnly && found.shape.length > 0 && !this.helperArgNodes.has(found)) {
+        throw fail(`helper functions are scalar: '${name}' is a ${found.shape.length === 1 ? 'vector' : 'matrix'}; pass it as an argument instead`);
+      }
+      return found;
+    }
+    const named = NAMED_CONSTANTS.get(name);
+    if (named !== undefined) return this.b.constant(named);
+    if (this.scope.functions.has(name) || OP_FUNCTIONS.has(name)) throw fail(`'${name}' is a function: call it with arguments`);
+    throw fail(`unknown symbol '${name}' (known: ${[...symbols.keys()].join(', ') || 'none'})`);
+  }
+
+  /** An operator with its tensor meaning: * by shapes, .* ./ .^ elementwise, ' transposes; helpers are scalar. */
+  private operator(n: MathParts, ctx: NodeContext): Node {
+    const { fail, build, scalarOnly } = ctx;
+    const b = this.b;
+    const args = n.args!.map(ctx.sub);
+    const [x, y] = args as [Node, Node];
+    const shaped = (what: string) => {
+      if (scalarOnly && args.some((a) => a.shape.length > 0)) throw fail(`helper functions are scalar: ${what} got ${args.map((a) => formatShape(a.shape)).join(' and ')}`);
+    };
+    switch (n.fn) {
+      case 'add':
+        return build(() => b.add(x, y));
+      case 'subtract':
+        return build(() => b.sub(x, y));
+      case 'unaryMinus':
+        return b.neg(x);
+      case 'unaryPlus':
+        return x;
+      case 'dotMultiply':
+        return build(() => b.mul(x, y));
+      case 'dotDivide':
+        return build(() => b.div(x, y));
+      case 'dotPow':
+        return build(() => b.pow(x, y));
+      case 'multiply':
+        return build(() => (scalarOnly ? b.mul(x, y) : this.multiply(x, y)));
+      case 'divide':
+        if (scalarOnly) return build(() => b.div(x, y));
+        if (y.shape.length > 0) throw fail(`division by a ${y.shape.length === 1 ? 'vector' : 'matrix'}: use ./ for elementwise division`);
+        return build(() => b.div(x, y));
+      case 'pow':
+        if (scalarOnly) return build(() => b.pow(x, y));
+        if (x.shape.length > 0 || y.shape.length > 0) throw fail(`^ is for scalars: use .^ for an elementwise power`);
+        return b.pow(x, y);
+      case 'ctranspose':
+      case 'transpose':
+        shaped('transpose');
+        return x.shape.length === 2 ? b.transpose(x) : x;
+      default:
+        throw fail(`unsupported operator '${n.op}'`);
+    }
+  }
+
+  /** A call: an elementwise op of the registry, a user helper (inlined), or a structural op (dot, sum, ...). */
+  private call(n: MathParts, ctx: NodeContext): Node {
+    const { fail, build, scalarOnly } = ctx;
+    const b = this.b;
+    const fnNode = n.fn as MathNode;
+    if (typeof fnNode !== 'object' || fnNode.type !== 'SymbolNode') throw fail('only named functions can be called');
+    const name = (fnNode as MathNode & { name: string }).name;
+    const args = n.args!.map(ctx.sub);
+    const arity = (k: number) => {
+      if (args.length !== k) throw fail(`${name} takes ${k} argument${k === 1 ? '' : 's'}, got ${args.length}`);
+    };
+    const opArity = OP_FUNCTIONS.get(name);
+    if (opArity !== undefined) {
+      arity(opArity);
+      return build(() => b.op(name, ...args));
+    }
+    const helper = this.scope.functions.get(name);
+    if (helper) {
+      arity(helper.args.length);
+      return this.inline(name, helper, args, fail);
+    }
+    if ((FORMULA_STRUCTURAL_OPS as readonly string[]).includes(name)) {
+      if (scalarOnly) throw fail(`helper functions are scalar: ${name} is not allowed in them`);
+      arity(name === 'dot' || name === 'outer' ? 2 : 1);
+      if (name === 'transpose') return args[0]!.shape.length === 2 ? b.transpose(args[0]!) : args[0]!;
+      return build(() => b.op(name, ...args));
+    }
+    if (NON_DIFFERENTIABLE.has(name)) throw fail(`'${name}' is not differentiable, so phic does not support it`);
+    throw fail(`unsupported function '${name}'`);
   }
 
   /** mathjs' `*`: scaling by scalars, matrix-vector, vector-matrix, matrix-matrix, vector-vector (dot). */

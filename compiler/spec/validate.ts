@@ -24,9 +24,12 @@ export function parseShape(text: string): Shape | string {
   return dims;
 }
 
+type Fail = (field: string, message: string) => PhicError;
+/** Takes a name for a field: fails when it is not a safe identifier or is already taken. */
+type Claim = (name: string, field: string) => void;
+
 export function validateSpec(src: SpecSource): MapSpec {
-  const fail = (field: string, message: string): PhicError =>
-    specError(message, { field, location: src.locate(field) });
+  const fail: Fail = (field, message) => specError(message, { field, location: src.locate(field) });
   const v = src.value;
   if (!isRecord(v)) throw fail('', 'a spec must be an object');
 
@@ -34,7 +37,7 @@ export function validateSpec(src: SpecSource): MapSpec {
   for (const key of Object.keys(v)) if (!known.includes(key)) throw fail(key, `unknown field '${key}' (expected one of ${known.join(', ')})`);
 
   const seen = new Map<string, string>();
-  const claim = (name: string, field: string) => {
+  const claim: Claim = (name, field) => {
     const problem = identifierProblem(name);
     if (problem) throw fail(field, `name ${problem}`);
     const earlier = seen.get(name);
@@ -46,47 +49,59 @@ export function validateSpec(src: SpecSource): MapSpec {
   const nameProblem = identifierProblem(v.name);
   if (nameProblem) throw fail('name', `spec name ${nameProblem}`);
 
-  const shapes = (key: string, required: boolean) => {
-    const group = v[key];
-    if (group === undefined && !required) return;
-    if (!isRecord(group)) throw fail(key, `${key} must be an object of name: shape, e.g. { x: 'n' }`);
-    if (required && Object.keys(group).length === 0) throw fail(key, `${key} must declare at least one entry`);
-    for (const [name, shape] of Object.entries(group)) {
-      const field = `${key}.${name}`;
-      claim(name, field);
-      if (typeof shape !== 'string') throw fail(field, `shape must be a string such as '', 'n' or 'm,n'`);
-      const parsed = parseShape(shape);
-      if (typeof parsed === 'string') throw fail(field, parsed);
-    }
-  };
-  shapes('state', true);
-  shapes('params', true);
-  shapes('data', false);
+  validateShapes(v, 'state', true, fail, claim);
+  validateShapes(v, 'params', true, fail, claim);
+  validateShapes(v, 'data', false, fail, claim);
+  validateConstants(v.constants, fail, claim);
+  validateFunctions(v.functions, fail, claim);
+  validateUpdateOrObjective(v, fail);
+  validateOuter(v.outer, fail, claim);
+  return v as unknown as MapSpec;
+}
 
-  if (v.constants !== undefined) {
-    if (!isRecord(v.constants)) throw fail('constants', 'constants must be an object of name: number');
-    for (const [name, value] of Object.entries(v.constants)) {
-      claim(name, `constants.${name}`);
-      if (typeof value !== 'number' || !Number.isFinite(value)) throw fail(`constants.${name}`, 'a constant must be a finite number');
-    }
+/** state, params or data: an object of name: shape (at least one entry when required). */
+function validateShapes(v: Record<string, unknown>, key: string, required: boolean, fail: Fail, claim: Claim): void {
+  const group = v[key];
+  if (group === undefined && !required) return;
+  if (!isRecord(group)) throw fail(key, `${key} must be an object of name: shape, e.g. { x: 'n' }`);
+  if (required && Object.keys(group).length === 0) throw fail(key, `${key} must declare at least one entry`);
+  for (const [name, shape] of Object.entries(group)) {
+    const field = `${key}.${name}`;
+    claim(name, field);
+    if (typeof shape !== 'string') throw fail(field, `shape must be a string such as '', 'n' or 'm,n'`);
+    const parsed = parseShape(shape);
+    if (typeof parsed === 'string') throw fail(field, parsed);
   }
+}
 
-  if (v.functions !== undefined) {
-    if (!isRecord(v.functions)) throw fail('functions', "functions must be an object of name: { args: [...], body: '...' }");
-    for (const [name, fn] of Object.entries(v.functions)) {
-      const field = `functions.${name}`;
-      claim(name, field);
-      if (!isRecord(fn) || !Array.isArray(fn.args) || typeof fn.body !== 'string') {
-        throw fail(field, "a function must look like { args: ['r'], body: 'sqrt(1 + r^2) - 1' }");
-      }
-      fn.args.forEach((a, i) => {
-        const problem = typeof a === 'string' ? identifierProblem(a) : 'an argument name must be a string';
-        if (problem) throw fail(`${field}.args.${i}`, `argument ${problem}`);
-      });
-      if (new Set(fn.args).size !== fn.args.length) throw fail(`${field}.args`, 'argument names must be distinct');
-    }
+function validateConstants(constants: unknown, fail: Fail, claim: Claim): void {
+  if (constants === undefined) return;
+  if (!isRecord(constants)) throw fail('constants', 'constants must be an object of name: number');
+  for (const [name, value] of Object.entries(constants)) {
+    claim(name, `constants.${name}`);
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw fail(`constants.${name}`, 'a constant must be a finite number');
   }
+}
 
+function validateFunctions(functions: unknown, fail: Fail, claim: Claim): void {
+  if (functions === undefined) return;
+  if (!isRecord(functions)) throw fail('functions', "functions must be an object of name: { args: [...], body: '...' }");
+  for (const [name, fn] of Object.entries(functions)) {
+    const field = `functions.${name}`;
+    claim(name, field);
+    if (!isRecord(fn) || !Array.isArray(fn.args) || typeof fn.body !== 'string') {
+      throw fail(field, "a function must look like { args: ['r'], body: 'sqrt(1 + r^2) - 1' }");
+    }
+    fn.args.forEach((a, i) => {
+      const problem = typeof a === 'string' ? identifierProblem(a) : 'an argument name must be a string';
+      if (problem) throw fail(`${field}.args.${i}`, `argument ${problem}`);
+    });
+    if (new Set(fn.args).size !== fn.args.length) throw fail(`${field}.args`, 'argument names must be distinct');
+  }
+}
+
+/** Either update (the map Φ, by state name) or objective with method. */
+function validateUpdateOrObjective(v: Record<string, unknown>, fail: Fail): void {
   const hasUpdate = v.update !== undefined;
   const hasObjective = v.objective !== undefined || v.method !== undefined;
   if (hasUpdate === hasObjective) {
@@ -101,25 +116,26 @@ export function validateSpec(src: SpecSource): MapSpec {
     if (typeof v.objective !== 'string') throw fail('objective', 'objective must be a formula string');
     validateMethod(v.method, fail);
   }
-
-  if (v.outer !== undefined) {
-    if (!isRecord(v.outer) || typeof v.outer.objective !== 'string') {
-      throw fail('outer', "outer must look like { objective: '...', data: { ... } }");
-    }
-    const outerData = v.outer.data;
-    if (outerData !== undefined) {
-      if (!isRecord(outerData)) throw fail('outer.data', 'outer.data must be an object of name: shape');
-      for (const [name, shape] of Object.entries(outerData)) {
-        claim(name, `outer.data.${name}`);
-        const parsed = typeof shape === 'string' ? parseShape(shape) : 'shape must be a string';
-        if (typeof parsed === 'string') throw fail(`outer.data.${name}`, parsed);
-      }
-    }
-  }
-  return v as unknown as MapSpec;
 }
 
-function validateMethod(m: unknown, fail: (field: string, message: string) => PhicError): asserts m is MethodSpec {
+/** outer: { objective, data? }, its data names claimed like the others. */
+function validateOuter(outer: unknown, fail: Fail, claim: Claim): void {
+  if (outer === undefined) return;
+  if (!isRecord(outer) || typeof outer.objective !== 'string') {
+    throw fail('outer', "outer must look like { objective: '...', data: { ... } }");
+  }
+  const outerData = outer.data;
+  if (outerData !== undefined) {
+    if (!isRecord(outerData)) throw fail('outer.data', 'outer.data must be an object of name: shape');
+    for (const [name, shape] of Object.entries(outerData)) {
+      claim(name, `outer.data.${name}`);
+      const parsed = typeof shape === 'string' ? parseShape(shape) : 'shape must be a string';
+      if (typeof parsed === 'string') throw fail(`outer.data.${name}`, parsed);
+    }
+  }
+}
+
+function validateMethod(m: unknown, fail: Fail): asserts m is MethodSpec {
   if (!isRecord(m)) throw fail('method', "method must look like { name: 'gd', step: 0.1 }");
   if (!METHODS.includes(m.name as never)) throw fail('method.name', `method name must be one of ${METHODS.join(', ')}`);
   const numberOrFormula = (x: unknown) => (typeof x === 'number' && Number.isFinite(x)) || typeof x === 'string';
