@@ -17,8 +17,6 @@ export interface SegmentEmitContext {
   batchStride(buffer: string): string;
   /** The name of the instantiated SIMD kernels, or undefined for plain JavaScript loops. */
   readonly kernels?: string;
-  /** A line to write instead of a top-level nest (deferred-updates.ts), or null to emit it. */
-  readonly replace?: (nest: Stmt) => string | null;
 }
 
 /** Buffers a segment reads or writes, in a fixed order: they are passed as parameters. */
@@ -96,11 +94,7 @@ export function emitSegment(w: CodeBlockWriter, seg: Segment, ctx: SegmentEmitCo
       return index === '0' ? `${o.buffer}.byteOffset` : `${o.buffer}.byteOffset + 8 * (${index})`;
     };
     const emitKernelCall = (k: KernelCall, kernels: string) => kernelCallLines(k, kernels, pointer, int).forEach((l) => w.writeLine(l));
-    for (const s of seg.body) {
-      const line = ctx.replace?.(s) ?? null;
-      if (line === null) emit(s);
-      else w.writeLine(line);
-    }
+    seg.body.forEach(emit);
   });
 }
 
@@ -108,7 +102,7 @@ const offsets = new WeakMap<Segment['scope'], Map<string, string>>();
 
 /**
  * The offset local of each batched buffer (`x_dot_at = d * n`), one set per segment scope: a
- * segment and its batched variant (batched-tangents.ts) share the names.
+ * segment and its variants (optimise/batch-tangents.ts, defer-updates.ts) share the names.
  */
 function offsetNames(seg: Segment): ReadonlyMap<string, string> {
   let names = offsets.get(seg.scope);
