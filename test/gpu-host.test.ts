@@ -2,7 +2,9 @@
 // typed functions of compiler/codegen/gpu/host/*.ts, each by its own source text. The text
 // declares the names other code relies on at column 0, refers to no name it does not declare
 // but standard globals, runs on its own (outside the module's scope) to the same results bit
-// for bit, and is the text the built compiler in dist/ embeds.
+// for bit, and is the text the built compiler in dist/ embeds. Its kernel-by-kernel executor
+// keeps GL textures by reference count: a stand-in GL backend checks each is deleted once, after
+// its last use (test/gpu-gl.test.ts runs the real one where headlessgl is built).
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -14,7 +16,8 @@ import { GPU_RUNTIME } from '../compiler/codegen/gpu/runtime-gpu.js';
 import { topLevelNames } from '../compiler/codegen/top-level.js';
 import { compileSpec } from '../compiler/pipeline.js';
 import { createGpu, type GpuInstance } from '../runtime/gpu.js';
-import { GPU_SAMPLES, loadGpuSample } from './helpers/gpu-samples.js';
+import { GPU_SAMPLES, loadGpuSample, type LoadedSample } from './helpers/gpu-samples.js';
+import { fakeGl } from './helpers/fake-gl.js';
 import { ROOT, removeTempDirs, tempDir } from './helpers/cli.js';
 
 const NAMES = topLevelNames(GPU_RUNTIME);
@@ -58,20 +61,58 @@ describe('the GPU host runtime as text', () => {
   });
 });
 
-describe('the GPU host runtime run outside the module', () => {
+type Variable = { name: string; shape: string[] };
+type Instance = Record<string, (...args: unknown[]) => Promise<Record<string, unknown>>> & { meta: { state: Variable[]; params: Variable[] } };
+
+/** Every entry point of a compiled module on `gpu`, in order, then destroy(). */
+async function runEntries(file: string, gpu: unknown, sample: LoadedSample): Promise<Record<string, unknown>[]> {
+  const { create } = (await import(pathToFileURL(file).href)) as { create(gpu: unknown, dims: unknown): Instance };
+  const instance = create(gpu, sample.dims);
+  const seeds = (vars: Variable[]) =>
+    Object.fromEntries(vars.map((v, i) => [v.name, Array.from({ length: v.shape.reduce((n, d) => n * sample.dims[d]!, 1) }, (_, j) => ((i + 2 * j) % 7) / 7 - 0.4)]));
+  const results = [
+    await instance.iterate!(sample.inputs, sample.x0),
+    await instance.jvp!(sample.inputs, seeds(instance.meta.params), sample.x0),
+    await instance.jacobianForward!(sample.inputs, sample.x0),
+    await instance.vjp!(sample.inputs, seeds(instance.meta.state), sample.x0),
+    await instance.jacobianReverse!(sample.inputs, sample.x0),
+    await instance.hypergradient!(sample.inputs, sample.x0),
+  ];
+  await instance.destroy!();
+  return results;
+}
+
+/** Results as JSON, typed arrays as arrays. */
+const asJson = (results: unknown) => JSON.stringify(results, (_, v: unknown) => (v instanceof Float64Array ? Array.from(v) : v));
+
+/** Every number in the results, in order. */
+function numbers(value: unknown, out: number[] = []): number[] {
+  if (typeof value === 'number') out.push(value);
+  else if (value instanceof Float64Array) out.push(...value);
+  else if (typeof value === 'object' && value !== null) for (const v of Object.values(value)) numbers(v, out);
+  return out;
+}
+
+describe('the GPU host runtime run outside the module, and on a stand-in GL backend', () => {
   let gpu: GpuInstance;
+  let sample: LoadedSample;
+  let dir: string;
+  let code: string;
   beforeAll(async () => {
     gpu = await createGpu('webasm');
-  });
+    // bilevel has every entry point, hypergradient included
+    sample = await loadGpuSample(GPU_SAMPLES.find((s) => s.folder === 'bilevel')!);
+    code = compileSpec(sample.source, { mode: 'both', K: 6, truncate: 2, backend: 'gpu' }).moduleCode;
+    dir = tempDir();
+    writeFileSync(join(dir, 'module.mjs'), code);
+  }, 60_000);
   afterAll(async () => {
     await gpu.destroy();
     removeTempDirs();
     delete (globalThis as { phicStandaloneHost?: unknown }).phicStandaloneHost;
   });
 
-  it('gives the module\'s results bit for bit on every entry point (bilevel: jvp, vjp, Jacobians, hypergradient)', async () => {
-    const sample = await loadGpuSample(GPU_SAMPLES.find((s) => s.folder === 'bilevel')!);
-    const code = compileSpec(sample.source, { mode: 'both', K: 6, truncate: 2, backend: 'gpu' }).moduleCode;
+  it('gives the module\'s results bit for bit on every entry point when evaluated on its own', async () => {
     expect(code).toContain(GPU_RUNTIME);
     // The runtime evaluated in a function of its own: it cannot see the module's tables or helpers.
     (globalThis as { phicStandaloneHost?: unknown }).phicStandaloneHost = new Function(`'use strict';\n${GPU_RUNTIME}\nreturn instantiate;`)();
@@ -79,29 +120,24 @@ describe('the GPU host runtime run outside the module', () => {
     expect(code.split(call)).toHaveLength(2);
     const standalone = code.replace(GPU_RUNTIME, '').replace(call, 'return globalThis.phicStandaloneHost({');
     expect(standalone).not.toMatch(/^function instantiate\(/m);
-    const dir = tempDir();
-    writeFileSync(join(dir, 'module.mjs'), code);
     writeFileSync(join(dir, 'standalone.mjs'), standalone);
-    type Instance = Record<string, (...args: unknown[]) => Promise<unknown>> & { meta: { state: { name: string; shape: string[] }[]; params: { name: string; shape: string[] }[] } };
-    type Module = { create(gpu: unknown, dims: unknown): Instance };
-    const runAll = async (file: string) => {
-      const { create } = (await import(pathToFileURL(join(dir, file)).href)) as Module;
-      const instance = create(gpu, sample.dims);
-      const seeds = (vars: { name: string; shape: string[] }[]) =>
-        Object.fromEntries(vars.map((v, i) => [v.name, Array.from({ length: v.shape.reduce((n, d) => n * sample.dims[d]!, 1) }, (_, j) => ((i + 2 * j) % 7) / 7 - 0.4)]));
-      const results = [
-        await instance.iterate!(sample.inputs, sample.x0),
-        await instance.jvp!(sample.inputs, seeds(instance.meta.params), sample.x0),
-        await instance.jacobianForward!(sample.inputs, sample.x0),
-        await instance.vjp!(sample.inputs, seeds(instance.meta.state), sample.x0),
-        await instance.jacobianReverse!(sample.inputs, sample.x0),
-        await instance.hypergradient!(sample.inputs, sample.x0),
-      ];
-      await instance.destroy!();
-      return JSON.stringify(results, (_, v: unknown) => (v instanceof Float64Array ? Array.from(v) : v));
-    };
-    const want = await runAll('module.mjs');
+    const want = asJson(await runEntries(join(dir, 'module.mjs'), gpu, sample));
     expect(want).toContain('"loss"');
-    expect(await runAll('standalone.mjs')).toBe(want);
+    expect(asJson(await runEntries(join(dir, 'standalone.mjs'), gpu, sample))).toBe(want);
+  }, 60_000);
+
+  it('runs kernel by kernel on GL textures, deleting each exactly once, after its last use', async () => {
+    const gl = fakeGl();
+    const got = await runEntries(join(dir, 'module.mjs'), gl.gpu, sample);
+    for (const r of got) expect(r).toMatchObject({ backend: 'headlessgl', executor: 'kernels', precision: 'float32' });
+    // a read or a delete after the delete throws in the stand-in; none is left undeleted
+    expect(gl.stats.created).toBeGreaterThan(100);
+    expect(gl.stats.deleted).toBe(gl.stats.created);
+    expect(gl.stats.live.size).toBe(0);
+    const want = numbers(await runEntries(join(dir, 'module.mjs'), gpu, sample));
+    const have = numbers(got);
+    expect(have).toHaveLength(want.length);
+    const scale = Math.max(...want.map(Math.abs));
+    expect(Math.max(...have.map((v, i) => Math.abs(v - want[i]!)))).toBeLessThan(1e-4 * scale);
   }, 60_000);
 });
