@@ -107,9 +107,20 @@ describe('kernel calls split over worker threads', () => {
   }, HOOK_TIMEOUT_MS);
   afterAll(() => two?.release());
 
+  /** The values every buffer starts from, computed once (filling is costlier than the calls). */
+  const patterns = (seed: number) => SIZES.map((n, i) => {
+    const a = new Float64Array(n);
+    fill(a, i + seed);
+    return a;
+  });
+  let initial: Float64Array[];
+  beforeAll(() => {
+    initial = patterns(1);
+  });
+
   /** Fills both memories alike, runs the call on each, and compares the whole layout byte for byte. */
   const same = (call: (k: RuntimeKernels, at: Float64Array[]) => void) => {
-    for (const views of heaps) views.forEach((v, i) => fill(v, i + 1));
+    for (const views of heaps) views.forEach((v, i) => v.set(initial[i]!));
     call(one, heaps[0]);
     call(two, heaps[1]);
     heaps[0].forEach((v, i) => expect(bytesOf(v).equals(bytesOf(heaps[1][i]!)), `buffer ${i} differs`).toBe(true));
@@ -148,10 +159,12 @@ describe('kernel calls split over worker threads', () => {
     let whole: RuntimeKernels;
     let parted: RuntimeKernels;
     let memories: [Float64Array[], Float64Array[]];
+    let start: Float64Array[];
     beforeAll(() => {
       whole = runtime.instantiateKernels(1);
       parted = runtime.instantiateKernels(1);
       memories = [whole.views(SIZES), parted.views(SIZES)];
+      start = patterns(7);
     });
 
     /** Posts `args` as call 1 of `parts` parts, claims them all here, and returns what each part ran. */
@@ -176,7 +189,7 @@ describe('kernel calls split over worker threads', () => {
 
     /** The whole call on one memory, its parts on the other: the same bytes everywhere. */
     function sameAsWhole(kernel: keyof KernelExports, args: (views: Float64Array[]) => number[], parts: number): number[][] {
-      for (const views of memories) views.forEach((v, i) => fill(v, i + 7));
+      for (const views of memories) views.forEach((v, i) => v.set(start[i]!));
       (whole[kernel] as (...x: number[]) => void)(...args(memories[0]));
       const calls = runParts(kernel, args(memories[1]), parts);
       memories[0].forEach((v, i) => expect(bytesOf(v).equals(bytesOf(memories[1][i]!)), `buffer ${i} differs (${kernel}, ${parts} parts)`).toBe(true));
