@@ -51,6 +51,8 @@ export interface MapInstance {
 export interface CreateOptions {
   /** How many threads the SIMD kernels may use (1: no worker threads); by default the cores Node reports, at most 4. */
   threads?: number;
+  /** The most bytes all buffers together may take (default 4 GiB); create() refuses a larger instance before allocating it. */
+  maxBytes?: number;
 }
 
 export interface CompiledMap {

@@ -9,6 +9,7 @@ import { inMemorySource } from '../compiler/spec/source.js';
 import { getOp } from '../compiler/ops/index.js';
 import type { IndexExpr, ScalarExpr, Segment, Stmt } from '../compiler/lower/loop-ir.js';
 import { randomGenerator } from '../runtime/reference.js';
+import { testSegment } from './helpers/ir.js';
 
 const dims = { m: 5, n: 4, p: 3 };
 
@@ -123,20 +124,20 @@ describe('which loops fuse', () => {
   const matvec = (acc: string, v: string, out: string): Stmt => ({ kind: 'for', index: 'i', extent: { k: 'dim', name: 'm' }, body: rowDot(acc, v, out) });
 
   it('two matrix-vector products over the same matrix share one pass over its rows', () => {
-    const seg: Segment = { name: 's', doc: '', batched: [], body: [matvec('s1', 'x', 'y1'), matvec('s2', 'z', 'y2')] };
+    const seg: Segment = testSegment({ name: 's', doc: '', batched: [], body: [matvec('s1', 'x', 'y1'), matvec('s2', 'z', 'y2')] });
     const fused = fuseLoops(seg);
     expect(fused.body).toHaveLength(1);
     expect(loops(fused.body)).toBe(2); // one row loop, one inner loop
   });
 
   it('a product that reads the result of another does not fuse with it', () => {
-    const seg: Segment = { name: 's', doc: '', batched: [], body: [matvec('s1', 'x', 'y1'), matvec('s2', 'y1', 'y2')] };
+    const seg: Segment = testSegment({ name: 's', doc: '', batched: [], body: [matvec('s1', 'x', 'y1'), matvec('s2', 'y1', 'y2')] });
     expect(fuseLoops(seg).body).toHaveLength(2);
   });
 
   it('a loop is not moved past a statement it depends on', () => {
     const fill: Stmt = { kind: 'for', index: 'i', extent: { k: 'dim', name: 'n' }, body: [{ kind: 'store', buffer: 'x', index: { k: 'var', name: 'i' }, value: { kind: 'num', value: 1 }, accumulate: false }] };
-    const seg: Segment = { name: 's', doc: '', batched: [], body: [matvec('s1', 'z', 'y1'), fill, matvec('s2', 'x', 'y2')] };
+    const seg: Segment = testSegment({ name: 's', doc: '', batched: [], body: [matvec('s1', 'z', 'y1'), fill, matvec('s2', 'x', 'y2')] });
     const fused = fuseLoops(seg);
     // the second product reads x, which the fill writes: it stays after the fill
     expect(fused.body).toHaveLength(3);

@@ -13,6 +13,7 @@ import { helperFunction, helperSource } from '../compiler/ops/helpers.js';
 import { kernelizeSegment, type KernelizeContext } from '../compiler/codegen/gpu/kernels.js';
 import { emitKernel } from '../compiler/codegen/gpu/emit-kernel.js';
 import type { Segment } from '../compiler/lower/loop-ir.js';
+import { testSegment } from './helpers/ir.js';
 import { compileSpec } from '../compiler/pipeline.js';
 import { PhicError } from '../compiler/errors.js';
 import { readSpecFile } from '../compiler/spec/read-file.js';
@@ -120,7 +121,7 @@ const emitCtx = { dimValue: () => 4, size: () => ({ k: 'dim', name: 'n' }) as co
 
 describe('GPU kernels from loop IR', () => {
   it('turns an axpy-form Aᵀv (fill, then scatter-add) into one gather kernel', () => {
-    const seg: Segment = {
+    const seg: Segment = testSegment({
       name: 'adjointStep', doc: '', batched: [],
       body: [
         { kind: 'for', index: 'i', extent: { k: 'dim', name: 'n' }, body: [{ kind: 'store', buffer: 'y', index: { k: 'var', name: 'i' }, value: { kind: 'num', value: 0 }, accumulate: false }] },
@@ -132,7 +133,7 @@ describe('GPU kernels from loop IR', () => {
           ],
         },
       ],
-    };
+    });
     const kernels = kernelizeSegment(seg, context(), new Map());
     expect(kernels.map((k) => [k.id, k.writes, k.prev, k.params])).toEqual([['adjointStep_y', 'y', false, ['A', 'v']]]);
     const { source } = emitKernel(kernels[0]!, emitCtx);
@@ -153,10 +154,10 @@ describe('GPU kernels from loop IR', () => {
   });
 
   it('names the segment when a loop structure cannot become kernels', () => {
-    const seg: Segment = {
+    const seg: Segment = testSegment({
       name: 'step', doc: '', batched: [],
       body: [{ kind: 'for', index: 'i', extent: { k: 'dim', name: 'n' }, body: [{ kind: 'store', buffer: 'y', index: { k: 'add', a: { k: 'var', name: 'i' }, b: { k: 'num', v: 1 } }, value: { kind: 'num', value: 1 }, accumulate: false }] }],
-    };
+    });
     expect(() => kernelizeSegment(seg, context(), new Map())).toThrow(/cannot express segment 'step'.*index/);
   });
 });

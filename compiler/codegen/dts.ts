@@ -58,7 +58,7 @@ export function declarations(plan: Plan, declare: boolean): string {
       : []),
     '}',
     '/** threads: how many threads the SIMD kernels may use (1: none started); by default the cores Node reports, at most 4. */',
-    'export interface CreateOptions {\n  threads?: number;\n}',
+    'export interface CreateOptions {\n  threads?: number;\n  /** The most bytes all buffers together may take (default 4 GiB): create() refuses a larger instance before allocating it. */\n  maxBytes?: number;\n}',
     `export ${d}const meta: Meta;`,
   ];
   if (declare) {

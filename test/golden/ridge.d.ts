@@ -93,6 +93,8 @@ export interface Instance {
 /** threads: how many threads the SIMD kernels may use (1: none started); by default the cores Node reports, at most 4. */
 export interface CreateOptions {
   threads?: number;
+  /** The most bytes all buffers together may take (default 4 GiB): create() refuses a larger instance before allocating it. */
+  maxBytes?: number;
 }
 export declare const meta: Meta;
 export declare function create(dims?: Dims, options?: CreateOptions): Instance;

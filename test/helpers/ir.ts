@@ -5,6 +5,8 @@ import type { Node, Shape } from '../../compiler/ir/nodes.js';
 import { evaluate, inputKey, type Environment } from '../../compiler/ir/evaluate.js';
 import type { Tensor } from '../../compiler/ops/registry.js';
 import type { RandomGenerator } from '../../runtime/reference.js';
+import type { Segment } from '../../compiler/lower/loop-ir.js';
+import { NameScope } from '../../compiler/names.js';
 
 export type Domain = 'any' | 'positive' | 'nonzero';
 export type Dims = Readonly<Record<string, number>>;
@@ -97,4 +99,10 @@ export function sexpr(node: Node): string {
   if (node.kind === 'const') return node.shape.length ? `${node.value}[${node.shape.join(',')}]` : String(node.value);
   if (node.kind === 'input') return node.name;
   return `(${node.op} ${node.args.map(sexpr).join(' ')})`;
+}
+
+/** A hand-written loop-IR segment: its locals' scope and names as the lowering would give them. */
+export function testSegment(fields: Pick<Segment, 'name' | 'doc' | 'batched' | 'body'>): Segment {
+  const scope = NameScope.module().child();
+  return { ...fields, scope, batchIndex: 'd', loopNames: ['i', 'j', 'l'] };
 }
