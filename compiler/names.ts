@@ -14,7 +14,6 @@ export class NameScope {
   private readonly own = new Set<string>();
   /** Names declared in this scope or any scope below it. */
   private readonly below = new Set<string>();
-  private readonly handedOut = new Set<string>();
 
   private constructor(private readonly parent: NameScope | null) {}
 
@@ -42,7 +41,6 @@ export class NameScope {
     let name = base;
     for (let k = 2; this.taken(name); k++) name = `${base}${k}`;
     this.declare(name);
-    this.handedOut.add(name);
     return name;
   }
 
@@ -51,11 +49,6 @@ export class NameScope {
     const out = {} as Record<B, string>;
     for (const b of bases) out[b] = this.fresh(b);
     return out;
-  }
-
-  /** The names fresh() gave out in this scope. */
-  allocated(): ReadonlySet<string> {
-    return this.handedOut;
   }
 
   private declare(name: string) {

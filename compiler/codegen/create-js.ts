@@ -76,7 +76,7 @@ function wrapSum(code: string): string {
 }
 
 export function emitLoaders(ctx: DriverContext) {
-  const { w, plan, n, v, size } = ctx;
+  const { w, plan, n, v } = ctx;
   const shapeArray = (s: Sized) => shapeCode(ctx, s);
   const inputNames = [...plan.params.map((p) => p.name), ...plan.data.map((d) => d.name)];
   w.write(`function ${n.loadInputs}(${v.inputs}) `).block(() => {
@@ -111,7 +111,6 @@ export function emitLoaders(ctx: DriverContext) {
   w.write(`function ${n.snapshot}() `).block(() => {
     w.writeLine(`return { ${plan.state.map((s) => `${s.name}: ${s.current}.slice()`).join(', ')} };`);
   }).blankLine();
-  void size;
 }
 
 export function emitChecks(ctx: DriverContext) {

@@ -8,6 +8,7 @@ import type { Plan } from '../plan.js';
 import type { NameScope } from '../names.js';
 import { segmentBuffers } from './emit-segment-js.js';
 import { emitApplyNow } from './deferred-updates.js';
+import { shapeCode } from './create-js.js';
 import { DEFER_STEPS, type Deferral } from '../optimise/defer-updates.js';
 import type { IndexExpr } from '../lower/loop-ir.js';
 import type { CreateNames, DriverLocals } from './module-js.js';
@@ -94,7 +95,7 @@ export function emitForward(ctx: DriverContext, batched: { readonly call: string
     w.writeLine(`checkKeys(${v.direction} ?? {}, ${JSON.stringify(plan.params.map((p) => p.name))}, 'direction');`);
     for (const p of plan.params) {
       w.writeLine(`if (${v.direction}?.${p.name} === undefined) ${p.dot}.fill(0);`);
-      w.writeLine(`else toFlat(${v.direction}.${p.name}, ${p.dot}, 'direction.${p.name}', ${shapeOf(plan, p)});`);
+      w.writeLine(`else toFlat(${v.direction}.${p.name}, ${p.dot}, 'direction.${p.name}', ${shapeCode(ctx, p)});`);
     }
     w.writeLine(`${n.useTangents}(1);`).writeLine(`${n.idle}(0, T, ${v.observe});`).writeLine(`${n.forwardSweep}(1, false, ${v.observe});`);
     w.writeLine(`return { state: ${n.snapshot}(), tangent: { ${plan.state.map((s) => `${s.name}: ${s.dot}.slice(0, ${size(s)})`).join(', ')} } };`);
@@ -180,7 +181,7 @@ export function emitReverse(ctx: DriverContext) {
     w.writeLine(`${n.useAdjoints}(1);`);
     w.writeLine(`checkKeys(${v.cotangent} ?? {}, ${JSON.stringify(plan.state.map((s) => s.name))}, 'cotangent');`);
     for (const s of plan.state) {
-      w.writeLine(`if (${v.cotangent}?.${s.name} !== undefined) toFlat(${v.cotangent}.${s.name}, ${s.bar}, 'cotangent.${s.name}', ${shapeOf(plan, s)});`);
+      w.writeLine(`if (${v.cotangent}?.${s.name} !== undefined) toFlat(${v.cotangent}.${s.name}, ${s.bar}, 'cotangent.${s.name}', ${shapeCode(ctx, s)});`);
     }
     w.writeLine(`${n.idle}(0, T, ${v.observe});`).writeLine(`${n.record}(${v.observe});`).writeLine(`const ${v.state} = ${n.snapshot}();`).writeLine(`${n.backwardSweep}(1, ${v.observe});`);
     w.writeLine(`return { ${prop('state', v.state)}, gradient: ${gradient} };`);
@@ -293,9 +294,4 @@ export function emitOuter(ctx: DriverContext, reverse: boolean) {
     w.writeLine(`${n.backwardSweep}(1, ${v.observe});`);
     w.writeLine(`return { ${prop('state', v.state)}, loss: ${v.value}, gradient: { ${plan.params.map((p) => `${p.name}: ${p.bar}.slice(0, ${size(p)})`).join(', ')} } };`);
   }).blankLine();
-}
-
-function shapeOf(plan: Plan, v: Sized): string {
-  const baked = plan.options.dims;
-  return `[${v.dims.map((d) => (baked ? String(baked[d]) : plan.dimNames.get(d)!)).join(', ')}]`;
 }

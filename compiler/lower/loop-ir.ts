@@ -96,6 +96,9 @@ export function imul(a: IndexExpr, b: IndexExpr): IndexExpr {
 /** Structural equality of two index expressions. */
 export const sameIndex = (a: IndexExpr, b: IndexExpr): boolean => JSON.stringify(a) === JSON.stringify(b);
 
+/** Equality after folding constants and baked dims (`n` and `4` when n = 4). */
+export const sameFolded = (a: IndexExpr, b: IndexExpr, dimValue: (name: string) => number | null): boolean => sameIndex(foldIndex(a, dimValue), foldIndex(b, dimValue));
+
 /** Visits every statement of a block, nested loops' bodies included, in order. */
 export function walk(stmts: readonly Stmt[], visit: (s: Stmt) => void) {
   for (const s of stmts) {

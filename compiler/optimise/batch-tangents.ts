@@ -10,7 +10,7 @@
 
 import type { Plan, StateBuffers } from '../plan.js';
 import { stillBatched } from './batched-buffers.js';
-import { foldIndex, ivar, kernelOutput, num, sameIndex, sizeOf, writesOf, type KernelCall, type Segment, type Stmt } from '../lower/loop-ir.js';
+import { ivar, kernelOutput, num, sameFolded, sizeOf, writesOf, type IndexExpr, type KernelCall, type Segment, type Stmt } from '../lower/loop-ir.js';
 
 export interface BatchedProduct {
   /** y = A ẋ, the gemv the batched step no longer calls. */
@@ -33,7 +33,7 @@ export function batchTangentProducts(plan: Plan): Plan {
   const seg = plan.segments.tangent;
   if (!seg) return plan;
   const dimValue = (name: string) => plan.options.dims?.[name] ?? null;
-  const same = (a: Parameters<typeof foldIndex>[0], b: Parameters<typeof foldIndex>[0]) => sameIndex(foldIndex(a, dimValue), foldIndex(b, dimValue));
+  const same = (a: IndexExpr, b: IndexExpr) => sameFolded(a, b, dimValue);
   const zero = num(0);
   const inTangentStep = writesOf(seg.body);
   const inIteration = writesOf([plan.segments.step, plan.segments.stepForTangent, plan.segments.forwardStep].flatMap((s) => s?.body ?? []));

@@ -9,7 +9,7 @@
 
 import type { Plan, StateBuffers } from '../plan.js';
 import { stillBatched } from './batched-buffers.js';
-import { foldIndex, iadd, imul, ivar, num, sameIndex, sizeOf, type IndexExpr, type KernelCall, type Segment, type Stmt } from '../lower/loop-ir.js';
+import { iadd, imul, ivar, num, sameFolded, sizeOf, type IndexExpr, type KernelCall, type Segment, type Stmt } from '../lower/loop-ir.js';
 
 /** Steps per block: W̄ is passed over once per block instead of once per step. */
 export const DEFER_STEPS = 16;
@@ -35,7 +35,7 @@ export function deferRankOneUpdates(plan: Plan): Plan {
   const seg = plan.segments.adjoint;
   if (!seg || plan.options.K === plan.options.truncate) return plan;
   const dimValue = (name: string) => plan.options.dims?.[name] ?? null;
-  const same = (a: IndexExpr, b: IndexExpr) => sameIndex(foldIndex(a, dimValue), foldIndex(b, dimValue));
+  const same = (a: IndexExpr, b: IndexExpr) => sameFolded(a, b, dimValue);
   const zero = num(0);
   const bars = new Set(plan.params.map((p) => p.bar));
   const updates: DeferredUpdate[] = [];
