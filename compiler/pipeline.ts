@@ -13,6 +13,8 @@ import { fuseLoops } from './optimise/fuse-loops.js';
 import { unrollLoops } from './optimise/unroll.js';
 import { printGraph } from './ir/print.js';
 import { printSegments } from './lower/print.js';
+import { buildSchedule } from './schedule/build.js';
+import { printSchedule } from './schedule/print.js';
 import { CPU_TOP_LEVEL, emitJsModule } from './codegen/module-js.js';
 import { declarations } from './codegen/dts.js';
 import { GPU_TOP_LEVEL, emitGpuModule } from './codegen/gpu/module-gpu.js';
@@ -194,6 +196,8 @@ export function dumpStage(result: CompileResult, stage: Stage): string {
       const tail = extra.length ? `\n\n# written by the plan passes (${passes.join(', ')}):\n${printSegments(extra)}` : '';
       return printSegments(Object.values(plan.segments).filter((s) => s !== undefined)) + tail;
     }
+    case 'schedule':
+      return printSchedule(buildSchedule(plan));
     case 'emit':
       return result.moduleCode;
   }

@@ -37,6 +37,3 @@ export function emitBatchedProducts(w: CodeBlockWriter, batch: TangentBatch, n: 
     }
   }).blankLine();
 }
-
-/** Whether the sweep must copy a matrix into its transpose first. */
-export const needsTranspose = (batch: TangentBatch) => batch.products.some((b) => b.transposed !== null);

@@ -9,20 +9,22 @@
 
 import CodeBlockWriter from 'code-block-writer';
 import type { Plan } from '../plan.js';
-import { imul, num, type IndexExpr } from '../lower/loop-ir.js';
+import { imul, num, type IndexExpr, type Segment } from '../lower/loop-ir.js';
 import { emitSegment, segmentCall, type SegmentEmitContext } from './emit-segment-js.js';
 import { callsKernels } from '../optimise/select-kernels.js';
 import { KERNELS_RUNTIME } from './wasm/runtime-kernels.js';
 import { bufferSet, emitBufferBytes, emitBufferDeclarations, emitThreadFunctions, type BufferSet } from './buffers-js.js';
 import { emitApplyDeferred } from './deferred-updates.js';
-import { emitBatchedProducts, needsTranspose } from './batched-tangents.js';
+import { emitBatchedProducts } from './batched-tangents.js';
 import { DEFER_STEPS } from '../optimise/defer-updates.js';
 import { indexCode } from './precedence.js';
 import { JS_HELPERS } from './js-templates.js';
 import { JS_RUNTIME } from './runtime-js.js';
 import { headerLines, type HeaderInfo } from './header.js';
 import { topLevelNames } from './top-level.js';
-import { emitForward, emitOuter, emitPartials, emitReverse, type DriverContext, type Sized } from './drivers-js.js';
+import { emitDrivers, type DriverContext, type Sized } from './drivers-js.js';
+import { buildSchedule } from '../schedule/build.js';
+import type { SegmentKey } from '../schedule/schedule.js';
 import { emitChecks, emitDims, emitDirectionCheck, emitLoaders, emitMemoryCheck } from './create-js.js';
 
 /** Names the CPU module declares at its top level: its runtime's, and the four the emitter writes. */
@@ -32,7 +34,7 @@ export const CPU_TOP_LEVEL: readonly string[] = [...topLevelNames(JS_RUNTIME), .
 const CREATE_NAMES = [
   'dims', 'options', 'kernels', 'fixedEntries', 'tangentCount', 'adjointCount', 'outerDataLoaded', 'layout', 'instance',
   'loadInputs', 'loadState', 'advance', 'snapshot', 'checkNext', 'checkState', 'checkTangents', 'checkAdjoints', 'useTangents', 'useAdjoints',
-  'idle', 'iterate', 'setParamDirection', 'setStateDirection', 'forwardSweep', 'jvp', 'jacobianForward', 'record', 'backwardSweep', 'vjp',
+  'idle', 'iterate', 'setParamDirection', 'setStateDirection', 'forwardSweep', 'unitSweep', 'jvp', 'jacobianForward', 'record', 'backwardSweep', 'vjp',
   'jacobianReverse', 'partialRows', 'partialX', 'partialTheta', 'outerAt', 'hypergradient', 'bufferBytes', 'threads', 'release',
   'applyDeferred', 'transposeForProducts', 'tangentProducts',
 ] as const;
@@ -74,15 +76,20 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
   const kernels = segments.some(callsKernels) ? n.kernels : undefined;
   const segCtx: SegmentEmitContext = { dimValue, dimName, batchStride: (b) => stride.get(b)!, ...(kernels ? { kernels } : {}) };
   const deferral = kernels && deferred ? { deferral: deferred, kernels, stride: (b: string) => stride.get(b)!, code } : null;
-  const call = (name: keyof Plan['segments'], d: string = v.d) => {
-    const seg = segs[name] ?? (name === 'stepForTangent' ? segs.step : undefined);
-    if (!seg) throw new Error(`no segment ${name}`);
-    return `${segmentCall(seg, d)};`;
+  const segmentOf: Readonly<Partial<Record<SegmentKey, Segment>>> = { ...segs, tangentBatched: batch?.segment };
+  const segmentCallOf = (key: SegmentKey, d: string) => {
+    const seg = segmentOf[key];
+    if (!seg) throw new Error(`phic internal error: the schedule runs segment ${key}, which the plan does not have`);
+    return segmentCall(seg, d);
+  };
+  const total = (vs: readonly Sized[]) => {
+    if (baked) return String(vs.reduce((p, v) => p + Number(size(v)), 0));
+    return vs.map((v) => (v.dims.length > 1 ? `(${size(v)})` : size(v))).join(' + ');
   };
 
   const w = prelude(plan, info, !!kernels);
 
-  const ctx: DriverContext = { w, plan, size, n, v, drivers, call, deferral };
+  const ctx: DriverContext = { w, plan, size, total, n, v, drivers, segmentCall: segmentCallOf, deferral };
   const buffers = bufferSet(plan, size, {
     adjoints: (deferred?.updates ?? []).map((u) => [u.buffer, stride.get(u.buffer)!] as const),
     tangents: (batch?.products ?? []).map((b) => [b.products, code(b.call.m)] as const),
@@ -110,16 +117,12 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
 
     emitCoreDrivers(ctx, buffers, !!kernels);
 
-    const forward = !!segs.tangent;
-    const reverse = !!segs.adjoint;
-    if (forward) emitForward(ctx, batch ? { call: `${segmentCall(batch.segment, v.d)};`, transpose: needsTranspose(batch) } : null);
-    if (reverse) emitReverse(ctx);
-    emitPartials(ctx, forward);
-    if (plan.outer) emitOuter(ctx, reverse);
+    const schedule = buildSchedule(plan);
+    emitDrivers(ctx, schedule);
     emitBufferBytes(w, buffers, n, drivers, !!kernels);
     emitThreadFunctions(w, n, !!kernels);
 
-    emitInstance(ctx, forward, reverse, kernels);
+    emitInstance(ctx, !!segs.tangent, !!segs.adjoint, kernels);
   });
   return w.toString();
 }
@@ -149,11 +152,10 @@ function prelude(plan: Plan, info: HeaderInfo, kernels: boolean): CodeBlockWrite
   return w;
 }
 
-/** The buffers' direction counts, the first T iterations, and iterate(). */
+/** The buffers' direction counts: resized when the count changes, zeroed for every call. */
 function emitCoreDrivers(ctx: DriverContext, buffers: BufferSet, kernels: boolean) {
-  const { w, plan, n, v, call } = ctx;
+  const { w, plan, n, v } = ctx;
   const counter = plan.deferral?.counter;
-  const stateView = `{ ${plan.state.map((s) => `${s.name}: ${s.current}`).join(', ')} }`;
   w.write(`function ${n.useTangents}(${v.count}) `).block(() => {
     w.write(`if (${n.tangentCount} !== ${v.count}) `).block(() => emitResizeCall(ctx, buffers, 'tangent', kernels));
     for (const s of plan.state) w.writeLine(`${s.dot}.fill(0);`);
@@ -165,19 +167,6 @@ function emitCoreDrivers(ctx: DriverContext, buffers: BufferSet, kernels: boolea
     if (counter) w.writeLine(`${counter} = 0;`);
   }).blankLine();
 
-  w.writeLine('/** The first T iterations: no derivative work. `observe`, when given, sees every iterate (live buffers). */');
-  w.write(`function ${n.idle}(${v.from}, ${v.to}, ${v.observe}) `).block(() => {
-    w.write(`for (let ${v.k} = ${v.from}; ${v.k} < ${v.to}; ${v.k}++) `).block(() => {
-      w.writeLine(call('step')).writeLine(`${n.checkState}(${v.k});`).writeLine(`${n.advance}();`);
-      w.writeLine(`if (${v.observe} !== undefined) ${v.observe}({ phase: 'idle', k: ${v.k} + 1, state: ${stateView} });`);
-    });
-  }).blankLine();
-
-  w.writeLine('/** Runs all K iterations from x0 and returns x_K. */');
-  w.write(`function ${n.iterate}(${v.inputs}, ${v.x0}, ${v.observe}) `).block(() => {
-    w.writeLine(`${n.loadInputs}(${v.inputs});`).writeLine(`${n.loadState}(${v.x0});`).writeLine(call('invariants')).writeLine(`${n.idle}(0, K, ${v.observe});`);
-    w.writeLine(`return { state: ${n.snapshot}() };`);
-  }).blankLine();
 }
 
 /** The instance create() returns (registered to stop the worker threads when it is collected). */

@@ -29,6 +29,9 @@ export interface TangentBatch {
   readonly products: readonly BatchedProduct[];
 }
 
+/** Whether the sweep must copy a matrix into its transpose first (a symmetric one is read as its own). */
+export const needsTranspose = (batch: TangentBatch) => batch.products.some((b) => b.transposed !== null);
+
 export function batchTangentProducts(plan: Plan): Plan {
   const seg = plan.segments.tangent;
   if (!seg) return plan;

@@ -121,6 +121,70 @@ const KERNELS = {
       return x_dot[d * 4 + i] + -0.1 * (t2[d * 4 + i] + x[i] * theta_dot[d * 4 + i] + theta[i] * x_dot[d * 4 + i]);
     }`,
   },
+  forwardStep_t3: {
+    writes: 't3', batched: false, size: () => 4, loop: () => 4,
+    params: ['h', 'x'], helpers: [],
+    source: `function (h, x) {
+      const tid = this.thread.x;
+      const i = tid;
+      let s = 0;
+      for (let j = 0; j < 4; j++) {
+        s += h[i * 4 + j] * x[j];
+      }
+      return s;
+    }`,
+  },
+  forwardStep_t4: {
+    writes: 't4', batched: true, size: () => 4, loop: () => 4,
+    params: ['h', 'x_dot'], helpers: [],
+    source: `function (h, x_dot) {
+      const tid = this.thread.x;
+      let d = Math.floor((tid + 0.5) / 4);
+      let r = tid - d * 4;
+      if (r < 0) {
+        d = d - 1;
+        r = r + 4;
+      }
+      if (r >= 4) {
+        d = d + 1;
+        r = r - 4;
+      }
+      const i = r;
+      let s2 = 0;
+      for (let j = 0; j < 4; j++) {
+        s2 += h[i * 4 + j] * x_dot[d * 4 + j];
+      }
+      return s2;
+    }`,
+  },
+  forwardStep_x_next: {
+    writes: 'x_next', batched: false, size: () => 4, loop: () => 0,
+    params: ['h2', 't3', 'theta', 'x'], helpers: [],
+    source: `function (h2, t3, theta, x) {
+      const tid = this.thread.x;
+      const i = tid;
+      return x[i] - 0.1 * (t3[i] - h2[i] + theta[i] * x[i]);
+    }`,
+  },
+  forwardStep_x_dot_next: {
+    writes: 'x_dot_next', batched: true, size: () => 4, loop: () => 0,
+    params: ['t4', 'theta', 'theta_dot', 'x', 'x_dot'], helpers: [],
+    source: `function (t4, theta, theta_dot, x, x_dot) {
+      const tid = this.thread.x;
+      let d = Math.floor((tid + 0.5) / 4);
+      let r = tid - d * 4;
+      if (r < 0) {
+        d = d - 1;
+        r = r + 4;
+      }
+      if (r >= 4) {
+        d = d + 1;
+        r = r - 4;
+      }
+      const i = r;
+      return x_dot[d * 4 + i] + -0.1 * (t4[d * 4 + i] + x[i] * theta_dot[d * 4 + i] + theta[i] * x_dot[d * 4 + i]);
+    }`,
+  },
   adjointStep_t5: {
     writes: 't5', batched: true, size: () => 4, loop: () => 0,
     params: ['x_bar'], helpers: [],
@@ -208,8 +272,27 @@ const SEGMENTS = {
   invariants: ['invariants_h', 'invariants_h2'],
   step: ['step_t', 'step_x_next'],
   tangent: ['tangentStep_t2', 'tangentStep_x_dot_next'],
+  forwardStep: ['forwardStep_t3', 'forwardStep_t4', 'forwardStep_x_next', 'forwardStep_x_dot_next'],
   adjointPrep: [],
   adjoint: ['adjointStep_t5', 'adjointStep_t6', 'adjointStep_x_bar_next', 'adjointStep_theta_bar'],
+};
+
+/** What each entry point runs, step by step, and the sweeps the entries share (compiler/schedule/). */
+const SCHEDULE = {
+  procedures: {
+    idle: [{ kind: 'iterations', from: 'from', to: 'to', down: false, body: [{ kind: 'segment', segment: 'step' }, { kind: 'check', what: 'state' }, { kind: 'advance', what: 'state' }, { kind: 'observe', phase: 'idle' }] }],
+    forwardSweep: [{ kind: 'iterations', from: 'T', to: 'K', down: false, body: [{ kind: 'segment', segment: 'forwardStep' }, { kind: 'check', what: 'state' }, { kind: 'check', what: 'tangents' }, { kind: 'advance', what: 'state' }, { kind: 'advance', what: 'tangents' }, { kind: 'observe', phase: 'forward' }] }],
+    unitSweep: [{ kind: 'iterations', from: 'T', to: 'K', down: false, body: [{ kind: 'segment', segment: 'step' }, { kind: 'directions', unit: 'params', body: [{ kind: 'segment', segment: 'tangent' }] }, { kind: 'check', what: 'state' }, { kind: 'check', what: 'tangents' }, { kind: 'advance', what: 'state' }, { kind: 'advance', what: 'tangents' }, { kind: 'observe', phase: 'forward' }] }],
+    record: [{ kind: 'iterations', from: 'T', to: 'K', down: false, body: [{ kind: 'tapePush' }, { kind: 'segment', segment: 'step' }, { kind: 'check', what: 'state' }, { kind: 'advance', what: 'state' }, { kind: 'observe', phase: 'record' }] }],
+    backwardSweep: [{ kind: 'iterations', from: 'T', to: 'K', down: true, body: [{ kind: 'tapeRestore' }, { kind: 'segment', segment: 'adjointPrep' }, { kind: 'directions', unit: null, body: [{ kind: 'segment', segment: 'adjoint' }] }, { kind: 'check', what: 'adjoints' }, { kind: 'advance', what: 'adjoints' }, { kind: 'observe', phase: 'backward' }] }],
+  },
+  entries: {
+    iterate: { name: 'iterate', at: 'x0', directions: 'none', side: null, seed: 'none', outerData: false, steps: [{ kind: 'segment', segment: 'invariants' }, { kind: 'run', procedure: 'idle', from: 0, to: 'K' }] },
+    jvp: { name: 'jvp', at: 'x0', directions: 'one', side: 'tangents', seed: 'direction', outerData: false, steps: [{ kind: 'segment', segment: 'invariants' }, { kind: 'run', procedure: 'idle', from: 0, to: 'T' }, { kind: 'run', procedure: 'forwardSweep' }] },
+    jacobianForward: { name: 'jacobianForward', at: 'x0', directions: 'params', side: 'tangents', seed: 'unitParams', outerData: false, steps: [{ kind: 'segment', segment: 'invariants' }, { kind: 'run', procedure: 'idle', from: 0, to: 'T' }, { kind: 'run', procedure: 'unitSweep' }] },
+    vjp: { name: 'vjp', at: 'x0', directions: 'one', side: 'adjoints', seed: 'cotangent', outerData: false, steps: [{ kind: 'segment', segment: 'invariants' }, { kind: 'run', procedure: 'idle', from: 0, to: 'T' }, { kind: 'run', procedure: 'record' }, { kind: 'snapshot' }, { kind: 'run', procedure: 'backwardSweep' }] },
+    jacobianReverse: { name: 'jacobianReverse', at: 'x0', directions: 'states', side: 'adjoints', seed: 'unitStates', outerData: false, steps: [{ kind: 'segment', segment: 'invariants' }, { kind: 'run', procedure: 'idle', from: 0, to: 'T' }, { kind: 'run', procedure: 'record' }, { kind: 'snapshot' }, { kind: 'run', procedure: 'backwardSweep' }] },
+  },
 };
 
 /** Buffers of the state (iterate, next, tangent, adjoint), the params and the data. */
@@ -332,19 +415,20 @@ function instantiate(m, gpu, D, options) {
     destroy: () => destroyInstance(host),
   };
   Object.defineProperty(api, 'backend', { enumerable: true, get: () => host.actual ?? host.predicted });
-  if (m.SEGMENTS.tangent) {
+  const has = m.SCHEDULE.entries;
+  if (has.jvp && has.jacobianForward) {
     Object.assign(api, {
       jvp: (inputs, direction, x0) => runJvp(host, inputs, direction, x0),
       jacobianForward: (inputs, x0) => runJacobianForward(host, inputs, x0),
     });
   }
-  if (m.SEGMENTS.adjoint) {
+  if (has.vjp && has.jacobianReverse) {
     Object.assign(api, {
       vjp: (inputs, cotangent, x0) => runVjp(host, inputs, cotangent, x0),
       jacobianReverse: (inputs, x0) => runJacobianReverse(host, inputs, x0),
     });
   }
-  if (m.SEGMENTS.adjoint && m.SEGMENTS.outerGradient)
+  if (has.hypergradient)
     Object.assign(api, { hypergradient: (inputs, x0) => runHypergradient(host, inputs, x0) });
   return Object.freeze(api);
 }
@@ -384,7 +468,7 @@ async function runJvp(host, inputs, direction, x0) {
   const arrays = loadInputs(host, inputs, false);
   loadState(host, x0, arrays);
   loadSeeds(host, direction, host.m.PARAMS, 'direction', arrays);
-  const r = await execute(host, 'forward', 1, arrays);
+  const r = await execute(host, 'jvp', 1, arrays);
   checkFinite(host.m, r.values);
   return report(host.m, r, { tangent: flatVectors(host, r.values, 'tangent', host.m.STATE, 1) });
 }
@@ -403,7 +487,7 @@ async function runJacobianForward(host, inputs, x0) {
     arrays[p.dot] = a;
     off += n;
   }
-  const r = await execute(host, 'forward', P, arrays);
+  const r = await execute(host, 'jacobianForward', P, arrays);
   checkFinite(m, r.values);
   const jacobian = {};
   off = 0;
@@ -425,7 +509,7 @@ async function runVjp(host, inputs, cotangent, x0) {
   const arrays = loadInputs(host, inputs, false);
   loadState(host, x0, arrays);
   loadSeeds(host, cotangent, host.m.STATE, 'cotangent', arrays);
-  const r = await execute(host, 'reverse', 1, arrays);
+  const r = await execute(host, 'vjp', 1, arrays);
   checkFinite(host.m, r.values);
   return report(host.m, r, { gradient: flatVectors(host, r.values, 'gradient', host.m.PARAMS, 1) });
 }
@@ -444,7 +528,7 @@ async function runJacobianReverse(host, inputs, x0) {
     arrays[s.bar] = a;
     off += n;
   }
-  const r = await execute(host, 'reverse', S, arrays);
+  const r = await execute(host, 'jacobianReverse', S, arrays);
   checkFinite(m, r.values);
   const jacobian = {};
   off = 0;
@@ -715,25 +799,36 @@ async function probe(host) {
 }
 
 function program(m, D, entry, count, ex, inputs) {
-  const run = { m, D, ex, b: Object.create(null) };
+  const e = m.SCHEDULE.entries[entry];
+  if (e === undefined)
+    throw new Error('phic internal error: the GPU module has no entry ' + entry);
+  const run = { m, D, ex, count, b: Object.create(null), tape: m.STATE.map(() => []), out: {}, k: 0, from: 0, to: 0 };
   for (const name of Object.keys(inputs))
     setBuffer(run, name, inputs[name]);
-  const out = {};
-  runSegment(run, 'invariants');
-  if (entry === 'iterate')
-    runIdle(run, m.K);
-  else if (entry === 'forward')
-    forwardSweep(run, count, out);
-  else
-    reverseSweep(run, entry, count, out);
-  if (entry === 'iterate' || entry === 'forward')
+  // the direction buffers no seed set start at zero, one copy per direction
+  const sized = (name, size) => {
+    if (run.b[name] === undefined)
+      setBuffer(run, name, ex.zeros(count * size));
+  };
+  if (e.side === 'tangents')
+    for (const v of [...m.STATE, ...m.PARAMS])
+      sized(v.dot, v.size(D));
+  if (e.side === 'adjoints')
+    for (const v of [...m.STATE, ...m.PARAMS])
+      sized(v.bar, v.size(D));
+  runSteps(run, e.steps);
+  if (run.out['state:' + m.STATE[0].name] === undefined)
     for (const s of m.STATE)
-      out['state:' + s.name] = run.b[s.current];
-  for (const key of Object.keys(out))
-    ex.hold(out[key]);
+      keep(run, 'state:' + s.name, run.b[s.current]);
+  if (e.side === 'tangents')
+    for (const s of m.STATE)
+      keep(run, 'tangent:' + s.name, run.b[s.dot]);
+  if (e.side === 'adjoints')
+    for (const p of m.PARAMS)
+      keep(run, 'gradient:' + p.name, run.b[p.bar]);
   for (const name of Object.keys(run.b))
     ex.drop(run.b[name]);
-  return out;
+  return run.out;
 }
 
 function setBuffer(run, name, h) {
@@ -744,8 +839,80 @@ function setBuffer(run, name, h) {
     run.ex.drop(old);
 }
 
+function keep(run, key, h) {
+  run.ex.hold(h);
+  if (run.out[key] !== undefined)
+    run.ex.drop(run.out[key]);
+  run.out[key] = h;
+}
+
+function runSteps(run, steps) {
+  for (const step of steps)
+    runStep(run, step);
+}
+
+function runStep(run, step) {
+  const { m, b } = run;
+  switch (step.kind) {
+    case 'segment': return runSegment(run, step.segment);
+    // every kernel holds all the directions at once, and unit seeds are loaded with the inputs
+    case 'directions': return runSteps(run, step.body);
+    case 'iterations': return runIterations(run, bound(run, step.from), bound(run, step.to), step.down, step.body);
+    case 'run': {
+      const [from, to] = [run.from, run.to];
+      if (step.from !== undefined && step.to !== undefined)
+        [run.from, run.to] = [bound(run, step.from), bound(run, step.to)];
+      runSteps(run, m.SCHEDULE.procedures[step.procedure]);
+      [run.from, run.to] = [from, to];
+      return;
+    }
+    case 'tapePush':
+      return m.STATE.forEach((s, i) => {
+        run.ex.hold(b[s.current]);
+        run.tape[i][run.k - m.T] = b[s.current];
+      });
+    case 'tapeRestore':
+      return m.STATE.forEach((s, i) => {
+        setBuffer(run, s.current, run.tape[i][run.k - m.T]);
+        run.ex.drop(run.tape[i][run.k - m.T]);
+      });
+    case 'keepNext': return m.STATE.forEach((s) => setBuffer(run, s.next, b[s.current]));
+    case 'advance':
+      for (const s of m.STATE) {
+        if (step.what === 'state')
+          setBuffer(run, s.current, b[s.next]);
+        else if (step.what === 'tangents')
+          setBuffer(run, s.dot, b[s.dotNext]);
+        else
+          setBuffer(run, s.bar, b[s.barNext]);
+      }
+      return;
+    case 'check':
+    case 'observe':
+      return;
+    case 'outer': return runOuter(run, step.seed);
+    case 'snapshot': return m.STATE.forEach((s) => keep(run, 'state:' + s.name, b[s.current]));
+    default:
+      throw new Error('phic internal error: the GPU runtime has no step ' + step.kind);
+  }
+}
+
+function runIterations(run, from, to, down, body) {
+  for (let i = from; i < to; i++) {
+    run.k = down ? to - 1 - (i - from) : i;
+    runSteps(run, body);
+  }
+}
+
+function bound(run, x) {
+  return x === 'T' ? run.m.T : x === 'K' ? run.m.K : x === 'from' ? run.from : x === 'to' ? run.to : x;
+}
+
 function runSegment(run, name) {
-  for (const id of run.m.SEGMENTS[name]) {
+  const ids = run.m.SEGMENTS[name];
+  if (ids === undefined)
+    throw new Error('phic internal error: the GPU module has no segment ' + name);
+  for (const id of ids) {
     const spec = run.m.KERNELS[id];
     const args = spec.params.map((p) => {
       if (run.b[p] === undefined)
@@ -756,83 +923,15 @@ function runSegment(run, name) {
   }
 }
 
-function advanceState(run) {
-  for (const s of run.m.STATE)
-    setBuffer(run, s.current, run.b[s.next]);
-}
-
-function runIdle(run, n) {
-  for (let k = 0; k < n; k++) {
-    runSegment(run, 'step');
-    advanceState(run);
-  }
-}
-
-function forwardSweep(run, count, out) {
-  const { m, D, ex, b } = run;
-  runIdle(run, m.T);
-  for (const s of m.STATE)
-    setBuffer(run, s.dot, ex.zeros(count * s.size(D)));
-  for (let k = m.T; k < m.K; k++) {
-    runSegment(run, m.SEGMENTS.stepForTangent ? 'stepForTangent' : 'step');
-    runSegment(run, 'tangent');
-    advanceState(run);
-    for (const s of m.STATE)
-      setBuffer(run, s.dot, b[s.dotNext]);
-  }
-  for (const s of m.STATE)
-    out['tangent:' + s.name] = b[s.dot];
-}
-
-function reverseSweep(run, entry, count, out) {
-  const { m, ex, b } = run;
-  const tape = recordIterations(run);
-  for (const s of m.STATE)
-    out['state:' + s.name] = b[s.current];
-  seedCotangents(run, entry, count, out);
-  for (let k = m.K - 1; k >= m.T; k--) {
-    m.STATE.forEach((s, i) => {
-      setBuffer(run, s.current, tape[i][k - m.T]);
-      ex.drop(tape[i][k - m.T]);
-    });
-    if (m.SEGMENTS.adjointPrep)
-      runSegment(run, 'adjointPrep');
-    runSegment(run, 'adjoint');
-    for (const s of m.STATE)
-      setBuffer(run, s.bar, b[s.barNext]);
-  }
-  for (const p of m.PARAMS)
-    out['gradient:' + p.name] = b[p.bar];
-}
-
-function recordIterations(run) {
-  const { m, ex, b } = run;
-  runIdle(run, m.T);
-  const tape = m.STATE.map(() => []);
-  for (let k = m.T; k < m.K; k++) {
-    m.STATE.forEach((s, i) => {
-      ex.hold(b[s.current]);
-      tape[i].push(b[s.current]);
-    });
-    runSegment(run, 'step');
-    advanceState(run);
-  }
-  return tape;
-}
-
-function seedCotangents(run, entry, count, out) {
-  const { m, D, ex, b } = run;
-  if (entry === 'hypergradient') {
-    const outer = m.OUTER;
-    runSegment(run, 'outerGradient');
-    out.loss = b[outer.loss];
-    m.STATE.forEach((s, i) => setBuffer(run, s.bar, b[outer.stateGradient[i]]));
-    m.PARAMS.forEach((p, i) => setBuffer(run, p.bar, b[outer.paramGradient[i]]));
-  }
-  else {
-    for (const p of m.PARAMS)
-      setBuffer(run, p.bar, ex.zeros(count * p.size(D)));
-  }
+function runOuter(run, seed) {
+  const { m, b } = run;
+  const outer = m.OUTER;
+  runSegment(run, 'outerGradient');
+  keep(run, 'loss', b[outer.loss]);
+  if (!seed)
+    return;
+  m.STATE.forEach((s, i) => setBuffer(run, s.bar, b[outer.stateGradient[i]]));
+  m.PARAMS.forEach((p, i) => setBuffer(run, p.bar, b[outer.paramGradient[i]]));
 }
 
 /** Instantiates the module on the app's gpu.js GPU: kernels are built on first use and reused. */
@@ -844,5 +943,5 @@ export function create(gpu, dims, options) {
     if (dims.m !== undefined && dims.m !== 6) fail('data', 'this module was compiled for m = 6, got ' + dims.m);
   }
   const D = Object.freeze({ n: 4, m: 6 });
-  return instantiate({ K, T, BAKED, meta, HELPERS, KERNELS, SEGMENTS, STATE, PARAMS, DATA, OUTER, fail, checkKeys, toFlat, nonFinite, matrix }, gpu, D, options);
+  return instantiate({ K, T, BAKED, meta, HELPERS, KERNELS, SEGMENTS, SCHEDULE, STATE, PARAMS, DATA, OUTER, fail, checkKeys, toFlat, nonFinite, matrix }, gpu, D, options);
 }

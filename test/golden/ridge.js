@@ -365,7 +365,23 @@ export function create(dims, options) {
     theta_bar.fill(0);
   }
 
-  /** The first T iterations: no derivative work. `observe`, when given, sees every iterate (live buffers). */
+  function setParamDirection(index, value) {
+    if (index < 4) {
+      theta_dot[index] = value;
+      return;
+    }
+    index -= 4;
+  }
+
+  function setStateDirection(index, value) {
+    if (index < 4) {
+      x_dot[index] = value;
+      return;
+    }
+    index -= 4;
+  }
+
+  /** Iterations from..to-1 with no derivative work. `observe`, when given, sees every iterate (live buffers). */
   function idle(from, to, observe) {
     for (let k = from; k < to; k++) {
       step(h, h2, t, theta, x, x_next);
@@ -375,39 +391,10 @@ export function create(dims, options) {
     }
   }
 
-  /** Runs all K iterations from x0 and returns x_K. */
-  function iterate(inputs, x0, observe) {
-    loadInputs(inputs);
-    loadState(x0);
-    invariants(A, b, h, h2);
-    idle(0, K, observe);
-    return { state: snapshot() };
-  }
-
-  function setParamDirection(index, value) {
-    if (index < 4) {
-      theta_dot[index] = value;
-      return;
-    }
-    index -= 4;
-  }
-
-  /** Iterations T..K-1 with tangents, from ẋ_T = 0; `unit` directions e_d replace θ̇ per copy d. */
-  function forwardSweep(count, unit, observe) {
+  /** Iterations T..K-1 with the tangents along one direction, from ẋ_T = 0. */
+  function forwardSweep(count, observe) {
     for (let k = T; k < K; k++) {
-      if (count === 1 && !unit) {
-        forwardStep(0, h, h2, t3, t4, theta, theta_dot, x, x_dot, x_dot_next, x_next);
-      }
-      else {
-        step(h, h2, t, theta, x, x_next);
-        for (let d = 0; d < count; d++) {
-          if (unit) {
-            setParamDirection(d === 0 ? count - 1 : d - 1, 0);
-            setParamDirection(d, 1);
-          }
-          tangentStep(d, h, t2, theta, theta_dot, x, x_dot, x_dot_next);
-        }
-      }
+      forwardStep(0, h, h2, t3, t4, theta, theta_dot, x, x_dot, x_dot_next, x_next);
       checkState(k);
       checkTangents(k, count);
       advance();
@@ -416,36 +403,21 @@ export function create(dims, options) {
     }
   }
 
-  /** Forward mode: x_K and the JVP dx_K/dθ · direction (truncated: derivatives over the last K - T steps). */
-  function jvp(inputs, direction, x0, observe) {
-    loadInputs(inputs);
-    loadState(x0);
-    invariants(A, b, h, h2);
-    checkKeys(direction ?? {}, ["theta"], 'direction');
-    if (direction?.theta === undefined) theta_dot.fill(0);
-    else toFlat(direction.theta, theta_dot, 'direction.theta', [4]);
-    useTangents(1);
-    idle(0, T, observe);
-    forwardSweep(1, false, observe);
-    return { state: snapshot(), tangent: { x: x_dot.slice(0, 4) } };
-  }
-
-  /** Forward mode, all directions at once: the full Jacobian dx_K/dθ, one block per (state, param). */
-  function jacobianForward(inputs, x0, observe) {
-    loadInputs(inputs);
-    loadState(x0);
-    invariants(A, b, h, h2);
-    theta_dot.fill(0);
-    useTangents(4);
-    idle(0, T, observe);
-    forwardSweep(4, true, observe);
-    const jacobian = {};
-    {
-      const rows = 4, cols = 4, out = new Float64Array(rows * cols);
-      for (let c = 0; c < cols; c++) for (let r = 0; r < rows; r++) out[r * cols + c] = x_dot[(0 + c) * rows + r];
-      (jacobian.x ??= {}).theta = matrix(rows, cols, out);
+  /** Iterations T..K-1 with the tangents along every unit direction e_d of θ, from ẋ_T = 0. */
+  function unitSweep(count, observe) {
+    for (let k = T; k < K; k++) {
+      step(h, h2, t, theta, x, x_next);
+      for (let d = 0; d < count; d++) {
+        setParamDirection(d === 0 ? count - 1 : d - 1, 0);
+        setParamDirection(d, 1);
+        tangentStep(d, h, t2, theta, theta_dot, x, x_dot, x_dot_next);
+      }
+      checkState(k);
+      checkTangents(k, count);
+      advance();
+      x_dot.set(x_dot_next);
+      if (observe !== undefined) observe({ phase: 'forward', k: k + 1, state: { x: x }, tangent: { x: x_dot } });
     }
-    return { state: snapshot(), jacobian };
   }
 
   /** Iterations T..K-1, each input state pushed on the tape. */
@@ -472,14 +444,55 @@ export function create(dims, options) {
     }
   }
 
+  /** Runs all K iterations from x0 and returns x_K. */
+  function iterate(inputs, x0, observe) {
+    loadInputs(inputs);
+    loadState(x0);
+    invariants(A, b, h, h2);
+    idle(0, K, observe);
+    return { state: snapshot() };
+  }
+
+  /** Forward mode: x_K and the JVP dx_K/dθ · direction (truncated: derivatives over the last K - T steps). */
+  function jvp(inputs, direction, x0, observe) {
+    loadInputs(inputs);
+    loadState(x0);
+    useTangents(1);
+    checkKeys(direction ?? {}, ["theta"], 'direction');
+    if (direction?.theta === undefined) theta_dot.fill(0);
+    else toFlat(direction.theta, theta_dot, 'direction.theta', [4]);
+    invariants(A, b, h, h2);
+    idle(0, T, observe);
+    forwardSweep(1, observe);
+    return { state: snapshot(), tangent: { x: x_dot.slice(0, 4) } };
+  }
+
+  /** Forward mode, all directions at once: the full Jacobian dx_K/dθ, one block per (state, param). */
+  function jacobianForward(inputs, x0, observe) {
+    loadInputs(inputs);
+    loadState(x0);
+    useTangents(4);
+    theta_dot.fill(0);
+    invariants(A, b, h, h2);
+    idle(0, T, observe);
+    unitSweep(4, observe);
+    const jacobian = {};
+    {
+      const rows = 4, cols = 4, out = new Float64Array(rows * cols);
+      for (let c = 0; c < cols; c++) for (let r = 0; r < rows; r++) out[r * cols + c] = x_dot[(0 + c) * rows + r];
+      (jacobian.x ??= {}).theta = matrix(rows, cols, out);
+    }
+    return { state: snapshot(), jacobian };
+  }
+
   /** Reverse mode: x_K and the VJP cotangent · dx_K/dθ (truncated: the sweep stops at T). */
   function vjp(inputs, cotangent, x0, observe) {
     loadInputs(inputs);
     loadState(x0);
-    invariants(A, b, h, h2);
     useAdjoints(1);
     checkKeys(cotangent ?? {}, ["x"], 'cotangent');
     if (cotangent?.x !== undefined) toFlat(cotangent.x, x_bar, 'cotangent.x', [4]);
+    invariants(A, b, h, h2);
     idle(0, T, observe);
     record(observe);
     const state = snapshot();
@@ -491,9 +504,9 @@ export function create(dims, options) {
   function jacobianReverse(inputs, x0, observe) {
     loadInputs(inputs);
     loadState(x0);
-    invariants(A, b, h, h2);
     useAdjoints(4);
     for (let i = 0; i < 4; i++) x_bar[(0 + i) * 4 + i] = 1;
+    invariants(A, b, h, h2);
     idle(0, T, observe);
     record(observe);
     const state = snapshot();
@@ -506,20 +519,12 @@ export function create(dims, options) {
     return { state, jacobian };
   }
 
-  function setStateDirection(index, value) {
-    if (index < 4) {
-      x_dot[index] = value;
-      return;
-    }
-    index -= 4;
-  }
-
   /** ∂Φ/∂x at x = point, column by column from the tangent step. */
   function partialX(inputs, point) {
     loadInputs(inputs);
     loadState(point);
-    invariants(A, b, h, h2);
     useTangents(1);
+    invariants(A, b, h, h2);
     step(h, h2, t, theta, x, x_next);
     theta_dot.fill(0);
     const rows = 4, cols = 4, out = new Float64Array(rows * cols);
@@ -536,8 +541,8 @@ export function create(dims, options) {
   function partialTheta(inputs, point) {
     loadInputs(inputs);
     loadState(point);
-    invariants(A, b, h, h2);
     useTangents(1);
+    invariants(A, b, h, h2);
     step(h, h2, t, theta, x, x_next);
     theta_dot.fill(0);
     const rows = 4, cols = 4, out = new Float64Array(rows * cols);

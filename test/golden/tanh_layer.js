@@ -473,7 +473,7 @@ export function create(dims, options) {
     theta_bar.fill(0);
   }
 
-  /** The first T iterations: no derivative work. `observe`, when given, sees every iterate (live buffers). */
+  /** Iterations from..to-1 with no derivative work. `observe`, when given, sees every iterate (live buffers). */
   function idle(from, to, observe) {
     for (let k = from; k < to; k++) {
       step(W, c, h, t, x, x_next);
@@ -481,15 +481,6 @@ export function create(dims, options) {
       advance();
       if (observe !== undefined) observe({ phase: 'idle', k: k + 1, state: { x: x } });
     }
-  }
-
-  /** Runs all K iterations from x0 and returns x_K. */
-  function iterate(inputs, x0, observe) {
-    loadInputs(inputs);
-    loadState(x0);
-    invariants(U, h, theta);
-    idle(0, K, observe);
-    return { state: snapshot() };
   }
 
   /** Iterations T..K-1, each input state pushed on the tape. */
@@ -518,14 +509,23 @@ export function create(dims, options) {
     }
   }
 
+  /** Runs all K iterations from x0 and returns x_K. */
+  function iterate(inputs, x0, observe) {
+    loadInputs(inputs);
+    loadState(x0);
+    invariants(U, h, theta);
+    idle(0, K, observe);
+    return { state: snapshot() };
+  }
+
   /** Reverse mode: x_K and the VJP cotangent · dx_K/dθ (truncated: the sweep stops at T). */
   function vjp(inputs, cotangent, x0, observe) {
     loadInputs(inputs);
     loadState(x0);
-    invariants(U, h, theta);
     useAdjoints(1);
     checkKeys(cotangent ?? {}, ["x"], 'cotangent');
     if (cotangent?.x !== undefined) toFlat(cotangent.x, x_bar, 'cotangent.x', [n]);
+    invariants(U, h, theta);
     idle(0, T, observe);
     record(observe);
     const state = snapshot();
@@ -537,9 +537,9 @@ export function create(dims, options) {
   function jacobianReverse(inputs, x0, observe) {
     loadInputs(inputs);
     loadState(x0);
-    invariants(U, h, theta);
     useAdjoints(n);
     for (let i = 0; i < n; i++) x_bar[(0 + i) * n + i] = 1;
+    invariants(U, h, theta);
     idle(0, T, observe);
     record(observe);
     const state = snapshot();
@@ -556,10 +556,10 @@ export function create(dims, options) {
   function partialRows(inputs, point) {
     loadInputs(inputs);
     loadState(point);
-    invariants(U, h, theta);
     useAdjoints(n);
     for (let i = 0; i < n; i++) x_bar[(0 + i) * n + i] = 1;
-    step(W, c, h, t, x, x_next); // x_next = Φ(point), which the adjoint reads
+    invariants(U, h, theta);
+    step(W, c, h, t, x, x_next);
     adjointPrep(q, x_next);
     for (let d = 0; d < n; d++) adjointStep(d, U, W, q, t2, theta_bar, x_bar, x_bar_next);
     const rows = n, dx = new Float64Array(rows * rows), dtheta = new Float64Array(rows * (p));

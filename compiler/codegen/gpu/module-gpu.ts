@@ -17,17 +17,19 @@ import { foldIndex } from '../precedence.js';
 import { GPU_HELPERS } from './templates.js';
 import { GPU_RUNTIME as GPU_RUNTIME_TEXT } from './runtime-gpu.js';
 import { topLevelNames } from '../top-level.js';
+import { buildSchedule } from '../../schedule/build.js';
+import type { EntryName, Schedule } from '../../schedule/schedule.js';
 
 /** Names the GPU module declares at its top level: its runtime's, and those the emitter writes. */
 export const GPU_TOP_LEVEL: readonly string[] = [
-  ...topLevelNames(JS_RUNTIME), ...topLevelNames(GPU_RUNTIME_TEXT), 'K', 'T', 'BAKED', 'meta', 'HELPERS', 'KERNELS', 'SEGMENTS', 'STATE', 'PARAMS', 'DATA', 'OUTER', 'create',
+  ...topLevelNames(JS_RUNTIME), ...topLevelNames(GPU_RUNTIME_TEXT), 'K', 'T', 'BAKED', 'meta', 'HELPERS', 'KERNELS', 'SEGMENTS', 'SCHEDULE', 'STATE', 'PARAMS', 'DATA', 'OUTER', 'create',
 ];
 
 /** The largest texture side any WebGL implementation offers; beyond it no GPU can hold a buffer. */
 export const TEXTURE_SIDE_CEILING = 16384;
 
 /** The segments the GPU module runs, by the names its runtime uses. */
-const SEGMENT_KEYS = ['invariants', 'step', 'stepForTangent', 'tangent', 'adjointPrep', 'adjoint', 'outerGradient'] as const;
+const SEGMENT_KEYS = ['invariants', 'step', 'stepForTangent', 'tangent', 'forwardStep', 'adjointPrep', 'adjoint', 'outerGradient'] as const;
 
 export interface GpuKernelSet {
   readonly kernels: readonly GpuKernel[];
@@ -59,7 +61,7 @@ export function planKernels(plan: Plan): GpuKernelSet {
   const kernels: GpuKernel[] = [];
   const segments: Record<string, string[]> = {};
   const byKey: Record<(typeof SEGMENT_KEYS)[number], Segment | undefined> = {
-    invariants: plan.segments.invariants, step: plan.segments.step, stepForTangent: plan.segments.stepForTangent, tangent: plan.segments.tangent,
+    invariants: plan.segments.invariants, step: plan.segments.step, stepForTangent: plan.segments.stepForTangent, tangent: plan.segments.tangent, forwardStep: plan.segments.forwardStep,
     adjointPrep: plan.segments.adjointPrep, adjoint: plan.segments.adjoint, outerGradient: plan.segments.outerGradient,
   };
   for (const key of SEGMENT_KEYS) {
@@ -90,6 +92,7 @@ export function emitGpuModule(plan: Plan, info: HeaderInfo): string {
   w.writeLine(`const BAKED = ${options.dims ? 'true' : 'false'};`).blankLine();
   w.writeLine(`export const meta = Object.freeze(${JSON.stringify({ ...metaObject(plan, info), backend: 'gpu', precision: 'float32' })});`).blankLine();
   writeKernelTables(w, set, emitted, code);
+  writeSchedule(w, buildSchedule(plan));
   writeBufferTables(w, plan, code);
   w.writeLine(JS_RUNTIME).blankLine();
   w.writeLine(GPU_RUNTIME_TEXT).blankLine();
@@ -148,6 +151,29 @@ function writeKernelTables(w: CodeBlockWriter, set: GpuKernelSet, emitted: Reado
   w.writeLine('};').blankLine();
 }
 
+/** The entry points the GPU module offers (the partial Jacobians at a point and ℓ alone are the CPU module's). */
+const GPU_ENTRIES: readonly EntryName[] = ['iterate', 'jvp', 'jacobianForward', 'vjp', 'jacobianReverse', 'hypergradient'];
+
+/** SCHEDULE: the schedule the CPU module prints as its drivers, as data the host runtime runs. */
+function writeSchedule(w: CodeBlockWriter, schedule: Schedule): void {
+  w.writeLine('/** What each entry point runs, step by step, and the sweeps the entries share (compiler/schedule/). */');
+  w.writeLine('const SCHEDULE = {');
+  w.writeLine('  procedures: {');
+  for (const [name, body] of Object.entries(schedule.procedures)) w.writeLine(`    ${name}: ${literal(body)},`);
+  w.writeLine('  },');
+  w.writeLine('  entries: {');
+  for (const e of schedule.entries.filter((e) => GPU_ENTRIES.includes(e.name))) w.writeLine(`    ${e.name}: ${literal(e)},`);
+  w.writeLine('  },');
+  w.writeLine('};').blankLine();
+}
+
+/** Schedule data as a JavaScript literal: its strings are the schedule's own words, never a user's. */
+function literal(x: unknown): string {
+  if (Array.isArray(x)) return `[${x.map(literal).join(', ')}]`;
+  if (x !== null && typeof x === 'object') return `{ ${Object.entries(x).map(([k, v]) => `${k}: ${literal(v)}`).join(', ')} }`;
+  return typeof x === 'string' ? `'${x}'` : String(x);
+}
+
 /** STATE, PARAMS, DATA and OUTER: the buffers of each variable and of the outer objective. */
 function writeBufferTables(w: CodeBlockWriter, plan: Plan, code: DimsCode): void {
   const { fn } = code;
@@ -186,7 +212,7 @@ function writeCreate(w: CodeBlockWriter, plan: Plan): void {
       for (const d of names) w.writeLine(`if (!Number.isInteger(dims.${d}) || dims.${d} < 1) fail('data', 'dim ${d} must be a positive integer, got ' + dims.${d});`);
       w.writeLine(`const D = Object.freeze({ ${names.map((d) => `${d}: dims.${d}`).join(', ')} });`);
     }
-    w.writeLine('return instantiate({ K, T, BAKED, meta, HELPERS, KERNELS, SEGMENTS, STATE, PARAMS, DATA, OUTER, fail, checkKeys, toFlat, nonFinite, matrix }, gpu, D, options);');
+    w.writeLine('return instantiate({ K, T, BAKED, meta, HELPERS, KERNELS, SEGMENTS, SCHEDULE, STATE, PARAMS, DATA, OUTER, fail, checkKeys, toFlat, nonFinite, matrix }, gpu, D, options);');
   });
 }
 

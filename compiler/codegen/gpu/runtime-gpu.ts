@@ -15,7 +15,7 @@ import { destroyInstance, runHypergradient, runIterate, runJacobianForward, runJ
 import { checkFinite, flatVectors, loadInputs, loadSeeds, loadState, report } from './host/inputs.js';
 import { countingExecutor, execute, runKernels, runPipeline } from './host/execute.js';
 import { checkSize, kernelFor, probe, utilityKernel } from './host/kernel-cache.js';
-import { advanceState, forwardSweep, program, recordIterations, reverseSweep, runIdle, runSegment, seedCotangents, setBuffer } from './host/program.js';
+import { bound, keep, program, runIterations, runOuter, runSegment, runStep, runSteps, setBuffer } from './host/program.js';
 
 /** The host functions, in reading order: from the backend checks and the instance down to the program. */
 const HOST_FUNCTIONS: readonly ((...args: never[]) => unknown)[] = [
@@ -25,7 +25,7 @@ const HOST_FUNCTIONS: readonly ((...args: never[]) => unknown)[] = [
   loadInputs, loadState, loadSeeds, checkFinite, report, flatVectors,
   execute, runPipeline, runKernels, countingExecutor,
   checkSize, kernelFor, utilityKernel, probe,
-  program, setBuffer, runSegment, advanceState, runIdle, forwardSweep, reverseSweep, recordIterations, seedCotangents,
+  program, setBuffer, keep, runSteps, runStep, runIterations, bound, runSegment, runOuter,
 ];
 
 /** The constants the host functions read, printed from their values. */

@@ -29,7 +29,7 @@ export async function runJvp(host: Host, inputs: ByName, direction: ByName | und
   const arrays = loadInputs(host, inputs, false);
   loadState(host, x0, arrays);
   loadSeeds(host, direction, host.m.PARAMS, 'direction', arrays);
-  const r = await execute(host, 'forward', 1, arrays);
+  const r = await execute(host, 'jvp', 1, arrays);
   checkFinite(host.m, r.values);
   return report(host.m, r, { tangent: flatVectors(host, r.values, 'tangent', host.m.STATE, 1) });
 }
@@ -48,7 +48,7 @@ export async function runJacobianForward(host: Host, inputs: ByName, x0?: ByName
     arrays[p.dot] = a;
     off += n;
   }
-  const r = await execute(host, 'forward', P, arrays);
+  const r = await execute(host, 'jacobianForward', P, arrays);
   checkFinite(m, r.values);
   const jacobian: Record<string, Record<string, Matrix>> = {};
   off = 0;
@@ -69,7 +69,7 @@ export async function runVjp(host: Host, inputs: ByName, cotangent: ByName | und
   const arrays = loadInputs(host, inputs, false);
   loadState(host, x0, arrays);
   loadSeeds(host, cotangent, host.m.STATE, 'cotangent', arrays);
-  const r = await execute(host, 'reverse', 1, arrays);
+  const r = await execute(host, 'vjp', 1, arrays);
   checkFinite(host.m, r.values);
   return report(host.m, r, { gradient: flatVectors(host, r.values, 'gradient', host.m.PARAMS, 1) });
 }
@@ -88,7 +88,7 @@ export async function runJacobianReverse(host: Host, inputs: ByName, x0?: ByName
     arrays[s.bar] = a;
     off += n;
   }
-  const r = await execute(host, 'reverse', S, arrays);
+  const r = await execute(host, 'jacobianReverse', S, arrays);
   checkFinite(m, r.values);
   const jacobian: Record<string, Record<string, Matrix>> = {};
   off = 0;

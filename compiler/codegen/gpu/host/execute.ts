@@ -6,7 +6,7 @@
 // at the end, as Float64Array copies of the float32 values, with the backend that actually ran.
 // Embedded as source text in every GPU module: see runtime-gpu.ts for what that allows.
 
-import type { Entry, Execution, Executor, GpuKernelFunction, Host } from './types.js';
+import type { EntryName, Execution, Executor, GpuKernelFunction, Host } from './types.js';
 
 // Host functions of other files, declared by type only: the generated module declares them all
 // at its top level, side by side. (An import would be a run-time binding, and test runners
@@ -28,7 +28,7 @@ interface Ran {
 }
 
 /** Runs `entry` with `count` directions on the float32 input arrays (by buffer name). */
-export async function execute(host: Host, entry: Entry, count: number, arrays: Readonly<Record<string, Float32Array>>): Promise<Execution> {
+export async function execute(host: Host, entry: EntryName, count: number, arrays: Readonly<Record<string, Float32Array>>): Promise<Execution> {
   if (host.destroyed) host.m.fail('usage', 'this GPU instance was destroyed');
   const chosen = await probe(host);
   if (host.requireGpu && CPU_BACKENDS.includes(chosen)) host.m.fail('usage', requireGpuMessage(chosen));
@@ -49,7 +49,7 @@ export async function execute(host: Host, entry: Entry, count: number, arrays: R
 }
 
 /** The call as one gpu.js pipeline, traced on first use for this entry, count and inputs. */
-export async function runPipeline(host: Host, entry: Entry, count: number, names: readonly string[], arrays: Readonly<Record<string, Float32Array>>, chosen: string): Promise<Ran> {
+export async function runPipeline(host: Host, entry: EntryName, count: number, names: readonly string[], arrays: Readonly<Record<string, Float32Array>>, chosen: string): Promise<Ran> {
   const key = entry + '@' + count + '@' + names.join(',');
   let pipe = host.pipelines.get(key);
   if (pipe === undefined) {
@@ -71,7 +71,7 @@ export async function runPipeline(host: Host, entry: Entry, count: number, names
 }
 
 /** The call kernel by kernel: inputs uploaded (GL), device buffers deleted by reference count. */
-export async function runKernels(host: Host, entry: Entry, count: number, names: readonly string[], arrays: Readonly<Record<string, Float32Array>>, chosen: string): Promise<Ran> {
+export async function runKernels(host: Host, entry: EntryName, count: number, names: readonly string[], arrays: Readonly<Record<string, Float32Array>>, chosen: string): Promise<Ran> {
   const gl = !CPU_BACKENDS.includes(chosen);
   const used = new Set<GpuKernelFunction>();
   const ex = countingExecutor(host, count, used);

@@ -30,19 +30,20 @@ export function instantiate(m: HostModule, gpu: GpuLike | null, D: Dims, options
     destroy: () => destroyInstance(host),
   };
   Object.defineProperty(api, 'backend', { enumerable: true, get: () => host.actual ?? host.predicted });
-  if (m.SEGMENTS.tangent) {
+  const has = m.SCHEDULE.entries;
+  if (has.jvp && has.jacobianForward) {
     Object.assign(api, {
       jvp: (inputs: ByName, direction: ByName, x0?: ByName) => runJvp(host, inputs, direction, x0),
       jacobianForward: (inputs: ByName, x0?: ByName) => runJacobianForward(host, inputs, x0),
     });
   }
-  if (m.SEGMENTS.adjoint) {
+  if (has.vjp && has.jacobianReverse) {
     Object.assign(api, {
       vjp: (inputs: ByName, cotangent: ByName, x0?: ByName) => runVjp(host, inputs, cotangent, x0),
       jacobianReverse: (inputs: ByName, x0?: ByName) => runJacobianReverse(host, inputs, x0),
     });
   }
-  if (m.SEGMENTS.adjoint && m.SEGMENTS.outerGradient) Object.assign(api, { hypergradient: (inputs: ByName, x0?: ByName) => runHypergradient(host, inputs, x0) });
+  if (has.hypergradient) Object.assign(api, { hypergradient: (inputs: ByName, x0?: ByName) => runHypergradient(host, inputs, x0) });
   return Object.freeze(api);
 }
 

@@ -1,32 +1,47 @@
-// The whole unrolled computation of one call, written against an executor (idle iterations,
-// recorded iterations with the tape, the forward tangents or the backward sweep), so the same
-// code runs two ways: traced once by gpu.createPipeline, or called kernel by kernel with
-// reference counts on device textures (execute.ts). Embedded as source text in every GPU
-// module: see runtime-gpu.ts for what that allows.
+// The GPU module's interpreter of the schedule (compiler/schedule/): the steps of one entry
+// point, run against an executor, so the same code runs two ways: traced once by
+// gpu.createPipeline, or called kernel by kernel with reference counts on device textures
+// (execute.ts). Buffers are bound by name to device values; a segment's kernels each return
+// the buffer they write. Embedded as source text in every GPU module: see runtime-gpu.ts for
+// what that allows.
 
-import type { Dims, Entry, Executor, HostModule, SegmentName } from './types.js';
+import type { Bound, Dims, EntryName, Executor, HostModule, SegmentKey, Step } from './types.js';
 
-/** One run of program(): the module, the dims, the executor and the live buffers by name. */
+/** One run of program(): the module, the dims, the executor, the live buffers by name, the tape and the results. */
 interface ProgramRun {
   readonly m: HostModule;
   readonly D: Dims;
   readonly ex: Executor;
+  readonly count: number;
   readonly b: Record<string, unknown>;
+  /** The taped iterates, per state component, by k − T. */
+  readonly tape: unknown[][];
+  /** Results by key ('state:x', 'tangent:x', 'gradient:p', 'loss'), each held once. */
+  readonly out: Record<string, unknown>;
+  /** The iteration and the enclosing procedure's range. */
+  k: number;
+  from: number;
+  to: number;
 }
 
-/** The computation: its results by key ('state:x', 'tangent:x', 'gradient:p', 'loss'), held. */
-export function program(m: HostModule, D: Dims, entry: Entry, count: number, ex: Executor, inputs: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  const run: ProgramRun = { m, D, ex, b: Object.create(null) as Record<string, unknown> };
+/** The computation of `entry`: its results by key, held. */
+export function program(m: HostModule, D: Dims, entry: EntryName, count: number, ex: Executor, inputs: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const e = m.SCHEDULE.entries[entry];
+  if (e === undefined) throw new Error('phic internal error: the GPU module has no entry ' + entry);
+  const run: ProgramRun = { m, D, ex, count, b: Object.create(null) as Record<string, unknown>, tape: m.STATE.map(() => []), out: {}, k: 0, from: 0, to: 0 };
   for (const name of Object.keys(inputs)) setBuffer(run, name, inputs[name]);
-  const out: Record<string, unknown> = {};
-  runSegment(run, 'invariants');
-  if (entry === 'iterate') runIdle(run, m.K);
-  else if (entry === 'forward') forwardSweep(run, count, out);
-  else reverseSweep(run, entry, count, out);
-  if (entry === 'iterate' || entry === 'forward') for (const s of m.STATE) out['state:' + s.name] = run.b[s.current];
-  for (const key of Object.keys(out)) ex.hold(out[key]);
+  // the direction buffers no seed set start at zero, one copy per direction
+  const sized = (name: string, size: number) => {
+    if (run.b[name] === undefined) setBuffer(run, name, ex.zeros(count * size));
+  };
+  if (e.side === 'tangents') for (const v of [...m.STATE, ...m.PARAMS]) sized(v.dot, v.size(D));
+  if (e.side === 'adjoints') for (const v of [...m.STATE, ...m.PARAMS]) sized(v.bar, v.size(D));
+  runSteps(run, e.steps);
+  if (run.out['state:' + m.STATE[0]!.name] === undefined) for (const s of m.STATE) keep(run, 'state:' + s.name, run.b[s.current]);
+  if (e.side === 'tangents') for (const s of m.STATE) keep(run, 'tangent:' + s.name, run.b[s.dot]);
+  if (e.side === 'adjoints') for (const p of m.PARAMS) keep(run, 'gradient:' + p.name, run.b[p.bar]);
   for (const name of Object.keys(run.b)) ex.drop(run.b[name]);
-  return out;
+  return run.out;
 }
 
 /** Binds a buffer name to a value, holding the new value and dropping the old one. */
@@ -37,10 +52,78 @@ export function setBuffer(run: ProgramRun, name: string, h: unknown): void {
   if (old !== undefined) run.ex.drop(old);
 }
 
+/** A result, held until the caller reads it. */
+export function keep(run: ProgramRun, key: string, h: unknown): void {
+  run.ex.hold(h);
+  if (run.out[key] !== undefined) run.ex.drop(run.out[key]);
+  run.out[key] = h;
+}
+
+export function runSteps(run: ProgramRun, steps: readonly Step[]): void {
+  for (const step of steps) runStep(run, step);
+}
+
+/** One step. Finiteness is checked on the results (reading back every iteration would stall the device), and there is no observer. */
+export function runStep(run: ProgramRun, step: Step): void {
+  const { m, b } = run;
+  switch (step.kind) {
+    case 'segment': return runSegment(run, step.segment);
+    // every kernel holds all the directions at once, and unit seeds are loaded with the inputs
+    case 'directions': return runSteps(run, step.body);
+    case 'iterations': return runIterations(run, bound(run, step.from), bound(run, step.to), step.down, step.body);
+    case 'run': {
+      const [from, to] = [run.from, run.to];
+      if (step.from !== undefined && step.to !== undefined) [run.from, run.to] = [bound(run, step.from), bound(run, step.to)];
+      runSteps(run, m.SCHEDULE.procedures[step.procedure]!);
+      [run.from, run.to] = [from, to];
+      return;
+    }
+    case 'tapePush':
+      return m.STATE.forEach((s, i) => {
+        run.ex.hold(b[s.current]);
+        run.tape[i]![run.k - m.T] = b[s.current];
+      });
+    case 'tapeRestore':
+      return m.STATE.forEach((s, i) => {
+        setBuffer(run, s.current, run.tape[i]![run.k - m.T]);
+        run.ex.drop(run.tape[i]![run.k - m.T]);
+      });
+    case 'keepNext': return m.STATE.forEach((s) => setBuffer(run, s.next, b[s.current]));
+    case 'advance':
+      for (const s of m.STATE) {
+        if (step.what === 'state') setBuffer(run, s.current, b[s.next]);
+        else if (step.what === 'tangents') setBuffer(run, s.dot, b[s.dotNext]);
+        else setBuffer(run, s.bar, b[s.barNext]);
+      }
+      return;
+    case 'check':
+    case 'observe':
+      return;
+    case 'outer': return runOuter(run, step.seed);
+    case 'snapshot': return m.STATE.forEach((s) => keep(run, 'state:' + s.name, b[s.current]));
+    default:
+      throw new Error('phic internal error: the GPU runtime has no step ' + step.kind);
+  }
+}
+
+/** k over [from, to), upwards or downwards. */
+export function runIterations(run: ProgramRun, from: number, to: number, down: boolean, body: readonly Step[]): void {
+  for (let i = from; i < to; i++) {
+    run.k = down ? to - 1 - (i - from) : i;
+    runSteps(run, body);
+  }
+}
+
+export function bound(run: ProgramRun, x: Bound): number {
+  return x === 'T' ? run.m.T : x === 'K' ? run.m.K : x === 'from' ? run.from : x === 'to' ? run.to : x;
+}
+
 /** Runs every kernel of a segment, in order. */
-export function runSegment(run: ProgramRun, name: SegmentName): void {
-  for (const id of run.m.SEGMENTS[name]!) {
-    const spec = run.m.KERNELS[id];
+export function runSegment(run: ProgramRun, name: SegmentKey): void {
+  const ids = run.m.SEGMENTS[name];
+  if (ids === undefined) throw new Error('phic internal error: the GPU module has no segment ' + name);
+  for (const id of ids) {
+    const spec = run.m.KERNELS[id]!;
     const args = spec.params.map((p) => {
       if (run.b[p] === undefined) throw new Error('phic internal error: kernel ' + id + ' reads ' + p + ', which has no value');
       return run.b[p];
@@ -49,77 +132,13 @@ export function runSegment(run: ProgramRun, name: SegmentName): void {
   }
 }
 
-/** The next iterate becomes the current one. */
-export function advanceState(run: ProgramRun): void {
-  for (const s of run.m.STATE) setBuffer(run, s.current, run.b[s.next]);
-}
-
-/** n iterations with nothing recorded. */
-export function runIdle(run: ProgramRun, n: number): void {
-  for (let k = 0; k < n; k++) {
-    runSegment(run, 'step');
-    advanceState(run);
-  }
-}
-
-/** Forward mode: T idle iterations, then the rest with the tangents carried along. */
-export function forwardSweep(run: ProgramRun, count: number, out: Record<string, unknown>): void {
-  const { m, D, ex, b } = run;
-  runIdle(run, m.T);
-  for (const s of m.STATE) setBuffer(run, s.dot, ex.zeros(count * s.size(D)));
-  for (let k = m.T; k < m.K; k++) {
-    runSegment(run, m.SEGMENTS.stepForTangent ? 'stepForTangent' : 'step');
-    runSegment(run, 'tangent');
-    advanceState(run);
-    for (const s of m.STATE) setBuffer(run, s.dot, b[s.dotNext]);
-  }
-  for (const s of m.STATE) out['tangent:' + s.name] = b[s.dot];
-}
-
-/** Reverse mode: the iterations recorded on a tape, the cotangents seeded, the backward sweep. */
-export function reverseSweep(run: ProgramRun, entry: Entry, count: number, out: Record<string, unknown>): void {
-  const { m, ex, b } = run;
-  const tape = recordIterations(run);
-  for (const s of m.STATE) out['state:' + s.name] = b[s.current];
-  seedCotangents(run, entry, count, out);
-  for (let k = m.K - 1; k >= m.T; k--) {
-    m.STATE.forEach((s, i) => {
-      setBuffer(run, s.current, tape[i][k - m.T]);
-      ex.drop(tape[i][k - m.T]);
-    });
-    if (m.SEGMENTS.adjointPrep) runSegment(run, 'adjointPrep');
-    runSegment(run, 'adjoint');
-    for (const s of m.STATE) setBuffer(run, s.bar, b[s.barNext]);
-  }
-  for (const p of m.PARAMS) out['gradient:' + p.name] = b[p.bar];
-}
-
-/** T idle iterations, then K - T with each iterate held on the tape: the tape, per state component. */
-export function recordIterations(run: ProgramRun): unknown[][] {
-  const { m, ex, b } = run;
-  runIdle(run, m.T);
-  const tape: unknown[][] = m.STATE.map(() => []);
-  for (let k = m.T; k < m.K; k++) {
-    m.STATE.forEach((s, i) => {
-      ex.hold(b[s.current]);
-      tape[i].push(b[s.current]);
-    });
-    runSegment(run, 'step');
-    advanceState(run);
-  }
-  return tape;
-}
-
-/** The adjoints at x_K: the outer objective's gradient (and its loss), or the given cotangents with zero parameter adjoints. */
-export function seedCotangents(run: ProgramRun, entry: Entry, count: number, out: Record<string, unknown>): void {
-  const { m, D, ex, b } = run;
-  if (entry === 'hypergradient') {
-    const outer = m.OUTER!;
-    runSegment(run, 'outerGradient');
-    out.loss = b[outer.loss];
-    m.STATE.forEach((s, i) => setBuffer(run, s.bar, b[outer.stateGradient[i]]));
-    m.PARAMS.forEach((p, i) => setBuffer(run, p.bar, b[outer.paramGradient[i]]));
-  } else {
-    for (const p of m.PARAMS) setBuffer(run, p.bar, ex.zeros(count * p.size(D)));
-  }
+/** ℓ and its gradients at the current state; seeded, they become the adjoints the backward sweep starts from. */
+export function runOuter(run: ProgramRun, seed: boolean): void {
+  const { m, b } = run;
+  const outer = m.OUTER!;
+  runSegment(run, 'outerGradient');
+  keep(run, 'loss', b[outer.loss]);
+  if (!seed) return;
+  m.STATE.forEach((s, i) => setBuffer(run, s.bar, b[outer.stateGradient[i]!]));
+  m.PARAMS.forEach((p, i) => setBuffer(run, p.bar, b[outer.paramGradient[i]!]));
 }

@@ -6,8 +6,14 @@
 /** The dims by name (D in the generated module). */
 export type Dims = Readonly<Record<string, number>>;
 
-/** The segments a module may have, by the names its SEGMENTS table uses. */
-export type SegmentName = 'invariants' | 'step' | 'stepForTangent' | 'tangent' | 'adjointPrep' | 'adjoint' | 'outerGradient';
+import type { Bound, EntryName, EntrySchedule, ProcedureName, SegmentKey, Step } from '../../../schedule/schedule.js';
+export type { Bound, EntryName, SegmentKey, Step };
+
+/** The schedule as the module carries it: the procedures, and the entries it offers by name. */
+export interface HostSchedule {
+  readonly procedures: Readonly<Partial<Record<ProcedureName, readonly Step[]>>>;
+  readonly entries: Readonly<Partial<Record<EntryName, EntrySchedule>>>;
+}
 
 /** One kernel of the KERNELS table. */
 export interface KernelSpec {
@@ -78,7 +84,8 @@ export interface HostModule {
   readonly meta: object;
   readonly HELPERS: Readonly<Record<string, string>>;
   readonly KERNELS: Readonly<Record<string, KernelSpec>>;
-  readonly SEGMENTS: Readonly<Partial<Record<SegmentName, readonly string[]>>>;
+  readonly SEGMENTS: Readonly<Partial<Record<SegmentKey, readonly string[]>>>;
+  readonly SCHEDULE: HostSchedule;
   readonly STATE: readonly StateSpec[];
   readonly PARAMS: readonly ParamSpec[];
   readonly DATA: readonly DataSpec[];
@@ -150,9 +157,6 @@ export interface Host {
   actual: string | null;
   destroyed: boolean;
 }
-
-/** What a computation runs. */
-export type Entry = 'iterate' | 'forward' | 'reverse' | 'hypergradient';
 
 /** How program() runs kernels: run(kernel id, args), zeros(n), hold/drop (reference counts). */
 export interface Executor {

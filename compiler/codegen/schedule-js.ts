@@ -1,0 +1,170 @@
+// Prints the schedule's steps (compiler/schedule/) as the CPU module's JavaScript: a procedure
+// becomes a function of create(), a step a statement or a loop. Every name printed comes from
+// the create()-level table or the drivers' own scope; the segments are called by their plan
+// names with their buffers as arguments.
+
+import type { Plan } from '../plan.js';
+import type { Bound, Phase, ProcedureName, Schedule, Step } from '../schedule/schedule.js';
+import { DEFER_STEPS } from '../optimise/defer-updates.js';
+import { emitApplyNow } from './deferred-updates.js';
+import { prop, type DriverContext } from './drivers-js.js';
+
+/** Where steps are printed: the code of the direction count, and whether a direction index is bound. */
+interface Place {
+  readonly count: string;
+  readonly d: string | null;
+}
+
+const DOC: Readonly<Record<ProcedureName, string>> = {
+  idle: 'Iterations from..to-1 with no derivative work. `observe`, when given, sees every iterate (live buffers).',
+  forwardSweep: 'Iterations T..K-1 with the tangents along one direction, from ẋ_T = 0.',
+  unitSweep: 'Iterations T..K-1 with the tangents along every unit direction e_d of θ, from ẋ_T = 0.',
+  record: 'Iterations T..K-1, each input state pushed on the tape.',
+  backwardSweep: 'The backward sweep from K down to T over the taped states.',
+};
+
+/** The parameters of a procedure's function: its range, or its direction count, and the observer. */
+export function procedureParams(ctx: DriverContext, name: ProcedureName): string[] {
+  const { v } = ctx;
+  if (name === 'idle') return [v.from, v.to, v.observe];
+  if (name === 'record') return [v.observe];
+  return [v.count, v.observe];
+}
+
+/** Each procedure of the schedule as a function of create(). */
+export function emitProcedures(ctx: DriverContext, schedule: Schedule) {
+  const { w, n, v } = ctx;
+  for (const name of ['idle', 'forwardSweep', 'unitSweep', 'record', 'backwardSweep'] as const) {
+    const steps = schedule.procedures[name];
+    if (!steps) continue;
+    w.writeLine(`/** ${DOC[name]} */`);
+    w.write(`function ${n[name]}(${procedureParams(ctx, name).join(', ')}) `).block(() => emitSteps(ctx, steps, { count: v.count, d: null })).blankLine();
+  }
+}
+
+export function emitSteps(ctx: DriverContext, steps: readonly Step[], place: Place) {
+  for (const step of steps) emitStep(ctx, step, place);
+}
+
+function bound(ctx: DriverContext, b: Bound): string {
+  return b === 'from' ? ctx.v.from : b === 'to' ? ctx.v.to : String(b);
+}
+
+const stateView = (plan: Plan) => `{ ${plan.state.map((s) => `${s.name}: ${s.current}`).join(', ')} }`;
+
+function emitStep(ctx: DriverContext, step: Step, place: Place) {
+  const { w, plan, n, v, size } = ctx;
+  switch (step.kind) {
+    case 'segment':
+      return w.writeLine(`${ctx.segmentCall(step.segment, place.d ?? '0')};`);
+    case 'directions':
+      return emitDirections(ctx, step.unit, step.body, place);
+    case 'columns':
+      return emitColumns(ctx, step.of, step.body);
+    case 'iterations': {
+      const [from, to] = [bound(ctx, step.from), bound(ctx, step.to)];
+      const head = step.down ? `for (let ${v.k} = ${to} - 1; ${v.k} >= ${from}; ${v.k}--) ` : `for (let ${v.k} = ${from}; ${v.k} < ${to}; ${v.k}++) `;
+      return w.write(head).block(() => emitSteps(ctx, step.body, place));
+    }
+    case 'run': {
+      const args = step.procedure === 'idle' ? [bound(ctx, step.from!), bound(ctx, step.to!), v.observe] : step.procedure === 'record' ? [v.observe] : [place.count, v.observe];
+      return w.writeLine(`${n[step.procedure]}(${args.join(', ')});`);
+    }
+    case 'tapePush':
+      for (const s of plan.state) w.writeLine(`${s.tape}.set(${s.current}, (${v.k} - T) * ${size(s)});`);
+      return;
+    case 'tapeRestore':
+      for (const s of plan.state) {
+        const at = ctx.drivers.fresh(`at_${s.name}`);
+        w.writeLine(`const ${at} = (${v.k} - T) * ${size(s)};`);
+        w.writeLine(`for (let ${v.i} = 0; ${v.i} < ${size(s)}; ${v.i}++) ${s.current}[${v.i}] = ${s.tape}[${at} + ${v.i}];`);
+      }
+      return;
+    case 'keepNext':
+      w.writeLine('// x_{k+1}, which the adjoint reads instead of recomputing Φ(x_k): x_K, then the entry restored one step ago');
+      for (const s of plan.state) w.writeLine(`${s.next}.set(${s.current});`);
+      return;
+    case 'advance':
+      if (step.what === 'state') return w.writeLine(`${n.advance}();`);
+      for (const s of plan.state) w.writeLine(step.what === 'tangents' ? `${s.dot}.set(${s.dotNext});` : `${s.bar}.set(${s.barNext});`);
+      return;
+    case 'check':
+      if (step.what === 'state') return w.writeLine(`${n.checkState}(${v.k});`);
+      return w.writeLine(`${step.what === 'tangents' ? n.checkTangents : n.checkAdjoints}(${v.k}, ${place.count});`);
+    case 'observe':
+      return w.writeLine(`if (${v.observe} !== undefined) ${v.observe}(${observation(ctx, step.phase)});`);
+    case 'transposeForProducts':
+      return w.writeLine(`${n.transposeForProducts}();`);
+    case 'tangentProducts':
+      return w.writeLine(`${n.tangentProducts}(${place.count});`);
+    case 'applyDeferred':
+      return emitDeferred(ctx, step.now, place);
+    case 'outer':
+      return emitOuterStep(ctx, step.seed);
+    case 'snapshot':
+      return w.writeLine(`const ${v.state} = ${n.snapshot}();`);
+  }
+}
+
+/** What the observer sees in a phase: the iterate, and the tangents or the adjoints and gradient. */
+function observation(ctx: DriverContext, phase: Phase): string {
+  const { plan, v } = ctx;
+  if (phase === 'backward') {
+    return `{ phase: 'backward', ${prop('k', v.k)}, adjoint: { ${plan.state.map((s) => `${s.name}: ${s.bar}`).join(', ')} }, gradient: { ${plan.params.map((p) => `${p.name}: ${p.bar}`).join(', ')} } }`;
+  }
+  const tangent = phase === 'forward' ? `, tangent: { ${plan.state.map((s) => `${s.name}: ${s.dot}`).join(', ')} }` : '';
+  return `{ phase: '${phase}', k: ${v.k} + 1, state: ${stateView(plan)}${tangent} }`;
+}
+
+/** Every direction d in turn; with unit seeds, e_d replaces e_{d-1} in the parameter direction. */
+function emitDirections(ctx: DriverContext, unit: 'params' | null, body: readonly Step[], place: Place) {
+  const { w, n, v } = ctx;
+  const inner: Place = { count: place.count, d: v.d };
+  const head = `for (let ${v.d} = 0; ${v.d} < ${place.count}; ${v.d}++) `;
+  const single = body.length === 1 && body[0]!.kind === 'segment' ? body[0]! : null;
+  if (!unit && single?.kind === 'segment') return w.writeLine(`${head}${ctx.segmentCall(single.segment, v.d)};`);
+  w.write(head).block(() => {
+    if (unit) w.writeLine(`${n.setParamDirection}(${v.d} === 0 ? ${place.count} - 1 : ${v.d} - 1, 0);`).writeLine(`${n.setParamDirection}(${v.d}, 1);`);
+    emitSteps(ctx, body, inner);
+  });
+}
+
+/** The dense ∂Φ/∂x or ∂Φ/∂θ at the point, a column per unit direction of the tangent step. */
+function emitColumns(ctx: DriverContext, of: 'states' | 'params', body: readonly Step[]) {
+  const { w, plan, n, v, size } = ctx;
+  const setUnit = of === 'states' ? n.setStateDirection : n.setParamDirection;
+  for (const p of plan.params) w.writeLine(`${p.dot}.fill(0);`);
+  w.writeLine(`const ${v.rows} = ${ctx.total(plan.state)}, ${v.cols} = ${ctx.total(of === 'states' ? plan.state : plan.params)}, ${v.out} = new Float64Array(${v.rows} * ${v.cols});`);
+  w.write(`for (let ${v.c} = 0; ${v.c} < ${v.cols}; ${v.c}++) `).block(() => {
+    w.writeLine(`if (${v.c} > 0) ${setUnit}(${v.c} - 1, 0);`).writeLine(`${setUnit}(${v.c}, 1);`);
+    emitSteps(ctx, body, { count: '1', d: null });
+    let off = '0';
+    for (const s of plan.state) {
+      w.writeLine(`for (let ${v.r} = 0; ${v.r} < ${size(s)}; ${v.r}++) ${v.out}[(${off} + ${v.r}) * ${v.cols} + ${v.c}] = ${s.dotNext}[${v.r}];`);
+      off = `${off} + ${size(s)}`;
+    }
+  });
+}
+
+/** The deferred rank-1 updates: a block at a time in a sweep (all at once when observed), or now. */
+function emitDeferred(ctx: DriverContext, now: boolean, place: Place) {
+  const { w, n, v } = ctx;
+  const deferral = ctx.deferral;
+  if (!deferral) throw new Error('phic internal error: the schedule applies deferred updates, but the plan defers none');
+  if (now) return emitApplyNow(w, deferral.deferral, deferral.kernels, deferral.stride, place.count, v.d, deferral.code);
+  const steps = deferral.deferral.counter;
+  w.writeLine(`${steps}++;`).writeLine(`if (${steps} === ${DEFER_STEPS} || ${v.k} === T || ${v.observe} !== undefined) ${n.applyDeferred}(${place.count}, ${v.k});`);
+}
+
+/** ℓ and its gradients at the current state; seeded, they start the backward sweep (∇θℓ is the gradient's start). */
+function emitOuterStep(ctx: DriverContext, seed: boolean) {
+  const { w, plan, n, v } = ctx;
+  const outer = plan.outer!;
+  const names = plan.data.filter((d) => d.outer).map((d) => d.name).join(', ');
+  w.writeLine(`if (!${n.outerDataLoaded}) fail('data', 'the outer objective needs the inputs ${names}');`);
+  w.writeLine(`${ctx.segmentCall('outerGradient', '0')};`);
+  if (!seed) return;
+  plan.state.forEach((s, i) => w.writeLine(`${s.bar}.set(${outer.stateGradient[i]});`));
+  plan.params.forEach((p, i) => w.writeLine(`${p.bar}.set(${outer.paramGradient[i]});`));
+  w.writeLine(`const ${v.value} = ${outer.loss}[0];`);
+}

@@ -1,0 +1,114 @@
+// Builds the schedule of a plan: the sweeps (idle iterations, the forward sweep with one given
+// direction or with unit directions, the taped iterations, the backward sweep) and every entry
+// point of the module as steps over them. What the plan passes left (a fused forward step,
+// batched tangent products, deferred updates) decides which steps appear; the back ends only
+// print or interpret what is here.
+
+import type { Plan } from '../plan.js';
+import { buffersOf } from '../lower/loop-ir.js';
+import { needsTranspose } from '../optimise/batch-tangents.js';
+import type { EntrySchedule, EntryName, Schedule, SegmentKey, Step } from './schedule.js';
+
+/** The entries whose directions are tangents; the other entries with directions carry adjoints. */
+const TANGENT_ENTRIES: ReadonlySet<EntryName> = new Set(['jvp', 'jacobianForward', 'partialX', 'partialTheta']);
+
+const segment = (key: SegmentKey): Step => ({ kind: 'segment', segment: key });
+
+export function buildSchedule(plan: Plan): Schedule {
+  return { procedures: procedures(plan), entries: entries(plan) };
+}
+
+/** The segment the tangent step follows: the step keeping what the tangent reads, or the plain step. */
+const stepForTangentOf = (plan: Plan): SegmentKey => (plan.segments.stepForTangent ? 'stepForTangent' : 'step');
+
+/** The sweeps: idle iterations, the forward sweeps, the taped iterations and the backward sweep. */
+function procedures(plan: Plan): Schedule['procedures'] {
+  const { segments: seg, tangentBatch: batch, deferral } = plan;
+  const stepForTangent = stepForTangentOf(plan);
+  const tangentTail: Step[] = [
+    { kind: 'check', what: 'state' }, { kind: 'check', what: 'tangents' },
+    { kind: 'advance', what: 'state' }, { kind: 'advance', what: 'tangents' }, { kind: 'observe', phase: 'forward' },
+  ];
+  return {
+    idle: [{ kind: 'iterations', from: 'from', to: 'to', down: false, body: [segment('step'), { kind: 'check', what: 'state' }, { kind: 'advance', what: 'state' }, { kind: 'observe', phase: 'idle' }] }],
+    ...(seg.tangent && {
+      // one given direction: the step and its tangent in fused loops, when the plan has them
+      forwardSweep: [{ kind: 'iterations', from: 'T', to: 'K', down: false, body: [
+        ...(seg.forwardStep ? [segment('forwardStep')] : [segment(stepForTangent), { kind: 'directions', unit: null, body: [segment('tangent')] } as const]),
+        ...tangentTail,
+      ] }],
+      // e_d per direction d: every direction's products at once when the batch-tangents pass made them
+      unitSweep: [
+        ...(batch && needsTranspose(batch) ? [{ kind: 'transposeForProducts' } as const] : []),
+        { kind: 'iterations', from: 'T', to: 'K', down: false, body: [
+          segment(stepForTangent),
+          ...(batch ? [{ kind: 'tangentProducts' } as const] : []),
+          { kind: 'directions', unit: 'params', body: [segment(batch ? 'tangentBatched' : 'tangent')] },
+          ...tangentTail,
+        ] },
+      ],
+    }),
+    ...(seg.adjoint && {
+      record: [{ kind: 'iterations', from: 'T', to: 'K', down: false, body: [{ kind: 'tapePush' }, segment('step'), { kind: 'check', what: 'state' }, { kind: 'advance', what: 'state' }, { kind: 'observe', phase: 'record' }] }],
+      backwardSweep: [{ kind: 'iterations', from: 'T', to: 'K', down: true, body: [
+        ...(readsNextState(plan) ? [{ kind: 'keepNext' } as const] : []),
+        { kind: 'tapeRestore' },
+        ...(seg.adjointPrep ? [segment('adjointPrep')] : []),
+        { kind: 'directions', unit: null, body: [segment('adjoint')] },
+        ...(deferral ? [{ kind: 'applyDeferred', now: false } as const] : []),
+        { kind: 'check', what: 'adjoints' }, { kind: 'advance', what: 'adjoints' }, { kind: 'observe', phase: 'backward' },
+      ] }],
+    }),
+  };
+}
+
+/** Every entry point of the module, as steps over the procedures. */
+function entries(plan: Plan): EntrySchedule[] {
+  const { segments: seg, deferral } = plan;
+  const forward = !!seg.tangent;
+  const reverse = !!seg.adjoint;
+  const keepsNext = reverse && readsNextState(plan);
+  const invariants = segment('invariants');
+  const idle = (to: 'T' | 'K'): Step => ({ kind: 'run', procedure: 'idle', from: 0, to });
+  const run = (procedure: 'record' | 'forwardSweep' | 'unitSweep' | 'backwardSweep'): Step => ({ kind: 'run', procedure });
+  const taped: Step[] = [invariants, idle('T'), run('record'), { kind: 'snapshot' }];
+  const entry = (name: EntrySchedule['name'], at: EntrySchedule['at'], directions: EntrySchedule['directions'], seed: EntrySchedule['seed'], steps: Step[], outerData = false): EntrySchedule => {
+    const side = TANGENT_ENTRIES.has(name) ? 'tangents' : directions === 'none' ? null : 'adjoints';
+    return { name, at, directions, side, seed, outerData, steps };
+  };
+
+  const list: EntrySchedule[] = [entry('iterate', 'x0', 'none', 'none', [invariants, idle('K')])];
+  if (forward) {
+    list.push(entry('jvp', 'x0', 'one', 'direction', [invariants, idle('T'), run('forwardSweep')]));
+    list.push(entry('jacobianForward', 'x0', 'params', 'unitParams', [invariants, idle('T'), run('unitSweep')]));
+  }
+  if (reverse) {
+    list.push(entry('vjp', 'x0', 'one', 'cotangent', [...taped, run('backwardSweep')]));
+    list.push(entry('jacobianReverse', 'x0', 'states', 'unitStates', [...taped, run('backwardSweep')]));
+  }
+  // the partial Jacobians at a point: column by column from the tangent step, else row by row from the adjoint step
+  if (forward) {
+    const columns = (of: 'states' | 'params'): Step[] => [invariants, segment(stepForTangentOf(plan)), { kind: 'columns', of, body: [segment('tangent')] }];
+    list.push(entry('partialX', 'point', 'one', 'none', columns('states')), entry('partialTheta', 'point', 'one', 'none', columns('params')));
+  } else {
+    list.push(entry('partialRows', 'point', 'states', 'unitStates', [
+      invariants,
+      // x_next = Φ(point), which the adjoint reads
+      ...(keepsNext ? [segment('step')] : []),
+      ...(seg.adjointPrep ? [segment('adjointPrep')] : []),
+      { kind: 'directions', unit: null, body: [segment('adjoint')] },
+      ...(deferral ? [{ kind: 'applyDeferred', now: true } as const] : []),
+    ]));
+  }
+  if (plan.outer) {
+    list.push(entry('outerAt', 'point', 'none', 'none', [invariants, { kind: 'outer', seed: false }], true));
+    if (reverse) list.push(entry('hypergradient', 'x0', 'one', 'none', [...taped, { kind: 'outer', seed: true }, run('backwardSweep')], true));
+  }
+  return list;
+}
+
+/** Whether the adjoint segments read x_{k+1} (see PlanOptions.nextStateKnown). */
+function readsNextState(plan: Plan): boolean {
+  const read = new Set([plan.segments.adjointPrep, plan.segments.adjoint].flatMap((seg) => (seg ? [...buffersOf(seg.body)] : [])));
+  return plan.state.some((s) => read.has(s.next));
+}

@@ -1,0 +1,49 @@
+// The schedule as text, for `--dump schedule`: each sweep, then each entry point with where it
+// starts, its directions and seeds, and its steps, indented as they nest.
+
+import type { Bound, EntrySchedule, Schedule, Step } from './schedule.js';
+
+export function printSchedule(schedule: Schedule): string {
+  const lines: string[] = [];
+  for (const [name, steps] of Object.entries(schedule.procedures)) {
+    lines.push(`procedure ${name}${name === 'idle' ? '(from, to)' : ''}:`);
+    printSteps(steps, 1, lines);
+  }
+  for (const e of schedule.entries) {
+    lines.push(`entry ${e.name} (${describe(e)}):`);
+    printSteps(e.steps, 1, lines);
+  }
+  return lines.join('\n');
+}
+
+function describe(e: EntrySchedule): string {
+  const count = { none: 'no directions', one: '1 direction', params: 'a direction per param entry', states: 'a direction per state entry' }[e.directions];
+  const seed = e.seed === 'none' ? '' : `, seeded by ${{ direction: 'the given direction', cotangent: 'the given cotangent', unitParams: 'unit directions e_d of θ', unitStates: 'unit cotangents e_r of x' }[e.seed]}`;
+  return `from ${e.at}; ${count}${e.side ? ` in the ${e.side}` : ''}${seed}${e.outerData ? '; needs the outer data' : ''}`;
+}
+
+const bound = (b: Bound) => String(b);
+
+function printSteps(steps: readonly Step[], depth: number, lines: string[]) {
+  const pad = '  '.repeat(depth);
+  for (const s of steps) {
+    switch (s.kind) {
+      case 'segment': lines.push(`${pad}${s.segment}`); break;
+      case 'directions': lines.push(`${pad}for each direction d${s.unit ? ' (θ̇ = e_d)' : ''}:`); printSteps(s.body, depth + 1, lines); break;
+      case 'columns': lines.push(`${pad}for each unit direction of ${s.of === 'states' ? 'x' : 'θ'}, a column:`); printSteps(s.body, depth + 1, lines); break;
+      case 'iterations': lines.push(`${pad}for k in ${s.down ? `${bound(s.to)} - 1 down to ${bound(s.from)}` : `${bound(s.from)} .. ${bound(s.to)} - 1`}:`); printSteps(s.body, depth + 1, lines); break;
+      case 'run': lines.push(`${pad}${s.procedure}${s.from !== undefined ? `(${bound(s.from)}, ${bound(s.to!)})` : ''}`); break;
+      case 'tapePush': lines.push(`${pad}push x_k on the tape`); break;
+      case 'tapeRestore': lines.push(`${pad}restore x_k from the tape`); break;
+      case 'keepNext': lines.push(`${pad}x_{k+1} into the next-state buffers`); break;
+      case 'advance': lines.push(`${pad}advance ${s.what}`); break;
+      case 'check': lines.push(`${pad}check ${s.what} for NaN or Inf`); break;
+      case 'observe': lines.push(`${pad}observe (${s.phase})`); break;
+      case 'transposeForProducts': lines.push(`${pad}transposed copies for the tangent products`); break;
+      case 'tangentProducts': lines.push(`${pad}tangent products of every direction, as one product`); break;
+      case 'applyDeferred': lines.push(`${pad}apply the deferred rank-1 updates${s.now ? ' now' : ' (a block at a time)'}`); break;
+      case 'outer': lines.push(`${pad}ℓ and its gradients at x${s.seed ? ', seeding the adjoints' : ''}`); break;
+      case 'snapshot': lines.push(`${pad}the state result`); break;
+    }
+  }
+}

@@ -1,0 +1,97 @@
+// The drivers as data: what each entry point of a compiled module runs, in order, as a list of
+// steps over the plan's segments (build.ts makes it from a plan). Every back end runs the same
+// schedule: the CPU back end prints it as JavaScript (codegen/schedule-js.ts), the GPU module
+// carries it as a table that its host runtime interprets (codegen/gpu/host/program.ts). The
+// framing around the steps (reading the caller's inputs and seeds, shaping the results) is
+// each back end's, since it depends on how that back end holds memory.
+
+/** A segment of one iteration, by the key its plan (or a plan pass) gives it. */
+export type SegmentKey =
+  | 'invariants' | 'step' | 'stepForTangent' | 'tangent' | 'forwardStep' | 'tangentBatched'
+  | 'adjointPrep' | 'adjoint' | 'outerGradient';
+
+/** An iteration bound: a literal 0, the truncation index T, K, or the enclosing procedure's range. */
+export type Bound = 0 | 'T' | 'K' | 'from' | 'to';
+
+/** The sweeps entries share; a back end may print each once (the CPU prints a function each). */
+export type ProcedureName = 'idle' | 'record' | 'forwardSweep' | 'unitSweep' | 'backwardSweep';
+
+/** The buffers a step advances or checks: the iterate, the tangents or the adjoints. */
+export type Carried = 'state' | 'tangents' | 'adjoints';
+
+/** What the observer is told a call is doing. */
+export type Phase = 'idle' | 'record' | 'forward' | 'backward';
+
+export type Step =
+  /** Run a segment: for the direction of the enclosing `directions`, or once (direction 0 / every copy). */
+  | { readonly kind: 'segment'; readonly segment: SegmentKey }
+  /**
+   * For every direction d of the call: set the unit seed e_d (when `unit`), then the body. A back
+   * end whose segments hold every direction at once (the GPU) runs the body once, seeded up front.
+   */
+  | { readonly kind: 'directions'; readonly unit: 'params' | null; readonly body: readonly Step[] }
+  /** Dense partials at a point, one column at a time: seed e_c on the `of` side, run the body, keep the column. */
+  | { readonly kind: 'columns'; readonly of: 'states' | 'params'; readonly body: readonly Step[] }
+  /** k from `from` up to `to` − 1, or from `to` − 1 down to `from`. */
+  | { readonly kind: 'iterations'; readonly from: Bound; readonly to: Bound; readonly down: boolean; readonly body: readonly Step[] }
+  /** Run a procedure (over [from, to) when it has a range). */
+  | { readonly kind: 'run'; readonly procedure: ProcedureName; readonly from?: Bound; readonly to?: Bound }
+  /** Push x_k on the tape (iteration k). */
+  | { readonly kind: 'tapePush' }
+  /** Restore x_k from the tape (iteration k). */
+  | { readonly kind: 'tapeRestore' }
+  /** Before the restore: x_{k+1} (the iterate now held) into the next-state buffers, which the adjoint reads. */
+  | { readonly kind: 'keepNext' }
+  /** The next values become the current ones. */
+  | { readonly kind: 'advance'; readonly what: Carried }
+  /** NaN or Inf in the next values is an error that names iteration k. */
+  | { readonly kind: 'check'; readonly what: Carried }
+  /** Call the caller's observer, if any. */
+  | { readonly kind: 'observe'; readonly phase: Phase }
+  /** The tangent products of every direction as one product (the batch-tangents pass), and the transposed copies it reads first. */
+  | { readonly kind: 'transposeForProducts' }
+  | { readonly kind: 'tangentProducts' }
+  /** Apply the rank-1 updates the defer-updates pass holds back: when a block is full (or at the end), or `now`. */
+  | { readonly kind: 'applyDeferred'; readonly now: boolean }
+  /** Evaluate ℓ and its gradients at the current state; `seed`: they become the adjoints (the hypergradient). */
+  | { readonly kind: 'outer'; readonly seed: boolean }
+  /** The state result, taken here (before a backward sweep changes the iterate). */
+  | { readonly kind: 'snapshot' };
+
+/** The public entry points. */
+export type EntryName = 'iterate' | 'jvp' | 'jacobianForward' | 'vjp' | 'jacobianReverse' | 'partialX' | 'partialTheta' | 'partialRows' | 'outerAt' | 'hypergradient';
+
+/** One entry point: where it starts, how many directions it carries and how they are seeded, and its steps. */
+export interface EntrySchedule {
+  readonly name: EntryName;
+  /** The state it starts from: the caller's x0 (then iterated) or a point (one step, no iterations). */
+  readonly at: 'x0' | 'point';
+  /** The number of directions: one, one per param entry, one per state entry; none for a primal call. */
+  readonly directions: 'none' | 'one' | 'params' | 'states';
+  /** Which buffers carry the directions: the tangents (forward mode) or the adjoints (reverse mode). */
+  readonly side: 'tangents' | 'adjoints' | null;
+  /**
+   * The seeds, set before the steps: a given direction θ̇ or cotangent x̄_K (zeros where not
+   * given), unit vectors (e_d per direction, with zero parameter adjoints), or none. The outer
+   * objective's seed is a step (`outer`), since it is taken at x_K.
+   */
+  readonly seed: 'none' | 'direction' | 'cotangent' | 'unitParams' | 'unitStates';
+  /** The call needs the outer objective's data. */
+  readonly outerData: boolean;
+  readonly steps: readonly Step[];
+}
+
+export interface Schedule {
+  readonly procedures: Readonly<Partial<Record<ProcedureName, readonly Step[]>>>;
+  readonly entries: readonly EntrySchedule[];
+}
+
+/** Whether a step list (or a procedure it runs) contains a step of `kind`. */
+export function uses(steps: readonly Step[], kind: Step['kind'], schedule?: Schedule): boolean {
+  return steps.some((s) => {
+    if (s.kind === kind) return true;
+    if ('body' in s) return uses(s.body, kind, schedule);
+    if (s.kind === 'run' && schedule) return uses(schedule.procedures[s.procedure] ?? [], kind, schedule);
+    return false;
+  });
+}
