@@ -14,6 +14,7 @@ import type { TangentBatch } from './optimise/batch-tangents.js';
 import type { Deferral } from './optimise/defer-updates.js';
 import { NameScope } from './names.js';
 import { REFUSED_NAMES } from './spec/identifiers.js';
+import { isViewOp } from './ops/registry.js';
 
 export type Mode = 'forward' | 'reverse' | 'both';
 
@@ -289,7 +290,7 @@ function frontier(roots: readonly Node[], inSet: (n: Node) => boolean, available
   const picked = new Map<number, Node>();
   const take = (n: Node) => {
     if (n.kind !== 'op' || available.has(n.id) || picked.has(n.id)) return;
-    if (n.op === 'transpose' || n.op === 'outer') n.args.forEach(take);
+    if (isViewOp(n.op)) n.args.forEach(take);
     else picked.set(n.id, n);
   };
   for (const n of topoSort(roots)) {

@@ -5,6 +5,7 @@
 
 import type { Node, Shape } from '../ir/nodes.js';
 import type { Builder } from '../ir/builder.js';
+import type { IndexExpr, KernelCall, ScalarExpr, Stmt } from '../lower/loop-ir.js';
 import type { EmitTemplates } from './templates.js';
 
 /** A dense float64 tensor for the reference interpreter: shape in numbers, row-major data. */
@@ -37,8 +38,62 @@ export interface ElementwiseOp extends OpBase {
   readonly callable: boolean;
 }
 
+/**
+ * What a structural op's lowering may use of the segment being lowered (compiler/lower/lower.ts
+ * gives it): values as scalar expressions, loops, stores, the segment's names, and the choice
+ * between loops and a kernel statement.
+ */
+export interface LoweringSite {
+  /** The value of `node` at `idx`, as a scalar expression (loads, locals, inlined elementwise chains). */
+  expr(node: Node, idx: readonly IndexExpr[]): ScalarExpr;
+  /** Loops over `shape`, the body given the index per dim. */
+  loops(shape: Shape, body: (idx: IndexExpr[]) => Stmt[]): Stmt[];
+  /** `buffer[index] = value` (or `+=`), noting the buffer as touched. */
+  store(buffer: string, index: IndexExpr, value: ScalarExpr, accumulate: boolean): Stmt;
+  /** The row-major offset of `idx` in `shape`. */
+  flat(idx: readonly IndexExpr[], shape: Shape): IndexExpr;
+  /** Appends `buffer = value` over `shape`. */
+  fill(buffer: string, shape: Shape, value: ScalarExpr): void;
+  /** Appends the loops as one kernel statement when `call` is a product of distinct buffers, else as they are. */
+  product(call: KernelCall | null, loops: Stmt[]): void;
+  /** The buffer `node` is read from, when it has one. */
+  bufferOf(node: Node): string | null;
+  /** Whether `node` is an op `op` not computed into a buffer: a view read in place. */
+  isView(node: Node, op: string): boolean;
+  /** The loop index of nesting depth 0, 1, 2. */
+  loopVar(depth: number): string;
+  /** A fresh local of the segment. */
+  local(base: string): string;
+}
+
+/** How a structural op becomes loop IR and kernel statements (compiler/lower/lower.ts runs it). */
+export type StructuralLowering =
+  /** Read in place by index (transpose, outer): `at` gives an entry; `accumulate` may write `B += result` as a kernel. */
+  | {
+      readonly form: 'view';
+      at(site: LoweringSite, args: readonly Node[], idx: readonly IndexExpr[]): ScalarExpr;
+      /** Arguments read many times per result entry: they need a buffer of their own. */
+      mustLoad?(site: LoweringSite, args: readonly Node[]): readonly Node[];
+      /** `buffer += result` by a kernel, given the loops that would do it; false when it does not apply. */
+      accumulate?(site: LoweringSite, args: readonly Node[], buffer: string, shape: Shape, loops: Stmt[]): boolean;
+    }
+  /** A reduction to a scalar (sum, dot): `term` is the summand at `idx` over the first argument's shape. */
+  | {
+      readonly form: 'scalar-reduction';
+      term(site: LoweringSite, args: readonly Node[], idx: readonly IndexExpr[]): ScalarExpr;
+    }
+  /** A product into a buffer of its own (matvec, matmul): `write` appends its loops or kernel statement. */
+  | {
+      readonly form: 'product';
+      mustLoad(site: LoweringSite, args: readonly Node[]): readonly Node[];
+      write(site: LoweringSite, args: readonly Node[], buffer: string, accumulate: boolean): void;
+    };
+
 export interface StructuralOp extends OpBase {
   readonly kind: 'structural';
+  /** Linear in each argument (so a zero argument gives a zero result, which simplification uses). */
+  readonly multilinear: boolean;
+  readonly lowering: StructuralLowering;
   /** Tangent of the output from argument tangents (null = zero tangent). */
   jvp(b: Builder, args: readonly Node[], tangents: readonly (Node | null)[], out: Node): Node | null;
   /** Cotangents of the arguments from the output cotangent (the transpose rule). */
@@ -61,6 +116,18 @@ export function getOp(name: string): OpDef {
   if (!def) throw new Error(`no op named '${name}' in the registry`);
   return def;
 }
+
+/** Whether `op` is a structural op read in place by index (transpose, outer): consumers look through it. */
+export const isViewOp = (op: string): boolean => {
+  const def = registry.get(op);
+  return def?.kind === 'structural' && def.lowering.form === 'view';
+};
+
+/** Whether `op` is linear in each of its arguments. */
+export const isMultilinear = (op: string): boolean => {
+  const def = registry.get(op);
+  return def?.kind === 'structural' && def.multilinear;
+};
 
 /** The op named `name`, or undefined. */
 export const findOp = (name: string): OpDef | undefined => registry.get(name);

@@ -8,7 +8,7 @@ import type { MathNode } from 'mathjs';
 import { PhicError, specError } from '../errors.js';
 import type { Builder } from '../ir/builder.js';
 import { ShapeError, formatShape, type Node } from '../ir/nodes.js';
-import { allOps, FORMULA_STRUCTURAL_OPS } from '../ops/index.js';
+import { allOps, getOp, FORMULA_STRUCTURAL_OPS } from '../ops/index.js';
 import type { SpecSource } from '../spec/source.js';
 import { locateNodes, type Span } from './locate.js';
 
@@ -226,7 +226,7 @@ export class FormulaTranslator {
     }
     if ((FORMULA_STRUCTURAL_OPS as readonly string[]).includes(name)) {
       if (scalarOnly) throw fail(`helper functions are scalar: ${name} is not allowed in them`);
-      arity(name === 'dot' || name === 'outer' ? 2 : 1);
+      arity(getOp(name).arity);
       if (name === 'transpose') return args[0]!.shape.length === 2 ? b.transpose(args[0]!) : args[0]!;
       return build(() => b.op(name, ...args));
     }

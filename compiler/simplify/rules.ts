@@ -4,7 +4,7 @@
 
 import { sameShape, type Node, type Shape } from '../ir/nodes.js';
 import type { Builder } from '../ir/builder.js';
-import { getOp } from '../ops/registry.js';
+import { getOp, isMultilinear } from '../ops/registry.js';
 
 export interface RewriteRule {
   readonly name: string;
@@ -101,7 +101,7 @@ export const rewriteRules: readonly RewriteRule[] = [
     return b.op(op, ...scalarArgs);
   }),
   rule('add-self', 'x + x = 2 x', (b, op, [x, y]) => (op === 'add' && x === y ? b.mul(b.constant(2), x!) : null)),
-  rule('linear-of-zero', 'M 0 = 0 M = 0, Σ 0 = 0, u·0 = 0, u 0ᵀ = 0', (b, op, args, shape) =>
-    ['matvec', 'matmul', 'dot', 'outer', 'sum'].includes(op) && args.some((a) => isConst(a, 0)) ? zero(b, shape) : null,
+  rule('linear-of-zero', 'M 0 = 0 M = 0, Σ 0 = 0, u·0 = 0, u 0ᵀ = 0: a multilinear op of a zero argument', (b, op, args, shape) =>
+    isMultilinear(op) && args.some((a) => isConst(a, 0)) ? zero(b, shape) : null,
   ),
 ];
