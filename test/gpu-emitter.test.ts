@@ -63,14 +63,18 @@ describe('GPU templates', () => {
 
   it('the helpers hold float32 accuracy where naive formulas overflow or cancel', () => {
     const f = (name: string) => new Function(`${Object.values(GPU_HELPERS).join('\n')}\nreturn ${name};`)() as (v: number) => number;
-    const [tanh, sigmoid, softplus] = [f('phic_tanh'), f('phic_sigmoid'), f('phic_softplus')];
+    const [tanh, sigmoid, softplus, expm1, log1p] = [f('phic_tanh'), f('phic_sigmoid'), f('phic_softplus'), f('phic_expm1'), f('phic_log1p')];
     const rel = (a: number, b: number) => (a === b ? 0 : Math.abs(a - b) / Math.max(Math.abs(b), 1e-300));
     for (const v of [-1000, -800, -50, -9.5, -3, -0.7, -0.1, -1e-4, -1e-300, -0, 0, 1e-300, 1e-6, 0.3, 0.62, 0.63, 2, 20, 800, 1000]) {
       expect(rel(tanh(v), Math.tanh(v)), `tanh(${v})`).toBeLessThan(3e-7);
       expect(rel(sigmoid(v), 1 / (1 + Math.exp(-v))), `sigmoid(${v})`).toBeLessThan(1e-12);
       const sp = Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
       expect(rel(softplus(v), sp), `softplus(${v})`).toBeLessThan(1e-7);
+      expect(rel(expm1(v), Math.expm1(v)), `expm1(${v})`).toBeLessThan(1e-7);
     }
+    // both sides of the series' cutoffs
+    for (const v of [-0.5001, -0.4999, 0.4999, 0.5001, 1e-20, -1e-20]) expect(rel(expm1(v), Math.expm1(v)), `expm1(${v})`).toBeLessThan(1e-7);
+    for (const v of [-0.9999, -0.5001, -0.4999, -1e-3, -1e-20, 0, 1e-20, 1e-5, 1e-3, 0.3, 0.9999, 1.0001, 5, 1e30]) expect(rel(log1p(v), Math.log1p(v)), `log1p(${v})`).toBeLessThan(1e-7);
   });
 
   it('GPU helpers are the one source of the scalar helpers, renamed phic_*, and agree with the interpreter on extremes', () => {
@@ -100,12 +104,20 @@ describe('GPU templates', () => {
       state: { x: 'n' },
       params: { theta: 'n' },
       data: { c: 'n' },
-      update: { x: '0.3 * tanh(x) + 0.1 * softplus(theta - 30 * x) + 0.1 * sigmoid(c .* x) + 0.01 * (exp(-x.^4) + log(1 + x.^2) + sqrt(1 + abs(x)) + sin(x) + cos(theta) + x.^3)' },
+      update: {
+        x:
+          '0.3 * tanh(x) + 0.1 * softplus(theta - 30 * x) + 0.1 * sigmoid(c .* x) + 0.01 * (exp(-x.^4) + log(1 + x.^2) + sqrt(1 + abs(x)) + sin(x) + cos(theta) + x.^3)' +
+          ' + 0.01 * (log1p(x.^2) + expm1(0.1 * x) + square(x) + cube(x) + sign(x) + maximum(x, theta) + minimum(x, c) + max(0.5, 0.2) + min(0.5, 0.2))' +
+          ' + 0.01 * ((x > c ? theta : c) + (x < 0) + (x >= theta) + (c <= 0))',
+      },
     });
     const options = { mode: 'forward' as const, K: 4, dims: { n: 5 } };
     const compiled = await compile(source, { ...options, backend: 'gpu', gpu });
     const module = compiled.files[0]!.contents;
-    for (const h of ['phic_tanh', 'phic_softplus', 'phic_log1p', 'phic_sigmoid', 'phic_pow_even', 'phic_pow_odd']) expect(module).toContain(`${h}: \`function ${h}(`);
+    for (const h of ['phic_tanh', 'phic_softplus', 'phic_log1p', 'phic_sigmoid', 'phic_pow_even', 'phic_pow_odd', 'phic_expm1']) expect(module).toContain(`${h}: \`function ${h}(`);
+    // comparisons give floats, conditionals test them directly
+    expect(module).toMatch(/\(x\[i\] < 0 \? 1\.0 : 0\.0\)/);
+    expect(module).toMatch(/\(x\[i\] > c\[i\] \? theta\[i\] : c\[i\]\)/);
     const inputs = { theta: [-1, -0.5, 0, 0.5, 1], c: [2, -1, 0.5, 3, -2] };
     const x0 = { x: [-1, -0.3, 0.1, 0.6, 1.2] };
     const g = compiled.create();
@@ -113,6 +125,23 @@ describe('GPU templates', () => {
     const want = (await compile(source, options)).create().iterate(inputs as never, x0 as never).state.x!;
     for (let i = 0; i < 5; i++) expect(Math.abs(got[i]! - want[i]!), `x[${i}]: GPU ${got[i]}, CPU ${want[i]}`).toBeLessThan(1e-5);
     await g.destroy();
+  });
+});
+
+describe('GPU log1p and expm1 in float32', () => {
+  it('stay accurate for small arguments on webasm, where log(1 + x) and e^x - 1 cancel', async () => {
+    const source = inMemorySource({ name: 'small', state: { x: 'n', y: 'n' }, params: { theta: 'n' }, update: { x: 'log1p(theta)', y: 'expm1(theta)' } });
+    const theta = [1e-3, -2e-4, 3e-5, -7e-3, 0.04, 0.3, -0.45, 0.9, 2];
+    const options = { mode: 'forward' as const, K: 1, dims: { n: theta.length } };
+    const g = (await compile(source, { ...options, backend: 'gpu', gpu })).create();
+    const got = (await g.iterate({ theta } as never)).state;
+    await g.destroy();
+    for (const [k, fn] of [['x', Math.log1p], ['y', Math.expm1]] as const) {
+      theta.forEach((v, i) => {
+        const want = fn(v);
+        expect(Math.abs(got[k]![i]! - want) / Math.abs(want), `${k === 'x' ? 'log1p' : 'expm1'}(${v}): GPU ${got[k]![i]}`).toBeLessThan(1e-6);
+      });
+    }
   });
 });
 

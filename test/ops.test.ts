@@ -15,7 +15,9 @@ import { topLevelNames } from '../compiler/codegen/top-level.js';
 import { FORMULA_FUNCTIONS } from '../compiler/spec/identifiers.js';
 import { centralDifference, randomGenerator, relativeDifference } from '../runtime/reference.js';
 import {
+  apartArgs,
   concat,
+  conditionArg,
   drawValue,
   innerProduct,
   keyOf,
@@ -136,6 +138,8 @@ function buildCase(op: OpDef, c: DiffCase, seed: number): Built {
   const rng = randomGenerator(seed);
   const b = new Builder(false);
   const domain: Domain = op.domain ?? 'any';
+  // Arguments of an op with a kink where they tie are drawn together, apart from each other.
+  const apart = domain === 'apart' ? apartArgs(rng, c.args.map((a) => ('constant' in a ? a.constant : a.shape)), DIMS) : null;
   const env = new Map<string, Tensor>();
   const inputs: InputNode[] = [];
   const varying: InputNode[] = [];
@@ -143,7 +147,10 @@ function buildCase(op: OpDef, c: DiffCase, seed: number): Built {
     if ('constant' in a) return b.constant(a.constant);
     const role = a.varies ? 'param' : 'data';
     const node = b.input(`a${i}`, role, a.shape) as InputNode;
-    env.set(keyOf(role, node.name), randomTensor(rng, a.shape, DIMS, domain));
+    const value =
+      apart?.[i] ??
+      (domain === 'condition' ? (i === 0 ? conditionArg(rng, a.shape, DIMS, a.varies) : randomTensor(rng, a.shape, DIMS)) : randomTensor(rng, a.shape, DIMS, domain));
+    env.set(keyOf(role, node.name), value);
     inputs.push(node);
     if (a.varies) varying.push(node);
     return node;
@@ -207,14 +214,16 @@ describe.each(OPS.map(describeOp))('op $name ($kind)', ({ op }) => {
     const rhs = varying.reduce((s, v, i) => s + innerProduct(valueOf(bars[i] ?? null, v.shape, e, DIMS), directions[i]!.data), 0);
     expect(Number.isFinite(lhs) && Number.isFinite(rhs)).toBe(true);
     expect(relativeScalar(lhs, rhs)).toBeLessThan(1e-10);
-    if (op.name !== 'sign') expect(Math.abs(lhs)).toBeGreaterThan(0);
+    // Not vacuous: a derivative that is not exactly zero (sign's and comparisons' are) is nonzero here.
+    if (dot) expect(Math.abs(lhs)).toBeGreaterThan(0);
   });
 });
 
 describe('elementwise ops', () => {
   it('the registry has the expected elementwise and structural ops', () => {
     const names = OPS.map((o) => o.name);
-    for (const n of ['add', 'sub', 'mul', 'div', 'neg', 'pow', 'exp', 'log', 'sqrt', 'abs', 'sign', 'tanh', 'sigmoid', 'softplus', 'sin', 'cos']) {
+    const smooth = ['add', 'sub', 'mul', 'div', 'neg', 'pow', 'exp', 'log', 'sqrt', 'abs', 'tanh', 'sigmoid', 'softplus', 'sin', 'cos', 'log1p', 'expm1', 'square', 'cube'];
+    for (const n of [...smooth, 'sign', 'maximum', 'minimum', 'lt', 'gt', 'le', 'ge', 'select']) {
       expect(ELEMENTWISE.map((o) => o.name)).toContain(n);
     }
     for (const n of ['matvec', 'matmul', 'transpose', 'sum', 'dot', 'outer']) expect(STRUCTURAL.map((o) => o.name)).toContain(n);
@@ -269,7 +278,9 @@ describe('elementwise ops', () => {
       (i: number) => ({ text: `1 * a${i}`, level: 2 }),
       (i: number) => ({ text: `0 + a${i}`, level: 1 }),
     ];
-    const combos: number[][] = op.arity === 1 ? levels.map((_, l) => [l]) : levels.flatMap((_, l) => levels.map((_, r) => [l, r]));
+    // every combination of levels, one per argument
+    let combos: number[][] = [[]];
+    for (let k = 0; k < op.arity; k++) combos = combos.flatMap((c) => levels.map((_, l) => [...c, l]));
     for (const combo of combos) {
       const values = Array.from({ length: op.arity }, () => drawValue(rng, domain));
       const printed = printOp(op.name, combo.map((l, i) => levels[l]!(i)) as never);

@@ -72,7 +72,14 @@ const CASES: ErrorCase[] = [
   { label: '/ by a matrix', ...F('x / B', 2, ['division by a matrix']) },
   // --- functions ------------------------------------------------------------------------
   { label: 'floor is not differentiable', ...F('x + floor(x)', 4, ["'floor' is not differentiable", 'does not support it']) },
-  { label: 'max is not differentiable', ...F('max(x, theta)', 0, ["'max' is not differentiable"]) },
+  // max and min: of scalars the elementwise maximum and minimum; on tensors refused
+  { label: 'max of two vectors is ambiguous', ...F('max(x, theta)', 0, ['max of a vector is ambiguous', 'use maximum(a, b) for the elementwise maximum']) },
+  { label: 'max of a vector and a scalar is ambiguous', ...F('x + max(x, 1)', 4, ['max of a vector is ambiguous']) },
+  { label: 'min of a matrix is ambiguous', ...F('x + min(s, B) * x', 4, ['min of a matrix is ambiguous', 'use minimum(a, b)']) },
+  { label: 'max of one argument (a reduction) is refused', ...F('x + max(x)', 4, ['max of one argument', 'maximum(a, b) is the elementwise maximum']) },
+  { label: 'max used as a value', ...F('x + max', 4, ["'max' is a function: call it with arguments"]) },
+  { label: 'wrong arity of maximum', ...F('x + maximum(x)', 4, ['maximum takes 2 arguments, got 1']) },
+  { label: 'maximum of mismatched vectors (at the call)', ...F('x + maximum(x, A*x)', 4, ['shapes [n] and [m] do not match']) },
   { label: 'unsupported function', ...F('x + foo(x)', 4, ["unsupported function 'foo'"]) },
   { label: 'wrong arity of a unary function', ...F('exp(x, x)', 0, ['exp takes 1 argument, got 2']) },
   { label: 'a unary function with no arguments', ...F('x + exp()', 4, ['exp takes 1 argument, got 0']) },
@@ -83,7 +90,15 @@ const CASES: ErrorCase[] = [
   { label: 'indexing', ...F('x[1]', 0, ['indexing is not supported']) },
   { label: 'indexing after an operator', ...F('theta + x[2]', 8, ['indexing is not supported']) },
   { label: 'matrix literal', ...F('x + [1, 2, 3]', [4, 5], ['matrix literals are not supported', 'declare the matrix as data']) },
-  { label: 'comparison operator', ...F('x + (x > 1)', 7, ["unsupported operator '>'"]) },
+  // comparisons and the conditional
+  { label: 'comparison of mismatched vectors (at the operator)', ...F('x + (x > A*x)', 7, ['shapes [n] and [m] do not match']) },
+  { label: 'equality is refused', ...F('x + (x == 1)', 7, ["'==' is not supported", 'tolerance', 'use <, <=, > or >=']) },
+  { label: 'inequality is refused', ...F('x .* (x != theta)', 8, ["'!=' is not supported"]) },
+  { label: 'logical and is refused', ...F('x + ((x > 0) and (x < 1))', 12, ["'and' is not supported", '(a < b) .* (c < d)']) },
+  { label: 'logical not is refused', ...F('x + not (x > 0)', 4, ["'not' is not supported"]) },
+  { label: 'chained comparison is refused', ...F('x + (0 < x < 1)', 5, ['chained comparisons', '(a < b) .* (b < c)']) },
+  { label: 'conditional with mismatched branches (at the ?)', ...F('x + (s > 0 ? x : A*x)', 11, ['shapes [n] and [m] do not match']) },
+  { label: 'conditional with a mismatched condition', ...F('x > theta ? A*x : x', 10, ['shapes [n] and [m] do not match']) },
   { label: 'assignment', ...F('a = 1', 0, ['unsupported expression (assignment)']) },
   // --- syntax errors (offsets from mathjs) ----------------------------------------------
   { label: 'syntax error: missing operand', ...F('x + * 2', 4, ['cannot parse formula', 'Value expected']) },

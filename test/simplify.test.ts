@@ -181,6 +181,51 @@ const EXAMPLES: Record<string, { fires: Fires[]; ignores?: Ignores[] }> = {
     fires: [{ op: 'pow', args: ({ x, c }) => [x, c(2)], expect: '(mul x x)' }],
     ignores: [{ op: 'pow', args: ({ x, c }) => [x, c(2.5)] }],
   },
+  square: {
+    fires: [{ op: 'square', args: ({ x }) => [x], expect: '(mul x x)' }],
+    ignores: [{ op: 'cube', args: ({ x }) => [x] }],
+  },
+  cube: {
+    fires: [{ op: 'cube', args: ({ a }) => [a], expect: '(mul (mul a a) a)' }],
+    ignores: [{ op: 'square', args: ({ x }) => [x] }],
+  },
+  'select-const-condition': {
+    fires: [
+      { op: 'select', args: ({ x, y, c }) => [c(1), x, y], expect: 'x' },
+      { op: 'select', args: ({ x, y, c }) => [c(0), x, y], expect: 'y' },
+      // a filled condition picks a branch for every entry; a scalar branch is broadcast
+      { op: 'select', args: ({ a, x, c }) => [c(-2, ['n']), a, x], expect: '(mul a 1[n])' },
+    ],
+    ignores: [{ op: 'select', args: ({ a, x, y }) => [a, x, y] }],
+  },
+  'select-same': {
+    fires: [
+      { op: 'select', args: ({ a, x }) => [a, x, x], expect: 'x' },
+      { op: 'select', args: ({ a, x }) => [x, a, a], expect: '(mul a 1[n])' },
+    ],
+    ignores: [{ op: 'select', args: ({ a, x, y }) => [a, x, y] }],
+  },
+  'mul-select': {
+    fires: [
+      // a conditional's partial (c ? 1 : 0) times a tangent: the tangent, or 0
+      { op: 'mul', args: ({ a, x, c }) => [raw.op('select', a, c(1), c(0)), x], expect: '(select a x 0)' },
+      { op: 'mul', args: ({ x, y, c }) => [y, raw.op('select', x, c(0), c(1))], expect: '(select x 0 y)' },
+      // a constant factor goes into both branches
+      { op: 'mul', args: ({ a, x, y, c }) => [c(3), raw.op('select', a, x, y)], expect: '(select a (mul 3 x) (mul 3 y))' },
+    ],
+    ignores: [
+      { op: 'mul', args: ({ a, x, y }) => [raw.op('select', a, x, y), y] },
+      { op: 'add', args: ({ a, x, c }) => [raw.op('select', a, c(1), c(0)), x] },
+    ],
+  },
+  'add-select': {
+    fires: [
+      { op: 'add', args: ({ a, x, y }) => [raw.op('select', a, x, y), raw.op('select', a, y, x)], expect: '(select a (add x y) (add y x))' },
+      { op: 'sub', args: ({ a, x, y }) => [raw.op('select', a, x, y), raw.op('select', a, y, y)], expect: '(select a (sub x y) 0)' },
+    ],
+    // different conditions
+    ignores: [{ op: 'add', args: ({ a, x, y }) => [raw.op('select', a, x, y), raw.op('select', x, y, x)] }],
+  },
   'transpose-transpose': {
     fires: [{ op: 'transpose', args: ({ M }) => [raw.transpose(M)], expect: 'M' }],
     ignores: [{ op: 'transpose', args: ({ M }) => [M] }],
@@ -194,6 +239,8 @@ const EXAMPLES: Record<string, { fires: Fires[]; ignores?: Ignores[] }> = {
       { op: 'add', args: ({ x, c }) => [x, c(2, ['n'])], expect: '(add x 2)' },
       { op: 'sub', args: ({ x, c }) => [c(2, ['n']), x], expect: '(sub 2 x)' },
       { op: 'div', args: ({ x, c }) => [x, c(4, ['n'])], expect: '(div x 4)' },
+      // any arity: the conditional's zero branch
+      { op: 'select', args: ({ x, y, c }) => [x, y, c(0, ['n'])], expect: '(select x y 0)' },
     ],
     // the constant is the only [n] argument: turning it into a scalar would lose the shape
     ignores: [{ op: 'add', args: ({ a, c }) => [a, c(2, ['n'])] }, { op: 'add', args: ({ x, c }) => [x, c(2)] }],
@@ -315,10 +362,11 @@ type Expr =
   | { t: 'const'; value: number }
   | { t: 'unary'; op: string; arg: Expr }
   | { t: 'binary'; op: string; left: Expr; right: Expr }
-  | { t: 'reduce'; op: 'sum' | 'dot'; left: Expr; right: Expr };
+  | { t: 'reduce'; op: 'sum' | 'dot'; left: Expr; right: Expr }
+  | { t: 'select'; cond: Expr; yes: Expr; no: Expr };
 
-const UNARY = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'tanh', 'sigmoid', 'softplus', 'sin', 'cos'];
-const BINARY = ['add', 'sub', 'mul', 'div', 'pow'];
+const UNARY = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'tanh', 'sigmoid', 'softplus', 'sin', 'cos', 'log1p', 'expm1', 'square', 'cube'];
+const BINARY = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'lt', 'ge'];
 
 const exprArb: fc.Arbitrary<Expr> = fc.letrec<{ expr: Expr }>((tie) => ({
   expr: fc.oneof(
@@ -335,6 +383,13 @@ const exprArb: fc.Arbitrary<Expr> = fc.letrec<{ expr: Expr }>((tie) => ({
     tie('expr').map((e): Expr => ({ t: 'binary', op: 'add', left: e, right: e })),
     tie('expr').map((e): Expr => ({ t: 'unary', op: 'neg', arg: { t: 'unary', op: 'neg', arg: e } })),
     fc.record({ t: fc.constant('reduce' as const), op: fc.constantFrom('sum' as const, 'dot' as const), left: tie('expr'), right: tie('expr') }),
+    // conditionals on a comparison, sharing it between terms so the select rules fire
+    fc.record({ l: tie('expr'), r: tie('expr'), yes: tie('expr'), no: tie('expr') }).map(({ l, r, yes, no }): Expr => {
+      const cond: Expr = { t: 'binary', op: 'lt', left: l, right: r };
+      const indicator: Expr = { t: 'select', cond, yes: { t: 'const', value: 1 }, no: { t: 'const', value: 0 } };
+      // (c ? yes : no) + (c ? 1 : 0) * yes
+      return { t: 'binary', op: 'add', left: { t: 'select', cond, yes, no }, right: { t: 'binary', op: 'mul', left: indicator, right: yes } };
+    }),
   ),
 })).expr;
 
@@ -355,6 +410,8 @@ function buildExpr(b: Builder, e: Expr): Node {
       const r = buildExpr(b, e.right);
       return l.shape.length === 1 && r.shape.length === 1 ? b.dot(l, r) : b.mul(l, r);
     }
+    case 'select':
+      return b.op('select', buildExpr(b, e.cond), buildExpr(b, e.yes), buildExpr(b, e.no));
   }
 }
 

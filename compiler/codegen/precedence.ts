@@ -16,6 +16,8 @@ export const enum Level {
 export interface Printed {
   readonly text: string;
   readonly level: Level;
+  /** A comparison's boolean form (`a < b`), which a conditional tests instead of `text !== 0`. */
+  readonly test?: string;
 }
 
 /** `p` in parentheses when it binds more loosely than `min`. */

@@ -41,6 +41,19 @@ export function printTemplate(t: EmitTemplate, args: readonly Printed[], callees
       return call(callees.math(t.fn), args);
     case 'helper':
       return call(callees.helper(t.name), args);
+    case 'self-product': {
+      const a = wrap(args[0]!, Level.Product);
+      return { text: Array.from({ length: t.count }, () => a).join(' * '), level: Level.Product };
+    }
+    // Both are parenthesised whole, so their operands (any sum, product or call) need no parentheses.
+    case 'compare': {
+      const test = `${args[0]!.text} ${t.operator} ${args[1]!.text}`;
+      return { text: `(${test} ? ${t.yes} : ${t.no})`, level: Level.Atom, test };
+    }
+    case 'conditional': {
+      const [c, a, b] = args as [Printed, Printed, Printed];
+      return { text: `(${c.test ?? `${c.text} !== ${t.zero}`} ? ${a.text} : ${b.text})`, level: Level.Atom };
+    }
     case 'integer-power': {
       const k = integerLiteral(args[1]!);
       if (k === 2) return call(callees.helper(t.square), args.slice(0, 1));

@@ -1,12 +1,13 @@
 // Elementwise ops, one entry each: scalar function, partial derivatives, valid domain, whether
 // formulas call it by name, and the code the CPU (js) and GPU (gpu) back ends print for it.
-// Scalars broadcast against tensors; two tensors must have the same shape.
+// Scalars broadcast against tensors; two tensors must have the same shape. The smooth ops are
+// here; the piecewise ones (sign, maximum, comparisons, the conditional) in piecewise.ts.
 
 import { ShapeError, formatShape, sameShape, type Node, type Shape } from '../ir/nodes.js';
 import type { Builder } from '../ir/builder.js';
 import { defineOp, type ElementwiseOp } from './registry.js';
 import { defineHelper, helperFunction } from './helpers.js';
-import { binary, helper, integerPower, math, prefix, type EmitTemplates } from './templates.js';
+import { binary, helper, integerPower, math, prefix, selfProduct, type EmitTemplates } from './templates.js';
 
 export function broadcastShapes(shapes: readonly Shape[]): Shape {
   let out: Shape = [];
@@ -30,12 +31,13 @@ interface ElementwiseSpec extends EmitTemplates {
   readonly callable?: boolean;
 }
 
-function elementwise(name: string, spec: ElementwiseSpec): ElementwiseOp {
+/** Defines an elementwise op in the registry; its shape rule is broadcastShapes. */
+export function elementwise(name: string, spec: ElementwiseSpec): ElementwiseOp {
   const { arity, scalar, partials, domain = 'any', callable = false, js, gpu } = spec;
   return defineOp({ kind: 'elementwise', name, arity, scalar, partials, domain, callable, emit: { js, gpu }, shape: broadcastShapes });
 }
 
-const one = (b: Builder) => b.constant(1);
+export const one = (b: Builder) => b.constant(1);
 // An op computed by a scalar helper, given by its source text: the CPU module declares that
 // text, GPU kernels call it as phic_<name>, and the interpreter runs it (compiler/ops/helpers.ts).
 const byHelper = (source: string) => {
@@ -43,7 +45,7 @@ const byHelper = (source: string) => {
   return { scalar: helperFunction(name), js: helper(name), gpu: helper(name) };
 };
 // An op computed by a Math function on both back ends.
-const byMath = (fn: string) => ({ scalar: (Math as unknown as Record<string, (x: number) => number>)[fn]!, js: math(fn), gpu: math(fn) });
+export const byMath = (fn: string) => ({ scalar: (Math as unknown as Record<string, (x: number) => number>)[fn]!, js: math(fn), gpu: math(fn) });
 
 // d(a+b) = da + db
 elementwise('add', {
@@ -83,14 +85,31 @@ elementwise('pow', {
 });
 // d exp(a) = exp(a) da
 elementwise('exp', { arity: 1, ...byMath('exp'), partials: (_b, _a, out) => [out], callable: true });
+// d log(1 + a) = da / (1 + a); on the GPU the float32 helper (gpu.js's log1p is log(1 + a))
+elementwise('log1p', {
+  arity: 1, scalar: Math.log1p, partials: (b, [x]) => [b.div(one(b), b.add(one(b), x!))], domain: 'positive', callable: true,
+  js: math('log1p'), gpu: helper('log1p'),
+});
+// d (e^a - 1) = e^a da; on the GPU a helper, as e^a - 1 cancels for small a in float32
+elementwise('expm1', {
+  arity: 1, scalar: Math.expm1, partials: (b, [x]) => [b.op('exp', x!)], callable: true,
+  js: math('expm1'), gpu: helper('expm1'),
+});
+// d a² = 2a da and d a³ = 3a² da, printed as products (simplification rewrites them so: rules.ts)
+elementwise('square', {
+  arity: 1, scalar: (a) => a * a, partials: (b, [x]) => [b.mul(b.constant(2), x!)], callable: true,
+  js: selfProduct(2), gpu: selfProduct(2),
+});
+elementwise('cube', {
+  arity: 1, scalar: (a) => a * a * a, partials: (b, [x]) => [b.mul(b.constant(3), b.mul(x!, x!))], callable: true,
+  js: selfProduct(3), gpu: selfProduct(3),
+});
 // d log(a) = da / a
 elementwise('log', { arity: 1, ...byMath('log'), partials: (b, [x]) => [b.div(one(b), x!)], domain: 'positive', callable: true });
 // d sqrt(a) = da / (2 sqrt(a))
 elementwise('sqrt', { arity: 1, ...byMath('sqrt'), partials: (b, _a, out) => [b.div(b.constant(0.5), out)], domain: 'positive', callable: true });
 // d |a| = sign(a) da (a ≠ 0)
 elementwise('abs', { arity: 1, ...byMath('abs'), partials: (b, [x]) => [b.op('sign', x!)], domain: 'nonzero', callable: true });
-// sign is piecewise constant: its derivative is zero wherever it exists (a ≠ 0)
-elementwise('sign', { arity: 1, ...byMath('sign'), partials: () => [null], domain: 'nonzero' });
 // d tanh(a) = (1 - tanh(a)^2) da; on the GPU a helper (gpu.js's tanh is NaN past |a| ≈ 44)
 elementwise('tanh', {
   arity: 1, scalar: Math.tanh, partials: (b, _a, out) => [b.sub(one(b), b.mul(out, out))], callable: true,

@@ -9,7 +9,7 @@
 // calls of helpers defined before them.
 
 // Helpers of GPU kernels (float32): GLSL's pow is undefined for a negative base, and gpu.js's
-// tanh and log1p polyfills overflow or cancel.
+// tanh, expm1 and log1p polyfills overflow or cancel.
 const BACK_END_SOURCES: readonly string[] = [
   `function sq(v) {
   return v * v;
@@ -37,10 +37,20 @@ const BACK_END_SOURCES: readonly string[] = [
   }
   return t;
 }`,
-  // log(1 + x), by its series x - x^2/2 where float32 1 + x would round away most of x.
+  // e^x - 1, by its Taylor series (to x^9/9!, below float32 rounding) where e^x - 1 would cancel.
+  `function expm1(x) {
+  if (Math.abs(x) < 0.5) {
+    return x * (1 + x * (0.5 + x * (0.16666667 + x * (0.041666668 + x * (0.008333334 + x * (0.0013888889 + x * (0.0001984127 + x * 0.000024801587)))))));
+  }
+  return Math.exp(x) - 1;
+}`,
+  // log(1 + x) = 2 atanh(s), s = x / (2 + x), by its odd series in s (|s| < 1/3, to s^15) where
+  // float32 1 + x would round away most of x; no cancellation, so a few ulps everywhere.
   `function log1p(x) {
-  if (Math.abs(x) < 0.0001) {
-    return x * (1 - 0.5 * x);
+  if (x > -0.5 && x < 1) {
+    const s = x / (2 + x);
+    const z = s * s;
+    return 2 * s * (1 + z * (0.33333334 + z * (0.2 + z * (0.14285715 + z * (0.11111111 + z * (0.09090909 + z * (0.07692308 + z * 0.06666667)))))));
   }
   return Math.log(1 + x);
 }`,

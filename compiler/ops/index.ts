@@ -1,4 +1,5 @@
 // Registers every op family with the registry (import for its side effect).
 import './elementwise.js';
+import './piecewise.js';
 import './linalg.js';
-export { getOp, findOp, allOps, formulaFunctions, FORMULA_STRUCTURAL_OPS } from './registry.js';
+export { getOp, findOp, allOps, formulaFunctions, FORMULA_STRUCTURAL_OPS, FORMULA_SCALAR_FUNCTIONS } from './registry.js';

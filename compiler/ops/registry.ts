@@ -19,8 +19,12 @@ interface OpBase {
   readonly arity: number;
   /** Output shape from argument shapes; throws ShapeError with a user-facing message. */
   shape(args: readonly Shape[]): Shape;
-  /** Domain for generated derivative tests: where the op is smooth. */
-  readonly domain?: 'any' | 'positive' | 'nonzero';
+  /**
+   * Domain for generated derivative tests: where the op is smooth. `apart`: wherever its
+   * arguments differ (no ties), as for maximum and the comparisons; `condition`: wherever its
+   * first argument, a condition, is nonzero (the conditional; held fixed, it may be 0).
+   */
+  readonly domain?: 'any' | 'positive' | 'nonzero' | 'apart' | 'condition';
 }
 
 export interface ElementwiseOp extends OpBase {
@@ -29,7 +33,7 @@ export interface ElementwiseOp extends OpBase {
   readonly scalar: (...x: number[]) => number;
   /**
    * ∂out/∂arg_i as IR nodes (scalars or the out shape); null is an exact zero. Ops whose
-   * derivative is zero almost everywhere (sign) return nulls, not an error.
+   * derivative is zero almost everywhere (sign, comparisons) return nulls, not an error.
    */
   partials(b: Builder, args: readonly Node[], out: Node): (Node | null)[];
   /** What the CPU (JavaScript) and GPU (gpu.js) back ends print for it. */
@@ -137,7 +141,20 @@ export const allOps = (): OpDef[] => [...registry.values()];
 /** Structural ops a formula calls by their own name (sum(x), dot(u, v), transpose(M), outer(u, v)). */
 export const FORMULA_STRUCTURAL_OPS = ['sum', 'dot', 'transpose', 'outer'] as const;
 
-/** Every function name a formula may call: the callable elementwise ops and the structural ones. */
+/**
+ * mathjs' max and min: of scalars (and anything inside a scalar helper) they are the ops
+ * maximum and minimum; on tensors their meaning is ambiguous and formulas are refused.
+ */
+export const FORMULA_SCALAR_FUNCTIONS: ReadonlyMap<string, string> = new Map([
+  ['max', 'maximum'],
+  ['min', 'minimum'],
+]);
+
+/** Every function name a formula may call: the callable elementwise ops, the structural ones, max and min. */
 export function formulaFunctions(): string[] {
-  return [...allOps().flatMap((op) => (op.kind === 'elementwise' && op.callable ? [op.name] : [])), ...FORMULA_STRUCTURAL_OPS];
+  return [
+    ...allOps().flatMap((op) => (op.kind === 'elementwise' && op.callable ? [op.name] : [])),
+    ...FORMULA_STRUCTURAL_OPS,
+    ...FORMULA_SCALAR_FUNCTIONS.keys(),
+  ];
 }

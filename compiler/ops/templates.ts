@@ -22,7 +22,16 @@ export type EmitTemplate =
    * A power `a ^ e` printed by its exponent when that is an integer literal: `square(a)` for 2,
    * `even(a, e)` or `odd(a, e)` (helpers) for other integers, else `otherwise`.
    */
-  | { readonly kind: 'integer-power'; readonly square: string; readonly even: string; readonly odd: string; readonly otherwise: EmitTemplate };
+  | { readonly kind: 'integer-power'; readonly square: string; readonly even: string; readonly odd: string; readonly otherwise: EmitTemplate }
+  /** `a * a * ...`, the operand `count` times: a small integer power as a product. */
+  | { readonly kind: 'self-product'; readonly count: number }
+  /**
+   * A comparison as a number: `(a < b ? yes : no)`, with `yes` and `no` literals (gpu.js and
+   * GLSL need floats there, `1.0`). A conditional consuming it tests `a < b` directly.
+   */
+  | { readonly kind: 'compare'; readonly operator: '<' | '>' | '<=' | '>='; readonly yes: string; readonly no: string }
+  /** `(c !== zero ? a : b)` for arguments (c, a, b); a comparison argument is tested as itself. */
+  | { readonly kind: 'conditional'; readonly zero: string };
 
 /** An elementwise op's templates, one per back end. */
 export interface EmitTemplates {
@@ -34,6 +43,9 @@ export const binary = (operator: string, precedence: Precedence, associative: bo
 export const prefix = (operator: string): EmitTemplate => ({ kind: 'prefix', operator });
 export const math = (fn: string): EmitTemplate => ({ kind: 'math', fn });
 export const helper = (name: string): EmitTemplate => ({ kind: 'helper', name });
+export const selfProduct = (count: number): EmitTemplate => ({ kind: 'self-product', count });
+export const compare = (operator: '<' | '>' | '<=' | '>=', yes: string, no: string): EmitTemplate => ({ kind: 'compare', operator, yes, no });
+export const conditional = (zero: string): EmitTemplate => ({ kind: 'conditional', zero });
 export const integerPower = (helpers: { square: string; even: string; odd: string }, otherwise: EmitTemplate): EmitTemplate => ({
   kind: 'integer-power',
   ...helpers,

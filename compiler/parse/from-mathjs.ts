@@ -8,7 +8,7 @@ import type { MathNode } from 'mathjs';
 import { PhicError, specError } from '../errors.js';
 import type { Builder } from '../ir/builder.js';
 import { ShapeError, formatShape, type Node } from '../ir/nodes.js';
-import { allOps, getOp, FORMULA_STRUCTURAL_OPS } from '../ops/index.js';
+import { allOps, getOp, FORMULA_SCALAR_FUNCTIONS, FORMULA_STRUCTURAL_OPS } from '../ops/index.js';
 import type { SpecSource } from '../spec/source.js';
 import { locateNodes, type Span } from './locate.js';
 
@@ -31,7 +31,22 @@ const parse = (text: string): MathNode => (mathParse ??= (requireModule('mathjs/
 
 /** Elementwise ops formulas call by name (`exp(x)`), from the registry, with their arity. */
 const OP_FUNCTIONS = new Map(allOps().flatMap((op) => (op.kind === 'elementwise' && op.callable ? [[op.name, op.arity] as const] : [])));
-const NON_DIFFERENTIABLE = new Set(['floor', 'ceil', 'round', 'fix', 'sign', 'max', 'min', 'mod', 'heaviside', 'step']);
+const NON_DIFFERENTIABLE = new Set(['floor', 'ceil', 'round', 'fix', 'mod', 'heaviside', 'step']);
+/** mathjs' comparison operators and the ops they are (exact comparisons giving 0 or 1). */
+const COMPARISONS = new Map([
+  ['smaller', 'lt'],
+  ['larger', 'gt'],
+  ['smallerEq', 'le'],
+  ['largerEq', 'ge'],
+]);
+const EQUALITY = 'is not supported: mathjs tests equality with a tolerance, which generated code does not have; use <, <=, > or >=';
+const LOGICAL = "is not supported: combine 0/1 comparisons instead, (a < b) .* (c < d) for 'and', maximum(p, q) for 'or', 1 - p for 'not'";
+/** Operators refused with a reason, by mathjs function name. */
+const REFUSED_OPERATORS = new Map([
+  ['equal', EQUALITY],
+  ['unequal', EQUALITY],
+  ...['and', 'or', 'xor', 'not'].map((fn) => [fn, LOGICAL] as const),
+]);
 const NAMED_CONSTANTS = new Map([
   ['pi', Math.PI],
   ['e', Math.E],
@@ -43,7 +58,17 @@ interface Where {
 }
 
 /** A mathjs node's fields, by node type. */
-type MathParts = MathNode & { args?: MathNode[]; fn?: MathNode | string; op?: string; name?: string; value?: unknown; content?: MathNode };
+type MathParts = MathNode & {
+  args?: MathNode[];
+  fn?: MathNode | string;
+  op?: string;
+  name?: string;
+  value?: unknown;
+  content?: MathNode;
+  condition?: MathNode;
+  trueExpr?: MathNode;
+  falseExpr?: MathNode;
+};
 
 /** Translating one node: failing at its position, translating a child, building with shape errors reported there. */
 interface NodeContext {
@@ -134,6 +159,13 @@ export class FormulaTranslator {
         return this.operator(n, ctx);
       case 'FunctionNode':
         return this.call(n, ctx);
+      case 'ConditionalNode': {
+        // c ? a : b, elementwise: a where c ≠ 0, else b
+        const [c, a, b] = [n.condition!, n.trueExpr!, n.falseExpr!].map(ctx.sub) as [Node, Node, Node];
+        return ctx.build(() => this.b.op('select', c, a, b));
+      }
+      case 'RelationalNode':
+        throw fail('chained comparisons (a < b < c) are not supported: write (a < b) .* (b < c)');
       case 'AccessorNode':
       case 'IndexNode':
         throw fail('indexing is not supported: formulas work on whole vectors and matrices');
@@ -156,7 +188,7 @@ export class FormulaTranslator {
     }
     const named = NAMED_CONSTANTS.get(name);
     if (named !== undefined) return this.b.constant(named);
-    if (this.scope.functions.has(name) || OP_FUNCTIONS.has(name)) throw fail(`'${name}' is a function: call it with arguments`);
+    if (this.scope.functions.has(name) || OP_FUNCTIONS.has(name) || FORMULA_SCALAR_FUNCTIONS.has(name)) throw fail(`'${name}' is a function: call it with arguments`);
     throw fail(`unknown symbol '${name}' (known: ${[...symbols.keys()].join(', ') || 'none'})`);
   }
 
@@ -198,8 +230,12 @@ export class FormulaTranslator {
       case 'transpose':
         shaped('transpose');
         return x.shape.length === 2 ? b.transpose(x) : x;
-      default:
-        throw fail(`unsupported operator '${n.op}'`);
+      default: {
+        const comparison = COMPARISONS.get(n.fn as string);
+        if (comparison) return build(() => b.op(comparison, x, y));
+        const refused = REFUSED_OPERATORS.get(n.fn as string);
+        throw fail(refused ? `'${n.op}' ${refused}` : `unsupported operator '${n.op}'`);
+      }
     }
   }
 
@@ -219,6 +255,8 @@ export class FormulaTranslator {
       arity(opArity);
       return build(() => b.op(name, ...args));
     }
+    const op = FORMULA_SCALAR_FUNCTIONS.get(name);
+    if (op) return this.scalarMaxMin(name, op, args, ctx);
     const helper = this.scope.functions.get(name);
     if (helper) {
       arity(helper.args.length);
@@ -232,6 +270,24 @@ export class FormulaTranslator {
     }
     if (NON_DIFFERENTIABLE.has(name)) throw fail(`'${name}' is not differentiable, so phic does not support it`);
     throw fail(`unsupported function '${name}'`);
+  }
+
+  /**
+   * max or min: of two or more scalars, or anywhere in a scalar helper, the elementwise op
+   * (`max(a, b, c)` is maximum(maximum(a, b), c)); with a tensor argument, or one argument, a
+   * reduction or ambiguous in mathjs, so refused.
+   */
+  private scalarMaxMin(name: string, op: string, args: readonly Node[], ctx: NodeContext): Node {
+    if (args.length < 2) {
+      throw ctx.fail(`${name} of one argument (a reduction over entries) is not supported: ${op}(a, b) is the elementwise ${op} of two arguments`);
+    }
+    const tensor = args.find((a) => a.shape.length > 0);
+    if (tensor && !ctx.scalarOnly) {
+      throw ctx.fail(
+        `${name} of a ${tensor.shape.length === 1 ? 'vector' : 'matrix'} is ambiguous (in mathjs, ${name}(X, 1) reduces X along dim 1, and ${name}(A, B) of two tensors is an error): use ${op}(a, b) for the elementwise ${op}`,
+      );
+    }
+    return args.slice(1).reduce((acc, a) => ctx.build(() => this.b.op(op, acc, a)), args[0]!);
   }
 
   /** mathjs' `*`: scaling by scalars, matrix-vector, vector-matrix, matrix-matrix, vector-vector (dot). */

@@ -44,7 +44,16 @@ export function locateNodes(formula: string, root: MathNode): Map<MathNode, Span
 
   const visit = (node: MathNode): Span => {
     let span: Span;
-    const n = node as MathNode & { args?: MathNode[]; op?: string; fn?: unknown; implicit?: boolean; content?: MathNode };
+    const n = node as MathNode & {
+      args?: MathNode[];
+      op?: string;
+      fn?: unknown;
+      implicit?: boolean;
+      content?: MathNode;
+      condition?: MathNode;
+      trueExpr?: MathNode;
+      falseExpr?: MathNode;
+    };
     switch (node.type) {
       case 'ConstantNode':
       case 'SymbolNode': {
@@ -86,6 +95,12 @@ export function locateNodes(formula: string, root: MathNode): Map<MathNode, Span
           const at = Math.max(0, formula.lastIndexOf(op, a.start));
           span = { start: at, end: a.end, at };
         }
+        break;
+      }
+      case 'ConditionalNode': {
+        // c ? a : b is reported at its '?'
+        const [c, a, b] = [n.condition!, n.trueExpr!, n.falseExpr!].map(visit) as [Span, Span, Span];
+        span = { start: c.start, end: b.end, at: find('?', c.end, a.start) };
         break;
       }
       default: {

@@ -8,7 +8,11 @@ import type { RandomGenerator } from '../../runtime/reference.js';
 import type { Segment } from '../../compiler/lower/loop-ir.js';
 import { NameScope } from '../../compiler/names.js';
 
-export type Domain = 'any' | 'positive' | 'nonzero';
+/**
+ * Where an op is smooth (its registry domain). `apart`: wherever its arguments differ (drawn by
+ * apartArgs); `condition`: wherever its first argument is nonzero (drawn by conditionArg).
+ */
+export type Domain = 'any' | 'positive' | 'nonzero' | 'apart' | 'condition';
 export type Dims = Readonly<Record<string, number>>;
 
 /** Concrete sizes of a symbolic shape. */
@@ -22,7 +26,7 @@ export function sizesOf(shape: Shape, dims: Dims): number[] {
 
 export const sizeOf = (shape: Shape, dims: Dims) => sizesOf(shape, dims).reduce((p, d) => p * d, 1);
 
-/** One value in an op's domain: positive → [0.5, 2], nonzero → ±[0.5, 2], any → [-2, 2]. */
+/** One value in an op's domain: positive → [0.5, 2], nonzero → ±[0.5, 2], any (and the joint domains, one value at a time) → [-2, 2]. */
 export function drawValue(rng: RandomGenerator, domain: Domain): number {
   const magnitude = 0.5 + 1.5 * rng.uniform();
   if (domain === 'positive') return magnitude;
@@ -35,6 +39,40 @@ export function randomTensor(rng: RandomGenerator, shape: Shape, dims: Dims, dom
   const data = new Float64Array(sizes.reduce((p, d) => p * d, 1));
   for (let i = 0; i < data.length; i++) data[i] = drawValue(rng, domain);
   return { shape: sizes, data };
+}
+
+/**
+ * Values for the arguments of an op smooth where they differ (domain `apart`: maximum, the
+ * comparisons), of the given shapes (null for a constant argument, whose value is given). One
+ * argument is the pivot, a constant or a scalar one if there is one; the others are the pivot
+ * plus ±[0.5, 2] entrywise, signs alternating, so no entry ties within a finite-difference step
+ * of another and both orders occur.
+ */
+export function apartArgs(rng: RandomGenerator, shapes: readonly (Shape | number)[], dims: Dims): (Tensor | null)[] {
+  const constant = shapes.findIndex((s) => typeof s === 'number');
+  const scalar = shapes.findIndex((s) => typeof s !== 'number' && s.length === 0);
+  const pivot = constant >= 0 ? constant : Math.max(scalar, 0);
+  const p = shapes[pivot]!;
+  const base = typeof p === 'number' ? tensor([], [p]) : randomTensor(rng, p, dims);
+  return shapes.map((s, k) => {
+    if (typeof s === 'number') return null;
+    if (k === pivot) return base;
+    const t = randomTensor(rng, s, dims, 'positive');
+    const flip = rng.uniform() < 0.5 ? 1 : -1;
+    t.data.forEach((v, i) => (t.data[i] = base.data[base.data.length === 1 ? 0 : i]! + (i % 2 === 0 ? flip : -flip) * v));
+    return t;
+  });
+}
+
+/**
+ * The condition of an op with domain `condition` (the conditional): nonzero where it varies (a
+ * derivative test perturbs it, and must not cross 0), else zero at every other entry, so that
+ * both branches are taken.
+ */
+export function conditionArg(rng: RandomGenerator, shape: Shape, dims: Dims, varies: boolean): Tensor {
+  const t = randomTensor(rng, shape, dims, 'nonzero');
+  if (!varies) t.data.forEach((_, i) => i % 2 === 0 && (t.data[i] = 0));
+  return t;
 }
 
 /** Standard-normal direction of a given shape. */
