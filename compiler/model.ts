@@ -58,7 +58,9 @@ export function buildModel(source: SpecSource): MapModel {
   for (const v of [...state, ...params, ...data]) symbols.set(v.name, v.node);
   for (const [name, value] of Object.entries(spec.constants ?? {})) symbols.set(name, b.constant(value));
   const functions = new Map<string, HelperFunction>(Object.entries(spec.functions ?? {}));
-  const translator = new FormulaTranslator(b, { symbols, functions }, source);
+  // every dim a shape names: formulas may use it as a number and in ones(n) / zeros(n)
+  const dimNames = new Set([...state, ...params, ...data, ...outerData].flatMap((v) => v.shape));
+  const translator = new FormulaTranslator(b, { symbols, functions, dims: dimNames }, source);
 
   let update: Node[];
   if (spec.update) {

@@ -55,6 +55,11 @@ const STRUCTURAL_SHAPES: Record<string, { args: Shape[]; out: Shape }[]> = {
   ],
   dot: [{ args: [['n'], ['n']], out: [] }],
   outer: [{ args: [['m'], ['n']], out: ['m', 'n'] }],
+  rowsum: [{ args: [['m', 'n']], out: ['m'] }],
+  rowmax: [{ args: [['m', 'n']], out: ['m'] }],
+  rowmin: [{ args: [['m', 'n']], out: ['m'] }],
+  maxall: [{ args: [['n']], out: [] }, { args: [['m', 'n']], out: [] }],
+  minall: [{ args: [['n']], out: [] }, { args: [['m', 'n']], out: [] }],
 };
 
 /** Shapes each structural op's rule must refuse. */
@@ -65,6 +70,11 @@ const STRUCTURAL_BAD_SHAPES: Record<string, Shape[][]> = {
   sum: [],
   dot: [[['n'], ['m']], [['m', 'n'], ['n']]],
   outer: [[['m', 'n'], ['n']], [[], ['n']]],
+  rowsum: [[['n']], [[]]],
+  rowmax: [[['n']], [[]]],
+  rowmin: [[['n']], [[]]],
+  maxall: [[[]]],
+  minall: [[[]]],
 };
 
 /** One fixed small case per structural op, with the answer computed by hand. */
@@ -93,6 +103,11 @@ const STRUCTURAL_FIXED: Record<string, { args: Tensor[]; expected: Tensor }[]> =
       expected: tensor([2, 3], [3, 4, -5, 6, 8, -10]),
     },
   ],
+  rowsum: [{ args: [tensor([2, 3], [1, 2, 3, 4, -5, 6])], expected: tensor([2], [6, 5]) }],
+  rowmax: [{ args: [tensor([2, 3], [1, 2, 3, 4, -5, 6])], expected: tensor([2], [3, 6]) }],
+  rowmin: [{ args: [tensor([2, 3], [1, 2, 3, 4, -5, 6])], expected: tensor([2], [1, -5]) }],
+  maxall: [{ args: [tensor([2, 2], [1, -2, 7, 4])], expected: tensor([], [7]) }],
+  minall: [{ args: [tensor([3], [1, -2, 7])], expected: tensor([], [-2]) }],
 };
 
 /** The derivative-test cases of an op: all arguments varying, one broadcast scalar, one argument at a time, a constant argument. */
@@ -410,6 +425,18 @@ function naive(name: string, [a, b]: Tensor[]): Tensor {
       for (const u of a!.data) for (const v of b!.data) out.push(u * v);
       return tensor([a!.data.length, b!.data.length], out);
     }
+    case 'rowsum':
+    case 'rowmax':
+    case 'rowmin': {
+      const [r, c] = a!.shape as [number, number];
+      const rows = Array.from({ length: r }, (_, i) => Array.from({ length: c }, (_, j) => at(a!, i, j)));
+      const pick = name === 'rowsum' ? (xs: number[]) => xs.reduce((p, q) => p + q, 0) : name === 'rowmax' ? (xs: number[]) => Math.max(...xs) : (xs: number[]) => Math.min(...xs);
+      return tensor([r], rows.map(pick));
+    }
+    case 'maxall':
+      return tensor([], [Math.max(...a!.data)]);
+    case 'minall':
+      return tensor([], [Math.min(...a!.data)]);
     default:
       throw new Error(`no naive computation for structural op '${name}': add one to naive()`);
   }

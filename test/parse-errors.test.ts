@@ -55,7 +55,7 @@ const CASES: ErrorCase[] = [
   { label: 'shape mismatch on + after implicit multiplication', ...F('2x + A*x', 3, ['shapes [n] and [m] do not match']) },
   { label: 'shape mismatch on .* (at the operator)', ...F('theta .* (A*x)', 6, ['shapes [n] and [m] do not match']) },
   { label: 'shape mismatch on ./', ...F('x + x ./ (A*x)', 6, ['shapes [n] and [m] do not match']) },
-  { label: 'vector plus matrix', ...F('x + A * B', 2, ['shapes [n] and [m×n] do not match']) },
+  { label: 'a column-length vector plus a matrix', ...F('A * x + A', 6, ['a vector of length m with an m×n matrix', 'write outer(v, ones(n))']) },
   {
     label: 'matrix * matrix with mismatched inner dims',
     ...F('x + alpha * (B * (B * A))', 20, ['matrix [n×n] times matrix [m×n]', 'inner dimensions n and m do not match']),
@@ -74,9 +74,10 @@ const CASES: ErrorCase[] = [
   { label: 'floor is not differentiable', ...F('x + floor(x)', 4, ["'floor' is not differentiable", 'does not support it']) },
   // max and min: of scalars the elementwise maximum and minimum; on tensors refused
   { label: 'max of two vectors is ambiguous', ...F('max(x, theta)', 0, ['max of a vector is ambiguous', 'use maximum(a, b) for the elementwise maximum']) },
-  { label: 'max of a vector and a scalar is ambiguous', ...F('x + max(x, 1)', 4, ['max of a vector is ambiguous']) },
+  { label: 'max of a vector and a non-literal scalar is refused, with maximum', ...F('x + max(x, s)', 4, ['the dimension of max(X, dim) must be the number 1', 'write maximum(X, c)']) },
   { label: 'min of a matrix is ambiguous', ...F('x + min(s, B) * x', 4, ['min of a matrix is ambiguous', 'use minimum(a, b)']) },
-  { label: 'max of one argument (a reduction) is refused', ...F('x + max(x)', 4, ['max of one argument', 'maximum(a, b) is the elementwise maximum']) },
+  { label: 'max along a third dimension', ...F('x + max(B, 3)', 4, ['must be the number 1', 'or 2']) },
+  { label: 'max of a vector along dimension 2', ...F('x + max(x, 2)', 4, ['max(v, 2): a vector has one dimension']) },
   { label: 'max used as a value', ...F('x + max', 4, ["'max' is a function: call it with arguments"]) },
   { label: 'wrong arity of maximum', ...F('x + maximum(x)', 4, ['maximum takes 2 arguments, got 1']) },
   { label: 'maximum of mismatched vectors (at the call)', ...F('x + maximum(x, A*x)', 4, ['shapes [n] and [m] do not match']) },
@@ -84,7 +85,8 @@ const CASES: ErrorCase[] = [
   { label: 'wrong arity of a unary function', ...F('exp(x, x)', 0, ['exp takes 1 argument, got 2']) },
   { label: 'a unary function with no arguments', ...F('x + exp()', 4, ['exp takes 1 argument, got 0']) },
   { label: 'wrong arity of dot', ...F('x + dot(x)', 4, ['dot takes 2 arguments, got 1']) },
-  { label: 'wrong arity of sum', ...F('sum(x, x) + x', 0, ['sum takes 1 argument, got 2']) },
+  { label: 'a tensor as the dimension of sum', ...F('sum(x, x) + x', 0, ['the dimension of sum(X, dim) must be the number 1']) },
+  { label: 'wrong arity of sum', ...F('sum(B, 1, 2) + x', 0, ['sum takes 1 or 2 arguments']) },
   { label: 'wrong arity of a helper', ...F('x + g(x)', 4, ['g takes 2 arguments, got 1']) },
   // --- unsupported syntax ---------------------------------------------------------------
   { label: 'indexing', ...F('x[1]', 0, ['indexing is not supported']) },

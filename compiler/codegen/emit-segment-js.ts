@@ -4,7 +4,7 @@
 // WebAssembly SIMD kernels.
 
 import type CodeBlockWriter from 'code-block-writer';
-import { buffersOf, type IndexExpr, type KernelCall, type Operand, type Segment, type Stmt } from '../lower/loop-ir.js';
+import { buffersOf, combinedValue, type IndexExpr, type KernelCall, type Operand, type Segment, type Stmt } from '../lower/loop-ir.js';
 import { printScalar, type ExprPrinter } from './js-templates.js';
 import { foldIndex, indexCode, printIndex } from './precedence.js';
 
@@ -75,9 +75,11 @@ export function emitSegment(w: CodeBlockWriter, seg: Segment, ctx: SegmentEmitCo
         case 'let':
           w.writeLine(`${s.mutable ? 'let' : 'const'} ${s.name} = ${printScalar(s.value, printer).text};`);
           break;
-        case 'add-to-local':
-          w.writeLine(`${s.name} += ${printScalar(s.value, printer).text};`);
+        case 'add-to-local': {
+          const combined = combinedValue(s);
+          w.writeLine(combined ? `${s.name} = ${printScalar(combined, printer).text};` : `${s.name} += ${printScalar(s.value, printer).text};`);
           break;
+        }
         case 'store':
           w.writeLine(`${s.buffer}[${indexText(s.buffer, s.index)}] ${s.accumulate ? '+=' : '='} ${printScalar(s.value, printer).text};`);
           break;

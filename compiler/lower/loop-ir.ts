@@ -52,7 +52,8 @@ export type Stmt =
   /** A product a kernel may compute; `loops` is the same product as loops, for a back end that runs none. */
   | { readonly kind: 'kernel'; readonly call: KernelCall; readonly loops: readonly Stmt[] }
   | { readonly kind: 'let'; readonly name: string; readonly value: ScalarExpr; readonly mutable: boolean }
-  | { readonly kind: 'add-to-local'; readonly name: string; readonly value: ScalarExpr }
+  /** `name += value`, or with `combine` (an elementwise op of two arguments) `name = combine(name, value)`: a running max, say. */
+  | { readonly kind: 'add-to-local'; readonly name: string; readonly value: ScalarExpr; readonly combine?: string }
   | { readonly kind: 'store'; readonly buffer: string; readonly index: IndexExpr; readonly value: ScalarExpr; readonly accumulate: boolean }
   | { readonly kind: 'comment'; readonly text: string };
 
@@ -80,6 +81,11 @@ export interface Segment {
 }
 
 export const num = (v: number): IndexExpr => ({ k: 'num', v });
+
+/** The value a reduction statement assigns when it combines (`combine(name, value)`), or null for `+=`. */
+export function combinedValue(s: Extract<Stmt, { kind: 'add-to-local' }>): ScalarExpr | null {
+  return s.combine ? { kind: 'call', op: s.combine, args: [{ kind: 'local', name: s.name }, s.value] } : null;
+}
 export const ivar = (name: string): IndexExpr => ({ k: 'var', name });
 export const dim = (name: string): IndexExpr => ({ k: 'dim', name });
 export function iadd(a: IndexExpr, b: IndexExpr): IndexExpr {

@@ -189,8 +189,12 @@ class SegmentLowering implements LoweringSite {
     const lowering = loweringOf(node);
     if (node.kind === 'op' && lowering?.form === 'scalar-reduction') {
       const acc = this.ctx.names.fresh('s');
-      this.body.push({ kind: 'let', name: acc, value: { kind: 'num', value: 0 }, mutable: true });
-      this.body.push(...this.loops(node.args[0]!.shape, (idx) => [{ kind: 'add-to-local', name: acc, value: lowering.term(this, node.args, idx) }]));
+      const { combine } = lowering;
+      const shape = node.args[0]!.shape;
+      // a sum starts at 0; a combined reduction (a maximum) at the first term, met again after
+      const init: ScalarExpr = combine ? lowering.term(this, node.args, shape.map(() => num(0))) : { kind: 'num', value: 0 };
+      this.body.push({ kind: 'let', name: acc, value: init, mutable: true });
+      this.body.push(...this.loops(shape, (idx) => [{ kind: 'add-to-local', name: acc, value: lowering.term(this, node.args, idx), ...(combine ? { combine } : {}) }]));
       return acc;
     }
     const name = this.ctx.names.fresh('s');

@@ -1,6 +1,6 @@
 // Text form of loop-IR segments, for `--dump lower` and golden tests.
 
-import type { IndexExpr, KernelCall, Operand, ScalarExpr, Segment, Stmt } from './loop-ir.js';
+import { combinedValue, type IndexExpr, type KernelCall, type Operand, type ScalarExpr, type Segment, type Stmt } from './loop-ir.js';
 
 const index = (e: IndexExpr): string => {
   switch (e.k) {
@@ -35,8 +35,10 @@ function stmt(s: Stmt, indent: string): string[] {
       return [`${indent}for ${s.index} < ${index(s.extent)}:`, ...s.body.flatMap((b) => stmt(b, indent + '  '))];
     case 'let':
       return [`${indent}${s.name} := ${scalar(s.value)}`];
-    case 'add-to-local':
-      return [`${indent}${s.name} += ${scalar(s.value)}`];
+    case 'add-to-local': {
+      const combined = combinedValue(s);
+      return [combined ? `${indent}${s.name} = ${scalar(combined)}` : `${indent}${s.name} += ${scalar(s.value)}`];
+    }
     case 'store':
       return [`${indent}${s.buffer}[${index(s.index)}] ${s.accumulate ? '+=' : '='} ${scalar(s.value)}`];
     case 'comment':

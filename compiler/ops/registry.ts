@@ -81,9 +81,14 @@ export type StructuralLowering =
       /** `buffer += result` by a kernel, given the loops that would do it; false when it does not apply. */
       accumulate?(site: LoweringSite, args: readonly Node[], buffer: string, shape: Shape, loops: Stmt[]): boolean;
     }
-  /** A reduction to a scalar (sum, dot): `term` is the summand at `idx` over the first argument's shape. */
+  /**
+   * A reduction to a scalar (sum, dot, the maximum of the entries): `term` is the summand at
+   * `idx` over the first argument's shape; with `combine` (an elementwise op of two arguments)
+   * the terms are combined by it from the first one on, not summed.
+   */
   | {
       readonly form: 'scalar-reduction';
+      readonly combine?: string;
       term(site: LoweringSite, args: readonly Node[], idx: readonly IndexExpr[]): ScalarExpr;
     }
   /** A product into a buffer of its own (matvec, matmul): `write` appends its loops or kernel statement. */
@@ -142,6 +147,12 @@ export const allOps = (): OpDef[] => [...registry.values()];
 export const FORMULA_STRUCTURAL_OPS = ['sum', 'dot', 'transpose', 'outer'] as const;
 
 /**
+ * Formula functions built from several ops (compiler/parse/tensor-functions.ts): reductions
+ * along a dimension, the stable log-sum-exp and softmax, the 2-norm and filled tensors.
+ */
+export const FORMULA_COMPOSITE_FUNCTIONS = ['mean', 'logsumexp', 'softmax', 'norm', 'ones', 'zeros'] as const;
+
+/**
  * mathjs' max and min: of scalars (and anything inside a scalar helper) they are the ops
  * maximum and minimum; on tensors their meaning is ambiguous and formulas are refused.
  */
@@ -156,5 +167,6 @@ export function formulaFunctions(): string[] {
     ...allOps().flatMap((op) => (op.kind === 'elementwise' && op.callable ? [op.name] : [])),
     ...FORMULA_STRUCTURAL_OPS,
     ...FORMULA_SCALAR_FUNCTIONS.keys(),
+    ...FORMULA_COMPOSITE_FUNCTIONS,
   ];
 }

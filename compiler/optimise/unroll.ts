@@ -20,7 +20,8 @@ export function unrollLoops(seg: Segment): Segment {
   const visit = (body: readonly Stmt[]): Stmt[] =>
     body.map((s) => {
       if (s.kind !== 'for') return s;
-      if (s.body.length > 0 && s.body.every((b) => b.kind === 'add-to-local')) return reduction(s, seg.scope);
+      // sums only: a combined reduction (a running max) keeps its one accumulator
+      if (s.body.length > 0 && s.body.every((b) => b.kind === 'add-to-local' && !b.combine)) return reduction(s, seg.scope);
       if (isAxpyNest(s)) return unrollAndJam(s, seg.scope, visit);
       return { ...s, body: visit(s.body) };
     });

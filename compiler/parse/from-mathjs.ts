@@ -11,6 +11,10 @@ import { ShapeError, formatShape, type Node } from '../ir/nodes.js';
 import { allOps, getOp, FORMULA_SCALAR_FUNCTIONS, FORMULA_STRUCTURAL_OPS } from '../ops/index.js';
 import type { SpecSource } from '../spec/source.js';
 import { locateNodes, type Span } from './locate.js';
+import { TENSOR_FUNCTIONS, broadcastRows, dimSize, filled, tensorFunction } from './tensor-functions.js';
+
+/** Whether max or min with these arguments is a reduction: one tensor, alone or with a dimension. */
+const isReduction = (args: readonly Node[]) => args[0] !== undefined && args[0].shape.length > 0 && (args.length === 1 || (args.length === 2 && args[1]!.shape.length === 0));
 
 /** A user helper function, inlined at each call. */
 export interface HelperFunction {
@@ -21,6 +25,8 @@ export interface HelperFunction {
 export interface Scope {
   readonly symbols: ReadonlyMap<string, Node>;
   readonly functions: ReadonlyMap<string, HelperFunction>;
+  /** The spec's dims: a formula may use one as a number (its size) and in ones(n) / zeros(n). */
+  readonly dims?: ReadonlySet<string>;
 }
 
 // mathjs takes a while to load, so it is loaded on first use, not at import; its number
@@ -161,8 +167,8 @@ export class FormulaTranslator {
         return this.call(n, ctx);
       case 'ConditionalNode': {
         // c ? a : b, elementwise: a where c ≠ 0, else b
-        const [c, a, b] = [n.condition!, n.trueExpr!, n.falseExpr!].map(ctx.sub) as [Node, Node, Node];
-        return ctx.build(() => this.b.op('select', c, a, b));
+        const parts = [n.condition!, n.trueExpr!, n.falseExpr!].map(ctx.sub);
+        return ctx.build(() => this.b.op('select', ...broadcastRows(this.b, parts, ctx)));
       }
       case 'RelationalNode':
         throw fail('chained comparisons (a < b < c) are not supported: write (a < b) .* (b < c)');
@@ -186,6 +192,7 @@ export class FormulaTranslator {
       }
       return found;
     }
+    if (this.scope.dims?.has(name)) return dimSize(this.b, name);
     const named = NAMED_CONSTANTS.get(name);
     if (named !== undefined) return this.b.constant(named);
     if (this.scope.functions.has(name) || OP_FUNCTIONS.has(name) || FORMULA_SCALAR_FUNCTIONS.has(name)) throw fail(`'${name}' is a function: call it with arguments`);
@@ -198,24 +205,26 @@ export class FormulaTranslator {
     const b = this.b;
     const args = n.args!.map(ctx.sub);
     const [x, y] = args as [Node, Node];
+    // elementwise: a vector applies to every row of a matrix
+    const rows = () => broadcastRows(b, args, ctx) as [Node, Node];
     const shaped = (what: string) => {
       if (scalarOnly && args.some((a) => a.shape.length > 0)) throw fail(`helper functions are scalar: ${what} got ${args.map((a) => formatShape(a.shape)).join(' and ')}`);
     };
     switch (n.fn) {
       case 'add':
-        return build(() => b.add(x, y));
+        return build(() => b.add(...rows()));
       case 'subtract':
-        return build(() => b.sub(x, y));
+        return build(() => b.sub(...rows()));
       case 'unaryMinus':
         return b.neg(x);
       case 'unaryPlus':
         return x;
       case 'dotMultiply':
-        return build(() => b.mul(x, y));
+        return build(() => b.mul(...rows()));
       case 'dotDivide':
-        return build(() => b.div(x, y));
+        return build(() => b.div(...rows()));
       case 'dotPow':
-        return build(() => b.pow(x, y));
+        return build(() => b.pow(...rows()));
       case 'multiply':
         return build(() => (scalarOnly ? b.mul(x, y) : this.multiply(x, y)));
       case 'divide':
@@ -232,7 +241,7 @@ export class FormulaTranslator {
         return x.shape.length === 2 ? b.transpose(x) : x;
       default: {
         const comparison = COMPARISONS.get(n.fn as string);
-        if (comparison) return build(() => b.op(comparison, x, y));
+        if (comparison) return build(() => b.op(comparison, ...rows()));
         const refused = REFUSED_OPERATORS.get(n.fn as string);
         throw fail(refused ? `'${n.op}' ${refused}` : `unsupported operator '${n.op}'`);
       }
@@ -246,6 +255,10 @@ export class FormulaTranslator {
     const fnNode = n.fn as MathNode;
     if (typeof fnNode !== 'object' || fnNode.type !== 'SymbolNode') throw fail('only named functions can be called');
     const name = (fnNode as MathNode & { name: string }).name;
+    if ((name === 'ones' || name === 'zeros') && !scalarOnly) {
+      const names = n.args!.map((a) => (a.type === 'SymbolNode' ? (a as MathParts).name! : null));
+      return filled(b, name, names, this.scope.dims ?? new Set(), ctx);
+    }
     const args = n.args!.map(ctx.sub);
     const arity = (k: number) => {
       if (args.length !== k) throw fail(`${name} takes ${k} argument${k === 1 ? '' : 's'}, got ${args.length}`);
@@ -253,8 +266,12 @@ export class FormulaTranslator {
     const opArity = OP_FUNCTIONS.get(name);
     if (opArity !== undefined) {
       arity(opArity);
-      return build(() => b.op(name, ...args));
+      return build(() => b.op(name, ...broadcastRows(b, args, ctx)));
     }
+    // max(X), max(X, dim) and the like reduce a tensor; max(a, b) of scalars is elementwise
+    const reduction = TENSOR_FUNCTIONS.has(name) && !scalarOnly && (!FORMULA_SCALAR_FUNCTIONS.has(name) || isReduction(args));
+    if (reduction) return build(() => tensorFunction(b, name, args, ctx));
+    if (TENSOR_FUNCTIONS.has(name) && scalarOnly && !FORMULA_SCALAR_FUNCTIONS.has(name)) throw fail(`helper functions are scalar: ${name} is not allowed in them`);
     const op = FORMULA_SCALAR_FUNCTIONS.get(name);
     if (op) return this.scalarMaxMin(name, op, args, ctx);
     const helper = this.scope.functions.get(name);

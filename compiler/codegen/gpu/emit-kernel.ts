@@ -5,7 +5,7 @@
 // Loops over the stored index disappear; other loops stay, bounded by dims (literals when
 // baked, `this.constants.dim_<dim>` otherwise: gpu.js bakes constants into the shader).
 
-import type { IndexExpr, ScalarExpr, Stmt } from '../../lower/loop-ir.js';
+import { combinedValue, type IndexExpr, type ScalarExpr, type Stmt } from '../../lower/loop-ir.js';
 import type { GpuKernel } from './kernels.js';
 import { GPU_HELPERS, printScalar, type GpuPrinter } from './templates.js';
 import { foldIndex, printIndex, type Printed } from '../precedence.js';
@@ -181,9 +181,11 @@ function emitStatements(t: KernelText, stmts: readonly Stmt[], depth: number): v
       case 'let':
         writeLine(t, depth, `${s.mutable ? 'let' : 'const'} ${s.name} = ${value(t, s.value)};`);
         break;
-      case 'add-to-local':
-        writeLine(t, depth, `${s.name} += ${value(t, s.value)};`);
+      case 'add-to-local': {
+        const combined = combinedValue(s);
+        writeLine(t, depth, combined ? `${s.name} = ${value(t, combined)};` : `${s.name} += ${value(t, s.value)};`);
         break;
+      }
       case 'store': {
         const v = value(t, s.value);
         if (body.kind === 'store' && body.reduction) writeLine(t, depth, `${t.names.acc} += ${v};`);
