@@ -1,7 +1,8 @@
 // Errors phic reports to users: one class, a category that maps to an exit code, and
 // enough context (spec file, field, formula, position) to point at the user's mistake.
 
-export type ErrorCategory = 'usage' | 'spec' | 'data' | 'numeric';
+/** `config`: a phic.config file that cannot be used (like a usage error, from a file). */
+export type ErrorCategory = 'usage' | 'config' | 'spec' | 'data' | 'numeric';
 
 export interface SourceLocation {
   file?: string;
@@ -30,9 +31,9 @@ export class PhicError extends Error {
     this.context = context;
   }
 
-  /** Exit code scripts can rely on: 2 for usage mistakes, 1 for everything else. */
+  /** Exit code scripts can rely on: 2 for usage and config mistakes, 1 for everything else. */
   get exitCode(): number {
-    return this.category === 'usage' ? 2 : 1;
+    return this.category === 'usage' || this.category === 'config' ? 2 : 1;
   }
 
   /** A multi-line report: location, message, the formula and a caret under the position. */
@@ -56,5 +57,6 @@ export class PhicError extends Error {
 }
 
 export const usageError = (message: string, context?: ErrorContext) => new PhicError('usage', message, context);
+export const configError = (message: string, context?: ErrorContext) => new PhicError('config', message, context);
 export const specError = (message: string, context?: ErrorContext) => new PhicError('spec', message, context);
 export const dataError = (message: string, context?: ErrorContext) => new PhicError('data', message, context);

@@ -1,6 +1,6 @@
 // Parsers for the CLI's option values (commander argument parsers): integers, which must be
-// exact in a JavaScript number (at most 2^53 − 1), and `--dims m=100,n=40`, where each dim
-// may be given once.
+// exact in a JavaScript number (at most 2^53 − 1), `--dims m=100,n=40`, where each dim may be
+// given once, and the lab's numbers and lists.
 
 import { InvalidArgumentError } from 'commander';
 
@@ -28,3 +28,24 @@ export function parseDims(text: string): Record<string, number> {
   }
   return dims;
 }
+
+/** A parser for a number option that must be positive (`--eta`). */
+export const positiveArg = (name: string) => (text: string): number => {
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v) || v <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got '${text}'`);
+  return v;
+};
+
+/** A parser for a number option that must be zero or more (`--omega`). */
+export const nonNegativeArg = (name: string) => (text: string): number => {
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v) || v < 0) throw new InvalidArgumentError(`${name} must be a non-negative number, got '${text}'`);
+  return v;
+};
+
+/** A parser for `0,20,40`: distinct non-negative integers, sorted. */
+export const integerListArg = (name: string) => (text: string): number[] => {
+  const parts = text.split(',').map((p) => p.trim());
+  if (parts.some((p) => !/^\d+$/.test(p))) throw new InvalidArgumentError(`${name} must be a comma-separated list of non-negative integers, e.g. 0,20,40, got '${text}'`);
+  return [...new Set(parts.map(Number))].sort((a, b) => a - b);
+};

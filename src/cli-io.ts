@@ -11,6 +11,8 @@ export interface CliIo {
   readonly stderr: (text: string) => void;
   /** True when stderr is a terminal (progress bars instead of plain lines). */
   readonly stderrIsTTY?: boolean;
+  /** Stops a command that runs until stopped (`generate --watch`); without it, SIGINT and SIGTERM do. */
+  readonly signal?: AbortSignal;
 }
 
 /** The process's own working folder and streams. */

@@ -1,23 +1,24 @@
 #!/usr/bin/env node
-// The phic command line: `compile` and `run`, and the lab's `curse`, `truncation`,
-// `bilevel` and `paper`. `runCli(argv, io)` runs one command in-process and returns its exit
-// code: it never calls process.exit and resolves paths against io.cwd, never process.cwd().
-// The bin at the bottom is a thin wrapper around it. Commands load their modules when they
-// run, so `--help` is quick. Exit codes: 0 success, 1 spec, data or numeric errors, 2 usage
+// The phic command line: `compile`, `generate` and `run`, and the lab's `curse`,
+// `truncation`, `bilevel` and `paper`. `runCli(argv, io)` runs one command in-process and
+// returns its exit code: it never calls process.exit and resolves paths against io.cwd, never
+// process.cwd(). The bin at the bottom is a thin wrapper around it. Commands load their
+// modules when they run, so `--help` is quick. Exit codes (src/report-error.ts): 0 success,
+// 1 spec, data or numeric errors (or stale files for `generate --check`), 2 usage and config
 // errors, 3 internal errors (bugs). User mistakes print one `phic: ...` line, never a stack.
 
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError, Option } from 'commander';
-import { PhicError } from '../compiler/errors.js';
+import { Command, Option } from 'commander';
 import { STAGES, MODES } from '../compiler/stages.js';
 import { PHIC_VERSION } from '../compiler/version.js';
 import { integerArg, parseDims } from './cli-args.js';
 import { processIo, type CliIo } from './cli-io.js';
-import { registerCurse } from './commands/curse.js';
-import { registerTruncation } from './commands/truncation.js';
-import { registerBilevel } from './commands/bilevel.js';
-import { registerPaper } from './commands/paper.js';
+import { registerLab } from './commands/lab-cli.js';
+import { registerGenerate } from './commands/generate-cli.js';
+import { reportError } from './report-error.js';
+
+export { reportError } from './report-error.js';
 
 /** Commander's `error: ...` text as one phic usage-error line. */
 const usageLine = (text: string) => `phic: usage error: ${text.trim().replace(/^error:\s*/, '').replace(/\s*\n\s*/g, ' ')}\n`;
@@ -32,20 +33,20 @@ export function buildProgram(io: CliIo = processIo()): Command {
   program
     .command('compile')
     .description('write a module (.js + .d.ts, or .ts) specialised for K, the truncation index and the dims')
-    .argument('<spec>', 'spec file (.json or .ts)')
-    .option('--map <name>', 'which map, when the file has several')
+    .argument('<specs...>', 'spec files (.json or .ts)')
+    .option('--map <name>', 'which map, when the file has several (one spec file only)')
     .addOption(new Option('--mode <mode>', 'derivative code to emit').choices(MODES).default('both'))
     .requiredOption('-K, --iterations <K>', 'number of iterations K', integerArg('K'))
     .option('--truncate <t>', 'truncation index t: derivatives over the last K - t iterations', integerArg('--truncate'), 0)
     .option('--dims <list>', 'bake dims in, e.g. m=100,n=40 (otherwise bound by create(dims))', parseDims)
-    .option('-o, --out <dir>', 'output folder (default: current folder)')
+    .option('-o, --out <dir>', 'output folder (default: current folder); - prints the module to standard output')
     .addOption(new Option('--emit <kind>', 'output language').choices(['js', 'ts']).default('js'))
     .addOption(new Option('--backend <backend>', 'cpu: JavaScript, float64; gpu: gpu.js kernels, float32 (create(gpu) takes your GPU instance)').choices(['cpu', 'gpu']).default('cpu'))
     .addOption(new Option('--kernels <kind>', 'cpu backend: wasm runs matrix-vector products in embedded WebAssembly SIMD kernels; js keeps every loop JavaScript').choices(['wasm', 'js']).default('wasm'))
     .addOption(new Option('--dump <stage>', 'print the IR after a stage').choices(STAGES))
-    .action(async (spec: string, o: Record<string, unknown>) => {
+    .action(async (specs: string[], o: Record<string, unknown>) => {
       const { compileCommand } = await import('./commands/compile.js');
-      await compileCommand(spec, {
+      await compileCommand(specs, {
         map: o.map as string | undefined, mode: o.mode as never, K: o.iterations as number, truncate: o.truncate as number,
         dims: o.dims as Record<string, number> | undefined, out: o.out as string | undefined, emit: o.emit as 'js' | 'ts', dump: o.dump as never,
         backend: o.backend as 'cpu' | 'gpu', kernels: o.kernels as 'wasm' | 'js',
@@ -64,7 +65,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .option('--direction <file>', 'forward mode: JSON { "<param>": direction }')
     .option('--cotangent <file>', 'reverse mode: JSON { "<state>": cotangent on x_K }')
     .option('--jacobian', 'compute the full Jacobian dx_K/dθ (not with --direction or --cotangent)')
-    .option('-o, --out <file>', 'write the result here instead of standard output')
+    .option('-o, --out <file>', 'write the result here instead of standard output (-: standard output)')
     .addOption(new Option('--backend <backend>', 'cpu (float64) or gpu (gpu.js kernels, float32)').choices(['cpu', 'gpu']).default('cpu'))
     .addOption(new Option('--gpu-mode <mode>', 'gpu.js mode for --backend gpu (gpu: let gpu.js choose)').choices(['gpu', 'headlessgl', 'webgl2', 'webgl', 'webgpu', 'webasm', 'cpu']).default('gpu'))
     .option('--require-gpu', 'with --backend gpu: fail instead of running on a CPU fallback (webasm, cpu)')
@@ -77,29 +78,9 @@ export function buildProgram(io: CliIo = processIo()): Command {
         backend: o.backend as 'cpu' | 'gpu', gpuMode: o.gpuMode as never, requireGpu: !!o.requireGpu,
       }, io);
     });
-  for (const register of [registerCurse, registerTruncation, registerBilevel, registerPaper]) register(program, io);
+  registerGenerate(program, io);
+  registerLab(program, io);
   return program;
-}
-
-/** The exit code and the one stderr line for an error a command threw. */
-export function reportError(e: unknown, io: Pick<CliIo, 'stderr'>): number {
-  if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-  if (e instanceof PhicError) {
-    io.stderr(`phic: ${e.format()}\n`);
-    return e.exitCode;
-  }
-  const err = e as Error & { category?: string };
-  if (err?.name === 'PhicError' && err.category) {
-    // Raised by generated code: bad data, non-finite iterates, or an engine it cannot run in.
-    io.stderr(`phic: ${err.category} error: ${err.message}\n`);
-    return err.category === 'usage' ? 2 : 1;
-  }
-  if (err instanceof RangeError && /allocation failed|Invalid (typed )?array (buffer )?length|Out of memory|WebAssembly\.Memory/i.test(err.message)) {
-    io.stderr(`phic: data error: cannot allocate the buffers this run needs (${err.message}): use smaller sizes\n`);
-    return 1;
-  }
-  io.stderr(`phic: internal error (please report): ${err?.stack ?? String(e)}\n`);
-  return 3;
 }
 
 /**
@@ -113,6 +94,7 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
     stdout: io.stdout ?? ((text) => void process.stdout.write(text)),
     stderr: io.stderr ?? ((text) => void process.stderr.write(text)),
     stderrIsTTY: io.stderrIsTTY ?? (io.stderr ? false : !!process.stderr.isTTY),
+    ...(io.signal ? { signal: io.signal } : {}),
   };
   try {
     await buildProgram(full).parseAsync(argv as string[], { from: 'user' });

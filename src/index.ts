@@ -1,13 +1,17 @@
-// The public API: defineMap for specs, compile for in-process use, and the spec types.
+// The public API: defineMap for specs, defineConfig for phic.config.ts, compile for in-process
+// use, and the spec and config types.
 
 import { compileSpec, type CompileOptions, type GeneratedFile } from '../compiler/pipeline.js';
 import { inMemorySource, type SpecSource } from '../compiler/spec/source.js';
 import type { MapSpec } from '../compiler/spec/types.js';
 import { importGenerated } from './load-module.js';
 import { createGpu, type GpuInstance, type GpuMode } from '../runtime/gpu.js';
+import { GPU_PACKAGES, requirePackages } from './optional-packages.js';
 
 export { defineMap } from '../compiler/spec/types.js';
 export type { MapSpec, MethodSpec, FunctionSpec, OuterSpec, ShapeString } from '../compiler/spec/types.js';
+export { defineConfig } from './config/types.js';
+export type { PhicConfig, GenerateTarget, GenerateOptions } from './config/types.js';
 export { PhicError } from '../compiler/errors.js';
 export type { CompileOptions, GeneratedFile } from '../compiler/pipeline.js';
 
@@ -116,6 +120,7 @@ export async function compile(spec: MapSpec | SpecSource, options: CompileOption
     const result = compileSpec(source, { ...rest, emit: 'js' });
     type GpuModule = { meta: Record<string, unknown>; create(gpu: GpuInstance, dims?: Record<string, number> | null, o?: object): GpuMapInstance };
     const mod = await importGenerated<GpuModule>(result.moduleCode);
+    if (!given) requirePackages('compile() with the GPU backend and no gpu instance', GPU_PACKAGES);
     const gpu = given ?? (await createGpu(gpuMode ?? 'gpu'));
     const createOptions = { ...(requireGpu ? { requireGpu } : {}), ...(executor ? { executor } : {}) };
     return { meta: mod.meta, files: result.files, gpu, create: (dims?: Readonly<Record<string, number>> | null) => mod.create(gpu, dims as Record<string, number> | undefined, createOptions) };

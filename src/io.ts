@@ -1,10 +1,12 @@
 // File output for the CLI, written atomically: every file goes to a temporary
 // (`.<name>.<pid>.tmp` in the output folder) and is renamed into place, so a failure never
-// leaves a half-written file. Output paths are checked first (a file where a folder should
-// be, a folder where a file should be) and folders are made one level at a time, so a bad
-// `-o` is one usage error and leaves nothing behind. Input: src/json-file.ts.
+// leaves a half-written file. A file whose bytes are already the ones to write is left alone
+// (not even its modification time changes), so watchers and build tools see no change.
+// Output paths are checked first (a file where a folder should be, a folder where a file
+// should be) and folders are made one level at a time, so a bad `-o` is one usage error and
+// leaves nothing behind. Input: src/json-file.ts.
 
-import { mkdirSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { usageError } from '../compiler/errors.js';
 
@@ -93,17 +95,50 @@ function makeFolders(dir: string, abs: string): string | undefined {
   return missing[0];
 }
 
+/** A file to write: its name in the output folder and its contents. */
+export interface OutputFileContents {
+  readonly name: string;
+  readonly contents: string | Buffer;
+}
+
+/** True when the file at `abs` holds exactly `contents` (then it is not written again). */
+export function sameBytes(abs: string, contents: string | Buffer): boolean {
+  const stats = statOf(abs);
+  const bytes = typeof contents === 'string' ? Buffer.from(contents, 'utf8') : contents;
+  if (!stats?.isFile() || stats.size !== bytes.length) return false;
+  try {
+    return readFileSync(abs).equals(bytes);
+  } catch {
+    return false;
+  }
+}
+
 /**
- * Writes every file into `dir` or none: all contents go to temporaries first, then are
- * renamed into place. `dir` is the folder as the user gave it, resolved against `cwd`; the
+ * Writes the files of `files` that changed into `dir`, all of them or none: their contents go
+ * to temporaries first, then are renamed into place. Files that already hold their contents
+ * are left untouched. `dir` is the folder as the user gave it, resolved against `cwd`; the
  * paths returned are `dir`/name, as the user would write them.
  */
-export function writeFilesAtomically(dir: string, files: readonly { name: string; contents: string | Buffer }[], cwd?: string, target = dir): string[] {
+export function writeChangedFiles(dir: string, files: readonly OutputFileContents[], cwd?: string, target = dir): { written: string[]; unchanged: string[] } {
   const abs = resolve(cwd ?? '.', dir);
   checkOutputDir(dir, cwd, target);
   for (const f of files) {
     if (statOf(join(abs, f.name))?.isDirectory()) throw usageError(`cannot write ${join(dir, f.name)}: it is a folder`);
   }
+  const changed = files.filter((f) => !sameBytes(join(abs, f.name), f.contents));
+  const unchanged = files.filter((f) => !changed.includes(f)).map((f) => join(dir, f.name));
+  if (changed.length > 0) stageAndRename(dir, abs, changed, target);
+  return { written: changed.map((f) => join(dir, f.name)), unchanged };
+}
+
+/** Writes every file into `dir` or none (see writeChangedFiles); returns all their paths. */
+export function writeFilesAtomically(dir: string, files: readonly OutputFileContents[], cwd?: string, target = dir): string[] {
+  writeChangedFiles(dir, files, cwd, target);
+  return files.map((f) => join(dir, f.name));
+}
+
+/** Stages every file as a temporary in `abs` (made if missing), then renames them all into place. */
+function stageAndRename(dir: string, abs: string, files: readonly OutputFileContents[], target: string): void {
   const made = makeFolders(dir, abs);
   const staged: [string, string][] = [];
   const undo = () => {
@@ -126,7 +161,6 @@ export function writeFilesAtomically(dir: string, files: readonly { name: string
     for (const [temp] of staged) rmSync(temp, { force: true });
     throw usageError(`cannot write to ${target}: ${fsProblem(e)}`);
   }
-  return files.map((f) => join(dir, f.name));
 }
 
 /** Writes one file atomically (`file` as given, resolved against `cwd`). */

@@ -35,14 +35,19 @@ async function parseSpec(text: string, file: string, ext: string): Promise<SpecS
 }
 
 /**
- * Reads the spec at `file` (as the user wrote the path, and as messages name it; relative to
- * `cwd` when given) and selects map `mapName`.
+ * Reads the spec file at `file` (as the user wrote the path, and as messages name it;
+ * relative to `cwd` when given), with every map it defines.
  */
-export async function readSpecFile(file: string, mapName?: string, cwd?: string): Promise<SpecSource> {
+export async function readSpecSource(file: string, cwd?: string): Promise<SpecSource> {
   const ext = extname(file).toLowerCase();
   if (!SUPPORTED.includes(ext)) {
     throw usageError(`unsupported spec file ${file}: expected one of ${SUPPORTED.join(', ')}`);
   }
   const text = await readText(file, cwd === undefined ? file : resolve(cwd, file));
-  return selectMap(await parseSpec(text, file, ext), mapName);
+  return parseSpec(text, file, ext);
+}
+
+/** Reads the spec file at `file` (see readSpecSource) and selects map `mapName`. */
+export async function readSpecFile(file: string, mapName?: string, cwd?: string): Promise<SpecSource> {
+  return selectMap(await readSpecSource(file, cwd), mapName);
 }

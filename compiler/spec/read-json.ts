@@ -1,6 +1,8 @@
 // Reads a JSON spec file into a SpecSource that knows where every value sits (line and
 // column), and picks one map out of a multi-map file (`{ "maps": [...] }`). A key given
-// twice in one object is an error (a parsed value would silently keep the last one).
+// twice in one object is an error (a parsed value would silently keep the last one). A
+// top-level `$schema` string (for editors: the JSON Schema phic ships) is dropped, so it
+// changes neither validation nor the spec hash.
 
 import { getNodePath, getNodeValue, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
 import { specError, usageError, type SourceLocation } from '../errors.js';
@@ -51,6 +53,14 @@ function nodeAt(root: Node, field: string): Node | undefined {
   return node;
 }
 
+/** The value without a top-level `$schema` key, which must be a string (a schema's URL or path). */
+export function withoutSchemaKey(value: unknown, at: (field: string) => SourceLocation): unknown {
+  if (!isRecord(value) || !Object.hasOwn(value, '$schema')) return value;
+  const { $schema, ...rest } = value;
+  if (typeof $schema !== 'string') throw specError('$schema must be a string: the URL or path of a JSON Schema, for editors', { field: '$schema', location: at('$schema') });
+  return rest;
+}
+
 export function readJsonSpec(text: string, file: string): SpecSource {
   const at = lineLocator(text, file);
   const errors: ParseError[] = [];
@@ -70,7 +80,7 @@ export function readJsonSpec(text: string, file: string): SpecSource {
   }
 
   return {
-    value: getNodeValue(root),
+    value: withoutSchemaKey(getNodeValue(root), (field) => at(nodeAt(root, field)!.offset)),
     file,
     locate(field) {
       const node = nodeAt(root, field);
@@ -115,19 +125,33 @@ function subSource(src: SpecSource, index: number, value: unknown): SpecSource {
   };
 }
 
+/** The maps of a `{ maps: [...] }` spec; undefined for a single spec. */
+function mapsOf(src: SpecSource): unknown[] | undefined {
+  const v = src.value;
+  if (!isRecord(v) || !('maps' in v)) return undefined;
+  const maps = v.maps;
+  if (!Array.isArray(maps) || maps.length === 0) {
+    throw specError('maps must be a non-empty array of map specs', { field: 'maps', location: src.locate('maps') });
+  }
+  return maps;
+}
+
 /** Picks the map named `mapName` out of a `{ maps: [...] }` spec; a single spec is returned as is. */
 export function selectMap(src: SpecSource, mapName?: string): SpecSource {
   const v = src.value;
-  if (!isRecord(v) || !('maps' in v)) {
+  const maps = mapsOf(src);
+  if (!maps) {
     if (mapName !== undefined && isRecord(v) && v.name !== mapName) {
       throw usageError(`no map named '${mapName}' in the spec file (it defines only ${mapLabel(v, 0)}); leave --map out`);
     }
     return src;
   }
-  const maps = v.maps;
-  if (!Array.isArray(maps) || maps.length === 0) {
-    throw specError('maps must be a non-empty array of map specs', { field: 'maps', location: src.locate('maps') });
-  }
   const index = chooseMap(maps, mapName);
   return subSource(src, index, maps[index]);
+}
+
+/** Every map of a spec: each of a `{ maps: [...] }` spec's, or the single spec. */
+export function everyMap(src: SpecSource): SpecSource[] {
+  const maps = mapsOf(src);
+  return maps ? maps.map((map, index) => subSource(src, index, map)) : [src];
 }

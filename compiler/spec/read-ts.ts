@@ -1,6 +1,7 @@
 // Reads a `.ts` spec statically with ts-morph (the file is never executed): finds the
 // `export default defineMap({...})` (or the `defineMap` calls) and converts the literal to a
-// plain value, remembering where every value sits so errors can point into the file.
+// plain value, remembering where every value sits so errors can point into the file. Config
+// files (`export default defineConfig({...})`) are read the same way, with their own callee.
 
 import {
   Node,
@@ -132,31 +133,33 @@ function unwrap(node: Node): Node {
   return current;
 }
 
-function isDefineMapCall(node: Node): node is CallExpression {
+/** A test for calls to `name(...)` (or `x.name(...)`). */
+const callsTo = (name: string) => (node: Node): node is CallExpression => {
   if (!Node.isCallExpression(node)) return false;
   const callee = node.getExpression();
-  if (Node.isIdentifier(callee)) return callee.getText() === 'defineMap';
-  return Node.isPropertyAccessExpression(callee) && callee.getName() === 'defineMap';
-}
+  if (Node.isIdentifier(callee)) return callee.getText() === name;
+  return Node.isPropertyAccessExpression(callee) && callee.getName() === name;
+};
 
-function defineMapArgument(call: CallExpression, at: Locator): Node {
+function callArgument(call: CallExpression, name: string, at: Locator): Node {
   const args = call.getArguments();
-  if (args.length !== 1) throw specError('defineMap takes exactly one object literal', { location: at(call.getStart()) });
+  if (args.length !== 1) throw specError(`${name} takes exactly one object literal`, { location: at(call.getStart()) });
   return args[0]!;
 }
 
-/** The spec nodes: the default export, else every outermost `defineMap(...)` call's argument. */
-function findSpecs(sf: SourceFile, at: Locator): Node[] {
+/** The spec nodes: the default export, else every outermost `callee(...)` call's argument. */
+function findSpecs(sf: SourceFile, callee: string, at: Locator): Node[] {
+  const isCall = callsTo(callee);
   const exported = sf.getExportAssignment((e) => !e.isExportEquals());
   if (exported) {
     const expr = unwrap(exported.getExpression());
-    return [isDefineMapCall(expr) ? defineMapArgument(expr, at) : expr];
+    return [isCall(expr) ? callArgument(expr, callee, at) : expr];
   }
   const calls = sf
     .getDescendants()
-    .filter(isDefineMapCall)
-    .filter((call) => !call.getAncestors().some(isDefineMapCall));
-  return calls.map((call) => defineMapArgument(call, at));
+    .filter(isCall)
+    .filter((call) => !call.getAncestors().some(isCall));
+  return calls.map((call) => callArgument(call, callee, at));
 }
 
 function checkSyntax(project: Project, sf: SourceFile, at: Locator): void {
@@ -184,11 +187,15 @@ function convertSpecs(specs: Node[], converter: Converter): unknown {
   return { maps: specs.map((spec, i) => converter.convert(spec, join('maps', i))) };
 }
 
-export function readTsSpec(text: string, file: string): SpecSource {
+/**
+ * The spec (or, with `callee` 'defineConfig', the config) a `.ts` file defines, read without
+ * running it.
+ */
+export function readTsSpec(text: string, file: string, callee = 'defineMap'): SpecSource {
   const at = lineLocator(text, file);
   const sf = parse(text, file);
-  const specs = findSpecs(sf, at);
-  if (specs.length === 0) throw specError('no spec found: export default defineMap({...})', { location: at(0) });
+  const specs = findSpecs(sf, callee, at);
+  if (specs.length === 0) throw specError(`no ${callee === 'defineMap' ? 'spec' : 'config'} found: export default ${callee}({...})`, { location: at(0) });
   const converter = new Converter(at);
   const value = convertSpecs(specs, converter);
   const { values, exactStrings } = converter.positions;

@@ -5,8 +5,6 @@
 // figure <name>.vl.json / .svg / .png (hypergradient error and outer loss per outer step).
 
 import { basename } from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
-import { integerArg } from '../cli-args.js';
 import { processIo, type CliIo } from '../cli-io.js';
 import type * as vegaLite from 'vega-lite';
 import { usageError } from '../../compiler/errors.js';
@@ -29,36 +27,6 @@ export interface BilevelCommandOptions {
   name: string;
   /** Rows of the Markdown table of outer steps (default 12). */
   rows?: number;
-}
-
-const integer = integerArg;
-
-const positive = (name: string) => (text: string) => {
-  const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v) || v <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got '${text}'`);
-  return v;
-};
-
-export function registerBilevel(program: Command, io: CliIo = processIo()): void {
-  program
-    .command('bilevel')
-    .description('bilevel gradient descent on θ (Algorithm 1): hypergradients by reverse mode, cold against warm starts, compared with the implicit hypergradient')
-    .argument('<spec>', 'spec file (.json or .ts) with an outer objective')
-    .option('--map <name>', 'which map, when the file has several')
-    .requiredOption('--data <file>', 'JSON: inner data, outer data, initial params, optional x0')
-    .requiredOption('-K, --iterations <K>', 'inner iterations K per outer step', integer('K'))
-    .option('--truncate <t>', 'truncation index t of the backward sweep', integer('--truncate'), 0)
-    .requiredOption('--steps <N>', 'outer steps N', integer('--steps'))
-    .requiredOption('--eta <η>', 'outer step size η', positive('--eta'))
-    .option('--seed <s>', 'seed for params the data does not give', integer('--seed'), 1)
-    .option('-o, --out <dir>', 'output folder', '.')
-    .option('--name <base>', 'base name of the output files', 'bilevel')
-    .action(async (spec: string, o: Record<string, unknown>) => {
-      await bilevelCommand(spec, {
-        map: o.map as string | undefined, data: o.data as string, K: o.iterations as number, truncate: o.truncate as number,
-        steps: o.steps as number, eta: o.eta as number, seed: o.seed as number, out: o.out as string, name: o.name as string,
-      }, io);
-    });
 }
 
 export async function bilevelCommand(specFile: string, opts: BilevelCommandOptions, io: CliIo = processIo()): Promise<void> {

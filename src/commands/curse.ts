@@ -5,9 +5,7 @@
 // A map that is not a contraction gets warnings instead of bounds; iterates that blow up
 // are a numeric error (exit 1).
 
-import { Option, type Command } from 'commander';
 import { PhicError, usageError } from '../../compiler/errors.js';
-import { integerArg } from '../cli-args.js';
 import { processIo, type CliIo } from '../cli-io.js';
 import { estimateConstants, type Constants } from '../lab/bounds.js';
 import { reference, type Reference } from '../lab/fixed-point.js';
@@ -28,9 +26,6 @@ export interface CurseCommandOptions {
   out: string;
   name: string;
 }
-
-/** A commander parser for integer options (at most 2^53 − 1). */
-export const integerOption = integerArg;
 
 /** A base name for output files: no folders, no leading dot. */
 export function checkBaseName(name: string): string {
@@ -117,26 +112,3 @@ export async function curseCommand(specFile: string, opts: CurseCommandOptions, 
   return { files, warnings: lab.warnings };
 }
 
-export function registerCurse(program: Command, io: CliIo = processIo()): void {
-  program
-    .command('curse')
-    .description('trace the curse of unrolling: iterate, forward- and reverse-mode errors against k, with the bounds of Theorems 7–8')
-    .argument('<spec>', 'spec file (.json or .ts)')
-    .option('--map <name>', 'which map, when the file has several')
-    .requiredOption('--data <file>', 'JSON: { "<param or data name>": array, "x0": { "<state>": array } }')
-    .requiredOption('-K, --iterations <K>', 'number of iterations K', integerOption('K'))
-    .option('--truncate <t>', 'truncation index t: late start of forward mode, stop of the reverse sweep', integerOption('--truncate'), 0)
-    .addOption(new Option('--mode <mode>', 'which derivative errors to trace').choices(['forward', 'reverse', 'both']).default('both'))
-    .addOption(new Option('--measure <measure>', 'spectral norms of full Jacobians, or JVP/VJP norms along random directions (default: spectral when small)').choices(['spectral', 'directions']))
-    .option('--directions <r>', 'random directions for --measure directions', integerOption('--directions'), 3)
-    .option('--seed <s>', 'seed of the random directions', integerOption('--seed'), 1)
-    .option('-o, --out <dir>', 'output folder', 'curse-out')
-    .option('--name <base>', 'base name of the output files', 'curse')
-    .action(async (spec: string, o: Record<string, unknown>) => {
-      await curseCommand(spec, {
-        map: o.map as string | undefined, data: o.data as string, K: o.iterations as number, truncate: o.truncate as number,
-        mode: o.mode as CurseCommandOptions['mode'], measure: o.measure as Measure | undefined, directions: o.directions as number,
-        seed: o.seed as number, out: o.out as string, name: o.name as string,
-      }, io);
-    });
-}

@@ -1,7 +1,6 @@
 // `phic paper [-o dir] [--quick]`: runs the Appendix C experiment (src/lab/paper-run.ts) and writes
 // report.md, results.json and the figures (vega-lite spec, SVG, PNG) into one folder.
 
-import type { Command } from 'commander';
 import { processIo, type CliIo } from '../cli-io.js';
 import { progress, writeOutputs } from './output.js';
 import { FULL_CONFIG, QUICK_CONFIG } from '../lab/paper-config.js';
@@ -36,13 +35,3 @@ export async function paperCommand(options: PaperOptions, io: CliIo = processIo(
   }
 }
 
-export function registerPaper(program: Command, io: CliIo = processIo()): void {
-  program
-    .command('paper')
-    .description("reproduce the paper's Appendix C experiment (least squares, u = (A, b)): figures, report.md with claims C1–C11, results.json")
-    .option('-o, --out <dir>', 'output folder', 'paper')
-    .option('--quick', 'a much smaller configuration (seconds), for tests')
-    .action(async (o: { out: string; quick?: boolean }) => {
-      await paperCommand({ out: o.out, quick: !!o.quick }, io);
-    });
-}

@@ -13,6 +13,7 @@ import { checkOutputFile, readJsonFile, writeFileAtomically } from '../io.js';
 import { processIo, type CliIo } from '../cli-io.js';
 import { defaultRunLimits, runSizeProblem } from '../run-size.js';
 import { inferDims } from '../infer-dims.js';
+import { GPU_PACKAGES, requirePackages } from '../optional-packages.js';
 import type { GpuMapInstance, MapInstance, Matrix } from '../index.js';
 import { checkRequireGpu, createGpu, type GpuInstance, type GpuMode } from '../../runtime/gpu.js';
 
@@ -58,7 +59,8 @@ export async function runCommand(specFile: string, opts: RunCommandOptions, io: 
   if (opts.mode === 'forward' && opts.cotangent) throw usageError('--cotangent is for reverse mode');
   if (opts.mode === 'reverse' && opts.direction) throw usageError('--direction is for forward mode');
   if (opts.requireGpu && opts.backend !== 'gpu') throw usageError('--require-gpu needs --backend gpu');
-  if (opts.out !== undefined) checkOutputFile(opts.out, io.cwd);
+  if (opts.backend === 'gpu') requirePackages('phic run --backend gpu', GPU_PACKAGES);
+  if (opts.out !== undefined && opts.out !== '-') checkOutputFile(opts.out, io.cwd);
 
   const source = await readSpecFile(specFile, opts.map, io.cwd);
   const model = buildModel(source);
@@ -115,7 +117,7 @@ export async function runCommand(specFile: string, opts: RunCommandOptions, io: 
     meta: { K: opts.K, truncate: opts.truncate, mode: opts.mode, jacobian: !!opts.jacobian, dims, map: model.name, ...(gpuBackend ? { backend: out.backend, precision: out.precision } : {}) },
   };
   const text = JSON.stringify(json) + '\n';
-  if (opts.out !== undefined) writeFileAtomically(opts.out, text, io.cwd);
+  if (opts.out !== undefined && opts.out !== '-') writeFileAtomically(opts.out, text, io.cwd);
   else io.stdout(text);
 }
 
