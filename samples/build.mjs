@@ -16,6 +16,10 @@ export const SAMPLES = [
   { name: 'logistic', K: 300, truncate: 0, dims: 'm=12,n=3' },
   { name: 'pseudo_huber', K: 400, truncate: 0, dims: 'm=10,n=2' },
   { name: 'tanh_layer', K: 200, truncate: 120, dims: 'n=5,p=3' },
+  { name: 'softmax_regression', K: 100, truncate: 0, dims: 'm=12,d=4,c=3,v=9' },
+  { name: 'svm', K: 100, truncate: 0, dims: 'm=16,n=4' },
+  { name: 'ista', K: 100, truncate: 0, dims: 'm=10,n=6' },
+  { name: 'sinkhorn', K: 300, truncate: 0, dims: 'n=5,m=4' },
 ];
 
 export function buildSamples() {
