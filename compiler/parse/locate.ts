@@ -79,24 +79,9 @@ export function locateNodes(formula: string, root: MathNode): Map<MathNode, Span
         span = { start: open >= 0 ? open : inner.start, end: close >= 0 ? close + 1 : inner.end, at: inner.at };
         break;
       }
-      case 'OperatorNode': {
-        const args = (n.args ?? []).map(visit);
-        const op = n.op ?? '';
-        if (args.length === 2) {
-          const [l, r] = args as [Span, Span];
-          const at = n.implicit ? r.start : find(op, l.end, r.start);
-          span = { start: l.start, end: r.end, at };
-        } else if (op === "'") {
-          const a = args[0]!;
-          const at = find("'", a.end, formula.length);
-          span = { start: a.start, end: at + 1, at };
-        } else {
-          const a = args[0] ?? { start: 0, end: 0, at: 0 };
-          const at = Math.max(0, formula.lastIndexOf(op, a.start));
-          span = { start: at, end: a.end, at };
-        }
+      case 'OperatorNode':
+        span = operatorSpan(formula, n, (n.args ?? []).map(visit), find);
         break;
-      }
       case 'ConditionalNode': {
         // c ? a : b is reported at its '?'
         const [c, a, b] = [n.condition!, n.trueExpr!, n.falseExpr!].map(visit) as [Span, Span, Span];
@@ -118,4 +103,21 @@ export function locateNodes(formula: string, root: MathNode): Map<MathNode, Span
   };
   visit(root);
   return spans;
+}
+
+/** An operator's span from its operands' spans: a binary one is reported at its operator, a transpose after its operand, a prefix before it. */
+function operatorSpan(formula: string, n: { op?: string; implicit?: boolean }, args: readonly Span[], find: (text: string, from: number, to: number) => number): Span {
+  const op = n.op ?? '';
+  if (args.length === 2) {
+    const [l, r] = args as [Span, Span];
+    return { start: l.start, end: r.end, at: n.implicit ? r.start : find(op, l.end, r.start) };
+  }
+  if (op === "'") {
+    const a = args[0]!;
+    const at = find("'", a.end, formula.length);
+    return { start: a.start, end: at + 1, at };
+  }
+  const a = args[0] ?? { start: 0, end: 0, at: 0 };
+  const at = Math.max(0, formula.lastIndexOf(op, a.start));
+  return { start: at, end: a.end, at };
 }
