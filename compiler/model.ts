@@ -4,7 +4,7 @@
 
 import { specError } from './errors.js';
 import { Builder } from './ir/builder.js';
-import { sameShape, formatShape, type InputNode, type Node, type Shape } from './ir/nodes.js';
+import { sameShape, formatShape, topoSort, type InputNode, type Node, type Shape } from './ir/nodes.js';
 import { FormulaTranslator, type HelperFunction } from './parse/from-mathjs.js';
 import type { SpecSource } from './spec/source.js';
 import type { MapSpec } from './spec/types.js';
@@ -37,6 +37,8 @@ export interface MapModel {
   readonly outer?: Node;
   /** Dimension names in order of first appearance. */
   readonly dims: readonly string[];
+  /** The iteration index k (0-based) when a formula of Φ uses it: the map then changes from step to step. */
+  readonly iteration: InputNode | null;
 }
 
 export function buildModel(source: SpecSource): MapModel {
@@ -97,10 +99,16 @@ export function buildModel(source: SpecSource): MapModel {
     });
   });
 
+  const iteration = translator.iteration;
   let outer: Node | undefined;
   if (spec.outer) {
     const outerSymbols = new Map(outerData.map((v) => [v.name, v.node as Node]));
     outer = translator.translate(spec.outer.objective, 'outer.objective', outerSymbols);
+    if (topoSort([outer]).some((n) => n.kind === 'input' && n.role === 'iteration')) {
+      throw specError('the outer objective is evaluated once, after the iterations: the iteration index k has no value there', {
+        field: 'outer.objective', formula: spec.outer.objective, location: source.locate('outer.objective'),
+      });
+    }
     if (outer.shape.length !== 0) {
       throw specError(`the outer objective must be a scalar, got ${formatShape(outer.shape)}`, {
         field: 'outer.objective',
@@ -112,5 +120,5 @@ export function buildModel(source: SpecSource): MapModel {
 
   const dims: string[] = [];
   for (const v of [...state, ...params, ...data, ...outerData]) for (const d of v.shape) if (!dims.includes(d)) dims.push(d);
-  return { spec, name: spec.name, builder: b, state, params, data, outerData, update, outer, dims };
+  return { spec, name: spec.name, builder: b, state, params, data, outerData, update, outer, dims, iteration };
 }

@@ -99,6 +99,8 @@ export interface Plan {
     /** ℓ(x, θ) and its gradients at the current state (when the spec has an outer objective). */
     readonly outerGradient?: Segment;
   };
+  /** The one-entry buffer that holds k, the index of the step being run, when Φ depends on it. */
+  readonly iteration?: string;
   /** Set by the batch-tangents pass: the tangent step of multi-direction forward sweeps. */
   readonly tangentBatch?: TangentBatch;
   /** Set by the defer-updates pass: the adjoint step whose rank-1 gradient updates wait for a block of steps. */
@@ -138,6 +140,7 @@ export function buildPlan(model: MapModel, options: PlanOptions, topLevel: Itera
   model.state.forEach((s, i) => base.set(s.node.id, buf(state[i]!.current)));
   model.params.forEach((p, i) => base.set(p.node.id, buf(params[i]!.value)));
   [...model.data, ...model.outerData].forEach((v, i) => base.set(v.node.id, buf(named.data[i]!.value)));
+  if (model.iteration) base.set(model.iteration.id, buf(named.iteration!));
   d.stateTangents.forEach((t, i) => base.set(t.id, buf(state[i]!.dot)));
   d.paramTangents.forEach((t, i) => base.set(t.id, buf(params[i]!.dot)));
   d.stateCotangents.forEach((t, i) => base.set(t.id, buf(state[i]!.bar)));
@@ -185,9 +188,12 @@ export function buildPlan(model: MapModel, options: PlanOptions, topLevel: Itera
     reverse.adjoint = lower.segment(s.available, segmentNames.adjointStep, 'adjoint of one iteration: x̄ ← x̄ ∂ₓΦ, θ̄ += x̄ ∂θΦ', outs);
   }
   const outer = model.outer ? outerSegment(model, named, lower, withHoisted) : undefined;
+  // k's buffer: the drivers write the step's index into it (schedule step iterationIndex)
+  if (named.iteration) lower.temporaries.push({ name: named.iteration, dims: [], batched: false });
 
   return {
     model, options, names, dimNames: named.dimNames, state, params, data: named.data, temporaries: lower.temporaries, derivatives: d, outer: outer?.buffers,
+    ...(named.iteration ? { iteration: named.iteration } : {}),
     graphs: { update, tangent, adjoint },
     segments: { invariants, step, ...forward, ...reverse, ...(outer ? { outerGradient: outer.segment } : {}) },
   };
@@ -218,11 +224,12 @@ function planNames(model: MapModel, topLevel: Iterable<string>) {
   const params: ParamBuffers[] = model.params.map((p, i) => ({
     name: p.name, dims: p.shape, value: paramIds[i]!, dot: names.fresh(`${p.name}_dot`), bar: names.fresh(`${p.name}_bar`),
   }));
+  const iteration = model.iteration ? names.fresh('iteration') : undefined;
   const data = [
     ...model.data.map((v) => ({ name: v.name, dims: v.shape, outer: false })),
     ...model.outerData.map((v) => ({ name: v.name, dims: v.shape, outer: true })),
   ].map((v, i) => ({ ...v, value: dataIds[i]! }));
-  return { names, dimNames, segmentNames, state, params, data };
+  return { names, dimNames, segmentNames, state, params, data, iteration };
 }
 
 /** Lowering with the back end's segment passes, and the temporary buffers it declares. */

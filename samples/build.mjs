@@ -20,6 +20,8 @@ export const SAMPLES = [
   { name: 'svm', K: 100, truncate: 0, dims: 'm=16,n=4' },
   { name: 'ista', K: 100, truncate: 0, dims: 'm=10,n=6' },
   { name: 'sinkhorn', K: 300, truncate: 0, dims: 'n=5,m=4' },
+  { name: 'gd_schedule', K: 100, truncate: 0, dims: 'm=10,n=4' },
+  { name: 'fista', K: 100, truncate: 0, dims: 'm=10,n=6' },
 ];
 
 export function buildSamples() {

@@ -31,6 +31,8 @@ interface SampleCase {
   contractive: boolean;
   /** The kernel calls the SIMD path must make (default: matrix-vector products); null when it has no product. */
   products?: RegExp | null;
+  /** The map reads the iteration index k: a run of K − t steps from x_t is not the last K − t steps. */
+  timeVarying?: boolean;
 }
 
 const CASES: SampleCase[] = [
@@ -46,6 +48,9 @@ const CASES: SampleCase[] = [
   { name: 'ista', K: 30, fdK: 5, contractive: false },
   // the potentials are defined up to a shift (f + s, g − s): I − ∂ₓΦ is singular at the fixed point
   { name: 'sinkhorn', K: 30, fdK: 5, contractive: false, products: null },
+  // maps that change from step to step: a step size α/(1 + γk), FISTA's momentum k/(k + 3)
+  { name: 'gd_schedule', K: 30, fdK: 5, contractive: false, timeVarying: true },
+  { name: 'fista', K: 30, fdK: 5, contractive: false, timeVarying: true },
 ];
 
 interface Block {
@@ -195,7 +200,7 @@ describe.each(KERNEL_PATHS.flatMap((kernels) => CASES.map((c) => ({ ...c, kernel
     }
   });
 
-  it('truncated derivatives are those of the last K - t steps started at x_t', async () => {
+  if (!c.timeVarying) it('truncated derivatives are those of the last K - t steps started at x_t', async () => {
     const t = c.K / 2;
     const truncated = await instance(s, c.K, t);
     const Jt = assemble(truncated.jacobianReverse!(s.inputs as never, s.x0 as never).jacobian, s.layout);

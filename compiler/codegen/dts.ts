@@ -89,6 +89,6 @@ export function sharedTypes(plan: Plan, notes: { input: string; state?: string }
     `export interface Gradient {\n${fields(paramNames, 'Float64Array')}\n}`,
     `/** jacobian[state][param]: rows are the state's entries, columns the param's. */\nexport type Jacobian = {\n${stateNames.map((s) => `  ${s}: {\n${paramNames.map((p) => `    ${p}: Matrix;`).join('\n')}\n  };`).join('\n')}\n};`,
     `export interface Dims {\n${fields(model.dims, 'number', !!plan.options.dims)}\n}`,
-    'export interface Meta {\n  name: string;\n  phicVersion: string;\n  specHash: string;\n  backend: string;\n  precision: string;\n  mode: string;\n  K: number;\n  truncate: number;\n  dims: Record<string, number> | null;\n  state: { name: string; shape: string[]; initialFrom?: string }[];\n  params: { name: string; shape: string[] }[];\n  data: { name: string; shape: string[] }[];\n}',
+    'export interface Meta {\n  name: string;\n  phicVersion: string;\n  specHash: string;\n  backend: string;\n  precision: string;\n  mode: string;\n  K: number;\n  truncate: number;\n  dims: Record<string, number> | null;\n  state: { name: string; shape: string[]; initialFrom?: string }[];\n  params: { name: string; shape: string[] }[];\n  data: { name: string; shape: string[] }[];\n  /** Present when the map reads the iteration index k. */\n  iterationDependent?: true;\n}',
   ];
 }

@@ -214,5 +214,7 @@ export function metaObject(plan: Plan, info: HeaderInfo) {
     state: model.state.map((s) => ({ name: s.name, shape: [...s.shape], ...(s.initialFrom ? { initialFrom: s.initialFrom } : {}) })),
     params: vars(model.params),
     data: vars([...model.data, ...model.outerData]),
+    // the map changes from step to step (it reads k): the lab's theory assumes it does not
+    ...(model.iteration ? { iterationDependent: true } : {}),
   };
 }

@@ -103,6 +103,8 @@ function emitStep(ctx: DriverContext, step: Step, place: Place) {
       return emitOuterStep(ctx, step.seed);
     case 'snapshot':
       return w.writeLine(`const ${v.state} = ${n.snapshot}();`);
+    case 'iterationIndex':
+      return w.writeLine(`${plan.iteration!}[0] = ${step.value === 'k' ? v.k : '0'};`);
   }
 }
 

@@ -12,7 +12,8 @@ export type InputRole =
   | 'param' // θ, differentiated
   | 'data' // fixed inputs, not differentiated
   | 'tangent' // ẋ or θ̇ in a JVP
-  | 'cotangent'; // x̄ seed in a VJP
+  | 'cotangent' // x̄ seed in a VJP
+  | 'iteration'; // k, the index of the step (0-based): varies per step, not differentiated
 
 export interface ConstNode {
   readonly kind: 'const';

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import type { MathNode } from 'mathjs';
 import { PhicError, specError } from '../errors.js';
 import type { Builder } from '../ir/builder.js';
-import { ShapeError, formatShape, type Node } from '../ir/nodes.js';
+import { ShapeError, formatShape, type InputNode, type Node } from '../ir/nodes.js';
 import { allOps, getOp, FORMULA_SCALAR_FUNCTIONS, FORMULA_STRUCTURAL_OPS } from '../ops/index.js';
 import type { SpecSource } from '../spec/source.js';
 import { locateNodes, type Span } from './locate.js';
@@ -28,6 +28,9 @@ export interface Scope {
   /** The spec's dims: a formula may use one as a number (its size) and in ones(n) / zeros(n). */
   readonly dims?: ReadonlySet<string>;
 }
+
+/** The name of the iteration index in formulas, unless the spec gives the name to something else. */
+export const ITERATION_SYMBOL = 'k';
 
 // mathjs takes a while to load, so it is loaded on first use, not at import; its number
 // build parses the same syntax and loads in half the time of the full one.
@@ -91,6 +94,13 @@ export class FormulaTranslator {
   private readonly inlining: string[] = [];
   /** Argument nodes of the helper calls being inlined: the only tensors a helper body may use. */
   private readonly helperArgNodes = new Set<Node>();
+  /** The iteration index k, once a formula has used it. */
+  private iterationNode: InputNode | null = null;
+
+  /** The iteration index's input node, when some formula translated so far uses k. */
+  get iteration(): InputNode | null {
+    return this.iterationNode;
+  }
 
   constructor(
     private readonly b: Builder,
@@ -193,6 +203,7 @@ export class FormulaTranslator {
       return found;
     }
     if (this.scope.dims?.has(name)) return dimSize(this.b, name);
+    if (name === ITERATION_SYMBOL) return (this.iterationNode ??= this.b.input(ITERATION_SYMBOL, 'iteration', []) as InputNode);
     const named = NAMED_CONSTANTS.get(name);
     if (named !== undefined) return this.b.constant(named);
     if (this.scope.functions.has(name) || OP_FUNCTIONS.has(name) || FORMULA_SCALAR_FUNCTIONS.has(name)) throw fail(`'${name}' is a function: call it with arguments`);

@@ -15,7 +15,20 @@ const TANGENT_ENTRIES: ReadonlySet<EntryName> = new Set(['jvp', 'jacobianForward
 const segment = (key: SegmentKey): Step => ({ kind: 'segment', segment: key });
 
 export function buildSchedule(plan: Plan): Schedule {
-  return { procedures: procedures(plan), entries: entries(plan) };
+  const schedule = { procedures: procedures(plan), entries: entries(plan) };
+  return plan.iteration ? withIterationIndex(schedule) : schedule;
+}
+
+/**
+ * When Φ reads the step index k: every iteration first writes k where the segments read it (the
+ * backward sweep's step k included), and an entry at a point runs the map of step 0.
+ */
+function withIterationIndex(schedule: Schedule): Schedule {
+  const inLoops = (steps: readonly Step[]): Step[] =>
+    steps.map((s) => (s.kind === 'iterations' ? { ...s, body: [{ kind: 'iterationIndex', value: 'k' }, ...inLoops(s.body)] } : s));
+  const procedures = Object.fromEntries(Object.entries(schedule.procedures).map(([name, steps]) => [name, inLoops(steps)]));
+  const entries = schedule.entries.map((e) => (e.at === 'point' ? { ...e, steps: [{ kind: 'iterationIndex', value: 0 } as const, ...e.steps] } : e));
+  return { procedures, entries };
 }
 
 /** The segment the tangent step follows: the step keeping what the tangent reads, or the plain step. */

@@ -56,7 +56,9 @@ export type Step =
   /** Evaluate ℓ and its gradients at the current state; `seed`: they become the adjoints (the hypergradient). */
   | { readonly kind: 'outer'; readonly seed: boolean }
   /** The state result, taken here (before a backward sweep changes the iterate). */
-  | { readonly kind: 'snapshot' };
+  | { readonly kind: 'snapshot' }
+  /** The step index k (or 0 at a point) into the buffer formulas read k from, when Φ depends on it. */
+  | { readonly kind: 'iterationIndex'; readonly value: 'k' | 0 };
 
 /** The public entry points. */
 export type EntryName = 'iterate' | 'jvp' | 'jacobianForward' | 'vjp' | 'jacobianReverse' | 'partialX' | 'partialTheta' | 'partialRows' | 'outerAt' | 'hypergradient';

@@ -9,11 +9,12 @@ import { processIo, type CliIo } from '../cli-io.js';
 import type * as vegaLite from 'vega-lite';
 import { usageError } from '../../compiler/errors.js';
 import { PHIC_VERSION } from '../../compiler/version.js';
-import { loadProblem } from '../lab/problem.js';
+import { loadProblem, timeVaryingWarnings } from '../lab/problem.js';
 import { requireOuter, runBilevel, validateBilevelOptions, type BilevelResult, type BilevelStep, type BilevelTrace } from '../lab/bilevel.js';
 import { figureSpec, renderSvg, svgToPng, type Figure, type Series } from '../lab/plot.js';
 import { markdownTable, type OutputFile } from '../lab/output.js';
 import { progress, writeOutputs } from './output.js';
+import { printWarnings } from './curse.js';
 
 export interface BilevelCommandOptions {
   map?: string;
@@ -34,6 +35,7 @@ export async function bilevelCommand(specFile: string, opts: BilevelCommandOptio
   if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(opts.name)) throw usageError(`--name must be a plain file name (letters, digits, '_', '-', '.'), got '${opts.name}'`);
   const problem = await loadProblem(specFile, opts.data, opts.map, io.cwd);
   requireOuter(problem);
+  printWarnings(timeVaryingWarnings(problem), io);
   const bar = progress('bilevel', 2 * opts.steps, io);
   let result: BilevelResult;
   try {

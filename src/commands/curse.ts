@@ -9,7 +9,7 @@ import { PhicError, usageError } from '../../compiler/errors.js';
 import { processIo, type CliIo } from '../cli-io.js';
 import { estimateConstants, type Constants } from '../lab/bounds.js';
 import { reference, type Reference } from '../lab/fixed-point.js';
-import { loadProblem, type LabProblem } from '../lab/problem.js';
+import { loadProblem, timeVaryingWarnings, type LabProblem } from '../lab/problem.js';
 import { traceCurse, type Measure } from '../lab/trace.js';
 import { writeReport } from './output.js';
 import { curseFigure, curseJson, curseMarkdown, curseStdout, labWarnings, type CurseReportInput, type LabContext } from '../lab/curse-report.js';
@@ -79,7 +79,7 @@ export async function prepareLab(specFile: string, dataFile: string, mapName: st
     fixedPoint: ref.fixedPoint,
     constants,
   };
-  return { problem, ref, constants, context, warnings: labWarnings(context) };
+  return { problem, ref, constants, context, warnings: [...timeVaryingWarnings(problem), ...labWarnings(context)] };
 }
 
 export function printWarnings(warnings: readonly string[], io: Pick<CliIo, 'stderr'> = processIo()): void {

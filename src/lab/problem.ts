@@ -59,6 +59,16 @@ export function makeProblem(source: SpecSource, inputs: Record<string, unknown>,
   return problem;
 }
 
+/**
+ * The lab's warning for a map that reads the iteration index k: its theory (the fixed point, the
+ * contraction constants, the bounds, J* from the implicit function theorem) is for a map that is
+ * the same at every step, and the lab takes them for the map of step 0.
+ */
+export function timeVaryingWarnings(problem: LabProblem): string[] {
+  if (!problem.model.iteration) return [];
+  return ['the map reads the iteration index k, so it changes from step to step: the fixed point, the contraction constants, the bounds and J* assume a time-invariant map; the lab takes them for the map of step k = 0'];
+}
+
 /** Reads a spec file and a data file (`{ ...inputs, x0?: {...} }`, as for `phic run`). */
 /** Reads spec and data; relative paths are taken from `cwd` (default: the process's folder). */
 export async function loadProblem(specFile: string, dataFile: string, mapName?: string, cwd?: string): Promise<LabProblem> {

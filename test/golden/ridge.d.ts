@@ -55,6 +55,8 @@ export interface Meta {
   state: { name: string; shape: string[]; initialFrom?: string }[];
   params: { name: string; shape: string[] }[];
   data: { name: string; shape: string[] }[];
+  /** Present when the map reads the iteration index k. */
+  iterationDependent?: true;
 }
 /**
  * Seen by an `observe` callback after every iteration (k counts completed iterations). The
