@@ -62,16 +62,20 @@ export function buildModel(source: SpecSource): MapModel {
   const functions = new Map<string, HelperFunction>(Object.entries(spec.functions ?? {}));
   // every dim a shape names: formulas may use it as a number and in ones(n) / zeros(n)
   const dimNames = new Set([...state, ...params, ...data, ...outerData].flatMap((v) => v.shape));
-  const translator = new FormulaTranslator(b, { symbols, functions, dims: dimNames }, source);
+  const translator = new FormulaTranslator(b, { symbols, functions, dims: dimNames, state: state.map((s) => s.name), sequential: spec.sequential === true }, source);
 
   let update: Node[];
   if (spec.update) {
+    // in sequential order, a formula reads the new values of the components before it as <name>_next
+    const earlier = new Map<string, Node>();
     update = state.map((s) => {
       const formula = spec.update![s.name];
       if (formula === undefined) {
         throw specError(`missing update for state '${s.name}'`, { field: 'update', location: source.locate('update') });
       }
-      return translator.translate(formula, `update.${s.name}`);
+      const node = translator.translate(formula, `update.${s.name}`, spec.sequential ? earlier : undefined);
+      if (spec.sequential && !symbols.has(`${s.name}_next`)) earlier.set(`${s.name}_next`, node.shape.length === 0 ? b.broadcastTo(node, s.shape) : node);
+      return node;
     });
     for (const name of Object.keys(spec.update)) {
       if (!state.some((s) => s.name === name)) {

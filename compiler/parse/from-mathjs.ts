@@ -27,6 +27,9 @@ export interface Scope {
   readonly functions: ReadonlyMap<string, HelperFunction>;
   /** The spec's dims: a formula may use one as a number (its size) and in ones(n) / zeros(n). */
   readonly dims?: ReadonlySet<string>;
+  /** The state components in update order, and whether they update in that order (`<name>_next`). */
+  readonly state?: readonly string[];
+  readonly sequential?: boolean;
 }
 
 /** The name of the iteration index in formulas, unless the spec gives the name to something else. */
@@ -207,6 +210,11 @@ export class FormulaTranslator {
     const named = NAMED_CONSTANTS.get(name);
     if (named !== undefined) return this.b.constant(named);
     if (this.scope.functions.has(name) || OP_FUNCTIONS.has(name) || FORMULA_SCALAR_FUNCTIONS.has(name)) throw fail(`'${name}' is a function: call it with arguments`);
+    const base = name.endsWith('_next') ? name.slice(0, -'_next'.length) : null;
+    if (base !== null && this.scope.state?.includes(base)) {
+      if (!this.scope.sequential) throw fail(`'${name}' is the new value of ${base}: set sequential: true to update the state components in order (${this.scope.state.join(', ')}), so that a later one may read it`);
+      throw fail(`'${name}' is not known yet: the state components update in the order ${this.scope.state.join(', ')}, and a formula reads only the new values of those before it`);
+    }
     throw fail(`unknown symbol '${name}' (known: ${[...symbols.keys()].join(', ') || 'none'})`);
   }
 

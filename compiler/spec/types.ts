@@ -35,6 +35,11 @@ export interface MapSpec {
   constants?: Record<string, number>;
   functions?: Record<string, FunctionSpec>;
   update?: Record<string, string>;
+  /**
+   * Update the state components in the order of `state` (Gauss–Seidel): a formula may read the
+   * new value of an earlier component as `<name>_next`. Default: all at once, from x_k.
+   */
+  sequential?: boolean;
   objective?: string;
   method?: MethodSpec;
   outer?: OuterSpec;

@@ -33,7 +33,7 @@ export function validateSpec(src: SpecSource): MapSpec {
   const v = src.value;
   if (!isRecord(v)) throw fail('', 'a spec must be an object');
 
-  const known = ['name', 'state', 'params', 'data', 'constants', 'functions', 'update', 'objective', 'method', 'outer'];
+  const known = ['name', 'state', 'params', 'data', 'constants', 'functions', 'update', 'sequential', 'objective', 'method', 'outer'];
   for (const key of Object.keys(v)) if (!known.includes(key)) throw fail(key, `unknown field '${key}' (expected one of ${known.join(', ')})`);
 
   const seen = new Map<string, string>();
@@ -112,7 +112,9 @@ function validateUpdateOrObjective(v: Record<string, unknown>, fail: Fail): void
     for (const [name, formula] of Object.entries(v.update)) {
       if (typeof formula !== 'string') throw fail(`update.${name}`, 'an update must be a formula string');
     }
+    if (v.sequential !== undefined && typeof v.sequential !== 'boolean') throw fail('sequential', 'sequential must be true or false');
   } else {
+    if (v.sequential !== undefined) throw fail('sequential', 'sequential orders the formulas of update; a method derives its update from the objective');
     if (typeof v.objective !== 'string') throw fail('objective', 'objective must be a formula string');
     validateMethod(v.method, fail);
   }

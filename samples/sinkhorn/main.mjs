@@ -1,17 +1,16 @@
-// Log-domain Sinkhorn at ε = 0.01: the transport plan's marginals, and the gradient of ⟨b, g_K⟩
-// with respect to the cost C by one reverse pass, checked against central differences.
+// Log-domain Sinkhorn at ε = 0.01, f then g in each step: the transport plan's column sums (b,
+// since g is updated last), and the gradient of ⟨b, g_K⟩ with respect to the cost C by one
+// reverse pass, checked against central differences.
 import { readFileSync } from 'node:fs';
 import { create, meta } from './generated/sinkhorn.js';
 
 const data = JSON.parse(readFileSync(new URL('./data.json', import.meta.url), 'utf8'));
 const model = create();
 const eps = 0.01;
-const lse = (xs) => Math.max(...xs) + Math.log(xs.reduce((s, x) => s + Math.exp(x - Math.max(...xs)), 0));
 const value = (g) => data.b.reduce((t, v, j) => t + v * g[j], 0);
 
 const { state, gradient } = model.vjp(data, { g: data.b });
-const g = state.g;
-const f = data.C.map((row, i) => eps * Math.log(data.a[i]) - eps * lse(row.map((c, j) => (g[j] - c) / eps)));
+const { f, g } = state;
 const plan = data.C.map((row, i) => row.map((c, j) => Math.exp((f[i] + g[j] - c) / eps)));
 const columnSums = data.b.map((_, j) => plan.reduce((s, row) => s + row[j], 0));
 const h = 1e-7;
