@@ -16,6 +16,7 @@ export const SAMPLES = [
   { name: 'logistic', K: 300, truncate: 0, dims: 'm=12,n=3' },
   { name: 'pseudo_huber', K: 400, truncate: 0, dims: 'm=10,n=2' },
   { name: 'tanh_layer', K: 200, truncate: 120, dims: 'n=5,p=3' },
+  { name: 'maml', K: 5, truncate: 0, dims: 'm=10,d=1,h=8,q=10' },
 ];
 
 export function buildSamples() {
