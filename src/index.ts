@@ -37,10 +37,13 @@ export interface MapInstance {
   readonly meta: Record<string, unknown>;
   readonly dims: Readonly<Record<string, number>>;
   iterate(inputs: Named<Tensor>, x0?: Named<Tensor>, observe?: Observer): { state: Named<Float64Array> };
+  /** `direction` by param and by state name: a state's entry is a direction on x0 (zero when t > 0). */
   jvp?(inputs: Named<Tensor>, direction: Named<Tensor>, x0?: Named<Tensor>, observe?: Observer): { state: Named<Float64Array>; tangent: Named<Float64Array> };
   jacobianForward?(inputs: Named<Tensor>, x0?: Named<Tensor>, observe?: Observer): { state: Named<Float64Array>; jacobian: Named<Named<Matrix>> };
-  vjp?(inputs: Named<Tensor>, cotangent: Named<Tensor>, x0?: Named<Tensor>, observe?: Observer): { state: Named<Float64Array>; gradient: Named<Float64Array> };
-  jacobianReverse?(inputs: Named<Tensor>, x0?: Named<Tensor>, observe?: Observer): { state: Named<Float64Array>; jacobian: Named<Named<Matrix>> };
+  /** `x0Gradient`: cotangent · dx_K/dx0 by state name (exactly zero when t > 0). */
+  vjp?(inputs: Named<Tensor>, cotangent: Named<Tensor>, x0?: Named<Tensor>, observe?: Observer): { state: Named<Float64Array>; gradient: Named<Float64Array>; x0Gradient: Named<Float64Array> };
+  /** `x0Jacobian[state][initial state]`: dx_K/dx0 (exactly zero when t > 0). */
+  jacobianReverse?(inputs: Named<Tensor>, x0?: Named<Tensor>, observe?: Observer): { state: Named<Float64Array>; jacobian: Named<Named<Matrix>>; x0Jacobian: Named<Named<Matrix>> };
   partialX(inputs: Named<Tensor>, point: Named<Tensor>): Matrix;
   partialTheta(inputs: Named<Tensor>, point: Named<Tensor>): Matrix;
   /** Bytes held by the instance's buffers (see the generated .d.ts). */
@@ -84,9 +87,9 @@ export interface GpuMapInstance {
   iterate(inputs: Named<Tensor>, x0?: Named<Tensor>): Promise<{ state: Named<Float64Array> } & GpuRunInfo>;
   jvp?(inputs: Named<Tensor>, direction: Named<Tensor>, x0?: Named<Tensor>): Promise<{ state: Named<Float64Array>; tangent: Named<Float64Array> } & GpuRunInfo>;
   jacobianForward?(inputs: Named<Tensor>, x0?: Named<Tensor>): Promise<{ state: Named<Float64Array>; jacobian: Named<Named<Matrix>> } & GpuRunInfo>;
-  vjp?(inputs: Named<Tensor>, cotangent: Named<Tensor>, x0?: Named<Tensor>): Promise<{ state: Named<Float64Array>; gradient: Named<Float64Array> } & GpuRunInfo>;
-  jacobianReverse?(inputs: Named<Tensor>, x0?: Named<Tensor>): Promise<{ state: Named<Float64Array>; jacobian: Named<Named<Matrix>> } & GpuRunInfo>;
-  hypergradient?(inputs: Named<Tensor>, x0?: Named<Tensor>): Promise<{ state: Named<Float64Array>; loss: number; gradient: Named<Float64Array> } & GpuRunInfo>;
+  vjp?(inputs: Named<Tensor>, cotangent: Named<Tensor>, x0?: Named<Tensor>): Promise<{ state: Named<Float64Array>; gradient: Named<Float64Array>; x0Gradient: Named<Float64Array> } & GpuRunInfo>;
+  jacobianReverse?(inputs: Named<Tensor>, x0?: Named<Tensor>): Promise<{ state: Named<Float64Array>; jacobian: Named<Named<Matrix>>; x0Jacobian: Named<Named<Matrix>> } & GpuRunInfo>;
+  hypergradient?(inputs: Named<Tensor>, x0?: Named<Tensor>): Promise<{ state: Named<Float64Array>; loss: number; gradient: Named<Float64Array>; x0Gradient: Named<Float64Array> } & GpuRunInfo>;
   destroy(): Promise<void>;
 }
 

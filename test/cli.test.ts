@@ -23,6 +23,8 @@ interface RunOutput {
   tangent?: Record<string, number[]>;
   gradient?: Record<string, Nested>;
   jacobian?: Record<string, Record<string, number[][]>>;
+  x0Gradient?: Record<string, Nested>;
+  x0Jacobian?: Record<string, Record<string, number[][]>>;
   meta: { K: number; truncate: number; mode: string; jacobian: boolean; dims: Record<string, number>; map: string };
 }
 
@@ -218,8 +220,8 @@ describe('phic run', () => {
     const jvp = parseRun(await cli(['run', RIDGE, ...common, '--mode', 'forward', '--direction', join(d, 'direction.json')]));
     const vjp = parseRun(await cli(['run', RIDGE, ...common, '--mode', 'reverse', '--cotangent', join(d, 'cotangent.json')]));
     expect(Object.keys(fj).sort()).toEqual(['jacobian', 'meta', 'state']);
-    expect(Object.keys(rj).sort()).toEqual(['jacobian', 'meta', 'state']);
-    expect(Object.keys(vjp).sort()).toEqual(['gradient', 'meta', 'state']);
+    expect(Object.keys(rj).sort()).toEqual(['jacobian', 'meta', 'state', 'x0Jacobian']);
+    expect(Object.keys(vjp).sort()).toEqual(['gradient', 'meta', 'state', 'x0Gradient']);
     expect(fj.meta).toMatchObject({ mode: 'forward', jacobian: true, truncate: 5 });
     expect(rj.meta).toMatchObject({ mode: 'reverse', jacobian: true, truncate: 5 });
     const J = fj.jacobian!.x!.theta!;
@@ -234,6 +236,25 @@ describe('phic run', () => {
     const cJ = dirv.map((_, j) => J.reduce((s, row, i) => s + cot[i]! * row[j]!, 0));
     expect(relativeDifference(Jd, jvp.tangent!.x!)).toBeLessThanOrEqual(1e-12);
     expect(relativeDifference(cJ, vjp.gradient!.theta as number[])).toBeLessThanOrEqual(1e-12);
+  });
+
+  it('derivatives with respect to x0: a direction on the state, x0Gradient and x0Jacobian; exact zeros with --truncate', async () => {
+    const d = scratch({ 'dx.json': json({ x: [1, 0, 0, 0] }), 'cot.json': json({ x: [0.5, -1, 0, 2] }) });
+    const run = async (truncate: string, ...args: string[]) => parseRun(await cli(['run', RIDGE, '--data', RIDGE_DATA, '-K', '20', '--truncate', truncate, ...args]));
+    const jvp = await run('0', '--mode', 'forward', '--direction', join(d, 'dx.json'));
+    const rj = await run('0', '--mode', 'reverse', '--jacobian');
+    const vjp = await run('0', '--mode', 'reverse', '--cotangent', join(d, 'cot.json'));
+    const J = rj.x0Jacobian!.x!.x!;
+    expect(J).toHaveLength(4);
+    // column 0 is the tangent along e_0 on x0; cotangentᵀ · J is the x0 gradient
+    expect(relativeDifference(J.map((row) => row[0]!), jvp.tangent!.x!)).toBeLessThanOrEqual(1e-12);
+    const cot = [0.5, -1, 0, 2];
+    expect(relativeDifference([0, 1, 2, 3].map((j) => J.reduce((t, row, i) => t + cot[i]! * row[j]!, 0)), vjp.x0Gradient!.x as number[])).toBeLessThanOrEqual(1e-12);
+    expect(Math.max(...(vjp.x0Gradient!.x as number[]).map(Math.abs))).toBeGreaterThan(0);
+    const truncated = [await run('5', '--mode', 'forward', '--direction', join(d, 'dx.json')), await run('5', '--mode', 'reverse', '--cotangent', join(d, 'cot.json')), await run('5', '--mode', 'reverse', '--jacobian')];
+    expect(truncated[0]!.tangent!.x).toEqual([0, 0, 0, 0]);
+    expect(truncated[1]!.x0Gradient!.x).toEqual([0, 0, 0, 0]);
+    expect(truncated[2]!.x0Jacobian!.x!.x!.flat().every((v) => v === 0)).toBe(true);
   });
 
   it('matrix params: Jacobian blocks are state-rows by param-entries, taken row-major', async () => {

@@ -125,7 +125,17 @@ const dims: number = (inst.dims.m ?? 0) + (inst.dims.n ?? 0);
 const bad: Inputs = { theta: [1], A: [[1]], b: [1], nope: [1] };
 // @ts-expect-error: the gradient has no entry for a state
 inst.vjp(inputs, { x: [1] }).gradient.x;
-export { x, tangent, gradient, rows, K, dims, bad };
+// derivatives with respect to x0: a direction on the state, the x0 gradient and the x0 Jacobian blocks
+const x0Tangent: Float64Array = inst.jvp(inputs, { theta: [1, 0, 0, 0], x: [0, 1, 0, 0] }).tangent.x;
+const x0Gradient: Float64Array = inst.vjp(inputs, { x: [1, 0, 0, 0] }).x0Gradient.x;
+const x0Block: Matrix = inst.jacobianReverse(inputs).x0Jacobian.x.x;
+// @ts-expect-error: the x0 gradient has no entry for a param
+inst.vjp(inputs, { x: [1] }).x0Gradient.theta;
+// @ts-expect-error: the forward Jacobian has no x0 blocks
+inst.jacobianForward(inputs).x0Jacobian;
+// @ts-expect-error: 'A' is data, not a direction
+inst.jvp(inputs, { A: [[1]] });
+export { x, tangent, gradient, rows, K, dims, bad, x0Tangent, x0Gradient, x0Block };
 `;
 
   function diagnostics(files: Record<string, string>): string[] {
@@ -165,6 +175,25 @@ export { x, tangent, gradient, rows, K, dims, bad };
     const found = diagnostics({ '/gen/ridge.d.ts': dts, '/gen/use.ts': broken });
     expect(found.length).toBe(1);
     expect(found[0]).toMatch(/use\.ts:\d+: Type 'number' is not assignable to type 'string'/);
+  });
+
+  it('the GPU .d.ts types the x0 derivatives like the CPU one, as promises', () => {
+    const dts = fileNamed(compileSpec(ridge, { ...RIDGE, backend: 'gpu' }).files, 'ridge.d.ts');
+    const use = `
+import { type Instance, type Inputs, type Matrix } from './ridge.js';
+declare const inst: Instance;
+declare const inputs: Inputs;
+async function use() {
+  const t: Float64Array = (await inst.jvp(inputs, { x: [1, 0, 0, 0] })).tangent.x;
+  const g: Float64Array = (await inst.vjp(inputs, { x: [1, 0, 0, 0] })).x0Gradient.x;
+  const b: Matrix = (await inst.jacobianReverse(inputs)).x0Jacobian.x.x;
+  // @ts-expect-error: the x0 gradient has no entry for a param
+  (await inst.vjp(inputs, {})).x0Gradient.theta;
+  return [t, g, b];
+}
+export { use };
+`;
+    expect(diagnostics({ '/gen/ridge.d.ts': dts, '/gen/use.ts': use })).toEqual([]);
   });
 
   it('the .d.ts of a module with unbaked dims requires dims at create()', () => {

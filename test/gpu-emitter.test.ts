@@ -281,6 +281,10 @@ describe('phic CLI with --backend gpu', () => {
     expect(gout.meta).toMatchObject({ backend: 'webasm', precision: 'float32' });
     const diff = gout.gradient.theta.map((v: number, i: number) => Math.abs(v - cout.gradient.theta[i]));
     expect(Math.max(...diff)).toBeLessThan(1e-4 * Math.max(...cout.gradient.theta.map(Math.abs)));
+    // the gradient with respect to x0 too (t = 0)
+    const x0Diff = gout.x0Gradient.x.map((v: number, i: number) => Math.abs(v - cout.x0Gradient.x[i]));
+    expect(Math.max(...cout.x0Gradient.x.map(Math.abs))).toBeGreaterThan(0);
+    expect(Math.max(...x0Diff)).toBeLessThan(1e-4 * Math.max(...cout.x0Gradient.x.map(Math.abs)));
   });
 
   it('run --require-gpu on a CPU fallback fails with a usage error and no stack trace', async () => {

@@ -42,15 +42,15 @@ export const prop = (key: string, value: string) => (key === value ? key : `${ke
 
 const DOC: Readonly<Record<EntrySchedule['name'], string>> = {
   iterate: 'Runs all K iterations from x0 and returns x_K.',
-  jvp: 'Forward mode: x_K and the JVP dx_K/dθ · direction (truncated: derivatives over the last K - T steps).',
+  jvp: 'Forward mode: x_K and the JVP dx_K/d(θ, x0) · direction (truncated: derivatives over the last K - T steps, and the x0 part is zero).',
   jacobianForward: 'Forward mode, all directions at once: the full Jacobian dx_K/dθ, one block per (state, param).',
-  vjp: 'Reverse mode: x_K and the VJP cotangent · dx_K/dθ (truncated: the sweep stops at T).',
-  jacobianReverse: 'Reverse mode with one cotangent per state entry: the full Jacobian dx_K/dθ.',
+  vjp: 'Reverse mode: x_K and the VJP cotangent · dx_K/dθ and · dx_K/dx0 (truncated: the sweep stops at T, and the x0 part is zero).',
+  jacobianReverse: 'Reverse mode with one cotangent per state entry: the full Jacobians dx_K/dθ and dx_K/dx0.',
   partialX: '∂Φ/∂x at x = point, column by column from the tangent step.',
   partialTheta: '∂Φ/∂θ at x = point, column by column from the tangent step.',
   partialRows: '∂Φ/∂x and ∂Φ/∂θ at x = point, row by row from the adjoint step.',
   outerAt: 'ℓ(x, θ) at x = point, with ∇ₓℓ and ∇θℓ.',
-  hypergradient: 'Reverse mode on ℓ(x_K, θ): the hypergradient, seeded with ∇ₓℓ(x_K) and starting from ∇θℓ.',
+  hypergradient: 'Reverse mode on ℓ(x_K, θ): the hypergradient (and d/dx0), seeded with ∇ₓℓ(x_K) and starting from ∇θℓ.',
 };
 
 /** The procedures, then every entry point of the schedule, with the helpers their seeds use. */
@@ -104,13 +104,20 @@ function directionCount(ctx: DriverContext, entry: EntrySchedule): string {
 function emitSeed(ctx: DriverContext, entry: EntrySchedule) {
   const { w, plan, v, size } = ctx;
   switch (entry.seed) {
-    case 'direction':
-      w.writeLine(`checkKeys(${v.direction} ?? {}, ${JSON.stringify(plan.params.map((p) => p.name))}, 'direction');`);
+    case 'direction': {
+      w.writeLine(`checkKeys(${v.direction} ?? {}, ${JSON.stringify([...plan.params, ...plan.state].map((x) => x.name))}, 'direction');`);
       for (const p of plan.params) {
         w.writeLine(`if (${v.direction}?.${p.name} === undefined) ${p.dot}.fill(0);`);
         w.writeLine(`else toFlat(${v.direction}.${p.name}, ${p.dot}, 'direction.${p.name}', ${shapeCode(ctx, p)});`);
       }
+      // a direction on x0 is ẋ where the sweep starts (useTangents zeroed the rest); with T > 0 the
+      // idle iterations carry no tangent, so it is checked and dropped: the x0 part is exactly zero
+      for (const s of plan.state) {
+        const into = entry.x0 === 'exact' ? s.dot : `new Float64Array(${size(s)})`;
+        w.writeLine(`if (${v.direction}?.${s.name} !== undefined) toFlat(${v.direction}.${s.name}, ${into}, 'direction.${s.name}', ${shapeCode(ctx, s)});`);
+      }
       return;
+    }
     case 'cotangent':
       w.writeLine(`checkKeys(${v.cotangent} ?? {}, ${JSON.stringify(plan.state.map((s) => s.name))}, 'cotangent');`);
       for (const s of plan.state) {
@@ -142,6 +149,8 @@ function emitReturn(ctx: DriverContext, entry: EntrySchedule) {
   const copies = (vars: readonly { name: string }[], buffers: readonly string[], sizes: readonly string[]) =>
     `{ ${vars.map((x, i) => `${x.name}: ${buffers[i]}.slice(0, ${sizes[i]})`).join(', ')} }`;
   const gradient = copies(plan.params, plan.params.map((p) => p.bar), plan.params.map(size));
+  // x̄ where the backward sweep stopped: the gradient with respect to x0 when it stopped at 0, else exactly zero
+  const x0Gradient = `{ ${plan.state.map((s) => `${s.name}: ${entry.x0 === 'exact' ? `${s.bar}.slice(0, ${size(s)})` : `new Float64Array(${size(s)})`}`).join(', ')} }`;
   switch (entry.name) {
     case 'iterate':
       return w.writeLine(`return { ${state} };`);
@@ -150,9 +159,9 @@ function emitReturn(ctx: DriverContext, entry: EntrySchedule) {
     case 'jacobianForward':
       return emitForwardJacobian(ctx, state);
     case 'vjp':
-      return w.writeLine(`return { ${state}, gradient: ${gradient} };`);
+      return w.writeLine(`return { ${state}, gradient: ${gradient}, x0Gradient: ${x0Gradient} };`);
     case 'jacobianReverse':
-      return emitReverseJacobian(ctx, state);
+      return emitReverseJacobian(ctx, entry, state);
     case 'partialX':
     case 'partialTheta':
       return w.writeLine(`return matrix(${v.rows}, ${v.cols}, ${v.out});`);
@@ -163,7 +172,7 @@ function emitReturn(ctx: DriverContext, entry: EntrySchedule) {
       return w.writeLine(`return { loss: ${outer.loss}[0], stateGradient: ${copies(plan.state, outer.stateGradient, plan.state.map(size))}, paramGradient: ${copies(plan.params, outer.paramGradient, plan.params.map(size))} };`);
     }
     case 'hypergradient':
-      return w.writeLine(`return { ${state}, loss: ${v.value}, gradient: ${gradient} };`);
+      return w.writeLine(`return { ${state}, loss: ${v.value}, gradient: ${gradient}, x0Gradient: ${x0Gradient} };`);
   }
 }
 
@@ -185,21 +194,29 @@ function emitForwardJacobian(ctx: DriverContext, state: string) {
   w.writeLine(`return { ${state}, ${prop('jacobian', v.jacobian)} };`);
 }
 
-/** Row block (state s, param p) of dx_K/dθ: the gradient of direction r is row r. */
-function emitReverseJacobian(ctx: DriverContext, state: string) {
+/** The rows of dx_K/dθ and of dx_K/dx0 (zeros when T > 0): one row per unit cotangent. */
+function emitReverseJacobian(ctx: DriverContext, entry: EntrySchedule, state: string) {
   const { w, plan, v, size } = ctx;
-  w.writeLine(`const ${v.jacobian} = {};`);
+  w.writeLine(`const ${v.jacobian} = {}, ${v.x0Jacobian} = {};`);
+  emitRowBlocks(ctx, v.jacobian, plan.params.map((p) => ({ name: p.name, size: size(p), rows: p.bar })));
+  emitRowBlocks(ctx, v.x0Jacobian, plan.state.map((s) => ({ name: s.name, size: size(s), rows: entry.x0 === 'exact' ? s.bar : null })));
+  w.writeLine(`return { ${state}, ${prop('jacobian', v.jacobian)}, ${prop('x0Jacobian', v.x0Jacobian)} };`);
+}
+
+/** Block (state s, column variable c) of `target`: row r is direction r's adjoint of c (or zeros when `rows` is null). */
+function emitRowBlocks(ctx: DriverContext, target: string, columns: readonly { name: string; size: string; rows: string | null }[]) {
+  const { w, plan, v, size } = ctx;
   let sOffset = '0';
   for (const s of plan.state) {
-    for (const p of plan.params) {
+    for (const c of columns) {
       w.write('').block(() => {
-        w.writeLine(`const ${v.rows} = ${size(s)}, ${v.cols} = ${size(p)};`);
-        w.writeLine(`(${v.jacobian}.${s.name} ??= {}).${p.name} = matrix(${v.rows}, ${v.cols}, ${p.bar}.slice((${sOffset}) * ${v.cols}, (${sOffset} + ${v.rows}) * ${v.cols}));`);
+        w.writeLine(`const ${v.rows} = ${size(s)}, ${v.cols} = ${c.size};`);
+        const data = c.rows ? `${c.rows}.slice((${sOffset}) * ${v.cols}, (${sOffset} + ${v.rows}) * ${v.cols})` : `new Float64Array(${v.rows} * ${v.cols})`;
+        w.writeLine(`(${target}.${s.name} ??= {}).${c.name} = matrix(${v.rows}, ${v.cols}, ${data});`);
       });
     }
     sOffset = `${sOffset} + ${size(s)}`;
   }
-  w.writeLine(`return { ${state}, ${prop('jacobian', v.jacobian)} };`);
 }
 
 /** dx and dθ from the adjoints of the unit rows: row r of each is direction r's. */

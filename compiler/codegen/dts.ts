@@ -23,18 +23,18 @@ export function declarations(plan: Plan, declare: boolean): string {
     '  iterate(inputs: Inputs, x0?: InitialState, observe?: Observer): { state: State };',
     ...(forward
       ? [
-          '  /** Forward mode: x_K and dx_K/dθ · direction over the last K - T iterations. */',
+          '  /** Forward mode: x_K and dx_K/d(θ, x0) · direction over the last K - T iterations (with T > 0 the x0 part is zero). */',
           '  jvp(inputs: Inputs, direction: Direction, x0?: InitialState, observe?: Observer): { state: State; tangent: State };',
-          '  /** Forward mode over every parameter direction: the full Jacobian dx_K/dθ. */',
+          '  /** Forward mode over every parameter direction: the full Jacobian dx_K/dθ (dx_K/dx0: jvp with state directions, or jacobianReverse). */',
           '  jacobianForward(inputs: Inputs, x0?: InitialState, observe?: Observer): { state: State; jacobian: Jacobian };',
         ]
       : []),
     ...(reverse
       ? [
-          '  /** Reverse mode: x_K and cotangent · dx_K/dθ, the backward sweep stopped at T. */',
-          '  vjp(inputs: Inputs, cotangent: Cotangent, x0?: InitialState, observe?: Observer): { state: State; gradient: Gradient };',
-          '  /** Reverse mode with a cotangent per state entry: the full Jacobian dx_K/dθ. */',
-          '  jacobianReverse(inputs: Inputs, x0?: InitialState, observe?: Observer): { state: State; jacobian: Jacobian };',
+          '  /** Reverse mode: x_K, cotangent · dx_K/dθ and cotangent · dx_K/dx0, the backward sweep stopped at T (with T > 0 x0Gradient is zero). */',
+          '  vjp(inputs: Inputs, cotangent: Cotangent, x0?: InitialState, observe?: Observer): { state: State; gradient: Gradient; x0Gradient: State };',
+          '  /** Reverse mode with a cotangent per state entry: the full Jacobians dx_K/dθ and dx_K/dx0. */',
+          '  jacobianReverse(inputs: Inputs, x0?: InitialState, observe?: Observer): { state: State; jacobian: Jacobian; x0Jacobian: X0Jacobian };',
         ]
       : []),
     '  /** Bytes held by the buffers: all of them allocated by create(), the per-direction ones by the first call that needs them. */',
@@ -52,7 +52,7 @@ export function declarations(plan: Plan, declare: boolean): string {
           '  /** The outer objective ℓ(x, θ) at x = point, with its gradients. */',
           '  outerAt(inputs: Inputs, point: InitialState): { loss: number; stateGradient: State; paramGradient: Gradient };',
           ...(reverse
-            ? ['  /** d/dθ ℓ(x_K(θ), θ) by reverse mode (truncated at T): the hypergradient. */', '  hypergradient(inputs: Inputs, x0?: InitialState, observe?: Observer): { state: State; loss: number; gradient: Gradient };']
+            ? ['  /** d/dθ ℓ(x_K(θ), θ) by reverse mode (truncated at T): the hypergradient; x0Gradient: d/dx0 (zero when T > 0). */', '  hypergradient(inputs: Inputs, x0?: InitialState, observe?: Observer): { state: State; loss: number; gradient: Gradient; x0Gradient: State };']
             : []),
         ]
       : []),
@@ -84,10 +84,12 @@ export function sharedTypes(plan: Plan, notes: { input: string; state?: string }
     `export interface InitialState {\n${fields(stateNames, 'TensorInput', true)}\n}`,
     ...(notes.state ? [`/** ${notes.state} */`] : []),
     `export interface State {\n${fields(stateNames, 'Float64Array')}\n}`,
-    `export interface Direction {\n${fields(paramNames, 'TensorInput', true)}\n}`,
+    '/** A direction in (θ, x0): by param and by state name (names are unique across fields). */',
+    `export interface Direction {\n${fields([...paramNames, ...stateNames], 'TensorInput', true)}\n}`,
     `export interface Cotangent {\n${fields(stateNames, 'TensorInput', true)}\n}`,
     `export interface Gradient {\n${fields(paramNames, 'Float64Array')}\n}`,
     `/** jacobian[state][param]: rows are the state's entries, columns the param's. */\nexport type Jacobian = {\n${stateNames.map((s) => `  ${s}: {\n${paramNames.map((p) => `    ${p}: Matrix;`).join('\n')}\n  };`).join('\n')}\n};`,
+    `/** x0Jacobian[state][initial state]: dx_K/dx0, rows are the state's entries, columns the initial state's. */\nexport type X0Jacobian = {\n${stateNames.map((s) => `  ${s}: {\n${stateNames.map((c) => `    ${c}: Matrix;`).join('\n')}\n  };`).join('\n')}\n};`,
     `export interface Dims {\n${fields(model.dims, 'number', !!plan.options.dims)}\n}`,
     'export interface Meta {\n  name: string;\n  phicVersion: string;\n  specHash: string;\n  backend: string;\n  precision: string;\n  mode: string;\n  K: number;\n  truncate: number;\n  dims: Record<string, number> | null;\n  state: { name: string; shape: string[]; initialFrom?: string }[];\n  params: { name: string; shape: string[] }[];\n  data: { name: string; shape: string[] }[];\n  /** Present when the map reads the iteration index k. */\n  iterationDependent?: true;\n}',
   ];

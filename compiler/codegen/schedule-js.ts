@@ -17,7 +17,7 @@ interface Place {
 
 const DOC: Readonly<Record<ProcedureName, string>> = {
   idle: 'Iterations from..to-1 with no derivative work. `observe`, when given, sees every iterate (live buffers).',
-  forwardSweep: 'Iterations T..K-1 with the tangents along one direction, from ẋ_T = 0.',
+  forwardSweep: 'Iterations T..K-1 with the tangents along one direction, from the seeded ẋ_T (the direction on x0 when T = 0, else 0).',
   unitSweep: 'Iterations T..K-1 with the tangents along every unit direction e_d of θ, from ẋ_T = 0.',
   record: 'Iterations T..K-1, each input state pushed on the tape.',
   backwardSweep: 'The backward sweep from K down to T over the taped states.',

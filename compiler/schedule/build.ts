@@ -12,6 +12,9 @@ import type { EntrySchedule, EntryName, Schedule, SegmentKey, Step } from './sch
 /** The entries whose directions are tangents; the other entries with directions carry adjoints. */
 const TANGENT_ENTRIES: ReadonlySet<EntryName> = new Set(['jvp', 'jacobianForward', 'partialX', 'partialTheta']);
 
+/** The entries with a derivative with respect to x⁰: a seed in the direction, or the state adjoints after the sweep. */
+const X0_ENTRIES: ReadonlySet<EntryName> = new Set(['jvp', 'vjp', 'jacobianReverse', 'hypergradient']);
+
 const segment = (key: SegmentKey): Step => ({ kind: 'segment', segment: key });
 
 export function buildSchedule(plan: Plan): Schedule {
@@ -87,7 +90,8 @@ function entries(plan: Plan): EntrySchedule[] {
   const taped: Step[] = [invariants, idle('T'), run('record'), { kind: 'snapshot' }];
   const entry = (name: EntrySchedule['name'], at: EntrySchedule['at'], directions: EntrySchedule['directions'], seed: EntrySchedule['seed'], steps: Step[], outerData = false): EntrySchedule => {
     const side = TANGENT_ENTRIES.has(name) ? 'tangents' : directions === 'none' ? null : 'adjoints';
-    return { name, at, directions, side, seed, outerData, steps };
+    const x0 = !X0_ENTRIES.has(name) ? 'none' : plan.options.truncate === 0 ? 'exact' : 'zero';
+    return { name, at, directions, side, seed, x0, outerData, steps };
   };
 
   const list: EntrySchedule[] = [entry('iterate', 'x0', 'none', 'none', [invariants, idle('K')])];

@@ -19,7 +19,8 @@ export function printSchedule(schedule: Schedule): string {
 function describe(e: EntrySchedule): string {
   const count = { none: 'no directions', one: '1 direction', params: 'a direction per param entry', states: 'a direction per state entry' }[e.directions];
   const seed = e.seed === 'none' ? '' : `, seeded by ${{ direction: 'the given direction', cotangent: 'the given cotangent', unitParams: 'unit directions e_d of θ', unitStates: 'unit cotangents e_r of x' }[e.seed]}`;
-  return `from ${e.at}; ${count}${e.side ? ` in the ${e.side}` : ''}${seed}${e.outerData ? '; needs the outer data' : ''}`;
+  const x0 = e.x0 === 'none' ? '' : e.x0 === 'exact' ? '; with d/dx0' : '; d/dx0 = 0 (T > 0)';
+  return `from ${e.at}; ${count}${e.side ? ` in the ${e.side}` : ''}${seed}${x0}${e.outerData ? '; needs the outer data' : ''}`;
 }
 
 const bound = (b: Bound) => String(b);

@@ -78,6 +78,15 @@ export interface EntrySchedule {
    * objective's seed is a step (`outer`), since it is taken at x_K.
    */
   readonly seed: 'none' | 'direction' | 'cotangent' | 'unitParams' | 'unitStates';
+  /**
+   * The derivative with respect to the initial point x⁰: the state part of the direction seeds
+   * ẋ where the forward sweep starts, and the state adjoints the backward sweep leaves (x̄ at
+   * step T) are the gradient. That is the x⁰ derivative only when the sweeps start at x⁰ (T = 0):
+   * 'exact'. With T > 0 the idle iterations carry no derivative, so it is exactly zero: 'zero'
+   * (the seed is checked, then dropped; the result is zeros). 'none': the entry has no x⁰ part
+   * (a point, a primal call, or the forward Jacobian, which sweeps the parameter directions).
+   */
+  readonly x0: 'exact' | 'zero' | 'none';
   /** The call needs the outer objective's data. */
   readonly outerData: boolean;
   readonly steps: readonly Step[];

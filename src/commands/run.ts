@@ -79,7 +79,10 @@ export async function runCommand(specFile: string, opts: RunCommandOptions, io: 
   const gpuBackend = opts.backend === 'gpu';
   const result = compileSpec(source, { mode: opts.mode, K: opts.K, truncate: opts.truncate, dims: compileDims, ...(gpuBackend ? { backend: 'gpu' as const } : {}) });
   const args = [inputs, x0 as Record<string, never> | undefined] as const;
-  type Out = { state: Record<string, Float64Array>; tangent?: Record<string, Float64Array>; gradient?: Record<string, Float64Array>; jacobian?: Record<string, Record<string, Matrix>>; backend?: string; precision?: string };
+  type Out = {
+    state: Record<string, Float64Array>; tangent?: Record<string, Float64Array>; gradient?: Record<string, Float64Array>; x0Gradient?: Record<string, Float64Array>;
+    jacobian?: Record<string, Record<string, Matrix>>; x0Jacobian?: Record<string, Record<string, Matrix>>; backend?: string; precision?: string;
+  };
   let out: Out;
   if (gpuBackend) {
     const gpu = await createGpu(opts.gpuMode ?? 'gpu');
@@ -107,13 +110,15 @@ export async function runCommand(specFile: string, opts: RunCommandOptions, io: 
   const shapeOf = (name: string) => [...model.state, ...model.params].find((v) => v.name === name)!.shape.map((d) => dims[d]!);
   const nest = (group: Record<string, Float64Array> | undefined) =>
     group && Object.fromEntries(Object.entries(group).map(([k, v]) => [k, nested(v, shapeOf(k))]));
+  const blocks = (jacobian: Record<string, Record<string, Matrix>>) =>
+    Object.fromEntries(Object.entries(jacobian).map(([s, byColumn]) => [s, Object.fromEntries(Object.entries(byColumn).map(([c, m]) => [c, nested(m.data, [m.rows, m.cols])]))]));
   const json = {
     state: nest(out.state),
     ...(out.tangent ? { tangent: nest(out.tangent) } : {}),
     ...(out.gradient ? { gradient: nest(out.gradient) } : {}),
-    ...(out.jacobian
-      ? { jacobian: Object.fromEntries(Object.entries(out.jacobian).map(([s, byParam]) => [s, Object.fromEntries(Object.entries(byParam).map(([p, m]) => [p, nested(m.data, [m.rows, m.cols])]))])) }
-      : {}),
+    ...(out.x0Gradient ? { x0Gradient: nest(out.x0Gradient) } : {}),
+    ...(out.jacobian ? { jacobian: blocks(out.jacobian) } : {}),
+    ...(out.x0Jacobian ? { x0Jacobian: blocks(out.x0Jacobian) } : {}),
     meta: { K: opts.K, truncate: opts.truncate, mode: opts.mode, jacobian: !!opts.jacobian, dims, map: model.name, ...(gpuBackend ? { backend: out.backend, precision: out.precision } : {}) },
   };
   const text = JSON.stringify(json) + '\n';

@@ -23,8 +23,10 @@ export interface InitialState {
 export interface State {
   x: Float64Array;
 }
+/** A direction in (θ, x0): by param and by state name (names are unique across fields). */
 export interface Direction {
   theta?: TensorInput;
+  x?: TensorInput;
 }
 export interface Cotangent {
   x?: TensorInput;
@@ -36,6 +38,12 @@ export interface Gradient {
 export type Jacobian = {
   x: {
     theta: Matrix;
+  };
+};
+/** x0Jacobian[state][initial state]: dx_K/dx0, rows are the state's entries, columns the initial state's. */
+export type X0Jacobian = {
+  x: {
+    x: Matrix;
   };
 };
 export interface Dims {
@@ -73,14 +81,14 @@ export interface Instance {
   readonly dims: Readonly<Required<Dims>>;
   /** Runs all K iterations and returns x_K. */
   iterate(inputs: Inputs, x0?: InitialState, observe?: Observer): { state: State };
-  /** Forward mode: x_K and dx_K/dθ · direction over the last K - T iterations. */
+  /** Forward mode: x_K and dx_K/d(θ, x0) · direction over the last K - T iterations (with T > 0 the x0 part is zero). */
   jvp(inputs: Inputs, direction: Direction, x0?: InitialState, observe?: Observer): { state: State; tangent: State };
-  /** Forward mode over every parameter direction: the full Jacobian dx_K/dθ. */
+  /** Forward mode over every parameter direction: the full Jacobian dx_K/dθ (dx_K/dx0: jvp with state directions, or jacobianReverse). */
   jacobianForward(inputs: Inputs, x0?: InitialState, observe?: Observer): { state: State; jacobian: Jacobian };
-  /** Reverse mode: x_K and cotangent · dx_K/dθ, the backward sweep stopped at T. */
-  vjp(inputs: Inputs, cotangent: Cotangent, x0?: InitialState, observe?: Observer): { state: State; gradient: Gradient };
-  /** Reverse mode with a cotangent per state entry: the full Jacobian dx_K/dθ. */
-  jacobianReverse(inputs: Inputs, x0?: InitialState, observe?: Observer): { state: State; jacobian: Jacobian };
+  /** Reverse mode: x_K, cotangent · dx_K/dθ and cotangent · dx_K/dx0, the backward sweep stopped at T (with T > 0 x0Gradient is zero). */
+  vjp(inputs: Inputs, cotangent: Cotangent, x0?: InitialState, observe?: Observer): { state: State; gradient: Gradient; x0Gradient: State };
+  /** Reverse mode with a cotangent per state entry: the full Jacobians dx_K/dθ and dx_K/dx0. */
+  jacobianReverse(inputs: Inputs, x0?: InitialState, observe?: Observer): { state: State; jacobian: Jacobian; x0Jacobian: X0Jacobian };
   /** Bytes held by the buffers: all of them allocated by create(), the per-direction ones by the first call that needs them. */
   bufferBytes(): number;
   /** Threads the SIMD kernels run on now: 1 until the worker threads, started by the first large call, are ready (and always 1 without kernels or worker threads). */

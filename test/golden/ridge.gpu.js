@@ -287,11 +287,11 @@ const SCHEDULE = {
     backwardSweep: [{ kind: 'iterations', from: 'T', to: 'K', down: true, body: [{ kind: 'tapeRestore' }, { kind: 'segment', segment: 'adjointPrep' }, { kind: 'directions', unit: null, body: [{ kind: 'segment', segment: 'adjoint' }] }, { kind: 'check', what: 'adjoints' }, { kind: 'advance', what: 'adjoints' }, { kind: 'observe', phase: 'backward' }] }],
   },
   entries: {
-    iterate: { name: 'iterate', at: 'x0', directions: 'none', side: null, seed: 'none', outerData: false, steps: [{ kind: 'segment', segment: 'invariants' }, { kind: 'run', procedure: 'idle', from: 0, to: 'K' }] },
-    jvp: { name: 'jvp', at: 'x0', directions: 'one', side: 'tangents', seed: 'direction', outerData: false, steps: [{ kind: 'segment', segment: 'invariants' }, { kind: 'run', procedure: 'idle', from: 0, to: 'T' }, { kind: 'run', procedure: 'forwardSweep' }] },
-    jacobianForward: { name: 'jacobianForward', at: 'x0', directions: 'params', side: 'tangents', seed: 'unitParams', outerData: false, steps: [{ kind: 'segment', segment: 'invariants' }, { kind: 'run', procedure: 'idle', from: 0, to: 'T' }, { kind: 'run', procedure: 'unitSweep' }] },
-    vjp: { name: 'vjp', at: 'x0', directions: 'one', side: 'adjoints', seed: 'cotangent', outerData: false, steps: [{ kind: 'segment', segment: 'invariants' }, { kind: 'run', procedure: 'idle', from: 0, to: 'T' }, { kind: 'run', procedure: 'record' }, { kind: 'snapshot' }, { kind: 'run', procedure: 'backwardSweep' }] },
-    jacobianReverse: { name: 'jacobianReverse', at: 'x0', directions: 'states', side: 'adjoints', seed: 'unitStates', outerData: false, steps: [{ kind: 'segment', segment: 'invariants' }, { kind: 'run', procedure: 'idle', from: 0, to: 'T' }, { kind: 'run', procedure: 'record' }, { kind: 'snapshot' }, { kind: 'run', procedure: 'backwardSweep' }] },
+    iterate: { name: 'iterate', at: 'x0', directions: 'none', side: null, seed: 'none', x0: 'none', outerData: false, steps: [{ kind: 'segment', segment: 'invariants' }, { kind: 'run', procedure: 'idle', from: 0, to: 'K' }] },
+    jvp: { name: 'jvp', at: 'x0', directions: 'one', side: 'tangents', seed: 'direction', x0: 'zero', outerData: false, steps: [{ kind: 'segment', segment: 'invariants' }, { kind: 'run', procedure: 'idle', from: 0, to: 'T' }, { kind: 'run', procedure: 'forwardSweep' }] },
+    jacobianForward: { name: 'jacobianForward', at: 'x0', directions: 'params', side: 'tangents', seed: 'unitParams', x0: 'none', outerData: false, steps: [{ kind: 'segment', segment: 'invariants' }, { kind: 'run', procedure: 'idle', from: 0, to: 'T' }, { kind: 'run', procedure: 'unitSweep' }] },
+    vjp: { name: 'vjp', at: 'x0', directions: 'one', side: 'adjoints', seed: 'cotangent', x0: 'zero', outerData: false, steps: [{ kind: 'segment', segment: 'invariants' }, { kind: 'run', procedure: 'idle', from: 0, to: 'T' }, { kind: 'run', procedure: 'record' }, { kind: 'snapshot' }, { kind: 'run', procedure: 'backwardSweep' }] },
+    jacobianReverse: { name: 'jacobianReverse', at: 'x0', directions: 'states', side: 'adjoints', seed: 'unitStates', x0: 'zero', outerData: false, steps: [{ kind: 'segment', segment: 'invariants' }, { kind: 'run', procedure: 'idle', from: 0, to: 'T' }, { kind: 'run', procedure: 'record' }, { kind: 'snapshot' }, { kind: 'run', procedure: 'backwardSweep' }] },
   },
 };
 
@@ -465,9 +465,11 @@ async function runIterate(host, inputs, x0) {
 }
 
 async function runJvp(host, inputs, direction, x0) {
+  const { m } = host;
   const arrays = loadInputs(host, inputs, false);
   loadState(host, x0, arrays);
-  loadSeeds(host, direction, host.m.PARAMS, 'direction', arrays);
+  const fromX0 = m.SCHEDULE.entries.jvp.x0 === 'exact';
+  loadSeeds(host, direction, fromX0 ? [...m.PARAMS, ...m.STATE] : m.PARAMS, 'direction', arrays, fromX0 ? [] : m.STATE);
   const r = await execute(host, 'jvp', 1, arrays);
   checkFinite(host.m, r.values);
   return report(host.m, r, { tangent: flatVectors(host, r.values, 'tangent', host.m.STATE, 1) });
@@ -511,7 +513,7 @@ async function runVjp(host, inputs, cotangent, x0) {
   loadSeeds(host, cotangent, host.m.STATE, 'cotangent', arrays);
   const r = await execute(host, 'vjp', 1, arrays);
   checkFinite(host.m, r.values);
-  return report(host.m, r, { gradient: flatVectors(host, r.values, 'gradient', host.m.PARAMS, 1) });
+  return report(host.m, r, { gradient: flatVectors(host, r.values, 'gradient', host.m.PARAMS, 1), x0Gradient: x0Vectors(host, r.values, 'vjp', 1) });
 }
 
 async function runJacobianReverse(host, inputs, x0) {
@@ -530,7 +532,10 @@ async function runJacobianReverse(host, inputs, x0) {
   }
   const r = await execute(host, 'jacobianReverse', S, arrays);
   checkFinite(m, r.values);
+  // row r of a block is direction r's adjoint: of θ, and of x0 (zeros when T > 0)
+  const x0Rows = x0Vectors(host, r.values, 'jacobianReverse', S);
   const jacobian = {};
+  const x0Jacobian = {};
   off = 0;
   for (const s of m.STATE) {
     const rows = s.size(D);
@@ -538,9 +543,13 @@ async function runJacobianReverse(host, inputs, x0) {
       const cols = p.size(D);
       (jacobian[s.name] ??= {})[p.name] = m.matrix(rows, cols, r.values['gradient:' + p.name].slice(off * cols, (off + rows) * cols));
     }
+    for (const c of m.STATE) {
+      const cols = c.size(D);
+      (x0Jacobian[s.name] ??= {})[c.name] = m.matrix(rows, cols, x0Rows[c.name].slice(off * cols, (off + rows) * cols));
+    }
     off += rows;
   }
-  return report(m, r, { jacobian });
+  return report(m, r, { jacobian, x0Jacobian });
 }
 
 async function runHypergradient(host, inputs, x0) {
@@ -548,7 +557,7 @@ async function runHypergradient(host, inputs, x0) {
   loadState(host, x0, arrays);
   const r = await execute(host, 'hypergradient', 1, arrays);
   checkFinite(host.m, r.values);
-  return report(host.m, r, { loss: r.values.loss[0], gradient: flatVectors(host, r.values, 'gradient', host.m.PARAMS, 1) });
+  return report(host.m, r, { loss: r.values.loss[0], gradient: flatVectors(host, r.values, 'gradient', host.m.PARAMS, 1), x0Gradient: x0Vectors(host, r.values, 'hypergradient', 1) });
 }
 
 async function destroyInstance(host) {
@@ -603,16 +612,20 @@ function loadState(host, x0, arrays) {
   }
 }
 
-function loadSeeds(host, seeds, vars, what, arrays) {
+function loadSeeds(host, seeds, vars, what, arrays, checkedOnly = []) {
   const { m, D } = host;
-  m.checkKeys(seeds ?? {}, vars.map((v) => v.name), what);
-  for (const v of vars) {
+  m.checkKeys(seeds ?? {}, [...vars, ...checkedOnly].map((v) => v.name), what);
+  const load = (v) => {
     const a = new Float32Array(v.size(D));
     if (seeds?.[v.name] !== undefined)
       m.toFlat(seeds[v.name], a, what + '.' + v.name, v.shape(D));
     checkFloat32(a, what + '.' + v.name, m.fail);
-    arrays[what === 'direction' ? v.dot : v.bar] = a;
-  }
+    return a;
+  };
+  for (const v of vars)
+    arrays[what === 'direction' ? v.dot : v.bar] = load(v);
+  for (const v of checkedOnly)
+    load(v);
 }
 
 function checkFinite(m, values) {
@@ -620,7 +633,8 @@ function checkFinite(m, values) {
     const bad = m.nonFinite(values[key], values[key].length);
     if (bad >= 0) {
       const [group, name] = key.split(':');
-      m.fail('numeric', (group === 'state' ? 'state ' : group === 'tangent' ? 'the tangent of ' : group === 'gradient' ? 'the gradient for ' : '') + (name ?? key) +
+      const what = { state: 'state ', tangent: 'the tangent of ', gradient: 'the gradient for ', x0Gradient: 'the gradient for x0.' };
+      m.fail('numeric', (what[group] ?? '') + (name ?? key) +
         ' is non-finite (entry ' + bad + ') after ' + m.K + ' iterations in float32 (the GPU backend checks the final results only)', { variable: name ?? key });
     }
   }
@@ -637,6 +651,16 @@ function flatVectors(host, values, group, vars, copies) {
   const out = {};
   for (const v of vars)
     out[v.name] = values[group + ':' + v.name].slice(0, copies * v.size(host.D));
+  return out;
+}
+
+function x0Vectors(host, values, entry, copies) {
+  const { m, D } = host;
+  if (m.SCHEDULE.entries[entry].x0 === 'exact')
+    return flatVectors(host, values, 'x0Gradient', m.STATE, copies);
+  const out = {};
+  for (const s of m.STATE)
+    out[s.name] = new Float64Array(copies * s.size(D));
   return out;
 }
 
@@ -826,6 +850,10 @@ function program(m, D, entry, count, ex, inputs) {
   if (e.side === 'adjoints')
     for (const p of m.PARAMS)
       keep(run, 'gradient:' + p.name, run.b[p.bar]);
+  // x̄ where the sweep stopped at 0: the gradient with respect to x0 (with T > 0 the entry's framing gives zeros)
+  if (e.side === 'adjoints' && e.x0 === 'exact')
+    for (const s of m.STATE)
+      keep(run, 'x0Gradient:' + s.name, run.b[s.bar]);
   for (const name of Object.keys(run.b))
     ex.drop(run.b[name]);
   return run.out;

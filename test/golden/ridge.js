@@ -391,7 +391,7 @@ export function create(dims, options) {
     }
   }
 
-  /** Iterations T..K-1 with the tangents along one direction, from ẋ_T = 0. */
+  /** Iterations T..K-1 with the tangents along one direction, from the seeded ẋ_T (the direction on x0 when T = 0, else 0). */
   function forwardSweep(count, observe) {
     for (let k = T; k < K; k++) {
       forwardStep(0, h, h2, t3, t4, theta, theta_dot, x, x_dot, x_dot_next, x_next);
@@ -453,14 +453,15 @@ export function create(dims, options) {
     return { state: snapshot() };
   }
 
-  /** Forward mode: x_K and the JVP dx_K/dθ · direction (truncated: derivatives over the last K - T steps). */
+  /** Forward mode: x_K and the JVP dx_K/d(θ, x0) · direction (truncated: derivatives over the last K - T steps, and the x0 part is zero). */
   function jvp(inputs, direction, x0, observe) {
     loadInputs(inputs);
     loadState(x0);
     useTangents(1);
-    checkKeys(direction ?? {}, ["theta"], 'direction');
+    checkKeys(direction ?? {}, ["theta","x"], 'direction');
     if (direction?.theta === undefined) theta_dot.fill(0);
     else toFlat(direction.theta, theta_dot, 'direction.theta', [4]);
+    if (direction?.x !== undefined) toFlat(direction.x, new Float64Array(4), 'direction.x', [4]);
     invariants(A, b, h, h2);
     idle(0, T, observe);
     forwardSweep(1, observe);
@@ -485,7 +486,7 @@ export function create(dims, options) {
     return { state: snapshot(), jacobian };
   }
 
-  /** Reverse mode: x_K and the VJP cotangent · dx_K/dθ (truncated: the sweep stops at T). */
+  /** Reverse mode: x_K and the VJP cotangent · dx_K/dθ and · dx_K/dx0 (truncated: the sweep stops at T, and the x0 part is zero). */
   function vjp(inputs, cotangent, x0, observe) {
     loadInputs(inputs);
     loadState(x0);
@@ -497,10 +498,10 @@ export function create(dims, options) {
     record(observe);
     const state = snapshot();
     backwardSweep(1, observe);
-    return { state, gradient: { theta: theta_bar.slice(0, 4) } };
+    return { state, gradient: { theta: theta_bar.slice(0, 4) }, x0Gradient: { x: new Float64Array(4) } };
   }
 
-  /** Reverse mode with one cotangent per state entry: the full Jacobian dx_K/dθ. */
+  /** Reverse mode with one cotangent per state entry: the full Jacobians dx_K/dθ and dx_K/dx0. */
   function jacobianReverse(inputs, x0, observe) {
     loadInputs(inputs);
     loadState(x0);
@@ -511,12 +512,16 @@ export function create(dims, options) {
     record(observe);
     const state = snapshot();
     backwardSweep(4, observe);
-    const jacobian = {};
+    const jacobian = {}, x0Jacobian = {};
     {
       const rows = 4, cols = 4;
       (jacobian.x ??= {}).theta = matrix(rows, cols, theta_bar.slice((0) * cols, (0 + rows) * cols));
     }
-    return { state, jacobian };
+    {
+      const rows = 4, cols = 4;
+      (x0Jacobian.x ??= {}).x = matrix(rows, cols, new Float64Array(rows * cols));
+    }
+    return { state, jacobian, x0Jacobian };
   }
 
   /** ∂Φ/∂x at x = point, column by column from the tangent step. */

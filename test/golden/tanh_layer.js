@@ -518,7 +518,7 @@ export function create(dims, options) {
     return { state: snapshot() };
   }
 
-  /** Reverse mode: x_K and the VJP cotangent · dx_K/dθ (truncated: the sweep stops at T). */
+  /** Reverse mode: x_K and the VJP cotangent · dx_K/dθ and · dx_K/dx0 (truncated: the sweep stops at T, and the x0 part is zero). */
   function vjp(inputs, cotangent, x0, observe) {
     loadInputs(inputs);
     loadState(x0);
@@ -530,10 +530,10 @@ export function create(dims, options) {
     record(observe);
     const state = snapshot();
     backwardSweep(1, observe);
-    return { state, gradient: { theta: theta_bar.slice(0, p) } };
+    return { state, gradient: { theta: theta_bar.slice(0, p) }, x0Gradient: { x: x_bar.slice(0, n) } };
   }
 
-  /** Reverse mode with one cotangent per state entry: the full Jacobian dx_K/dθ. */
+  /** Reverse mode with one cotangent per state entry: the full Jacobians dx_K/dθ and dx_K/dx0. */
   function jacobianReverse(inputs, x0, observe) {
     loadInputs(inputs);
     loadState(x0);
@@ -544,12 +544,16 @@ export function create(dims, options) {
     record(observe);
     const state = snapshot();
     backwardSweep(n, observe);
-    const jacobian = {};
+    const jacobian = {}, x0Jacobian = {};
     {
       const rows = n, cols = p;
       (jacobian.x ??= {}).theta = matrix(rows, cols, theta_bar.slice((0) * cols, (0 + rows) * cols));
     }
-    return { state, jacobian };
+    {
+      const rows = n, cols = n;
+      (x0Jacobian.x ??= {}).x = matrix(rows, cols, x_bar.slice((0) * cols, (0 + rows) * cols));
+    }
+    return { state, jacobian, x0Jacobian };
   }
 
   /** ∂Φ/∂x and ∂Φ/∂θ at x = point, row by row from the adjoint step. */

@@ -26,22 +26,22 @@ export function gpuDeclarations(plan: Plan, declare: boolean): string {
     '  iterate(inputs: Inputs, x0?: InitialState): Promise<{ state: State } & RunInfo>;',
     ...(forward
       ? [
-          '  /** Forward mode: x_K and dx_K/dθ · direction over the last K - T iterations. */',
+          '  /** Forward mode: x_K and dx_K/d(θ, x0) · direction over the last K - T iterations (with T > 0 the x0 part is zero). */',
           '  jvp(inputs: Inputs, direction: Direction, x0?: InitialState): Promise<{ state: State; tangent: State } & RunInfo>;',
-          '  /** Forward mode over every parameter direction at once: the full Jacobian dx_K/dθ. */',
+          '  /** Forward mode over every parameter direction at once: the full Jacobian dx_K/dθ (dx_K/dx0: jvp with state directions, or jacobianReverse). */',
           '  jacobianForward(inputs: Inputs, x0?: InitialState): Promise<{ state: State; jacobian: Jacobian } & RunInfo>;',
         ]
       : []),
     ...(reverse
       ? [
-          '  /** Reverse mode: x_K and cotangent · dx_K/dθ, the backward sweep stopped at T. */',
-          '  vjp(inputs: Inputs, cotangent: Cotangent, x0?: InitialState): Promise<{ state: State; gradient: Gradient } & RunInfo>;',
-          '  /** Reverse mode with a cotangent per state entry, all at once: the full Jacobian dx_K/dθ. */',
-          '  jacobianReverse(inputs: Inputs, x0?: InitialState): Promise<{ state: State; jacobian: Jacobian } & RunInfo>;',
+          '  /** Reverse mode: x_K, cotangent · dx_K/dθ and cotangent · dx_K/dx0, the backward sweep stopped at T (with T > 0 x0Gradient is zero). */',
+          '  vjp(inputs: Inputs, cotangent: Cotangent, x0?: InitialState): Promise<{ state: State; gradient: Gradient; x0Gradient: State } & RunInfo>;',
+          '  /** Reverse mode with a cotangent per state entry, all at once: the full Jacobians dx_K/dθ and dx_K/dx0. */',
+          '  jacobianReverse(inputs: Inputs, x0?: InitialState): Promise<{ state: State; jacobian: Jacobian; x0Jacobian: X0Jacobian } & RunInfo>;',
         ]
       : []),
     ...(plan.outer && reverse
-      ? ['  /** d/dθ ℓ(x_K(θ), θ) by reverse mode (truncated at T): the hypergradient. */', '  hypergradient(inputs: Inputs, x0?: InitialState): Promise<{ state: State; loss: number; gradient: Gradient } & RunInfo>;']
+      ? ['  /** d/dθ ℓ(x_K(θ), θ) by reverse mode (truncated at T): the hypergradient; x0Gradient: d/dx0 (zero when T > 0). */', '  hypergradient(inputs: Inputs, x0?: InitialState): Promise<{ state: State; loss: number; gradient: Gradient; x0Gradient: State } & RunInfo>;']
       : []),
     "  /** Releases this instance's kernels and pipelines (not the app's GPU). */",
     '  destroy(): Promise<void>;',

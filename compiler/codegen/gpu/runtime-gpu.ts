@@ -12,7 +12,7 @@
 import { BACKEND_BY_CLASS, CPU_BACKENDS, backendOf, checkFloat32, requireGpuMessage } from './host/backend.js';
 import { instantiate, newHost } from './host/instantiate.js';
 import { destroyInstance, runHypergradient, runIterate, runJacobianForward, runJacobianReverse, runJvp, runVjp } from './host/entries.js';
-import { checkFinite, flatVectors, loadInputs, loadSeeds, loadState, report } from './host/inputs.js';
+import { checkFinite, flatVectors, loadInputs, loadSeeds, loadState, report, x0Vectors } from './host/inputs.js';
 import { countingExecutor, execute, runKernels, runPipeline } from './host/execute.js';
 import { checkSize, kernelFor, probe, utilityKernel } from './host/kernel-cache.js';
 import { bound, keep, program, runIterations, runOuter, runSegment, runStep, runSteps, setBuffer } from './host/program.js';
@@ -22,7 +22,7 @@ const HOST_FUNCTIONS: readonly ((...args: never[]) => unknown)[] = [
   backendOf, requireGpuMessage, checkFloat32,
   instantiate, newHost,
   runIterate, runJvp, runJacobianForward, runVjp, runJacobianReverse, runHypergradient, destroyInstance,
-  loadInputs, loadState, loadSeeds, checkFinite, report, flatVectors,
+  loadInputs, loadState, loadSeeds, checkFinite, report, flatVectors, x0Vectors,
   execute, runPipeline, runKernels, countingExecutor,
   checkSize, kernelFor, utilityKernel, probe,
   program, setBuffer, keep, runSteps, runStep, runIterations, bound, runSegment, runOuter,

@@ -14,6 +14,7 @@ declare const loadSeeds: typeof import('./inputs.js').loadSeeds;
 declare const checkFinite: typeof import('./inputs.js').checkFinite;
 declare const report: typeof import('./inputs.js').report;
 declare const flatVectors: typeof import('./inputs.js').flatVectors;
+declare const x0Vectors: typeof import('./inputs.js').x0Vectors;
 
 /** Runs all K iterations. */
 export async function runIterate(host: Host, inputs: ByName, x0?: ByName): Promise<object> {
@@ -24,11 +25,13 @@ export async function runIterate(host: Host, inputs: ByName, x0?: ByName): Promi
   return report(host.m, r, {});
 }
 
-/** Forward mode along one direction in parameter space. */
+/** Forward mode along one direction in (θ, x0); the x0 part seeds the tangent only when the sweep starts at 0. */
 export async function runJvp(host: Host, inputs: ByName, direction: ByName | undefined, x0?: ByName): Promise<object> {
+  const { m } = host;
   const arrays = loadInputs(host, inputs, false);
   loadState(host, x0, arrays);
-  loadSeeds(host, direction, host.m.PARAMS, 'direction', arrays);
+  const fromX0 = m.SCHEDULE.entries.jvp!.x0 === 'exact';
+  loadSeeds(host, direction, fromX0 ? [...m.PARAMS, ...m.STATE] : m.PARAMS, 'direction', arrays, fromX0 ? [] : m.STATE);
   const r = await execute(host, 'jvp', 1, arrays);
   checkFinite(host.m, r.values);
   return report(host.m, r, { tangent: flatVectors(host, r.values, 'tangent', host.m.STATE, 1) });
@@ -71,7 +74,7 @@ export async function runVjp(host: Host, inputs: ByName, cotangent: ByName | und
   loadSeeds(host, cotangent, host.m.STATE, 'cotangent', arrays);
   const r = await execute(host, 'vjp', 1, arrays);
   checkFinite(host.m, r.values);
-  return report(host.m, r, { gradient: flatVectors(host, r.values, 'gradient', host.m.PARAMS, 1) });
+  return report(host.m, r, { gradient: flatVectors(host, r.values, 'gradient', host.m.PARAMS, 1), x0Gradient: x0Vectors(host, r.values, 'vjp', 1) });
 }
 
 /** Reverse mode from every state entry at once: a cotangent per row of the Jacobian. */
@@ -90,7 +93,10 @@ export async function runJacobianReverse(host: Host, inputs: ByName, x0?: ByName
   }
   const r = await execute(host, 'jacobianReverse', S, arrays);
   checkFinite(m, r.values);
+  // row r of a block is direction r's adjoint: of θ, and of x0 (zeros when T > 0)
+  const x0Rows = x0Vectors(host, r.values, 'jacobianReverse', S);
   const jacobian: Record<string, Record<string, Matrix>> = {};
+  const x0Jacobian: Record<string, Record<string, Matrix>> = {};
   off = 0;
   for (const s of m.STATE) {
     const rows = s.size(D);
@@ -98,9 +104,13 @@ export async function runJacobianReverse(host: Host, inputs: ByName, x0?: ByName
       const cols = p.size(D);
       (jacobian[s.name] ??= {})[p.name] = m.matrix(rows, cols, r.values['gradient:' + p.name].slice(off * cols, (off + rows) * cols));
     }
+    for (const c of m.STATE) {
+      const cols = c.size(D);
+      (x0Jacobian[s.name] ??= {})[c.name] = m.matrix(rows, cols, x0Rows[c.name].slice(off * cols, (off + rows) * cols));
+    }
     off += rows;
   }
-  return report(m, r, { jacobian });
+  return report(m, r, { jacobian, x0Jacobian });
 }
 
 /** The outer objective's loss at x_K and its gradient by reverse mode. */
@@ -109,7 +119,7 @@ export async function runHypergradient(host: Host, inputs: ByName, x0?: ByName):
   loadState(host, x0, arrays);
   const r = await execute(host, 'hypergradient', 1, arrays);
   checkFinite(host.m, r.values);
-  return report(host.m, r, { loss: r.values.loss[0], gradient: flatVectors(host, r.values, 'gradient', host.m.PARAMS, 1) });
+  return report(host.m, r, { loss: r.values.loss[0], gradient: flatVectors(host, r.values, 'gradient', host.m.PARAMS, 1), x0Gradient: x0Vectors(host, r.values, 'hypergradient', 1) });
 }
 
 /** Releases the instance's pipelines and kernels; later calls fail. */

@@ -2,7 +2,7 @@
 // by buffer name, the final results checked for non-finite entries, and the result objects.
 // Embedded as source text in every GPU module: see runtime-gpu.ts for what that allows.
 
-import type { ByName, Execution, Host, HostModule, Variable } from './types.js';
+import type { ByName, EntryName, Execution, Host, HostModule, Variable } from './types.js';
 
 // Host functions of other files, declared by type only: the generated module declares them all
 // at its top level, side by side. (An import would be a run-time binding, and test runners
@@ -46,16 +46,22 @@ export function loadState(host: Host, x0: ByName | undefined, arrays: Record<str
   }
 }
 
-/** Float32 arrays for a direction or cotangent given by name (zeros where not given). */
-export function loadSeeds(host: Host, seeds: ByName | undefined, vars: readonly (Variable & { readonly dot: string; readonly bar: string })[], what: 'direction' | 'cotangent', arrays: Record<string, Float32Array>): void {
+/**
+ * Float32 arrays for a direction or cotangent given by name (zeros where not given), each
+ * checked; those of `checkedOnly` are checked and dropped (a direction on x0 when T > 0, which
+ * the truncated sweep never sees).
+ */
+export function loadSeeds(host: Host, seeds: ByName | undefined, vars: readonly (Variable & { readonly dot: string; readonly bar: string })[], what: 'direction' | 'cotangent', arrays: Record<string, Float32Array>, checkedOnly: readonly Variable[] = []): void {
   const { m, D } = host;
-  m.checkKeys(seeds ?? {}, vars.map((v) => v.name), what);
-  for (const v of vars) {
+  m.checkKeys(seeds ?? {}, [...vars, ...checkedOnly].map((v) => v.name), what);
+  const load = (v: Variable) => {
     const a = new Float32Array(v.size(D));
     if (seeds?.[v.name] !== undefined) m.toFlat(seeds[v.name], a, what + '.' + v.name, v.shape(D));
     checkFloat32(a, what + '.' + v.name, m.fail);
-    arrays[what === 'direction' ? v.dot : v.bar] = a;
-  }
+    return a;
+  };
+  for (const v of vars) arrays[what === 'direction' ? v.dot : v.bar] = load(v);
+  for (const v of checkedOnly) load(v);
 }
 
 /** Fails on the first result with a non-finite entry. */
@@ -64,7 +70,8 @@ export function checkFinite(m: HostModule, values: Readonly<Record<string, Float
     const bad = m.nonFinite(values[key], values[key].length);
     if (bad >= 0) {
       const [group, name] = key.split(':');
-      m.fail('numeric', (group === 'state' ? 'state ' : group === 'tangent' ? 'the tangent of ' : group === 'gradient' ? 'the gradient for ' : '') + (name ?? key) +
+      const what: Readonly<Record<string, string>> = { state: 'state ', tangent: 'the tangent of ', gradient: 'the gradient for ', x0Gradient: 'the gradient for x0.' };
+      m.fail('numeric', (what[group!] ?? '') + (name ?? key) +
         ' is non-finite (entry ' + bad + ') after ' + m.K + ' iterations in float32 (the GPU backend checks the final results only)', { variable: name ?? key });
     }
   }
@@ -81,5 +88,14 @@ export function report(m: HostModule, r: Execution, rest: object): object {
 export function flatVectors(host: Host, values: Readonly<Record<string, Float64Array>>, group: string, vars: readonly Variable[], copies: number): Record<string, Float64Array> {
   const out: Record<string, Float64Array> = {};
   for (const v of vars) out[v.name] = values[group + ':' + v.name].slice(0, copies * v.size(host.D));
+  return out;
+}
+
+/** The gradient with respect to x0 by state name, `copies` copies: x̄ where the sweep stopped at 0, or zeros when it stopped at T > 0. */
+export function x0Vectors(host: Host, values: Readonly<Record<string, Float64Array>>, entry: EntryName, copies: number): Record<string, Float64Array> {
+  const { m, D } = host;
+  if (m.SCHEDULE.entries[entry]!.x0 === 'exact') return flatVectors(host, values, 'x0Gradient', m.STATE, copies);
+  const out: Record<string, Float64Array> = {};
+  for (const s of m.STATE) out[s.name] = new Float64Array(copies * s.size(D));
   return out;
 }

@@ -16,7 +16,7 @@ interface ProgramRun {
   readonly b: Record<string, unknown>;
   /** The taped iterates, per state component, by k − T. */
   readonly tape: unknown[][];
-  /** Results by key ('state:x', 'tangent:x', 'gradient:p', 'loss'), each held once. */
+  /** Results by key ('state:x', 'tangent:x', 'gradient:p', 'x0Gradient:x', 'loss'), each held once. */
   readonly out: Record<string, unknown>;
   /** The iteration and the enclosing procedure's range. */
   k: number;
@@ -40,6 +40,8 @@ export function program(m: HostModule, D: Dims, entry: EntryName, count: number,
   if (run.out['state:' + m.STATE[0]!.name] === undefined) for (const s of m.STATE) keep(run, 'state:' + s.name, run.b[s.current]);
   if (e.side === 'tangents') for (const s of m.STATE) keep(run, 'tangent:' + s.name, run.b[s.dot]);
   if (e.side === 'adjoints') for (const p of m.PARAMS) keep(run, 'gradient:' + p.name, run.b[p.bar]);
+  // x̄ where the sweep stopped at 0: the gradient with respect to x0 (with T > 0 the entry's framing gives zeros)
+  if (e.side === 'adjoints' && e.x0 === 'exact') for (const s of m.STATE) keep(run, 'x0Gradient:' + s.name, run.b[s.bar]);
   for (const name of Object.keys(run.b)) ex.drop(run.b[name]);
   return run.out;
 }

@@ -166,7 +166,7 @@ export interface Executor {
   drop(h: unknown): void;
 }
 
-/** The results of one call, read back: keys like 'state:x', 'tangent:x', 'gradient:p', 'loss'. */
+/** The results of one call, read back: keys like 'state:x', 'tangent:x', 'gradient:p', 'x0Gradient:x', 'loss'. */
 export interface Execution {
   readonly values: Record<string, Float64Array>;
   readonly backend: string;
