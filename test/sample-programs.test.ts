@@ -4,7 +4,7 @@
 // against central differences and exits 1 on a mismatch, run in a Node process of its own.
 
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compile } from '../src/index.js';
@@ -32,6 +32,9 @@ describe.each(SAMPLES.filter((s) => PROGRAMS.includes(s.name)))('the $name progr
     const compiled = await compile(source, { mode: 'both', K: s.K, truncate: s.truncate, dims });
     for (const f of compiled.files) writeFileSync(join(dir, 'generated', f.name), f.contents);
     for (const f of ['main.mjs', 'data.json']) copyFileSync(join(ROOT, 'samples', s.name, f), join(dir, f));
+    // a program may import phic's runtime helpers (phic/runtime), as an app that installed phic does
+    mkdirSync(join(dir, 'node_modules'));
+    symlinkSync(ROOT, join(dir, 'node_modules', 'phic'), 'dir');
     // exits 1 (and execFileSync throws) when a check fails
     const out = execFileSync(process.execPath, [join(dir, 'main.mjs')], { encoding: 'utf8', timeout: 120_000 });
     expect(out).toMatch(/finite diff|difference/);
