@@ -39,6 +39,8 @@ export interface MapModel {
   readonly dims: readonly string[];
   /** The iteration index k (0-based) when a formula of Φ uses it: the map then changes from step to step. */
   readonly iteration: InputNode | null;
+  /** Data given as `count` mini-batches (step k reads batch k mod count), or null. */
+  readonly batches: { readonly count: string; readonly data: readonly string[] } | null;
 }
 
 export function buildModel(source: SpecSource): MapModel {
@@ -53,7 +55,9 @@ export function buildModel(source: SpecSource): MapModel {
 
   let state: StateVariable[] = vars(spec.state, 'state');
   const params = vars(spec.params, 'param');
-  const data = vars(spec.data, 'data');
+  // data split into mini-batches vary from step to step (role 'batch'): never hoisted
+  const batched = new Set(spec.batches?.data ?? []);
+  const data = vars(spec.data, 'data').map((v) => (batched.has(v.name) ? { ...v, node: b.input(v.name, 'batch', v.shape) as InputNode } : v));
   const outerData = vars(spec.outer?.data, 'data');
 
   const symbols = new Map<string, Node>();
@@ -61,7 +65,7 @@ export function buildModel(source: SpecSource): MapModel {
   for (const [name, value] of Object.entries(spec.constants ?? {})) symbols.set(name, b.constant(value));
   const functions = new Map<string, HelperFunction>(Object.entries(spec.functions ?? {}));
   // every dim a shape names: formulas may use it as a number and in ones(n) / zeros(n)
-  const dimNames = new Set([...state, ...params, ...data, ...outerData].flatMap((v) => v.shape));
+  const dimNames = new Set([...[...state, ...params, ...data, ...outerData].flatMap((v) => v.shape), ...(spec.batches ? [spec.batches.count] : [])]);
   const translator = new FormulaTranslator(b, { symbols, functions, dims: dimNames, state: state.map((s) => s.name), sequential: spec.sequential === true }, source);
 
   let update: Node[];
@@ -124,5 +128,6 @@ export function buildModel(source: SpecSource): MapModel {
 
   const dims: string[] = [];
   for (const v of [...state, ...params, ...data, ...outerData]) for (const d of v.shape) if (!dims.includes(d)) dims.push(d);
-  return { spec, name: spec.name, builder: b, state, params, data, outerData, update, outer, dims, iteration };
+  if (spec.batches && !dims.includes(spec.batches.count)) dims.push(spec.batches.count);
+  return { spec, name: spec.name, builder: b, state, params, data, outerData, update, outer, dims, iteration, batches: spec.batches ? { count: spec.batches.count, data: [...spec.batches.data] } : null };
 }

@@ -81,7 +81,8 @@ export interface Plan {
   readonly dimNames: ReadonlyMap<string, string>;
   readonly state: readonly StateBuffers[];
   readonly params: readonly ParamBuffers[];
-  readonly data: readonly { readonly name: string; readonly dims: readonly string[]; readonly value: string; readonly outer: boolean }[];
+  /** `batches`: the buffer holding every mini-batch of a batched input, whose current batch is `value`. */
+  readonly data: readonly { readonly name: string; readonly dims: readonly string[]; readonly value: string; readonly outer: boolean; readonly batches?: string }[];
   /** Buffers the outer-objective segment writes: ℓ, ∇ₓℓ per state component, ∇θℓ per param. */
   readonly outer?: { readonly loss: string; readonly stateGradient: readonly string[]; readonly paramGradient: readonly string[] };
   /** Every buffer that is neither an input nor a state/tangent/adjoint buffer (hoisted values, temporaries). */
@@ -190,6 +191,8 @@ export function buildPlan(model: MapModel, options: PlanOptions, topLevel: Itera
   const outer = model.outer ? outerSegment(model, named, lower, withHoisted) : undefined;
   // k's buffer: the drivers write the step's index into it (schedule step iterationIndex)
   if (named.iteration) lower.temporaries.push({ name: named.iteration, dims: [], batched: false });
+  // every mini-batch of a batched input, copied batch by batch into its current-batch buffer
+  for (const v of named.data) if (v.batches) lower.temporaries.push({ name: v.batches, dims: [model.batches!.count, ...v.dims], batched: false });
 
   return {
     model, options, names, dimNames: named.dimNames, state, params, data: named.data, temporaries: lower.temporaries, derivatives: d, outer: outer?.buffers,
@@ -228,7 +231,7 @@ function planNames(model: MapModel, topLevel: Iterable<string>) {
   const data = [
     ...model.data.map((v) => ({ name: v.name, dims: v.shape, outer: false })),
     ...model.outerData.map((v) => ({ name: v.name, dims: v.shape, outer: true })),
-  ].map((v, i) => ({ ...v, value: dataIds[i]! }));
+  ].map((v, i) => ({ ...v, value: dataIds[i]!, ...(model.batches?.data.includes(v.name) ? { batches: names.fresh(`${v.name}_batches`) } : {}) }));
   return { names, dimNames, segmentNames, state, params, data, iteration };
 }
 

@@ -27,7 +27,15 @@ export function inferDims(
       throw dataError(`dim ${dim} is ${dims[dim]} from ${from[dim]} but ${size} from ${what}`);
     }
   };
+  const batched = new Set(model.batches?.data ?? []);
   const vars = [...model.params, ...model.data, ...model.outerData].map((v) => ({ ...v, value: inputs[v.name], what: v.name }));
+  // a batched input is a list of count batches of its declared shape: the count, then the first batch's dims
+  for (const v of vars) {
+    if (!batched.has(v.name) || !Array.isArray(v.value)) continue;
+    see(model.batches!.count, v.value.length, `${v.name} (batches)`);
+    v.value = v.value[0];
+    v.what = `${v.name} (batch 0)`;
+  }
   for (const s of model.state) if (x0?.[s.name] !== undefined) vars.push({ ...s, value: x0[s.name], what: `x0.${s.name}` });
   for (const v of vars) {
     if (v.value === undefined) continue;

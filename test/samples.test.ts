@@ -51,6 +51,8 @@ const CASES: SampleCase[] = [
   // maps that change from step to step: a step size α/(1 + γk), FISTA's momentum k/(k + 3)
   { name: 'gd_schedule', K: 30, fdK: 5, contractive: false, timeVarying: true },
   { name: 'fista', K: 30, fdK: 5, contractive: false, timeVarying: true },
+  // SGD over mini-batches: step k reads batch k mod B
+  { name: 'hyper_cleaning', K: 30, fdK: 5, contractive: false, timeVarying: true, products: /kernels\.gemvT?\(/ },
 ];
 
 interface Block {

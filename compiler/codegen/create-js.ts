@@ -82,7 +82,10 @@ export function emitLoaders(ctx: DriverContext) {
   w.write(`function ${n.loadInputs}(${v.inputs}) `).block(() => {
     w.writeLine(`checkKeys(${v.inputs}, ${JSON.stringify(inputNames)}, 'inputs');`);
     for (const p of plan.params) w.writeLine(`toFlat(${v.inputs}.${p.name}, ${p.value}, 'input ${p.name}', ${shapeArray(p)});`);
-    for (const d of plan.data.filter((d) => !d.outer)) w.writeLine(`toFlat(${v.inputs}.${d.name}, ${d.value}, 'input ${d.name}', ${shapeArray(d)});`);
+    for (const d of plan.data.filter((d) => !d.outer)) {
+      if (d.batches) w.writeLine(`toFlatBatches(${v.inputs}.${d.name}, ${d.batches}, 'input ${d.name}', ${shapeArray(d)}, ${ctx.dimCode(plan.model.batches!.count)});`);
+      else w.writeLine(`toFlat(${v.inputs}.${d.name}, ${d.value}, 'input ${d.name}', ${shapeArray(d)});`);
+    }
     const outerData = plan.data.filter((d) => d.outer);
     if (outerData.length) {
       w.writeLine('// data of the outer objective: only needed by the functions that evaluate it');

@@ -25,6 +25,8 @@ export interface DriverContext {
   readonly size: (v: Sized) => string;
   /** Entries of several variables together, as code. */
   readonly total: (vs: readonly Sized[]) => string;
+  /** A dim's size as code: its literal when baked, else its identifier. */
+  readonly dimCode: (dim: string) => string;
   /** Names declared in create(). */
   readonly n: CreateNames;
   /** Locals of the driver functions. */

@@ -19,7 +19,7 @@ import { emitBatchedProducts } from './batched-tangents.js';
 import { DEFER_STEPS } from '../optimise/defer-updates.js';
 import { indexCode } from './precedence.js';
 import { JS_HELPERS } from './js-templates.js';
-import { JS_RUNTIME } from './runtime-js.js';
+import { JS_BATCH_RUNTIME, JS_RUNTIME } from './runtime-js.js';
 import { headerLines, type HeaderInfo } from './header.js';
 import { topLevelNames } from './top-level.js';
 import { emitDrivers, type DriverContext, type Sized } from './drivers-js.js';
@@ -28,7 +28,7 @@ import type { SegmentKey } from '../schedule/schedule.js';
 import { emitChecks, emitDims, emitDirectionCheck, emitLoaders, emitMemoryCheck } from './create-js.js';
 
 /** Names the CPU module declares at its top level: its runtime's, and the four the emitter writes. */
-export const CPU_TOP_LEVEL: readonly string[] = [...topLevelNames(JS_RUNTIME), ...topLevelNames(JS_HELPERS), ...topLevelNames(KERNELS_RUNTIME), 'K', 'T', 'meta', 'create'];
+export const CPU_TOP_LEVEL: readonly string[] = [...topLevelNames(JS_RUNTIME), ...topLevelNames(JS_BATCH_RUNTIME), ...topLevelNames(JS_HELPERS), ...topLevelNames(KERNELS_RUNTIME), 'K', 'T', 'meta', 'create'];
 
 /** Names create() declares (parameters, state, functions), allocated after the user's. */
 const CREATE_NAMES = [
@@ -89,7 +89,8 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
 
   const w = prelude(plan, info, !!kernels);
 
-  const ctx: DriverContext = { w, plan, size, total, n, v, drivers, segmentCall: segmentCallOf, deferral };
+  const dimCode = (d: string) => (baked ? String(baked[d]!) : dimName(d));
+  const ctx: DriverContext = { w, plan, size, total, dimCode, n, v, drivers, segmentCall: segmentCallOf, deferral };
   const buffers = bufferSet(plan, size, {
     adjoints: (deferred?.updates ?? []).map((u) => [u.buffer, stride.get(u.buffer)!] as const),
     tangents: (batch?.products ?? []).map((b) => [b.products, code(b.call.m)] as const),
@@ -147,6 +148,7 @@ function prelude(plan: Plan, info: HeaderInfo, kernels: boolean): CodeBlockWrite
   w.writeLine(`const T = ${plan.options.truncate};`).blankLine();
   w.writeLine(`export const meta = Object.freeze(${JSON.stringify(metaObject(plan, info))});`).blankLine();
   w.writeLine(JS_RUNTIME).blankLine();
+  if (plan.model.batches) w.writeLine(JS_BATCH_RUNTIME).blankLine();
   w.writeLine(JS_HELPERS).blankLine();
   if (kernels) w.writeLine(KERNELS_RUNTIME).blankLine();
   return w;
@@ -216,5 +218,6 @@ export function metaObject(plan: Plan, info: HeaderInfo) {
     data: vars([...model.data, ...model.outerData]),
     // the map changes from step to step (it reads k): the lab's theory assumes it does not
     ...(model.iteration ? { iterationDependent: true } : {}),
+    ...(model.batches ? { batches: { count: model.batches.count, data: [...model.batches.data] } } : {}),
   };
 }

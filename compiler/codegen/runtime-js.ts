@@ -62,3 +62,12 @@ function checkKeys(object, allowed, what) {
 function matrix(rows, cols, data) {
   return { rows, cols, data };
 }`;
+
+/** Loading mini-batched inputs: printed only in modules that have them (it calls toFlat and fail above). */
+export const JS_BATCH_RUNTIME = `/** Mini-batches into dest: a list of count values of the batch's shape, or all of them in one flat typed array. */
+function toFlatBatches(value, dest, what, shape, count) {
+  const size = dest.length / count;
+  if (ArrayBuffer.isView(value)) return toFlat(value, dest, what + ' (' + count + ' batches)', [count * size]);
+  if (!Array.isArray(value) || value.length !== count) fail('data', what + ' must be a list of ' + count + ' batches' + (Array.isArray(value) ? ', got ' + value.length : value === undefined ? ', but it is missing' : ''));
+  value.forEach((batch, j) => toFlat(batch, dest.subarray(j * size, (j + 1) * size), what + ' batch ' + j, shape));
+}`;

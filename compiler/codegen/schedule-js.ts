@@ -105,6 +105,8 @@ function emitStep(ctx: DriverContext, step: Step, place: Place) {
       return w.writeLine(`const ${v.state} = ${n.snapshot}();`);
     case 'iterationIndex':
       return w.writeLine(`${plan.iteration!}[0] = ${step.value === 'k' ? v.k : '0'};`);
+    case 'loadBatch':
+      return emitLoadBatch(ctx, step.value);
   }
 }
 
@@ -169,4 +171,16 @@ function emitOuterStep(ctx: DriverContext, seed: boolean) {
   plan.state.forEach((s, i) => w.writeLine(`${s.bar}.set(${outer.stateGradient[i]});`));
   plan.params.forEach((p, i) => w.writeLine(`${p.bar}.set(${outer.paramGradient[i]});`));
   w.writeLine(`const ${v.value} = ${outer.loss}[0];`);
+}
+
+/** Batch k mod B (or 0) of each batched input into the buffer its formulas read. */
+function emitLoadBatch(ctx: DriverContext, value: 'k' | 0) {
+  const { w, plan, v, size } = ctx;
+  const count = ctx.dimCode(plan.model.batches!.count);
+  const batch = value === 'k' ? `(${v.k} % ${count})` : '0';
+  for (const d of plan.data) {
+    if (!d.batches) continue;
+    const n = size(d);
+    w.writeLine(`${d.value}.set(${d.batches}.subarray(${batch} * ${n}, (${batch} + 1) * ${n}));`);
+  }
 }

@@ -13,7 +13,8 @@ export type InputRole =
   | 'data' // fixed inputs, not differentiated
   | 'tangent' // ẋ or θ̇ in a JVP
   | 'cotangent' // x̄ seed in a VJP
-  | 'iteration'; // k, the index of the step (0-based): varies per step, not differentiated
+  | 'iteration' // k, the index of the step (0-based): varies per step, not differentiated
+  | 'batch'; // data split into mini-batches: step k reads batch k mod B, so it varies per step
 
 export interface ConstNode {
   readonly kind: 'const';

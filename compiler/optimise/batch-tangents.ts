@@ -41,13 +41,15 @@ export function batchTangentProducts(plan: Plan): Plan {
   const inTangentStep = writesOf(seg.body);
   const inIteration = writesOf([plan.segments.step, plan.segments.stepForTangent, plan.segments.forwardStep].flatMap((s) => s?.body ?? []));
   const symmetric = symmetricBuffers(plan.segments.invariants);
+  // inputs the drivers rewrite every step (a mini-batch): a product with one changes within a sweep
+  const perStep = new Set(plan.data.flatMap((d) => (d.batches ? [d.value] : [])));
   const products: BatchedProduct[] = [];
   const body = seg.body.map((st): Stmt => {
     const call = st.kind === 'kernel' ? st.call : null;
     if (call?.kernel !== 'gemv') return st;
     const state = plan.state.find((s) => s.dot === call.x.buffer);
     if (!state || !same(call.x.base, zero) || !same(call.n, sizeOf(state.dims))) return st;
-    if (seg.batched.includes(call.A.buffer) || seg.batched.includes(call.y.buffer) || inTangentStep.has(call.A.buffer) || inIteration.has(call.A.buffer)) return st;
+    if (seg.batched.includes(call.A.buffer) || seg.batched.includes(call.y.buffer) || inTangentStep.has(call.A.buffer) || inIteration.has(call.A.buffer) || perStep.has(call.A.buffer)) return st;
     if (!same(call.A.base, zero) || !same(call.y.base, zero)) return st;
     const b: BatchedProduct = {
       call, state,

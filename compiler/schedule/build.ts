@@ -19,18 +19,20 @@ const segment = (key: SegmentKey): Step => ({ kind: 'segment', segment: key });
 
 export function buildSchedule(plan: Plan): Schedule {
   const schedule = { procedures: procedures(plan), entries: entries(plan) };
-  return plan.iteration ? withIterationIndex(schedule) : schedule;
+  const perStep = [...(plan.iteration ? (['iterationIndex'] as const) : []), ...(plan.data.some((d) => d.batches) ? (['loadBatch'] as const) : [])];
+  return perStep.length ? withStepInputs(schedule, perStep) : schedule;
 }
 
 /**
- * When Φ reads the step index k: every iteration first writes k where the segments read it (the
- * backward sweep's step k included), and an entry at a point runs the map of step 0.
+ * When Φ reads what changes from step to step (the step index k, a mini-batch): every iteration
+ * first puts step k's values where the segments read them (the backward sweep's step k
+ * included), and an entry at a point runs the map of step 0.
  */
-function withIterationIndex(schedule: Schedule): Schedule {
-  const inLoops = (steps: readonly Step[]): Step[] =>
-    steps.map((s) => (s.kind === 'iterations' ? { ...s, body: [{ kind: 'iterationIndex', value: 'k' }, ...inLoops(s.body)] } : s));
+function withStepInputs(schedule: Schedule, kinds: readonly ('iterationIndex' | 'loadBatch')[]): Schedule {
+  const at = (value: 'k' | 0): Step[] => kinds.map((kind) => ({ kind, value }));
+  const inLoops = (steps: readonly Step[]): Step[] => steps.map((s) => (s.kind === 'iterations' ? { ...s, body: [...at('k'), ...inLoops(s.body)] } : s));
   const procedures = Object.fromEntries(Object.entries(schedule.procedures).map(([name, steps]) => [name, inLoops(steps)]));
-  const entries = schedule.entries.map((e) => (e.at === 'point' ? { ...e, steps: [{ kind: 'iterationIndex', value: 0 } as const, ...e.steps] } : e));
+  const entries = schedule.entries.map((e) => (e.at === 'point' ? { ...e, steps: [...at(0), ...e.steps] } : e));
   return { procedures, entries };
 }
 

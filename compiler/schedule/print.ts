@@ -45,6 +45,7 @@ function printSteps(steps: readonly Step[], depth: number, lines: string[]) {
       case 'applyDeferred': lines.push(`${pad}apply the deferred rank-1 updates${s.now ? ' now' : ' (a block at a time)'}`); break;
       case 'outer': lines.push(`${pad}ℓ and its gradients at x${s.seed ? ', seeding the adjoints' : ''}`); break;
       case 'snapshot': lines.push(`${pad}the state result`); break;
+      case 'loadBatch': lines.push(`${pad}${s.value === 'k' ? 'mini-batch k mod B' : 'mini-batch 0'} into the current-batch buffers`); break;
       case 'iterationIndex': lines.push(`${pad}${s.value === 'k' ? 'k' : 'k = 0'} into the buffer formulas read k from`); break;
     }
   }

@@ -58,7 +58,9 @@ export type Step =
   /** The state result, taken here (before a backward sweep changes the iterate). */
   | { readonly kind: 'snapshot' }
   /** The step index k (or 0 at a point) into the buffer formulas read k from, when Φ depends on it. */
-  | { readonly kind: 'iterationIndex'; readonly value: 'k' | 0 };
+  | { readonly kind: 'iterationIndex'; readonly value: 'k' | 0 }
+  /** Mini-batch k mod B (or batch 0 at a point) of every batched input into its current-batch buffer. */
+  | { readonly kind: 'loadBatch'; readonly value: 'k' | 0 };
 
 /** The public entry points. */
 export type EntryName = 'iterate' | 'jvp' | 'jacobianForward' | 'vjp' | 'jacobianReverse' | 'partialX' | 'partialTheta' | 'partialRows' | 'outerAt' | 'hypergradient';

@@ -43,6 +43,17 @@ export interface MapSpec {
   objective?: string;
   method?: MethodSpec;
   outer?: OuterSpec;
+  /**
+   * Mini-batches: the listed data are given as `count` batches (a list of that many values of
+   * their declared shape, or all of them stacked in one flat array), and step k reads batch
+   * k mod count. `count` is a dim.
+   */
+  batches?: BatchesSpec;
+}
+
+export interface BatchesSpec {
+  count: string;
+  data: string[];
 }
 
 /** Identity with types: `export default defineMap({...})` in a `.phi.ts` spec. */

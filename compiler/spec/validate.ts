@@ -33,7 +33,7 @@ export function validateSpec(src: SpecSource): MapSpec {
   const v = src.value;
   if (!isRecord(v)) throw fail('', 'a spec must be an object');
 
-  const known = ['name', 'state', 'params', 'data', 'constants', 'functions', 'update', 'sequential', 'objective', 'method', 'outer'];
+  const known = ['name', 'state', 'params', 'data', 'constants', 'functions', 'update', 'sequential', 'objective', 'method', 'outer', 'batches'];
   for (const key of Object.keys(v)) if (!known.includes(key)) throw fail(key, `unknown field '${key}' (expected one of ${known.join(', ')})`);
 
   const seen = new Map<string, string>();
@@ -56,7 +56,27 @@ export function validateSpec(src: SpecSource): MapSpec {
   validateFunctions(v.functions, fail, claim);
   validateUpdateOrObjective(v, fail);
   validateOuter(v.outer, fail, claim);
+  validateBatches(v, fail);
   return v as unknown as MapSpec;
+}
+
+/** batches: { count: a dim name, data: names of data, each once (each declared with the shape of one batch) }. */
+function validateBatches(v: Record<string, unknown>, fail: Fail): void {
+  const batches = v.batches;
+  if (batches === undefined) return;
+  if (!isRecord(batches) || typeof batches.count !== 'string' || !Array.isArray(batches.data)) {
+    throw fail('batches', "batches must look like { count: 'B', data: ['X', 'y'] }: the data listed are given as B batches");
+  }
+  const problem = identifierProblem(batches.count);
+  if (problem) throw fail('batches.count', `the batch count is a dim: ${problem}`);
+  const data = isRecord(v.data) ? v.data : {};
+  const seen = new Set<string>();
+  batches.data.forEach((name, i) => {
+    if (typeof name !== 'string' || !(name in data)) throw fail(`batches.data.${i}`, `batches.data lists names of data, got ${JSON.stringify(name)} (data: ${Object.keys(data).join(', ') || 'none'})`);
+    if (seen.has(name)) throw fail(`batches.data.${i}`, `${name} is listed twice`);
+    seen.add(name);
+  });
+  if (batches.data.length === 0) throw fail('batches.data', 'batches.data lists at least one name of data');
 }
 
 /** state, params or data: an object of name: shape (at least one entry when required). */

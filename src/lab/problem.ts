@@ -65,8 +65,12 @@ export function makeProblem(source: SpecSource, inputs: Record<string, unknown>,
  * the same at every step, and the lab takes them for the map of step 0.
  */
 export function timeVaryingWarnings(problem: LabProblem): string[] {
-  if (!problem.model.iteration) return [];
-  return ['the map reads the iteration index k, so it changes from step to step: the fixed point, the contraction constants, the bounds and J* assume a time-invariant map; the lab takes them for the map of step k = 0'];
+  const why = [
+    ...(problem.model.iteration ? ['reads the iteration index k'] : []),
+    ...(problem.model.batches ? [`reads its data as ${problem.model.batches.count} mini-batches`] : []),
+  ];
+  if (why.length === 0) return [];
+  return [`the map ${why.join(' and ')}, so it changes from step to step: the fixed point, the contraction constants, the bounds and J* assume a time-invariant map; the lab takes them for the map of step k = 0`];
 }
 
 /** Reads a spec file and a data file (`{ ...inputs, x0?: {...} }`, as for `phic run`). */

@@ -77,6 +77,7 @@ export function planKernels(plan: Plan): GpuKernelSet {
 export function emitGpuModule(plan: Plan, info: HeaderInfo): string {
   const { options } = plan;
   if (plan.iteration) throw new PhicError('usage', 'the GPU backend does not support the iteration index k yet: compile this map with --backend cpu');
+  if (plan.model.batches) throw new PhicError('usage', 'the GPU backend does not support mini-batches (batches) yet: compile this map with --backend cpu');
   const code = dimsCode(plan);
   const set = planKernels(plan);
   const emitted = new Map(set.kernels.map((k) => [k.id, emitKernel(k, { dimValue: code.dimValue, size: set.size, scalars: set.scalars, inline: set.inline })]));
