@@ -16,6 +16,7 @@ export const SAMPLES = [
   { name: 'logistic', K: 300, truncate: 0, dims: 'm=12,n=3' },
   { name: 'pseudo_huber', K: 400, truncate: 0, dims: 'm=10,n=2' },
   { name: 'tanh_layer', K: 200, truncate: 120, dims: 'n=5,p=3' },
+  { name: 'newton', K: 60, truncate: 0, dims: 'm=16,n=3' },
 ];
 
 export function buildSamples() {

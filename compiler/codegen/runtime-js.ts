@@ -1,5 +1,8 @@
 // Helpers every generated CPU module carries at top level (it imports nothing): error
-// reporting, input conversion and validation, the non-finite check.
+// reporting, input conversion and validation, the non-finite check. A module that solves
+// linear systems carries SOLVE_RUNTIME too.
+
+import { LU_SOLVE_SOURCE } from '../ops/lu-source.js';
 
 export const JS_RUNTIME = `function fail(category, message, details) {
   const error = new Error(message);
@@ -61,4 +64,19 @@ function checkKeys(object, allowed, what) {
 
 function matrix(rows, cols, data) {
   return { rows, cols, data };
+}`;
+
+/**
+ * The LU routine of lusolve and inv, and what the iteration loops of a module that solves call
+ * on an error: a singular matrix is found inside a step, which does not know its iteration.
+ */
+export const SOLVE_RUNTIME = `${LU_SOLVE_SOURCE}
+
+/** An error thrown inside iteration k without its iteration (a singular solve), with it added. */
+function atIteration(error, k) {
+  if (error !== null && typeof error === 'object' && error.name === 'PhicError' && error.iteration === undefined) {
+    error.message += ' at iteration ' + (k + 1) + ' of ' + K;
+    error.iteration = k + 1;
+  }
+  return error;
 }`;

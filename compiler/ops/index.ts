@@ -2,4 +2,5 @@
 import './elementwise.js';
 import './piecewise.js';
 import './linalg.js';
+import './solve.js';
 export { getOp, findOp, allOps, formulaFunctions, FORMULA_STRUCTURAL_OPS, FORMULA_SCALAR_FUNCTIONS } from './registry.js';
