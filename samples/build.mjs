@@ -24,6 +24,7 @@ export const SAMPLES = [
   { name: 'fista', K: 100, truncate: 0, dims: 'm=10,n=6' },
   { name: 'hyper_cleaning', K: 40, truncate: 0, dims: 'B=4,b=5,d=3,v=12' },
   { name: 'maml', K: 5, truncate: 0, dims: 'm=10,d=1,h=8,q=10' },
+  { name: 'newton', K: 60, truncate: 0, dims: 'm=16,n=3' },
 ];
 
 export function buildSamples() {

@@ -20,6 +20,7 @@ import {
   conditionArg,
   drawValue,
   innerProduct,
+  invertibleArg,
   keyOf,
   randomDirection,
   randomTensor,
@@ -60,6 +61,15 @@ const STRUCTURAL_SHAPES: Record<string, { args: Shape[]; out: Shape }[]> = {
   rowmin: [{ args: [['m', 'n']], out: ['m'] }],
   maxall: [{ args: [['n']], out: [] }, { args: [['m', 'n']], out: [] }],
   minall: [{ args: [['n']], out: [] }, { args: [['m', 'n']], out: [] }],
+  lusolve: [
+    { args: [['n', 'n'], ['n']], out: ['n'] },
+    { args: [['n', 'n'], ['n', 'k']], out: ['n', 'k'] },
+  ],
+  inv: [{ args: [['n', 'n']], out: ['n', 'n'] }],
+  diag: [
+    { args: [['n']], out: ['n', 'n'] },
+    { args: [['n', 'n']], out: ['n'] },
+  ],
 };
 
 /** Shapes each structural op's rule must refuse. */
@@ -75,6 +85,9 @@ const STRUCTURAL_BAD_SHAPES: Record<string, Shape[][]> = {
   rowmin: [[['n']], [[]]],
   maxall: [[[]]],
   minall: [[[]]],
+  lusolve: [[['m', 'n'], ['m']], [['n', 'n'], ['m']], [['n', 'n'], ['m', 'k']], [['n'], ['n']], [['n', 'n'], []], [[], ['n']]],
+  inv: [[['m', 'n']], [['n']], [[]]],
+  diag: [[[]], [['m', 'n']]],
 };
 
 /** One fixed small case per structural op, with the answer computed by hand. */
@@ -108,6 +121,16 @@ const STRUCTURAL_FIXED: Record<string, { args: Tensor[]; expected: Tensor }[]> =
   rowmin: [{ args: [tensor([2, 3], [1, 2, 3, 4, -5, 6])], expected: tensor([2], [1, -5]) }],
   maxall: [{ args: [tensor([2, 2], [1, -2, 7, 4])], expected: tensor([], [7]) }],
   minall: [{ args: [tensor([3], [1, -2, 7])], expected: tensor([], [-2]) }],
+  // the zero in the corner makes partial pivoting swap the rows
+  lusolve: [
+    { args: [tensor([2, 2], [0, 2, 1, 1]), tensor([2], [2, 3])], expected: tensor([2], [2, 1]) },
+    { args: [tensor([2, 2], [2, 0, 0, 4]), tensor([2, 2], [2, 4, 4, 8])], expected: tensor([2, 2], [1, 2, 1, 2]) },
+  ],
+  inv: [{ args: [tensor([2, 2], [0, 2, 1, 1])], expected: tensor([2, 2], [-0.5, 1, 0.5, 0]) }],
+  diag: [
+    { args: [tensor([2], [1, -2])], expected: tensor([2, 2], [1, 0, 0, -2]) },
+    { args: [tensor([2, 2], [1, 2, 3, 4])], expected: tensor([2], [1, 4]) },
+  ],
 };
 
 /** The derivative-test cases of an op: all arguments varying, one broadcast scalar, one argument at a time, a constant argument. */
@@ -162,9 +185,7 @@ function buildCase(op: OpDef, c: DiffCase, seed: number): Built {
     if ('constant' in a) return b.constant(a.constant);
     const role = a.varies ? 'param' : 'data';
     const node = b.input(`a${i}`, role, a.shape) as InputNode;
-    const value =
-      apart?.[i] ??
-      (domain === 'condition' ? (i === 0 ? conditionArg(rng, a.shape, DIMS, a.varies) : randomTensor(rng, a.shape, DIMS)) : randomTensor(rng, a.shape, DIMS, domain));
+    const value = apart?.[i] ?? argValue(rng, domain, i, a.shape, a.varies);
     env.set(keyOf(role, node.name), value);
     inputs.push(node);
     if (a.varies) varying.push(node);
@@ -173,6 +194,13 @@ function buildCase(op: OpDef, c: DiffCase, seed: number): Built {
   const out = b.op(op.name, ...args);
   expect(out.kind === 'op' && out.op === op.name, 'non-simplifying builder keeps the op').toBe(true);
   return { b, out, inputs, varying, env };
+}
+
+/** A random argument `i` of an op with this domain (not `apart`: those are drawn together). */
+function argValue(rng: ReturnType<typeof randomGenerator>, domain: Domain, i: number, shape: Shape, varies: boolean): Tensor {
+  if (domain === 'condition') return i === 0 ? conditionArg(rng, shape, DIMS, varies) : randomTensor(rng, shape, DIMS);
+  if (domain === 'invertible') return i === 0 ? invertibleArg(rng, shape, DIMS) : randomTensor(rng, shape, DIMS);
+  return randomTensor(rng, shape, DIMS, domain);
 }
 
 const describeOp = <T extends OpDef>(op: T) => ({ name: op.name, kind: op.kind, op });
@@ -241,7 +269,7 @@ describe('elementwise ops', () => {
     for (const n of [...smooth, 'sign', 'maximum', 'minimum', 'lt', 'gt', 'le', 'ge', 'select']) {
       expect(ELEMENTWISE.map((o) => o.name)).toContain(n);
     }
-    for (const n of ['matvec', 'matmul', 'transpose', 'sum', 'dot', 'outer']) expect(STRUCTURAL.map((o) => o.name)).toContain(n);
+    for (const n of ['matvec', 'matmul', 'transpose', 'sum', 'dot', 'outer', 'lusolve', 'inv', 'diag']) expect(STRUCTURAL.map((o) => o.name)).toContain(n);
     expect(new Set(names).size).toBe(names.length);
   });
 
@@ -437,7 +465,37 @@ function naive(name: string, [a, b]: Tensor[]): Tensor {
       return tensor([], [Math.max(...a!.data)]);
     case 'minall':
       return tensor([], [Math.min(...a!.data)]);
+    case 'lusolve':
+      return cramer(a!, b!);
+    case 'inv': {
+      const n = a!.shape[0]!;
+      return cramer(a!, tensor([n, n], Array.from({ length: n * n }, (_, k) => (Math.floor(k / n) === k % n ? 1 : 0))));
+    }
+    case 'diag': {
+      const n = a!.shape[0]!;
+      if (a!.shape.length === 2) return tensor([n], Array.from({ length: n }, (_, i) => at(a!, i, i)));
+      return tensor([n, n], Array.from({ length: n * n }, (_, k) => (Math.floor(k / n) === k % n ? a!.data[k % n]! : 0)));
+    }
     default:
       throw new Error(`no naive computation for structural op '${name}': add one to naive()`);
   }
+}
+
+/** The determinant by cofactor expansion along the first row (small matrices only). */
+function determinant(rows: number[][]): number {
+  if (rows.length === 1) return rows[0]![0]!;
+  return rows[0]!.reduce((s, v, j) => s + (j % 2 === 0 ? 1 : -1) * v * determinant(rows.slice(1).map((r) => r.filter((_, c) => c !== j))), 0);
+}
+
+/** A⁻¹B by Cramer's rule: column j of A replaced by the right-hand side, no elimination at all. */
+function cramer(a: Tensor, b: Tensor): Tensor {
+  const n = a.shape[0]!;
+  const nrhs = b.shape.length === 1 ? 1 : b.shape[1]!;
+  const rows = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => at(a, i, j)));
+  const det = determinant(rows);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < nrhs; c++) out.push(determinant(rows.map((r, k) => r.map((v, j) => (j === i ? b.data[k * nrhs + c]! : v)))) / det);
+  }
+  return tensor([...b.shape], out);
 }

@@ -37,6 +37,8 @@ export interface DriverContext {
   readonly segmentCall: (key: SegmentKey, d: string) => string;
   /** Rank-1 gradient updates that wait for a block of backward steps (optimise/defer-updates.ts), or null. */
   readonly deferral: { readonly deferral: Deferral; readonly kernels: string; readonly stride: (buffer: string) => string; readonly code: (e: IndexExpr) => string } | null;
+  /** When a segment solves a linear system: the error local of the iteration loops' catch (it adds the iteration). */
+  readonly solveError: string | null;
 }
 
 /** An object-literal entry, shorthand when the local kept the key's spelling. */

@@ -7,6 +7,7 @@ import type CodeBlockWriter from 'code-block-writer';
 import { buffersOf, combinedValue, type IndexExpr, type KernelCall, type Operand, type Segment, type Stmt } from '../lower/loop-ir.js';
 import { printScalar, type ExprPrinter } from './js-templates.js';
 import { foldIndex, indexCode, printIndex } from './precedence.js';
+import { LU_SOLVE } from '../ops/lu-source.js';
 
 export interface SegmentEmitContext {
   /** Literal size of a dim when baked, else null. */
@@ -56,6 +57,10 @@ export function emitSegment(w: CodeBlockWriter, seg: Segment, ctx: SegmentEmitCo
     const emit = (s: Stmt) => {
       switch (s.kind) {
         case 'kernel':
+          if (s.call.kernel === 'solve') {
+            solveCallLines(s.call, offset, int).forEach((l) => w.writeLine(l));
+            break;
+          }
           if (ctx.kernels === undefined) throw new Error(`segment ${seg.name} calls a kernel, but the module has none`);
           emitKernelCall(s.call, ctx.kernels);
           break;
@@ -95,7 +100,12 @@ export function emitSegment(w: CodeBlockWriter, seg: Segment, ctx: SegmentEmitCo
       const index = base.k === 'num' && base.v === 0 && batched.has(o.buffer) ? offsetName(o.buffer) : indexText(o.buffer, base);
       return index === '0' ? `${o.buffer}.byteOffset` : `${o.buffer}.byteOffset + 8 * (${index})`;
     };
-    const emitKernelCall = (k: KernelCall, kernels: string) => kernelCallLines(k, kernels, pointer, int).forEach((l) => w.writeLine(l));
+    /** Index of an operand's first entry in its array (the routine reads plain arrays). */
+    const offset = (o: Operand) => {
+      const base = foldIndex(o.base, ctx.dimValue);
+      return base.k === 'num' && base.v === 0 && batched.has(o.buffer) ? offsetName(o.buffer) : indexText(o.buffer, base);
+    };
+    const emitKernelCall = (k: ProductCall, kernels: string) => kernelCallLines(k, kernels, pointer, int).forEach((l) => w.writeLine(l));
     seg.body.forEach(emit);
   });
 }
@@ -113,8 +123,20 @@ function offsetNames(seg: Segment): ReadonlyMap<string, string> {
   return names;
 }
 
+type SolveCall = Extract<KernelCall, { kernel: 'solve' }>;
+type ProductCall = Exclude<KernelCall, SolveCall>;
+
+/** A solve as a call of the runtime's LU routine (ops/lu-source.ts), with a comment of what it computes. */
+function solveCallLines(k: SolveCall, offset: (o: Operand) => string, int: (e: IndexExpr) => string): string[] {
+  const rhs = k.B ? [k.B.buffer, offset(k.B)] : ['null', '0'];
+  return [
+    `// ${k.X.buffer} = ${k.A.buffer}${k.transposed ? '⁻ᵀ' : '⁻¹'} ${k.B ? k.B.buffer : 'I'}   (${k.op}: ${int(k.n)}×${int(k.n)}, ${int(k.nrhs)} right-hand side${int(k.nrhs) === '1' ? '' : 's'})`,
+    `${LU_SOLVE}('${k.op}', ${k.A.buffer}, ${offset(k.A)}, ${rhs.join(', ')}, ${k.X.buffer}, ${offset(k.X)}, ${k.lu.buffer}, ${int(k.n)}, ${int(k.nrhs)}, ${k.transposed});`,
+  ];
+}
+
 /** A kernel statement as its call, with a comment of what it computes. */
-function kernelCallLines(k: KernelCall, kernels: string, pointer: (o: Operand) => string, int: (e: IndexExpr) => string): string[] {
+function kernelCallLines(k: ProductCall, kernels: string, pointer: (o: Operand) => string, int: (e: IndexExpr) => string): string[] {
   switch (k.kernel) {
     case 'gemv':
       return [

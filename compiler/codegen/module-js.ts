@@ -11,7 +11,7 @@ import CodeBlockWriter from 'code-block-writer';
 import type { Plan } from '../plan.js';
 import { imul, num, type IndexExpr, type Segment } from '../lower/loop-ir.js';
 import { emitSegment, segmentCall, type SegmentEmitContext } from './emit-segment-js.js';
-import { callsKernels } from '../optimise/select-kernels.js';
+import { callsKernels, callsSolve } from '../optimise/select-kernels.js';
 import { KERNELS_RUNTIME } from './wasm/runtime-kernels.js';
 import { bufferSet, emitBufferBytes, emitBufferDeclarations, emitThreadFunctions, type BufferSet } from './buffers-js.js';
 import { emitApplyDeferred } from './deferred-updates.js';
@@ -19,7 +19,7 @@ import { emitBatchedProducts } from './batched-tangents.js';
 import { DEFER_STEPS } from '../optimise/defer-updates.js';
 import { indexCode } from './precedence.js';
 import { JS_HELPERS } from './js-templates.js';
-import { JS_BATCH_RUNTIME, JS_RUNTIME } from './runtime-js.js';
+import { JS_BATCH_RUNTIME, JS_RUNTIME, SOLVE_RUNTIME } from './runtime-js.js';
 import { headerLines, type HeaderInfo } from './header.js';
 import { topLevelNames } from './top-level.js';
 import { emitDrivers, type DriverContext, type Sized } from './drivers-js.js';
@@ -28,7 +28,7 @@ import type { SegmentKey } from '../schedule/schedule.js';
 import { emitChecks, emitDims, emitDirectionCheck, emitLoaders, emitMemoryCheck } from './create-js.js';
 
 /** Names the CPU module declares at its top level: its runtime's, and the four the emitter writes. */
-export const CPU_TOP_LEVEL: readonly string[] = [...topLevelNames(JS_RUNTIME), ...topLevelNames(JS_BATCH_RUNTIME), ...topLevelNames(JS_HELPERS), ...topLevelNames(KERNELS_RUNTIME), 'K', 'T', 'meta', 'create'];
+export const CPU_TOP_LEVEL: readonly string[] = [...topLevelNames(JS_RUNTIME), ...topLevelNames(JS_BATCH_RUNTIME), ...topLevelNames(JS_HELPERS), ...topLevelNames(KERNELS_RUNTIME), ...topLevelNames(SOLVE_RUNTIME), 'K', 'T', 'meta', 'create'];
 
 /** Names create() declares (parameters, state, functions), allocated after the user's. */
 const CREATE_NAMES = [
@@ -74,6 +74,8 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
   const drivers = plan.names.child();
   const v: DriverLocals = drivers.table(DRIVER_LOCALS);
   const kernels = segments.some(callsKernels) ? n.kernels : undefined;
+  // a module that solves catches errors in its iteration loops, to add the iteration
+  const solveError = segments.some(callsSolve) ? drivers.fresh('error') : null;
   const segCtx: SegmentEmitContext = { dimValue, dimName, batchStride: (b) => stride.get(b)!, ...(kernels ? { kernels } : {}) };
   const deferral = kernels && deferred ? { deferral: deferred, kernels, stride: (b: string) => stride.get(b)!, code } : null;
   const segmentOf: Readonly<Partial<Record<SegmentKey, Segment>>> = { ...segs, tangentBatched: batch?.segment };
@@ -87,10 +89,10 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
     return vs.map((v) => (v.dims.length > 1 ? `(${size(v)})` : size(v))).join(' + ');
   };
 
-  const w = prelude(plan, info, !!kernels);
+  const w = prelude(plan, info, !!kernels, solveError !== null);
 
   const dimCode = (d: string) => (baked ? String(baked[d]!) : dimName(d));
-  const ctx: DriverContext = { w, plan, size, total, dimCode, n, v, drivers, segmentCall: segmentCallOf, deferral };
+  const ctx: DriverContext = { w, plan, size, total, dimCode, n, v, drivers, segmentCall: segmentCallOf, deferral, solveError };
   const buffers = bufferSet(plan, size, {
     adjoints: (deferred?.updates ?? []).map((u) => [u.buffer, stride.get(u.buffer)!] as const),
     tangents: (batch?.products ?? []).map((b) => [b.products, code(b.call.m)] as const),
@@ -140,7 +142,7 @@ function strides(plan: Plan, size: (v: Sized) => string, code: (e: IndexExpr) =>
 }
 
 /** The module's top level: header, K, T, meta and the runtime. */
-function prelude(plan: Plan, info: HeaderInfo, kernels: boolean): CodeBlockWriter {
+function prelude(plan: Plan, info: HeaderInfo, kernels: boolean, solves: boolean): CodeBlockWriter {
   const w = new CodeBlockWriter({ indentNumberOfSpaces: 2, useSingleQuote: true, newLine: '\n' });
   headerLines(info).forEach((l) => w.writeLine(l));
   w.writeLine('/* eslint-disable */').blankLine();
@@ -151,6 +153,7 @@ function prelude(plan: Plan, info: HeaderInfo, kernels: boolean): CodeBlockWrite
   if (plan.model.batches) w.writeLine(JS_BATCH_RUNTIME).blankLine();
   w.writeLine(JS_HELPERS).blankLine();
   if (kernels) w.writeLine(KERNELS_RUNTIME).blankLine();
+  if (solves) w.writeLine(SOLVE_RUNTIME).blankLine();
   return w;
 }
 

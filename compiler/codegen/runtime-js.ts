@@ -1,5 +1,8 @@
 // Helpers every generated CPU module carries at top level (it imports nothing): error
-// reporting, input conversion and validation, the non-finite check.
+// reporting, input conversion and validation, the non-finite check. A module that solves
+// linear systems carries SOLVE_RUNTIME too.
+
+import { LU_SOLVE_SOURCE } from '../ops/lu-source.js';
 
 export const JS_RUNTIME = `function fail(category, message, details) {
   const error = new Error(message);
@@ -70,4 +73,19 @@ function toFlatBatches(value, dest, what, shape, count) {
   if (ArrayBuffer.isView(value)) return toFlat(value, dest, what + ' (' + count + ' batches)', [count * size]);
   if (!Array.isArray(value) || value.length !== count) fail('data', what + ' must be a list of ' + count + ' batches' + (Array.isArray(value) ? ', got ' + value.length : value === undefined ? ', but it is missing' : ''));
   value.forEach((batch, j) => toFlat(batch, dest.subarray(j * size, (j + 1) * size), what + ' batch ' + j, shape));
+}`;
+
+/**
+ * The LU routine of lusolve and inv, and what the iteration loops of a module that solves call
+ * on an error: a singular matrix is found inside a step, which does not know its iteration.
+ */
+export const SOLVE_RUNTIME = `${LU_SOLVE_SOURCE}
+
+/** An error thrown inside iteration k without its iteration (a singular solve), with it added. */
+function atIteration(error, k) {
+  if (error !== null && typeof error === 'object' && error.name === 'PhicError' && error.iteration === undefined) {
+    error.message += ' at iteration ' + (k + 1) + ' of ' + K;
+    error.iteration = k + 1;
+  }
+  return error;
 }`;

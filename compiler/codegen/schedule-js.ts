@@ -64,7 +64,7 @@ function emitStep(ctx: DriverContext, step: Step, place: Place) {
     case 'iterations': {
       const [from, to] = [bound(ctx, step.from), bound(ctx, step.to)];
       const head = step.down ? `for (let ${v.k} = ${to} - 1; ${v.k} >= ${from}; ${v.k}--) ` : `for (let ${v.k} = ${from}; ${v.k} < ${to}; ${v.k}++) `;
-      return w.write(head).block(() => emitSteps(ctx, step.body, place));
+      return w.write(head).block(() => (ctx.solveError ? emitGuarded(ctx, ctx.solveError, step.body, place) : emitSteps(ctx, step.body, place)));
     }
     case 'run': {
       const args = step.procedure === 'idle' ? [bound(ctx, step.from!), bound(ctx, step.to!), v.observe] : step.procedure === 'record' ? [v.observe] : [place.count, v.observe];
@@ -108,6 +108,13 @@ function emitStep(ctx: DriverContext, step: Step, place: Place) {
     case 'loadBatch':
       return emitLoadBatch(ctx, step.value);
   }
+}
+
+/** An iteration's steps in a try: an error without an iteration (a singular solve) gets this one. */
+function emitGuarded(ctx: DriverContext, error: string, body: readonly Step[], place: Place) {
+  const { w, v } = ctx;
+  w.write('try ').inlineBlock(() => emitSteps(ctx, body, place));
+  w.write(` catch (${error}) `).block(() => w.writeLine(`throw atIteration(${error}, ${v.k});`));
 }
 
 /** What the observer sees in a phase: the iterate, and the tangents or the adjoints and gradient. */

@@ -29,7 +29,8 @@ export interface Operand {
  * A matrix product as one statement: what the lowering knows a product to be, kept whole so
  * a back end can call a kernel for it (compiler/optimise/select-kernels.ts expands it into
  * loops where none runs it). Indices are in the segment's frame: a batched buffer's direction
- * offset is added by the emitter.
+ * offset is added by the emitter. A solve has no loop form (LU with partial pivoting branches
+ * on the data): every CPU path calls the runtime's routine for it, and the GPU refuses it.
  */
 export type KernelCall =
   /** y[i] = Σ_j A[i·lda + j] x[j] */
@@ -39,7 +40,12 @@ export type KernelCall =
   /** B[i·ldb + j] += u[i·incu] w[j] */
   | { readonly kernel: 'ger'; readonly B: Operand; readonly ldb: IndexExpr; readonly u: Operand; readonly incu: IndexExpr; readonly w: Operand; readonly m: IndexExpr; readonly n: IndexExpr }
   /** C[i·ldc + j] += Σ_l A[i·ai + l·al] B[l·ldb + j]; symmetric when A and B are one X read as XᵀX */
-  | { readonly kernel: 'gemm'; readonly C: Operand; readonly ldc: IndexExpr; readonly A: Operand; readonly ai: IndexExpr; readonly al: IndexExpr; readonly B: Operand; readonly ldb: IndexExpr; readonly m: IndexExpr; readonly n: IndexExpr; readonly k: IndexExpr; readonly symmetric: boolean };
+  | { readonly kernel: 'gemm'; readonly C: Operand; readonly ldc: IndexExpr; readonly A: Operand; readonly ai: IndexExpr; readonly al: IndexExpr; readonly B: Operand; readonly ldb: IndexExpr; readonly m: IndexExpr; readonly n: IndexExpr; readonly k: IndexExpr; readonly symmetric: boolean }
+  /**
+   * X = A⁻¹B (A⁻ᵀB when transposed) for an n×n A and an n×nrhs B, the identity when B is null;
+   * `lu` is the routine's n×n scratch (the factors), `op` the formula function it reports errors as.
+   */
+  | { readonly kernel: 'solve'; readonly op: string; readonly A: Operand; readonly B: Operand | null; readonly X: Operand; readonly lu: Operand; readonly n: IndexExpr; readonly nrhs: IndexExpr; readonly transposed: boolean };
 
 export type Stmt =
   | { readonly kind: 'for'; readonly index: string; readonly extent: IndexExpr; readonly body: readonly Stmt[] }
@@ -49,7 +55,7 @@ export type Stmt =
    * with `after` (optimise/unroll.ts writes it).
    */
   | { readonly kind: 'strided'; readonly index: string; readonly extent: IndexExpr; readonly step: number; readonly zeroed: readonly (readonly string[])[]; readonly body: readonly Stmt[]; readonly remainder: readonly Stmt[]; readonly after: readonly Stmt[] }
-  /** A product a kernel may compute; `loops` is the same product as loops, for a back end that runs none. */
+  /** A product a kernel may compute; `loops` is the same product as loops, for a back end that runs none (empty for a solve). */
   | { readonly kind: 'kernel'; readonly call: KernelCall; readonly loops: readonly Stmt[] }
   | { readonly kind: 'let'; readonly name: string; readonly value: ScalarExpr; readonly mutable: boolean }
   /** `name += value`, or with `combine` (an elementwise op of two arguments) `name = combine(name, value)`: a running max, say. */
@@ -120,6 +126,7 @@ export function writesOf(stmts: readonly Stmt[]): Set<string> {
   walk(stmts, (s) => {
     if (s.kind === 'store') out.add(s.buffer);
     if (s.kind === 'kernel') out.add(kernelOutput(s.call).buffer);
+    if (s.kind === 'kernel' && s.call.kernel === 'solve') out.add(s.call.lu.buffer);
   });
   return out;
 }
@@ -151,10 +158,12 @@ export function kernelOutput(call: KernelCall): Operand {
       return call.B;
     case 'gemm':
       return call.C;
+    case 'solve':
+      return call.X;
   }
 }
 
-/** The operands a kernel reads (its output too, when it accumulates: all but gemv). */
+/** The operands a kernel reads (its output too, when it accumulates: all but gemv and solve; a solve's scratch too). */
 export function kernelInputs(call: KernelCall): Operand[] {
   switch (call.kernel) {
     case 'gemv':
@@ -165,6 +174,8 @@ export function kernelInputs(call: KernelCall): Operand[] {
       return [call.u, call.w, call.B];
     case 'gemm':
       return [call.A, call.B, call.C];
+    case 'solve':
+      return [call.A, ...(call.B ? [call.B] : []), call.lu];
   }
 }
 

@@ -82,9 +82,7 @@ class SegmentLowering implements LoweringSite {
       } else if (node.shape.length === 0) {
         this.refs.set(node.id, { kind: 'local', name: this.computeScalar(node) });
       } else {
-        const buffer = this.ctx.names.fresh('t');
-        // Scratch: computed and consumed within one call, so one copy serves every direction.
-        this.ctx.declare({ name: buffer, dims: node.shape, batched: false });
+        const buffer = this.scratch(node.shape, 't');
         this.compute(node, buffer, false);
         this.refs.set(node.id, { kind: 'buffer', name: buffer });
       }
@@ -221,6 +219,19 @@ class SegmentLowering implements LoweringSite {
   bufferOf(n: Node): string | null {
     const ref = this.refs.get(n.id);
     return ref?.kind === 'buffer' ? ref.name : null;
+  }
+
+  /** Scratch: computed and consumed within one call, so one copy serves every direction. */
+  scratch(shape: Shape, base: string): string {
+    const buffer = this.ctx.names.fresh(base);
+    this.ctx.declare({ name: buffer, dims: shape, batched: false });
+    return buffer;
+  }
+
+  /** A kernel statement with no loop form (a solve), its buffers noted as touched. */
+  routine(call: KernelCall) {
+    for (const o of [kernelOutput(call), ...kernelInputs(call)]) this.touch(o.buffer);
+    this.body.push({ kind: 'kernel', call, loops: [] });
   }
 
   /** `loops` as one kernel statement when `call` is a product of distinct buffers, else as they are. */

@@ -68,6 +68,8 @@ function kernelText(c: KernelCall): string {
       return `ger ${at(c.B)} += ${at(c.u)} ${at(c.w)}ᵀ  (${index(c.m)}×${index(c.n)}, ldb ${index(c.ldb)}, incu ${index(c.incu)})`;
     case 'gemm':
       return `gemm ${at(c.C)} += ${at(c.A)} ${at(c.B)}  (${index(c.m)}×${index(c.n)}, k ${index(c.k)}, A strides ${index(c.ai)}, ${index(c.al)}, ldb ${index(c.ldb)}${c.symmetric ? ', symmetric' : ''})`;
+    case 'solve':
+      return `solve ${at(c.X)} = ${at(c.A)}${c.transposed ? '⁻ᵀ' : '⁻¹'} ${c.B ? at(c.B) : 'I'}  (${c.op}: ${index(c.n)}×${index(c.n)}, ${index(c.nrhs)} right-hand side${index(c.nrhs) === '1' ? '' : 's'}, scratch ${at(c.lu)})`;
   }
 }
 

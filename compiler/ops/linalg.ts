@@ -6,9 +6,9 @@ import { ShapeError, formatShape, type Node, type Shape } from '../ir/nodes.js';
 import { dim, ivar, num, type KernelCall, type Operand, type Stmt } from '../lower/loop-ir.js';
 import { defineOp, type LoweringSite, type Tensor } from './registry.js';
 
-const tensor = (shape: number[]): Tensor => ({ shape, data: new Float64Array(shape.reduce((p, d) => p * d, 1)) });
+export const tensor = (shape: number[]): Tensor => ({ shape, data: new Float64Array(shape.reduce((p, d) => p * d, 1)) });
 
-function expectRank(s: Shape, rank: number, what: string) {
+export function expectRank(s: Shape, rank: number, what: string) {
   if (s.length !== rank) {
     const kinds = ['a scalar', 'a vector', 'a matrix'];
     throw new ShapeError(`${what} must be ${kinds[rank]}, got ${formatShape(s)}`);
@@ -183,7 +183,7 @@ defineOp({
 
 type OpNode = Node & { readonly args: readonly Node[] };
 
-const at = (buffer: string): Operand => ({ buffer, base: num(0) });
+export const at = (buffer: string): Operand => ({ buffer, base: num(0) });
 const atBuffer = (name: string | null): Operand | null => (name ? at(name) : null);
 
 /** y = M v: a dot product per row; gemv when M and v are buffers (gemv overwrites: an accumulated matvec stays loops). */

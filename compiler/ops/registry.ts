@@ -22,9 +22,10 @@ interface OpBase {
   /**
    * Domain for generated derivative tests: where the op is smooth. `apart`: wherever its
    * arguments differ (no ties), as for maximum and the comparisons; `condition`: wherever its
-   * first argument, a condition, is nonzero (the conditional; held fixed, it may be 0).
+   * first argument, a condition, is nonzero (the conditional; held fixed, it may be 0);
+   * `invertible`: wherever its first argument, a square matrix, is invertible (lusolve, inv).
    */
-  readonly domain?: 'any' | 'positive' | 'nonzero' | 'apart' | 'condition';
+  readonly domain?: 'any' | 'positive' | 'nonzero' | 'apart' | 'condition' | 'invertible';
 }
 
 export interface ElementwiseOp extends OpBase {
@@ -60,6 +61,10 @@ export interface LoweringSite {
   fill(buffer: string, shape: Shape, value: ScalarExpr): void;
   /** Appends the loops as one kernel statement when `call` is a product of distinct buffers, else as they are. */
   product(call: KernelCall | null, loops: Stmt[]): void;
+  /** Appends a kernel statement that has no loop form (a solve): every CPU path calls its routine. */
+  routine(call: KernelCall): void;
+  /** A fresh buffer of the segment's own (one copy serves every direction: it is used within one call). */
+  scratch(shape: Shape, base: string): string;
   /** The buffer `node` is read from, when it has one. */
   bufferOf(node: Node): string | null;
   /** Whether `node` is an op `op` not computed into a buffer: a view read in place. */
@@ -103,6 +108,8 @@ export interface StructuralOp extends OpBase {
   /** Linear in each argument (so a zero argument gives a zero result, which simplification uses). */
   readonly multilinear: boolean;
   readonly lowering: StructuralLowering;
+  /** Why the GPU backend cannot run it, when it cannot: its emitter refuses the map, naming the op. */
+  readonly gpuRefusal?: string;
   /** Tangent of the output from argument tangents (null = zero tangent). */
   jvp(b: Builder, args: readonly Node[], tangents: readonly (Node | null)[], out: Node): Node | null;
   /** Cotangents of the arguments from the output cotangent (the transpose rule). */
@@ -143,8 +150,8 @@ export const findOp = (name: string): OpDef | undefined => registry.get(name);
 
 export const allOps = (): OpDef[] => [...registry.values()];
 
-/** Structural ops a formula calls by their own name (sum(x), dot(u, v), transpose(M), outer(u, v)). */
-export const FORMULA_STRUCTURAL_OPS = ['sum', 'dot', 'transpose', 'outer'] as const;
+/** Structural ops a formula calls by their own name (sum(x), dot(u, v), transpose(M), outer(u, v), lusolve(A, b), ...). */
+export const FORMULA_STRUCTURAL_OPS = ['sum', 'dot', 'transpose', 'outer', 'lusolve', 'inv', 'diag'] as const;
 
 /**
  * Formula functions built from several ops (compiler/parse/tensor-functions.ts): reductions

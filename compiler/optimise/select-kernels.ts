@@ -2,9 +2,10 @@
 // kernel computes. The lowering writes every product of buffers as one kernel statement that
 // carries its loops too; this pass keeps the statement where the back end has kernels and the
 // call pays for itself, and puts the loops in its place everywhere else. It runs before loop
-// fusion, so the loops of products no kernel computes fuse like any others.
+// fusion, so the loops of products no kernel computes fuse like any others. A solve has no
+// loops to put in its place: it stays, and every CPU path calls its routine.
 
-import { foldIndex, type Segment, type Stmt } from '../lower/loop-ir.js';
+import { foldIndex, type KernelCall, type Segment, type Stmt } from '../lower/loop-ir.js';
 
 /** Inner extents below this stay loops: the call costs more than the loop (measured on gemv). */
 export const MIN_KERNEL_WIDTH = 8;
@@ -24,15 +25,19 @@ export function selectKernels(seg: Segment, choice: KernelChoice): Segment {
   };
   const visit = (body: readonly Stmt[]): Stmt[] =>
     body.flatMap((s) => {
-      if (s.kind === 'kernel') return keep(s) ? [s] : visit(s.loops);
+      if (s.kind === 'kernel') return s.call.kernel === 'solve' || keep(s) ? [s] : visit(s.loops);
       if (s.kind === 'for') return [{ ...s, body: visit(s.body) }];
       return [s];
     });
   return { ...seg, body: visit(seg.body) };
 }
 
-/** Whether any statement of the segment calls a kernel. */
-export function callsKernels(seg: Segment): boolean {
-  const visit = (body: readonly Stmt[]): boolean => body.some((s) => s.kind === 'kernel' || (s.kind === 'for' && visit(s.body)));
-  return visit(seg.body);
+/** Whether any statement of the segment calls a SIMD kernel (a solve's routine is plain JavaScript). */
+export const callsKernels = (seg: Segment): boolean => calls(seg.body, (k) => k !== 'solve');
+
+/** Whether any statement of the segment solves a linear system. */
+export const callsSolve = (seg: Segment): boolean => calls(seg.body, (k) => k === 'solve');
+
+function calls(body: readonly Stmt[], which: (kernel: KernelCall['kernel']) => boolean): boolean {
+  return body.some((s) => (s.kind === 'kernel' && which(s.call.kernel)) || (s.kind === 'for' && calls(s.body, which)));
 }

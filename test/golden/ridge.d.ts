@@ -65,6 +65,8 @@ export interface Meta {
   data: { name: string; shape: string[] }[];
   /** Present when the map reads the iteration index k. */
   iterationDependent?: true;
+  /** Present when data come as mini-batches (step k reads batch k mod count). */
+  batches?: { count: string; data: string[] };
 }
 /**
  * Seen by an `observe` callback after every iteration (k counts completed iterations). The

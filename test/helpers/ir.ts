@@ -10,9 +10,10 @@ import { NameScope } from '../../compiler/names.js';
 
 /**
  * Where an op is smooth (its registry domain). `apart`: wherever its arguments differ (drawn by
- * apartArgs); `condition`: wherever its first argument is nonzero (drawn by conditionArg).
+ * apartArgs); `condition`: wherever its first argument is nonzero (drawn by conditionArg);
+ * `invertible`: wherever its first argument is an invertible matrix (drawn by invertibleArg).
  */
-export type Domain = 'any' | 'positive' | 'nonzero' | 'apart' | 'condition';
+export type Domain = 'any' | 'positive' | 'nonzero' | 'apart' | 'condition' | 'invertible';
 export type Dims = Readonly<Record<string, number>>;
 
 /** Concrete sizes of a symbolic shape. */
@@ -72,6 +73,18 @@ export function apartArgs(rng: RandomGenerator, shapes: readonly (Shape | number
 export function conditionArg(rng: RandomGenerator, shape: Shape, dims: Dims, varies: boolean): Tensor {
   const t = randomTensor(rng, shape, dims, 'nonzero');
   if (!varies) t.data.forEach((_, i) => i % 2 === 0 && (t.data[i] = 0));
+  return t;
+}
+
+/**
+ * A well-conditioned square matrix (domain `invertible`): entries in [-2, 2] plus ±2n on the
+ * diagonal, so each row is diagonally dominant (no pivot near 0) and both signs occur.
+ */
+export function invertibleArg(rng: RandomGenerator, shape: Shape, dims: Dims): Tensor {
+  const t = randomTensor(rng, shape, dims);
+  const n = t.shape[0]!;
+  if (t.shape.length !== 2 || t.shape[1] !== n) throw new Error(`invertibleArg: a square matrix, got [${t.shape.join(', ')}]`);
+  for (let i = 0; i < n; i++) t.data[i * n + i]! += (i % 2 === 0 ? 2 : -2) * n;
   return t;
 }
 

@@ -8,6 +8,8 @@ import type { Plan } from '../../plan.js';
 import type { IndexExpr, ScalarExpr, Segment } from '../../lower/loop-ir.js';
 import { sizeOf } from '../../lower/loop-ir.js';
 import { PhicError } from '../../errors.js';
+import { topoSort } from '../../ir/nodes.js';
+import { getOp } from '../../ops/registry.js';
 import { JS_RUNTIME } from '../runtime-js.js';
 import { headerLines, type HeaderInfo } from '../header.js';
 import { metaObject } from '../module-js.js';
@@ -39,8 +41,30 @@ export interface GpuKernelSet {
   size(buffer: string): IndexExpr;
 }
 
+/**
+ * Refuses a map that calls ops the GPU kernels cannot express (their registry entries say why),
+ * naming each op, and the first formula that calls one. Derivatives of such ops use only such
+ * ops and products, so the user's own formulas are where they appear first.
+ */
+function refuseCpuOnlyOps(plan: Plan) {
+  const { model } = plan;
+  const formulas = model.update.map((node, i) => ({ node, field: model.spec.update ? `update.${model.state[i]!.name}` : 'objective' }));
+  if (model.outer) formulas.push({ node: model.outer, field: 'outer.objective' });
+  const refused = new Map<string, { reason: string; field: string }>();
+  for (const { node, field } of formulas) {
+    for (const n of topoSort([node])) {
+      const def = n.kind === 'op' ? getOp(n.op) : null;
+      if (def?.kind === 'structural' && def.gpuRefusal && !refused.has(def.name)) refused.set(def.name, { reason: def.gpuRefusal, field });
+    }
+  }
+  if (refused.size === 0) return;
+  const message = [...refused].map(([op, { reason }]) => `${op} is not supported by the GPU backend: ${reason}`).join('; ');
+  throw new PhicError('usage', message, { field: [...refused.values()][0]!.field });
+}
+
 /** Every segment of the plan as gpu.js kernels, in run order. */
 export function planKernels(plan: Plan): GpuKernelSet {
+  refuseCpuOnlyOps(plan);
   const dimsOf = new Map<string, readonly string[]>();
   for (const s of plan.state) for (const b of [s.current, s.next, s.dot, s.dotNext, s.bar, s.barNext]) dimsOf.set(b, s.dims);
   for (const p of plan.params) for (const b of [p.value, p.dot, p.bar]) dimsOf.set(b, p.dims);
