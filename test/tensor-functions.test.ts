@@ -56,6 +56,7 @@ describe('values, dimensions numbered as in mathjs expressions', () => {
     ['maximum(X, v) .* (X > v)', 'm,n', () => X.flatMap((r) => r.map((x, j) => (x > v[j]! ? x : 0)))],
     ['sum(X .^ 2, 2) / n', 'm', () => X.map((r) => sum(r.map((x) => x * x)) / DIMS.n)],
     ['outer(sum(X, 2), ones(n)) + zeros(m, n)', 'm,n', () => X.flatMap((r) => r.map(() => sum(r)))],
+    ['X * (identity(n) + outer(v, v))', 'm,n', () => X.flatMap((r) => r.map((x, j) => x + sum(r.map((xi, i) => xi * v[i]!)) * v[j]!))],
   ];
   it.each(cases)('%s', async (formula, shape, expected) => {
     const got = await valueOf(formula, shape);

@@ -157,7 +157,7 @@ export const FORMULA_STRUCTURAL_OPS = ['sum', 'dot', 'transpose', 'outer', 'luso
  * Formula functions built from several ops (compiler/parse/tensor-functions.ts): reductions
  * along a dimension, the stable log-sum-exp and softmax, the 2-norm and filled tensors.
  */
-export const FORMULA_COMPOSITE_FUNCTIONS = ['mean', 'logsumexp', 'softmax', 'norm', 'ones', 'zeros'] as const;
+export const FORMULA_COMPOSITE_FUNCTIONS = ['mean', 'logsumexp', 'softmax', 'norm', 'ones', 'zeros', 'identity'] as const;
 
 /**
  * mathjs' max and min: of scalars (and anything inside a scalar helper) they are the ops

@@ -274,7 +274,7 @@ export class FormulaTranslator {
     const fnNode = n.fn as MathNode;
     if (typeof fnNode !== 'object' || fnNode.type !== 'SymbolNode') throw fail('only named functions can be called');
     const name = (fnNode as MathNode & { name: string }).name;
-    if ((name === 'ones' || name === 'zeros') && !scalarOnly) {
+    if ((name === 'ones' || name === 'zeros' || name === 'identity') && !scalarOnly) {
       const names = n.args!.map((a) => (a.type === 'SymbolNode' ? (a as MathParts).name! : null));
       return filled(b, name, names, this.scope.dims ?? new Set(), ctx);
     }

@@ -109,15 +109,18 @@ export function tensorFunction(b: Builder, name: string, args: readonly Node[], 
 
 /**
  * ones(n), zeros(n), ones(m, n), zeros(m, n): a filled vector or matrix whose sizes are dims,
- * given by name. `names` are the arguments' symbol names (null where an argument is not a name).
+ * given by name; identity(n), the n×n identity. `names` are the arguments' symbol names (null where an argument is not a name).
  */
-export function filled(b: Builder, name: 'ones' | 'zeros', names: readonly (string | null)[], dims: ReadonlySet<string>, site: CallSite): Node {
+export function filled(b: Builder, name: 'ones' | 'zeros' | 'identity', names: readonly (string | null)[], dims: ReadonlySet<string>, site: CallSite): Node {
+  if (name === 'identity' && names.length !== 1) throw site.fail(`identity takes 1 dim (the n of an n×n identity), got ${names.length} arguments`);
   if (names.length !== 1 && names.length !== 2) throw site.fail(`${name} takes 1 or 2 dims (a vector or a matrix), got ${names.length} arguments`);
   for (const d of names) {
     if (d === null || !dims.has(d)) {
       throw site.fail(`${name} takes dims by name (${[...dims].join(', ') || 'the spec has none'}), got ${d === null ? 'an expression' : `'${d}'`}`);
     }
   }
+  // the identity is the diagonal matrix of ones (diag, compiler/ops/solve.ts)
+  if (name === 'identity') return b.op('diag', b.constant(1, names as string[]));
   return b.constant(name === 'ones' ? 1 : 0, names as string[]);
 }
 
