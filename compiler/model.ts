@@ -70,25 +70,7 @@ export function buildModel(source: SpecSource): MapModel {
 
   let update: Node[];
   if (spec.update) {
-    // in sequential order, a formula reads the new values of the components before it as <name>_next
-    const earlier = new Map<string, Node>();
-    update = state.map((s) => {
-      const formula = spec.update![s.name];
-      if (formula === undefined) {
-        throw specError(`missing update for state '${s.name}'`, { field: 'update', location: source.locate('update') });
-      }
-      const node = translator.translate(formula, `update.${s.name}`, spec.sequential ? earlier : undefined);
-      if (spec.sequential && !symbols.has(`${s.name}_next`)) earlier.set(`${s.name}_next`, node.shape.length === 0 ? b.broadcastTo(node, s.shape) : node);
-      return node;
-    });
-    for (const name of Object.keys(spec.update)) {
-      if (!state.some((s) => s.name === name)) {
-        throw specError(`update for '${name}', which is not a state (states: ${state.map((s) => s.name).join(', ')})`, {
-          field: `update.${name}`,
-          location: source.locate(`update.${name}`),
-        });
-      }
-    }
+    update = translateUpdates(spec, state, translator, source, (name) => symbols.has(name));
   } else {
     const derived = deriveUpdate(b, spec, state, translator, source);
     state = derived.state;
@@ -130,4 +112,32 @@ export function buildModel(source: SpecSource): MapModel {
   for (const v of [...state, ...params, ...data, ...outerData]) for (const d of v.shape) if (!dims.includes(d)) dims.push(d);
   if (spec.batches && !dims.includes(spec.batches.count)) dims.push(spec.batches.count);
   return { spec, name: spec.name, builder: b, state, params, data, outerData, update, outer, dims, iteration, batches: spec.batches ? { count: spec.batches.count, data: [...spec.batches.data] } : null };
+}
+
+/**
+ * The update formulas, one per state component in the order of state; in sequential order a
+ * formula reads the new values of the components before it as <name>_next (unless the spec
+ * gives that name to something else). An update for a name that is not a state is an error.
+ */
+function translateUpdates(spec: MapSpec, state: readonly StateVariable[], translator: FormulaTranslator, source: SpecSource, taken: (name: string) => boolean): Node[] {
+  const b = translator.builder;
+  const earlier = new Map<string, Node>();
+  const update = state.map((s) => {
+    const formula = spec.update![s.name];
+    if (formula === undefined) {
+      throw specError(`missing update for state '${s.name}'`, { field: 'update', location: source.locate('update') });
+    }
+    const node = translator.translate(formula, `update.${s.name}`, spec.sequential ? earlier : undefined);
+    if (spec.sequential && !taken(`${s.name}_next`)) earlier.set(`${s.name}_next`, node.shape.length === 0 ? b.broadcastTo(node, s.shape) : node);
+    return node;
+  });
+  for (const name of Object.keys(spec.update!)) {
+    if (!state.some((s) => s.name === name)) {
+      throw specError(`update for '${name}', which is not a state (states: ${state.map((s) => s.name).join(', ')})`, {
+        field: `update.${name}`,
+        location: source.locate(`update.${name}`),
+      });
+    }
+  }
+  return update;
 }

@@ -189,10 +189,7 @@ export function buildPlan(model: MapModel, options: PlanOptions, topLevel: Itera
     reverse.adjoint = lower.segment(s.available, segmentNames.adjointStep, 'adjoint of one iteration: x̄ ← x̄ ∂ₓΦ, θ̄ += x̄ ∂θΦ', outs);
   }
   const outer = model.outer ? outerSegment(model, named, lower, withHoisted) : undefined;
-  // k's buffer: the drivers write the step's index into it (schedule step iterationIndex)
-  if (named.iteration) lower.temporaries.push({ name: named.iteration, dims: [], batched: false });
-  // every mini-batch of a batched input, copied batch by batch into its current-batch buffer
-  for (const v of named.data) if (v.batches) lower.temporaries.push({ name: v.batches, dims: [model.batches!.count, ...v.dims], batched: false });
+  lower.temporaries.push(...stepInputBuffers(model, named));
 
   return {
     model, options, names, dimNames: named.dimNames, state, params, data: named.data, temporaries: lower.temporaries, derivatives: d, outer: outer?.buffers,
@@ -233,6 +230,17 @@ function planNames(model: MapModel, topLevel: Iterable<string>) {
     ...model.outerData.map((v) => ({ name: v.name, dims: v.shape, outer: true })),
   ].map((v, i) => ({ ...v, value: dataIds[i]!, ...(model.batches?.data.includes(v.name) ? { batches: names.fresh(`${v.name}_batches`) } : {}) }));
   return { names, dimNames, segmentNames, state, params, data, iteration };
+}
+
+/**
+ * The buffers of what the drivers write every step: k (schedule step iterationIndex), and every
+ * mini-batch of a batched input, copied batch by batch into its current-batch buffer.
+ */
+function stepInputBuffers(model: MapModel, named: ReturnType<typeof planNames>): BufferDecl[] {
+  return [
+    ...(named.iteration ? [{ name: named.iteration, dims: [], batched: false }] : []),
+    ...named.data.flatMap((v) => (v.batches ? [{ name: v.batches, dims: [model.batches!.count, ...v.dims], batched: false }] : [])),
+  ];
 }
 
 /** Lowering with the back end's segment passes, and the temporary buffers it declares. */

@@ -100,6 +100,11 @@ export class FormulaTranslator {
   /** The iteration index k, once a formula has used it. */
   private iterationNode: InputNode | null = null;
 
+  /** The builder the formulas are translated with. */
+  get builder(): Builder {
+    return this.b;
+  }
+
   /** The iteration index's input node, when some formula translated so far uses k. */
   get iteration(): InputNode | null {
     return this.iterationNode;
