@@ -6,14 +6,14 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { compile, type MapSpec } from '../src/index.js';
 import { compileSpec } from '../compiler/pipeline.js';
 import { inMemorySource } from '../compiler/spec/source.js';
 import { readSpecFile } from '../compiler/spec/read-file.js';
 import { relativeDifference } from '../runtime/reference.js';
 import { makeProblem, timeVaryingWarnings } from '../src/lab/problem.js';
-import { ROOT } from './helpers/cli.js';
+import { ROOT, cli, removeTempDirs, tempDir } from './helpers/cli.js';
 
 const data = JSON.parse(readFileSync(join(ROOT, 'samples', 'gd_schedule', 'data.json'), 'utf8')) as { theta: number[]; gamma: number; A: number[][]; b: number[] };
 const [m, n] = [data.A.length, data.theta.length];
@@ -69,4 +69,15 @@ describe('the name k', () => {
     expect(timeVaryingWarnings(problem)).toEqual([expect.stringMatching(/iteration index k.*time-invariant map.*k = 0/)]);
     expect(timeVaryingWarnings(makeProblem(inMemorySource(spec({ update: { x: '0.5 * x + theta' } })), { theta: [1, 2] }))).toEqual([]);
   });
+});
+
+describe('the lab on a map that reads k', () => {
+  afterAll(() => removeTempDirs());
+  it('phic curse runs it and warns once, on stderr, before its report', async () => {
+    const out = tempDir();
+    const r = await cli(['curse', 'samples/gd_schedule/gd_schedule.phi.ts', '--data', 'samples/gd_schedule/data.json', '-K', '20', '-o', out]);
+    expect(r.status).toBe(0);
+    expect(r.stderr.match(/phic: WARNING: the map reads the iteration index k/g)).toHaveLength(1);
+    expect(r.stdout).toMatch(/curse of unrolling: gd_schedule/);
+  }, 120_000);
 });
