@@ -21,6 +21,7 @@ import { indexCode } from './precedence.js';
 import { JS_HELPERS } from './js-templates.js';
 import { JS_BATCH_RUNTIME, JS_RUNTIME, SOLVE_RUNTIME } from './runtime-js.js';
 import { headerLines, type HeaderInfo } from './header.js';
+import { metaObject } from './meta.js';
 import { topLevelNames } from './top-level.js';
 import { emitDrivers, type DriverContext, type Sized } from './drivers-js.js';
 import { buildSchedule } from '../schedule/build.js';
@@ -148,7 +149,7 @@ function prelude(plan: Plan, info: HeaderInfo, kernels: boolean, solves: boolean
   w.writeLine('/* eslint-disable */').blankLine();
   w.writeLine(`const K = ${plan.options.K};`);
   w.writeLine(`const T = ${plan.options.truncate};`).blankLine();
-  w.writeLine(`export const meta = Object.freeze(${JSON.stringify(metaObject(plan, info))});`).blankLine();
+  w.writeLine(`export const meta = Object.freeze(${JSON.stringify(metaObject(plan, info, { backend: 'cpu', precision: 'float64' }))});`).blankLine();
   w.writeLine(JS_RUNTIME).blankLine();
   if (plan.model.batches) w.writeLine(JS_BATCH_RUNTIME).blankLine();
   w.writeLine(JS_HELPERS).blankLine();
@@ -201,26 +202,4 @@ function emitResizeCall(ctx: DriverContext, buffers: BufferSet, which: 'tangent'
   }
   for (const [name, sz] of which === 'tangent' ? buffers.tangents : buffers.adjoints) w.writeLine(`${name} = new Float64Array(${v.count} * ${sz});`);
   w.writeLine(`${counter} = ${v.count};`);
-}
-
-export function metaObject(plan: Plan, info: HeaderInfo) {
-  const { options, model } = plan;
-  const vars = (vs: readonly { name: string; shape: readonly string[] }[]) => vs.map((v) => ({ name: v.name, shape: [...v.shape] }));
-  return {
-    name: model.name,
-    phicVersion: info.version,
-    specHash: info.specHash,
-    backend: 'cpu',
-    precision: 'float64',
-    mode: options.mode,
-    K: options.K,
-    truncate: options.truncate,
-    dims: options.dims,
-    state: model.state.map((s) => ({ name: s.name, shape: [...s.shape], ...(s.initialFrom ? { initialFrom: s.initialFrom } : {}) })),
-    params: vars(model.params),
-    data: vars([...model.data, ...model.outerData]),
-    // the map changes from step to step (it reads k): the lab's theory assumes it does not
-    ...(model.iteration ? { iterationDependent: true } : {}),
-    ...(model.batches ? { batches: { count: model.batches.count, data: [...model.batches.data] } } : {}),
-  };
 }

@@ -3,7 +3,7 @@
 // carry their precision and the gpu.js backend that ran.
 
 import type { Plan } from '../../plan.js';
-import { sharedTypes } from '../dts.js';
+import { sharedTypes } from '../dts-shared.js';
 
 export function gpuDeclarations(plan: Plan, declare: boolean): string {
   const forward = !!plan.segments.tangent;

@@ -12,7 +12,7 @@ import { topoSort } from '../../ir/nodes.js';
 import { getOp } from '../../ops/registry.js';
 import { JS_RUNTIME } from '../runtime-js.js';
 import { headerLines, type HeaderInfo } from '../header.js';
-import { metaObject } from '../module-js.js';
+import { metaObject } from '../meta.js';
 import { kernelizeSegment, type GpuKernel, type KernelizeContext } from './kernels.js';
 import { emitKernel, type EmittedKernel } from './emit-kernel.js';
 import { foldIndex } from '../precedence.js';
@@ -116,7 +116,7 @@ export function emitGpuModule(plan: Plan, info: HeaderInfo): string {
   w.writeLine(`const K = ${options.K};`);
   w.writeLine(`const T = ${options.truncate};`);
   w.writeLine(`const BAKED = ${options.dims ? 'true' : 'false'};`).blankLine();
-  w.writeLine(`export const meta = Object.freeze(${JSON.stringify({ ...metaObject(plan, info), backend: 'gpu', precision: 'float32' })});`).blankLine();
+  w.writeLine(`export const meta = Object.freeze(${JSON.stringify(metaObject(plan, info, { backend: 'gpu', precision: 'float32' }))});`).blankLine();
   writeKernelTables(w, set, emitted, code);
   writeSchedule(w, buildSchedule(plan));
   writeBufferTables(w, plan, code);
