@@ -64,3 +64,22 @@ describe('refused, with the field and the reason', () => {
     expect(() => compileSpec(inMemorySource(spec({})), { mode: 'forward', K: 1, backend: 'gpu' })).toThrow(/GPU backend does not support mini-batches \(batches\) yet: compile this map with --backend cpu/);
   });
 });
+
+describe('names', () => {
+  it('user names like the generated ones (iteration, X_batches, toFlatBatches) give the bytes of plain names', async () => {
+    const make = (n: Record<string, string>): MapSpec => ({
+      name: 'mbnames', state: { [n.w!]: 'n' }, params: { [n.theta!]: 'n' }, data: { [n.X!]: 'b,n', [n.Y!]: 'b' },
+      batches: { count: n.B!, data: [n.X!, n.Y!] },
+      update: { [n.w!]: `${n.w} - 0.1 / (1 + k) * (${n.X}' * (${n.X} * ${n.w} - ${n.Y}) + ${n.theta} .* ${n.w})` },
+    });
+    const plain = { w: 'w', theta: 'theta', X: 'X', Y: 'Y', B: 'B' };
+    const odd = { w: 'iteration', theta: 'toFlatBatches', X: 'X_batches', Y: 'iteration_batches', B: 'd' };
+    const run = async (n: Record<string, string>) => {
+      const map = (await compile(inMemorySource(make(n)), { mode: 'both', K: 7 })).create({ n: 2, b: 3, [n.B!]: 2 } as never);
+      const inputs = { [n.theta!]: [0.1, 0.2], [n.X!]: [[[1, 0], [0, 1], [1, 1]], [[2, 1], [1, 0], [0, 3]]], [n.Y!]: [[1, 2, 3], [0, 1, 2]] };
+      const out = map.vjp(inputs as never, { [n.w!]: [1, -1] } as never);
+      return [...(out.state[n.w!] as Float64Array), ...(out.gradient[n.theta!] as Float64Array)];
+    };
+    expect(await run(odd)).toEqual(await run(plain));
+  });
+});
