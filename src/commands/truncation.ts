@@ -54,7 +54,7 @@ export async function truncationCommand(specFile: string, opts: TruncationComman
     sweep = await guardDivergence(
       `running the sweep (up to ${K + omega * Math.max(...deltas)} iterations)`,
       () => sweepTruncation(lab.problem, lab.ref, lab.constants, { K, omega, deltas, measure: opts.measure, directions: opts.directions, seed: opts.seed, onRun: (done) => bar.tick(done) }),
-      lab.ref.rhoStar,
+      lab.ref.srStar,
     );
   } finally {
     bar.stop();

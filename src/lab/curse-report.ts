@@ -112,9 +112,16 @@ export function labWarnings(ctx: Pick<LabContext, 'fixedPoint' | 'constants'>): 
         'x*, J* and every error measured against them are unreliable; bound curves are skipped',
     );
   }
-  if (!c.contractive) {
+  const norms = `‖∂ₓΦ(x*)‖₂ = ${fmt(c.rhoStar, 6)}, largest ‖∂ₓΦ(x_k)‖₂ along the iterates = ${fmt(c.rhoAlongIterates, 6)}`;
+  if (!c.contractive && c.convergent) {
+    // Momentum methods: not a 2-norm contraction, yet convergent (MATH.md Remark 1(i), §5.1).
     out.push(
-      `estimated ρ = ${fmt(c.rho, 6)} ≥ 1 (‖∂ₓΦ(x*)‖₂ = ${fmt(c.rhoStar, 6)}, largest ‖∂ₓΦ(x_k)‖₂ along the iterates = ${fmt(c.rhoAlongIterates, 6)}): ` +
+      `the spectral radius sr(∂ₓΦ(x*)) = ${fmt(c.spectralRadius, 6)} < 1, so the iteration converges at that rate, but in the 2-norm ρ = ${fmt(c.rho, 6)} ≥ 1 (${norms}): ` +
+        'the error may grow for a while before it falls (as for momentum methods); Theorems 7–8 assume ‖∂ₓΦ‖ ≤ ρ < 1, so bound curves are skipped',
+    );
+  } else if (!c.contractive) {
+    out.push(
+      `the spectral radius sr(∂ₓΦ(x*)) = ${fmt(c.spectralRadius, 6)} ≥ 1 and ρ = ${fmt(c.rho, 6)} ≥ 1 (${norms}): ` +
         'the map is not a contraction here, so Theorems 7–8 do not apply; bound curves are skipped',
     );
   } else if (fp.converged && !Number.isFinite(c.C)) {
@@ -163,7 +170,8 @@ function constantsTable(c: Constants): string {
   return markdownTable(
     ['constant', 'value', 'meaning'],
     [
-      ['ρ', fmt(c.rho, 6), 'contraction factor used by the bounds'],
+      ['sr(∂ₓΦ(x*))', fmt(c.spectralRadius, 6), 'spectral radius: the contraction factor (asymptotic rate) of the iteration'],
+      ['ρ', fmt(c.rho, 6), 'Lipschitz modulus in the 2-norm, used by the bounds (they need ρ < 1)'],
       ['‖∂ₓΦ(x*)‖₂', fmt(c.rhoStar, 6), 'contraction at the fixed point'],
       ['max ‖∂ₓΦ(x_k)‖₂', fmt(c.rhoAlongIterates, 6), 'largest along the sampled iterates'],
       ['L_A', fmt(c.LA), 'Lipschitz constant of x ↦ ∂ₓΦ (secant estimate)'],
@@ -178,8 +186,8 @@ function constantsTable(c: Constants): string {
 
 function constantsJson(c: Constants) {
   return {
-    rho: c.rho, rhoStar: c.rhoStar, rhoAlongIterates: c.rhoAlongIterates, LA: c.LA, LB: c.LB,
-    normBStar: c.normBStar, normJStar: c.normJStar, e0: c.e0, C: c.C, contractive: c.contractive, notes: c.notes,
+    rho: c.rho, rhoStar: c.rhoStar, rhoAlongIterates: c.rhoAlongIterates, spectralRadius: c.spectralRadius, LA: c.LA, LB: c.LB,
+    normBStar: c.normBStar, normJStar: c.normJStar, e0: c.e0, C: c.C, contractive: c.contractive, convergent: c.convergent, notes: c.notes,
   };
 }
 
@@ -274,8 +282,8 @@ export function curseJson(input: CurseReportInput, warnings: readonly string[]):
 function curseIndicatorLines(input: CurseReportInput, s: CurseSummary): string[] {
   const t = input.trace.truncate;
   const lines: string[] = [];
-  if (s.kMax !== null && !input.constants.contractive) {
-    lines.push(`- **k_max = ${s.kMax}**: the forward error goes from ${fmt(s.forwardStart)} at k = ${t} to ${fmt(s.forwardFinal)} at k = ${input.trace.K}; the map is not a contraction, so this is divergence rather than the curse of unrolling.`);
+  if (s.kMax !== null && !input.constants.convergent) {
+    lines.push(`- **k_max = ${s.kMax}**: the forward error goes from ${fmt(s.forwardStart)} at k = ${t} to ${fmt(s.forwardFinal)} at k = ${input.trace.K}; the spectral radius is ≥ 1, so this is divergence rather than the curse of unrolling.`);
   } else if (s.kMax !== null) {
     lines.push(
       s.cursePresent
@@ -389,9 +397,9 @@ export function curseStdout(input: CurseReportInput): string {
   const line = (cells: string[]) => cells.map((x, i) => (i === 0 ? x.padStart(6) : x.padStart(12))).join(' ');
   const out = [
     `curse of unrolling: ${input.map} (${dimsText(input.dims)}), K = ${trace.K}, t = ${trace.truncate}, ${trace.measure} measure`,
-    `constants: ρ = ${fmt(c.rho, 6)}, C = ${fmt(c.C)} (L_A = ${fmt(c.LA)}, L_B = ${fmt(c.LB)}), ‖J*‖ = ${fmt(c.normJStar)}, ‖x⁰ − x*‖ = ${fmt(c.e0)}`,
+    `constants: sr(∂ₓΦ(x*)) = ${fmt(c.spectralRadius, 6)}, ρ = ${fmt(c.rho, 6)} (2-norm), C = ${fmt(c.C)} (L_A = ${fmt(c.LA)}, L_B = ${fmt(c.LB)}), ‖J*‖ = ${fmt(c.normJStar)}, ‖x⁰ − x*‖ = ${fmt(c.e0)}`,
   ];
-  if (s.kMax !== null) out.push(`k_max = ${s.kMax}: forward error ${fmt(s.forwardStart)} → peak ${fmt(s.forwardPeak)} → ${fmt(s.forwardFinal)} (${c.contractive ? `curse ${s.cursePresent ? 'present' : 'absent'}` : 'not a contraction: the errors grow'})`);
+  if (s.kMax !== null) out.push(`k_max = ${s.kMax}: forward error ${fmt(s.forwardStart)} → peak ${fmt(s.forwardPeak)} → ${fmt(s.forwardFinal)} (${c.convergent ? `curse ${s.cursePresent ? 'present' : 'absent'}` : 'spectral radius ≥ 1: the errors grow'})`);
   if (s.kMin !== null) out.push(`k_min = ${s.kMin}: reverse error ${fmt(s.reverseMin)} (sweep to k = ${trace.truncate}: ${fmt(s.reverseAtT)})`);
   out.push(line(['k', ...cols.map(([h]) => h)]));
   for (const k of picks) out.push(line([String(k), ...cols.map(([, f]) => fmt(f(byK.get(k)!)))]));
