@@ -111,29 +111,31 @@ export function phi(c: Constants, delta: number, K: number, omega: number): numb
 }
 
 /**
- * The minimiser of φ over Δ ∈ [0, K] (convex there, Lemma 11): golden-section search on the
- * reals, then the better of the nearest admissible integers on either side (ωΔ must be an
- * integer).
+ * The minimiser of φ over Δ ∈ [0, maxDelta] (convex there, Lemma 11): golden-section search on
+ * the reals, then the better of the nearest admissible integers on either side (ωΔ must be an
+ * integer). maxDelta = K − 1 keeps one differentiated iteration: at Δ = K nothing is unrolled,
+ * the derivative is ẋ⁰ = 0 and φ(K) = ‖J*‖, which a recommendation must not propose.
  */
-export function minimisePhi(c: Constants, K: number, omega: number): { delta: number; t: number; value: number; continuous: number } {
+export function minimisePhi(c: Constants, K: number, omega: number, maxDelta = K): { delta: number; t: number; value: number; continuous: number } {
   const f = (d: number) => phi(c, d, K, omega);
+  const top = Math.min(K, maxDelta);
   let lo = 0;
-  let hi = K;
+  let hi = top;
   const g = (Math.sqrt(5) - 1) / 2;
-  for (let i = 0; i < 200 && hi - lo > 1e-9 * Math.max(1, K); i++) {
+  for (let i = 0; i < 200 && hi - lo > 1e-9 * Math.max(1, top); i++) {
     const a = hi - g * (hi - lo);
     const b = lo + g * (hi - lo);
     if (f(a) <= f(b)) hi = b;
     else lo = a;
   }
   const continuous = (lo + hi) / 2;
-  const admissible = (d: number) => d >= 0 && d <= K && Number.isInteger(omega * d);
+  const admissible = (d: number) => d >= 0 && d <= top && Number.isInteger(omega * d);
   // The nearest admissible Δ on each side of the real minimiser (φ is convex).
   let below = Math.floor(continuous);
   while (below > 0 && !admissible(below)) below--;
   let above = Math.ceil(continuous);
-  while (above < K && !admissible(above)) above++;
-  const candidates = [below, above, 0, K].filter(admissible);
+  while (above < top && !admissible(above)) above++;
+  const candidates = [below, above, 0, top].filter(admissible);
   const best = candidates.reduce((p, d) => (f(d) < f(p) ? d : p), candidates[0]!);
   return { delta: best, t: (1 + omega) * best, value: f(best), continuous };
 }

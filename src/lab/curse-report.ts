@@ -421,10 +421,38 @@ function bestRun(sweep: TruncationSweep): BudgetRun {
   return sweep.runs.find((r) => r.delta === sweep.measured.delta)!;
 }
 
+/**
+ * What `phic truncation` recommends. A user tuning t has no J*, so the recommendation is the
+ * minimiser of the bound φ(Δ) built from the estimated constants, and only when the bounds
+ * apply. The measured best needs J*: it is shown beside the recommendation, as a check of it,
+ * only when J* is available (the fixed-point solve converged, so errors against it mean
+ * something).
+ */
+export interface TruncationChoice {
+  readonly recommended: { readonly delta: number; readonly t: number; readonly iterations: number; readonly bound: number; readonly continuous: number; readonly measuredForward: number | null } | null;
+  readonly measured: { readonly delta: number; readonly t: number; readonly iterations: number; readonly error: number; readonly finalReverse: number } | null;
+  /** Why nothing is recommended (null when something is). */
+  readonly noRecommendation: string | null;
+}
+
+export function truncationChoice(input: TruncationReportInput): TruncationChoice {
+  const { sweep } = input;
+  const jStar = input.fixedPoint.converged;
+  const best = bestRun(sweep);
+  const recommended = boundsApply(input)
+    ? { ...sweep.predicted, iterations: sweep.K + sweep.omega * sweep.predicted.delta, measuredForward: predictedRun(sweep)?.finalForward ?? null }
+    : null;
+  return {
+    recommended,
+    measured: jStar ? { ...sweep.measured, iterations: best.iterations, finalReverse: best.finalReverse } : null,
+    noRecommendation: recommended ? null : 'the bounds do not apply here (see the warnings), so there is no bound-optimal t to recommend',
+  };
+}
+
 export function truncationJson(input: TruncationReportInput, warnings: readonly string[]): object {
   const { sweep } = input;
   const bounds = boundsApply(input);
-  const best = bestRun(sweep);
+  const choice = truncationChoice(input);
   return {
     command: 'truncation',
     ...contextJson(input),
@@ -446,35 +474,57 @@ export function truncationJson(input: TruncationReportInput, warnings: readonly 
       forward: { from: r.t, errors: (r.trace.forward ?? []).map((p) => p.error) },
       reverse: { from: r.t, errors: (r.trace.reverse ?? []).map((p) => p.error) },
     })),
-    predicted: bounds ? { ...sweep.predicted, iterations: sweep.K + sweep.omega * sweep.predicted.delta, measuredForward: predictedRun(sweep)?.finalForward ?? null } : null,
-    measured: { ...sweep.measured, iterations: best.iterations, finalReverse: best.finalReverse },
+    recommended: choice.recommended,
+    noRecommendation: choice.noRecommendation,
+    measured: choice.measured,
   };
 }
 
 const compileLine = (K: number, omega: number, delta: number) =>
   `feed it to \`phic compile --truncate ${(1 + omega) * delta} -K ${K + omega * delta}\``;
 
+const VACUOUS = 'φ at the recommended Δ is no smaller than ‖J*‖, the error of not differentiating at all, so the bound guarantees nothing here and the recommendation follows only its shape';
+
+/** Whether the bound at its minimiser is no better than the zero derivative (φ(K) = ‖J*‖). */
+const vacuous = (input: TruncationReportInput) => input.sweep.predicted.bound >= input.constants.normJStar;
+
+/** The recommended t (bound-optimal) and, when J* is available, the measured best beside it. */
+function recommendationSection(input: TruncationReportInput): string[] {
+  const { sweep, options: o } = input;
+  const { recommended: rec, measured, noRecommendation } = truncationChoice(input);
+  const best = bestRun(sweep);
+  const rows: (string | number)[][] = [];
+  if (rec) rows.push([`recommended: bound-optimal (minimiser of φ from the estimated constants; continuous Δ = ${fmt(rec.continuous)})`, rec.delta, rec.t, rec.iterations, rec.measuredForward === null ? 'not measured' : fmt(rec.measuredForward), fmt(rec.bound)]);
+  if (measured) rows.push(['measured best (needs J*)', measured.delta, measured.t, measured.iterations, fmt(measured.error), rec ? fmt(best.bound) : '—']);
+  const lines = ['## Recommended truncation', ''];
+  if (rows.length) lines.push(markdownTable(['', 'Δ', 't', 'iterations', 'final forward error', 'φ(Δ)'], rows), '');
+  if (rec) lines.push(`**Recommended: Δ = ${rec.delta}, t = ${rec.t}**: ${compileLine(o.K, o.omega, rec.delta)}. It needs only the estimated constants, not J*.`, '');
+  if (rec && vacuous(input)) lines.push(`Note: ${VACUOUS}.`, '');
+  else lines.push(`No recommended t: ${noRecommendation}.`, '');
+  if (measured) {
+    const atRec = rec?.measuredForward;
+    lines.push(
+      `The measured best, Δ = ${measured.delta}, t = ${measured.t}, is known here only because the lab computed J* from x*; it checks the recommendation` +
+        (atRec ? `: the recommended t ends with ${fmt(atRec)}, ×${fmt(atRec / measured.error, 3)} the measured best error.` : '.'),
+      '',
+    );
+  } else {
+    lines.push('No measured best: the fixed-point solve did not converge, so J* and the errors measured against it are unreliable.', '');
+  }
+  return lines;
+}
+
 export function truncationMarkdown(input: TruncationReportInput, warnings: readonly string[]): string {
   const { sweep, options: o } = input;
   const bounds = boundsApply(input);
+  const jStar = input.fixedPoint.converged;
   const best = bestRun(sweep);
-  const pred = bounds ? predictedRun(sweep) : undefined;
-  const base = sweep.runs.find((r) => r.delta === 0);
-  const note = (r: BudgetRun) => [r === best ? 'best measured' : '', bounds && r.delta === sweep.predicted.delta ? 'bound-optimal' : ''].filter(Boolean).join(', ');
+  const note = (r: BudgetRun) => [jStar && r === best ? 'best measured' : '', bounds && r.delta === sweep.predicted.delta ? 'recommended (bound-optimal)' : ''].filter(Boolean).join(', ');
   const perDelta = markdownTable(
     ['Δ', 't = (1+ω)Δ', 'iterations K+ωΔ', 'cost', 'final forward error', 'final reverse error', 'φ(Δ)', ''],
     sweep.runs.map((r) => [r.delta, r.t, r.iterations, fmt(r.cost), fmt(r.finalForward), fmt(r.finalReverse), bounds ? fmt(r.bound) : '—', note(r)]),
   );
-  const sideBySide = bounds
-    ? markdownTable(
-        ['', 'Δ', 't', 'iterations', 'final forward error', 'φ(Δ)'],
-        [
-          [`predicted (minimiser of φ; continuous Δ = ${fmt(sweep.predicted.continuous)})`, sweep.predicted.delta, sweep.predicted.t, sweep.K + sweep.omega * sweep.predicted.delta, pred ? fmt(pred.finalForward) : 'not measured', fmt(sweep.predicted.bound)],
-          ['measured best', best.delta, best.t, best.iterations, fmt(best.finalForward), fmt(best.bound)],
-        ],
-      )
-    : markdownTable(['', 'Δ', 't', 'iterations', 'final forward error'], [['measured best', best.delta, best.t, best.iterations, fmt(best.finalForward)]]);
-  const lines = [
+  return [
     `# Truncation under a fixed budget: \`${input.map}\``,
     '',
     `Spec \`${input.spec}\`, dims ${dimsText(input.dims)}. K = ${o.K}, ω = ${o.omega}: each run does K + ωΔ iterations, unrolls the last K − Δ (truncation index t = (1 + ω)Δ), ` +
@@ -492,16 +542,8 @@ export function truncationMarkdown(input: TruncationReportInput, warnings: reado
     '',
     perDelta,
     '',
-    '## Best truncation',
-    '',
-    sideBySide,
-    '',
-  ];
-  if (base && best.delta !== 0) lines.push(`Truncating at the measured best cuts the final forward error ×${fmt(base.finalForward / best.finalForward, 3)} against no truncation (Δ = 0), at the same cost.`, '');
-  lines.push(`Measured best: Δ = ${best.delta}, t = ${best.t}: ${compileLine(o.K, o.omega, best.delta)}.`);
-  if (bounds) lines.push('', `Bound-optimal: Δ = ${sweep.predicted.delta}, t = ${sweep.predicted.t}: ${compileLine(o.K, o.omega, sweep.predicted.delta)}.`);
-  lines.push('');
-  return lines.join('\n');
+    ...recommendationSection(input),
+  ].join('\n');
 }
 
 /**
@@ -540,15 +582,16 @@ export function truncationFigure(input: TruncationReportInput): Figure {
 export function truncationStdout(input: TruncationReportInput): string {
   const { sweep } = input;
   const bounds = boundsApply(input);
-  const best = bestRun(sweep);
   const line = (cells: string[]) => cells.map((x) => x.padStart(12)).join(' ');
   const out = [
     `truncation under a fixed budget: ${input.map} (${dimsText(input.dims)}), K = ${sweep.K}, ω = ${sweep.omega}, budget (1+ω)K = ${fmt((1 + sweep.omega) * sweep.K)}`,
     line(['Δ', 't', 'iterations', 'final fwd', 'final rev', 'φ(Δ)']),
     ...sweep.runs.map((r) => line([String(r.delta), String(r.t), String(r.iterations), fmt(r.finalForward), fmt(r.finalReverse), bounds ? fmt(r.bound) : '—'])),
   ];
-  if (bounds) out.push(`predicted best (minimiser of φ): Δ = ${sweep.predicted.delta}, t = ${sweep.predicted.t}; measured best: Δ = ${best.delta}, t = ${best.t}`);
-  else out.push(`measured best: Δ = ${best.delta}, t = ${best.t}`);
-  out.push(`${compileLine(sweep.K, sweep.omega, best.delta)}`);
+  const { recommended: rec, measured, noRecommendation } = truncationChoice(input);
+  if (rec) out.push(`recommended (bound-optimal, minimiser of φ from the estimated constants): Δ = ${rec.delta}, t = ${rec.t}${vacuous(input) ? ` (${VACUOUS})` : ''}`);
+  else out.push(`no recommended t: ${noRecommendation}`);
+  if (measured) out.push(`measured best (needs J*, computed here from x*): Δ = ${measured.delta}, t = ${measured.t}`);
+  if (rec) out.push(compileLine(sweep.K, sweep.omega, rec.delta));
   return out.join('\n') + '\n';
 }
