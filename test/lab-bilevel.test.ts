@@ -307,6 +307,43 @@ describe('phic bilevel (CLI)', () => {
     expect(existsSync(join(dir, 'out'))).toBe(false);
   });
 
+  it('a run that hits a singular I − ∂ₓΦ at outer step 2: reports of the steps done, where and why, exit 1', async () => {
+    // ℓ = c·θ + ½‖x‖² with x⁰ = 0 keeps x at 0, so g = c exactly and θ_j = 1 − 0.5j: at
+    // θ_2 = 0 the map is x ← x, ∂ₓΦ = 1 and I − ∂ₓΦ = 0 (exactly, in floating point).
+    const dir = tempDir();
+    const spec = {
+      name: 'singular_at_2',
+      state: { x: 'n' },
+      params: { theta: 'n' },
+      constants: { alpha: 0.5 },
+      update: { x: 'x - alpha * (theta .* x)' },
+      outer: { objective: 'sum(c .* theta) + 0.5 * sum(x.^2)', data: { c: 'n' } },
+    };
+    writeFileSync(join(dir, 's.phi.json'), JSON.stringify(spec));
+    writeFileSync(join(dir, 'data.json'), JSON.stringify({ theta: [1], c: [1] }));
+    const out = join(dir, 'out');
+    const r = await cli(['bilevel', join(dir, 's.phi.json'), '--data', join(dir, 'data.json'), '-K', '10', '--steps', '5', '--eta', '0.5', '-o', out, '--name', 'run']);
+    expect(r.status).toBe(1);
+    const errors = r.stderr.split('\n').filter((l) => l.startsWith('phic:'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^phic: numeric error: bilevel stopped: the cold-start run at outer step 2 and the warm-start run at outer step 2: .*I − ∂ₓΦ is singular.*run\.json$/);
+    expect(r.stderr).not.toMatch(STACK_TRACE);
+    for (const ext of ['json', 'md', 'vl.json', 'svg', 'png']) expect(existsSync(join(out, `run.${ext}`))).toBe(true);
+    const json = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
+    expect(json.stopped).toHaveLength(2);
+    expect(json.summary).toBeNull();
+    for (const trace of [json.cold, json.warm]) {
+      expect(trace.stopped.step).toBe(2);
+      expect(trace.stopped.reason).toMatch(/singular/);
+      expect(trace.steps.map((s: { theta: number[] }) => s.theta[0])).toEqual([1, 0.5]);
+      expect(trace.finalTheta).toEqual([0]);
+    }
+    const md = readFileSync(join(out, 'run.md'), 'utf8');
+    expect(md).toContain('## Stopped early');
+    expect(md).toMatch(/cold-start run stopped at outer step 2 \(2 outer steps done\)/);
+    expect(md).not.toContain('## Summary');
+  });
+
   it('rejects bad options with exit 2', async () => {
     const base = ['bilevel', SPEC, '--data', DATA, '--steps', '3', '-o', join(tempDir(), 'out')];
     const errors: string[] = [];

@@ -489,7 +489,7 @@ describe('phic curse (CLI)', () => {
     const out = tempDir('phic-curse-');
     const r = await cli(['curse', stepSpec(3), '--data', DATA_FILE, '-K', '30', '-o', out]);
     expect(r.status).toBe(0);
-    expect(r.stderr).toMatch(/WARNING: estimated ρ = 2\.0+ ≥ 1/);
+    expect(r.stderr).toMatch(/WARNING: the spectral radius sr\(∂ₓΦ\(x\*\)\) = 2\.0+ ≥ 1/);
     expect(r.stderr).not.toMatch(STACK_TRACE);
     const json = JSON.parse(readFileSync(join(out, 'curse.json'), 'utf8'));
     expect(json.warnings).toHaveLength(1);
@@ -501,6 +501,37 @@ describe('phic curse (CLI)', () => {
     const svg = readFileSync(join(out, 'curse.svg'), 'utf8');
     expect(svg).not.toContain('bound (21)');
     expect(svg).toContain('>forward error</text>');
+  });
+
+  it('heavy ball (‖∂ₓΦ‖₂ > 1, spectral radius < 1): converges, no divergence verdict, no bounds, exit 0', async () => {
+    const folder = join(ROOT, 'samples', 'heavy_ball');
+    const data = JSON.parse(readFileSync(join(folder, 'data.json'), 'utf8')) as { Q: number[][]; mu: number };
+    // sr of [[(1+β)I − αH, −βI], [I, 0]] with H = Q + μI: the largest root modulus of
+    // z² − (1 + β − αλ)z + β over the eigenvalues λ of H (the sample has α = β = 0.3).
+    const [alpha, beta] = [0.3, 0.3];
+    const H = new Matrix(data.Q).add(Matrix.eye(data.Q.length).mul(data.mu));
+    const rootModulus = (lambda: number) => {
+      const b = 1 + beta - alpha * lambda;
+      const disc = b * b - 4 * beta;
+      return disc < 0 ? Math.sqrt(beta) : (Math.abs(b) + Math.sqrt(disc)) / 2;
+    };
+    const sr = Math.max(...new EigenvalueDecomposition(H, { assumeSymmetric: true }).realEigenvalues.map(rootModulus));
+    expect(sr).toBeLessThan(1);
+    const out = tempDir('phic-curse-');
+    const r = await cli(['curse', join(folder, 'heavy_ball.phi.ts'), '--data', join(folder, 'data.json'), '-K', '100', '-o', out]);
+    expect(r.status).toBe(0);
+    const json = JSON.parse(readFileSync(join(out, 'curse.json'), 'utf8'));
+    expect(json.constants.rho).toBeGreaterThan(1);
+    expect(json.constants.spectralRadius).toBeCloseTo(sr, 10);
+    expect(json.constants).toMatchObject({ contractive: false, convergent: true });
+    expect(json.boundsApplied).toBe(false);
+    expect(json.rows.at(-1).forward).toBeLessThan(1e-12 * json.rows[0].forward);
+    expect(json.warnings).toHaveLength(1);
+    expect(json.warnings[0]).toMatch(/spectral radius .* < 1, so the iteration converges .* may grow for a while before it falls/);
+    for (const text of [r.stdout, r.stderr, readFileSync(join(out, 'curse.md'), 'utf8')]) {
+      expect(text).not.toMatch(/not a contraction|divergence|errors grow/);
+    }
+    expect(r.stdout).toMatch(/curse (present|absent)/);
   });
 
   it('iterates that blow up (step 3/L, K = 2000): a clear numeric error, exit 1, no files', async () => {

@@ -14,7 +14,7 @@ import { reference, type Reference } from '../src/lab/fixed-point.js';
 import { makeProblem, type LabProblem } from '../src/lab/problem.js';
 import { defaultDeltas, sweepTruncation, type TruncationSweep } from '../src/lab/truncation.js';
 import { renderFigure } from '../src/lab/plot.js';
-import { truncationFigure, truncationJson, truncationMarkdown, type TruncationReportInput } from '../src/lab/curse-report.js';
+import { truncationFigure, truncationJson, truncationMarkdown, truncationStdout, type TruncationReportInput } from '../src/lab/curse-report.js';
 import { ROOT, STACK_TRACE, cli, removeTempDirs, requireBuiltCli, runCli, tempDir } from './helpers/cli.js';
 import { expectPng, expectSvg } from './helpers/figures.js';
 
@@ -168,6 +168,16 @@ describe('minimisePhi with a non-integer ω', () => {
     expect(best.delta).toBe(gridBest);
     expect(best.delta).toBe(290);
   });
+
+  it('with maxDelta = K − 1 never proposes Δ = K (nothing unrolled), even where φ falls all the way to K', () => {
+    // ρ near 1 and a large curse term: φ decreases on [0, K], so its minimiser over [0, K] is K.
+    const c = { rho: 0.999, normJStar: 1, C: 10, e0: 10 } as Constants;
+    const K = 50;
+    expect(minimisePhi(c, K, 2).delta).toBe(K);
+    const capped = minimisePhi(c, K, 2, K - 1);
+    expect(capped.delta).toBe(K - 1);
+    expect(capped.value).toBe(phi(c, K - 1, K, 2));
+  });
 });
 
 describe('C9: a smaller step weakens the curse and the benefit of truncation', () => {
@@ -231,21 +241,44 @@ describe('truncation report', () => {
     input = await reportInput(OPTIMAL, 150, 2, [0, 30, 60, 90, 120]);
   }, SWEEP_HOOK_TIMEOUT);
 
-  it('Markdown: a row per Δ, predicted against measured best, and the compile line', () => {
+  it('Markdown: a row per Δ, the recommended (bound-optimal) t with its compile line, the measured best beside it', () => {
     const md = truncationMarkdown(input, []);
     const { sweep } = input;
     for (const r of sweep.runs) expect(md).toMatch(new RegExp(`^\\| ${r.delta} \\| ${r.t} \\| ${r.iterations} \\| 450 \\|`, 'm'));
-    const best = sweep.runs.find((r) => r.delta === sweep.measured.delta)!;
-    expect(md).toContain(`feed it to \`phic compile --truncate ${best.t} -K ${best.iterations}\``);
     expect(md).toContain(`feed it to \`phic compile --truncate ${sweep.predicted.t} -K ${150 + 2 * sweep.predicted.delta}\``);
-    expect(md).toMatch(/\| predicted \(minimiser of φ/);
-    expect(md).toMatch(/\| measured best \|/);
-    const json = truncationJson(input, []) as { budget: number; runs: { cost: number; phi: number; forward: { from: number; errors: number[] } }[]; predicted: { delta: number } };
+    expect(md).toMatch(/\| recommended: bound-optimal \(minimiser of φ/);
+    expect(md).toMatch(/\| measured best \(needs J\*\) \|/);
+    const json = truncationJson(input, []) as { budget: number; runs: { cost: number; phi: number; forward: { from: number; errors: number[] } }[]; recommended: { delta: number } };
     expect(json.budget).toBe(450);
     expect(json.runs.every((r) => r.cost === 450 && r.phi > 0)).toBe(true);
     expect(json.runs[1]!.forward.from).toBe(90);
     expect(json.runs[1]!.forward.errors).toHaveLength(150 - 30 + 1);
-    expect(json.predicted.delta).toBe(sweep.predicted.delta);
+    expect(json.recommended.delta).toBe(sweep.predicted.delta);
+  });
+
+  it('recommends the bound-optimal t, not the measured best (which needs J*), and hides the measured best without J*', () => {
+    const { sweep } = input;
+    // A sweep whose measured best is another Δ than the bound-optimal one.
+    const other = sweep.runs.find((r) => r.delta !== sweep.predicted.delta)!;
+    const split = { ...input, sweep: { ...sweep, measured: { delta: other.delta, t: other.t, error: other.finalForward } } };
+    const compileAt = (t: number, iterations: number) => `feed it to \`phic compile --truncate ${t} -K ${iterations}\``;
+    const predictedLine = compileAt(sweep.predicted.t, 150 + 2 * sweep.predicted.delta);
+    for (const text of [truncationStdout(split), truncationMarkdown(split, [])]) {
+      expect(text).toContain(predictedLine);
+      expect(text).not.toContain(compileAt(other.t, other.iterations));
+      expect(text).toMatch(new RegExp(`measured best \\(needs J\\*[^\\n]*Δ = ${other.delta}, t = ${other.t}|measured best \\(needs J\\*\\) \\| ${other.delta} \\| ${other.t} \\|`));
+    }
+    expect(truncationJson(split, [])).toMatchObject({ recommended: { delta: sweep.predicted.delta }, measured: { delta: other.delta } });
+    // A bound no smaller than ‖J*‖ (the error of ẋ = 0) at its minimiser is said to guarantee nothing.
+    expect(truncationStdout({ ...split, constants: { ...split.constants, normJStar: 0 } })).toContain('guarantees nothing');
+    expect(truncationStdout({ ...split, constants: { ...split.constants, normJStar: Infinity } })).not.toContain('guarantees nothing');
+    // Without a converged x* there is no J*: no measured best, and no bounds, so nothing recommended.
+    const noJStar = { ...split, fixedPoint: { ...split.fixedPoint, converged: false } };
+    const out = truncationStdout(noJStar);
+    expect(out).toMatch(/no recommended t: the bounds do not apply/);
+    expect(out).not.toMatch(/measured best|phic compile/);
+    expect(truncationMarkdown(noJStar, [])).toContain('No measured best');
+    expect(truncationJson(noJStar, [])).toMatchObject({ recommended: null, measured: null });
   });
 
   it('the figure (MATH.md §7.4): a solid curve per t, iterate dashed, final errors dashed with markers, φ(Δ) dotted with markers', async () => {
@@ -273,11 +306,12 @@ describe('truncation report', () => {
   it('non-contractive constants: no φ(Δ), no prediction', () => {
     const bad = { ...input, constants: { ...input.constants, rho: 1.2, contractive: false } };
     expect(truncationFigure(bad).panels[0]!.series.map((s) => s.name)).not.toContain('bound φ(Δ)');
-    const json = truncationJson(bad, ['w']) as { predicted: unknown; runs: { phi: unknown }[]; warnings: string[] };
-    expect(json.predicted).toBeNull();
+    const json = truncationJson(bad, ['w']) as { recommended: unknown; runs: { phi: unknown }[]; warnings: string[] };
+    expect(json.recommended).toBeNull();
     expect(json.runs.every((r) => r.phi === null)).toBe(true);
     expect(json.warnings).toEqual(['w']);
-    expect(truncationMarkdown(bad, ['w'])).not.toContain('Bound-optimal');
+    expect(truncationMarkdown(bad, ['w'])).not.toContain('Recommended: Δ');
+    expect(truncationMarkdown(bad, ['w'])).toContain('No recommended t');
   });
 });
 
@@ -303,8 +337,8 @@ describe('phic truncation (CLI)', () => {
     expect(json.warnings).toEqual([]);
     expect(json.budget).toBe(360);
     const deltas = json.runs.map((x: { delta: number }) => x.delta);
-    expect(deltas).toEqual(expect.arrayContaining([0, 20, 40, json.predicted.delta]));
-    expect(deltas).toHaveLength(new Set([0, 20, 40, json.predicted.delta]).size);
+    expect(deltas).toEqual(expect.arrayContaining([0, 20, 40, json.recommended.delta]));
+    expect(deltas).toHaveLength(new Set([0, 20, 40, json.recommended.delta]).size);
     for (const run of json.runs) {
       expect(run.cost).toBe(360);
       expect(run.iterations).toBe(120 + 2 * run.delta);
@@ -312,16 +346,18 @@ describe('phic truncation (CLI)', () => {
       expect(run.phi).toBeGreaterThan(0);
       expect(run.forward.errors).toHaveLength(120 - run.delta + 1);
     }
-    expect(json.predicted.measuredForward).toBe(json.runs.find((x: { delta: number }) => x.delta === json.predicted.delta).finalForward);
+    expect(json.recommended.delta).toBeLessThan(120); // at least one differentiated iteration
+    expect(json.recommended.measuredForward).toBe(json.runs.find((x: { delta: number }) => x.delta === json.recommended.delta).finalForward);
     const best = Math.min(...json.runs.map((x: { finalForward: number }) => x.finalForward));
     expect(json.measured.error).toBe(best);
     const md = readFileSync(join(out, 'tr.md'), 'utf8');
-    expect(md).toContain(`feed it to \`phic compile --truncate ${json.measured.t} -K ${json.measured.iterations}\``);
-    expect(md).toContain('| measured best |');
+    expect(md).toContain(`feed it to \`phic compile --truncate ${json.recommended.t} -K ${json.recommended.iterations}\``);
+    expect(md).toContain('| measured best (needs J*) |');
     expectSvg(readFileSync(join(out, 'tr.svg'), 'utf8'), ['t = 0', 't = 60', 't = 120', 'final error', 'bound φ(Δ)', 'iterate error']);
     expectPng(readFileSync(join(out, 'tr.png')));
-    expect(r.stdout).toMatch(/measured best: Δ = \d+, t = \d+/);
-    expect(r.stdout).toContain('feed it to `phic compile --truncate');
+    expect(r.stdout).toMatch(/recommended \(bound-optimal.*\): Δ = \d+, t = \d+/);
+    expect(r.stdout).toMatch(/measured best \(needs J\*.*\): Δ = \d+, t = \d+/);
+    expect(r.stdout).toContain(`feed it to \`phic compile --truncate ${json.recommended.t} -K ${json.recommended.iterations}\``);
     expect(r.stderr).toMatch(/truncation sweep: 1\/\d/); // progress (plain lines off a terminal)
     expect(r.stderr).not.toContain('WARNING');
   });
@@ -335,7 +371,8 @@ describe('phic truncation (CLI)', () => {
     expect(r.stderr).toMatch(/WARNING: .*not a contraction/);
     const json = JSON.parse(readFileSync(join(dir, 'truncation.json'), 'utf8'));
     expect(json.warnings).toHaveLength(1);
-    expect(json.predicted).toBeNull();
+    expect(json.recommended).toBeNull();
+    expect(r.stdout).not.toContain('phic compile');
     expect(json.runs.map((x: { delta: number; phi: unknown }) => [x.delta, x.phi])).toEqual([[0, null], [5, null]]);
   });
 

@@ -3,14 +3,16 @@
 // warm-started, each outer step compared with the implicit hypergradient at x*(θ). Writes
 // <name>.json (both traces), <name>.md (summary and a table of sampled outer steps) and a
 // figure <name>.vl.json / .svg / .png (hypergradient error and outer loss per outer step).
+// A run stopped by a numeric failure still writes these with the outer steps done, then
+// fails with one numeric error line (exit 1) saying which run stopped where and why.
 
 import { basename } from 'node:path';
 import { processIo, type CliIo } from '../cli-io.js';
 import type * as vegaLite from 'vega-lite';
-import { usageError } from '../../compiler/errors.js';
+import { PhicError, usageError } from '../../compiler/errors.js';
 import { PHIC_VERSION } from '../../compiler/version.js';
 import { loadProblem, timeVaryingWarnings } from '../lab/problem.js';
-import { requireOuter, runBilevel, validateBilevelOptions, type BilevelResult, type BilevelStep, type BilevelTrace } from '../lab/bilevel.js';
+import { requireOuter, runBilevel, stopMessage, validateBilevelOptions, type BilevelResult, type BilevelStep, type BilevelTrace } from '../lab/bilevel.js';
 import { figureSpec, renderSvg, svgToPng, type Figure, type Series } from '../lab/plot.js';
 import { markdownTable, type OutputFile } from '../lab/output.js';
 import { progress, writeOutputs } from './output.js';
@@ -43,6 +45,8 @@ export async function bilevelCommand(specFile: string, opts: BilevelCommandOptio
   } finally {
     bar.stop();
   }
+  const traces = [result.cold, result.warm].filter((tr): tr is BilevelTrace => tr !== undefined);
+  const stops = traces.map(stopMessage).filter((m): m is string => m !== null);
   const meta = {
     phicVersion: PHIC_VERSION, spec: specFile, data: opts.data, map: problem.model.name, dims: problem.dims,
     K: result.K, truncate: result.truncate, steps: result.steps, eta: result.eta, seed: result.seed,
@@ -51,7 +55,7 @@ export async function bilevelCommand(specFile: string, opts: BilevelCommandOptio
   const title = `${problem.model.name}: warm against cold starts (K = ${result.K}${result.truncate ? `, t = ${result.truncate}` : ''}, η = ${result.eta})`;
   const figure = await bilevelFigure(result, title);
   const files: OutputFile[] = [
-    { name: `${opts.name}.json`, contents: compactJson({ meta, summary: result.summary, cold: result.cold, warm: result.warm }) },
+    { name: `${opts.name}.json`, contents: compactJson({ meta, stopped: stops, summary: result.summary ?? null, cold: result.cold, warm: result.warm }) },
     { name: `${opts.name}.md`, contents: bilevelMarkdown(result, { ...meta, figure: `${opts.name}.png`, rows: opts.rows ?? 12 }) },
     { name: `${opts.name}.vl.json`, contents: figure.spec },
     { name: `${opts.name}.svg`, contents: figure.svg },
@@ -59,7 +63,13 @@ export async function bilevelCommand(specFile: string, opts: BilevelCommandOptio
   ];
   const written = writeOutputs(opts.out, files, io.cwd);
   for (const f of written) io.stderr(`wrote ${f}\n`);
-  io.stdout(`${result.summary!.sentence}\n${capitalise(result.summary!.lossSentence)}\n`);
+  if (result.summary) io.stdout(`${result.summary.sentence}\n${capitalise(result.summary.lossSentence)}\n`);
+  // The reports of a failed run are written first, then the failure is an error (exit 1).
+  const stopped = traces.filter((tr) => tr.stopped);
+  if (stopped.length) {
+    const where = stopped.map((tr) => `the ${tr.start}-start run at outer step ${tr.stopped!.step}`).join(' and ');
+    throw new PhicError('numeric', `bilevel stopped: ${where}: ${stopped[0]!.stopped!.reason}; the outer steps done so far are in ${written[0]}`);
+  }
 }
 
 /** JSON indented by object, with arrays of numbers on one line each. */
@@ -81,6 +91,12 @@ export const SERIES = {
 
 const points = (trace: BilevelTrace, f: (s: BilevelStep) => number) => trace.steps.map((s) => ({ x: s.step, y: f(s) }));
 
+/** ℓ(x*(θ_j), θ_j) per outer step and at θ_N (absent when the run stopped before it). */
+const lossPoints = (trace: BilevelTrace) => [
+  ...points(trace, (s) => s.lossAtStar),
+  ...(Number.isFinite(trace.finalLoss) ? [{ x: trace.steps.length, y: trace.finalLoss }] : []),
+];
+
 /** Two panels: hypergradient error (and ‖x⁰ − x*‖) per outer step on a log scale, and the outer loss. */
 export async function bilevelFigure(result: BilevelResult, title: string): Promise<{ spec: string; svg: string; png: Buffer }> {
   const cold = result.cold!;
@@ -92,8 +108,8 @@ export async function bilevelFigure(result: BilevelResult, title: string): Promi
     { name: SERIES.warmStart, points: points(warm, (s) => s.startDistance), stroke: 'dashed' },
   ];
   const lossSeries: Series[] = [
-    { name: SERIES.coldLoss, points: [...points(cold, (s) => s.lossAtStar), { x: cold.steps.length, y: cold.finalLoss }] },
-    { name: SERIES.warmLoss, points: [...points(warm, (s) => s.lossAtStar), { x: warm.steps.length, y: warm.finalLoss }], stroke: 'dashed' },
+    { name: SERIES.coldLoss, points: lossPoints(cold) },
+    { name: SERIES.warmLoss, points: lossPoints(warm), stroke: 'dashed' },
   ];
   const panel = (fig: Figure) => {
     const { $schema: _s, title: _t, background: _b, ...rest } = figureSpec(fig) as unknown as Record<string, unknown>;
@@ -124,8 +140,6 @@ export function sampleSteps(count: number, rows: number): number[] {
 export function bilevelMarkdown(result: BilevelResult, meta: { spec: string; data: string; map: string; figure: string; rows: number; dims: Readonly<Record<string, number>> }): string {
   const cold = result.cold!;
   const warm = result.warm!;
-  const s = result.summary!;
-  const ratio = (a: number, b: number) => (b > 0 ? (a / b).toPrecision(3) : '—');
   const dims = Object.entries(meta.dims).map(([k, v]) => `${k} = ${v}`).join(', ');
   const lines = [
     `# Bilevel optimisation with warm starting: ${meta.map}`,
@@ -137,6 +151,45 @@ export function bilevelMarkdown(result: BilevelResult, meta: { spec: string; dat
     'Cold: every outer step starts the inner iteration at the same x⁰ (the data\'s x0, or zeros). Warm: x⁰ is x_K of the previous outer step.',
     'Each g_j is compared with the implicit hypergradient g*_j = ∇θℓ + B*ᵀ (I − A*)⁻ᵀ ∇ₓℓ at (x*(θ_j), θ_j); ‖x⁰ − x*(θ_j)‖ is the initial error that multiplies the curse term (warm starting as implicit truncation, claim C10).',
     '',
+    ...stoppedSection(cold, warm),
+    ...summarySection(result),
+  ];
+  const unconverged = [cold, warm].flatMap((tr) => tr.steps.filter((st) => !st.converged).map((st) => `${tr.start} ${st.step}`));
+  if (unconverged.length) lines.push(`Warning: x*(θ) did not reach the fixed-point tolerance at ${unconverged.length} outer steps (${unconverged.slice(0, 5).join(', ')}${unconverged.length > 5 ? ', …' : ''}); g* there is approximate.`, '');
+  // Rows up to the longer run; a run that stopped earlier shows '—' after its last step.
+  const done = Math.max(cold.steps.length, warm.steps.length);
+  const cells = (st: BilevelStep | undefined) => (st ? [st.error, st.relativeError, st.startDistance, st.lossAtStar, st.lossAtXK] : ['—', '—', '—', '—', '—']);
+  lines.push(
+    `![hypergradient error and outer loss per outer step](${meta.figure})`,
+    '',
+    '## Outer steps (sampled)',
+    '',
+    markdownTable(
+      ['step j', 'cold ‖g − g*‖', 'warm ‖g − g*‖', 'cold rel.', 'warm rel.', 'cold ‖x⁰ − x*‖', 'warm ‖x⁰ − x*‖', 'cold ℓ(x*)', 'warm ℓ(x*)', 'cold ℓ(x_K)', 'warm ℓ(x_K)'],
+      sampleSteps(done, meta.rows).map((j) => {
+        const [c, w] = [cells(cold.steps[j]), cells(warm.steps[j])];
+        return [j, ...c.flatMap((x, i) => [x, w[i]!])];
+      }),
+      3,
+    ),
+    '',
+  );
+  return lines.join('\n');
+}
+
+/** Where and why each run stopped early (nothing when both completed). */
+function stoppedSection(...traces: BilevelTrace[]): string[] {
+  const stops = traces.map(stopMessage).filter((m): m is string => m !== null);
+  if (!stops.length) return [];
+  return ['## Stopped early', '', ...stops.map((m) => `- **${capitalise(m)}.**`), '', 'The tables and the figure show the outer steps done before the failure; there is no cold/warm summary.', ''];
+}
+
+/** The cold/warm comparison, when both runs completed. */
+function summarySection(result: BilevelResult): string[] {
+  const s = result.summary;
+  if (!s) return [];
+  const ratio = (a: number, b: number) => (b > 0 ? (a / b).toPrecision(3) : '—');
+  return [
     '## Summary',
     '',
     markdownTable(
@@ -153,23 +206,4 @@ export function bilevelMarkdown(result: BilevelResult, meta: { spec: string; dat
     `**${capitalise(s.sentence)}** ${capitalise(s.lossSentence)}`,
     '',
   ];
-  const unconverged = [cold, warm].flatMap((tr) => tr.steps.filter((st) => !st.converged).map((st) => `${tr.start} ${st.step}`));
-  if (unconverged.length) lines.push(`Warning: x*(θ) did not reach the fixed-point tolerance at ${unconverged.length} outer steps (${unconverged.slice(0, 5).join(', ')}${unconverged.length > 5 ? ', …' : ''}); g* there is approximate.`, '');
-  lines.push(
-    `![hypergradient error and outer loss per outer step](${meta.figure})`,
-    '',
-    '## Outer steps (sampled)',
-    '',
-    markdownTable(
-      ['step j', 'cold ‖g − g*‖', 'warm ‖g − g*‖', 'cold rel.', 'warm rel.', 'cold ‖x⁰ − x*‖', 'warm ‖x⁰ − x*‖', 'cold ℓ(x*)', 'warm ℓ(x*)', 'cold ℓ(x_K)', 'warm ℓ(x_K)'],
-      sampleSteps(result.steps, meta.rows).map((j) => {
-        const c = cold.steps[j]!;
-        const w = warm.steps[j]!;
-        return [j, c.error, w.error, c.relativeError, w.relativeError, c.startDistance, w.startDistance, c.lossAtStar, w.lossAtStar, c.lossAtXK, w.lossAtXK];
-      }),
-      3,
-    ),
-    '',
-  );
-  return lines.join('\n');
 }

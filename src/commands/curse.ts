@@ -42,11 +42,11 @@ function isNumericFailure(e: unknown): e is Error {
  * Runs a lab step and turns divergence (non-finite iterates, a singular I − ∂ₓΦ) into a clear
  * numeric error: the map is not a contraction for these data and nothing can be measured.
  */
-export async function guardDivergence<T>(what: string, step: () => Promise<T>, rho?: number): Promise<T> {
+export async function guardDivergence<T>(what: string, step: () => Promise<T>, spectralRadius?: number): Promise<T> {
   try {
     return await step();
   } catch (e) {
-    const hint = rho !== undefined ? ` (‖∂ₓΦ(x*)‖₂ = ${rho.toPrecision(4)})` : '';
+    const hint = spectralRadius !== undefined ? ` (spectral radius of ∂ₓΦ(x*) = ${spectralRadius.toPrecision(4)})` : '';
     if (isNumericFailure(e)) {
       throw new PhicError('numeric', `the iterates diverged while ${what}: ${e.message}. The map is not a contraction for these data${hint}: try a smaller step size or fewer iterations.`);
     }
@@ -69,7 +69,7 @@ export interface PreparedLab {
 export async function prepareLab(specFile: string, dataFile: string, mapName: string | undefined, iterations: number, cwd?: string): Promise<PreparedLab> {
   const problem = await loadProblem(specFile, dataFile, mapName, cwd);
   const ref = await guardDivergence('solving for the fixed point', () => reference(problem));
-  const constants = await guardDivergence(`iterating ${iterations} times`, () => estimateConstants(problem, ref, { K: iterations }), ref.rhoStar);
+  const constants = await guardDivergence(`iterating ${iterations} times`, () => estimateConstants(problem, ref, { K: iterations }), ref.srStar);
   const context: LabContext = {
     spec: specFile,
     map: problem.model.name,
@@ -101,7 +101,7 @@ export async function curseCommand(specFile: string, opts: CurseCommandOptions, 
   const trace = await guardDivergence(
     `tracing K = ${opts.K} iterations`,
     () => traceCurse(lab.problem, lab.ref, { K: opts.K, truncate: opts.truncate, mode: opts.mode, measure: opts.measure, directions: opts.directions, seed: opts.seed }),
-    lab.ref.rhoStar,
+    lab.ref.srStar,
   );
   const input: CurseReportInput = {
     ...lab.context,

@@ -1,7 +1,9 @@
 // `phic truncation`: budget reallocation (MATH.md §4.4–4.5). For each Δ the run does K + ωΔ
 // iterations with truncation index t = (1 + ω)Δ, so all cost (1 + ω)K; measures the final
 // forward and reverse errors, sets them beside the bound φ(Δ) of (22) and its minimiser, and
-// writes <base>.json, <base>.md and the figure <base>.{vl.json,svg,png}.
+// writes <base>.json, <base>.md and the figure <base>.{vl.json,svg,png}. It recommends the
+// minimiser of φ over Δ ≤ K − 1 (estimated constants only: a user has no J*); the measured
+// best, which needs J*, is shown beside it as a check.
 
 import { usageError } from '../../compiler/errors.js';
 import { minimisePhi } from '../lab/bounds.js';
@@ -43,7 +45,7 @@ export async function truncationCommand(specFile: string, opts: TruncationComman
   const bounds = boundsApply(lab.context);
   if (bounds) {
     // Measure the bound-optimal Δ too, so prediction and measurement can be compared.
-    const predicted = minimisePhi(lab.constants, K, omega).delta;
+    const predicted = minimisePhi(lab.constants, K, omega, K - 1).delta;
     if (!deltas.includes(predicted)) deltas.push(predicted);
   }
   deltas.sort((a, b) => a - b);
@@ -53,8 +55,8 @@ export async function truncationCommand(specFile: string, opts: TruncationComman
   try {
     sweep = await guardDivergence(
       `running the sweep (up to ${K + omega * Math.max(...deltas)} iterations)`,
-      () => sweepTruncation(lab.problem, lab.ref, lab.constants, { K, omega, deltas, measure: opts.measure, directions: opts.directions, seed: opts.seed, onRun: (done) => bar.tick(done) }),
-      lab.ref.rhoStar,
+      () => sweepTruncation(lab.problem, lab.ref, lab.constants, { K, omega, deltas, maxPredictedDelta: K - 1, measure: opts.measure, directions: opts.directions, seed: opts.seed, onRun: (done) => bar.tick(done) }),
+      lab.ref.srStar,
     );
   } finally {
     bar.stop();

@@ -57,12 +57,21 @@ export interface BilevelStep {
   readonly converged: boolean;
 }
 
+/** Where and why a run stopped early: the outer steps before `step` are in the trace. */
+export interface BilevelStop {
+  /** The outer step that failed (N: the final evaluation at θ_N). */
+  readonly step: number;
+  readonly reason: string;
+}
+
 export interface BilevelTrace {
   readonly start: Start;
   readonly steps: readonly BilevelStep[];
-  /** θ after the last outer step, and the true outer loss there. */
+  /** θ after the last outer step done, and the true outer loss there (NaN when the run stopped). */
   readonly finalTheta: readonly number[];
   readonly finalLoss: number;
+  /** Present when a numeric failure ended the run before its N outer steps. */
+  readonly stopped?: BilevelStop;
 }
 
 export interface BilevelSummary {
@@ -92,8 +101,15 @@ export interface BilevelResult {
   readonly stateSize: number;
   readonly cold?: BilevelTrace;
   readonly warm?: BilevelTrace;
-  /** Present when both runs were made. */
+  /** Present when both runs were made and completed. */
   readonly summary?: BilevelSummary;
+}
+
+/** A run that stopped early, as one line: which run, which outer step, why. */
+export function stopMessage(trace: BilevelTrace): string | null {
+  if (!trace.stopped) return null;
+  const { step, reason } = trace.stopped;
+  return `the ${trace.start}-start run stopped at outer step ${step} (${trace.steps.length} outer steps done): ${reason}`;
 }
 
 /** Throws the spec error every bilevel entry point gives for a spec without `outer`. */
@@ -180,7 +196,7 @@ export async function implicitHypergradient(problem: LabProblem, theta: ArrayLik
     // (I − Aᵀ)⁻¹ ∇ₓℓ, i.e. (I − A)⁻ᵀ ∇ₓℓ.
     w = implicitJacobian(transpose(denseMatrix(a.rows, a.cols, a.data)), denseMatrix(gx.length, 1, gx)).data;
   } catch (e) {
-    throw new PhicError('numeric', `cannot form the implicit hypergradient: ${(e as Error).message}`);
+    throw new PhicError('numeric', `cannot form the implicit hypergradient: ${(e as Error).message.replace(/^implicitJacobian:\s*/, '')}`);
   }
   const S = b.rows;
   const P = b.cols;
@@ -216,62 +232,94 @@ export async function runBilevel(problem: LabProblem, options: BilevelOptions): 
     K, truncate: t, steps, eta, seed, paramSize: problem.paramSize, stateSize: problem.stateSize,
     ...(cold ? { cold } : {}),
     ...(warm ? { warm } : {}),
-    ...(cold && warm ? { summary: summarise(cold, warm) } : {}),
+    ...(cold && warm && !cold.stopped && !warm.stopped ? { summary: summarise(cold, warm) } : {}),
   };
 }
 
-async function runOne(
-  problem: LabProblem,
-  inst: LabInstance,
-  start: Start,
-  o: { K: number; t: number; steps: number; eta: number; seed: number },
-  tick: () => void,
-): Promise<BilevelTrace> {
+/**
+ * The message of a numeric failure raised by the generated code or the implicit solve (an
+ * Error named PhicError with category 'numeric'); null for anything else, which is a bug
+ * and must propagate.
+ */
+function numericFailure(e: unknown): string | null {
+  const err = e as Error & { category?: string };
+  return err instanceof Error && err.name === 'PhicError' && err.category === 'numeric' ? err.message : null;
+}
+
+interface RunSettings {
+  readonly K: number;
+  readonly t: number;
+  readonly steps: number;
+  readonly eta: number;
+  readonly seed: number;
+}
+
+/**
+ * One run of Algorithm 1. A numeric failure (non-finite iterates, a singular I − ∂ₓΦ at
+ * x*(θ_j)) ends the run but keeps the outer steps done so far, with where and why it
+ * stopped: a report of a failed run is how a user finds the η at which θ left the region
+ * where the inner map contracts.
+ */
+async function runOne(problem: LabProblem, inst: LabInstance, start: Start, o: RunSettings, tick: () => void): Promise<BilevelTrace> {
   const theta = initialTheta(problem, o.seed);
   const cold = coldStart(problem);
   let x0 = cold;
   let guess: Named | undefined;
   const out: BilevelStep[] = [];
+  const stop = (step: number, reason: string): BilevelTrace => ({ start, steps: out, finalTheta: Array.from(theta), finalLoss: NaN, stopped: { step, reason } });
   for (let j = 0; j < o.steps; j++) {
-    let unrolled: ReturnType<typeof unrolledHypergradient>;
+    let step: { record: BilevelStep; next: Named; guess: Named };
     try {
-      unrolled = unrolledHypergradient(problem, inst, theta, x0);
+      step = await outerStep(problem, inst, theta, x0, guess, j);
     } catch (e) {
-      // Generated code reports non-finite iterates or adjoints: say where in the outer run.
-      const err = e as Error & { category?: string };
-      if (err?.name !== 'PhicError' || !err.category) throw e;
-      throw new PhicError(err.category as 'numeric', `${start}-start run, outer step ${j}: ${err.message}${j > 0 ? ' (θ may have left the region where the map contracts: try a smaller --eta)' : ''}`);
+      const message = numericFailure(e);
+      if (message === null) throw e;
+      return stop(j, message + (j > 0 ? ' (θ may have left the region where the map contracts: try a smaller --eta)' : ''));
     }
-    const g = unrolled.gradient;
-    if (!g.every(Number.isFinite) || !Number.isFinite(unrolled.loss)) {
-      throw new PhicError('numeric', `the ${start}-start hypergradient at outer step ${j} is not finite: the inner map may have stopped contracting (try a smaller --eta)`);
-    }
-    const star = await implicitHypergradient(problem, theta, guess ?? unrolled.state);
-    guess = star.state;
-    const diff = g.map((x, i) => x - star.gradient[i]!);
-    const error = norm(diff);
-    const implicitNorm = norm(star.gradient);
-    out.push({
-      step: j,
-      theta: Array.from(theta),
-      lossAtXK: unrolled.loss,
-      lossAtStar: star.loss,
-      hypergradient: Array.from(g),
-      implicit: Array.from(star.gradient),
-      error,
-      relativeError: error / Math.max(implicitNorm, 1e-300),
-      implicitNorm,
-      startDistance: distance(concat(x0, problem.model.state), star.vector),
-      finalDistance: distance(concat(unrolled.state, problem.model.state), star.vector),
-      converged: star.converged,
-    });
+    out.push(step.record);
+    guess = step.guess;
+    const g = step.record.hypergradient;
     for (let i = 0; i < theta.length; i++) theta[i]! -= o.eta * g[i]!;
-    x0 = start === 'warm' ? unrolled.state : cold;
+    x0 = start === 'warm' ? step.next : cold;
     tick();
+    if (!theta.every(Number.isFinite)) return stop(j + 1, 'θ is not finite (try a smaller --eta)');
   }
-  if (!theta.every(Number.isFinite)) throw new PhicError('numeric', `θ is not finite after the ${start}-start run (try a smaller --eta)`);
-  const last = await implicitHypergradient(problem, theta, guess);
-  return { start, steps: out, finalTheta: Array.from(theta), finalLoss: last.loss };
+  try {
+    const last = await implicitHypergradient(problem, theta, guess);
+    return { start, steps: out, finalTheta: Array.from(theta), finalLoss: last.loss };
+  } catch (e) {
+    const message = numericFailure(e);
+    if (message === null) throw e;
+    return stop(o.steps, `the outer loss at the final θ: ${message} (try a smaller --eta)`);
+  }
+}
+
+/** Outer step j at θ from x⁰: the unrolled and the implicit hypergradient, compared. */
+async function outerStep(problem: LabProblem, inst: LabInstance, theta: Float64Array, x0: Named, guess: Named | undefined, j: number) {
+  const unrolled = unrolledHypergradient(problem, inst, theta, x0);
+  const g = unrolled.gradient;
+  if (!g.every(Number.isFinite) || !Number.isFinite(unrolled.loss)) {
+    throw new PhicError('numeric', 'the hypergradient is not finite: the inner map may have stopped contracting (try a smaller --eta)');
+  }
+  const star = await implicitHypergradient(problem, theta, guess ?? unrolled.state);
+  const diff = g.map((x, i) => x - star.gradient[i]!);
+  const error = norm(diff);
+  const implicitNorm = norm(star.gradient);
+  const record: BilevelStep = {
+    step: j,
+    theta: Array.from(theta),
+    lossAtXK: unrolled.loss,
+    lossAtStar: star.loss,
+    hypergradient: Array.from(g),
+    implicit: Array.from(star.gradient),
+    error,
+    relativeError: error / Math.max(implicitNorm, 1e-300),
+    implicitNorm,
+    startDistance: distance(concat(x0, problem.model.state), star.vector),
+    finalDistance: distance(concat(unrolled.state, problem.model.state), star.vector),
+    converged: star.converged,
+  };
+  return { record, next: unrolled.state, guess: star.state };
 }
 
 /** "12.3×", with more digits for ratios near 1. */

@@ -2,7 +2,10 @@
 // bounds of MATH.md built from them: Theorem 7 (17) forward and (18) reverse, Theorem 8 (21)
 // truncated, and φ(Δ) of (22) with its minimiser over the budget.
 //
-// Estimates: ρ is the largest spectral norm of ∂ₓΦ seen at x* and at sampled iterates; L_A and
+// Estimates: ρ is the largest spectral norm of ∂ₓΦ seen at x* and at sampled iterates (the
+// modulus of Assumption 2.1 in the 2-norm, which the bounds need); sr(∂ₓΦ(x*)), the spectral
+// radius, is the local rate and decides convergence: for momentum methods ρ ≥ 1 while
+// sr < 1 (MATH.md Remark 1(i), §5.1), and then the 2-norm error may grow before it falls. L_A and
 // L_B are the largest ratios ‖∂ₓΦ(x_k) − ∂ₓΦ(x*)‖/‖x_k − x*‖ and ‖∂θΦ(x_k) − ∂θΦ(x*)‖/‖x_k − x*‖
 // over the sampled iterates (secant estimates: lower bounds of the true constants along the
 // path); ‖B*‖ stands in for M_B (Lemma 6 only needs it); C is the sharper C′ = L_A‖J*‖ + L_B.
@@ -16,6 +19,8 @@ export interface Constants {
   readonly rho: number;
   readonly rhoStar: number;
   readonly rhoAlongIterates: number;
+  /** sr(∂ₓΦ(x*)): the contraction factor of the iteration near x* (its asymptotic rate). */
+  readonly spectralRadius: number;
   readonly LA: number;
   readonly LB: number;
   readonly normBStar: number;
@@ -24,7 +29,10 @@ export interface Constants {
   readonly e0: number;
   /** C′ = L_A‖J*‖ + L_B. */
   readonly C: number;
+  /** ρ < 1: a contraction in the 2-norm along the sampled path, so Theorems 7–8 apply. */
   readonly contractive: boolean;
+  /** sr(∂ₓΦ(x*)) < 1: the iterates converge to x* from nearby, even when ρ ≥ 1. */
+  readonly convergent: boolean;
   /** How each number was obtained, for reports. */
   readonly notes: readonly string[];
 }
@@ -74,8 +82,16 @@ export async function estimateConstants(problem: LabProblem, ref: Reference, opt
     `‖B*‖ = ‖∂θΦ(x*)‖₂ stands in for M_B; C = L_A‖J*‖ + L_B (the sharper constant of Lemma 6)`,
     `‖x⁰ − x*‖ and ‖J*‖ are computed exactly (x* from the fixed-point solve, J* = (I − ∂ₓΦ)⁻¹∂θΦ)`,
   ];
-  if (rho >= 1) notes.push(`WARNING: ρ = ${rho.toPrecision(6)} ≥ 1: the map is not a contraction here, so the bounds do not apply`);
-  return { rho, rhoStar: ref.rhoStar, rhoAlongIterates: rhoAlong, LA, LB, normBStar, normJStar: ref.jNorm, e0, C, contractive: rho < 1, notes };
+  notes.push(`sr(∂ₓΦ(x*)) = ${ref.srStar.toPrecision(6)}: the spectral radius (largest |eigenvalue|, dense eigen-solve), the asymptotic rate of the iteration`);
+  if (rho >= 1 && ref.srStar < 1) {
+    notes.push(`ρ = ${rho.toPrecision(6)} ≥ 1 in the 2-norm but sr(∂ₓΦ(x*)) < 1: the iteration converges (as momentum methods do), though the 2-norm error may grow for a while before it falls; the bounds, which assume ‖∂ₓΦ‖ ≤ ρ < 1, do not apply`);
+  } else if (rho >= 1) {
+    notes.push(`WARNING: sr(∂ₓΦ(x*)) = ${ref.srStar.toPrecision(6)} ≥ 1: the map is not a contraction here, so the bounds do not apply`);
+  }
+  return {
+    rho, rhoStar: ref.rhoStar, rhoAlongIterates: rhoAlong, spectralRadius: ref.srStar, LA, LB, normBStar, normJStar: ref.jNorm, e0, C,
+    contractive: rho < 1, convergent: ref.srStar < 1, notes,
+  };
 }
 
 
@@ -95,29 +111,31 @@ export function phi(c: Constants, delta: number, K: number, omega: number): numb
 }
 
 /**
- * The minimiser of φ over Δ ∈ [0, K] (convex there, Lemma 11): golden-section search on the
- * reals, then the better of the nearest admissible integers on either side (ωΔ must be an
- * integer).
+ * The minimiser of φ over Δ ∈ [0, maxDelta] (convex there, Lemma 11): golden-section search on
+ * the reals, then the better of the nearest admissible integers on either side (ωΔ must be an
+ * integer). maxDelta = K − 1 keeps one differentiated iteration: at Δ = K nothing is unrolled,
+ * the derivative is ẋ⁰ = 0 and φ(K) = ‖J*‖, which a recommendation must not propose.
  */
-export function minimisePhi(c: Constants, K: number, omega: number): { delta: number; t: number; value: number; continuous: number } {
+export function minimisePhi(c: Constants, K: number, omega: number, maxDelta = K): { delta: number; t: number; value: number; continuous: number } {
   const f = (d: number) => phi(c, d, K, omega);
+  const top = Math.min(K, maxDelta);
   let lo = 0;
-  let hi = K;
+  let hi = top;
   const g = (Math.sqrt(5) - 1) / 2;
-  for (let i = 0; i < 200 && hi - lo > 1e-9 * Math.max(1, K); i++) {
+  for (let i = 0; i < 200 && hi - lo > 1e-9 * Math.max(1, top); i++) {
     const a = hi - g * (hi - lo);
     const b = lo + g * (hi - lo);
     if (f(a) <= f(b)) hi = b;
     else lo = a;
   }
   const continuous = (lo + hi) / 2;
-  const admissible = (d: number) => d >= 0 && d <= K && Number.isInteger(omega * d);
+  const admissible = (d: number) => d >= 0 && d <= top && Number.isInteger(omega * d);
   // The nearest admissible Δ on each side of the real minimiser (φ is convex).
   let below = Math.floor(continuous);
   while (below > 0 && !admissible(below)) below--;
   let above = Math.ceil(continuous);
-  while (above < K && !admissible(above)) above++;
-  const candidates = [below, above, 0, K].filter(admissible);
+  while (above < top && !admissible(above)) above++;
+  const candidates = [below, above, 0, top].filter(admissible);
   const best = candidates.reduce((p, d) => (f(d) < f(p) ? d : p), candidates[0]!);
   return { delta: best, t: (1 + omega) * best, value: f(best), continuous };
 }

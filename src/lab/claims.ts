@@ -277,7 +277,10 @@ export interface PhiConstants {
 }
 
 export function asConstants(c: Pick<PhiConstants, 'rho' | 'C' | 'a' | 'e0'>): Constants {
-  return { rho: c.rho, rhoStar: c.rho, rhoAlongIterates: c.rho, LA: 0, LB: c.C, normBStar: 0, normJStar: c.a, e0: c.e0, C: c.C, contractive: c.rho < 1, notes: [] };
+  return {
+    rho: c.rho, rhoStar: c.rho, rhoAlongIterates: c.rho, spectralRadius: c.rho, LA: 0, LB: c.C, normBStar: 0, normJStar: c.a, e0: c.e0, C: c.C,
+    contractive: c.rho < 1, convergent: c.rho < 1, notes: [],
+  };
 }
 
 export interface PhiShape {

@@ -112,9 +112,16 @@ export function labWarnings(ctx: Pick<LabContext, 'fixedPoint' | 'constants'>): 
         'x*, J* and every error measured against them are unreliable; bound curves are skipped',
     );
   }
-  if (!c.contractive) {
+  const norms = `‖∂ₓΦ(x*)‖₂ = ${fmt(c.rhoStar, 6)}, largest ‖∂ₓΦ(x_k)‖₂ along the iterates = ${fmt(c.rhoAlongIterates, 6)}`;
+  if (!c.contractive && c.convergent) {
+    // Momentum methods: not a 2-norm contraction, yet convergent (MATH.md Remark 1(i), §5.1).
     out.push(
-      `estimated ρ = ${fmt(c.rho, 6)} ≥ 1 (‖∂ₓΦ(x*)‖₂ = ${fmt(c.rhoStar, 6)}, largest ‖∂ₓΦ(x_k)‖₂ along the iterates = ${fmt(c.rhoAlongIterates, 6)}): ` +
+      `the spectral radius sr(∂ₓΦ(x*)) = ${fmt(c.spectralRadius, 6)} < 1, so the iteration converges at that rate, but in the 2-norm ρ = ${fmt(c.rho, 6)} ≥ 1 (${norms}): ` +
+        'the error may grow for a while before it falls (as for momentum methods); Theorems 7–8 assume ‖∂ₓΦ‖ ≤ ρ < 1, so bound curves are skipped',
+    );
+  } else if (!c.contractive) {
+    out.push(
+      `the spectral radius sr(∂ₓΦ(x*)) = ${fmt(c.spectralRadius, 6)} ≥ 1 and ρ = ${fmt(c.rho, 6)} ≥ 1 (${norms}): ` +
         'the map is not a contraction here, so Theorems 7–8 do not apply; bound curves are skipped',
     );
   } else if (fp.converged && !Number.isFinite(c.C)) {
@@ -163,7 +170,8 @@ function constantsTable(c: Constants): string {
   return markdownTable(
     ['constant', 'value', 'meaning'],
     [
-      ['ρ', fmt(c.rho, 6), 'contraction factor used by the bounds'],
+      ['sr(∂ₓΦ(x*))', fmt(c.spectralRadius, 6), 'spectral radius: the contraction factor (asymptotic rate) of the iteration'],
+      ['ρ', fmt(c.rho, 6), 'Lipschitz modulus in the 2-norm, used by the bounds (they need ρ < 1)'],
       ['‖∂ₓΦ(x*)‖₂', fmt(c.rhoStar, 6), 'contraction at the fixed point'],
       ['max ‖∂ₓΦ(x_k)‖₂', fmt(c.rhoAlongIterates, 6), 'largest along the sampled iterates'],
       ['L_A', fmt(c.LA), 'Lipschitz constant of x ↦ ∂ₓΦ (secant estimate)'],
@@ -178,8 +186,8 @@ function constantsTable(c: Constants): string {
 
 function constantsJson(c: Constants) {
   return {
-    rho: c.rho, rhoStar: c.rhoStar, rhoAlongIterates: c.rhoAlongIterates, LA: c.LA, LB: c.LB,
-    normBStar: c.normBStar, normJStar: c.normJStar, e0: c.e0, C: c.C, contractive: c.contractive, notes: c.notes,
+    rho: c.rho, rhoStar: c.rhoStar, rhoAlongIterates: c.rhoAlongIterates, spectralRadius: c.spectralRadius, LA: c.LA, LB: c.LB,
+    normBStar: c.normBStar, normJStar: c.normJStar, e0: c.e0, C: c.C, contractive: c.contractive, convergent: c.convergent, notes: c.notes,
   };
 }
 
@@ -274,8 +282,8 @@ export function curseJson(input: CurseReportInput, warnings: readonly string[]):
 function curseIndicatorLines(input: CurseReportInput, s: CurseSummary): string[] {
   const t = input.trace.truncate;
   const lines: string[] = [];
-  if (s.kMax !== null && !input.constants.contractive) {
-    lines.push(`- **k_max = ${s.kMax}**: the forward error goes from ${fmt(s.forwardStart)} at k = ${t} to ${fmt(s.forwardFinal)} at k = ${input.trace.K}; the map is not a contraction, so this is divergence rather than the curse of unrolling.`);
+  if (s.kMax !== null && !input.constants.convergent) {
+    lines.push(`- **k_max = ${s.kMax}**: the forward error goes from ${fmt(s.forwardStart)} at k = ${t} to ${fmt(s.forwardFinal)} at k = ${input.trace.K}; the spectral radius is ≥ 1, so this is divergence rather than the curse of unrolling.`);
   } else if (s.kMax !== null) {
     lines.push(
       s.cursePresent
@@ -389,9 +397,9 @@ export function curseStdout(input: CurseReportInput): string {
   const line = (cells: string[]) => cells.map((x, i) => (i === 0 ? x.padStart(6) : x.padStart(12))).join(' ');
   const out = [
     `curse of unrolling: ${input.map} (${dimsText(input.dims)}), K = ${trace.K}, t = ${trace.truncate}, ${trace.measure} measure`,
-    `constants: ρ = ${fmt(c.rho, 6)}, C = ${fmt(c.C)} (L_A = ${fmt(c.LA)}, L_B = ${fmt(c.LB)}), ‖J*‖ = ${fmt(c.normJStar)}, ‖x⁰ − x*‖ = ${fmt(c.e0)}`,
+    `constants: sr(∂ₓΦ(x*)) = ${fmt(c.spectralRadius, 6)}, ρ = ${fmt(c.rho, 6)} (2-norm), C = ${fmt(c.C)} (L_A = ${fmt(c.LA)}, L_B = ${fmt(c.LB)}), ‖J*‖ = ${fmt(c.normJStar)}, ‖x⁰ − x*‖ = ${fmt(c.e0)}`,
   ];
-  if (s.kMax !== null) out.push(`k_max = ${s.kMax}: forward error ${fmt(s.forwardStart)} → peak ${fmt(s.forwardPeak)} → ${fmt(s.forwardFinal)} (${c.contractive ? `curse ${s.cursePresent ? 'present' : 'absent'}` : 'not a contraction: the errors grow'})`);
+  if (s.kMax !== null) out.push(`k_max = ${s.kMax}: forward error ${fmt(s.forwardStart)} → peak ${fmt(s.forwardPeak)} → ${fmt(s.forwardFinal)} (${c.convergent ? `curse ${s.cursePresent ? 'present' : 'absent'}` : 'spectral radius ≥ 1: the errors grow'})`);
   if (s.kMin !== null) out.push(`k_min = ${s.kMin}: reverse error ${fmt(s.reverseMin)} (sweep to k = ${trace.truncate}: ${fmt(s.reverseAtT)})`);
   out.push(line(['k', ...cols.map(([h]) => h)]));
   for (const k of picks) out.push(line([String(k), ...cols.map(([, f]) => fmt(f(byK.get(k)!)))]));
@@ -413,10 +421,38 @@ function bestRun(sweep: TruncationSweep): BudgetRun {
   return sweep.runs.find((r) => r.delta === sweep.measured.delta)!;
 }
 
+/**
+ * What `phic truncation` recommends. A user tuning t has no J*, so the recommendation is the
+ * minimiser of the bound φ(Δ) built from the estimated constants, and only when the bounds
+ * apply. The measured best needs J*: it is shown beside the recommendation, as a check of it,
+ * only when J* is available (the fixed-point solve converged, so errors against it mean
+ * something).
+ */
+export interface TruncationChoice {
+  readonly recommended: { readonly delta: number; readonly t: number; readonly iterations: number; readonly bound: number; readonly continuous: number; readonly measuredForward: number | null } | null;
+  readonly measured: { readonly delta: number; readonly t: number; readonly iterations: number; readonly error: number; readonly finalReverse: number } | null;
+  /** Why nothing is recommended (null when something is). */
+  readonly noRecommendation: string | null;
+}
+
+export function truncationChoice(input: TruncationReportInput): TruncationChoice {
+  const { sweep } = input;
+  const jStar = input.fixedPoint.converged;
+  const best = bestRun(sweep);
+  const recommended = boundsApply(input)
+    ? { ...sweep.predicted, iterations: sweep.K + sweep.omega * sweep.predicted.delta, measuredForward: predictedRun(sweep)?.finalForward ?? null }
+    : null;
+  return {
+    recommended,
+    measured: jStar ? { ...sweep.measured, iterations: best.iterations, finalReverse: best.finalReverse } : null,
+    noRecommendation: recommended ? null : 'the bounds do not apply here (see the warnings), so there is no bound-optimal t to recommend',
+  };
+}
+
 export function truncationJson(input: TruncationReportInput, warnings: readonly string[]): object {
   const { sweep } = input;
   const bounds = boundsApply(input);
-  const best = bestRun(sweep);
+  const choice = truncationChoice(input);
   return {
     command: 'truncation',
     ...contextJson(input),
@@ -438,35 +474,57 @@ export function truncationJson(input: TruncationReportInput, warnings: readonly 
       forward: { from: r.t, errors: (r.trace.forward ?? []).map((p) => p.error) },
       reverse: { from: r.t, errors: (r.trace.reverse ?? []).map((p) => p.error) },
     })),
-    predicted: bounds ? { ...sweep.predicted, iterations: sweep.K + sweep.omega * sweep.predicted.delta, measuredForward: predictedRun(sweep)?.finalForward ?? null } : null,
-    measured: { ...sweep.measured, iterations: best.iterations, finalReverse: best.finalReverse },
+    recommended: choice.recommended,
+    noRecommendation: choice.noRecommendation,
+    measured: choice.measured,
   };
 }
 
 const compileLine = (K: number, omega: number, delta: number) =>
   `feed it to \`phic compile --truncate ${(1 + omega) * delta} -K ${K + omega * delta}\``;
 
+const VACUOUS = 'φ at the recommended Δ is no smaller than ‖J*‖, the error of not differentiating at all, so the bound guarantees nothing here and the recommendation follows only its shape';
+
+/** Whether the bound at its minimiser is no better than the zero derivative (φ(K) = ‖J*‖). */
+const vacuous = (input: TruncationReportInput) => input.sweep.predicted.bound >= input.constants.normJStar;
+
+/** The recommended t (bound-optimal) and, when J* is available, the measured best beside it. */
+function recommendationSection(input: TruncationReportInput): string[] {
+  const { sweep, options: o } = input;
+  const { recommended: rec, measured, noRecommendation } = truncationChoice(input);
+  const best = bestRun(sweep);
+  const rows: (string | number)[][] = [];
+  if (rec) rows.push([`recommended: bound-optimal (minimiser of φ from the estimated constants; continuous Δ = ${fmt(rec.continuous)})`, rec.delta, rec.t, rec.iterations, rec.measuredForward === null ? 'not measured' : fmt(rec.measuredForward), fmt(rec.bound)]);
+  if (measured) rows.push(['measured best (needs J*)', measured.delta, measured.t, measured.iterations, fmt(measured.error), rec ? fmt(best.bound) : '—']);
+  const lines = ['## Recommended truncation', ''];
+  if (rows.length) lines.push(markdownTable(['', 'Δ', 't', 'iterations', 'final forward error', 'φ(Δ)'], rows), '');
+  if (rec) lines.push(`**Recommended: Δ = ${rec.delta}, t = ${rec.t}**: ${compileLine(o.K, o.omega, rec.delta)}. It needs only the estimated constants, not J*.`, '');
+  if (rec && vacuous(input)) lines.push(`Note: ${VACUOUS}.`, '');
+  else lines.push(`No recommended t: ${noRecommendation}.`, '');
+  if (measured) {
+    const atRec = rec?.measuredForward;
+    lines.push(
+      `The measured best, Δ = ${measured.delta}, t = ${measured.t}, is known here only because the lab computed J* from x*; it checks the recommendation` +
+        (atRec ? `: the recommended t ends with ${fmt(atRec)}, ×${fmt(atRec / measured.error, 3)} the measured best error.` : '.'),
+      '',
+    );
+  } else {
+    lines.push('No measured best: the fixed-point solve did not converge, so J* and the errors measured against it are unreliable.', '');
+  }
+  return lines;
+}
+
 export function truncationMarkdown(input: TruncationReportInput, warnings: readonly string[]): string {
   const { sweep, options: o } = input;
   const bounds = boundsApply(input);
+  const jStar = input.fixedPoint.converged;
   const best = bestRun(sweep);
-  const pred = bounds ? predictedRun(sweep) : undefined;
-  const base = sweep.runs.find((r) => r.delta === 0);
-  const note = (r: BudgetRun) => [r === best ? 'best measured' : '', bounds && r.delta === sweep.predicted.delta ? 'bound-optimal' : ''].filter(Boolean).join(', ');
+  const note = (r: BudgetRun) => [jStar && r === best ? 'best measured' : '', bounds && r.delta === sweep.predicted.delta ? 'recommended (bound-optimal)' : ''].filter(Boolean).join(', ');
   const perDelta = markdownTable(
     ['Δ', 't = (1+ω)Δ', 'iterations K+ωΔ', 'cost', 'final forward error', 'final reverse error', 'φ(Δ)', ''],
     sweep.runs.map((r) => [r.delta, r.t, r.iterations, fmt(r.cost), fmt(r.finalForward), fmt(r.finalReverse), bounds ? fmt(r.bound) : '—', note(r)]),
   );
-  const sideBySide = bounds
-    ? markdownTable(
-        ['', 'Δ', 't', 'iterations', 'final forward error', 'φ(Δ)'],
-        [
-          [`predicted (minimiser of φ; continuous Δ = ${fmt(sweep.predicted.continuous)})`, sweep.predicted.delta, sweep.predicted.t, sweep.K + sweep.omega * sweep.predicted.delta, pred ? fmt(pred.finalForward) : 'not measured', fmt(sweep.predicted.bound)],
-          ['measured best', best.delta, best.t, best.iterations, fmt(best.finalForward), fmt(best.bound)],
-        ],
-      )
-    : markdownTable(['', 'Δ', 't', 'iterations', 'final forward error'], [['measured best', best.delta, best.t, best.iterations, fmt(best.finalForward)]]);
-  const lines = [
+  return [
     `# Truncation under a fixed budget: \`${input.map}\``,
     '',
     `Spec \`${input.spec}\`, dims ${dimsText(input.dims)}. K = ${o.K}, ω = ${o.omega}: each run does K + ωΔ iterations, unrolls the last K − Δ (truncation index t = (1 + ω)Δ), ` +
@@ -484,16 +542,8 @@ export function truncationMarkdown(input: TruncationReportInput, warnings: reado
     '',
     perDelta,
     '',
-    '## Best truncation',
-    '',
-    sideBySide,
-    '',
-  ];
-  if (base && best.delta !== 0) lines.push(`Truncating at the measured best cuts the final forward error ×${fmt(base.finalForward / best.finalForward, 3)} against no truncation (Δ = 0), at the same cost.`, '');
-  lines.push(`Measured best: Δ = ${best.delta}, t = ${best.t}: ${compileLine(o.K, o.omega, best.delta)}.`);
-  if (bounds) lines.push('', `Bound-optimal: Δ = ${sweep.predicted.delta}, t = ${sweep.predicted.t}: ${compileLine(o.K, o.omega, sweep.predicted.delta)}.`);
-  lines.push('');
-  return lines.join('\n');
+    ...recommendationSection(input),
+  ].join('\n');
 }
 
 /**
@@ -532,15 +582,16 @@ export function truncationFigure(input: TruncationReportInput): Figure {
 export function truncationStdout(input: TruncationReportInput): string {
   const { sweep } = input;
   const bounds = boundsApply(input);
-  const best = bestRun(sweep);
   const line = (cells: string[]) => cells.map((x) => x.padStart(12)).join(' ');
   const out = [
     `truncation under a fixed budget: ${input.map} (${dimsText(input.dims)}), K = ${sweep.K}, ω = ${sweep.omega}, budget (1+ω)K = ${fmt((1 + sweep.omega) * sweep.K)}`,
     line(['Δ', 't', 'iterations', 'final fwd', 'final rev', 'φ(Δ)']),
     ...sweep.runs.map((r) => line([String(r.delta), String(r.t), String(r.iterations), fmt(r.finalForward), fmt(r.finalReverse), bounds ? fmt(r.bound) : '—'])),
   ];
-  if (bounds) out.push(`predicted best (minimiser of φ): Δ = ${sweep.predicted.delta}, t = ${sweep.predicted.t}; measured best: Δ = ${best.delta}, t = ${best.t}`);
-  else out.push(`measured best: Δ = ${best.delta}, t = ${best.t}`);
-  out.push(`${compileLine(sweep.K, sweep.omega, best.delta)}`);
+  const { recommended: rec, measured, noRecommendation } = truncationChoice(input);
+  if (rec) out.push(`recommended (bound-optimal, minimiser of φ from the estimated constants): Δ = ${rec.delta}, t = ${rec.t}${vacuous(input) ? ` (${VACUOUS})` : ''}`);
+  else out.push(`no recommended t: ${noRecommendation}`);
+  if (measured) out.push(`measured best (needs J*, computed here from x*): Δ = ${measured.delta}, t = ${measured.t}`);
+  if (rec) out.push(compileLine(sweep.K, sweep.omega, rec.delta));
   return out.join('\n') + '\n';
 }

@@ -4,7 +4,7 @@
 // affine maps), then the partial Jacobians at x* and one LU solve.
 
 import { denseMatrix, implicitJacobian, spectralNorm, type DenseMatrix } from '../../runtime/reference.js';
-import { LuDecomposition, Matrix } from 'ml-matrix';
+import { EigenvalueDecomposition, LuDecomposition, Matrix } from 'ml-matrix';
 import { concat, initialState, split, type LabProblem, type Named } from './problem.js';
 import { norm } from './stats.js';
 
@@ -26,8 +26,10 @@ export interface Reference {
   /** J* = (I − A)⁻¹ B. */
   readonly J: DenseMatrix;
   readonly jNorm: number;
-  /** ‖A‖₂: the contraction factor at the fixed point. */
+  /** ‖A‖₂: the Lipschitz modulus at the fixed point in the 2-norm (what Theorems 7–8 assume < 1). */
   readonly rhoStar: number;
+  /** sr(A), the largest |eigenvalue|: the local convergence rate (Polyak 1987, Ch. 2, Thm 1). */
+  readonly srStar: number;
 }
 
 
@@ -90,5 +92,19 @@ export async function reference(problem: LabProblem, fixedPoint?: FixedPoint): P
   const A = denseMatrix(a.rows, a.cols, a.data);
   const B = denseMatrix(b.rows, b.cols, b.data);
   const J = implicitJacobian(A, B);
-  return { fixedPoint: fp, A, B, J, jNorm: spectralNorm(J), rhoStar: spectralNorm(A) };
+  return { fixedPoint: fp, A, B, J, jNorm: spectralNorm(J), rhoStar: spectralNorm(A), srStar: spectralRadius(A) };
+}
+
+/**
+ * sr(A) = max |λ| over the eigenvalues of A. ∂ₓΦ is not symmetric for momentum methods, so
+ * its eigenvalues may be complex and its 2-norm may exceed 1 while sr(A) < 1: a dense
+ * real-Schur eigen-solve (ml-matrix) rather than power iteration, which stalls on complex
+ * conjugate pairs of equal modulus.
+ */
+export function spectralRadius(a: DenseMatrix): number {
+  if (a.rows === 0) return 0;
+  const m = new Matrix(a.rows, a.cols);
+  for (let i = 0; i < a.rows; i++) for (let j = 0; j < a.cols; j++) m.set(i, j, a.data[i * a.cols + j]!);
+  const e = new EigenvalueDecomposition(m);
+  return e.realEigenvalues.reduce((p, re, i) => Math.max(p, Math.hypot(re, e.imaginaryEigenvalues[i]!)), 0);
 }

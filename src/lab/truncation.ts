@@ -44,7 +44,17 @@ export async function sweepTruncation(
   problem: LabProblem,
   ref: Reference,
   constants: Constants,
-  options: { K: number; omega: number; deltas?: readonly number[]; measure?: Measure; directions?: number; seed?: number; onRun?: (done: number, total: number) => void },
+  options: {
+    K: number;
+    omega: number;
+    deltas?: readonly number[];
+    /** The largest Δ the bound-optimal choice may take (default K; K − 1 keeps one differentiated iteration). */
+    maxPredictedDelta?: number;
+    measure?: Measure;
+    directions?: number;
+    seed?: number;
+    onRun?: (done: number, total: number) => void;
+  },
 ): Promise<TruncationSweep> {
   const { K, omega } = options;
   if (!(omega >= 0)) throw usageError(`--omega must be non-negative, got ${omega}`);
@@ -68,7 +78,7 @@ export async function sweepTruncation(
     options.onRun?.(i + 1, deltas.length);
   }
   const best = runs.reduce((p, r) => (r.finalForward < p.finalForward ? r : p), runs[0]!);
-  const predicted = minimisePhi(constants, K, omega);
+  const predicted = minimisePhi(constants, K, omega, options.maxPredictedDelta);
   return {
     K, omega, runs,
     predicted: { delta: predicted.delta, t: predicted.t, bound: predicted.value, continuous: predicted.continuous },
