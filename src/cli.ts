@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The phic command line: `compile`, `generate` and `run`, and the lab's `curse`,
+// The phic command line: `compile`, `generate`, `run` and `doctor`, and the lab's `curse`,
 // `truncation`, `bilevel` and `paper`. `runCli(argv, io)` runs one command in-process and
 // returns its exit code: it never calls process.exit and resolves paths against io.cwd, never
 // process.cwd(). The bin at the bottom is a thin wrapper around it. Commands load their
@@ -77,6 +77,14 @@ export function buildProgram(io: CliIo = processIo()): Command {
         jacobian: !!o.jacobian, out: o.out as string | undefined,
         backend: o.backend as 'cpu' | 'gpu', gpuMode: o.gpuMode as never, requireGpu: !!o.requireGpu,
       }, io);
+    });
+  program
+    .command('doctor')
+    .description('report which backends work here: WebAssembly SIMD, relaxed SIMD, worker threads, headless GL (gpu.js), WebGPU')
+    .option('--json', 'print one JSON object: per backend, works (a boolean) and the reason when it does not')
+    .action(async (o: { json?: boolean }) => {
+      const { doctorCommand } = await import('./commands/doctor.js');
+      await doctorCommand({ json: !!o.json }, io);
     });
   registerGenerate(program, io);
   registerLab(program, io);

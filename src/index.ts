@@ -50,6 +50,8 @@ export interface MapInstance {
   bufferBytes(): number;
   /** Threads the SIMD kernels run on now (1 until the worker threads are ready, or without them). */
   threads(): number;
+  /** Starts the worker threads; resolves once they are ready (at once without them), so that a synchronous loop after it uses them. */
+  ready(): Promise<void>;
   /** Stops the worker threads, if any; the instance goes on, on one thread. */
   release(): void;
 }
@@ -90,6 +92,8 @@ export interface GpuMapInstance {
   vjp?(inputs: Named<Tensor>, cotangent: Named<Tensor>, x0?: Named<Tensor>): Promise<{ state: Named<Float64Array>; gradient: Named<Float64Array>; x0Gradient: Named<Float64Array> } & GpuRunInfo>;
   jacobianReverse?(inputs: Named<Tensor>, x0?: Named<Tensor>): Promise<{ state: Named<Float64Array>; jacobian: Named<Named<Matrix>>; x0Jacobian: Named<Named<Matrix>> } & GpuRunInfo>;
   hypergradient?(inputs: Named<Tensor>, x0?: Named<Tensor>): Promise<{ state: Named<Float64Array>; loss: number; gradient: Named<Float64Array>; x0Gradient: Named<Float64Array> } & GpuRunInfo>;
+  /** Resolves at once: kernels are built and the backend probed by the first call (there for code written for either backend). */
+  ready(): Promise<void>;
   destroy(): Promise<void>;
 }
 

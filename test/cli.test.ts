@@ -569,6 +569,27 @@ const BAD: BadCase[] = [
   },
 ];
 
+describe('phic doctor', () => {
+  const LABELS = { wasmSimd: 'WebAssembly SIMD', relaxedSimd: 'relaxed SIMD', workerThreads: 'worker threads', headlessGl: 'headless GL', webGpu: 'WebGPU' };
+
+  it('prints one line per backend, yes or no with a reason, and --json the same as booleans; exit 0', async () => {
+    const lines = ok(await cli(['doctor'])).stdout.trimEnd().split('\n');
+    expect(lines.map((l) => l.slice(0, l.indexOf(':')))).toEqual(Object.values(LABELS));
+    for (const l of lines) expect(l).toMatch(/^[^:]+: (yes|no: \S.*)$/);
+    const found = JSON.parse(ok(await cli(['doctor', '--json'])).stdout) as Record<string, { works: unknown; reason?: unknown }>;
+    expect(Object.keys(found)).toEqual(Object.keys(LABELS));
+    for (const [key, label] of Object.entries(LABELS)) {
+      const check = found[key]!;
+      expect(typeof check.works, key).toBe('boolean');
+      if (!check.works) expect(check.reason, key).toMatch(/\S/);
+      // the lines and the JSON say the same
+      expect(lines).toContain(`${label}: ${check.works ? 'yes' : `no: ${String(check.reason)}`}`);
+    }
+    // this suite runs the generated SIMD kernels, so they compile here
+    expect(found.wasmSimd!.works).toBe(true);
+  }, 30_000);
+});
+
 describe('bad input', () => {
   it.each(BAD)('$name', async (c) => {
     const dir = scratch(c.files);

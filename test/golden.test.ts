@@ -40,7 +40,7 @@ describe('golden generated code', () => {
     // The golden module is a working module.
     const inst = compiled.create();
     expect(inst.dims).toEqual({ n: 4, m: 6 });
-    expect(Object.keys(inst).sort()).toEqual(['bufferBytes', 'dims', 'iterate', 'jacobianForward', 'jacobianReverse', 'jvp', 'meta', 'partialTheta', 'partialX', 'release', 'threads', 'vjp']);
+    expect(Object.keys(inst).sort()).toEqual(['bufferBytes', 'dims', 'iterate', 'jacobianForward', 'jacobianReverse', 'jvp', 'meta', 'partialTheta', 'partialX', 'ready', 'release', 'threads', 'vjp']);
   });
 
   it('tanh layer (dims bound at create(), K=10, mode reverse)', async () => {

@@ -128,6 +128,16 @@ describe('GPU templates', () => {
   });
 });
 
+describe('the GPU instance', () => {
+  it('has ready(), resolved before any call (kernels are built by the first), like the CPU instance', async () => {
+    const compiled = await compile(inMemorySource({ name: 'r', state: { x: 'n' }, params: { theta: 'n' }, update: { x: '0.5 * x + theta' } }), { mode: 'forward', K: 2, dims: { n: 3 }, backend: 'gpu', gpu });
+    const g = compiled.create();
+    await expect(g.ready()).resolves.toBeUndefined();
+    expect((await g.iterate({ theta: [1, 2, 3] } as never)).state.x).toEqual(new Float64Array([1.5, 3, 4.5]));
+    await g.destroy();
+  });
+});
+
 describe('GPU log1p and expm1 in float32', () => {
   it('stay accurate for small arguments on webasm, where log(1 + x) and e^x - 1 cancel', async () => {
     const source = inMemorySource({ name: 'small', state: { x: 'n', y: 'n' }, params: { theta: 'n' }, update: { x: 'log1p(theta)', y: 'expm1(theta)' } });

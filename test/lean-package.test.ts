@@ -4,7 +4,8 @@
 // beside links to the dependencies alone, so nothing else can be found from it. There,
 // `phic compile` works for JSON and .ts specs on both back ends (emitting GPU code needs no
 // gpu.js), compile() works in-process, and the commands that need an optional package fail
-// with one usage error (exit 2) naming what to install, before loading anything.
+// with one usage error (exit 2) naming what to install, before loading anything; `phic
+// doctor` says gpu.js is missing and exits 0.
 
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
@@ -112,6 +113,15 @@ console.log(JSON.stringify(Array.from(m.create().vjp({ a: 0.5 }, { x: 1 }, { x: 
     expect(run.stderr).not.toMatch(STACK_TRACE);
     expect(phic('--help').status).toBe(0);
     expect(phic('--version').stdout.trim()).toBe('0.1.0');
+  });
+});
+
+describe('phic doctor in the app with only the dependencies', () => {
+  it('says headless GL is out because gpu.js is not installed, and exits 0', () => {
+    const r = phic('doctor');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('headless GL: no: the optional package gpu.js is not installed (npm install gpu.js)\n');
+    expect(r.stdout).toMatch(/^WebAssembly SIMD: yes$/m);
   });
 });
 

@@ -3,7 +3,8 @@
 // thread, for several part counts) tiles the output at multiples of 4; every split call runs
 // exactly its parts, counted over all threads; a module with threads gives bitwise the same
 // results as one without through every entry point; create()'s options are checked; release()
-// stops the workers; and a process whose workers are started still exits by itself.
+// stops the workers; ready() starts them and resolves once they are up (at once without them);
+// and a process whose workers are started still exits by itself.
 //
 // Nothing here depends on scheduling: which thread claims a part is up to the scheduler (a
 // late worker claims none), so no assertion asks that a worker ran anything. What is waited
@@ -34,6 +35,7 @@ interface RuntimeKernels extends KernelExports {
   gemm(C: number, ldc: number, A: number, ai: number, al: number, B: number, ldb: number, m: number, n: number, k: number, sym: number): void;
   views(sizes: number[]): Float64Array[];
   threads(): number;
+  whenReady(): Promise<void>;
   release(): void;
   workerParts(): number;
 }
@@ -254,9 +256,11 @@ describe('kernel calls split over worker threads', () => {
     });
   });
 
-  it('every split call runs exactly its parts, counted over all threads; small calls are not split', async () => {
-    // The threaded kernels over exports that count the parts the main thread runs; the
-    // workers count theirs in workerParts(). Which thread ran which part is not asked.
+  /**
+   * The threaded kernels (two threads) over exports that count the parts the main thread runs;
+   * the workers count theirs in workerParts(). Which thread ran which part is not asked.
+   */
+  function countingKernels() {
     const module = new WebAssembly.Module(Buffer.from(runtime.KERNELS_WASM_SHARED, 'base64'));
     const memory = new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true });
     const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
@@ -265,25 +269,52 @@ describe('kernel calls split over worker threads', () => {
       mainParts.push({ kernel: name, args });
       (exports[name] as (...x: number[]) => void)(...args);
     }])) as unknown as KernelExports;
-    const threaded = runtime.threadedKernels(counting, module, memory, 2);
+    return { threaded: runtime.threadedKernels(counting, module, memory, 2), mainParts };
+  }
+  /** Where the 200×200 gemv calls below read and write: A, then x, then y. */
+  const [MATRIX, VECTOR, OUTPUT] = [0, 8 * 200 * 200, 8 * 200 * 201];
+
+  /** Runs `calls` 200×200 gemv calls back to back, and checks that every one was split in two parts. */
+  async function expectSplit(threaded: RuntimeKernels, mainParts: { args: number[] }[], calls: number) {
+    mainParts.length = 0;
+    const before = threaded.workerParts();
+    for (let i = 0; i < calls; i++) threaded.gemv(MATRIX, 200, VECTOR, OUTPUT, 200, 200);
+    // Each call returns once all its parts are done; a worker publishes its count just after.
+    await until(() => mainParts.length + threaded.workerParts() - before >= 2 * calls, 'part counts published');
+    expect(mainParts.length + threaded.workerParts() - before).toBe(2 * calls);
+    // Split calls: the main thread only ever ran parts (fewer rows than the call), never a whole call.
+    for (const p of mainParts) expect(p.args[4]).toBeLessThan(200);
+  }
+
+  it('whenReady() starts the workers: right after it two threads, and a synchronous loop of calls is split', async () => {
+    const { threaded, mainParts } = countingKernels();
     try {
-      const [A, x, y] = [0, 8 * 200 * 200, 8 * 200 * 201];
-      await whenThreaded(threaded.threads, () => threaded.gemv(A, 200, x, y, 200, 200), 2);
-      mainParts.length = 0;
-      const before = threaded.workerParts();
+      expect(threaded.threads()).toBe(1);
+      await threaded.whenReady();
+      // no other await in between: readiness is what whenReady() resolved on
+      expect(threaded.threads()).toBe(2);
+      await expectSplit(threaded, mainParts, 20);
+      // once ready, it resolves again at once; and after release() too
+      await threaded.whenReady();
+    } finally {
+      threaded.release();
+    }
+    expect(threaded.threads()).toBe(1);
+    await threaded.whenReady();
+  }, HOOK_TIMEOUT_MS);
+
+  it('every split call runs exactly its parts, counted over all threads; small calls are not split', async () => {
+    const { threaded, mainParts } = countingKernels();
+    try {
+      await whenThreaded(threaded.threads, () => threaded.gemv(MATRIX, 200, VECTOR, OUTPUT, 200, 200), 2);
       const calls = 50;
-      for (let i = 0; i < calls; i++) threaded.gemv(A, 200, x, y, 200, 200);
-      // Each call returns once all its parts are done; a worker publishes its count just after.
-      await until(() => mainParts.length + threaded.workerParts() - before >= 2 * calls, 'part counts published');
-      expect(mainParts.length + threaded.workerParts() - before).toBe(2 * calls);
-      // Split calls: the main thread only ever ran parts (fewer rows than the call), never a whole call.
-      for (const p of mainParts) expect(p.args[4]).toBeLessThan(200);
+      await expectSplit(threaded, mainParts, calls);
       // Small calls stay whole on the main thread, and no worker runs anything.
       mainParts.length = 0;
       const after = threaded.workerParts();
-      for (let i = 0; i < calls; i++) threaded.gemv(A, 60, x, y, 60, 60);
+      for (let i = 0; i < calls; i++) threaded.gemv(MATRIX, 60, VECTOR, OUTPUT, 60, 60);
       expect(mainParts).toHaveLength(calls);
-      for (const p of mainParts) expect(p.args).toEqual([A, 60, x, y, 60, 60]);
+      for (const p of mainParts) expect(p.args).toEqual([MATRIX, 60, VECTOR, OUTPUT, 60, 60]);
       expect(threaded.workerParts()).toBe(after);
     } finally {
       threaded.release();
@@ -364,6 +395,35 @@ describe('a module with worker threads', () => {
     }
   });
 
+  it('ready() resolves once the workers are up, and at once with threads: 1 or --kernels js', async () => {
+    const compiled = await compile(ridge, { mode: 'reverse', K: 5, dims: { m: 220, n: 200 } });
+    const plain = await compile(ridge, { mode: 'reverse', K: 5, dims: { m: 220, n: 200 }, kernels: 'js' });
+    const threaded = compiled.create(undefined, { threads: 2 });
+    try {
+      expect(threaded.threads()).toBe(1);
+      await threaded.ready();
+      expect(threaded.threads()).toBe(2);
+    } finally {
+      threaded.release();
+    }
+    for (const inst of [compiled.create(undefined, { threads: 1 }), plain.create(undefined, { threads: 2 }), plain.create()]) {
+      await inst.ready();
+      expect(inst.threads()).toBe(1);
+    }
+  }, HOOK_TIMEOUT_MS);
+
+  it('a state named ready and a param named whenReady: the same results as x and c, and the method ready() is there', async () => {
+    const renamed = defineMap({ name: 'layer', state: { ready: 'n' }, params: { W: 'n,n', whenReady: 'n' }, data: {}, update: { ready: 'tanh(W * ready + whenReady)' } });
+    const inputs = { W: vec(16 * 16, 1, 1.5 / 16), c: vec(16, 2) };
+    for (const kernels of ['wasm', 'js'] as const) {
+      const options = { mode: 'reverse' as const, K: 6, dims: { n: 16 }, kernels };
+      const [a, b] = [(await compile(layer, options)).create(undefined, { threads: 2 }), (await compile(renamed, options)).create(undefined, { threads: 2 })];
+      await b.ready();
+      equalBits({ x: b.iterate({ W: inputs.W, whenReady: inputs.c }).state.ready! }, a.iterate(inputs).state);
+      b.release();
+    }
+  }, HOOK_TIMEOUT_MS);
+
   it('a process with started worker threads exits by itself', async () => {
     const compiled = await compile(ridge, { mode: 'reverse', K: 20, dims: { m: 200, n: 200 } });
     const dir = mkdtempSync(join(tmpdir(), 'phic-exit-'));
@@ -374,9 +434,9 @@ describe('a module with worker threads', () => {
         "import { create } from './ridge.mjs';",
         'const inst = create(undefined, { threads: 2 });',
         'const data = { theta: new Float64Array(200).fill(1), A: new Float64Array(40000).fill(0.01), b: new Float64Array(200).fill(1) };',
-        // the first large call starts the workers; wait (without a limit) until they are ready
+        // start the workers and wait (without a limit) until they are ready: ready() keeps Node running till then
+        'await inst.ready();',
         'inst.iterate(data);',
-        'while (inst.threads() < 2) await new Promise((r) => setTimeout(r, 10));',
         "console.log('threads', inst.threads());",
       ].join('\n'),
     );

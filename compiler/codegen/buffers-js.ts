@@ -58,7 +58,7 @@ function perDirection(set: BufferSet, n: Pick<CreateNames, 'tangentCount' | 'adj
 }
 
 /** The create()-level names the buffer code prints. */
-type BufferNames = Pick<CreateNames, 'kernels' | 'options' | 'tangentCount' | 'adjointCount' | 'layout' | 'bufferBytes' | 'threads' | 'release'>;
+type BufferNames = Pick<CreateNames, 'kernels' | 'options' | 'tangentCount' | 'adjointCount' | 'layout' | 'bufferBytes' | 'threads' | 'ready' | 'release'>;
 
 /** Declarations at the top of create(); `outerLine` is written where plain modules always had it. */
 export function emitBufferDeclarations(w: CodeBlockWriter, set: BufferSet, n: BufferNames, outerLine: string | undefined, kernels: boolean) {
@@ -93,10 +93,12 @@ export function emitBufferDeclarations(w: CodeBlockWriter, set: BufferSet, n: Bu
   declare(set.tape, (b) => `const ${b.name} = new Float64Array(${b.size});`);
 }
 
-/** threads() and release(): the kernels' worker threads; a module without kernels runs on one thread. */
+/** threads(), ready() and release(): the kernels' worker threads; a module without kernels runs on one thread. */
 export function emitThreadFunctions(w: CodeBlockWriter, n: BufferNames, kernels: boolean) {
-  w.writeLine('/** Threads the kernels run on now: 1 until the worker threads, started by the first large call, are ready. */');
+  w.writeLine('/** Threads the kernels run on now: 1 until the worker threads, started by the first large call or by ready(), are ready. */');
   w.writeLine(kernels ? `function ${n.threads}() { return ${n.kernels}.threads(); }` : `function ${n.threads}() { return 1; }`);
+  w.writeLine('/** Starts the worker threads; resolves once they are ready (at once without them), so that a synchronous loop after it uses them. */');
+  w.writeLine(kernels ? `function ${n.ready}() { return ${n.kernels}.whenReady(); }` : `function ${n.ready}() { return Promise.resolve(); }`);
   w.writeLine('/** Stops the worker threads, if any; the instance goes on, on one thread. */');
   w.writeLine(kernels ? `function ${n.release}() { ${n.kernels}.release(); }` : `function ${n.release}() {}`).blankLine();
 }

@@ -42,6 +42,8 @@ export function declarations(plan: Plan, declare: boolean): string {
     '  bufferBytes(): number;',
     '  /** Threads the SIMD kernels run on now: 1 until the worker threads, started by the first large call, are ready (and always 1 without kernels or worker threads). */',
     '  threads(): number;',
+    '  /** Starts the worker threads and resolves once they are ready (at once without kernels or worker threads): a synchronous loop of calls after `await ready()` uses them. */',
+    '  ready(): Promise<void>;',
     '  /** Stops the worker threads, if any; the instance goes on, on one thread. */',
     '  release(): void;',
     '  /** ∂Φ/∂x at a point, over the concatenated state components. */',

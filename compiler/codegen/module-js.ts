@@ -36,7 +36,7 @@ const CREATE_NAMES = [
   'dims', 'options', 'kernels', 'fixedEntries', 'tangentCount', 'adjointCount', 'outerDataLoaded', 'layout', 'instance',
   'loadInputs', 'loadState', 'advance', 'snapshot', 'checkNext', 'checkState', 'checkTangents', 'checkAdjoints', 'useTangents', 'useAdjoints',
   'idle', 'iterate', 'setParamDirection', 'setStateDirection', 'forwardSweep', 'unitSweep', 'jvp', 'jacobianForward', 'record', 'backwardSweep', 'vjp',
-  'jacobianReverse', 'partialRows', 'partialX', 'partialTheta', 'outerAt', 'hypergradient', 'bufferBytes', 'threads', 'release',
+  'jacobianReverse', 'partialRows', 'partialX', 'partialTheta', 'outerAt', 'hypergradient', 'bufferBytes', 'threads', 'ready', 'release',
   'applyDeferred', 'transposeForProducts', 'tangentProducts',
 ] as const;
 export type CreateNames = Readonly<Record<(typeof CREATE_NAMES)[number], string>> & { readonly T: string; readonly K: string };
@@ -179,7 +179,7 @@ function emitCoreDrivers(ctx: DriverContext, buffers: BufferSet, kernels: boolea
 function emitInstance(ctx: DriverContext, forward: boolean, reverse: boolean, kernels: string | undefined) {
   const { w, plan, n } = ctx;
   type Api = keyof CreateNames;
-  const api: Api[] = ['iterate', ...(forward ? (['jvp', 'jacobianForward'] as const) : []), ...(reverse ? (['vjp', 'jacobianReverse'] as const) : []), 'partialX', 'partialTheta', 'bufferBytes', 'threads', 'release', ...(plan.outer ? (['outerAt', ...(reverse ? (['hypergradient'] as const) : [])] as const) : [])];
+  const api: Api[] = ['iterate', ...(forward ? (['jvp', 'jacobianForward'] as const) : []), ...(reverse ? (['vjp', 'jacobianReverse'] as const) : []), 'partialX', 'partialTheta', 'bufferBytes', 'threads', 'ready', 'release', ...(plan.outer ? (['outerAt', ...(reverse ? (['hypergradient'] as const) : [])] as const) : [])];
   const entry = (key: string, value: string) => (key === value ? key : `${key}: ${value}`);
   const dimsObject = `Object.freeze({ ${plan.model.dims.map((d) => entry(d, plan.dimNames.get(d)!)).join(', ')} })`;
   const instance = `Object.freeze({ meta, dims: ${dimsObject}, ${api.map((a) => entry(a, n[a])).join(', ')} })`;

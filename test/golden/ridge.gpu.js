@@ -412,6 +412,8 @@ function instantiate(m, gpu, D, options) {
   const api = {
     meta: m.meta, dims: Object.freeze({ ...D }), precision: 'float32',
     iterate: (inputs, x0) => runIterate(host, inputs, x0),
+    // at once: kernels are built, and the backend probed, on first use (as the CPU instance's, for code written for both)
+    ready: () => Promise.resolve(),
     destroy: () => destroyInstance(host),
   };
   Object.defineProperty(api, 'backend', { enumerable: true, get: () => host.actual ?? host.predicted });

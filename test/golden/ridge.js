@@ -563,10 +563,12 @@ export function create(dims, options) {
   /** Bytes held by the buffers (the per-direction ones as laid out by the last call). */
   function bufferBytes() { return [theta, A, b, x, x_next, theta_dot, h, h2, t, t2, t3, t4, t5, t6, x_tape, x_dot, x_dot_next, x_bar, x_bar_next, theta_bar].reduce((bytes, b2) => bytes + b2.byteLength, 0); }
 
-  /** Threads the kernels run on now: 1 until the worker threads, started by the first large call, are ready. */
+  /** Threads the kernels run on now: 1 until the worker threads, started by the first large call or by ready(), are ready. */
   function threads() { return 1; }
+  /** Starts the worker threads; resolves once they are ready (at once without them), so that a synchronous loop after it uses them. */
+  function ready() { return Promise.resolve(); }
   /** Stops the worker threads, if any; the instance goes on, on one thread. */
   function release() {}
 
-  return Object.freeze({ meta, dims: Object.freeze({ n, m }), iterate, jvp, jacobianForward, vjp, jacobianReverse, partialX, partialTheta, bufferBytes, threads, release });
+  return Object.freeze({ meta, dims: Object.freeze({ n, m }), iterate, jvp, jacobianForward, vjp, jacobianReverse, partialX, partialTheta, bufferBytes, threads, ready, release });
 }

@@ -43,6 +43,8 @@ export function gpuDeclarations(plan: Plan, declare: boolean): string {
     ...(plan.outer && reverse
       ? ['  /** d/dθ ℓ(x_K(θ), θ) by reverse mode (truncated at T): the hypergradient; x0Gradient: d/dx0 (zero when T > 0). */', '  hypergradient(inputs: Inputs, x0?: InitialState): Promise<{ state: State; loss: number; gradient: Gradient; x0Gradient: State } & RunInfo>;']
       : []),
+    '  /** Resolves at once: kernels are built, and the backend probed, by the first call (ready() is there for code written for either backend). */',
+    '  ready(): Promise<void>;',
     "  /** Releases this instance's kernels and pipelines (not the app's GPU). */",
     '  destroy(): Promise<void>;',
     '}',

@@ -57,6 +57,6 @@ function instantiateKernels(threads) {
   /** Bytes of the buffers laid out last (the memory itself is whole 64 KiB pages). */
   const bytes = () => laidOut;
   const { gemv, gemvT, ger, gemm } = instance.exports;
-  const kernels = shared ? threadedKernels(instance.exports, module, memory, threads) : { gemv, gemvT, ger, gemm, threads: () => 1, release() {}, workerParts: () => 0 };
+  const kernels = shared ? threadedKernels(instance.exports, module, memory, threads) : { gemv, gemvT, ger, gemm, threads: () => 1, whenReady: () => Promise.resolve(), release() {}, workerParts: () => 0 };
   return { ...kernels, views, bytes };
 }`;

@@ -127,22 +127,28 @@ function kernelThreadsCommon() {
 
 /**
  * The kernels with calls of at least PARALLEL_MIN_WORK multiply-adds split over \`threads\`
- * threads. The workers start at the first such call and are used once all are ready; until
- * then calls run here. They do not keep Node running; release() stops them.
+ * threads. The workers start at the first such call, or at whenReady(), and are used once all
+ * are ready; until then calls run here. They do not keep Node running; release() stops them.
  */
 function threadedKernels(k, module, memory, threads) {
   const { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, SIZE, KERNEL_IDS, claimParts } = kernelThreadsCommon();
   const c = new Int32Array(new SharedArrayBuffer(SIZE * 4));
   let workers = null;
   let call = 0;
+  let starting = null;
   function start() {
-    const { Worker } = globalThis.process.getBuiltinModule('node:worker_threads');
-    const source = '(' + kernelThreadsCommon.toString() + ')().workerMain(require("node:worker_threads").workerData);';
+    const getBuiltin = globalThis.process?.getBuiltinModule;
     workers = [];
+    // an engine without worker_threads (a browser) runs every call here
+    if (typeof getBuiltin !== 'function') return;
+    const { Worker } = getBuiltin('node:worker_threads');
+    const source = '(' + kernelThreadsCommon.toString() + ')().workerMain(require("node:worker_threads").workerData);';
     try {
       for (let i = 1; i < threads; i++) {
         const worker = new Worker(source, { eval: true, workerData: { module, memory, control: c.buffer } });
         worker.unref();
+        // a worker that fails (its kernels would not instantiate) stops them all: calls run here
+        worker.once('error', release);
         workers.push(worker);
       }
     } catch {
@@ -151,6 +157,18 @@ function threadedKernels(k, module, memory, threads) {
   }
   /** Whether every worker started has instantiated its kernels. */
   const ready = () => workers !== null && workers.length > 0 && Atomics.load(c, READY) >= workers.length;
+  /** Starts the workers now; resolves once all are ready, or none are left (released, or failed). */
+  function whenReady() {
+    if (workers === null) start();
+    // polled on a timer, which keeps Node running until then (the workers are unref'd)
+    if (starting === null) {
+      starting = new Promise((resolve) => {
+        const poll = () => (workers.length === 0 || ready() ? resolve() : setTimeout(poll, 1));
+        poll();
+      });
+    }
+    return starting;
+  }
   /** Posts a call and takes part in it; false (the caller runs it) while the workers are not all ready. */
   function split(kernel, args) {
     if (workers === null) start();
@@ -189,6 +207,7 @@ function threadedKernels(k, module, memory, threads) {
       if (!big(m * n * depth) || !split(KERNEL_IDS.gemm, [C, ldc, A, ai, al, B, ldb, m, n, depth, sym])) k.gemm(C, ldc, A, ai, al, B, ldb, m, n, depth, sym);
     },
     threads: () => (ready() ? workers.length + 1 : 1),
+    whenReady,
     release,
     /** Parts of calls the worker threads ran (the tests check that calls were split). */
     workerParts: () => Atomics.load(c, WORKER_PARTS),

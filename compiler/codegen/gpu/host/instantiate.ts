@@ -27,6 +27,8 @@ export function instantiate(m: HostModule, gpu: GpuLike | null, D: Dims, options
   const api = {
     meta: m.meta, dims: Object.freeze({ ...D }), precision: 'float32',
     iterate: (inputs: ByName, x0?: ByName) => runIterate(host, inputs, x0),
+    // at once: kernels are built, and the backend probed, on first use (as the CPU instance's, for code written for both)
+    ready: () => Promise.resolve(),
     destroy: () => destroyInstance(host),
   };
   Object.defineProperty(api, 'backend', { enumerable: true, get: () => host.actual ?? host.predicted });
