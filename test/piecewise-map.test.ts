@@ -4,12 +4,11 @@
 // differences at points whose iterates stay away from every kink; the GPU module (webasm,
 // float32) against the CPU module.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { compile, type MapInstance, type Matrix } from '../src/index.js';
 import { inMemorySource } from '../compiler/spec/source.js';
 import { centralDifference, randomGenerator, relativeDifference } from '../runtime/reference.js';
-import { createGpu, type GpuInstance } from '../runtime/gpu.js';
-import { compareSample, float32Tolerance } from './helpers/gpu-samples.js';
+import { expectGpuMatchesCpu, webasmGpu } from './helpers/webasm-gpu.js';
 
 const SPEC = {
   name: 'ista_relu',
@@ -146,20 +145,8 @@ describe.each(['wasm', 'js'] as const)('ISTA + ReLU map on the CPU (%s kernels)'
 });
 
 describe('ISTA + ReLU map on the GPU (webasm, float32)', () => {
-  let gpu: GpuInstance;
-  beforeAll(async () => {
-    gpu = await createGpu('webasm');
-  });
-  afterAll(async () => {
-    await gpu.destroy();
-  });
-
+  const gpu = webasmGpu();
   it('iterate, jvp, vjp and both Jacobians match the float64 CPU module within float32 tolerance', async () => {
-    const sample = { source: inMemorySource(SPEC), inputs: INPUTS as never, x0: X0 as never, dims: DIMS, maxDim: DIMS.m };
-    const run = await compareSample(sample, gpu, { K, truncate: 0 });
-    expect([...run.precisions]).toEqual(['float32']);
-    const tol = float32Tolerance(DIMS.m, K);
-    for (const c of run.comparisons) expect(c.error, c.what).toBeLessThanOrEqual(tol);
-    expect(run.comparisons.some((c) => c.error > 0)).toBe(true);
+    await expectGpuMatchesCpu({ source: inMemorySource(SPEC), inputs: INPUTS as never, x0: X0 as never, dims: DIMS, maxDim: DIMS.m }, gpu(), K);
   });
 });

@@ -7,14 +7,13 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compile, type MapSpec } from '../src/index.js';
 import { compileSpec } from '../compiler/pipeline.js';
 import { inMemorySource } from '../compiler/spec/source.js';
 import { readSpecFile } from '../compiler/spec/read-file.js';
 import { relativeDifference } from '../runtime/reference.js';
-import { createGpu, type GpuInstance } from '../runtime/gpu.js';
-import { compareSample, float32Tolerance } from './helpers/gpu-samples.js';
+import { expectGpuMatchesCpu, webasmGpu } from './helpers/webasm-gpu.js';
 import { ROOT } from './helpers/cli.js';
 
 const data = JSON.parse(readFileSync(join(ROOT, 'samples', 'sinkhorn', 'data.json'), 'utf8')) as { C: number[][]; a: number[]; b: number[] };
@@ -55,20 +54,12 @@ describe('reading a new value', () => {
 });
 
 describe('a sequential map on the GPU (webasm, float32)', () => {
-  let gpu: GpuInstance;
-  beforeAll(async () => {
-    gpu = await createGpu('webasm');
-  });
-  afterAll(async () => {
-    await gpu.destroy();
-  });
+  const gpu = webasmGpu();
   it('matches the float64 CPU module within float32 tolerance (Sinkhorn at ε = 0.5)', async () => {
     const spec: MapSpec = {
       name: 'sinkhorn_gpu', state: { f: 'n', g: 'm' }, params: { C: 'n,m' }, data: { a: 'n', b: 'm' }, constants: { eps: 0.5 }, sequential: true,
       update: { f: 'eps * log(a) - eps * logsumexp((g - C) / eps, 2)', g: 'eps * log(b) - eps * logsumexp((outer(f_next, ones(m)) - C) / eps, 1)' },
     };
-    const sample = { source: inMemorySource(spec), inputs: data as never, x0: {} as never, dims: { n: data.a.length, m: data.b.length }, maxDim: data.a.length };
-    const run = await compareSample(sample, gpu, { K: 10, truncate: 0 });
-    for (const c of run.comparisons) expect(c.error, c.what).toBeLessThanOrEqual(float32Tolerance(data.a.length, 10));
+    await expectGpuMatchesCpu({ source: inMemorySource(spec), inputs: data as never, x0: {} as never, dims: { n: data.a.length, m: data.b.length }, maxDim: data.a.length }, gpu(), 10);
   });
 });

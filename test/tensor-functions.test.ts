@@ -5,13 +5,12 @@
 // regression with a per-class penalty) against finite differences on both CPU kernel paths, and
 // the GPU module against the CPU.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compile, type MapSpec } from '../src/index.js';
 import { inMemorySource } from '../compiler/spec/source.js';
 import { compileSpec } from '../compiler/pipeline.js';
 import { centralDifference, randomGenerator, relativeDifference } from '../runtime/reference.js';
-import { createGpu, type GpuInstance } from '../runtime/gpu.js';
-import { compareSample, float32Tolerance } from './helpers/gpu-samples.js';
+import { expectGpuMatchesCpu, webasmGpu } from './helpers/webasm-gpu.js';
 
 const DIMS = { m: 5, n: 4 };
 const rng = randomGenerator(11);
@@ -120,19 +119,9 @@ describe.each([['wasm', true], ['js', true], ['wasm', false]] as const)('softmax
 });
 
 describe('softmax regression on the GPU (webasm, float32)', () => {
-  let gpu: GpuInstance;
-  beforeAll(async () => {
-    gpu = await createGpu('webasm');
-  });
-  afterAll(async () => {
-    await gpu.destroy();
-  });
+  const gpu = webasmGpu();
   it('iterate, jvp, vjp and both Jacobians match the float64 CPU module within float32 tolerance', async () => {
-    const sample = { source: inMemorySource(SOFTMAX), inputs: INPUTS as never, x0: {} as never, dims: SDIMS, maxDim: SDIMS.m };
-    const run = await compareSample(sample, gpu, { K, truncate: 0 });
-    const tol = float32Tolerance(SDIMS.m, K);
-    for (const c of run.comparisons) expect(c.error, c.what).toBeLessThanOrEqual(tol);
-    expect(run.comparisons.some((c) => c.error > 0)).toBe(true);
+    await expectGpuMatchesCpu({ source: inMemorySource(SOFTMAX), inputs: INPUTS as never, x0: {} as never, dims: SDIMS, maxDim: SDIMS.m }, gpu(), K);
   });
 
   it('the reductions over all entries (softmax, max, min, norm, logsumexp of vectors) too', async () => {
@@ -140,8 +129,6 @@ describe('softmax regression on the GPU (webasm, float32)', () => {
       name: 'vector_functions', state: { x: 'n' }, params: { theta: 'n' },
       update: { x: '0.5 * softmax(x + theta) + 0.1 * max(x) - 0.1 * min(theta) + 0.01 * norm(x) + 0.1 * logsumexp(theta) / n' },
     };
-    const sample = { source: inMemorySource(spec), inputs: { theta: [0.1, -0.3, 0.5, 0.2, 0.9, -1] } as never, x0: { x: [1, 1, 1, 1, 1, 1] } as never, dims: { n: 6 }, maxDim: 6 };
-    const run = await compareSample(sample, gpu, { K: 5, truncate: 0 });
-    for (const c of run.comparisons) expect(c.error, c.what).toBeLessThanOrEqual(float32Tolerance(6, 5));
+    await expectGpuMatchesCpu({ source: inMemorySource(spec), inputs: { theta: [0.1, -0.3, 0.5, 0.2, 0.9, -1] } as never, x0: { x: [1, 1, 1, 1, 1, 1] } as never, dims: { n: 6 }, maxDim: 6 }, gpu(), 5);
   });
 });
