@@ -126,6 +126,12 @@ function invokedDirectly(): boolean {
 }
 
 if (invokedDirectly()) {
+  // a reader that stops early (`phic doctor | head -1`) closes the pipe: that ends the output
+  // the way `head` meant, not with an EPIPE stack trace
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? 0);
+  });
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

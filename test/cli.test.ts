@@ -2,6 +2,7 @@
 // input. Most cases run in-process through runCli (helpers/cli.ts `cli`); the smoke tests at
 // the end spawn the built `node dist/src/cli.js`. More bad input: cli-escapes.test.ts.
 
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -644,6 +645,17 @@ describe('smoke: node dist/src/cli.js in a child process', () => {
     const child = parseRun(runCli(args));
     expect(child).toEqual(parseRun(await cli(args)));
     expect(child.meta).toMatchObject({ K: 15, mode: 'reverse', jacobian: true });
+  });
+
+  it('a reader that stops early (| head -1) ends the output with exit 0, not an EPIPE stack trace', async () => {
+    const child = spawn(process.execPath, [CLI, 'compile', RIDGE, '-K', '10', '-o', '-'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => void (stderr += String(chunk)));
+    // the reader goes away before the output comes, as head does once it has its lines
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(code).toBe(0);
+    expect(stderr).not.toMatch(/EPIPE|at /);
   });
 
   it('a usage error exits 2 with one phic line on stderr and nothing on stdout', () => {
