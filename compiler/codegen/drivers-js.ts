@@ -60,8 +60,7 @@ const DOC: Readonly<Record<EntrySchedule['name'], string>> = {
 /** The procedures, then every entry point of the schedule, with the helpers their seeds use. */
 export function emitDrivers(ctx: DriverContext, schedule: Schedule) {
   const { plan, n, size } = ctx;
-  const sides = new Set(schedule.entries.map((e) => e.side));
-  if (sides.has('tangents')) emitSetUnit(ctx, n.setParamDirection, plan.params.map((p) => ({ buffer: p.dot, size: size(p) })));
+  if (schedule.entries.some((e) => e.side === 'tangents')) emitSetUnit(ctx, n.setParamDirection, plan.params.map((p) => ({ buffer: p.dot, size: size(p) })));
   if (schedule.entries.some((e) => e.name === 'partialX')) emitSetUnit(ctx, n.setStateDirection, plan.state.map((s) => ({ buffer: s.dot, size: size(s) })));
   emitProcedures(ctx, schedule);
   for (const entry of schedule.entries) emitEntry(ctx, entry);

@@ -132,7 +132,7 @@ function emitDirections(ctx: DriverContext, unit: 'params' | null, body: readonl
   const { w, n, v } = ctx;
   const inner: Place = { count: place.count, d: v.d };
   const head = `for (let ${v.d} = 0; ${v.d} < ${place.count}; ${v.d}++) `;
-  const single = body.length === 1 && body[0]!.kind === 'segment' ? body[0]! : null;
+  const single = body.length === 1 ? body[0]! : null;
   if (!unit && single?.kind === 'segment') return w.writeLine(`${head}${ctx.segmentCall(single.segment, v.d)};`);
   w.write(head).block(() => {
     if (unit) w.writeLine(`${n.setParamDirection}(${v.d} === 0 ? ${place.count} - 1 : ${v.d} - 1, 0);`).writeLine(`${n.setParamDirection}(${v.d}, 1);`);
@@ -180,14 +180,15 @@ function emitOuterStep(ctx: DriverContext, seed: boolean) {
   w.writeLine(`const ${v.value} = ${outer.loss}[0];`);
 }
 
-/** Batch k mod B (or 0) of each batched input into the buffer its formulas read. */
+/** Batch k mod B (or 0) of each batched input into the buffer its formulas read: a plain copy, no view allocated per step. */
 function emitLoadBatch(ctx: DriverContext, value: 'k' | 0) {
   const { w, plan, v, size } = ctx;
   const count = ctx.dimCode(plan.model.batches!.count);
-  const batch = value === 'k' ? `(${v.k} % ${count})` : '0';
   for (const d of plan.data) {
     if (!d.batches) continue;
     const n = size(d);
-    w.writeLine(`${d.value}.set(${d.batches}.subarray(${batch} * ${n}, (${batch} + 1) * ${n}));`);
+    const at = ctx.drivers.fresh(`at_${d.name}`);
+    w.writeLine(`const ${at} = ${value === 'k' ? `(${v.k} % ${count}) * ${n}` : '0'};`);
+    w.writeLine(`for (let ${v.i} = 0; ${v.i} < ${n}; ${v.i}++) ${d.value}[${v.i}] = ${d.batches}[${at} + ${v.i}];`);
   }
 }

@@ -62,7 +62,8 @@ function rowWeights(b: Builder, x: Node, y: Node, attains: 'ge' | 'le'): Node {
 }
 
 // y(i) = max_j X(i, j): ẏ = Σ_j w(i, j) Ẋ(i, j) and X̄ = w ∘ ȳ 1ᵀ, w the attaining entries' shares
-for (const [name, combine, attains, pick] of [['rowmax', 'maximum', 'ge', Math.max], ['rowmin', 'minimum', 'le', Math.min]] as const) {
+// each with its combining op, the comparison that finds the attaining entries, and its identity element
+for (const [name, combine, attains, pick, identity] of [['rowmax', 'maximum', 'ge', Math.max, -Infinity], ['rowmin', 'minimum', 'le', Math.min, Infinity]] as const) {
   defineOp({
     kind: 'structural',
     name,
@@ -72,12 +73,12 @@ for (const [name, combine, attains, pick] of [['rowmax', 'maximum', 'ge', Math.m
     jvp: (b, [x], [dx], y) => (dx ? b.op('rowsum', b.mul(rowWeights(b, x!, y, attains), dx)) : null),
     vjp: (b, [x], ybar, y) => [b.mul(rowWeights(b, x!, y, attains), alongRows(b, ybar, x!.shape[1]!))],
     lowering: { form: 'product', mustLoad: () => [], write: (site, [x], buffer, accumulate) => rowReduction(site, x!, buffer, accumulate, combine) },
-    evaluate: ([x]) => rowwise(x!, pick, -Infinity * (name === 'rowmax' ? 1 : -1)),
+    evaluate: ([x]) => rowwise(x!, pick, identity),
   });
 }
 
 // s = max of all entries: ṡ = Σ w ẋ, x̄ = w s̄, w = [x = s] / #{x = s}
-for (const [name, combine, attains, pick] of [['maxall', 'maximum', 'ge', Math.max], ['minall', 'minimum', 'le', Math.min]] as const) {
+for (const [name, combine, attains, pick, identity] of [['maxall', 'maximum', 'ge', Math.max, -Infinity], ['minall', 'minimum', 'le', Math.min, Infinity]] as const) {
   const weights = (b: Builder, x: Node, s: Node) => {
     const mask = b.op(attains, x, s);
     return b.div(mask, b.sum(mask));
@@ -96,7 +97,7 @@ for (const [name, combine, attains, pick] of [['maxall', 'maximum', 'ge', Math.m
     lowering: { form: 'scalar-reduction', combine, term: (site, [x], idx) => site.expr(x!, idx) },
     evaluate([x]) {
       const out = tensor([]);
-      out.data[0] = x!.data.reduce((a, v) => pick(a, v), -Infinity * (name === 'maxall' ? 1 : -1));
+      out.data[0] = x!.data.reduce((a, v) => pick(a, v), identity);
       return out;
     },
   });
