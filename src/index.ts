@@ -7,6 +7,7 @@ import type { MapSpec } from '../compiler/spec/types.js';
 import { importGenerated } from './load-module.js';
 import { createGpu, type GpuInstance, type GpuMode } from '../runtime/gpu.js';
 import { GPU_PACKAGES, requirePackages } from './optional-packages.js';
+import type { BakedDims, GpuRunInfo, IsExactSpec, Matrix, SpecDims, SpecGpuMapInstance, SpecMapInstance, SpecMeta, TensorInput } from './typed-module.js';
 
 export { defineMap } from '../compiler/spec/types.js';
 export type { MapSpec, MethodSpec, FunctionSpec, OuterSpec, ShapeString } from '../compiler/spec/types.js';
@@ -15,12 +16,7 @@ export type { PhicConfig, GenerateTarget, GenerateOptions } from './config/types
 export { PhicError } from '../compiler/errors.js';
 export type { CompileOptions, GeneratedFile } from '../compiler/pipeline.js';
 
-/** A dense row-major matrix, as generated modules return them. */
-export interface Matrix {
-  rows: number;
-  cols: number;
-  data: Float64Array;
-}
+export type { Matrix, GpuRunInfo, ScalarInput, VectorInput, MatrixInput, TensorInput, InputOfShape, SpecInputs, SpecState, SpecGradient, SpecDirection, SpecInitialState, SpecDims, SpecMeta, SpecMapInstance, SpecGpuMapInstance } from './typed-module.js';
 
 /** What an `observe` callback sees after each iteration (live buffers: copy what you keep). */
 export type Observation =
@@ -29,7 +25,7 @@ export type Observation =
   | { phase: 'backward'; k: number; adjoint: Record<string, Float64Array>; gradient: Record<string, Float64Array> };
 export type Observer = (observation: Observation) => void;
 
-type Tensor = Float64Array | Float32Array | readonly number[] | readonly (readonly number[])[] | number;
+type Tensor = TensorInput;
 type Named<T> = Record<string, T>;
 
 /** What `create(dims)` of a generated CPU module returns. */
@@ -64,7 +60,10 @@ export interface CreateOptions {
   maxBytes?: number;
 }
 
-export interface CompiledMap {
+/** A compiled CPU module: typed from the spec S and options O when both are literals (see typed-module.ts), loosely otherwise. */
+export type CompiledMap<S = MapSpec, O = CompileOptions> = IsExactSpec<S> extends true ? ExactCompiledMap<S, O> : LooseCompiledMap;
+
+interface LooseCompiledMap {
   readonly meta: Record<string, unknown>;
   /** The files `phic compile` would write. */
   readonly files: readonly GeneratedFile[];
@@ -72,11 +71,11 @@ export interface CompiledMap {
   create(dims?: Readonly<Record<string, number>>, options?: CreateOptions): MapInstance;
 }
 
-/** What every GPU result carries: the gpu.js backend that actually ran, and float32 precision. */
-export interface GpuRunInfo {
-  backend: string;
-  precision: 'float32';
-  executor: 'pipeline' | 'kernels';
+interface ExactCompiledMap<S, O> {
+  readonly meta: SpecMeta<S, O>;
+  readonly files: readonly GeneratedFile[];
+  /** Instantiates the module: allocates its buffers (dims are needed unless baked). */
+  create(...args: BakedDims<O> extends true ? [dims?: Partial<SpecDims<S>>, options?: CreateOptions] : [dims: SpecDims<S>, options?: CreateOptions]): SpecMapInstance<S, O>;
 }
 
 /** What `create(dims)` of a generated GPU module returns: asynchronous, float32 results as Float64Array copies. */
@@ -109,7 +108,10 @@ export interface GpuCompileOptions extends CompileOptions {
   readonly executor?: 'auto' | 'pipeline' | 'kernels';
 }
 
-export interface GpuCompiledMap {
+/** A compiled GPU module: typed from the spec S and options O when both are literals, loosely otherwise. */
+export type GpuCompiledMap<S = MapSpec, O = GpuCompileOptions> = IsExactSpec<S> extends true ? ExactGpuCompiledMap<S, O> : LooseGpuCompiledMap;
+
+interface LooseGpuCompiledMap {
   readonly meta: Record<string, unknown>;
   readonly files: readonly GeneratedFile[];
   /** The gpu.js GPU instance the module runs on. */
@@ -117,10 +119,30 @@ export interface GpuCompiledMap {
   create(dims?: Readonly<Record<string, number>> | null): GpuMapInstance;
 }
 
-/** Compiles a spec in-process and loads the generated module: CPU (float64) by default, gpu.js (float32) with `backend: 'gpu'`. */
+interface ExactGpuCompiledMap<S, O> {
+  readonly meta: SpecMeta<S, O>;
+  readonly files: readonly GeneratedFile[];
+  readonly gpu: GpuInstance;
+  create(...args: BakedDims<O> extends true ? [dims?: Partial<SpecDims<S>> | null] : [dims: SpecDims<S>]): SpecGpuMapInstance<S, O>;
+}
+
+/**
+ * Compiles a spec in-process and loads the generated module: CPU (float64) by default, gpu.js
+ * (float32) with `backend: 'gpu'`. A literal spec (`defineMap({...})` or written inline) and
+ * literal options type the module exactly: its input and result names, each input by its rank,
+ * the mode's entry points and meta's K, t, mode and dims. A spec read from a file (a SpecSource)
+ * or typed as MapSpec gives the loose types.
+ */
+export async function compile<const S extends MapSpec, const O extends GpuCompileOptions>(spec: S, options: O): Promise<GpuCompiledMap<S, O>>;
+export async function compile<const S extends MapSpec, const O extends CompileOptions>(spec: S, options: O): Promise<CompiledMap<S, O>>;
 export async function compile(spec: MapSpec | SpecSource, options: GpuCompileOptions): Promise<GpuCompiledMap>;
 export async function compile(spec: MapSpec | SpecSource, options: CompileOptions): Promise<CompiledMap>;
-export async function compile(spec: MapSpec | SpecSource, options: CompileOptions | GpuCompileOptions): Promise<CompiledMap | GpuCompiledMap> {
+export async function compile(spec: MapSpec | SpecSource, options: CompileOptions | GpuCompileOptions): Promise<unknown> {
+  return load(spec, options);
+}
+
+/** compile()'s work, checked against the loose types (what the exact ones narrow). */
+async function load(spec: MapSpec | SpecSource, options: CompileOptions | GpuCompileOptions): Promise<LooseCompiledMap | LooseGpuCompiledMap> {
   const source = isSource(spec) ? spec : inMemorySource(spec);
   if (options.backend === 'gpu') {
     const { gpu: given, gpuMode, requireGpu, executor, ...rest } = options as GpuCompileOptions;

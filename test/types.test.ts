@@ -1,0 +1,184 @@
+// Exact types, checked by the TypeScript compiler: small programs that use compile() with
+// literal specs, generated .d.ts files and --emit ts modules are written into a temporary
+// folder and type-checked under strict in one ts.Program. Correct uses must give no
+// diagnostics, and every `@ts-expect-error` line must really be an error (an unused directive
+// is itself a diagnostic, so a type that got looser fails the test).
+
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import ts from 'typescript';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileSpec, type CompileOptions } from '../compiler/pipeline.js';
+import { inMemorySource } from '../compiler/spec/source.js';
+import { readSpecFile } from '../compiler/spec/read-file.js';
+import type { MapSpec } from '../compiler/spec/types.js';
+import { ROOT, removeTempDirs, tempDir } from './helpers/cli.js';
+
+const INDEX = JSON.stringify(join(ROOT, 'src', 'index.js'));
+
+/** Programs that use compile() with literal specs, by file name. */
+const API_PROGRAMS: Record<string, string> = {
+  'api-ridge.ts': `
+import { compile, defineMap, type Matrix } from ${INDEX};
+const spec = defineMap({
+  name: 'ridge',
+  state: { x: 'n' },
+  params: { theta: 'n', lambda: '' },
+  data: { A: 'm,n', b: 'm' },
+  update: { x: "x - 0.1 * (A' * (A * x - b) + lambda * theta .* x)" },
+});
+export async function run() {
+  const ridge = await compile(spec, { mode: 'both', K: 200, truncate: 20 });
+  const k: 200 = ridge.meta.K;
+  const t: 20 = ridge.meta.truncate;
+  const mode: 'both' = ridge.meta.mode;
+  const dims: null = ridge.meta.dims;
+  // @ts-expect-error: K is the literal 200
+  const wrongK: 201 = ridge.meta.K;
+  const map = ridge.create({ m: 3, n: 2 });
+  const inputs = { A: [[1, 0.5], [0, 1], [0.2, 0.1]], b: new Float64Array(3), theta: [0.1, 0.2], lambda: 0.5 };
+  const flat = { A: new Float64Array(6), b: [1, 2, 3], theta: new Float32Array(2), lambda: 1 };
+  const { state, gradient, x0Gradient } = map.vjp(inputs, { x: [1, 1] });
+  const g: Float64Array = gradient.theta;
+  const l: Float64Array = gradient.lambda;
+  const x: Float64Array = state.x;
+  const x0: Float64Array = x0Gradient.x;
+  const { tangent } = map.jvp(flat, { theta: [1, 0], x: new Float64Array(2) });
+  const tx: Float64Array = tangent.x;
+  const block: Matrix = map.jacobianReverse(inputs).jacobian.x.theta;
+  const x0Block: Matrix = map.jacobianForward(inputs, { x: [0, 0] }).jacobian.x.lambda;
+  map.iterate(inputs, undefined, (o) => { if (o.phase === 'backward') void o.gradient.theta; });
+  // @ts-expect-error: a typo in a result name
+  gradient.thetaa;
+  // @ts-expect-error: an unknown input name
+  map.iterate({ ...inputs, thetaa: [1, 2] });
+  // @ts-expect-error: a matrix where a vector is expected
+  map.iterate({ ...inputs, theta: [[1, 2]] });
+  // @ts-expect-error: a vector where a scalar is expected
+  map.iterate({ ...inputs, lambda: [1] });
+  // @ts-expect-error: an input is missing
+  map.iterate({ A: inputs.A, b: inputs.b, theta: inputs.theta });
+  // @ts-expect-error: dims are needed when they are not baked in
+  ridge.create();
+  // @ts-expect-error: an unknown dim
+  ridge.create({ m: 3, n: 2, p: 1 });
+  return [k, t, mode, dims, wrongK, g, l, x, x0, tx, block, x0Block];
+}
+`,
+  'api-forward.ts': `
+import { compile } from ${INDEX};
+export async function run() {
+  const compiled = await compile(
+    { name: 'f', state: { x: 'n' }, params: { theta: 'n' }, update: { x: 'x - 0.1 * (x - theta)' } },
+    { mode: 'forward', K: 5, dims: { n: 3 } },
+  );
+  const dims: { readonly n: 3 } = compiled.meta.dims;
+  const map = compiled.create();
+  const t: Float64Array = map.jvp({ theta: [1, 2, 3] }, { theta: [1, 0, 0] }).tangent.x;
+  // @ts-expect-error: a forward-only module has no vjp
+  map.vjp({ theta: [1, 2, 3] }, { x: [1, 0, 0] });
+  // @ts-expect-error: nor outerAt without an outer objective
+  map.outerAt;
+  return [dims, t];
+}
+`,
+  'api-outer-batches.ts': `
+import { compile, defineMap } from ${INDEX};
+const spec = defineMap({
+  name: 'hc',
+  state: { w: 'd' },
+  params: { Theta: 'B,b' },
+  data: { X: 'b,d', y: 'b', onehot: 'B' },
+  batches: { count: 'B', data: ['X', 'y'] },
+  update: { w: "w - (X' * (sigmoid(Theta' * onehot) .* (sigmoid(X * w) - y)) / b)" },
+  outer: { data: { yv: 'd' }, objective: 'sum((w - yv).^2)' },
+});
+export async function run() {
+  const map = (await compile(spec, { mode: 'reverse', K: 4 })).create({ B: 2, b: 3, d: 2 });
+  const inputs = { Theta: new Float64Array(6), X: [[[1, 0], [0, 1], [1, 1]], new Float64Array(6)], y: new Float64Array(6), onehot: [1, 0] };
+  const h = map.hypergradient({ ...inputs, yv: [1, 2] });
+  const loss: number = h.loss + map.outerAt(inputs, { w: [0, 0] }).loss;
+  const g: Float64Array = h.gradient.Theta;
+  // @ts-expect-error: a reverse-only module has no jvp
+  map.jvp;
+  // @ts-expect-error: 'X' is data, not a param: the gradient has no entry for it
+  h.gradient.X;
+  return [loss, g];
+}
+`,
+  'api-gpu.ts': `
+import { compile, defineMap, type GpuCompileOptions } from ${INDEX};
+declare const gpu: NonNullable<GpuCompileOptions['gpu']>;
+const spec = defineMap({ name: 'g', state: { x: 'n' }, params: { theta: 'n' }, update: { x: 'x - 0.1 * (x - theta)' } });
+export async function run() {
+  const compiled = await compile(spec, { mode: 'reverse', K: 7, backend: 'gpu', gpu, dims: { n: 2 } });
+  const k: 7 = compiled.meta.K;
+  const precision: 'float32' = compiled.meta.precision;
+  const map = compiled.create();
+  const r = await map.vjp({ theta: [1, 2] }, { x: [1, 0] });
+  const g: Float64Array = r.gradient.theta;
+  const backend: string = r.backend;
+  // @ts-expect-error: a typo in a result name
+  r.gradient.thetaa;
+  // @ts-expect-error: a reverse-only module has no jvp
+  map.jvp;
+  return [k, precision, g, backend];
+}
+`,
+  'api-loose.ts': `
+import { compile, type MapSpec, type CompileOptions } from ${INDEX};
+declare const spec: MapSpec;
+declare const options: CompileOptions;
+export async function run() {
+  // a widened spec or mode: the loose types, as before
+  const map = (await compile(spec, options)).create({ n: 2 });
+  const g: Float64Array | undefined = map.vjp?.({ theta: [1, 2], anything: 1 }, { x: [1] }).gradient.whatever;
+  const looseMode = (await compile({ name: 'f', state: { x: 'n' }, params: { theta: 'n' }, update: { x: 'x' } }, options)).create({ n: 1 });
+  const t = looseMode.jvp?.({ theta: [1] }, { theta: [1] }).tangent.x;
+  const meta: Record<string, unknown> = (await compile(spec, { mode: 'both', K: 3 })).meta;
+  return [g, t, meta];
+}
+`,
+};
+
+/** Diagnostics of the given files (only theirs, not of the sources they import), one line each. */
+function diagnostics(dir: string, files: Record<string, string>): string[] {
+  const paths = Object.entries(files).map(([name, text]) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  });
+  const program = ts.createProgram(paths, {
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    lib: ['lib.es2023.d.ts'],
+    types: ['node'],
+    typeRoots: [join(ROOT, 'node_modules', '@types')],
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+  });
+  return paths.flatMap((path) => {
+    const file = program.getSourceFile(path);
+    if (!file) return [`${path}: not in the program`];
+    return [...program.getSyntacticDiagnostics(file), ...program.getSemanticDiagnostics(file)].map((d) => {
+      const line = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start).line + 1 : '?';
+      return `${name(path)}:${line}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
+    });
+  });
+}
+const name = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+
+afterAll(() => removeTempDirs());
+
+describe('compile() typed from a literal spec', () => {
+  it(
+    'correct names and ranks type-check, and every misuse marked @ts-expect-error is an error',
+    () => {
+      const found = diagnostics(tempDir('phic-types-'), API_PROGRAMS);
+      expect(found).toEqual([]);
+    },
+    120_000,
+  );
+});
