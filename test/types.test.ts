@@ -172,6 +172,55 @@ const name = (path: string) => path.slice(path.lastIndexOf('/') + 1);
 
 afterAll(() => removeTempDirs());
 
+/** The spec of api-ridge.ts, for the generated modules: a scalar, vector and matrix input each. */
+const RIDGE: MapSpec = {
+  name: 'ridge',
+  state: { x: 'n' },
+  params: { theta: 'n', lambda: '' },
+  data: { A: 'm,n', b: 'm' },
+  update: { x: "x - 0.1 * (A' * (A * x - b) + lambda * theta .* x)" },
+};
+
+/** Uses a generated module through its declarations: ranks, names and meta's literals. */
+const MODULE_USE = (module: string, K: number, mode: 'both' | 'forward') => `
+import { meta, type Inputs, type Instance } from './${module}.js';
+declare const inst: Instance;
+const k: ${K} = meta.K;
+const m: '${mode}' = meta.mode;
+const t: 0 = meta.truncate;
+const dims: { readonly m: 3; readonly n: 2 } = meta.dims;
+// @ts-expect-error: K is a literal
+const wrongK: ${K + 1} = meta.K;
+const inputs: Inputs = { A: [[1, 0.5], [0, 1], [0.2, 0.1]], b: new Float64Array(3), theta: [0.1, 0.2], lambda: 0.5 };
+// @ts-expect-error: a matrix where a vector is expected
+const matrixForVector: Inputs = { ...inputs, theta: [[1], [2]] };
+// @ts-expect-error: a vector where a scalar is expected
+const vectorForScalar: Inputs = { ...inputs, lambda: new Float64Array(1) };
+// @ts-expect-error: an unknown input name
+const unknown: Inputs = { ...inputs, thetaa: [1, 2] };
+export const use = () => [k, m, t, dims, wrongK, matrixForVector, vectorForScalar, unknown, inst.iterate(inputs)];
+`;
+
+describe('generated declarations', () => {
+  it(
+    'a .d.ts types each input by its rank and meta with the literal K, mode, t and dims (CPU and GPU)',
+    () => {
+      const dir = tempDir('phic-types-');
+      const options: CompileOptions = { mode: 'both', K: 200, dims: { m: 3, n: 2 } };
+      const files: Record<string, string> = {};
+      for (const [module, extra] of [['ridge', {}], ['ridge_gpu', { backend: 'gpu' }], ['ridge_fwd', { mode: 'forward', K: 4 }]] as const) {
+        const o = { ...options, ...extra };
+        const dts = compileSpec(inMemorySource({ ...RIDGE, name: module }), o).files.find((f) => f.name.endsWith('.d.ts'))!;
+        files[`${module}.d.ts`] = dts.contents;
+        files[`use-${module}.ts`] = MODULE_USE(module, o.K, o.mode === 'forward' ? 'forward' : 'both');
+      }
+      files['use-ridge_fwd.ts'] += `// @ts-expect-error: a forward-only module has no vjp\nvoid inst.vjp;\n`;
+      expect(diagnostics(dir, files)).toEqual([]);
+    },
+    120_000,
+  );
+});
+
 describe('compile() typed from a literal spec', () => {
   it(
     'correct names and ranks type-check, and every misuse marked @ts-expect-error is an error',

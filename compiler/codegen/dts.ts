@@ -9,7 +9,7 @@ export function declarations(plan: Plan, declare: boolean): string {
   const reverse = !!plan.segments.adjoint;
   const d = declare ? 'declare ' : '';
   const lines = [
-    ...sharedTypes(plan, { input: 'typed array, (nested) array or number' }),
+    ...sharedTypes(plan, { input: 'typed arrays, plain arrays or numbers', backend: 'cpu' }),
     '/**',
     ' * Seen by an `observe` callback after every iteration (k counts completed iterations). The',
     " * arrays are the module's live buffers: copy what you keep. Tangent and adjoint buffers hold one",

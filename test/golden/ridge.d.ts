@@ -10,26 +10,30 @@ export interface Matrix {
   cols: number;
   data: Float64Array;
 }
-/** A scalar, a vector or a row-major matrix: typed array, (nested) array or number. */
-export type TensorInput = Float64Array | Float32Array | readonly number[] | readonly (readonly number[])[] | number;
+/** Inputs by rank (typed arrays, plain arrays or numbers): a scalar is a number, a vector a typed or plain array, a matrix row-major, flat or as an array of rows. */
+export type ScalarInput = number;
+export type VectorInput = Float64Array | Float32Array | readonly number[];
+export type MatrixInput = VectorInput | readonly (readonly number[])[];
+/** Any of them. */
+export type TensorInput = MatrixInput | ScalarInput;
 export interface Inputs {
-  theta: TensorInput;
-  A: TensorInput;
-  b: TensorInput;
+  theta: VectorInput;
+  A: MatrixInput;
+  b: VectorInput;
 }
 export interface InitialState {
-  x?: TensorInput;
+  x?: VectorInput;
 }
 export interface State {
   x: Float64Array;
 }
 /** A direction in (θ, x0): by param and by state name (names are unique across fields). */
 export interface Direction {
-  theta?: TensorInput;
-  x?: TensorInput;
+  theta?: VectorInput;
+  x?: VectorInput;
 }
 export interface Cotangent {
-  x?: TensorInput;
+  x?: VectorInput;
 }
 export interface Gradient {
   theta: Float64Array;
@@ -50,23 +54,24 @@ export interface Dims {
   n?: number;
   m?: number;
 }
+/** The frozen meta object: name, mode, K, truncation and dims as compiled (dims null when bound at create()). */
 export interface Meta {
-  name: string;
-  phicVersion: string;
-  specHash: string;
-  backend: string;
-  precision: string;
-  mode: string;
-  K: number;
-  truncate: number;
-  dims: Record<string, number> | null;
-  state: { name: string; shape: string[]; initialFrom?: string }[];
-  params: { name: string; shape: string[] }[];
-  data: { name: string; shape: string[] }[];
+  readonly name: "ridge";
+  readonly phicVersion: string;
+  readonly specHash: string;
+  readonly backend: "cpu";
+  readonly precision: "float64";
+  readonly mode: "both";
+  readonly K: 10;
+  readonly truncate: 3;
+  readonly dims: { readonly n: 4; readonly m: 6; };
+  readonly state: readonly { readonly name: string; readonly shape: readonly string[]; readonly initialFrom?: string }[];
+  readonly params: readonly { readonly name: string; readonly shape: readonly string[] }[];
+  readonly data: readonly { readonly name: string; readonly shape: readonly string[] }[];
   /** Present when the map reads the iteration index k. */
-  iterationDependent?: true;
+  readonly iterationDependent?: true;
   /** Present when data come as mini-batches (step k reads batch k mod count). */
-  batches?: { count: string; data: string[] };
+  readonly batches?: { readonly count: string; readonly data: readonly string[] };
 }
 /**
  * Seen by an `observe` callback after every iteration (k counts completed iterations). The

@@ -10,7 +10,7 @@ export function gpuDeclarations(plan: Plan, declare: boolean): string {
   const reverse = !!plan.segments.adjoint;
   const d = declare ? 'declare ' : '';
   const lines = [
-    ...sharedTypes(plan, { input: 'typed array, (nested) array or number (rounded to float32)', state: 'Float64Array copies of float32 results.' }),
+    ...sharedTypes(plan, { input: 'typed arrays, plain arrays or numbers, rounded to float32', state: 'Float64Array copies of float32 results.', backend: 'gpu' }),
     "/** gpu.js backends: the GL ones and webgpu run on a GPU; webasm and cpu are CPU fallbacks. */\nexport type Backend = 'headlessgl' | 'webgl2' | 'webgl' | 'webgpu' | 'webasm' | 'cpu' | (string & {});",
     "/** What every result carries: the backend that actually ran, and float32 precision. */\nexport interface RunInfo {\n  backend: Backend;\n  precision: 'float32';\n  /** How the kernels were driven: one gpu.js pipeline, or kernel by kernel with device textures. */\n  executor: 'pipeline' | 'kernels';\n}",
     "export interface Options {\n  /** Fail instead of running on a CPU fallback (webasm, cpu). */\n  requireGpu?: boolean;\n  /** 'auto' (default): a gpu.js pipeline on webasm and webgpu, kernel by kernel on GL. */\n  executor?: 'auto' | 'pipeline' | 'kernels';\n  /** Largest texture side to allow (default: the device's). */\n  maxTextureSize?: number;\n}",
