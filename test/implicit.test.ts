@@ -4,7 +4,7 @@
 // the samples, with every solver and both kernel paths; each solver's documented convergence on
 // linear maps whose spectrum fixes the answer; warm starts; and the refusals.
 
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compile, type MapInstance, type Matrix } from '../src/index.js';
@@ -15,7 +15,7 @@ import { compileSpec, dumpStage, type CompileOptions } from '../compiler/pipelin
 import { inferDims } from '../src/infer-dims.js';
 import { implicitJacobian, relativeDifference, type DenseMatrix } from '../runtime/reference.js';
 import type { MapSpec } from '../compiler/spec/types.js';
-import { ROOT, cli } from './helpers/cli.js';
+import { ROOT, cli, tempDir } from './helpers/cli.js';
 
 type Named<T> = Record<string, T>;
 type Solve = { solver: string; products: number; residual: number };
@@ -329,5 +329,21 @@ describe('implicit method: options and refusals', () => {
     expect(text({ solver: 'gmres' })).not.toBe(text({ solver: 'bicgstab' }));
     expect(dumpStage(compileSpec(source, { mode: 'both', K: 10, method: 'implicit' }), 'schedule')).toMatch(/solve/);
     expect(compileSpec(inMemorySource(LINEAR), { mode: 'both', K: 3, method: 'implicit' }).moduleCode).toMatch(/function implicitSolve\(/);
+  });
+});
+
+describe('implicit method in phic.config', () => {
+  it('passes the solver options to each target, and names a bad one by its field (exit 2)', async () => {
+    const dir = tempDir();
+    copyFileSync(join(ROOT, 'samples', 'ridge', 'ridge.phi.ts'), join(dir, 'ridge.phi.ts'));
+    writeFileSync(join(dir, 'phic.config.json'), JSON.stringify({ K: 50, method: 'implicit', generate: [{ spec: 'ridge.phi.ts', solver: 'cg', solverSteps: 20, warmStart: true }] }));
+    const ok = await cli(['generate'], { cwd: dir });
+    expect(ok.status, ok.stderr).toBe(0);
+    const code = readFileSync(join(dir, 'ridge.js'), 'utf8');
+    expect(code).toMatch(/^\/\/ options: .* method=implicit solver=cg steps=20 tolerance=1e-12 warm-start$/m);
+    writeFileSync(join(dir, 'phic.config.json'), JSON.stringify({ K: 50, generate: [{ spec: 'ridge.phi.ts', method: 'implicit', solver: 'lu' }] }));
+    const bad = await cli(['generate'], { cwd: dir });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/generate\.0\.solver.*solver must be one of neumann, cg, gmres, bicgstab, got "lu"/);
   });
 });
