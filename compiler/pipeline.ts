@@ -22,6 +22,7 @@ import { gpuDeclarations } from './codegen/gpu/dts-gpu.js';
 import type { HeaderInfo } from './codegen/header.js';
 import type { SpecSource } from './spec/source.js';
 import { PHIC_VERSION } from './version.js';
+import { describeImplicit, implicitOptions, type ImplicitInput, type ImplicitOptions, type Method, type Solver } from './implicit/options.js';
 
 import { STAGES, MODES, type Stage } from './stages.js';
 export { STAGES, MODES, type Stage };
@@ -41,6 +42,34 @@ export interface CompileOptions {
   readonly kernels?: 'wasm' | 'js';
   /** How the source is named in the header (a path relative to the project, usually). */
   readonly sourceName?: string;
+  /**
+   * 'unrolled' (default): derivatives through the last K − t iterations. 'implicit': the
+   * derivative entries iterate to x_K, then solve (I − ∂ₓΦ) ẋ = ∂θΦ θ̇ (forward) or
+   * (I − ∂ₓΦ)ᵀ v = x̄ (reverse) there, matrix-free, with `solver`. CPU backend only.
+   */
+  readonly method?: Method;
+  /** The implicit method's linear solver (default gmres). */
+  readonly solver?: Solver;
+  /** The most products with ∂ₓΦ per solve (default 100); Neumann runs exactly this many. */
+  readonly solverSteps?: number;
+  /** GMRES(m)'s restart length (default 30). */
+  readonly restart?: number;
+  /** Relative residual at which a solve stops (default 1e-12; Neumann: 0, every step). */
+  readonly tolerance?: number;
+  /** Start each single-direction solve from the previous call's solution. */
+  readonly warmStart?: boolean;
+}
+
+/** The implicit options of compile options (undefined fields left out). */
+function implicitInput(o: CompileOptions): ImplicitInput | undefined {
+  const input = { solver: o.solver, steps: o.solverSteps, restart: o.restart, tolerance: o.tolerance, warmStart: o.warmStart };
+  const given = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
+  return Object.keys(given).length ? (given as ImplicitInput) : undefined;
+}
+
+/** The checked implicit options, or null for unrolling. */
+export function implicitOf(options: CompileOptions): ImplicitOptions | null {
+  return implicitOptions(options.method, implicitInput(options), options.truncate ?? 0);
 }
 
 export interface GeneratedFile {
@@ -65,6 +94,7 @@ export function checkOptions(options: CompileOptions): void {
   if (options.emit !== undefined && options.emit !== 'js' && options.emit !== 'ts') throw usageError(`--emit must be js or ts`);
   if (options.backend !== undefined && options.backend !== 'cpu' && options.backend !== 'gpu') throw usageError(`--backend must be cpu or gpu, got '${String(options.backend)}'`);
   if (options.kernels !== undefined && options.kernels !== 'wasm' && options.kernels !== 'js') throw usageError(`--kernels must be wasm or js, got '${String(options.kernels)}'`);
+  if (implicitOf(options) && options.backend === 'gpu') throw usageError('--method implicit runs on the CPU backend only (the GPU host has no linear solvers yet); drop --backend gpu');
 }
 
 function checkDims(model: MapModel, dims: CompileOptions['dims']): Record<string, number> | null {
@@ -86,7 +116,7 @@ function checkDims(model: MapModel, dims: CompileOptions['dims']): Record<string
 export function specHash(value: unknown, options: CompileOptions): string {
   const canonical = (v: unknown): unknown =>
     Array.isArray(v) ? v.map(canonical) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])])) : v;
-  const text = JSON.stringify(canonical({ spec: value, mode: options.mode, K: options.K, truncate: options.truncate ?? 0, dims: options.dims ?? null, emit: options.emit ?? 'js', ...(options.backend === 'gpu' ? { backend: 'gpu' } : {}), ...(options.kernels === 'js' ? { kernels: 'js' } : {}) }));
+  const text = JSON.stringify(canonical({ spec: value, mode: options.mode, K: options.K, truncate: options.truncate ?? 0, dims: options.dims ?? null, emit: options.emit ?? 'js', ...(options.backend === 'gpu' ? { backend: 'gpu' } : {}), ...(options.kernels === 'js' ? { kernels: 'js' } : {}), ...(implicitOf(options) ? { implicit: implicitOf(options) } : {}) }));
   return createHash('sha256').update(text).digest('hex');
 }
 
@@ -96,8 +126,11 @@ export function compileSpec(source: SpecSource, options: CompileOptions): Compil
   const dims = checkDims(model, options.dims);
   const gpu = options.backend === 'gpu';
   const kernels = !gpu && options.kernels !== 'js';
-  const built = buildPlan(model, { mode: options.mode, K: options.K, truncate: options.truncate ?? 0, dims, segmentPasses: segmentPasses(gpu, kernels, dims), ...(gpu ? {} : { kernels, nextStateKnown: true }) }, gpu ? GPU_TOP_LEVEL : CPU_TOP_LEVEL);
-  const plan = planPasses(kernels).reduce((p, pass) => pass.run(p), built);
+  const implicit = implicitOf(options);
+  if (implicit) checkImplicitMap(model);
+  const built = buildPlan(model, { mode: options.mode, K: options.K, truncate: options.truncate ?? 0, dims, segmentPasses: segmentPasses(gpu, kernels, dims), ...(gpu ? {} : { kernels, nextStateKnown: true }), implicit }, gpu ? GPU_TOP_LEVEL : CPU_TOP_LEVEL);
+  // the plan passes batch and defer work across the steps of a sweep, which the implicit method does not run
+  const plan = planPasses(kernels && !implicit).reduce((p, pass) => pass.run(p), built);
   const formulas: [string, string][] = model.spec.update
     ? Object.entries(model.spec.update).map(([k, f]) => [`update ${k}`, f])
     : [['objective', model.spec.objective!], ['method', JSON.stringify(model.spec.method)]];
@@ -106,7 +139,7 @@ export function compileSpec(source: SpecSource, options: CompileOptions): Compil
     source: options.sourceName ?? '<in-memory spec>',
     mapName: model.name,
     specHash: specHash(source.value, options),
-    options: `mode=${options.mode} K=${options.K} truncate=${options.truncate ?? 0} dims=${dims ? Object.entries(dims).map(([k, v]) => `${k}=${v}`).join(',') : 'bound at create()'}${gpu ? ' backend=gpu' : ''}${!gpu && options.kernels === 'js' ? ' kernels=js' : ''}`,
+    options: `mode=${options.mode} K=${options.K} truncate=${options.truncate ?? 0} dims=${dims ? Object.entries(dims).map(([k, v]) => `${k}=${v}`).join(',') : 'bound at create()'}${gpu ? ' backend=gpu' : ''}${!gpu && options.kernels === 'js' ? ' kernels=js' : ''}${implicit ? ` ${describeImplicit(implicit)}` : ''}`,
     formulas,
   };
   const moduleCode = gpu ? emitGpuModule(plan, info) : emitJsModule(plan, info);
@@ -129,6 +162,12 @@ export function compileSpec(source: SpecSource, options: CompileOptions): Compil
           { name: `${model.name}.d.ts`, contents: declarationFile(moduleCode, plan) },
         ];
   return { model, plan, files, moduleCode };
+}
+
+/** The implicit method needs one map Φ(x, θ) with a fixed point: not one that changes with k or the mini-batch. */
+function checkImplicitMap(model: MapModel) {
+  if (model.iteration) throw usageError(`--method implicit needs a map with a fixed point, but this one reads the iteration index ${model.iteration.name} (it changes from step to step); use --method unrolled`);
+  if (model.batches) throw usageError('--method implicit needs a map with a fixed point, but this one runs over mini-batches (it changes from step to step); use --method unrolled');
 }
 
 /**

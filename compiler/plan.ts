@@ -2,6 +2,7 @@
 // runs (hoisted invariants, the primal step, the tangent step, the adjoint step), built from
 // the model and its symbolic derivatives. Backends emit their drivers around these segments.
 
+import type { ImplicitOptions } from './implicit/options.js';
 import type { MapModel } from './model.js';
 import { differentiateStep, type StepDerivatives } from './diff/derivatives.js';
 import { vjp } from './diff/vjp.js';
@@ -37,6 +38,8 @@ export interface PlanOptions {
    * adjoint reads Φ(x_k) instead of recomputing it (tanh(Wx + c) for the derivative of tanh).
    */
   readonly nextStateKnown?: boolean;
+  /** `--method implicit`: the derivative entries solve a linear system at x_K instead of sweeping (null or absent: unrolled). */
+  readonly implicit?: ImplicitOptions | null;
 }
 
 /** A Plan → Plan pass (tangent batching, deferred updates), with a name for `--dump`. */

@@ -7,6 +7,7 @@
 // 1 spec, data or numeric errors (or stale files for `generate --check`), 2 usage and config
 // errors, 3 internal errors (bugs). User mistakes print one `phic: ...` line, never a stack.
 
+import { addImplicitOptions, implicitFromCli } from './implicit-cli.js';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
@@ -30,7 +31,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: (text, write) => write(usageLine(text)) });
 
-  program
+  const compile = program
     .command('compile')
     .description('write a module (.js + .d.ts, or .ts) specialised for K, the truncation index and the dims')
     .argument('<specs...>', 'spec files (.json or .ts)')
@@ -43,17 +44,18 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .addOption(new Option('--emit <kind>', 'output language').choices(['js', 'ts']).default('js'))
     .addOption(new Option('--backend <backend>', 'cpu: JavaScript, float64; gpu: gpu.js kernels, float32 (create(gpu) takes your GPU instance)').choices(['cpu', 'gpu']).default('cpu'))
     .addOption(new Option('--kernels <kind>', 'cpu backend: wasm runs matrix-vector products in embedded WebAssembly SIMD kernels; js keeps every loop JavaScript').choices(['wasm', 'js']).default('wasm'))
-    .addOption(new Option('--dump <stage>', 'print the IR after a stage').choices(STAGES))
+    .addOption(new Option('--dump <stage>', 'print the IR after a stage').choices(STAGES));
+  addImplicitOptions(compile)
     .action(async (specs: string[], o: Record<string, unknown>) => {
       const { compileCommand } = await import('./commands/compile.js');
       await compileCommand(specs, {
         map: o.map as string | undefined, mode: o.mode as never, K: o.iterations as number, truncate: o.truncate as number,
         dims: o.dims as Record<string, number> | undefined, out: o.out as string | undefined, emit: o.emit as 'js' | 'ts', dump: o.dump as never,
-        backend: o.backend as 'cpu' | 'gpu', kernels: o.kernels as 'wasm' | 'js',
+        backend: o.backend as 'cpu' | 'gpu', kernels: o.kernels as 'wasm' | 'js', ...implicitFromCli(o),
       }, io);
     });
 
-  program
+  const run = program
     .command('run')
     .description('compile for the data, run, and print the result as JSON')
     .argument('<spec>', 'spec file (.json or .ts)')
@@ -68,14 +70,15 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .option('-o, --out <file>', 'write the result here instead of standard output (-: standard output)')
     .addOption(new Option('--backend <backend>', 'cpu (float64) or gpu (gpu.js kernels, float32)').choices(['cpu', 'gpu']).default('cpu'))
     .addOption(new Option('--gpu-mode <mode>', 'gpu.js mode for --backend gpu (gpu: let gpu.js choose)').choices(['gpu', 'headlessgl', 'webgl2', 'webgl', 'webgpu', 'webasm', 'cpu']).default('gpu'))
-    .option('--require-gpu', 'with --backend gpu: fail instead of running on a CPU fallback (webasm, cpu)')
+    .option('--require-gpu', 'with --backend gpu: fail instead of running on a CPU fallback (webasm, cpu)');
+  addImplicitOptions(run)
     .action(async (spec: string, o: Record<string, unknown>) => {
       const { runCommand } = await import('./commands/run.js');
       await runCommand(spec, {
         map: o.map as string | undefined, data: o.data as string, mode: o.mode as never, K: o.iterations as number,
         truncate: o.truncate as number, direction: o.direction as string | undefined, cotangent: o.cotangent as string | undefined,
         jacobian: !!o.jacobian, out: o.out as string | undefined,
-        backend: o.backend as 'cpu' | 'gpu', gpuMode: o.gpuMode as never, requireGpu: !!o.requireGpu,
+        backend: o.backend as 'cpu' | 'gpu', gpuMode: o.gpuMode as never, requireGpu: !!o.requireGpu, ...implicitFromCli(o),
       }, io);
     });
   program

@@ -43,7 +43,8 @@ export function bufferSet(plan: Plan, size: (v: { readonly dims: readonly string
     ...(more.fixed ?? []),
   ];
   fixed[0] = { ...fixed[0]!, comment: 'inputs and state' };
-  const reverse = !!plan.segments.adjoint;
+  // the implicit method keeps no tape: its reverse mode solves at x_K
+  const reverse = !!plan.segments.adjoint && !plan.options.implicit;
   return {
     fixed,
     tape: reverse ? state.map((s, i) => ({ name: s.tape, size: `${tapeStates} * ${size(s)}`, ...(i === 0 ? { comment: `reverse tape: exactly K - T = ${tapeStates} states per component` } : {}) })) : [],

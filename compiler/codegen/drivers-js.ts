@@ -11,6 +11,8 @@ import type { Deferral } from '../optimise/defer-updates.js';
 import type { EntrySchedule, Schedule, SegmentKey } from '../schedule/schedule.js';
 import { shapeCode } from './create-js.js';
 import { emitProcedures, emitSteps } from './schedule-js.js';
+import { resetStats, solveReport, type SolveBuffers } from './implicit-js.js';
+import { uses } from '../schedule/schedule.js';
 import type { CreateNames, DriverLocals } from './module-js.js';
 
 export interface Sized {
@@ -39,6 +41,8 @@ export interface DriverContext {
   readonly deferral: { readonly deferral: Deferral; readonly kernels: string; readonly stride: (buffer: string) => string; readonly code: (e: IndexExpr) => string } | null;
   /** When a segment solves a linear system: the error local of the iteration loops' catch (it adds the iteration). */
   readonly solveError: string | null;
+  /** `--method implicit`: the buffers of the linear solves at x_K, or null. */
+  readonly solves: SolveBuffers | null;
 }
 
 /** An object-literal entry, shorthand when the local kept the key's spelling. */
@@ -92,6 +96,7 @@ function emitEntry(ctx: DriverContext, entry: EntrySchedule) {
     w.writeLine(`${n.loadInputs}(${v.inputs});`).writeLine(`${n.loadState}(${entry.at === 'point' ? v.point : v.x0});`);
     const count = directionCount(ctx, entry);
     if (entry.side) w.writeLine(`${entry.side === 'tangents' ? n.useTangents : n.useAdjoints}(${count});`);
+    if (ctx.solves && uses(entry.steps, 'solve')) w.writeLine(resetStats(ctx.solves));
     emitSeed(ctx, entry);
     emitSteps(ctx, entry.steps, { count, d: null });
     emitReturn(ctx, entry);
@@ -148,7 +153,8 @@ function emitSeed(ctx: DriverContext, entry: EntrySchedule) {
 /** The entry's result object, copied out of the buffers. */
 function emitReturn(ctx: DriverContext, entry: EntrySchedule) {
   const { w, plan, n, v, size } = ctx;
-  const state = entry.steps.some((s) => s.kind === 'snapshot') ? prop('state', v.state) : `state: ${n.snapshot}()`;
+  const solved = ctx.solves && uses(entry.steps, 'solve') ? `, ${solveReport(plan, ctx.solves)}` : '';
+  const state = `${entry.steps.some((s) => s.kind === 'snapshot') ? prop('state', v.state) : `state: ${n.snapshot}()`}${solved}`;
   const copies = (vars: readonly { name: string }[], buffers: readonly string[], sizes: readonly string[]) =>
     `{ ${vars.map((x, i) => `${x.name}: ${buffers[i]}.slice(0, ${sizes[i]})`).join(', ')} }`;
   const gradient = copies(plan.params, plan.params.map((p) => p.bar), plan.params.map(size));

@@ -24,5 +24,7 @@ export function metaObject(plan: Plan, info: HeaderInfo, backend: { backend: 'cp
     // the map changes from step to step (it reads k): the lab's theory assumes it does not
     ...(model.iteration ? { iterationDependent: true } : {}),
     ...(model.batches ? { batches: { count: model.batches.count, data: [...model.batches.data] } } : {}),
+    // the derivative entries solve at x_K (--method implicit), with this solver and budget
+    ...(options.implicit ? { method: 'implicit', implicit: { ...options.implicit } } : {}),
   };
 }

@@ -20,6 +20,8 @@ import { DEFER_STEPS } from '../optimise/defer-updates.js';
 import { indexCode } from './precedence.js';
 import { JS_HELPERS } from './js-templates.js';
 import { JS_BATCH_RUNTIME, JS_RUNTIME, SOLVE_RUNTIME } from './runtime-js.js';
+import { SOLVER_RUNTIME } from './runtime-solvers.js';
+import { emitSolves, solveBuffers } from './implicit-js.js';
 import { headerLines, type HeaderInfo } from './header.js';
 import { metaObject } from './meta.js';
 import { topLevelNames } from './top-level.js';
@@ -29,7 +31,7 @@ import type { SegmentKey } from '../schedule/schedule.js';
 import { emitChecks, emitDims, emitDirectionCheck, emitLoaders, emitMemoryCheck } from './create-js.js';
 
 /** Names the CPU module declares at its top level: its runtime's, and the four the emitter writes. */
-export const CPU_TOP_LEVEL: readonly string[] = [...topLevelNames(JS_RUNTIME), ...topLevelNames(JS_BATCH_RUNTIME), ...topLevelNames(JS_HELPERS), ...topLevelNames(KERNELS_RUNTIME), ...topLevelNames(SOLVE_RUNTIME), 'K', 'T', 'meta', 'create'];
+export const CPU_TOP_LEVEL: readonly string[] = [...topLevelNames(JS_RUNTIME), ...topLevelNames(JS_BATCH_RUNTIME), ...topLevelNames(JS_HELPERS), ...topLevelNames(KERNELS_RUNTIME), ...topLevelNames(SOLVE_RUNTIME), ...topLevelNames(SOLVER_RUNTIME), 'K', 'T', 'meta', 'create'];
 
 /** Names create() declares (parameters, state, functions), allocated after the user's. */
 const CREATE_NAMES = [
@@ -37,7 +39,7 @@ const CREATE_NAMES = [
   'loadInputs', 'loadState', 'advance', 'snapshot', 'checkNext', 'checkState', 'checkTangents', 'checkAdjoints', 'useTangents', 'useAdjoints',
   'idle', 'iterate', 'setParamDirection', 'setStateDirection', 'forwardSweep', 'unitSweep', 'jvp', 'jacobianForward', 'record', 'backwardSweep', 'vjp',
   'jacobianReverse', 'partialRows', 'partialX', 'partialTheta', 'outerAt', 'hypergradient', 'bufferBytes', 'threads', 'ready', 'release',
-  'applyDeferred', 'transposeForProducts', 'tangentProducts',
+  'applyDeferred', 'transposeForProducts', 'tangentProducts', 'solveTangents', 'solveAdjoints',
 ] as const;
 export type CreateNames = Readonly<Record<(typeof CREATE_NAMES)[number], string>> & { readonly T: string; readonly K: string };
 
@@ -93,11 +95,12 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
   const w = prelude(plan, info, !!kernels, solveError !== null);
 
   const dimCode = (d: string) => (baked ? String(baked[d]!) : dimName(d));
-  const ctx: DriverContext = { w, plan, size, total, dimCode, n, v, drivers, segmentCall: segmentCallOf, deferral, solveError };
+  const solves = options.implicit ? solveBuffers(plan, total) : null;
+  const ctx: DriverContext = { w, plan, size, total, dimCode, n, v, drivers, segmentCall: segmentCallOf, deferral, solveError, solves: solves?.names ?? null };
   const buffers = bufferSet(plan, size, {
     adjoints: (deferred?.updates ?? []).map((u) => [u.buffer, stride.get(u.buffer)!] as const),
     tangents: (batch?.products ?? []).map((b) => [b.products, code(b.call.m)] as const),
-    fixed: (batch?.products ?? []).flatMap((b) => (b.transposed ? [{ name: b.transposed, size: `${code(b.call.m)} * ${code(b.call.n)}` }] : [])),
+    fixed: [...(batch?.products ?? []).flatMap((b) => (b.transposed ? [{ name: b.transposed, size: `${code(b.call.m)} * ${code(b.call.n)}` }] : [])), ...(solves?.fixed ?? [])],
   });
 
   w.writeLine('/** Allocates all buffers once; the returned functions reuse them on every call. */');
@@ -120,6 +123,7 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
     emitChecks(ctx);
 
     emitCoreDrivers(ctx, buffers, !!kernels);
+    if (solves) emitSolves(ctx, solves.names);
 
     const schedule = buildSchedule(plan);
     emitDrivers(ctx, schedule);
@@ -155,6 +159,7 @@ function prelude(plan: Plan, info: HeaderInfo, kernels: boolean, solves: boolean
   w.writeLine(JS_HELPERS).blankLine();
   if (kernels) w.writeLine(KERNELS_RUNTIME).blankLine();
   if (solves) w.writeLine(SOLVE_RUNTIME).blankLine();
+  if (plan.options.implicit) w.writeLine(SOLVER_RUNTIME).blankLine();
   return w;
 }
 

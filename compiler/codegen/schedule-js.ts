@@ -107,6 +107,8 @@ function emitStep(ctx: DriverContext, step: Step, place: Place) {
       return w.writeLine(`${plan.iteration!}[0] = ${step.value === 'k' ? v.k : '0'};`);
     case 'loadBatch':
       return emitLoadBatch(ctx, step.value);
+    case 'solve':
+      return w.writeLine(`${step.side === 'tangents' ? n.solveTangents : n.solveAdjoints}(${place.d ?? '0'}, ${place.count});`);
   }
 }
 

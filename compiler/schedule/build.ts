@@ -47,8 +47,11 @@ function procedures(plan: Plan): Schedule['procedures'] {
     { kind: 'check', what: 'state' }, { kind: 'check', what: 'tangents' },
     { kind: 'advance', what: 'state' }, { kind: 'advance', what: 'tangents' }, { kind: 'observe', phase: 'forward' },
   ];
+  const idle: Step[] = [{ kind: 'iterations', from: 'from', to: 'to', down: false, body: [segment('step'), { kind: 'check', what: 'state' }, { kind: 'advance', what: 'state' }, { kind: 'observe', phase: 'idle' }] }];
+  // the implicit method iterates to x_K and solves there: no sweeps, no tape
+  if (plan.options.implicit) return { idle };
   return {
-    idle: [{ kind: 'iterations', from: 'from', to: 'to', down: false, body: [segment('step'), { kind: 'check', what: 'state' }, { kind: 'advance', what: 'state' }, { kind: 'observe', phase: 'idle' }] }],
+    idle,
     ...(seg.tangent && {
       // one given direction: the step and its tangent in fused loops, when the plan has them
       forwardSweep: [{ kind: 'iterations', from: 'T', to: 'K', down: false, body: [
@@ -90,13 +93,14 @@ function entries(plan: Plan): EntrySchedule[] {
   const idle = (to: 'T' | 'K'): Step => ({ kind: 'run', procedure: 'idle', from: 0, to });
   const run = (procedure: 'record' | 'forwardSweep' | 'unitSweep' | 'backwardSweep'): Step => ({ kind: 'run', procedure });
   const taped: Step[] = [invariants, idle('T'), run('record'), { kind: 'snapshot' }];
-  const entry = (name: EntrySchedule['name'], at: EntrySchedule['at'], directions: EntrySchedule['directions'], seed: EntrySchedule['seed'], steps: Step[], outerData = false): EntrySchedule => {
+  const entry: EntryMaker = (name, at: EntrySchedule['at'], directions: EntrySchedule['directions'], seed: EntrySchedule['seed'], steps: Step[], outerData = false): EntrySchedule => {
     const side = TANGENT_ENTRIES.has(name) ? 'tangents' : directions === 'none' ? null : 'adjoints';
     const x0 = !X0_ENTRIES.has(name) ? 'none' : plan.options.truncate === 0 ? 'exact' : 'zero';
     return { name, at, directions, side, seed, x0, outerData, steps };
   };
 
   const list: EntrySchedule[] = [entry('iterate', 'x0', 'none', 'none', [invariants, idle('K')])];
+  if (plan.options.implicit) return [...list, ...implicitEntries(plan, entry)];
   if (forward) {
     list.push(entry('jvp', 'x0', 'one', 'direction', [invariants, idle('T'), run('forwardSweep')]));
     list.push(entry('jacobianForward', 'x0', 'params', 'unitParams', [invariants, idle('T'), run('unitSweep')]));
@@ -124,6 +128,38 @@ function entries(plan: Plan): EntrySchedule[] {
     if (reverse) list.push(entry('hypergradient', 'x0', 'one', 'none', [...taped, { kind: 'outer', seed: true }, run('backwardSweep')], true));
   }
   return list;
+}
+
+type EntryMaker = (name: EntryName, at: EntrySchedule['at'], directions: EntrySchedule['directions'], seed: EntrySchedule['seed'], steps: Step[], outerData?: boolean) => EntrySchedule;
+
+/**
+ * The entries of `--method implicit`: iterate to x_K, then one linear solve per direction at
+ * x_K instead of a sweep. x_K does not depend on x⁰ at a fixed point, so the x⁰ parts are zero.
+ * The partial Jacobians at a point are the unrolled module's.
+ */
+function implicitEntries(plan: Plan, entry: EntryMaker): EntrySchedule[] {
+  const { segments: seg, deferral } = plan;
+  const invariants = segment('invariants');
+  const atEnd: Step[] = [invariants, { kind: 'run', procedure: 'idle', from: 0, to: 'K' }];
+  const solve = (side: 'tangents' | 'adjoints'): Step => ({ kind: 'solve', side });
+  // the intermediates the tangent step reads, or x_{K+1} = Φ(x_K) and what the adjoint step reads
+  const forwardAt: Step[] = [...atEnd, segment(stepForTangentOf(plan))];
+  const reverseAt: Step[] = [...(readsNextState(plan) ? [segment('step')] : []), ...(seg.adjointPrep ? [segment('adjointPrep')] : [])];
+  if (deferral) throw new Error('phic internal error: the implicit method runs the adjoint step without deferred updates');
+  const list: EntrySchedule[] = [];
+  if (seg.tangent) {
+    list.push(entry('jvp', 'x0', 'one', 'direction', [...forwardAt, { kind: 'directions', unit: null, body: [solve('tangents')] }]));
+    list.push(entry('jacobianForward', 'x0', 'params', 'unitParams', [...forwardAt, { kind: 'directions', unit: 'params', body: [solve('tangents')] }]));
+  }
+  const reverse = (): Step[] => [...reverseAt, { kind: 'directions', unit: null, body: [solve('adjoints')] }];
+  if (seg.adjoint) {
+    list.push(entry('vjp', 'x0', 'one', 'cotangent', [...atEnd, ...reverse()]));
+    list.push(entry('jacobianReverse', 'x0', 'states', 'unitStates', [...atEnd, ...reverse()]));
+  }
+  const unrolled = entries({ ...plan, options: { ...plan.options, implicit: null } });
+  list.push(...unrolled.filter((e) => e.at === 'point'));
+  if (plan.outer && seg.adjoint) list.push(entry('hypergradient', 'x0', 'one', 'none', [...atEnd, { kind: 'outer', seed: true }, ...reverse()], true));
+  return list.map((e) => (e.x0 === 'exact' ? { ...e, x0: 'zero' as const } : e));
 }
 
 /** Whether the adjoint segments read x_{k+1} (see PlanOptions.nextStateKnown). */

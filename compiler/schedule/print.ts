@@ -19,7 +19,7 @@ export function printSchedule(schedule: Schedule): string {
 function describe(e: EntrySchedule): string {
   const count = { none: 'no directions', one: '1 direction', params: 'a direction per param entry', states: 'a direction per state entry' }[e.directions];
   const seed = e.seed === 'none' ? '' : `, seeded by ${{ direction: 'the given direction', cotangent: 'the given cotangent', unitParams: 'unit directions e_d of θ', unitStates: 'unit cotangents e_r of x' }[e.seed]}`;
-  const x0 = e.x0 === 'none' ? '' : e.x0 === 'exact' ? '; with d/dx0' : '; d/dx0 = 0 (T > 0)';
+  const x0 = e.x0 === 'none' ? '' : e.x0 === 'exact' ? '; with d/dx0' : e.steps.some((step) => step.kind === 'directions' && step.body.some((b) => b.kind === 'solve')) ? '; d/dx0 = 0 (implicit: x* does not depend on x0)' : '; d/dx0 = 0 (T > 0)';
   return `from ${e.at}; ${count}${e.side ? ` in the ${e.side}` : ''}${seed}${x0}${e.outerData ? '; needs the outer data' : ''}`;
 }
 
@@ -46,6 +46,7 @@ function printSteps(steps: readonly Step[], depth: number, lines: string[]) {
       case 'outer': lines.push(`${pad}ℓ and its gradients at x${s.seed ? ', seeding the adjoints' : ''}`); break;
       case 'snapshot': lines.push(`${pad}the state result`); break;
       case 'loadBatch': lines.push(`${pad}${s.value === 'k' ? 'mini-batch k mod B' : 'mini-batch 0'} into the current-batch buffers`); break;
+      case 'solve': lines.push(`${pad}${s.side === 'tangents' ? 'solve (I − ∂ₓΦ) ẋ = ∂θΦ θ̇ at x' : 'solve (I − ∂ₓΦ)ᵀ v = x̄ at x, then θ̄ += ∂θΦᵀ v'}`); break;
       case 'iterationIndex': lines.push(`${pad}${s.value === 'k' ? 'k' : 'k = 0'} into the buffer formulas read k from`); break;
     }
   }

@@ -60,7 +60,13 @@ export type Step =
   /** The step index k (or 0 at a point) into the buffer formulas read k from, when Φ depends on it. */
   | { readonly kind: 'iterationIndex'; readonly value: 'k' | 0 }
   /** Mini-batch k mod B (or batch 0 at a point) of every batched input into its current-batch buffer. */
-  | { readonly kind: 'loadBatch'; readonly value: 'k' | 0 };
+  | { readonly kind: 'loadBatch'; readonly value: 'k' | 0 }
+  /**
+   * The implicit method, for the direction of the enclosing `directions`: solve (I − ∂ₓΦ) ẋ =
+   * ∂θΦ θ̇ (tangents) or (I − ∂ₓΦ)ᵀ v = x̄ then θ̄ += ∂θΦᵀ v (adjoints) at the current state, by
+   * the plan's solver, each product with ∂ₓΦ one run of the tangent (adjoint) segment.
+   */
+  | { readonly kind: 'solve'; readonly side: 'tangents' | 'adjoints' };
 
 /** The public entry points. */
 export type EntryName = 'iterate' | 'jvp' | 'jacobianForward' | 'vjp' | 'jacobianReverse' | 'partialX' | 'partialTheta' | 'partialRows' | 'outerAt' | 'hypergradient';

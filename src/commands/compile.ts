@@ -14,6 +14,7 @@ import { usageError } from '../../compiler/errors.js';
 import { checkOutputDir, writeChangedFiles } from '../io.js';
 import { processIo, type CliIo } from '../cli-io.js';
 import type { Mode } from '../../compiler/plan.js';
+import { implicitCompileOptions, type ImplicitCliOptions } from '../implicit-cli.js';
 
 export interface CompileCommandOptions {
   map?: string;
@@ -27,6 +28,12 @@ export interface CompileCommandOptions {
   dump?: Stage;
   backend?: 'cpu' | 'gpu';
   kernels?: 'wasm' | 'js';
+  method?: ImplicitCliOptions['method'];
+  solver?: ImplicitCliOptions['solver'];
+  solverSteps?: number;
+  restart?: number;
+  tolerance?: number;
+  warmStart?: boolean;
 }
 
 /** `-o -`: standard output rather than a folder. */
@@ -50,6 +57,7 @@ export function compileOptions(opts: Omit<CompileCommandOptions, 'map' | 'out' |
     mode: opts.mode, K: opts.K, truncate: opts.truncate, dims: opts.dims, emit: opts.emit,
     ...(opts.backend === 'gpu' ? { backend: 'gpu' as const } : {}),
     ...(opts.kernels === 'js' ? { kernels: 'js' as const } : {}),
+    ...implicitCompileOptions(opts),
     sourceName,
   };
 }

@@ -6,6 +6,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { dataError, usageError } from '../../compiler/errors.js';
 import { compileSpec } from '../../compiler/pipeline.js';
+import { implicitCompileOptions, type ImplicitCliOptions } from '../implicit-cli.js';
 import { readSpecFile } from '../../compiler/spec/read-file.js';
 import { buildModel, type MapModel } from '../../compiler/model.js';
 import { importGenerated } from '../load-module.js';
@@ -31,6 +32,12 @@ export interface RunCommandOptions {
   backend?: 'cpu' | 'gpu';
   gpuMode?: GpuMode;
   requireGpu?: boolean;
+  method?: ImplicitCliOptions['method'];
+  solver?: ImplicitCliOptions['solver'];
+  solverSteps?: number;
+  restart?: number;
+  tolerance?: number;
+  warmStart?: boolean;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -77,11 +84,12 @@ export async function runCommand(specFile: string, opts: RunCommandOptions, io: 
   const compileDims = Object.fromEntries(model.dims.map((d) => [d, dims[d] ?? 1]));
   checkRunSize(model, compileDims, opts);
   const gpuBackend = opts.backend === 'gpu';
-  const result = compileSpec(source, { mode: opts.mode, K: opts.K, truncate: opts.truncate, dims: compileDims, ...(gpuBackend ? { backend: 'gpu' as const } : {}) });
+  const result = compileSpec(source, { mode: opts.mode, K: opts.K, truncate: opts.truncate, dims: compileDims, ...(gpuBackend ? { backend: 'gpu' as const } : {}), ...implicitCompileOptions(opts) });
   const args = [inputs, x0 as Record<string, never> | undefined] as const;
   type Out = {
     state: Record<string, Float64Array>; tangent?: Record<string, Float64Array>; gradient?: Record<string, Float64Array>; x0Gradient?: Record<string, Float64Array>;
     jacobian?: Record<string, Record<string, Matrix>>; x0Jacobian?: Record<string, Record<string, Matrix>>; backend?: string; precision?: string;
+    solve?: { solver: string; products: number; residual: number };
   };
   let out: Out;
   if (gpuBackend) {
@@ -119,6 +127,7 @@ export async function runCommand(specFile: string, opts: RunCommandOptions, io: 
     ...(out.x0Gradient ? { x0Gradient: nest(out.x0Gradient) } : {}),
     ...(out.jacobian ? { jacobian: blocks(out.jacobian) } : {}),
     ...(out.x0Jacobian ? { x0Jacobian: blocks(out.x0Jacobian) } : {}),
+    ...(out.solve ? { solve: out.solve } : {}),
     meta: { K: opts.K, truncate: opts.truncate, mode: opts.mode, jacobian: !!opts.jacobian, dims, map: model.name, ...(gpuBackend ? { backend: out.backend, precision: out.precision } : {}) },
   };
   const text = JSON.stringify(json) + '\n';

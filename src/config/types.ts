@@ -18,6 +18,18 @@ export interface GenerateOptions {
   backend?: 'cpu' | 'gpu';
   /** CPU backend: 'wasm' SIMD kernels (default) or plain 'js' loops. */
   kernels?: 'wasm' | 'js';
+  /** 'unrolled' (default) or 'implicit': a matrix-free linear solve at x_K (CPU backend). */
+  method?: 'unrolled' | 'implicit';
+  /** method implicit: 'neumann', 'cg', 'gmres' (default) or 'bicgstab'. */
+  solver?: 'neumann' | 'cg' | 'gmres' | 'bicgstab';
+  /** method implicit: the most products with ∂ₓΦ per solve (default 100; neumann runs exactly this many). */
+  solverSteps?: number;
+  /** method implicit, solver gmres: the restart length (default 30). */
+  restart?: number;
+  /** method implicit: stop at this relative residual (default 1e-12; neumann: 0). */
+  tolerance?: number;
+  /** method implicit: start each single-direction solve from the previous call's solution. */
+  warmStart?: boolean;
   /** Output folder, relative to the config file (default: the config file's folder). */
   out?: string;
 }

@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { configError, type PhicError } from '../../compiler/errors.js';
 import { MODES } from '../../compiler/stages.js';
+import { METHODS, SOLVERS } from '../../compiler/implicit/options.js';
 import type { SpecSource } from '../../compiler/spec/source.js';
 import type { GenerateOptions } from './types.js';
 
@@ -20,13 +21,16 @@ export interface Target {
   readonly maps?: readonly string[];
   /** The output folder, resolved. */
   readonly outPath: string;
-  readonly options: Required<Omit<GenerateOptions, 'out' | 'dims'>> & Pick<GenerateOptions, 'dims'>;
+  readonly options: Required<Omit<GenerateOptions, 'out' | 'dims' | ImplicitKey>> & Pick<GenerateOptions, 'dims' | ImplicitKey>;
 }
 
-const OPTION_KEYS = ['mode', 'K', 'truncate', 'dims', 'emit', 'backend', 'kernels', 'out'] as const;
+/** The implicit method's options: passed on when given, else the compiler's defaults. */
+const IMPLICIT_KEYS = ['method', 'solver', 'solverSteps', 'restart', 'tolerance', 'warmStart'] as const;
+type ImplicitKey = (typeof IMPLICIT_KEYS)[number];
+const OPTION_KEYS = ['mode', 'K', 'truncate', 'dims', 'emit', 'backend', 'kernels', ...IMPLICIT_KEYS, 'out'] as const;
 const TOP_KEYS = ['$schema', 'generate', ...OPTION_KEYS];
 const TARGET_KEYS = ['spec', 'maps', ...OPTION_KEYS];
-const CHOICES = { mode: MODES, emit: ['js', 'ts'], backend: ['cpu', 'gpu'], kernels: ['wasm', 'js'] } as const;
+const CHOICES = { mode: MODES, emit: ['js', 'ts'], backend: ['cpu', 'gpu'], kernels: ['wasm', 'js'], method: METHODS, solver: SOLVERS } as const;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const join = (path: string, key: string | number) => (path === '' ? String(key) : `${path}.${key}`);
@@ -60,6 +64,10 @@ function checkOptions(obj: Record<string, unknown>, path: string, known: readonl
   if (obj.K !== undefined) checkInteger(obj.K, 1, join(path, 'K'), fail);
   if (obj.truncate !== undefined) checkInteger(obj.truncate, 0, join(path, 'truncate'), fail);
   if (obj.dims !== undefined) checkDims(obj.dims, join(path, 'dims'), fail);
+  if (obj.solverSteps !== undefined) checkInteger(obj.solverSteps, 1, join(path, 'solverSteps'), fail);
+  if (obj.restart !== undefined) checkInteger(obj.restart, 1, join(path, 'restart'), fail);
+  if (obj.tolerance !== undefined && (typeof obj.tolerance !== 'number' || !(obj.tolerance >= 0 && obj.tolerance < 1))) throw fail(join(path, 'tolerance'), `tolerance must be a number in [0, 1), got ${JSON.stringify(obj.tolerance)}`);
+  if (obj.warmStart !== undefined && typeof obj.warmStart !== 'boolean') throw fail(join(path, 'warmStart'), `warmStart must be true or false, got ${JSON.stringify(obj.warmStart)}`);
   if (obj.out !== undefined && (typeof obj.out !== 'string' || obj.out === '')) throw fail(join(path, 'out'), 'out must be a folder path (relative to the config file)');
 }
 
@@ -89,6 +97,7 @@ function resolveTarget(t: unknown, index: number, top: Record<string, unknown>, 
     options: {
       mode: pick('mode') ?? 'both', K, truncate, emit: pick('emit') ?? 'js', backend: pick('backend') ?? 'cpu', kernels: pick('kernels') ?? 'wasm',
       ...(pick('dims') ? { dims: pick('dims') } : {}),
+      ...Object.fromEntries(IMPLICIT_KEYS.filter((k) => pick(k) !== undefined).map((k) => [k, pick(k)])),
     },
   };
 }

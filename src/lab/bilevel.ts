@@ -246,7 +246,7 @@ function numericFailure(e: unknown): string | null {
   return err instanceof Error && err.name === 'PhicError' && err.category === 'numeric' ? err.message : null;
 }
 
-interface RunSettings {
+export interface RunSettings {
   readonly K: number;
   readonly t: number;
   readonly steps: number;
@@ -260,7 +260,7 @@ interface RunSettings {
  * stopped: a report of a failed run is how a user finds the η at which θ left the region
  * where the inner map contracts.
  */
-async function runOne(problem: LabProblem, inst: LabInstance, start: Start, o: RunSettings, tick: () => void): Promise<BilevelTrace> {
+export async function runOne(problem: LabProblem, inst: LabInstance, start: Start, o: RunSettings, tick: () => void): Promise<BilevelTrace> {
   const theta = initialTheta(problem, o.seed);
   const cold = coldStart(problem);
   let x0 = cold;

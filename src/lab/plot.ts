@@ -25,6 +25,7 @@ export interface Figure {
   readonly yLabel: string;
   readonly panels: readonly Panel[];
   readonly logY?: boolean;
+  readonly logX?: boolean;
 }
 
 const DASH = { solid: [1, 0], dashed: [6, 4], dotted: [2, 3] } as const;
@@ -35,12 +36,12 @@ export function figureSpec(fig: Figure): vegaLite.TopLevelSpec {
   const strokeOf = new Map(fig.panels.flatMap((p) => p.series.map((s) => [s.name, s.stroke ?? 'solid'] as const)));
   const rows = fig.panels.flatMap((p) =>
     p.series.flatMap((s) =>
-      s.points.filter((pt) => Number.isFinite(pt.y) && (!fig.logY || pt.y > 0)).map((pt) => ({ panel: p.title, series: s.name, x: pt.x, y: pt.y, marker: !!s.markers })),
+      s.points.filter((pt) => Number.isFinite(pt.y) && (!fig.logY || pt.y > 0) && (!fig.logX || pt.x > 0)).map((pt) => ({ panel: p.title, series: s.name, x: pt.x, y: pt.y, marker: !!s.markers })),
     ),
   );
   const color = { field: 'series', type: 'nominal', sort: names, title: null, legend: { orient: 'bottom', columns: 3, labelLimit: 400 } } as const;
   const y = { field: 'y', type: 'quantitative', title: fig.yLabel, scale: fig.logY ? { type: 'log' } : {}, axis: fig.logY ? { format: '.0e' } : {} } as const;
-  const x = { field: 'x', type: 'quantitative', title: fig.xLabel } as const;
+  const x = { field: 'x', type: 'quantitative', title: fig.xLabel, ...(fig.logX ? { scale: { type: 'log' } } : {}) } as const;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: fig.title,
