@@ -7,7 +7,7 @@ import type { MapSpec } from '../compiler/spec/types.js';
 import { importGenerated } from './load-module.js';
 import { createGpu, type GpuInstance, type GpuMode } from '../runtime/gpu.js';
 import { GPU_PACKAGES, requirePackages } from './optional-packages.js';
-import type { BakedDims, GpuRunInfo, IsExactSpec, Matrix, SpecDims, SpecGpuMapInstance, SpecMapInstance, SpecMeta, TensorInput } from './typed-module.js';
+import type { BakedDims, GpuRunInfo, SolveReport, IsExactSpec, Matrix, SpecDims, SpecGpuMapInstance, SpecMapInstance, SpecMeta, TensorInput } from './typed-module.js';
 
 export { defineMap } from '../compiler/spec/types.js';
 export type { MapSpec, MethodSpec, FunctionSpec, OuterSpec, ShapeString } from '../compiler/spec/types.js';
@@ -16,7 +16,7 @@ export type { PhicConfig, GenerateTarget, GenerateOptions } from './config/types
 export { PhicError } from '../compiler/errors.js';
 export type { CompileOptions, GeneratedFile } from '../compiler/pipeline.js';
 
-export type { Matrix, GpuRunInfo, ScalarInput, VectorInput, MatrixInput, TensorInput, InputOfShape, SpecInputs, SpecState, SpecGradient, SpecDirection, SpecInitialState, SpecDims, SpecMeta, SpecMapInstance, SpecGpuMapInstance } from './typed-module.js';
+export type { Matrix, GpuRunInfo, SolveReport, SolveOf, ScalarInput, VectorInput, MatrixInput, TensorInput, InputOfShape, SpecInputs, SpecState, SpecGradient, SpecDirection, SpecInitialState, SpecDims, SpecMeta, SpecMapInstance, SpecGpuMapInstance } from './typed-module.js';
 
 /** What an `observe` callback sees after each iteration (live buffers: copy what you keep). */
 export type Observation =
@@ -34,12 +34,12 @@ export interface MapInstance {
   readonly dims: Readonly<Record<string, number>>;
   iterate(inputs: Named<Tensor>, x0?: Named<Tensor>, observe?: Observer): { state: Named<Float64Array> };
   /** `direction` by param and by state name: a state's entry is a direction on x0 (zero when t > 0). */
-  jvp?(inputs: Named<Tensor>, direction: Named<Tensor>, x0?: Named<Tensor>, observe?: Observer): { state: Named<Float64Array>; tangent: Named<Float64Array> };
-  jacobianForward?(inputs: Named<Tensor>, x0?: Named<Tensor>, observe?: Observer): { state: Named<Float64Array>; jacobian: Named<Named<Matrix>> };
+  jvp?(inputs: Named<Tensor>, direction: Named<Tensor>, x0?: Named<Tensor>, observe?: Observer): { state: Named<Float64Array>; tangent: Named<Float64Array>; solve?: SolveReport };
+  jacobianForward?(inputs: Named<Tensor>, x0?: Named<Tensor>, observe?: Observer): { state: Named<Float64Array>; jacobian: Named<Named<Matrix>>; solve?: SolveReport };
   /** `x0Gradient`: cotangent · dx_K/dx0 by state name (exactly zero when t > 0). */
-  vjp?(inputs: Named<Tensor>, cotangent: Named<Tensor>, x0?: Named<Tensor>, observe?: Observer): { state: Named<Float64Array>; gradient: Named<Float64Array>; x0Gradient: Named<Float64Array> };
+  vjp?(inputs: Named<Tensor>, cotangent: Named<Tensor>, x0?: Named<Tensor>, observe?: Observer): { state: Named<Float64Array>; gradient: Named<Float64Array>; x0Gradient: Named<Float64Array>; solve?: SolveReport };
   /** `x0Jacobian[state][initial state]`: dx_K/dx0 (exactly zero when t > 0). */
-  jacobianReverse?(inputs: Named<Tensor>, x0?: Named<Tensor>, observe?: Observer): { state: Named<Float64Array>; jacobian: Named<Named<Matrix>>; x0Jacobian: Named<Named<Matrix>> };
+  jacobianReverse?(inputs: Named<Tensor>, x0?: Named<Tensor>, observe?: Observer): { state: Named<Float64Array>; jacobian: Named<Named<Matrix>>; x0Jacobian: Named<Named<Matrix>>; solve?: SolveReport };
   partialX(inputs: Named<Tensor>, point: Named<Tensor>): Matrix;
   partialTheta(inputs: Named<Tensor>, point: Named<Tensor>): Matrix;
   /** Bytes held by the instance's buffers (see the generated .d.ts). */

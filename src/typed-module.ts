@@ -90,6 +90,9 @@ export interface SpecMeta<S, O> {
   readonly data: readonly { readonly name: string; readonly shape: readonly string[] }[];
   readonly iterationDependent?: true;
   readonly batches?: { readonly count: string; readonly data: readonly string[] };
+  /** `method: 'implicit'`: the solver and its budget. */
+  readonly method?: 'implicit';
+  readonly implicit?: { readonly solver: SolveReport['solver']; readonly steps: number; readonly restart: number; readonly tolerance: number; readonly warmStart: boolean };
 }
 
 /** What an `observe` callback sees (live buffers: copy what you keep). */
@@ -109,29 +112,38 @@ interface Wrapper {
 }
 type Wrap<W extends Wrapper, R> = (W & { readonly result: R })['out'];
 
-type ForwardEntries<S, W extends Wrapper, Obs extends unknown[]> = {
+/** What a result of `--method implicit` adds: its solve's solver, one-step products and true relative residual. */
+export interface SolveReport {
+  readonly solver: 'neumann' | 'cg' | 'gmres' | 'bicgstab';
+  readonly products: number;
+  readonly residual: number;
+}
+/** The fields the options add to every derivative result: the solve report for `method: 'implicit'`. */
+export type SolveOf<O> = O extends { readonly method: 'implicit' } ? { solve: SolveReport } : {};
+
+type ForwardEntries<S, W extends Wrapper, Obs extends unknown[], X = {}> = {
   /** Forward mode: x_K and dx_K/d(θ, x0) · direction over the last K - T iterations (with T > 0 the x0 part is zero). */
-  jvp(inputs: SpecInputs<S>, direction: SpecDirection<S>, x0?: SpecInitialState<S>, ...observe: Obs): Wrap<W, { state: SpecState<S>; tangent: SpecState<S> }>;
+  jvp(inputs: SpecInputs<S>, direction: SpecDirection<S>, x0?: SpecInitialState<S>, ...observe: Obs): Wrap<W, { state: SpecState<S>; tangent: SpecState<S> } & X>;
   /** Forward mode over every parameter direction: the full Jacobian dx_K/dθ. */
-  jacobianForward(inputs: SpecInputs<S>, x0?: SpecInitialState<S>, ...observe: Obs): Wrap<W, { state: SpecState<S>; jacobian: SpecJacobian<S> }>;
+  jacobianForward(inputs: SpecInputs<S>, x0?: SpecInitialState<S>, ...observe: Obs): Wrap<W, { state: SpecState<S>; jacobian: SpecJacobian<S> } & X>;
 };
-type ReverseEntries<S, W extends Wrapper, Obs extends unknown[]> = {
+type ReverseEntries<S, W extends Wrapper, Obs extends unknown[], X = {}> = {
   /** Reverse mode: x_K, cotangent · dx_K/dθ and cotangent · dx_K/dx0 (zero when T > 0). */
-  vjp(inputs: SpecInputs<S>, cotangent: SpecInitialState<S>, x0?: SpecInitialState<S>, ...observe: Obs): Wrap<W, { state: SpecState<S>; gradient: SpecGradient<S>; x0Gradient: SpecState<S> }>;
+  vjp(inputs: SpecInputs<S>, cotangent: SpecInitialState<S>, x0?: SpecInitialState<S>, ...observe: Obs): Wrap<W, { state: SpecState<S>; gradient: SpecGradient<S>; x0Gradient: SpecState<S> } & X>;
   /** Reverse mode with a cotangent per state entry: the full Jacobians dx_K/dθ and dx_K/dx0. */
-  jacobianReverse(inputs: SpecInputs<S>, x0?: SpecInitialState<S>, ...observe: Obs): Wrap<W, { state: SpecState<S>; jacobian: SpecJacobian<S>; x0Jacobian: SpecX0Jacobian<S> }>;
+  jacobianReverse(inputs: SpecInputs<S>, x0?: SpecInitialState<S>, ...observe: Obs): Wrap<W, { state: SpecState<S>; jacobian: SpecJacobian<S>; x0Jacobian: SpecX0Jacobian<S> } & X>;
 };
-type HypergradientEntry<S, W extends Wrapper, Obs extends unknown[]> = {
+type HypergradientEntry<S, W extends Wrapper, Obs extends unknown[], X = {}> = {
   /** d/dθ ℓ(x_K(θ), θ) by reverse mode (truncated at T): the hypergradient. */
-  hypergradient(inputs: SpecInputs<S>, x0?: SpecInitialState<S>, ...observe: Obs): Wrap<W, { state: SpecState<S>; loss: number; gradient: SpecGradient<S>; x0Gradient: SpecState<S> }>;
+  hypergradient(inputs: SpecInputs<S>, x0?: SpecInitialState<S>, ...observe: Obs): Wrap<W, { state: SpecState<S>; loss: number; gradient: SpecGradient<S>; x0Gradient: SpecState<S> } & X>;
 };
 
 /** The derivative entry points of the mode: present when the mode has them, all optional when the mode is not a literal. */
 export type ModeEntries<S, O, W extends Wrapper, Obs extends unknown[]> =
   KnownMode<O> extends false
-    ? Partial<ForwardEntries<S, W, Obs> & ReverseEntries<S, W, Obs> & HypergradientEntry<S, W, Obs>>
-    : (HasForward<O> extends true ? ForwardEntries<S, W, Obs> : {}) &
-        (HasReverse<O> extends true ? ReverseEntries<S, W, Obs> & (HasOuter<S> extends true ? HypergradientEntry<S, W, Obs> : {}) : {});
+    ? Partial<ForwardEntries<S, W, Obs, SolveOf<O>> & ReverseEntries<S, W, Obs, SolveOf<O>> & HypergradientEntry<S, W, Obs, SolveOf<O>>>
+    : (HasForward<O> extends true ? ForwardEntries<S, W, Obs, SolveOf<O>> : {}) &
+        (HasReverse<O> extends true ? ReverseEntries<S, W, Obs, SolveOf<O>> & (HasOuter<S> extends true ? HypergradientEntry<S, W, Obs, SolveOf<O>> : {}) : {});
 
 export interface CpuResult extends Wrapper {
   readonly out: this['result'];

@@ -64,6 +64,23 @@ export async function run() {
   return [k, t, mode, dims, wrongK, g, l, x, x0, tx, block, x0Block];
 }
 `,
+  'api-implicit.ts': `
+import { compile, type SolveReport } from ${INDEX};
+export async function run() {
+  const compiled = await compile(
+    { name: 'f', state: { x: 'n' }, params: { theta: 'n' }, update: { x: 'x - 0.1 * (x - theta)' } },
+    { mode: 'reverse', K: 50, method: 'implicit', solver: 'cg', dims: { n: 3 } },
+  );
+  const map = compiled.create();
+  const r = map.vjp({ theta: [1, 2, 3] }, { x: [1, 0, 0] });
+  const report: SolveReport = r.solve;
+  const products: number = r.solve.products;
+  const unrolled = (await compile({ name: 'g', state: { x: 'n' }, params: { theta: 'n' }, update: { x: 'x - 0.1 * (x - theta)' } }, { mode: 'reverse', K: 50, dims: { n: 3 } })).create();
+  // @ts-expect-error: an unrolled module's results carry no solve report
+  unrolled.vjp({ theta: [1, 2, 3] }, { x: [1, 0, 0] }).solve;
+  return [report, products];
+}
+`,
   'api-forward.ts': `
 import { compile } from ${INDEX};
 export async function run() {
@@ -234,6 +251,9 @@ function programs(): Record<string, Record<string, string>> {
     dts[`use-${module}.ts`] = MODULE_USE(module, o.K, o.mode === 'forward' ? 'forward' : 'both');
   }
   dts['use-ridge_fwd.ts'] += `// @ts-expect-error: a forward-only module has no vjp\nvoid inst.vjp;\n`;
+  // --method implicit: every derivative result reports its solve, and meta names the solver
+  dts['ridge_implicit.d.ts'] = compileSpec(inMemorySource({ ...RIDGE, name: 'ridge_implicit' }), { ...options, method: 'implicit', solver: 'bicgstab' }).files.find((f) => f.name.endsWith('.d.ts'))!.contents;
+  dts['use-ridge_implicit.ts'] = `import { meta, type Instance } from './ridge_implicit.js';\ndeclare const inst: Instance;\nconst solver: 'bicgstab' = meta.implicit.solver;\nconst r = inst.vjp({ A: [[1, 0], [0, 1], [1, 1]], b: [1, 2, 3], theta: [0.1, 0.2], lambda: 0.5 }, { x: [1, 0] });\nconst products: number = r.solve.products;\n// @ts-expect-error: the solver is the literal one compiled in\nconst other: 'cg' = r.solve.solver;\nexport const implicitUse = [solver, products, other];\n`;
   const adversarial = {
     'adv.d.ts': compileSpec(inMemorySource(ADVERSARIAL), { mode: 'both', K: 5, dims: { K: 3, readonly: 2 } }).files.find((f) => f.name === 'adv.d.ts')!.contents,
     'use-adv.ts': `import { meta, type Instance } from './adv.js';\ndeclare const inst: Instance;\nconst dims: { readonly K: 3; readonly readonly: 2 } = meta.dims;\nvoid dims;\n${ADVERSARIAL_USE('fromDts')}`,

@@ -8,8 +8,16 @@ export function declarations(plan: Plan, declare: boolean): string {
   const forward = !!plan.segments.tangent;
   const reverse = !!plan.segments.adjoint;
   const d = declare ? 'declare ' : '';
+  // --method implicit: each derivative result reports its linear solve at x_K
+  const solved = plan.options.implicit ? '; solve: SolveReport' : '';
   const lines = [
     ...sharedTypes(plan, { input: 'typed arrays, plain arrays or numbers', backend: 'cpu' }),
+    ...(plan.options.implicit
+      ? [
+          `/** The derivative entries solve (I − ∂ₓΦ) ẋ = ∂θΦ θ̇ or (I − ∂ₓΦ)ᵀ v = x̄ at x_K by ${plan.options.implicit.solver}: the one-step JVPs/VJPs (products) the call ran, and the largest true relative residual ‖b − (I − ∂ₓΦ)v‖ / ‖b‖. */`,
+          `export interface SolveReport { solver: '${plan.options.implicit.solver}'; products: number; residual: number }`,
+        ]
+      : []),
     '/**',
     ' * Seen by an `observe` callback after every iteration (k counts completed iterations). The',
     " * arrays are the module's live buffers: copy what you keep. Tangent and adjoint buffers hold one",
@@ -25,17 +33,17 @@ export function declarations(plan: Plan, declare: boolean): string {
     ...(forward
       ? [
           '  /** Forward mode: x_K and dx_K/d(θ, x0) · direction over the last K - T iterations (with T > 0 the x0 part is zero). */',
-          '  jvp(inputs: Inputs, direction: Direction, x0?: InitialState, observe?: Observer): { state: State; tangent: State };',
+          `  jvp(inputs: Inputs, direction: Direction, x0?: InitialState, observe?: Observer): { state: State; tangent: State${solved} };`,
           '  /** Forward mode over every parameter direction: the full Jacobian dx_K/dθ (dx_K/dx0: jvp with state directions, or jacobianReverse). */',
-          '  jacobianForward(inputs: Inputs, x0?: InitialState, observe?: Observer): { state: State; jacobian: Jacobian };',
+          `  jacobianForward(inputs: Inputs, x0?: InitialState, observe?: Observer): { state: State; jacobian: Jacobian${solved} };`,
         ]
       : []),
     ...(reverse
       ? [
           '  /** Reverse mode: x_K, cotangent · dx_K/dθ and cotangent · dx_K/dx0, the backward sweep stopped at T (with T > 0 x0Gradient is zero). */',
-          '  vjp(inputs: Inputs, cotangent: Cotangent, x0?: InitialState, observe?: Observer): { state: State; gradient: Gradient; x0Gradient: State };',
+          `  vjp(inputs: Inputs, cotangent: Cotangent, x0?: InitialState, observe?: Observer): { state: State; gradient: Gradient; x0Gradient: State${solved} };`,
           '  /** Reverse mode with a cotangent per state entry: the full Jacobians dx_K/dθ and dx_K/dx0. */',
-          '  jacobianReverse(inputs: Inputs, x0?: InitialState, observe?: Observer): { state: State; jacobian: Jacobian; x0Jacobian: X0Jacobian };',
+          `  jacobianReverse(inputs: Inputs, x0?: InitialState, observe?: Observer): { state: State; jacobian: Jacobian; x0Jacobian: X0Jacobian${solved} };`,
         ]
       : []),
     '  /** Bytes held by the buffers: all of them allocated by create(), the per-direction ones by the first call that needs them. */',
@@ -55,7 +63,7 @@ export function declarations(plan: Plan, declare: boolean): string {
           '  /** The outer objective ℓ(x, θ) at x = point, with its gradients. */',
           '  outerAt(inputs: Inputs, point: InitialState): { loss: number; stateGradient: State; paramGradient: Gradient };',
           ...(reverse
-            ? ['  /** d/dθ ℓ(x_K(θ), θ) by reverse mode (truncated at T): the hypergradient; x0Gradient: d/dx0 (zero when T > 0). */', '  hypergradient(inputs: Inputs, x0?: InitialState, observe?: Observer): { state: State; loss: number; gradient: Gradient; x0Gradient: State };']
+            ? ['  /** d/dθ ℓ(x_K(θ), θ) by reverse mode (truncated at T): the hypergradient; x0Gradient: d/dx0 (zero when T > 0). */', `  hypergradient(inputs: Inputs, x0?: InitialState, observe?: Observer): { state: State; loss: number; gradient: Gradient; x0Gradient: State${solved} };`]
             : []),
         ]
       : []),
