@@ -1,0 +1,37 @@
+// Algorithm 1 with each hypergradient method side by side (src/lab/bilevel-methods.ts): full and
+// truncated unrolling, and the implicit solvers with a warm-started adjoint at equal cost.
+
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadProblem } from '../src/lab/problem.js';
+import { compareBilevelMethods, comparisonFigure, comparisonMarkdown } from '../src/lab/bilevel-methods.js';
+import { figureSpec } from '../src/lab/plot.js';
+import { ROOT } from './helpers/cli.js';
+
+describe('bilevel methods at equal cost', () => {
+  it('runs every method on the same outer loop and reports error, VJPs, time and memory per hypergradient', async () => {
+    const problem = await loadProblem(join(ROOT, 'samples/bilevel/ridge-bilevel.phi.json'), join(ROOT, 'samples/bilevel/data.json'));
+    const c = await compareBilevelMethods(problem, { K: 400, truncate: 350, steps: 4, eta: 0.5, solvers: ['neumann', 'gmres'] });
+    expect(c.runs.map((r) => r.method)).toEqual(['unrolled', 'unrolled', 'neumann', 'gmres']);
+    const [full, truncated, neumann, gmres] = c.runs as [typeof c.runs[0], typeof c.runs[0], typeof c.runs[0], typeof c.runs[0]];
+    for (const r of c.runs) {
+      expect(r.trace.stopped).toBeUndefined();
+      expect(r.trace.steps).toHaveLength(4);
+      expect(r.ms).toBeGreaterThan(0);
+    }
+    // the unrolled runs cost K − t VJPs a hypergradient; the implicit ones at most the truncated budget
+    expect(full.products).toBe(400);
+    expect(truncated.products).toBe(50);
+    expect(neumann.products).toBe(50);
+    expect(gmres.products).toBeLessThanOrEqual(50);
+    // at the truncated run's cost, GMRES is about as close to g* as full unrolling at 8× the cost; Neumann is no better than truncation
+    expect(gmres.medianRelativeError).toBeLessThan(truncated.medianRelativeError / 1000);
+    expect(neumann.medianRelativeError).toBeGreaterThan(gmres.medianRelativeError);
+    // the tape: K states unrolled, K − t truncated, none for the implicit modules
+    expect(full.bufferBytes).toBeGreaterThan(truncated.bufferBytes);
+    expect(truncated.bufferBytes).toBeGreaterThan(neumann.bufferBytes);
+    const md = comparisonMarkdown(c);
+    expect(md).toMatch(/implicit, gmres, warm-started adjoint/);
+    expect(JSON.stringify(figureSpec(comparisonFigure(c, 'ridge bilevel')))).toContain('outer step j');
+  }, 120_000);
+});
