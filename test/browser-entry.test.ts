@@ -1,10 +1,10 @@
 // The compiler's browser entry point (phic/browser): its SHA-256 gives node:crypto's digests;
 // esbuild bundles it for the browser with no Node built-in and without ts-morph; the bundle
 // runs in Debian's Chromium, compiles a JSON spec there, and the module it loads (from a blob:
-// URL) gives Node's numbers to 1e-12. Uses dist/ (npm test builds it first), as the package does.
+// URL) gives Node's numbers to 1e-12; its GPU module runs on the page's gpu.js. Uses dist/ (npm test builds it first), as the package does.
 
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../compiler/sha256.js';
@@ -79,9 +79,17 @@ window.runSpec = async (text, options, dims, inputs, cotangent, direction) => {
   const f = inst.jvp(inputs, direction);
   return { files: c.files.map((f) => f.name), specHash: c.meta.specHash, gradient: Array.from(r.gradient.theta), state: Array.from(r.state.x), tangent: Array.from(f.tangent.x) };
 };
+window.runGpu = async (text, options, dims, inputs, cotangent) => {
+  const c = await compile(text, { ...options, backend: 'gpu' });
+  const inst = c.module.create(new GPU(), dims);
+  const r = await inst.vjp(inputs, cotangent);
+  await inst.destroy();
+  return { backend: r.backend, gradient: Array.from(r.gradient.theta) };
+};
 window.phicReady = true;
 </script><body>phic/browser</body>`;
-      served = await serve({ '/': page, '/phic.js': bundle.code });
+      const gpuJs = readFileSync(join(ROOT, 'node_modules', 'gpu.js', 'dist', 'gpu-browser.min.js'));
+      served = await serve({ '/': page.replace('<script type="module">', '<script src="/gpu.js"></script><script type="module">'), '/phic.js': bundle.code, '/gpu.js': gpuJs });
       browser = await launchChromium();
       await browser.page.goto(served.url);
       await browser.page.waitForFunction('window.phicReady === true');
@@ -105,6 +113,15 @@ window.phicReady = true;
       expect(relativeDifference(web.state, r.state.x!)).toBeLessThanOrEqual(1e-12);
       expect(relativeDifference(web.tangent, f.tangent.x!)).toBeLessThanOrEqual(1e-12);
       expect(Math.max(...r.gradient.theta!.map(Math.abs))).toBeGreaterThan(1e-6);
+    }, BROWSER_TIMEOUT);
+
+    it('compiles the GPU module there too, and gpu.js runs it (float32) to the CPU result', async () => {
+      // The bundler renames the GPU host functions the module embeds as text; the text must use their own names.
+      const args = [JSON.stringify(SPEC), OPTIONS, DIMS, INPUTS, COTANGENT].map((a) => JSON.stringify(a)).join(', ');
+      const web = (await browser!.page.evaluate(`window.runGpu(${args})`)) as { backend: string; gradient: number[] };
+      const cpu = (await compile(SPEC as never, OPTIONS)).create(DIMS).vjp!(INPUTS, COTANGENT);
+      expect(['webgl2', 'webgl', 'webgpu']).toContain(web.backend);
+      expect(relativeDifference(web.gradient, cpu.gradient.theta!)).toBeLessThanOrEqual(1e-4);
     }, BROWSER_TIMEOUT);
   });
 });
