@@ -24,6 +24,10 @@ export async function buildPlayground(out = join(here, 'build')) {
     format: 'iife',
     target: 'es2022',
     legalComments: 'none',
+    // Whitespace and syntax only: identifiers keep their names, as the GPU host runtime is
+    // embedded in generated modules by its functions' source text (see compiler/codegen/gpu/runtime-gpu.ts).
+    minifyWhitespace: true,
+    minifySyntax: true,
     logLevel: 'warning',
     // import.meta.url is read only on Node's path (compiler/parse/mathjs.ts requires mathjs there), never in a page.
     logOverride: { 'empty-import-meta': 'silent' },

@@ -32,7 +32,7 @@ export async function timing(compile, specText, { K, t, dims, inputs }) {
   const result = { cpu: { ms: await timeRuns(() => cpu.vjp(inputs, cotangent)), precision: 'float64' } };
   const GPU = globalThis.GPU;
   if (typeof GPU !== 'function') {
-    result.gpu = { unavailable: 'gpu.js did not load in this page (build/gpu-browser.min.js is missing: npm run playground:build copies it when gpu.js is installed)' };
+    result.gpu = { unavailable: 'gpu.js did not load in this page (build/gpu-browser.min.js is missing): install gpu.js and serve the page with phic playground --port <n>, or in a checkout run npm run playground:build' };
     return result;
   }
   let gpu;
