@@ -77,7 +77,7 @@ window.runSpec = async (text, options, dims, inputs, cotangent, direction) => {
   const inst = c.module.create(dims);
   const r = inst.vjp(inputs, cotangent);
   const f = inst.jvp(inputs, direction);
-  return { files: c.files.map((f) => f.name), specHash: c.meta.specHash, gradient: Array.from(r.gradient.theta), state: Array.from(r.state.x), tangent: Array.from(f.tangent.x) };
+  return { files: c.files.map((f) => f.name), code: c.code, specHash: c.meta.specHash, gradient: Array.from(r.gradient.theta), state: Array.from(r.state.x), tangent: Array.from(f.tangent.x) };
 };
 window.runGpu = async (text, options, dims, inputs, cotangent) => {
   const c = await compile(text, { ...options, backend: 'gpu' });
@@ -100,7 +100,7 @@ window.phicReady = true;
     }, BROWSER_TIMEOUT);
 
     it('compiles JSON text and runs the module to Node results within 1e-12', async () => {
-      type Result = { files: string[]; specHash: string; gradient: number[]; state: number[]; tangent: number[] };
+      type Result = { files: string[]; code: string; specHash: string; gradient: number[]; state: number[]; tangent: number[] };
       const args = [JSON.stringify(SPEC), OPTIONS, DIMS, INPUTS, COTANGENT, DIRECTION].map((a) => JSON.stringify(a)).join(', ');
       const web = (await browser!.page.evaluate(`window.runSpec(${args})`)) as Result;
       const node = await compile(SPEC as never, OPTIONS);
@@ -109,6 +109,8 @@ window.phicReady = true;
       const f = inst.jvp!(INPUTS, DIRECTION);
       expect(web.files).toEqual(node.files.map((file) => file.name));
       expect(web.specHash).toBe(node.meta.specHash);
+      // The same bytes as Node's compiler writes (the GPU module's host runtime is the bundler's reprint of it: not compared).
+      expect(web.code).toBe(node.files.find((f) => f.name === 'ridge.js')!.contents);
       expect(relativeDifference(web.gradient, r.gradient.theta!)).toBeLessThanOrEqual(1e-12);
       expect(relativeDifference(web.state, r.state.x!)).toBeLessThanOrEqual(1e-12);
       expect(relativeDifference(web.tangent, f.tangent.x!)).toBeLessThanOrEqual(1e-12);
