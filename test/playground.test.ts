@@ -127,6 +127,19 @@ describe.skipIf(skipChromium)('the playground page in Chromium', () => {
     if (process.env.PHIC_UPDATE_SCREENSHOT === '1') copyFileSync(shot, join(ROOT, 'docs', 'playground', 'screenshot.png'));
   }, 2 * BROWSER_TIMEOUT);
 
+  it('runs on pasted data instead of random data', async () => {
+    const page = browser!.page;
+    const pasted = { step: [1, 2, 0.5], M: [[0.2, 0, 0], [0, 0.3, 0], [0, 0, 0.4], [0.1, 0.1, 0.1], [0, 0, 0], [0.1, 0, 0]], y: [1, 0, -1, 0.5, 0, 2] };
+    await page.fill('#data', JSON.stringify(pasted));
+    await page.click('#run');
+    await page.waitForFunction('["done", "error"].includes(window.__phicPlayground.status)');
+    expect(await page.evaluate('window.__phicPlayground.error')).toBeNull();
+    expect(await page.evaluate('window.__phicPlayground.inputs')).toEqual(pasted);
+    const points = (await page.evaluate('window.__phicPlayground.curse.points')) as { k: number; error: number }[];
+    expect(points).toHaveLength(K - T);
+    expect(points.at(-1)!.error).toBeLessThan(1e-6);
+  }, 2 * BROWSER_TIMEOUT);
+
   it('shows a spec mistake as one phic error line, with its position', async () => {
     const page = browser!.page;
     await page.fill('#spec', '{ "name": "bad", "state": { "x": "n" }, "params": { "theta": "n" }, "update": { "x": "x + * theta" } }');
