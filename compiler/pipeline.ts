@@ -2,7 +2,6 @@
 // optimise and lower into an execution plan, emit. Options are checked first; nothing is
 // written here (callers write the returned files). `dump` returns the text of one stage.
 
-import { createHash } from 'node:crypto';
 import { usageError } from './errors.js';
 import { buildModel, type MapModel } from './model.js';
 import { buildPlan, type Mode, type Plan, type PlanPass, type SegmentPass } from './plan.js';
@@ -23,6 +22,7 @@ import type { HeaderInfo } from './codegen/header.js';
 import type { SpecSource } from './spec/source.js';
 import { PHIC_VERSION } from './version.js';
 import { describeImplicit, implicitOptions, type ImplicitInput, type ImplicitOptions, type Method, type Solver } from './implicit/options.js';
+import { sha256Hex } from './sha256.js';
 
 import { STAGES, MODES, type Stage } from './stages.js';
 export { STAGES, MODES, type Stage };
@@ -117,7 +117,7 @@ export function specHash(value: unknown, options: CompileOptions): string {
   const canonical = (v: unknown): unknown =>
     Array.isArray(v) ? v.map(canonical) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])])) : v;
   const text = JSON.stringify(canonical({ spec: value, mode: options.mode, K: options.K, truncate: options.truncate ?? 0, dims: options.dims ?? null, emit: options.emit ?? 'js', ...(options.backend === 'gpu' ? { backend: 'gpu' } : {}), ...(options.kernels === 'js' ? { kernels: 'js' } : {}), ...(implicitOf(options) ? { implicit: implicitOf(options) } : {}) }));
-  return createHash('sha256').update(text).digest('hex');
+  return sha256Hex(text);
 }
 
 export function compileSpec(source: SpecSource, options: CompileOptions): CompileResult {

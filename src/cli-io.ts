@@ -27,3 +27,13 @@ export function processIo(): CliIo {
 
 /** A path as the user typed it, made absolute against the command's folder. */
 export const atCwd = (io: Pick<CliIo, 'cwd'>, path: string): string => resolve(io.cwd, path);
+
+/** What stops a command that runs until stopped: the caller's signal, or SIGINT/SIGTERM for the process. */
+export function stopSignal(io: CliIo): { signal: AbortSignal; dispose(): void } {
+  if (io.signal) return { signal: io.signal, dispose() {} };
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return { signal: controller.signal, dispose: () => void (process.off('SIGINT', stop), process.off('SIGTERM', stop)) };
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The phic command line: `compile`, `generate`, `run` and `doctor`, and the lab's `curse`,
+// The phic command line: `compile`, `generate`, `run`, `doctor` and `playground`, and the lab's `curse`,
 // `truncation`, `bilevel` and `paper`. `runCli(argv, io)` runs one command in-process and
 // returns its exit code: it never calls process.exit and resolves paths against io.cwd, never
 // process.cwd(). The bin at the bottom is a thin wrapper around it. Commands load their
@@ -88,6 +88,14 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .action(async (o: { json?: boolean }) => {
       const { doctorCommand } = await import('./commands/doctor.js');
       await doctorCommand({ json: !!o.json }, io);
+    });
+  program
+    .command('playground')
+    .description('the playground page (type a spec, see the code, plot the curse, time CPU and GPU): prints its path, or serves it with --port')
+    .option('--port <n>', 'serve the page on 127.0.0.1:<n> until stopped (0: any free port)', integerArg('--port'))
+    .action(async (o: { port?: number }) => {
+      const { playgroundCommand } = await import('./commands/playground.js');
+      await playgroundCommand({ ...(o.port !== undefined ? { port: o.port } : {}) }, io);
     });
   registerGenerate(program, io);
   registerLab(program, io);

@@ -3,7 +3,6 @@
 // matrix-vector product, .* is elementwise, ' transposes). Errors quote the formula and point
 // at the offending position.
 
-import { createRequire } from 'node:module';
 import type { MathNode } from 'mathjs';
 import { PhicError, specError } from '../errors.js';
 import type { Builder } from '../ir/builder.js';
@@ -11,6 +10,7 @@ import { ShapeError, formatShape, type InputNode, type Node } from '../ir/nodes.
 import { allOps, getOp, FORMULA_SCALAR_FUNCTIONS, FORMULA_STRUCTURAL_OPS } from '../ops/index.js';
 import type { SpecSource } from '../spec/source.js';
 import { locateNodes, type Span } from './locate.js';
+import { mathParse as parse } from './mathjs.js';
 import { TENSOR_FUNCTIONS, broadcastRows, dimSize, filled, tensorFunction } from './tensor-functions.js';
 
 /** Whether max or min with these arguments is a reduction: one tensor, alone or with a dimension. */
@@ -34,12 +34,6 @@ export interface Scope {
 
 /** The name of the iteration index in formulas, unless the spec gives the name to something else. */
 export const ITERATION_SYMBOL = 'k';
-
-// mathjs takes a while to load, so it is loaded on first use, not at import; its number
-// build parses the same syntax and loads in half the time of the full one.
-const requireModule = createRequire(import.meta.url);
-let mathParse: ((text: string) => MathNode) | undefined;
-const parse = (text: string): MathNode => (mathParse ??= (requireModule('mathjs/number') as typeof import('mathjs')).parse)(text);
 
 /** Elementwise ops formulas call by name (`exp(x)`), from the registry, with their arity. */
 const OP_FUNCTIONS = new Map(allOps().flatMap((op) => (op.kind === 'elementwise' && op.callable ? [[op.name, op.arity] as const] : [])));

@@ -6,23 +6,13 @@
 
 import { relative } from 'node:path';
 import { loadConfig } from '../config/read-config.js';
-import type { CliIo } from '../cli-io.js';
+import { stopSignal, type CliIo } from '../cli-io.js';
 import { reportError } from '../report-error.js';
 import { FileWatcher } from '../watch/file-watcher.js';
 import { generateFrom } from './generate.js';
 
 /** Bursts of events (an editor's save is several) are gathered for this long into one run. */
 const SETTLE_MS = 50;
-
-/** The signal that stops the watch: the caller's, or SIGINT/SIGTERM for the process. */
-function stopSignal(io: CliIo): { signal: AbortSignal; dispose(): void } {
-  if (io.signal) return { signal: io.signal, dispose() {} };
-  const controller = new AbortController();
-  const stop = () => controller.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  return { signal: controller.signal, dispose: () => void (process.off('SIGINT', stop), process.off('SIGTERM', stop)) };
-}
 
 export async function watchConfig(configPath: string, io: CliIo): Promise<void> {
   const { signal, dispose } = stopSignal(io);

@@ -17,8 +17,13 @@ import { countingExecutor, execute, runKernels, runPipeline } from './host/execu
 import { checkSize, kernelFor, probe, utilityKernel } from './host/kernel-cache.js';
 import { bound, keep, program, runIterations, runOuter, runSegment, runStep, runSteps, setBuffer } from './host/program.js';
 
-/** The host functions, in reading order: from the backend checks and the instance down to the program. */
-const HOST_FUNCTIONS: readonly ((...args: never[]) => unknown)[] = [
+/**
+ * The host functions, in reading order: from the backend checks and the instance down to the
+ * program. By name (object shorthand keeps the source name): a bundler may rename a function
+ * (esbuild does, as the other host functions' free references use its name), and the text must
+ * use the source names, which those references and generated code use.
+ */
+const HOST_FUNCTIONS: Readonly<Record<string, (...args: never[]) => unknown>> = {
   backendOf, requireGpuMessage, checkFloat32,
   instantiate, newHost,
   runIterate, runJvp, runJacobianForward, runVjp, runJacobianReverse, runHypergradient, destroyInstance,
@@ -26,7 +31,7 @@ const HOST_FUNCTIONS: readonly ((...args: never[]) => unknown)[] = [
   execute, runPipeline, runKernels, countingExecutor,
   checkSize, kernelFor, utilityKernel, probe,
   program, setBuffer, keep, runSteps, runStep, runIterations, bound, runSegment, runOuter,
-];
+};
 
 /** The constants the host functions read, printed from their values. */
 const HOST_CONSTANTS: readonly (readonly [string, readonly string[] | Readonly<Record<string, string>>])[] = [
@@ -34,17 +39,21 @@ const HOST_CONSTANTS: readonly (readonly [string, readonly string[] | Readonly<R
   ['BACKEND_BY_CLASS', BACKEND_BY_CLASS],
 ];
 
+/** Bundled (names differ from the source): each renamed host function by its source name again. */
+const RENAMED = Object.entries(HOST_FUNCTIONS).flatMap(([name, f]) => (f.name === name ? [] : [[new RegExp(`(?<![\\w$.])${f.name.replace(/\$/g, '\\$')}(?![\\w$])`, 'g'), name] as const]));
+const sourceNames = (text: string) => RENAMED.reduce((t, [pattern, name]) => t.replace(pattern, name), text);
+
 export const GPU_RUNTIME = [
   '// The host runtime (compiled from phic\'s compiler/codegen/gpu/host/*.ts).',
   HOST_CONSTANTS.map(([name, value]) => `const ${name} = ${literal(value)};`).join('\n'),
-  ...HOST_FUNCTIONS.map(functionText),
+  ...Object.entries(HOST_FUNCTIONS).map(([name, f]) => sourceNames(functionText(name, f))),
 ].join('\n\n');
 
 /** A function's own source text, at column 0, indented by two spaces a level. */
-function functionText(f: (...args: never[]) => unknown): string {
+function functionText(name: string, f: (...args: never[]) => unknown): string {
   const text = f.toString();
   // A template literal may span lines, and re-indenting would change its value.
-  if (!/^(?:async )?function /.test(text) || text.includes('`')) throw new Error(`phic internal error: the GPU host function ${f.name} cannot be embedded as text`);
+  if (!/^(?:async )?function /.test(text) || text.includes('`')) throw new Error(`phic internal error: the GPU host function ${name} cannot be embedded as text`);
   // tsc indents by four spaces, other transforms by a tab: two spaces per level either way
   return text.replace(/^[\t ]+/gm, (lead) => ' '.repeat(Math.floor(lead.replace(/\t/g, '    ').length / 2)));
 }
