@@ -58,6 +58,19 @@ export interface CompileOptions {
   readonly tolerance?: number;
   /** Start each single-direction solve from the previous call's solution. */
   readonly warmStart?: boolean;
+  /**
+   * Reverse mode with binomial checkpointing: c state slots instead of a tape of K − t states,
+   * the others recomputed in the backward sweep (memory O(c·n); see runtime-revolve.ts for the
+   * number of forward steps). Has no effect when c ≥ K − t. CPU backend, unrolled method.
+   */
+  readonly checkpoints?: number;
+}
+
+/** The checkpoint count the plan uses: c when it is below the K − t states a tape would hold, else null. */
+export function checkpointsOf(options: CompileOptions): number | null {
+  const c = options.checkpoints;
+  if (c === undefined) return null;
+  return c < options.K - (options.truncate ?? 0) ? c : null;
 }
 
 /** The implicit options of compile options (undefined fields left out). */
@@ -94,6 +107,12 @@ export function checkOptions(options: CompileOptions): void {
   if (options.emit !== undefined && options.emit !== 'js' && options.emit !== 'ts') throw usageError(`--emit must be js or ts`);
   if (options.backend !== undefined && options.backend !== 'cpu' && options.backend !== 'gpu') throw usageError(`--backend must be cpu or gpu, got '${String(options.backend)}'`);
   if (options.kernels !== undefined && options.kernels !== 'wasm' && options.kernels !== 'js') throw usageError(`--kernels must be wasm or js, got '${String(options.kernels)}'`);
+  if (options.checkpoints !== undefined) {
+    if (!Number.isSafeInteger(options.checkpoints) || options.checkpoints < 1) throw usageError(`--checkpoints must be a positive integer, got ${String(options.checkpoints)}`);
+    if (options.mode === 'forward') throw usageError('--checkpoints is for reverse mode: forward mode keeps no tape (use --mode reverse or both)');
+    if (options.backend === 'gpu') throw usageError('--checkpoints runs on the CPU backend only; drop --backend gpu');
+    if (options.method === 'implicit') throw usageError('--checkpoints does not apply to --method implicit: it keeps no tape');
+  }
   if (implicitOf(options) && options.backend === 'gpu') throw usageError('--method implicit runs on the CPU backend only (the GPU host has no linear solvers yet); drop --backend gpu');
 }
 
@@ -116,7 +135,7 @@ function checkDims(model: MapModel, dims: CompileOptions['dims']): Record<string
 export function specHash(value: unknown, options: CompileOptions): string {
   const canonical = (v: unknown): unknown =>
     Array.isArray(v) ? v.map(canonical) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])])) : v;
-  const text = JSON.stringify(canonical({ spec: value, mode: options.mode, K: options.K, truncate: options.truncate ?? 0, dims: options.dims ?? null, emit: options.emit ?? 'js', ...(options.backend === 'gpu' ? { backend: 'gpu' } : {}), ...(options.kernels === 'js' ? { kernels: 'js' } : {}), ...(implicitOf(options) ? { implicit: implicitOf(options) } : {}) }));
+  const text = JSON.stringify(canonical({ spec: value, mode: options.mode, K: options.K, truncate: options.truncate ?? 0, dims: options.dims ?? null, emit: options.emit ?? 'js', ...(options.backend === 'gpu' ? { backend: 'gpu' } : {}), ...(options.kernels === 'js' ? { kernels: 'js' } : {}), ...(implicitOf(options) ? { implicit: implicitOf(options) } : {}), ...(checkpointsOf(options) !== null ? { checkpoints: checkpointsOf(options) } : {}) }));
   return sha256Hex(text);
 }
 
@@ -128,9 +147,10 @@ export function compileSpec(source: SpecSource, options: CompileOptions): Compil
   const kernels = !gpu && options.kernels !== 'js';
   const implicit = implicitOf(options);
   if (implicit) checkImplicitMap(model);
-  const built = buildPlan(model, { mode: options.mode, K: options.K, truncate: options.truncate ?? 0, dims, segmentPasses: segmentPasses(gpu, kernels, dims), ...(gpu ? {} : { kernels, nextStateKnown: true }), implicit }, gpu ? GPU_TOP_LEVEL : CPU_TOP_LEVEL);
-  // the plan passes batch and defer work across the steps of a sweep, which the implicit method does not run
-  const plan = planPasses(kernels && !implicit).reduce((p, pass) => pass.run(p), built);
+  const built = buildPlan(model, { mode: options.mode, K: options.K, truncate: options.truncate ?? 0, dims, segmentPasses: segmentPasses(gpu, kernels, dims), ...(gpu ? {} : { kernels, nextStateKnown: true }), implicit, checkpoints: checkpointsOf(options) }, gpu ? GPU_TOP_LEVEL : CPU_TOP_LEVEL);
+  // the plan passes batch and defer work across the steps of a sweep, which the implicit method does not run;
+  // deferred updates read the taped states in place, which checkpointing recomputes instead
+  const plan = planPasses(kernels && !implicit, checkpointsOf(options) === null).reduce((p, pass) => pass.run(p), built);
   const formulas: [string, string][] = model.spec.update
     ? Object.entries(model.spec.update).map(([k, f]) => [`update ${k}`, f])
     : [['objective', model.spec.objective!], ['method', JSON.stringify(model.spec.method)]];
@@ -139,7 +159,7 @@ export function compileSpec(source: SpecSource, options: CompileOptions): Compil
     source: options.sourceName ?? '<in-memory spec>',
     mapName: model.name,
     specHash: specHash(source.value, options),
-    options: `mode=${options.mode} K=${options.K} truncate=${options.truncate ?? 0} dims=${dims ? Object.entries(dims).map(([k, v]) => `${k}=${v}`).join(',') : 'bound at create()'}${gpu ? ' backend=gpu' : ''}${!gpu && options.kernels === 'js' ? ' kernels=js' : ''}${implicit ? ` ${describeImplicit(implicit)}` : ''}`,
+    options: `mode=${options.mode} K=${options.K} truncate=${options.truncate ?? 0} dims=${dims ? Object.entries(dims).map(([k, v]) => `${k}=${v}`).join(',') : 'bound at create()'}${gpu ? ' backend=gpu' : ''}${!gpu && options.kernels === 'js' ? ' kernels=js' : ''}${implicit ? ` ${describeImplicit(implicit)}` : ''}${checkpointsOf(options) !== null ? ` checkpoints=${checkpointsOf(options)}` : ''}`,
     formulas,
   };
   const moduleCode = gpu ? emitGpuModule(plan, info) : emitJsModule(plan, info);
@@ -186,8 +206,9 @@ function segmentPasses(gpu: boolean, kernels: boolean, dims: Readonly<Record<str
  * multi-direction sweeps run as one gemm, and rank-1 gradient updates wait for blocks of steps.
  * Without kernels (plain loops, GPU) there is nothing to batch.
  */
-function planPasses(kernels: boolean): PlanPass[] {
-  return kernels ? [{ name: 'batch-tangents', run: batchTangentProducts }, { name: 'defer-updates', run: deferRankOneUpdates }] : [];
+function planPasses(kernels: boolean, defer: boolean): PlanPass[] {
+  if (!kernels) return [];
+  return [{ name: 'batch-tangents', run: batchTangentProducts }, ...(defer ? [{ name: 'defer-updates', run: deferRankOneUpdates }] : [])];
 }
 
 /** Header lines of the module (up to the eslint marker), reused by the other files. */

@@ -40,6 +40,8 @@ export interface PlanOptions {
   readonly nextStateKnown?: boolean;
   /** `--method implicit`: the derivative entries solve a linear system at x_K instead of sweeping (null or absent: unrolled). */
   readonly implicit?: ImplicitOptions | null;
+  /** Reverse mode keeps this many checkpoint slots instead of a tape of K − t states (null or absent: the tape). */
+  readonly checkpoints?: number | null;
 }
 
 /** A Plan → Plan pass (tangent batching, deferred updates), with a name for `--dump`. */

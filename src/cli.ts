@@ -44,7 +44,8 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .addOption(new Option('--emit <kind>', 'output language').choices(['js', 'ts']).default('js'))
     .addOption(new Option('--backend <backend>', 'cpu: JavaScript, float64; gpu: gpu.js kernels, float32 (create(gpu) takes your GPU instance)').choices(['cpu', 'gpu']).default('cpu'))
     .addOption(new Option('--kernels <kind>', 'cpu backend: wasm runs matrix-vector products in embedded WebAssembly SIMD kernels; js keeps every loop JavaScript').choices(['wasm', 'js']).default('wasm'))
-    .addOption(new Option('--dump <stage>', 'print the IR after a stage').choices(STAGES));
+    .addOption(new Option('--dump <stage>', 'print the IR after a stage').choices(STAGES))
+    .option('--checkpoints <c>', 'reverse mode: keep c checkpoint states instead of a tape of K - t, recomputing the rest (binomial checkpointing)', integerArg('--checkpoints'));
   addImplicitOptions(compile)
     .action(async (specs: string[], o: Record<string, unknown>) => {
       const { compileCommand } = await import('./commands/compile.js');
@@ -52,6 +53,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
         map: o.map as string | undefined, mode: o.mode as never, K: o.iterations as number, truncate: o.truncate as number,
         dims: o.dims as Record<string, number> | undefined, out: o.out as string | undefined, emit: o.emit as 'js' | 'ts', dump: o.dump as never,
         backend: o.backend as 'cpu' | 'gpu', kernels: o.kernels as 'wasm' | 'js', ...implicitFromCli(o),
+        ...(o.checkpoints !== undefined ? { checkpoints: o.checkpoints as number } : {}),
       }, io);
     });
 

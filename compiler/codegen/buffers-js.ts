@@ -32,7 +32,8 @@ export interface MoreBuffers {
 
 export function bufferSet(plan: Plan, size: (v: { readonly dims: readonly string[] }) => string, more: MoreBuffers = {}): BufferSet {
   const state = plan.state;
-  const tapeStates = plan.options.K - plan.options.truncate;
+  // with checkpointing the tape buffers hold the c slots
+  const tapeStates = plan.options.checkpoints ?? plan.options.K - plan.options.truncate;
   const fixed: Buffer[] = [
     ...plan.params.map((p) => ({ name: p.value, size: size(p) })),
     ...plan.data.map((d) => ({ name: d.value, size: size(d) })),
@@ -47,7 +48,7 @@ export function bufferSet(plan: Plan, size: (v: { readonly dims: readonly string
   const reverse = !!plan.segments.adjoint && !plan.options.implicit;
   return {
     fixed,
-    tape: reverse ? state.map((s, i) => ({ name: s.tape, size: `${tapeStates} * ${size(s)}`, ...(i === 0 ? { comment: `reverse tape: exactly K - T = ${tapeStates} states per component` } : {}) })) : [],
+    tape: reverse ? state.map((s, i) => ({ name: s.tape, size: `${tapeStates} * ${size(s)}`, ...(i === 0 ? { comment: plan.options.checkpoints ? `reverse-mode checkpoints: ${tapeStates} slots per component (the other states are recomputed)` : `reverse tape: exactly K - T = ${tapeStates} states per component` } : {}) })) : [],
     tangents: [...state.flatMap((s) => [[s.dot, size(s)], [s.dotNext, size(s)]] as const), ...(more.tangents ?? [])],
     adjoints: [...state.flatMap((s) => [[s.bar, size(s)], [s.barNext, size(s)]] as const), ...plan.params.map((p) => [p.bar, size(p)] as const), ...(more.adjoints ?? [])],
   };

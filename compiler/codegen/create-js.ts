@@ -55,7 +55,7 @@ export function perDirectionEntries(buffers: BufferSet, which: 'tangent' | 'adjo
 export function emitMemoryCheck(ctx: DriverContext, buffers: BufferSet) {
   const { w, n, plan } = ctx;
   const tapeStates = plan.options.K - plan.options.truncate;
-  const what = buffers.tape.length ? `'the buffers (the tape holds K - T = ${tapeStates} states)'` : `'the buffers'`;
+  const what = !buffers.tape.length ? `'the buffers'` : plan.options.checkpoints ? `'the buffers (${plan.options.checkpoints} checkpoint slots)'` : `'the buffers (the tape holds K - T = ${tapeStates} states)'`;
   w.writeLine(`const ${n.fixedEntries} = ${fixedEntries(buffers)};`);
   w.writeLine(`checkBytes(${n.fixedEntries}, ${what}, ${n.options});`);
 }

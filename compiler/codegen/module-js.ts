@@ -21,6 +21,7 @@ import { indexCode } from './precedence.js';
 import { JS_HELPERS } from './js-templates.js';
 import { JS_BATCH_RUNTIME, JS_RUNTIME, SOLVE_RUNTIME } from './runtime-js.js';
 import { SOLVER_RUNTIME } from './runtime-solvers.js';
+import { REVOLVE_RUNTIME } from './runtime-revolve.js';
 import { emitSolves, solveBuffers } from './implicit-js.js';
 import { headerLines, type HeaderInfo } from './header.js';
 import { metaObject } from './meta.js';
@@ -31,7 +32,7 @@ import type { SegmentKey } from '../schedule/schedule.js';
 import { emitChecks, emitDims, emitDirectionCheck, emitLoaders, emitMemoryCheck } from './create-js.js';
 
 /** Names the CPU module declares at its top level: its runtime's, and the four the emitter writes. */
-export const CPU_TOP_LEVEL: readonly string[] = [...topLevelNames(JS_RUNTIME), ...topLevelNames(JS_BATCH_RUNTIME), ...topLevelNames(JS_HELPERS), ...topLevelNames(KERNELS_RUNTIME), ...topLevelNames(SOLVE_RUNTIME), ...topLevelNames(SOLVER_RUNTIME), 'K', 'T', 'meta', 'create'];
+export const CPU_TOP_LEVEL: readonly string[] = [...topLevelNames(JS_RUNTIME), ...topLevelNames(JS_BATCH_RUNTIME), ...topLevelNames(JS_HELPERS), ...topLevelNames(KERNELS_RUNTIME), ...topLevelNames(SOLVE_RUNTIME), ...topLevelNames(SOLVER_RUNTIME), ...topLevelNames(REVOLVE_RUNTIME), 'K', 'T', 'meta', 'create'];
 
 /** Names create() declares (parameters, state, functions), allocated after the user's. */
 const CREATE_NAMES = [
@@ -39,7 +40,7 @@ const CREATE_NAMES = [
   'loadInputs', 'loadState', 'advance', 'snapshot', 'checkNext', 'checkState', 'checkTangents', 'checkAdjoints', 'useTangents', 'useAdjoints',
   'idle', 'iterate', 'setParamDirection', 'setStateDirection', 'forwardSweep', 'unitSweep', 'jvp', 'jacobianForward', 'record', 'backwardSweep', 'vjp',
   'jacobianReverse', 'partialRows', 'partialX', 'partialTheta', 'outerAt', 'hypergradient', 'bufferBytes', 'threads', 'ready', 'release',
-  'applyDeferred', 'transposeForProducts', 'tangentProducts', 'solveTangents', 'solveAdjoints',
+  'applyDeferred', 'transposeForProducts', 'tangentProducts', 'solveTangents', 'solveAdjoints', 'chainSteps', 'storedSteps', 'chainCursor',
 ] as const;
 export type CreateNames = Readonly<Record<(typeof CREATE_NAMES)[number], string>> & { readonly T: string; readonly K: string };
 
@@ -109,6 +110,7 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
     emitMemoryCheck(ctx, buffers);
     // With no outer data there is nothing to wait for.
     emitBufferDeclarations(w, buffers, n, plan.outer ? `let ${n.outerDataLoaded} = ${plan.data.every((d) => !d.outer)};` : undefined, !!kernels);
+    if (options.checkpoints && plan.segments.adjoint) w.writeLine('// checkpointing: the chain of steps the first sweep keeps, the step each slot holds, the next slot').writeLine(`let ${n.chainSteps} = [], ${n.storedSteps} = [], ${n.chainCursor} = 0;`);
     if (deferred) w.writeLine(`// steps whose rank-1 gradient updates wait in ${deferred.updates.map((u) => u.buffer).join(', ')} (at most ${DEFER_STEPS})`).writeLine(`let ${deferred.counter} = 0;`);
     w.blankLine();
 
@@ -160,6 +162,7 @@ function prelude(plan: Plan, info: HeaderInfo, kernels: boolean, solves: boolean
   if (kernels) w.writeLine(KERNELS_RUNTIME).blankLine();
   if (solves) w.writeLine(SOLVE_RUNTIME).blankLine();
   if (plan.options.implicit) w.writeLine(SOLVER_RUNTIME).blankLine();
+  if (plan.options.checkpoints && plan.segments.adjoint) w.writeLine(REVOLVE_RUNTIME).blankLine();
   return w;
 }
 

@@ -107,6 +107,12 @@ function emitStep(ctx: DriverContext, step: Step, place: Place) {
       return w.writeLine(`${plan.iteration!}[0] = ${step.value === 'k' ? v.k : '0'};`);
     case 'loadBatch':
       return emitLoadBatch(ctx, step.value);
+    case 'checkpointStart':
+      return emitCheckpointStart(ctx);
+    case 'checkpointSave':
+      return emitCheckpointSave(ctx);
+    case 'revolve':
+      return emitRevolve(ctx, step.advance, step.adjoint, place);
     case 'solve':
       return w.writeLine(`${step.side === 'tangents' ? n.solveTangents : n.solveAdjoints}(${place.d ?? '0'}, ${place.count});`);
   }
@@ -193,4 +199,42 @@ function emitLoadBatch(ctx: DriverContext, value: 'k' | 0) {
     w.writeLine(`const ${at} = ${value === 'k' ? `(${v.k} % ${count}) * ${n}` : '0'};`);
     w.writeLine(`for (let ${v.i} = 0; ${v.i} < ${n}; ${v.i}++) ${d.value}[${v.i}] = ${d.batches}[${at} + ${v.i}];`);
   }
+}
+
+/** The slots of checkpointing: the binomial chain the first sweep keeps, and which step each slot holds. */
+function emitCheckpointStart(ctx: DriverContext) {
+  const { w, plan, n } = ctx;
+  w.writeLine(`${n.chainSteps} = checkpointChain(T, K, ${plan.options.checkpoints});`);
+  w.writeLine(`${n.storedSteps} = new Array(${plan.options.checkpoints}).fill(-1);`);
+  w.writeLine(`${n.chainCursor} = 0;`);
+}
+
+/** x_k into the next slot when k is the chain's next step. */
+function emitCheckpointSave(ctx: DriverContext) {
+  const { w, plan, n, v, size } = ctx;
+  w.write(`if (${n.chainCursor} < ${n.chainSteps}.length && ${v.k} === ${n.chainSteps}[${n.chainCursor}]) `).block(() => {
+    for (const s of plan.state) w.writeLine(`${s.tape}.set(${s.current}, ${n.chainCursor} * ${size(s)});`);
+    w.writeLine(`${n.storedSteps}[${n.chainCursor}] = ${v.k};`).writeLine(`${n.chainCursor}++;`);
+  });
+}
+
+/** The backward sweep by binomial reversal (runtime-revolve.ts): slots loaded and saved, steps recomputed, adjoints run. */
+function emitRevolve(ctx: DriverContext, advance: readonly Step[], adjoint: readonly Step[], place: Place) {
+  const { w, plan, n, v, size } = ctx;
+  const slot = ctx.drivers.fresh('slot');
+  w.writeLine(`revolve(T, K, ${plan.options.checkpoints}, ${n.storedSteps},`);
+  w.indent(() => {
+    w.write(`(${slot}) => `).inlineBlock(() => {
+      for (const s of plan.state) {
+        const at = ctx.drivers.fresh(`at_${s.name}`);
+        w.writeLine(`const ${at} = ${slot} * ${size(s)};`);
+        w.writeLine(`for (let ${v.i} = 0; ${v.i} < ${size(s)}; ${v.i}++) ${s.current}[${v.i}] = ${s.tape}[${at} + ${v.i}];`);
+      }
+    }).write(',').newLine();
+    w.write(`(${slot}) => `).inlineBlock(() => {
+      for (const s of plan.state) w.writeLine(`${s.tape}.set(${s.current}, ${slot} * ${size(s)});`);
+    }).write(',').newLine();
+    w.write(`(${v.k}) => `).inlineBlock(() => emitSteps(ctx, advance, place)).write(',').newLine();
+    w.write(`(${v.k}) => `).inlineBlock(() => emitSteps(ctx, adjoint, place)).write(');').newLine();
+  });
 }

@@ -30,7 +30,8 @@ export function buildSchedule(plan: Plan): Schedule {
  */
 function withStepInputs(schedule: Schedule, kinds: readonly ('iterationIndex' | 'loadBatch')[]): Schedule {
   const at = (value: 'k' | 0): Step[] => kinds.map((kind) => ({ kind, value }));
-  const inLoops = (steps: readonly Step[]): Step[] => steps.map((s) => (s.kind === 'iterations' ? { ...s, body: [...at('k'), ...inLoops(s.body)] } : s));
+  const inLoops = (steps: readonly Step[]): Step[] =>
+    steps.map((s) => (s.kind === 'iterations' ? { ...s, body: [...at('k'), ...inLoops(s.body)] } : s.kind === 'revolve' ? { ...s, advance: [...at('k'), ...s.advance], adjoint: [...at('k'), ...s.adjoint] } : s));
   const procedures = Object.fromEntries(Object.entries(schedule.procedures).map(([name, steps]) => [name, inLoops(steps)]));
   const entries = schedule.entries.map((e) => (e.at === 'point' ? { ...e, steps: [...at(0), ...e.steps] } : e));
   return { procedures, entries };
@@ -69,7 +70,8 @@ function procedures(plan: Plan): Schedule['procedures'] {
         ] },
       ],
     }),
-    ...(seg.adjoint && {
+    ...(seg.adjoint && plan.options.checkpoints && checkpointed(plan)),
+    ...(seg.adjoint && !plan.options.checkpoints && {
       record: [{ kind: 'iterations', from: 'T', to: 'K', down: false, body: [{ kind: 'tapePush' }, segment('step'), { kind: 'check', what: 'state' }, { kind: 'advance', what: 'state' }, { kind: 'observe', phase: 'record' }] }],
       backwardSweep: [{ kind: 'iterations', from: 'T', to: 'K', down: true, body: [
         ...(readsNextState(plan) ? [{ kind: 'keepNext' } as const] : []),
@@ -128,6 +130,30 @@ function entries(plan: Plan): EntrySchedule[] {
     if (reverse) list.push(entry('hypergradient', 'x0', 'one', 'none', [...taped, { kind: 'outer', seed: true }, run('backwardSweep')], true));
   }
   return list;
+}
+
+/**
+ * The taped sweep and the backward sweep with checkpoints: the first sweep keeps the binomial
+ * chain's states, and the backward sweep recomputes the rest from them (runtime-revolve.ts).
+ * The adjoint of step k then has x_k in the state buffers, and x_{k+1} = Φ(x_k) is recomputed
+ * when the adjoint reads it.
+ */
+function checkpointed(plan: Plan): Pick<Schedule['procedures'], 'record' | 'backwardSweep'> {
+  const seg = plan.segments;
+  if (plan.deferral) throw new Error('phic internal error: checkpointing runs the adjoint step without deferred updates');
+  return {
+    record: [{ kind: 'checkpointStart' }, { kind: 'iterations', from: 'T', to: 'K', down: false, body: [{ kind: 'checkpointSave' }, segment('step'), { kind: 'check', what: 'state' }, { kind: 'advance', what: 'state' }, { kind: 'observe', phase: 'record' }] }],
+    backwardSweep: [{
+      kind: 'revolve',
+      advance: [segment('step'), { kind: 'check', what: 'state' }, { kind: 'advance', what: 'state' }],
+      adjoint: [
+        ...(readsNextState(plan) ? [segment('step')] : []),
+        ...(seg.adjointPrep ? [segment('adjointPrep')] : []),
+        { kind: 'directions', unit: null, body: [segment('adjoint')] },
+        { kind: 'check', what: 'adjoints' }, { kind: 'advance', what: 'adjoints' }, { kind: 'observe', phase: 'backward' },
+      ],
+    }],
+  };
 }
 
 type EntryMaker = (name: EntryName, at: EntrySchedule['at'], directions: EntrySchedule['directions'], seed: EntrySchedule['seed'], steps: Step[], outerData?: boolean) => EntrySchedule;

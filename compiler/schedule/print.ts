@@ -47,6 +47,14 @@ function printSteps(steps: readonly Step[], depth: number, lines: string[]) {
       case 'snapshot': lines.push(`${pad}the state result`); break;
       case 'loadBatch': lines.push(`${pad}${s.value === 'k' ? 'mini-batch k mod B' : 'mini-batch 0'} into the current-batch buffers`); break;
       case 'solve': lines.push(`${pad}${s.side === 'tangents' ? 'solve (I − ∂ₓΦ) ẋ = ∂θΦ θ̇ at x' : 'solve (I − ∂ₓΦ)ᵀ v = x̄ at x, then θ̄ += ∂θΦᵀ v'}`); break;
+      case 'checkpointStart': lines.push(`${pad}the binomial chain of checkpoint steps from T`); break;
+      case 'checkpointSave': lines.push(`${pad}x_k into the next checkpoint slot, when k is on the chain`); break;
+      case 'revolve':
+        lines.push(`${pad}binomial reversal over the checkpoint slots, k from K − 1 down to T; to recompute a state:`);
+        printSteps(s.advance, depth + 1, lines);
+        lines.push(`${pad}and the adjoint of step k, with x_k in the state buffers:`);
+        printSteps(s.adjoint, depth + 1, lines);
+        break;
       case 'iterationIndex': lines.push(`${pad}${s.value === 'k' ? 'k' : 'k = 0'} into the buffer formulas read k from`); break;
     }
   }

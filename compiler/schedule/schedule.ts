@@ -66,7 +66,17 @@ export type Step =
    * ∂θΦ θ̇ (tangents) or (I − ∂ₓΦ)ᵀ v = x̄ then θ̄ += ∂θΦᵀ v (adjoints) at the current state, by
    * the plan's solver, each product with ∂ₓΦ one run of the tangent (adjoint) segment.
    */
-  | { readonly kind: 'solve'; readonly side: 'tangents' | 'adjoints' };
+  | { readonly kind: 'solve'; readonly side: 'tangents' | 'adjoints' }
+  /** Checkpointing: before the taped sweep, the steps whose states the first sweep keeps (the binomial chain). */
+  | { readonly kind: 'checkpointStart' }
+  /** Checkpointing: x_k into the next slot when k is the chain's next step. */
+  | { readonly kind: 'checkpointSave' }
+  /**
+   * Checkpointing: the backward sweep from K down to T by binomial reversal over the slots. It
+   * runs `advance` (one primal step from x_k) to recompute states and `adjoint` (the adjoint of
+   * step k with x_k in the state buffers) for each k from K − 1 down to T.
+   */
+  | { readonly kind: 'revolve'; readonly advance: readonly Step[]; readonly adjoint: readonly Step[] };
 
 /** The public entry points. */
 export type EntryName = 'iterate' | 'jvp' | 'jacobianForward' | 'vjp' | 'jacobianReverse' | 'partialX' | 'partialTheta' | 'partialRows' | 'outerAt' | 'hypergradient';
@@ -110,6 +120,7 @@ export function uses(steps: readonly Step[], kind: Step['kind'], schedule?: Sche
   return steps.some((s) => {
     if (s.kind === kind) return true;
     if ('body' in s) return uses(s.body, kind, schedule);
+    if (s.kind === 'revolve') return uses(s.advance, kind, schedule) || uses(s.adjoint, kind, schedule);
     if (s.kind === 'run' && schedule) return uses(schedule.procedures[s.procedure] ?? [], kind, schedule);
     return false;
   });

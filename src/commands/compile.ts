@@ -34,6 +34,7 @@ export interface CompileCommandOptions {
   restart?: number;
   tolerance?: number;
   warmStart?: boolean;
+  checkpoints?: number;
 }
 
 /** `-o -`: standard output rather than a folder. */
@@ -58,6 +59,7 @@ export function compileOptions(opts: Omit<CompileCommandOptions, 'map' | 'out' |
     ...(opts.backend === 'gpu' ? { backend: 'gpu' as const } : {}),
     ...(opts.kernels === 'js' ? { kernels: 'js' as const } : {}),
     ...implicitCompileOptions(opts),
+    ...(opts.checkpoints !== undefined ? { checkpoints: opts.checkpoints } : {}),
     sourceName,
   };
 }

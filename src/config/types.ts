@@ -30,6 +30,8 @@ export interface GenerateOptions {
   tolerance?: number;
   /** method implicit: start each single-direction solve from the previous call's solution. */
   warmStart?: boolean;
+  /** Reverse mode: keep this many checkpoint states instead of a tape of K − t, recomputing the rest (binomial checkpointing). */
+  checkpoints?: number;
   /** Output folder, relative to the config file (default: the config file's folder). */
   out?: string;
 }

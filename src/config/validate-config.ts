@@ -24,8 +24,8 @@ export interface Target {
   readonly options: Required<Omit<GenerateOptions, 'out' | 'dims' | ImplicitKey>> & Pick<GenerateOptions, 'dims' | ImplicitKey>;
 }
 
-/** The implicit method's options: passed on when given, else the compiler's defaults. */
-const IMPLICIT_KEYS = ['method', 'solver', 'solverSteps', 'restart', 'tolerance', 'warmStart'] as const;
+/** The implicit method's options and the checkpoint count: passed on when given, else the compiler's defaults. */
+const IMPLICIT_KEYS = ['method', 'solver', 'solverSteps', 'restart', 'tolerance', 'warmStart', 'checkpoints'] as const;
 type ImplicitKey = (typeof IMPLICIT_KEYS)[number];
 const OPTION_KEYS = ['mode', 'K', 'truncate', 'dims', 'emit', 'backend', 'kernels', ...IMPLICIT_KEYS, 'out'] as const;
 const TOP_KEYS = ['$schema', 'generate', ...OPTION_KEYS];
@@ -66,6 +66,7 @@ function checkOptions(obj: Record<string, unknown>, path: string, known: readonl
   if (obj.dims !== undefined) checkDims(obj.dims, join(path, 'dims'), fail);
   if (obj.solverSteps !== undefined) checkInteger(obj.solverSteps, 1, join(path, 'solverSteps'), fail);
   if (obj.restart !== undefined) checkInteger(obj.restart, 1, join(path, 'restart'), fail);
+  if (obj.checkpoints !== undefined) checkInteger(obj.checkpoints, 1, join(path, 'checkpoints'), fail);
   if (obj.tolerance !== undefined && (typeof obj.tolerance !== 'number' || !(obj.tolerance >= 0 && obj.tolerance < 1))) throw fail(join(path, 'tolerance'), `tolerance must be a number in [0, 1), got ${JSON.stringify(obj.tolerance)}`);
   if (obj.warmStart !== undefined && typeof obj.warmStart !== 'boolean') throw fail(join(path, 'warmStart'), `warmStart must be true or false, got ${JSON.stringify(obj.warmStart)}`);
   if (obj.out !== undefined && (typeof obj.out !== 'string' || obj.out === '')) throw fail(join(path, 'out'), 'out must be a folder path (relative to the config file)');
