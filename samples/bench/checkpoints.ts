@@ -53,7 +53,9 @@ const cotangent = { x: Float64Array.from({ length: n }, (_, i) => Math.cos(i)) }
 const small = 2000;
 const taped = (await compile(spec, { mode: 'reverse', K: small })).create(dims);
 const check = (await compile(spec, { mode: 'reverse', K: small, checkpoints: 40 })).create(dims);
-const same = taped.vjp!(inputs, cotangent).gradient.theta!.every((v, i) => Object.is(v, check.vjp!(inputs, cotangent).gradient.theta![i]));
+const tapeGradient = taped.vjp!(inputs, cotangent).gradient.theta!;
+const checkpointGradient = check.vjp!(inputs, cotangent).gradient.theta!;
+const same = tapeGradient.every((v, i) => Object.is(v, checkpointGradient[i]));
 log(`K = ${small}, 40 slots: checkpointed vjp ${same ? 'has the tape\'s bits' : 'DIFFERS from the tape'}`);
 taped.release();
 check.release();
