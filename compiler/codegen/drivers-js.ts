@@ -185,47 +185,25 @@ function emitReturn(ctx: DriverContext, entry: EntrySchedule) {
   }
 }
 
-/** Column block (state s, param p) of dx_K/dθ: direction d of s's tangent is column d. */
+/** dx_K/dθ by (state, param) block from the tangents: one table entry per state and per param, not per pair. */
 function emitForwardJacobian(ctx: DriverContext, state: string) {
   const { w, plan, v, size } = ctx;
+  const states = plan.state.map((s) => `[${JSON.stringify(s.name)}, ${size(s)}, ${s.dot}]`).join(', ');
+  const params = plan.params.map((p) => `[${JSON.stringify(p.name)}, ${size(p)}]`).join(', ');
   w.writeLine(`const ${v.jacobian} = {};`);
-  let pOffset = '0';
-  for (const p of plan.params) {
-    for (const s of plan.state) {
-      w.write('').block(() => {
-        w.writeLine(`const ${v.rows} = ${size(s)}, ${v.cols} = ${size(p)}, ${v.out} = new Float64Array(${v.rows} * ${v.cols});`);
-        w.writeLine(`for (let ${v.c} = 0; ${v.c} < ${v.cols}; ${v.c}++) for (let ${v.r} = 0; ${v.r} < ${v.rows}; ${v.r}++) ${v.out}[${v.r} * ${v.cols} + ${v.c}] = ${s.dot}[(${pOffset} + ${v.c}) * ${v.rows} + ${v.r}];`);
-        w.writeLine(`(${v.jacobian}.${s.name} ??= {}).${p.name} = matrix(${v.rows}, ${v.cols}, ${v.out});`);
-      });
-    }
-    pOffset = `${pOffset} + ${size(p)}`;
-  }
+  w.writeLine(`columnBlocks(${v.jacobian}, [${states}], [${params}]);`);
   w.writeLine(`return { ${state}, ${prop('jacobian', v.jacobian)} };`);
 }
 
 /** The rows of dx_K/dθ and of dx_K/dx0 (zeros when T > 0): one row per unit cotangent. */
 function emitReverseJacobian(ctx: DriverContext, entry: EntrySchedule, state: string) {
   const { w, plan, v, size } = ctx;
+  const rows = `[${plan.state.map((s) => `[${JSON.stringify(s.name)}, ${size(s)}]`).join(', ')}]`;
+  const columns = (cs: readonly { name: string; size: string; adjoints: string | null }[]) => `[${cs.map((c) => `[${JSON.stringify(c.name)}, ${c.size}, ${c.adjoints ?? 'null'}]`).join(', ')}]`;
   w.writeLine(`const ${v.jacobian} = {}, ${v.x0Jacobian} = {};`);
-  emitRowBlocks(ctx, v.jacobian, plan.params.map((p) => ({ name: p.name, size: size(p), rows: p.bar })));
-  emitRowBlocks(ctx, v.x0Jacobian, plan.state.map((s) => ({ name: s.name, size: size(s), rows: entry.x0 === 'exact' ? s.bar : null })));
+  w.writeLine(`rowBlocks(${v.jacobian}, ${rows}, ${columns(plan.params.map((p) => ({ name: p.name, size: size(p), adjoints: p.bar })))});`);
+  w.writeLine(`rowBlocks(${v.x0Jacobian}, ${rows}, ${columns(plan.state.map((s) => ({ name: s.name, size: size(s), adjoints: entry.x0 === 'exact' ? s.bar : null })))});`);
   w.writeLine(`return { ${state}, ${prop('jacobian', v.jacobian)}, ${prop('x0Jacobian', v.x0Jacobian)} };`);
-}
-
-/** Block (state s, column variable c) of `target`: row r is direction r's adjoint of c (or zeros when `rows` is null). */
-function emitRowBlocks(ctx: DriverContext, target: string, columns: readonly { name: string; size: string; rows: string | null }[]) {
-  const { w, plan, v, size } = ctx;
-  let sOffset = '0';
-  for (const s of plan.state) {
-    for (const c of columns) {
-      w.write('').block(() => {
-        w.writeLine(`const ${v.rows} = ${size(s)}, ${v.cols} = ${c.size};`);
-        const data = c.rows ? `${c.rows}.slice((${sOffset}) * ${v.cols}, (${sOffset} + ${v.rows}) * ${v.cols})` : `new Float64Array(${v.rows} * ${v.cols})`;
-        w.writeLine(`(${target}.${s.name} ??= {}).${c.name} = matrix(${v.rows}, ${v.cols}, ${data});`);
-      });
-    }
-    sOffset = `${sOffset} + ${size(s)}`;
-  }
 }
 
 /** dx and dθ from the adjoints of the unit rows: row r of each is direction r's. */

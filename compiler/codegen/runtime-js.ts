@@ -64,6 +64,36 @@ function checkKeys(object, allowed, what) {
 
 function matrix(rows, cols, data) {
   return { rows, cols, data };
+}
+
+/**
+ * The blocks target[state][column] of a reverse-mode Jacobian: row r of each is direction r's
+ * adjoint of the column variable (rows: [name, size] per state; columns: [name, size, adjoints,
+ * or null for zeros]). A loop over tables, so the code does not grow with states × columns.
+ */
+function rowBlocks(target, rows, columns) {
+  let offset = 0;
+  for (const [s, size] of rows) {
+    const block = (target[s] = {});
+    for (const [c, cols, adjoints] of columns) {
+      block[c] = matrix(size, cols, adjoints ? adjoints.slice(offset * cols, (offset + size) * cols) : new Float64Array(size * cols));
+    }
+    offset += size;
+  }
+}
+
+/** The blocks target[state][param] of a forward-mode Jacobian: direction d of a state's tangents is column d (states: [name, size, tangents]; params: [name, size]). */
+function columnBlocks(target, states, params) {
+  for (const [s, rows, tangents] of states) {
+    const block = (target[s] = {});
+    let offset = 0;
+    for (const [p, cols] of params) {
+      const out = new Float64Array(rows * cols);
+      for (let c = 0; c < cols; c++) for (let r = 0; r < rows; r++) out[r * cols + c] = tangents[(offset + c) * rows + r];
+      block[p] = matrix(rows, cols, out);
+      offset += cols;
+    }
+  }
 }`;
 
 /** Loading mini-batched inputs: printed only in modules that have them (it calls toFlat and fail above). */

@@ -72,6 +72,36 @@ function matrix(rows, cols, data) {
   return { rows, cols, data };
 }
 
+/**
+ * The blocks target[state][column] of a reverse-mode Jacobian: row r of each is direction r's
+ * adjoint of the column variable (rows: [name, size] per state; columns: [name, size, adjoints,
+ * or null for zeros]). A loop over tables, so the code does not grow with states × columns.
+ */
+function rowBlocks(target, rows, columns) {
+  let offset = 0;
+  for (const [s, size] of rows) {
+    const block = (target[s] = {});
+    for (const [c, cols, adjoints] of columns) {
+      block[c] = matrix(size, cols, adjoints ? adjoints.slice(offset * cols, (offset + size) * cols) : new Float64Array(size * cols));
+    }
+    offset += size;
+  }
+}
+
+/** The blocks target[state][param] of a forward-mode Jacobian: direction d of a state's tangents is column d (states: [name, size, tangents]; params: [name, size]). */
+function columnBlocks(target, states, params) {
+  for (const [s, rows, tangents] of states) {
+    const block = (target[s] = {});
+    let offset = 0;
+    for (const [p, cols] of params) {
+      const out = new Float64Array(rows * cols);
+      for (let c = 0; c < cols; c++) for (let r = 0; r < rows; r++) out[r * cols + c] = tangents[(offset + c) * rows + r];
+      block[p] = matrix(rows, cols, out);
+      offset += cols;
+    }
+  }
+}
+
 /** create()'s options, checked: { threads } (1 to 64; 1: no worker threads) and { maxBytes } (a positive integer). */
 function createOptions(options) {
   if (options === undefined) return {};
@@ -564,14 +594,8 @@ export function create(dims, options) {
     const state = snapshot();
     backwardSweep(n, observe);
     const jacobian = {}, x0Jacobian = {};
-    {
-      const rows = n, cols = p;
-      (jacobian.x ??= {}).theta = matrix(rows, cols, theta_bar.slice((0) * cols, (0 + rows) * cols));
-    }
-    {
-      const rows = n, cols = n;
-      (x0Jacobian.x ??= {}).x = matrix(rows, cols, x_bar.slice((0) * cols, (0 + rows) * cols));
-    }
+    rowBlocks(jacobian, [["x", n]], [["theta", p, theta_bar]]);
+    rowBlocks(x0Jacobian, [["x", n]], [["x", n, x_bar]]);
     return { state, jacobian, x0Jacobian };
   }
 
