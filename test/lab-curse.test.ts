@@ -397,7 +397,15 @@ describe('curse report', () => {
     expect(byName(fwd, 'forward error').stroke ?? 'solid').toBe('solid');
     expect(byName(fwd, 'bound (21)')).toMatchObject({ stroke: 'dotted', markers: true });
     expect(byName(rev, 'bound (18)')).toMatchObject({ stroke: 'dotted', markers: true });
-    expect(byName(fwd, 'k_max').points).toEqual([{ x: input.trace.kMax, y: errorAt(input.trace.forward, input.trace.kMax!) }]);
+    // One normalisation for both panels: relative to ‖J*‖₂, so both curves start at 1 where nothing is differentiated.
+    const scale = input.trace.forward![0]!.error;
+    expect(input.trace.forwardScale).toBe(scale);
+    expect(input.trace.reverseScale).toBe(input.trace.reverse![input.trace.reverse!.length - 1]!.error);
+    expect(byName(fwd, 'k_max').points).toEqual([{ x: input.trace.kMax, y: errorAt(input.trace.forward, input.trace.kMax!) / scale }]);
+    expect(byName(fwd, 'forward error').points[0]!.y).toBe(1);
+    expect(byName(rev, 'reverse error').points.at(-1)!.y).toBe(1);
+    expect(byName(fwd, 'iterate error').points[0]!.y).toBe(1);
+    expect(fig.yLabel).toMatch(/^relative error: ‖ẋ − J\*‖₂ \/ ‖J\*‖₂/);
     const r = await renderFigure(fig);
     expectSvg(r.svg, ['iterate error', 'forward error', 'reverse error', 'bound (21)', 'bound (18)', 'forward mode']);
     expectPng(r.png);

@@ -351,34 +351,51 @@ export function curseMarkdown(input: CurseReportInput, warnings: readonly string
   ].join('\n');
 }
 
-/** Forward and reverse panels: derivative error solid, iterate error dashed, bound dotted with markers. */
+/** The divisor of a relative error: the scale when positive, else 1 (J* = 0 or x⁰ = x*: absolute errors). */
+const divisor = (scale: number | undefined) => (scale !== undefined && scale > 0 && Number.isFinite(scale) ? scale : 1);
+
+/** What the figure's y axis shows: one normalisation for both panels. */
+export function relativeErrorLabel(measure: Measure): string {
+  return measure === 'spectral'
+    ? 'relative error: ‖ẋ − J*‖₂ / ‖J*‖₂ and ‖x̄ − J*‖₂ / ‖J*‖₂; iterates ‖x_k − x*‖ / ‖x⁰ − x*‖'
+    : 'relative error: ‖(ẋ − J*)v‖ / ‖J*v‖ (forward), ‖uᵀ(x̄ − J*)‖ / ‖uᵀJ*‖ (reverse); iterates ‖x_k − x*‖ / ‖x⁰ − x*‖';
+}
+
+/**
+ * Forward and reverse panels: derivative error solid, iterate error dashed, bound dotted with
+ * markers. Both panels show relative errors (the forward error over ‖J*v‖, the reverse error
+ * over ‖uᵀJ*‖, the bounds over the same scale), so the same quantity has the same size in both.
+ */
 export function curseFigure(input: CurseReportInput): Figure {
   const { trace } = input;
   const rows = curseRows(input);
   const s = curseSummary(input, rows);
   const t = trace.truncate;
-  const iterate: Series = { name: 'iterate error', points: thin(xy(trace.iterate)), stroke: 'dashed' };
-  const boundPoints = (key: 'forwardBound' | 'reverseBound') => {
+  const xyOver = (pts: readonly Point[], scale: number) => pts.map((p) => ({ x: p.k, y: p.error / scale }));
+  const iterate: Series = { name: 'iterate error', points: thin(xyOver(trace.iterate, divisor(trace.iterate[0]?.error))), stroke: 'dashed' };
+  const boundPoints = (key: 'forwardBound' | 'reverseBound', scale: number) => {
     const picks = sampleKs(t, trace.K, 31);
-    return rows.filter((r) => picks.includes(r.k) && r[key] !== null).map((r) => ({ x: r.k, y: r[key]! }));
+    return rows.filter((r) => picks.includes(r.k) && r[key] !== null).map((r) => ({ x: r.k, y: r[key]! / scale }));
   };
   const panels = [];
   if (trace.forward) {
-    const series: Series[] = [iterate, { name: 'forward error', points: thin(xy(trace.forward)) }];
-    if (boundsApply(input)) series.push({ name: 'bound (21)', points: boundPoints('forwardBound'), stroke: 'dotted', markers: true });
-    if (s.kMax !== null) series.push({ name: 'k_max', points: [{ x: s.kMax, y: s.forwardPeak! }], markers: true });
+    const f = divisor(trace.forwardScale);
+    const series: Series[] = [iterate, { name: 'forward error', points: thin(xyOver(trace.forward, f)) }];
+    if (boundsApply(input)) series.push({ name: 'bound (21)', points: boundPoints('forwardBound', f), stroke: 'dotted', markers: true });
+    if (s.kMax !== null) series.push({ name: 'k_max', points: [{ x: s.kMax, y: s.forwardPeak! / f }], markers: true });
     panels.push({ title: t > 0 ? `forward mode (late start t = ${t})` : 'forward mode', series });
   }
   if (trace.reverse) {
-    const series: Series[] = [iterate, { name: 'reverse error', points: thin(xy(trace.reverse)) }];
-    if (boundsApply(input)) series.push({ name: 'bound (18)', points: boundPoints('reverseBound'), stroke: 'dotted', markers: true });
-    if (s.kMin !== null) series.push({ name: 'k_min', points: [{ x: s.kMin, y: s.reverseMin! }], markers: true });
+    const r = divisor(trace.reverseScale);
+    const series: Series[] = [iterate, { name: 'reverse error', points: thin(xyOver(trace.reverse, r)) }];
+    if (boundsApply(input)) series.push({ name: 'bound (18)', points: boundPoints('reverseBound', r), stroke: 'dotted', markers: true });
+    if (s.kMin !== null) series.push({ name: 'k_min', points: [{ x: s.kMin, y: s.reverseMin! / r }], markers: true });
     panels.push({ title: t > 0 ? `reverse mode (stopped at k ≥ ${t})` : 'reverse mode (stopped at k)', series });
   }
   return {
     title: `Curse of unrolling: ${input.map}, K = ${trace.K}${t > 0 ? `, t = ${t}` : ''}`,
     xLabel: 'k',
-    yLabel: trace.measure === 'spectral' ? 'error (spectral norm)' : `error (mean over ${trace.directions} directions)`,
+    yLabel: `${relativeErrorLabel(trace.measure)}${trace.measure === 'spectral' ? '' : `, mean over ${trace.directions} directions`}`,
     logY: true,
     panels,
   };

@@ -30,6 +30,15 @@ export interface CurseTrace {
   readonly forward?: readonly Point[];
   /** ‖X̄_k − J*‖ for k = t..K (reverse or both), ascending in k. */
   readonly reverse?: readonly Point[];
+  /**
+   * The scales for one normalisation of both panels: the mean of ‖J*v‖ over the forward
+   * directions (‖J*‖₂ for full Jacobians), which is the forward error at k = t (ẋ_t^t = 0), and
+   * the mean of ‖uᵀJ*‖ over the reverse directions (‖J*‖₂), the reverse error at k = K.
+   * error / scale is the relative error (mean error over mean norm, so a bound on the mean
+   * error divided by the same scale still bounds it).
+   */
+  readonly forwardScale?: number;
+  readonly reverseScale?: number;
   /** Where the forward error peaks, and where the reverse error is least. */
   readonly kMax?: number;
   readonly kMin?: number;
@@ -91,6 +100,7 @@ export async function traceCurse(problem: LabProblem, ref: Reference, options: T
   const argBy = (pts: readonly Point[], better: (a: number, b: number) => boolean) => pts.reduce((best, p) => (better(p.error, best.error) ? p : best), pts[0]!).k;
   return {
     K, truncate: t, measure, directions: count, iterate, forward, reverse,
+    forwardScale: forward?.[0]!.error, reverseScale: reverse?.[reverse.length - 1]!.error,
     kMax: forward ? argBy(forward, (a, b) => a > b) : undefined,
     kMin: reverse ? argBy(reverse, (a, b) => a < b) : undefined,
   };
