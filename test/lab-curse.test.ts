@@ -315,15 +315,16 @@ describe('C5: the truncated errors obey (21) with the true constants of the quad
     }
   });
 
-  it('the lab estimates ρ exactly, L_A = 0, and L_B as a lower bound of the true 2α‖A‖₂', async () => {
+  it('the lab computes ρ, L_A = 0 and L_B = 2α‖A‖₂ exactly (GD on a quadratic is affine in x)', async () => {
     const { problem, ref } = await labFor(OPTIMAL);
     const ex = exactLsq(OPTIMAL);
     const c = await estimateConstants(problem, ref, { K });
     expect(c.contractive).toBe(true);
+    expect(c.kinds).toEqual({ rho: 'exact', LA: 'exact', LB: 'exact' });
     expect(c.rho).toBeCloseTo(ex.rho, 10);
-    expect(c.LA).toBeLessThan(1e-8);
-    expect(c.LB).toBeLessThanOrEqual(ex.C * (1 + 1e-9));
-    expect(c.LB).toBeGreaterThan(0.3 * ex.C);
+    expect(c.LA).toBe(0);
+    // sup over unit d and dA of ‖α(dAᵀA + AᵀdA)d‖ is attained at d = v₁, dA = u₁v₁ᵀ: 2ασ₁.
+    expect(Math.abs(c.LB / ex.C - 1)).toBeLessThan(1e-9);
     expect(c.e0).toBeCloseTo(ex.e0, 10);
     expect(c.normJStar).toBeCloseTo(ex.jNorm, 8);
   });

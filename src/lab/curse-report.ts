@@ -8,7 +8,7 @@
 // (22) φ(Δ), the bound at the end of a budgeted run. They are drawn only when they apply:
 // the fixed-point solve converged and the estimated ρ is below 1.
 
-import { forwardBound, reverseBound, type Constants } from './bounds.js';
+import { forwardBound, reverseBound, type ConstantKind, type Constants } from './bounds.js';
 import type { FixedPoint } from './fixed-point.js';
 import { markdownTable } from './output.js';
 import type { Figure, Series } from './plot.js';
@@ -166,16 +166,18 @@ const measureText = (measure: Measure, directions: number, seed: number) =>
     ? 'spectral norms of full Jacobian errors'
     : `norms of JVP/VJP errors along ${directions} random unit direction${directions === 1 ? '' : 's'} (seed ${seed}), averaged`;
 
+const kindText = (k: ConstantKind) => (k === 'estimate' ? 'secant estimate, a lower bound' : k);
+
 function constantsTable(c: Constants): string {
   return markdownTable(
     ['constant', 'value', 'meaning'],
     [
       ['sr(∂ₓΦ(x*))', fmt(c.spectralRadius, 6), 'spectral radius: the contraction factor (asymptotic rate) of the iteration'],
-      ['ρ', fmt(c.rho, 6), 'Lipschitz modulus in the 2-norm, used by the bounds (they need ρ < 1)'],
+      ['ρ', fmt(c.rho, 6), `Lipschitz modulus in the 2-norm, used by the bounds (they need ρ < 1) (${c.kinds.rho})`],
       ['‖∂ₓΦ(x*)‖₂', fmt(c.rhoStar, 6), 'contraction at the fixed point'],
       ['max ‖∂ₓΦ(x_k)‖₂', fmt(c.rhoAlongIterates, 6), 'largest along the sampled iterates'],
-      ['L_A', fmt(c.LA), 'Lipschitz constant of x ↦ ∂ₓΦ (secant estimate)'],
-      ['L_B', fmt(c.LB), 'Lipschitz constant of x ↦ ∂θΦ (secant estimate)'],
+      ['L_A', fmt(c.LA), `Lipschitz constant of x ↦ ∂ₓΦ (${kindText(c.kinds.LA)})`],
+      ['L_B', fmt(c.LB), `Lipschitz constant of x ↦ ∂θΦ (${kindText(c.kinds.LB)})`],
       ['‖B*‖', fmt(c.normBStar), '‖∂θΦ(x*)‖₂, in place of M_B'],
       ['‖J*‖', fmt(c.normJStar), 'norm of the implicit Jacobian (I − A*)⁻¹B*'],
       ['‖x⁰ − x*‖', fmt(c.e0), 'initial iterate error'],
@@ -187,7 +189,7 @@ function constantsTable(c: Constants): string {
 function constantsJson(c: Constants) {
   return {
     rho: c.rho, rhoStar: c.rhoStar, rhoAlongIterates: c.rhoAlongIterates, spectralRadius: c.spectralRadius, LA: c.LA, LB: c.LB,
-    normBStar: c.normBStar, normJStar: c.normJStar, e0: c.e0, C: c.C, contractive: c.contractive, convergent: c.convergent, notes: c.notes,
+    normBStar: c.normBStar, normJStar: c.normJStar, e0: c.e0, C: c.C, contractive: c.contractive, convergent: c.convergent, kinds: c.kinds, notes: c.notes,
   };
 }
 
@@ -485,6 +487,7 @@ export function truncationJson(input: TruncationReportInput, warnings: readonly 
       finalForward: r.finalForward,
       finalReverse: r.finalReverse,
       phi: bounds ? r.bound : null,
+      resources: r.resources ?? null,
       kMax: r.trace.kMax ?? null,
       kMin: r.trace.kMin ?? null,
       iterate: r.trace.iterate.map((p) => p.error),
@@ -538,8 +541,13 @@ export function truncationMarkdown(input: TruncationReportInput, warnings: reado
   const best = bestRun(sweep);
   const note = (r: BudgetRun) => [jStar && r === best ? 'best measured' : '', bounds && r.delta === sweep.predicted.delta ? 'recommended (bound-optimal)' : ''].filter(Boolean).join(', ');
   const perDelta = markdownTable(
-    ['Δ', 't = (1+ω)Δ', 'iterations K+ωΔ', 'cost', 'final forward error', 'final reverse error', 'φ(Δ)', ''],
-    sweep.runs.map((r) => [r.delta, r.t, r.iterations, fmt(r.cost), fmt(r.finalForward), fmt(r.finalReverse), bounds ? fmt(r.bound) : '—', note(r)]),
+    ['Δ', 't = (1+ω)Δ', 'iterations K+ωΔ', 'cost', 'final forward error', 'final reverse error', 'φ(Δ)', 'bufferBytes fwd / rev', 'jvp / vjp ms (median)', ''],
+    sweep.runs.map((r) => [
+      r.delta, r.t, r.iterations, fmt(r.cost), fmt(r.finalForward), fmt(r.finalReverse), bounds ? fmt(r.bound) : '—',
+      r.resources ? `${r.resources.forwardBytes} / ${r.resources.reverseBytes}` : '—',
+      r.resources ? `${r.resources.jvpMs.toPrecision(3)} / ${r.resources.vjpMs.toPrecision(3)}` : '—',
+      note(r),
+    ]),
   );
   return [
     `# Truncation under a fixed budget: \`${input.map}\``,
@@ -558,6 +566,8 @@ export function truncationMarkdown(input: TruncationReportInput, warnings: reado
     '## Runs',
     '',
     perDelta,
+    '',
+    `Beside the ω cost model (every Δ costs (1 + ω)K map evaluations), each Δ's compiled modules are measured: bufferBytes() of the forward-mode and of the reverse-mode instance (the reverse tape holds the K − Δ states it differentiates through) and the median wall time of ${sweep.runs[0]?.resources?.calls ?? 0} jvp and vjp calls along one unit direction, after a warm-up call (this machine, for comparison between rows only).`,
     '',
     ...recommendationSection(input),
   ].join('\n');
