@@ -86,7 +86,7 @@ export async function runRep(config: PaperConfig, data: LsqData, n: number, rep:
   const trueConstants: PhiConstants = { label: `true ${step} n=${n} rep ${rep}`, rho, C: 2 * alpha * Math.sqrt(data.L), a: ref.jNorm, e0: constants.e0, K, omega };
   const estimatedPhi: PhiConstants = { label: `estimated ${step} n=${n} rep ${rep}`, rho: constants.rho, C: constants.C, a: constants.normJStar, e0: constants.e0, K, omega };
   out.phiSets.push(trueConstants, estimatedPhi);
-  const sweep = await sweepTruncation(problem, ref, constants, { K, omega, deltas, measure: 'directions', directions: config.directions, seed: seedFor(config, n, rep, 1), onRun: () => tick() });
+  const sweep = await sweepTruncation(problem, ref, constants, { K, omega, deltas, measure: 'directions', directions: config.directions, seed: seedFor(config, n, rep, 1), timingCalls: 0, onRun: () => tick() });
   const trueK = asConstants(trueConstants);
   const rng = randomGenerator(seedFor(config, n, rep, 2));
   const run: RepRun = {
