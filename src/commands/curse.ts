@@ -105,6 +105,7 @@ export async function curseCommand(specFile: string, opts: CurseCommandOptions, 
   );
   const input: CurseReportInput = {
     ...lab.context,
+    jStar: { method: lab.ref.method, residual: lab.ref.solveResidual() },
     options: { K: opts.K, truncate: opts.truncate, mode: opts.mode, measure: trace.measure, directions: trace.directions, seed: opts.seed },
     trace,
   };

@@ -15,6 +15,7 @@ import { concat, initialState, type LabProblem, type Named } from './problem.js'
 import type { Reference } from './fixed-point.js';
 import { norm } from './stats.js';
 import { exactConstants, exactnessObstacle } from './exact-constants.js';
+import { operatorNorm, stepProducts } from './matrix-free.js';
 
 export interface Constants {
   readonly rho: number;
@@ -89,18 +90,30 @@ export async function estimateConstants(problem: LabProblem, ref: Reference, opt
   let rhoAlong = 0;
   let LA = 0;
   let LB = 0;
+  const star = ref.A && ref.B ? null : await stepProducts(problem, ref.fixedPoint.state);
   for (const [, state] of [...states.entries()].sort((a, b) => a[0] - b[0])) {
+    const dist = norm(concat(state, model.state).map((v, i) => v - xStar[i]!));
+    const close = dist <= 1e-8 * Math.max(1, norm(xStar)); // too close: the ratio is rounding noise
+    if (star) {
+      // Matrix-free (no dense partials at this size): norms of products by power iteration.
+      const k = await stepProducts(problem, state);
+      rhoAlong = Math.max(rhoAlong, operatorNorm(k.ax, k.axT, k.S, 30, 1e-6));
+      if (close) continue;
+      const diff = (f: (z: Float64Array) => Float64Array, g: (z: Float64Array) => Float64Array) => (z: Float64Array) => { const a = f(z); const b = g(z); return a.map((v, i) => v - b[i]!); };
+      LA = Math.max(LA, operatorNorm(diff(k.ax, star.ax), diff(k.axT, star.axT), k.S, 30, 1e-6) / dist);
+      LB = Math.max(LB, operatorNorm(diff(k.bx, star.bx), diff(k.bxT, star.bxT), k.P, 30, 1e-6) / dist);
+      continue;
+    }
     const a = one.partialX(inputs as never, state as never);
     const Ak = denseMatrix(a.rows, a.cols, a.data);
     rhoAlong = Math.max(rhoAlong, spectralNorm(Ak));
-    const dist = norm(concat(state, model.state).map((v, i) => v - xStar[i]!));
-    if (dist <= 1e-8 * Math.max(1, norm(xStar))) continue; // too close: the ratio is rounding noise
-    LA = Math.max(LA, spectralNorm(minus(Ak, ref.A)) / dist);
+    if (close) continue;
+    LA = Math.max(LA, spectralNorm(minus(Ak, ref.A!)) / dist);
     const b = one.partialTheta(inputs as never, state as never);
-    LB = Math.max(LB, spectralNorm(minus(denseMatrix(b.rows, b.cols, b.data), ref.B)) / dist);
+    LB = Math.max(LB, spectralNorm(minus(denseMatrix(b.rows, b.cols, b.data), ref.B!)) / dist);
   }
   let rho = Math.max(ref.rhoStar, rhoAlong);
-  const normBStar = spectralNorm(ref.B);
+  const normBStar = star ? operatorNorm(star.bx, star.bxT, star.P, 30, 1e-6) : spectralNorm(ref.B!);
   // A map affine in x: the constants exactly (exact-constants.ts) instead of secant estimates.
   const why = exactnessObstacle(problem);
   let kinds: ConstantKinds = { rho: 'estimate', LA: 'estimate', LB: 'estimate', why: why ?? undefined };
@@ -122,7 +135,9 @@ export async function estimateConstants(problem: LabProblem, ref: Reference, opt
       `L_A, L_B: largest secant ratios ‖∂Φ(x_k) − ∂Φ(x*)‖₂ / ‖x_k − x*‖ over the sampled iterates (estimates, lower bounds of the global constants)`,
     ]),
     `‖B*‖ = ‖∂θΦ(x*)‖₂ stands in for M_B; C = L_A‖J*‖ + L_B (the sharper constant of Lemma 6)`,
-    `‖x⁰ − x*‖ and ‖J*‖ are computed exactly (x* from the fixed-point solve, J* = (I − ∂ₓΦ)⁻¹∂θΦ)`,
+    ref.method === 'GMRES'
+      ? `‖x⁰ − x*‖ is exact (x* from the fixed-point solve); ‖J*‖ by power iteration on J*ᵀJ*, each product J*v, uᵀJ* a GMRES solve of (I − ∂ₓΦ) or its transpose to a relative residual ≤ 1e-12 (no dense Jacobians at this size)`
+      : `‖x⁰ − x*‖ and ‖J*‖ are computed exactly (x* from the fixed-point solve, J* = (I − ∂ₓΦ)⁻¹∂θΦ)`,
   ];
   notes.push(`sr(∂ₓΦ(x*)) = ${ref.srStar.toPrecision(6)}: the spectral radius (largest |eigenvalue|, dense eigen-solve), the asymptotic rate of the iteration`);
   if (rho >= 1 && ref.srStar < 1) {

@@ -9,6 +9,7 @@
 // the fixed-point solve converged and the estimated ρ is below 1.
 
 import { forwardBound, reverseBound, type ConstantKind, type Constants } from './bounds.js';
+import { DENSE_REFERENCE_LIMIT } from './fixed-point.js';
 import type { FixedPoint } from './fixed-point.js';
 import { markdownTable } from './output.js';
 import type { Figure, Series } from './plot.js';
@@ -26,6 +27,16 @@ export interface LabContext {
   readonly paramSize: number;
   readonly fixedPoint: Pick<FixedPoint, 'residual' | 'converged' | 'iterations'>;
   readonly constants: Constants;
+  /** How J* (or J*v, uᵀJ*) was obtained, and the largest relative residual of its solves. */
+  readonly jStar?: { readonly method: 'dense LU' | 'GMRES'; readonly residual: number };
+}
+
+/** One line on how J* was obtained, for the reports. */
+export function jStarText(ctx: LabContext): string {
+  if (!ctx.jStar) return '';
+  return ctx.jStar.method === 'GMRES'
+    ? `- J*: no dense Jacobians above ${DENSE_REFERENCE_LIMIT} entries (here ${ctx.stateSize * ctx.paramSize}): every J*v and uᵀJ* is a matrix-free GMRES solve of (I − ∂ₓΦ) or its transpose with the generated one-step jvp/vjp, to a relative residual of 1e-12; largest residual reached ${fmt(ctx.jStar.residual)}.`
+    : '- J* = (I − ∂ₓΦ)⁻¹∂θΦ from the dense partial Jacobians at x* and one LU solve.';
 }
 
 export interface CurseOptions {
@@ -201,6 +212,7 @@ function contextJson(ctx: LabContext) {
     stateSize: ctx.stateSize,
     paramSize: ctx.paramSize,
     fixedPoint: { residual: ctx.fixedPoint.residual, converged: ctx.fixedPoint.converged, iterations: ctx.fixedPoint.iterations },
+    jStar: ctx.jStar ?? null,
     constants: constantsJson(ctx.constants),
   };
 }
@@ -337,6 +349,7 @@ export function curseMarkdown(input: CurseReportInput, warnings: readonly string
     '',
     ...c.notes.map((n) => `- ${n}`),
     `- x* from the fixed-point solve: relative residual ${fmt(input.fixedPoint.residual)} after ${input.fixedPoint.iterations} iteration${input.fixedPoint.iterations === 1 ? '' : 's'} (${input.fixedPoint.converged ? 'converged' : 'NOT converged'}).`,
+    ...(input.jStar ? [jStarText(input)] : []),
     '',
     bounds
       ? `Bounds drawn: (21) ρ^{k−t}‖J*‖ + C(k−t)ρ^{k−1}‖x⁰ − x*‖ for the forward error (t = ${o.truncate}${o.truncate === 0 ? ', i.e. (17)' : ''}) and (18) ρ^{K−k}‖J*‖ + C(K−k)ρ^{K−1}‖x⁰ − x*‖ for the reverse sweep stopped at k.`

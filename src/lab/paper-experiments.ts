@@ -194,7 +194,8 @@ export async function runBilevelRep(config: PaperConfig, rep: number, tick: () =
     const o = one.outerAt!(p.inputs, ref.fixedPoint.state);
     const gx = concat(o.stateGradient, p.model.state);
     let g = o.paramGradient.lam![0]!;
-    for (let i = 0; i < gx.length; i++) g += gx[i]! * ref.J.data[i * ref.J.cols]!;
+    const J = ref.J!; // small: dense LU
+    for (let i = 0; i < gx.length; i++) g += gx[i]! * J.data[i * J.cols]!;
     return { g, xStar: ref.fixedPoint.vector, loss: o.loss };
   };
   let lam = c.lambda0;
