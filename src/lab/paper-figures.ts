@@ -54,7 +54,7 @@ export const SERIES = {
   iterate: '‖x_k − x*‖ (algorithm)',
   iterateEnd: '‖x − x*‖ at the end of each run (circles)',
   final: 'final derivative error (circles)',
-  bound: 'bound φ(Δ) / ‖J*v‖, estimated constants (crosses)',
+  bound: 'bound φ(Δ) / ‖J*v‖, constants of estimateConstants (crosses)',
   truncation: (t: number, delta: number) => `t = ${t} (Δ = ${delta})`,
 };
 
