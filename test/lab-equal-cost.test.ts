@@ -1,0 +1,46 @@
+// The equal-cost comparison (src/lab/equal-cost.ts): full and truncated unrolling at the same
+// budget (1 + ω)E, each with its error against uᵀJ*, wall time and bufferBytes, and the hook
+// that adds a series (here a method that returns zero, whose relative error is exactly 1).
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { inMemorySource } from '../compiler/spec/source.js';
+import { estimateConstants } from '../src/lab/bounds.js';
+import { compareAtEqualCost, measure, UNROLLING_METHODS, type CostMethod } from '../src/lab/equal-cost.js';
+import { reference } from '../src/lab/fixed-point.js';
+import { makeProblem } from '../src/lab/problem.js';
+import { ROOT } from './helpers/cli.js';
+
+const DATA = JSON.parse(readFileSync(join(ROOT, 'samples', 'curse', 'data.json'), 'utf8')) as { A: number[][]; b: number[]; x0: { x: number[] } };
+
+describe('equal-cost comparison', () => {
+  it('full and truncated unrolling cost (1 + ω)E each; a third series plugs in through CostMethod', async () => {
+    const problem = makeProblem(inMemorySource({ name: 'lsq', state: { x: 'n' }, params: { A: 'm,n', b: 'm' }, constants: { alpha: 0.02 }, objective: '0.5*sum((A*x - b).^2)', method: { name: 'gd', step: 'alpha' } } as never), { A: DATA.A, b: DATA.b }, { x: DATA.x0.x });
+    const ref = await reference(problem);
+    const constants = await estimateConstants(problem, ref, { K: 240 });
+    const zero: CostMethod = {
+      name: 'zero',
+      run: async (ctx, e) => measure(ctx, e, { steps: 0, vjps: 0 }, 'nothing', () => 0, () => new Float64Array(problem.paramSize)),
+    };
+    const budgets = [40, 80];
+    const series = await compareAtEqualCost(problem, ref, constants, budgets, { methods: [...UNROLLING_METHODS, zero], omega: 2, timingCalls: 2 });
+    expect(series.map((s) => s.method)).toEqual(['full unrolling (t = 0)', 'truncated unrolling (bound-optimal Δ)', 'zero']);
+    for (const s of series.slice(0, 2)) {
+      s.points.forEach((p, i) => {
+        expect(p.budget).toBe(budgets[i]);
+        expect(p.cost).toBe(3 * budgets[i]!);
+        expect(p.relativeError).toBeGreaterThan(0);
+        expect(Number.isFinite(p.wallMs) && p.wallMs > 0).toBe(true);
+      });
+    }
+    const [full, truncated] = series;
+    full!.points.forEach((p, i) => expect(p.vjps).toBe(budgets[i]));
+    // Truncation trades VJPs (and tape bytes: 8 per state entry per VJP step) for forward steps.
+    truncated!.points.forEach((p, i) => {
+      const f = full!.points[i]!;
+      expect(f.bufferBytes - p.bufferBytes).toBe(8 * problem.stateSize * (f.vjps - p.vjps));
+    });
+    expect(series[2]!.points.every((p) => p.relativeError === 1 && p.cost === 0)).toBe(true);
+  }, 120_000);
+});
