@@ -406,7 +406,8 @@ describe('curse report', () => {
     expect(byName(fwd, 'forward error').points[0]!.y).toBe(1);
     expect(byName(rev, 'reverse error').points.at(-1)!.y).toBe(1);
     expect(byName(fwd, 'iterate error').points[0]!.y).toBe(1);
-    expect(fig.yLabel).toMatch(/^relative error: ‖ẋ − J\*‖₂ \/ ‖J\*‖₂/);
+    expect(fig.yLabel).toBe('relative error (÷ ‖J*‖₂)');
+    expect(curseMarkdown(input, [])).toContain('Figure: one normalisation for both panels, relative error: ‖ẋ − J*‖₂ / ‖J*‖₂ and ‖x̄ − J*‖₂ / ‖J*‖₂');
     const r = await renderFigure(fig);
     expectSvg(r.svg, ['iterate error', 'forward error', 'reverse error', 'bound (21)', 'bound (18)', 'forward mode']);
     expectPng(r.png);

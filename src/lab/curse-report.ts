@@ -355,6 +355,8 @@ export function curseMarkdown(input: CurseReportInput, warnings: readonly string
       ? `Bounds drawn: (21) ρ^{k−t}‖J*‖ + C(k−t)ρ^{k−1}‖x⁰ − x*‖ for the forward error (t = ${o.truncate}${o.truncate === 0 ? ', i.e. (17)' : ''}) and (18) ρ^{K−k}‖J*‖ + C(K−k)ρ^{K−1}‖x⁰ − x*‖ for the reverse sweep stopped at k.`
       : 'Bounds not drawn (see the warnings).',
     '',
+    `Figure: one normalisation for both panels, ${relativeErrorLabel(trace.measure)}; bounds are divided by the same scale. The tables give absolute errors.`,
+    '',
     '## The curse',
     '',
     ...curseIndicatorLines(input, s),
@@ -410,7 +412,8 @@ export function curseFigure(input: CurseReportInput): Figure {
   return {
     title: `Curse of unrolling: ${input.map}, K = ${trace.K}${t > 0 ? `, t = ${t}` : ''}`,
     xLabel: 'k',
-    yLabel: `${relativeErrorLabel(trace.measure)}${trace.measure === 'spectral' ? '' : `, mean over ${trace.directions} directions`}`,
+    // Short, so the axis does not stretch the figure; the report says what is divided by what.
+    yLabel: trace.measure === 'spectral' ? 'relative error (÷ ‖J*‖₂)' : 'relative error (÷ ‖J*v‖, ‖uᵀJ*‖)',
     logY: true,
     panels,
   };
