@@ -23,6 +23,8 @@ export interface ConfigurationSummary {
   readonly alphaL: number;
   readonly rho: number;
   readonly LBEstimate: number;
+  /** Whether the lab's L_B of repetition 0 is exact, a rigorous upper bound or an estimate. */
+  readonly LBKind: string;
   readonly LBTrue: number;
   readonly normJ: number;
   readonly e0: number;
@@ -196,7 +198,7 @@ function summarise(config: PaperConfig, reps: ReadonlyMap<string, readonly RepRu
       summary.outcomes.push(outcome);
       summary.configurations.push({
         step, n, kappa, alphaL: median(rs.map((r) => r.alpha * r.L)), rho: median(rs.map((r) => r.trueConstants.rho)),
-        LBEstimate: median(rs.map((r) => r.constants.LB)), LBTrue: median(rs.map((r) => r.trueConstants.C)),
+        LBEstimate: median(rs.map((r) => r.constants.LB)), LBKind: rs[0]!.constants.kinds.LB, LBTrue: median(rs.map((r) => r.trueConstants.C)),
         normJ: median(rs.map((r) => r.trueConstants.a)), e0: median(rs.map((r) => r.trueConstants.e0)),
         horizon: shape.horizon!, kMax: shape.kMax, kMin: shape.kMin, deltas: config.deltas, finalForward, finalReverse, finalIterate, phiEstimated, phiTrue,
         bestDelta: bestDelta(outcome), predictedDelta: outcome.predictedDelta!, continuousDelta: median(rs.map((r) => r.predictedContinuous)),
