@@ -2,17 +2,21 @@
 // budget (1 + ω)E, each with its error against uᵀJ*, wall time and bufferBytes, and the hook
 // that adds a series (here a method that returns zero, whose relative error is exactly 1).
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { inMemorySource } from '../compiler/spec/source.js';
 import { estimateConstants } from '../src/lab/bounds.js';
 import { compareAtEqualCost, measure, UNROLLING_METHODS, type CostMethod } from '../src/lab/equal-cost.js';
 import { reference } from '../src/lab/fixed-point.js';
 import { makeProblem } from '../src/lab/problem.js';
-import { ROOT } from './helpers/cli.js';
+import { ROOT, removeTempDirs, tempDir } from './helpers/cli.js';
+import { buildProgram } from '../src/cli.js';
+import { curseCommand } from '../src/commands/curse.js';
 
 const DATA = JSON.parse(readFileSync(join(ROOT, 'samples', 'curse', 'data.json'), 'utf8')) as { A: number[][]; b: number[]; x0: { x: number[] } };
+
+afterAll(() => removeTempDirs());
 
 describe('equal-cost comparison', () => {
   it('full and truncated unrolling cost (1 + ω)E each; a third series plugs in through CostMethod', async () => {
@@ -42,5 +46,21 @@ describe('equal-cost comparison', () => {
       expect(f.bufferBytes - p.bufferBytes).toBe(8 * problem.stateSize * (f.vjps - p.vjps));
     });
     expect(series[2]!.points.every((p) => p.relativeError === 1 && p.cost === 0)).toBe(true);
+  }, 120_000);
+
+  it('phic curse --equal-cost 20,40: the comparison in the JSON and a Markdown table', async () => {
+    const cmd = buildProgram().commands.find((c) => c.name() === 'curse')!;
+    expect(cmd.options.map((o) => o.long)).toContain('--equal-cost');
+    const dir = tempDir('phic-equal-cost-');
+    writeFileSync(join(dir, 'lsq.phi.json'), JSON.stringify({ name: 'lsq', state: { x: 'n' }, params: { A: 'm,n', b: 'm' }, constants: { alpha: 0.02 }, objective: '0.5*sum((A*x - b).^2)', method: { name: 'gd', step: 'alpha' } }));
+    writeFileSync(join(dir, 'data.json'), JSON.stringify(DATA));
+    const quiet = { stdout: () => {}, stderr: () => {}, cwd: dir };
+    await curseCommand('lsq.phi.json', { data: 'data.json', K: 30, truncate: 0, mode: 'both', directions: 1, seed: 1, out: 'out', name: 'curse', equalCost: [20, 40] }, quiet as never);
+    const json = JSON.parse(readFileSync(join(dir, 'out', 'curse.json'), 'utf8')) as { equalCost: { method: string; points: { budget: number; cost: number }[] }[] };
+    expect(json.equalCost.map((s) => s.method)).toEqual(['full unrolling (t = 0)', 'truncated unrolling (bound-optimal Δ)']);
+    expect(json.equalCost.every((s) => s.points.map((p) => p.cost).join() === '60,120')).toBe(true);
+    const md = readFileSync(join(dir, 'out', 'curse.md'), 'utf8');
+    expect(md).toContain('## Equal cost');
+    expect(md).toMatch(/^\| full unrolling \(t = 0\) \| 20 \| K = 20, t = 0 \| 20 \| 20 \| 60 \|/m);
   }, 120_000);
 });

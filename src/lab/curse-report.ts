@@ -10,6 +10,7 @@
 
 import { forwardBound, reverseBound, type ConstantKind, type Constants } from './bounds.js';
 import { DENSE_REFERENCE_LIMIT } from './fixed-point.js';
+import type { CostSeries } from './equal-cost.js';
 import type { FixedPoint } from './fixed-point.js';
 import { markdownTable } from './output.js';
 import type { Figure, Series } from './plot.js';
@@ -51,6 +52,22 @@ export interface CurseOptions {
 export interface CurseReportInput extends LabContext {
   readonly options: CurseOptions;
   readonly trace: CurseTrace;
+  /** The equal-cost comparison (phic curse --equal-cost), when asked for. */
+  readonly equalCost?: readonly CostSeries[];
+}
+
+/** The equal-cost section: one row per (method, budget). */
+function equalCostLines(series: readonly CostSeries[] | undefined): string[] {
+  if (!series?.length) return [];
+  return [
+    '## Equal cost',
+    '',
+    'Each method gets the budget (1 + ω)E map evaluations (ω = 2: a one-step VJP costs two map evaluations), spent as forward steps and VJPs; errors ‖g − uᵀJ*‖/‖uᵀJ*‖ along one seeded unit cotangent u; wall time is the median of three calls after a warm-up (this machine); bufferBytes of a fresh reverse-mode instance after the calls.',
+    '',
+    markdownTable(['method', 'E', 'run', 'forward steps', 'VJPs', 'cost', 'relative error', 'wall ms', 'bufferBytes'],
+      series.flatMap((s) => s.points.map((p) => [s.method, p.budget, p.setting, p.steps, p.vjps, p.cost, fmt(p.relativeError), p.wallMs.toPrecision(3), p.bufferBytes]))),
+    '',
+  ];
 }
 
 export interface TruncationOptions {
@@ -289,6 +306,7 @@ export function curseJson(input: CurseReportInput, warnings: readonly string[]):
     kMax: summary.kMax,
     kMin: summary.kMin,
     summary,
+    equalCost: input.equalCost ?? null,
     rows,
   };
 }
@@ -365,6 +383,7 @@ export function curseMarkdown(input: CurseReportInput, warnings: readonly string
     '',
     markdownTable(header, table),
     '',
+    ...equalCostLines(input.equalCost),
   ].join('\n');
 }
 
