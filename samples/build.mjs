@@ -25,6 +25,7 @@ export const SAMPLES = [
   { name: 'hyper_cleaning', K: 40, truncate: 0, dims: 'B=4,b=5,d=3,v=12' },
   { name: 'maml', K: 5, truncate: 0, dims: 'm=10,d=1,h=8,q=10' },
   { name: 'newton', K: 60, truncate: 0, dims: 'm=16,n=3' },
+  { name: 'logistic_bilevel', K: 40, truncate: 0, dims: 'm=40,n=8,v=60' },
 ];
 
 export function buildSamples() {

@@ -315,15 +315,16 @@ describe('C5: the truncated errors obey (21) with the true constants of the quad
     }
   });
 
-  it('the lab estimates ρ exactly, L_A = 0, and L_B as a lower bound of the true 2α‖A‖₂', async () => {
+  it('the lab computes ρ, L_A = 0 and L_B = 2α‖A‖₂ exactly (GD on a quadratic is affine in x)', async () => {
     const { problem, ref } = await labFor(OPTIMAL);
     const ex = exactLsq(OPTIMAL);
     const c = await estimateConstants(problem, ref, { K });
     expect(c.contractive).toBe(true);
+    expect(c.kinds).toEqual({ rho: 'exact', LA: 'exact', LB: 'exact' });
     expect(c.rho).toBeCloseTo(ex.rho, 10);
-    expect(c.LA).toBeLessThan(1e-8);
-    expect(c.LB).toBeLessThanOrEqual(ex.C * (1 + 1e-9));
-    expect(c.LB).toBeGreaterThan(0.3 * ex.C);
+    expect(c.LA).toBe(0);
+    // sup over unit d and dA of ‖α(dAᵀA + AᵀdA)d‖ is attained at d = v₁, dA = u₁v₁ᵀ: 2ασ₁.
+    expect(Math.abs(c.LB / ex.C - 1)).toBeLessThan(1e-9);
     expect(c.e0).toBeCloseTo(ex.e0, 10);
     expect(c.normJStar).toBeCloseTo(ex.jNorm, 8);
   });
@@ -397,7 +398,16 @@ describe('curse report', () => {
     expect(byName(fwd, 'forward error').stroke ?? 'solid').toBe('solid');
     expect(byName(fwd, 'bound (21)')).toMatchObject({ stroke: 'dotted', markers: true });
     expect(byName(rev, 'bound (18)')).toMatchObject({ stroke: 'dotted', markers: true });
-    expect(byName(fwd, 'k_max').points).toEqual([{ x: input.trace.kMax, y: errorAt(input.trace.forward, input.trace.kMax!) }]);
+    // One normalisation for both panels: relative to ‖J*‖₂, so both curves start at 1 where nothing is differentiated.
+    const scale = input.trace.forward![0]!.error;
+    expect(input.trace.forwardScale).toBe(scale);
+    expect(input.trace.reverseScale).toBe(input.trace.reverse![input.trace.reverse!.length - 1]!.error);
+    expect(byName(fwd, 'k_max').points).toEqual([{ x: input.trace.kMax, y: errorAt(input.trace.forward, input.trace.kMax!) / scale }]);
+    expect(byName(fwd, 'forward error').points[0]!.y).toBe(1);
+    expect(byName(rev, 'reverse error').points.at(-1)!.y).toBe(1);
+    expect(byName(fwd, 'iterate error').points[0]!.y).toBe(1);
+    expect(fig.yLabel).toBe('relative error (÷ ‖J*‖₂)');
+    expect(curseMarkdown(input, [])).toContain('Figure: one normalisation for both panels, relative error: ‖ẋ − J*‖₂ / ‖J*‖₂ and ‖x̄ − J*‖₂ / ‖J*‖₂');
     const r = await renderFigure(fig);
     expectSvg(r.svg, ['iterate error', 'forward error', 'reverse error', 'bound (21)', 'bound (18)', 'forward mode']);
     expectPng(r.png);

@@ -1,49 +1,66 @@
-// The lab's equal-cost comparison (src/lab/equal-cost.ts): unrolled, truncated and implicit
-// derivatives of one spec on one axis of one-step products, against J* from a dense LU.
+// The equal-cost comparison (src/lab/equal-cost.ts): full and truncated unrolling at the same
+// budget (1 + ω)E, each with its error against uᵀJ*, wall time and bufferBytes, and the hook
+// that adds a series (here a method that returns zero, whose relative error is exactly 1).
 
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { loadProblem } from '../src/lab/problem.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { inMemorySource } from '../compiler/spec/source.js';
+import { estimateConstants } from '../src/lab/bounds.js';
+import { compareAtEqualCost, measure, UNROLLING_METHODS, type CostMethod } from '../src/lab/equal-cost.js';
 import { reference } from '../src/lab/fixed-point.js';
-import { equalCost, equalCostFigure, equalCostMarkdown, type EqualCost } from '../src/lab/equal-cost.js';
-import { figureSpec } from '../src/lab/plot.js';
-import { ROOT } from './helpers/cli.js';
+import { makeProblem } from '../src/lab/problem.js';
+import { ROOT, removeTempDirs, tempDir } from './helpers/cli.js';
+import { buildProgram } from '../src/cli.js';
+import { curseCommand } from '../src/commands/curse.js';
 
-async function ridgeComparison(mode: 'forward' | 'reverse'): Promise<EqualCost> {
-  const problem = await loadProblem(join(ROOT, 'samples/ridge/ridge.phi.ts'), join(ROOT, 'samples/ridge/data.json'));
-  const { J } = await reference(problem);
-  const uJ = (u: Float64Array) => Float64Array.from({ length: J.cols }, (_, c) => u.reduce((a, ui, i) => a + ui * J.data[i * J.cols + c]!, 0));
-  const Jv = (v: Float64Array) => Float64Array.from({ length: J.rows }, (_, r) => v.reduce((a, vi, c) => a + vi * J.data[r * J.cols + c]!, 0));
-  return equalCost(problem, { K: 300, mode, budgets: [1, 2, 5, 10, 50, 300], boundOptimalT: 280, reference: mode === 'reverse' ? uJ : Jv, repeats: 1 });
-}
+const DATA = JSON.parse(readFileSync(join(ROOT, 'samples', 'curse', 'data.json'), 'utf8')) as { A: number[][]; b: number[]; x0: { x: number[] } };
+
+afterAll(() => removeTempDirs());
 
 describe('equal-cost comparison', () => {
-  it.each(['reverse', 'forward'] as const)('%s mode: each method on the products axis, errors against J*, memory and time per point', async (mode) => {
-    const r = await ridgeComparison(mode);
-    const unrolled = r.points.filter((p) => p.method === 'unrolled');
-    // unrolled: B = K − t products, and its error falls as the budget grows (ridge contracts)
-    expect(unrolled.map((p) => p.products)).toEqual([1, 2, 5, 10, 20, 50, 300]);
-    expect(unrolled.map((p) => p.truncate)).toEqual([299, 298, 295, 290, 280, 250, 0]);
-    for (let i = 1; i < unrolled.length; i++) expect(unrolled[i]!.error).toBeLessThan(unrolled[i - 1]!.error);
-    // Krylov: ridge has 4 state entries, so GMRES reaches J*(x_K) within 4 + 1 products, whatever the budget
-    const gmres = r.points.filter((p) => p.method === 'gmres');
-    expect(gmres.at(-1)!.products).toBeLessThanOrEqual(5);
-    expect(gmres.at(-1)!.error).toBeLessThan(1e-8);
-    expect(gmres.at(-1)!.residual!).toBeLessThan(1e-13);
-    // Neumann at budget B runs B − 1 solver products and the final one
-    for (const p of r.points.filter((q) => q.method === 'neumann')) expect(p.products).toBe(p.budget);
-    // the unrolled reverse tape holds K − t states; an implicit module keeps none
-    const neumann = r.points.filter((p) => p.method === 'neumann');
-    expect(new Set(neumann.map((p) => p.bufferBytes)).size).toBe(1);
-    if (mode === 'reverse') expect(unrolled.at(-1)!.bufferBytes).toBeGreaterThan(neumann[0]!.bufferBytes);
-    for (const p of r.points) {
-      expect(p.ms).toBeGreaterThan(0);
-      expect(Number.isFinite(p.error)).toBe(true);
+  it('full and truncated unrolling cost (1 + ω)E each; a third series plugs in through CostMethod', async () => {
+    const problem = makeProblem(inMemorySource({ name: 'lsq', state: { x: 'n' }, params: { A: 'm,n', b: 'm' }, constants: { alpha: 0.02 }, objective: '0.5*sum((A*x - b).^2)', method: { name: 'gd', step: 'alpha' } } as never), { A: DATA.A, b: DATA.b }, { x: DATA.x0.x });
+    const ref = await reference(problem);
+    const constants = await estimateConstants(problem, ref, { K: 240 });
+    const zero: CostMethod = {
+      name: 'zero',
+      run: async (ctx, e) => measure(ctx, e, { steps: 0, vjps: 0 }, 'nothing', () => 0, () => new Float64Array(problem.paramSize)),
+    };
+    const budgets = [40, 80];
+    const series = await compareAtEqualCost(problem, ref, constants, budgets, { methods: [...UNROLLING_METHODS, zero], omega: 2, timingCalls: 2 });
+    expect(series.map((s) => s.method)).toEqual(['full unrolling (t = 0)', 'truncated unrolling (bound-optimal Δ)', 'zero']);
+    for (const s of series.slice(0, 2)) {
+      s.points.forEach((p, i) => {
+        expect(p.budget).toBe(budgets[i]);
+        expect(p.cost).toBe(3 * budgets[i]!);
+        expect(p.relativeError).toBeGreaterThan(0);
+        expect(Number.isFinite(p.wallMs) && p.wallMs > 0).toBe(true);
+      });
     }
-    const md = equalCostMarkdown(r);
-    expect(md).toMatch(/\(full\) \| t = 0 \| 300 \|/);
-    expect(md).toMatch(/\(bound-optimal t\) \| t = 280 \| 20 \|/);
-    const spec = JSON.stringify(figureSpec(equalCostFigure(r, 'ridge')));
-    expect(spec).toContain('"scale":{"type":"log"}');
+    const [full, truncated] = series;
+    full!.points.forEach((p, i) => expect(p.vjps).toBe(budgets[i]));
+    // Truncation trades VJPs (and tape bytes: 8 per state entry per VJP step) for forward steps.
+    truncated!.points.forEach((p, i) => {
+      const f = full!.points[i]!;
+      expect(f.bufferBytes - p.bufferBytes).toBe(8 * problem.stateSize * (f.vjps - p.vjps));
+    });
+    expect(series[2]!.points.every((p) => p.relativeError === 1 && p.cost === 0)).toBe(true);
+  }, 120_000);
+
+  it('phic curse --equal-cost 20,40: the comparison in the JSON and a Markdown table', async () => {
+    const cmd = buildProgram().commands.find((c) => c.name() === 'curse')!;
+    expect(cmd.options.map((o) => o.long)).toContain('--equal-cost');
+    const dir = tempDir('phic-equal-cost-');
+    writeFileSync(join(dir, 'lsq.phi.json'), JSON.stringify({ name: 'lsq', state: { x: 'n' }, params: { A: 'm,n', b: 'm' }, constants: { alpha: 0.02 }, objective: '0.5*sum((A*x - b).^2)', method: { name: 'gd', step: 'alpha' } }));
+    writeFileSync(join(dir, 'data.json'), JSON.stringify(DATA));
+    const quiet = { stdout: () => {}, stderr: () => {}, cwd: dir };
+    await curseCommand('lsq.phi.json', { data: 'data.json', K: 30, truncate: 0, mode: 'both', directions: 1, seed: 1, out: 'out', name: 'curse', equalCost: [20, 40] }, quiet as never);
+    const json = JSON.parse(readFileSync(join(dir, 'out', 'curse.json'), 'utf8')) as { equalCost: { method: string; points: { budget: number; cost: number }[] }[] };
+    expect(json.equalCost.map((s) => s.method)).toEqual(['full unrolling (t = 0)', 'truncated unrolling (bound-optimal Δ)']);
+    expect(json.equalCost.every((s) => s.points.map((p) => p.cost).join() === '60,120')).toBe(true);
+    const md = readFileSync(join(dir, 'out', 'curse.md'), 'utf8');
+    expect(md).toContain('## Equal cost');
+    expect(md).toMatch(/^\| full unrolling \(t = 0\) \| 20 \| K = 20, t = 0 \| 20 \| 20 \| 60 \|/m);
   }, 120_000);
 });

@@ -256,6 +256,35 @@ describe('truncation report', () => {
     expect(json.recommended.delta).toBe(sweep.predicted.delta);
   });
 
+  it('per Δ: bufferBytes of the forward and reverse modules and the median jvp/vjp wall time, beside the ω cost model', async () => {
+    const { sweep } = input;
+    const { problem } = await sampleLab(OPTIMAL);
+    const first = sweep.runs[0]!;
+    for (const r of sweep.runs) {
+      const res = r.resources!;
+      // What a fresh instance holds after one jvp / vjp.
+      const rev = await problem.freshInstance(r.iterations, r.t, 'reverse');
+      rev.vjp!(problem.inputs as never, { x: new Float64Array(problem.stateSize) } as never, problem.x0 as never);
+      const fwd = await problem.freshInstance(r.iterations, r.t, 'forward');
+      fwd.jvp!(problem.inputs as never, { A: new Float64Array(problem.paramSize - DATA.b.length), b: new Float64Array(DATA.b.length) } as never, problem.x0 as never);
+      expect(res.reverseBytes).toBe(rev.bufferBytes());
+      expect(res.forwardBytes).toBe(fwd.bufferBytes());
+      // The reverse tape holds the K − Δ unrolled states (8 bytes an entry); forward mode keeps no tape.
+      expect(first.resources!.reverseBytes - res.reverseBytes).toBe(8 * problem.stateSize * (r.delta - first.delta));
+      expect(res.forwardBytes).toBe(first.resources!.forwardBytes);
+      for (const ms of [res.jvpMs, res.vjpMs]) {
+        expect(Number.isFinite(ms)).toBe(true);
+        expect(ms).toBeGreaterThan(0);
+      }
+      expect(res.calls).toBe(3);
+    }
+    const md = truncationMarkdown(input, []);
+    expect(md).toContain('| bufferBytes fwd / rev | jvp / vjp ms (median) |');
+    for (const r of sweep.runs) expect(md).toContain(`| ${r.resources!.forwardBytes} / ${r.resources!.reverseBytes} | ${r.resources!.jvpMs.toPrecision(3)} / ${r.resources!.vjpMs.toPrecision(3)} |`);
+    const json = truncationJson(input, []) as { runs: { resources: { reverseBytes: number } }[] };
+    expect(json.runs.map((r) => r.resources.reverseBytes)).toEqual(sweep.runs.map((r) => r.resources!.reverseBytes));
+  });
+
   it('recommends the bound-optimal t, not the measured best (which needs J*), and hides the measured best without J*', () => {
     const { sweep } = input;
     // A sweep whose measured best is another Δ than the bound-optimal one.

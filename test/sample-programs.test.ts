@@ -1,5 +1,5 @@
 // The sample programs of the update maps added for the language (softmax regression, SVM, ISTA,
-// log-domain Sinkhorn, a decaying step size, FISTA, MAML, hyper-cleaning) run end to end: each sample's spec compiled as samples/build.mjs compiles
+// log-domain Sinkhorn, a decaying step size, FISTA, MAML, hyper-cleaning, per-feature logistic penalties) run end to end: each sample's spec compiled as samples/build.mjs compiles
 // it, next to a copy of its program and data, and the program, which checks its derivatives
 // against central differences and exits 1 on a mismatch, run in a Node process of its own.
 
@@ -19,7 +19,7 @@ interface BuiltSample {
 }
 
 const { SAMPLES } = (await import(join(ROOT, 'samples', 'build.mjs'))) as { SAMPLES: readonly BuiltSample[] };
-const PROGRAMS = ['softmax_regression', 'svm', 'ista', 'sinkhorn', 'gd_schedule', 'fista', 'maml', 'hyper_cleaning'];
+const PROGRAMS = ['softmax_regression', 'svm', 'ista', 'sinkhorn', 'gd_schedule', 'fista', 'maml', 'hyper_cleaning', 'logistic_bilevel'];
 
 afterAll(() => removeTempDirs());
 

@@ -57,6 +57,8 @@ const CASES: SampleCase[] = [
   { name: 'hyper_cleaning', K: 30, fdK: 5, contractive: false, timeVarying: true, products: /kernels\.gemvT?\(/ },
   // dw_K/dμ tends to 0 (μ moves no fixed point) by cancellation: by K = 30 its column is rounding-dominated at 1e-12
   { name: 'newton', K: 10, fdK: 5, contractive: true },
+  // the second bilevel sample: logistic regression with a penalty e^θᵢ per feature
+  { name: 'logistic_bilevel', K: 30, fdK: 5, contractive: true },
 ];
 
 interface Block {

@@ -11,6 +11,7 @@ import { estimateConstants, type Constants } from '../lab/bounds.js';
 import { reference, type Reference } from '../lab/fixed-point.js';
 import { loadProblem, timeVaryingWarnings, type LabProblem } from '../lab/problem.js';
 import { traceCurse, type Measure } from '../lab/trace.js';
+import { compareAtEqualCost } from '../lab/equal-cost.js';
 import { writeReport } from './output.js';
 import { curseFigure, curseJson, curseMarkdown, curseStdout, labWarnings, type CurseReportInput, type LabContext } from '../lab/curse-report.js';
 
@@ -25,6 +26,8 @@ export interface CurseCommandOptions {
   seed: number;
   out: string;
   name: string;
+  /** Budgets E of the equal-cost comparison of full and truncated unrolling (none: skipped). */
+  equalCost?: number[];
 }
 
 /** A base name for output files: no folders, no leading dot. */
@@ -103,8 +106,14 @@ export async function curseCommand(specFile: string, opts: CurseCommandOptions, 
     () => traceCurse(lab.problem, lab.ref, { K: opts.K, truncate: opts.truncate, mode: opts.mode, measure: opts.measure, directions: opts.directions, seed: opts.seed }),
     lab.ref.srStar,
   );
+  for (const e of opts.equalCost ?? []) if (!Number.isInteger(e) || e < 2) throw usageError(`--equal-cost: budget ${e} must be an integer ≥ 2`);
+  const equalCost = opts.equalCost?.length
+    ? await guardDivergence('comparing at equal cost', () => compareAtEqualCost(lab.problem, lab.ref, lab.constants, opts.equalCost!, { seed: opts.seed }), lab.ref.srStar)
+    : undefined;
   const input: CurseReportInput = {
     ...lab.context,
+    equalCost,
+    jStar: { method: lab.ref.method, residual: lab.ref.solveResidual() },
     options: { K: opts.K, truncate: opts.truncate, mode: opts.mode, measure: trace.measure, directions: trace.directions, seed: opts.seed },
     trace,
   };

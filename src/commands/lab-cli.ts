@@ -46,7 +46,8 @@ function registerCurse(program: Command, io: CliIo): void {
   cmd
     .requiredOption('-K, --iterations <K>', 'number of iterations K', integerArg('K'))
     .option('--truncate <t>', 'truncation index t: late start of forward mode, stop of the reverse sweep', integerArg('--truncate'), 0)
-    .addOption(new Option('--mode <mode>', 'which derivative errors to trace').choices(['forward', 'reverse', 'both']).default('both'));
+    .addOption(new Option('--mode <mode>', 'which derivative errors to trace').choices(['forward', 'reverse', 'both']).default('both'))
+    .option('--equal-cost <list>', 'also compare full and truncated unrolling at equal cost (1+ω)E for these budgets E, e.g. 20,40,80', integerListArg('--equal-cost'));
   tracingOptions(cmd)
     .option('--name <base>', 'base name of the output files', 'curse')
     .action(async (spec: string, o: Options) => {
@@ -54,6 +55,7 @@ function registerCurse(program: Command, io: CliIo): void {
       const { curseCommand } = await import('./curse.js');
       await curseCommand(spec, {
         ...common(o), truncate: o.truncate as number, mode: o.mode as 'forward' | 'reverse' | 'both', measure: o.measure as never, directions: o.directions as number,
+        equalCost: o.equalCost as number[] | undefined,
       }, io);
     });
 }

@@ -64,6 +64,7 @@ export async function truncationCommand(specFile: string, opts: TruncationComman
   const first = sweep.runs[0]!.trace;
   const input: TruncationReportInput = {
     ...lab.context,
+    jStar: { method: lab.ref.method, residual: lab.ref.solveResidual() },
     options: { K, omega, deltas, measure: first.measure, directions: first.directions, seed: opts.seed },
     sweep,
   };

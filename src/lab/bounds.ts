@@ -14,6 +14,8 @@ import { denseMatrix, spectralNorm, type DenseMatrix } from '../../runtime/refer
 import { concat, initialState, type LabProblem, type Named } from './problem.js';
 import type { Reference } from './fixed-point.js';
 import { norm } from './stats.js';
+import { exactConstants, exactnessObstacle } from './exact-constants.js';
+import { operatorNorm, stepProducts } from './matrix-free.js';
 
 export interface Constants {
   readonly rho: number;
@@ -35,6 +37,31 @@ export interface Constants {
   readonly convergent: boolean;
   /** How each number was obtained, for reports. */
   readonly notes: readonly string[];
+  /** Which constants are exact and which are estimates (every report prints this). */
+  readonly kinds: ConstantKinds;
+}
+
+/**
+ * 'exact': the constant itself (for a map affine in x: ∂ₓΦ constant, ∂θΦ affine); 'upper bound':
+ * a rigorous bound above it (the bounds built on it stay guaranteed); 'estimate': secant ratios
+ * along sampled iterates, lower bounds of the true constants (the bounds may then fail).
+ */
+export type ConstantKind = 'exact' | 'upper bound' | 'estimate';
+export interface ConstantKinds {
+  readonly rho: ConstantKind;
+  readonly LA: ConstantKind;
+  readonly LB: ConstantKind;
+  /** Why the exact path was not taken, when it was not. */
+  readonly why?: string;
+}
+
+/** One line for reports: which constants are exact and which are estimates. */
+export function describeKinds(k: ConstantKinds): string {
+  const all = k.rho === 'exact' && k.LA === 'exact' && k.LB === 'exact';
+  const text = `ρ: ${k.rho}; L_A: ${k.LA}; L_B: ${k.LB}; ‖J*‖, ‖x⁰ − x*‖: exact (from x*)`;
+  if (all) return `${text}. The bounds are guaranteed.`;
+  if (k.LB === 'upper bound') return `${text}. The bounds are guaranteed (L_B is a rigorous upper bound).`;
+  return `${text}${k.why ? ` (not exact: ${k.why})` : ''}. Estimates are lower bounds of the true constants, so the bounds may fail.`;
 }
 
 const minus = (a: DenseMatrix, b: DenseMatrix) => denseMatrix(a.rows, a.cols, a.data.map((v, i) => v - b.data[i]!));
@@ -63,24 +90,54 @@ export async function estimateConstants(problem: LabProblem, ref: Reference, opt
   let rhoAlong = 0;
   let LA = 0;
   let LB = 0;
+  const star = ref.A && ref.B ? null : await stepProducts(problem, ref.fixedPoint.state);
   for (const [, state] of [...states.entries()].sort((a, b) => a[0] - b[0])) {
+    const dist = norm(concat(state, model.state).map((v, i) => v - xStar[i]!));
+    const close = dist <= 1e-8 * Math.max(1, norm(xStar)); // too close: the ratio is rounding noise
+    if (star) {
+      // Matrix-free (no dense partials at this size): norms of products by power iteration.
+      const k = await stepProducts(problem, state);
+      rhoAlong = Math.max(rhoAlong, operatorNorm(k.ax, k.axT, k.S, 30, 1e-6));
+      if (close) continue;
+      const diff = (f: (z: Float64Array) => Float64Array, g: (z: Float64Array) => Float64Array) => (z: Float64Array) => { const a = f(z); const b = g(z); return a.map((v, i) => v - b[i]!); };
+      LA = Math.max(LA, operatorNorm(diff(k.ax, star.ax), diff(k.axT, star.axT), k.S, 30, 1e-6) / dist);
+      LB = Math.max(LB, operatorNorm(diff(k.bx, star.bx), diff(k.bxT, star.bxT), k.P, 30, 1e-6) / dist);
+      continue;
+    }
     const a = one.partialX(inputs as never, state as never);
     const Ak = denseMatrix(a.rows, a.cols, a.data);
     rhoAlong = Math.max(rhoAlong, spectralNorm(Ak));
-    const dist = norm(concat(state, model.state).map((v, i) => v - xStar[i]!));
-    if (dist <= 1e-8 * Math.max(1, norm(xStar))) continue; // too close: the ratio is rounding noise
-    LA = Math.max(LA, spectralNorm(minus(Ak, ref.A)) / dist);
+    if (close) continue;
+    LA = Math.max(LA, spectralNorm(minus(Ak, ref.A!)) / dist);
     const b = one.partialTheta(inputs as never, state as never);
-    LB = Math.max(LB, spectralNorm(minus(denseMatrix(b.rows, b.cols, b.data), ref.B)) / dist);
+    LB = Math.max(LB, spectralNorm(minus(denseMatrix(b.rows, b.cols, b.data), ref.B!)) / dist);
   }
-  const rho = Math.max(ref.rhoStar, rhoAlong);
-  const normBStar = spectralNorm(ref.B);
+  let rho = Math.max(ref.rhoStar, rhoAlong);
+  const normBStar = star ? operatorNorm(star.bx, star.bxT, star.P, 30, 1e-6) : spectralNorm(ref.B!);
+  // A map affine in x: the constants exactly (exact-constants.ts) instead of secant estimates.
+  const why = exactnessObstacle(problem);
+  let kinds: ConstantKinds = { rho: 'estimate', LA: 'estimate', LB: 'estimate', why: why ?? undefined };
+  let exactNote: string | null = null;
+  if (why === null) {
+    const secantLB = LB;
+    const exact = await exactConstants(problem, ref);
+    rho = exact.rho;
+    LA = 0;
+    LB = exact.LB;
+    kinds = { rho: 'exact', LA: 'exact', LB: exact.LBExact ? 'exact' : 'upper bound' };
+    exactNote = `Φ is affine in the state (symbolic degree 1): ∂ₓΦ is constant, so ρ = ‖∂ₓΦ‖₂ = ${rho.toPrecision(6)} and L_A = 0 hold exactly; ∂θΦ is affine in x with the constant second derivative D = ∂²Φ/∂x∂θ, so L_B = sup_{‖d‖=1} ‖D[d]‖₂ = ${exact.LBExact ? `${LB.toPrecision(6)} (exact: attained ${exact.LBAttained.toPrecision(12)}, upper bound ${exact.LBUpper.toPrecision(12)})` : `at most ${exact.LBUpper.toPrecision(6)} (upper bound used; attained ${exact.LBAttained.toPrecision(6)})`}; the secant estimate along the iterates was ${secantLB.toPrecision(6)}`;
+  }
   const C = LA * ref.jNorm + LB;
   const notes = [
-    `ρ = max(‖∂ₓΦ(x*)‖₂ = ${ref.rhoStar.toPrecision(6)}, largest ‖∂ₓΦ(x_k)‖₂ over ${states.size} sampled iterates = ${rhoAlong.toPrecision(6)}) (estimate)`,
-    `L_A, L_B: largest secant ratios ‖∂Φ(x_k) − ∂Φ(x*)‖₂ / ‖x_k − x*‖ over the sampled iterates (estimates, lower bounds of the global constants)`,
+    `Constants: ${describeKinds(kinds)}`,
+    ...(exactNote ? [exactNote] : [
+      `ρ = max(‖∂ₓΦ(x*)‖₂ = ${ref.rhoStar.toPrecision(6)}, largest ‖∂ₓΦ(x_k)‖₂ over ${states.size} sampled iterates = ${rhoAlong.toPrecision(6)}) (estimate)`,
+      `L_A, L_B: largest secant ratios ‖∂Φ(x_k) − ∂Φ(x*)‖₂ / ‖x_k − x*‖ over the sampled iterates (estimates, lower bounds of the global constants)`,
+    ]),
     `‖B*‖ = ‖∂θΦ(x*)‖₂ stands in for M_B; C = L_A‖J*‖ + L_B (the sharper constant of Lemma 6)`,
-    `‖x⁰ − x*‖ and ‖J*‖ are computed exactly (x* from the fixed-point solve, J* = (I − ∂ₓΦ)⁻¹∂θΦ)`,
+    ref.method === 'GMRES'
+      ? `‖x⁰ − x*‖ is exact (x* from the fixed-point solve); ‖J*‖ by power iteration on J*ᵀJ*, each product J*v, uᵀJ* a GMRES solve of (I − ∂ₓΦ) or its transpose to a relative residual ≤ 1e-12 (no dense Jacobians at this size)`
+      : `‖x⁰ − x*‖ and ‖J*‖ are computed exactly (x* from the fixed-point solve, J* = (I − ∂ₓΦ)⁻¹∂θΦ)`,
   ];
   notes.push(`sr(∂ₓΦ(x*)) = ${ref.srStar.toPrecision(6)}: the spectral radius (largest |eigenvalue|, dense eigen-solve), the asymptotic rate of the iteration`);
   if (rho >= 1 && ref.srStar < 1) {
@@ -90,7 +147,7 @@ export async function estimateConstants(problem: LabProblem, ref: Reference, opt
   }
   return {
     rho, rhoStar: ref.rhoStar, rhoAlongIterates: rhoAlong, spectralRadius: ref.srStar, LA, LB, normBStar, normJStar: ref.jNorm, e0, C,
-    contractive: rho < 1, convergent: ref.srStar < 1, notes,
+    contractive: rho < 1, convergent: ref.srStar < 1, notes, kinds,
   };
 }
 

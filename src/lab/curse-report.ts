@@ -8,7 +8,9 @@
 // (22) φ(Δ), the bound at the end of a budgeted run. They are drawn only when they apply:
 // the fixed-point solve converged and the estimated ρ is below 1.
 
-import { forwardBound, reverseBound, type Constants } from './bounds.js';
+import { forwardBound, reverseBound, type ConstantKind, type Constants } from './bounds.js';
+import { DENSE_REFERENCE_LIMIT } from './fixed-point.js';
+import type { CostSeries } from './equal-cost.js';
 import type { FixedPoint } from './fixed-point.js';
 import { markdownTable } from './output.js';
 import type { Figure, Series } from './plot.js';
@@ -26,6 +28,16 @@ export interface LabContext {
   readonly paramSize: number;
   readonly fixedPoint: Pick<FixedPoint, 'residual' | 'converged' | 'iterations'>;
   readonly constants: Constants;
+  /** How J* (or J*v, uᵀJ*) was obtained, and the largest relative residual of its solves. */
+  readonly jStar?: { readonly method: 'dense LU' | 'GMRES'; readonly residual: number };
+}
+
+/** One line on how J* was obtained, for the reports. */
+export function jStarText(ctx: LabContext): string {
+  if (!ctx.jStar) return '';
+  return ctx.jStar.method === 'GMRES'
+    ? `- J*: no dense Jacobians above ${DENSE_REFERENCE_LIMIT} entries (here ${ctx.stateSize * ctx.paramSize}): every J*v and uᵀJ* is a matrix-free GMRES solve of (I − ∂ₓΦ) or its transpose with the generated one-step jvp/vjp, to a relative residual of 1e-12; largest residual reached ${fmt(ctx.jStar.residual)}.`
+    : '- J* = (I − ∂ₓΦ)⁻¹∂θΦ from the dense partial Jacobians at x* and one LU solve.';
 }
 
 export interface CurseOptions {
@@ -40,6 +52,22 @@ export interface CurseOptions {
 export interface CurseReportInput extends LabContext {
   readonly options: CurseOptions;
   readonly trace: CurseTrace;
+  /** The equal-cost comparison (phic curse --equal-cost), when asked for. */
+  readonly equalCost?: readonly CostSeries[];
+}
+
+/** The equal-cost section: one row per (method, budget). */
+function equalCostLines(series: readonly CostSeries[] | undefined): string[] {
+  if (!series?.length) return [];
+  return [
+    '## Equal cost',
+    '',
+    'Each method gets the budget (1 + ω)E map evaluations (ω = 2: a one-step VJP costs two map evaluations), spent as forward steps and VJPs; errors ‖g − uᵀJ*‖/‖uᵀJ*‖ along one seeded unit cotangent u; wall time is the median of three calls after a warm-up (this machine); bufferBytes of a fresh reverse-mode instance after the calls.',
+    '',
+    markdownTable(['method', 'E', 'run', 'forward steps', 'VJPs', 'cost', 'relative error', 'wall ms', 'bufferBytes'],
+      series.flatMap((s) => s.points.map((p) => [s.method, p.budget, p.setting, p.steps, p.vjps, p.cost, fmt(p.relativeError), p.wallMs.toPrecision(3), p.bufferBytes]))),
+    '',
+  ];
 }
 
 export interface TruncationOptions {
@@ -166,16 +194,18 @@ const measureText = (measure: Measure, directions: number, seed: number) =>
     ? 'spectral norms of full Jacobian errors'
     : `norms of JVP/VJP errors along ${directions} random unit direction${directions === 1 ? '' : 's'} (seed ${seed}), averaged`;
 
+const kindText = (k: ConstantKind) => (k === 'estimate' ? 'secant estimate, a lower bound' : k);
+
 function constantsTable(c: Constants): string {
   return markdownTable(
     ['constant', 'value', 'meaning'],
     [
       ['sr(∂ₓΦ(x*))', fmt(c.spectralRadius, 6), 'spectral radius: the contraction factor (asymptotic rate) of the iteration'],
-      ['ρ', fmt(c.rho, 6), 'Lipschitz modulus in the 2-norm, used by the bounds (they need ρ < 1)'],
+      ['ρ', fmt(c.rho, 6), `Lipschitz modulus in the 2-norm, used by the bounds (they need ρ < 1) (${c.kinds.rho})`],
       ['‖∂ₓΦ(x*)‖₂', fmt(c.rhoStar, 6), 'contraction at the fixed point'],
       ['max ‖∂ₓΦ(x_k)‖₂', fmt(c.rhoAlongIterates, 6), 'largest along the sampled iterates'],
-      ['L_A', fmt(c.LA), 'Lipschitz constant of x ↦ ∂ₓΦ (secant estimate)'],
-      ['L_B', fmt(c.LB), 'Lipschitz constant of x ↦ ∂θΦ (secant estimate)'],
+      ['L_A', fmt(c.LA), `Lipschitz constant of x ↦ ∂ₓΦ (${kindText(c.kinds.LA)})`],
+      ['L_B', fmt(c.LB), `Lipschitz constant of x ↦ ∂θΦ (${kindText(c.kinds.LB)})`],
       ['‖B*‖', fmt(c.normBStar), '‖∂θΦ(x*)‖₂, in place of M_B'],
       ['‖J*‖', fmt(c.normJStar), 'norm of the implicit Jacobian (I − A*)⁻¹B*'],
       ['‖x⁰ − x*‖', fmt(c.e0), 'initial iterate error'],
@@ -187,7 +217,7 @@ function constantsTable(c: Constants): string {
 function constantsJson(c: Constants) {
   return {
     rho: c.rho, rhoStar: c.rhoStar, rhoAlongIterates: c.rhoAlongIterates, spectralRadius: c.spectralRadius, LA: c.LA, LB: c.LB,
-    normBStar: c.normBStar, normJStar: c.normJStar, e0: c.e0, C: c.C, contractive: c.contractive, convergent: c.convergent, notes: c.notes,
+    normBStar: c.normBStar, normJStar: c.normJStar, e0: c.e0, C: c.C, contractive: c.contractive, convergent: c.convergent, kinds: c.kinds, notes: c.notes,
   };
 }
 
@@ -199,6 +229,7 @@ function contextJson(ctx: LabContext) {
     stateSize: ctx.stateSize,
     paramSize: ctx.paramSize,
     fixedPoint: { residual: ctx.fixedPoint.residual, converged: ctx.fixedPoint.converged, iterations: ctx.fixedPoint.iterations },
+    jStar: ctx.jStar ?? null,
     constants: constantsJson(ctx.constants),
   };
 }
@@ -275,6 +306,7 @@ export function curseJson(input: CurseReportInput, warnings: readonly string[]):
     kMax: summary.kMax,
     kMin: summary.kMin,
     summary,
+    equalCost: input.equalCost ?? null,
     rows,
   };
 }
@@ -335,10 +367,13 @@ export function curseMarkdown(input: CurseReportInput, warnings: readonly string
     '',
     ...c.notes.map((n) => `- ${n}`),
     `- x* from the fixed-point solve: relative residual ${fmt(input.fixedPoint.residual)} after ${input.fixedPoint.iterations} iteration${input.fixedPoint.iterations === 1 ? '' : 's'} (${input.fixedPoint.converged ? 'converged' : 'NOT converged'}).`,
+    ...(input.jStar ? [jStarText(input)] : []),
     '',
     bounds
       ? `Bounds drawn: (21) ρ^{k−t}‖J*‖ + C(k−t)ρ^{k−1}‖x⁰ − x*‖ for the forward error (t = ${o.truncate}${o.truncate === 0 ? ', i.e. (17)' : ''}) and (18) ρ^{K−k}‖J*‖ + C(K−k)ρ^{K−1}‖x⁰ − x*‖ for the reverse sweep stopped at k.`
       : 'Bounds not drawn (see the warnings).',
+    '',
+    `Figure: one normalisation for both panels, ${relativeErrorLabel(trace.measure)}; bounds are divided by the same scale. The tables give absolute errors.`,
     '',
     '## The curse',
     '',
@@ -348,37 +383,56 @@ export function curseMarkdown(input: CurseReportInput, warnings: readonly string
     '',
     markdownTable(header, table),
     '',
+    ...equalCostLines(input.equalCost),
   ].join('\n');
 }
 
-/** Forward and reverse panels: derivative error solid, iterate error dashed, bound dotted with markers. */
+/** The divisor of a relative error: the scale when positive, else 1 (J* = 0 or x⁰ = x*: absolute errors). */
+const divisor = (scale: number | undefined) => (scale !== undefined && scale > 0 && Number.isFinite(scale) ? scale : 1);
+
+/** What the figure's y axis shows: one normalisation for both panels. */
+export function relativeErrorLabel(measure: Measure): string {
+  return measure === 'spectral'
+    ? 'relative error: ‖ẋ − J*‖₂ / ‖J*‖₂ and ‖x̄ − J*‖₂ / ‖J*‖₂; iterates ‖x_k − x*‖ / ‖x⁰ − x*‖'
+    : 'relative error: ‖(ẋ − J*)v‖ / ‖J*v‖ (forward), ‖uᵀ(x̄ − J*)‖ / ‖uᵀJ*‖ (reverse); iterates ‖x_k − x*‖ / ‖x⁰ − x*‖';
+}
+
+/**
+ * Forward and reverse panels: derivative error solid, iterate error dashed, bound dotted with
+ * markers. Both panels show relative errors (the forward error over ‖J*v‖, the reverse error
+ * over ‖uᵀJ*‖, the bounds over the same scale), so the same quantity has the same size in both.
+ */
 export function curseFigure(input: CurseReportInput): Figure {
   const { trace } = input;
   const rows = curseRows(input);
   const s = curseSummary(input, rows);
   const t = trace.truncate;
-  const iterate: Series = { name: 'iterate error', points: thin(xy(trace.iterate)), stroke: 'dashed' };
-  const boundPoints = (key: 'forwardBound' | 'reverseBound') => {
+  const xyOver = (pts: readonly Point[], scale: number) => pts.map((p) => ({ x: p.k, y: p.error / scale }));
+  const iterate: Series = { name: 'iterate error', points: thin(xyOver(trace.iterate, divisor(trace.iterate[0]?.error))), stroke: 'dashed' };
+  const boundPoints = (key: 'forwardBound' | 'reverseBound', scale: number) => {
     const picks = sampleKs(t, trace.K, 31);
-    return rows.filter((r) => picks.includes(r.k) && r[key] !== null).map((r) => ({ x: r.k, y: r[key]! }));
+    return rows.filter((r) => picks.includes(r.k) && r[key] !== null).map((r) => ({ x: r.k, y: r[key]! / scale }));
   };
   const panels = [];
   if (trace.forward) {
-    const series: Series[] = [iterate, { name: 'forward error', points: thin(xy(trace.forward)) }];
-    if (boundsApply(input)) series.push({ name: 'bound (21)', points: boundPoints('forwardBound'), stroke: 'dotted', markers: true });
-    if (s.kMax !== null) series.push({ name: 'k_max', points: [{ x: s.kMax, y: s.forwardPeak! }], markers: true });
+    const f = divisor(trace.forwardScale);
+    const series: Series[] = [iterate, { name: 'forward error', points: thin(xyOver(trace.forward, f)) }];
+    if (boundsApply(input)) series.push({ name: 'bound (21)', points: boundPoints('forwardBound', f), stroke: 'dotted', markers: true });
+    if (s.kMax !== null) series.push({ name: 'k_max', points: [{ x: s.kMax, y: s.forwardPeak! / f }], markers: true });
     panels.push({ title: t > 0 ? `forward mode (late start t = ${t})` : 'forward mode', series });
   }
   if (trace.reverse) {
-    const series: Series[] = [iterate, { name: 'reverse error', points: thin(xy(trace.reverse)) }];
-    if (boundsApply(input)) series.push({ name: 'bound (18)', points: boundPoints('reverseBound'), stroke: 'dotted', markers: true });
-    if (s.kMin !== null) series.push({ name: 'k_min', points: [{ x: s.kMin, y: s.reverseMin! }], markers: true });
+    const r = divisor(trace.reverseScale);
+    const series: Series[] = [iterate, { name: 'reverse error', points: thin(xyOver(trace.reverse, r)) }];
+    if (boundsApply(input)) series.push({ name: 'bound (18)', points: boundPoints('reverseBound', r), stroke: 'dotted', markers: true });
+    if (s.kMin !== null) series.push({ name: 'k_min', points: [{ x: s.kMin, y: s.reverseMin! / r }], markers: true });
     panels.push({ title: t > 0 ? `reverse mode (stopped at k ≥ ${t})` : 'reverse mode (stopped at k)', series });
   }
   return {
     title: `Curse of unrolling: ${input.map}, K = ${trace.K}${t > 0 ? `, t = ${t}` : ''}`,
     xLabel: 'k',
-    yLabel: trace.measure === 'spectral' ? 'error (spectral norm)' : `error (mean over ${trace.directions} directions)`,
+    // Short, so the axis does not stretch the figure; the report says what is divided by what.
+    yLabel: trace.measure === 'spectral' ? 'relative error (÷ ‖J*‖₂)' : 'relative error (÷ ‖J*v‖, ‖uᵀJ*‖)',
     logY: true,
     panels,
   };
@@ -468,6 +522,7 @@ export function truncationJson(input: TruncationReportInput, warnings: readonly 
       finalForward: r.finalForward,
       finalReverse: r.finalReverse,
       phi: bounds ? r.bound : null,
+      resources: r.resources ?? null,
       kMax: r.trace.kMax ?? null,
       kMin: r.trace.kMin ?? null,
       iterate: r.trace.iterate.map((p) => p.error),
@@ -521,8 +576,13 @@ export function truncationMarkdown(input: TruncationReportInput, warnings: reado
   const best = bestRun(sweep);
   const note = (r: BudgetRun) => [jStar && r === best ? 'best measured' : '', bounds && r.delta === sweep.predicted.delta ? 'recommended (bound-optimal)' : ''].filter(Boolean).join(', ');
   const perDelta = markdownTable(
-    ['Δ', 't = (1+ω)Δ', 'iterations K+ωΔ', 'cost', 'final forward error', 'final reverse error', 'φ(Δ)', ''],
-    sweep.runs.map((r) => [r.delta, r.t, r.iterations, fmt(r.cost), fmt(r.finalForward), fmt(r.finalReverse), bounds ? fmt(r.bound) : '—', note(r)]),
+    ['Δ', 't = (1+ω)Δ', 'iterations K+ωΔ', 'cost', 'final forward error', 'final reverse error', 'φ(Δ)', 'bufferBytes fwd / rev', 'jvp / vjp ms (median)', ''],
+    sweep.runs.map((r) => [
+      r.delta, r.t, r.iterations, fmt(r.cost), fmt(r.finalForward), fmt(r.finalReverse), bounds ? fmt(r.bound) : '—',
+      r.resources ? `${r.resources.forwardBytes} / ${r.resources.reverseBytes}` : '—',
+      r.resources ? `${r.resources.jvpMs.toPrecision(3)} / ${r.resources.vjpMs.toPrecision(3)}` : '—',
+      note(r),
+    ]),
   );
   return [
     `# Truncation under a fixed budget: \`${input.map}\``,
@@ -541,6 +601,8 @@ export function truncationMarkdown(input: TruncationReportInput, warnings: reado
     '## Runs',
     '',
     perDelta,
+    '',
+    `Beside the ω cost model (every Δ costs (1 + ω)K map evaluations), each Δ's compiled modules are measured: bufferBytes() of the forward-mode and of the reverse-mode instance (the reverse tape holds the K − Δ states it differentiates through) and the median wall time of ${sweep.runs[0]?.resources?.calls ?? 0} jvp and vjp calls along one unit direction, after a warm-up call (this machine, for comparison between rows only).`,
     '',
     ...recommendationSection(input),
   ].join('\n');

@@ -15,6 +15,7 @@ import { extremeEigenvalues, lsqData, lsqSpec, ridgeSpec, seedFor, stepSize, typ
 import { concat, makeProblem, split, type LabProblem } from './problem.js';
 import { distance, dot, norm, unitVector } from './stats.js';
 import { sweepTruncation } from './truncation.js';
+import { traceCurse } from './trace.js';
 
 /** One (n, repetition, step): per Δ of the sweep, the error curves and final errors. */
 export interface RepRun {
@@ -38,7 +39,23 @@ export interface RepRun {
   readonly phiTrue: number[];
   iterateMonotone: boolean;
   samePointLB: number;
+  /** The untruncated forward error over the shape horizon (C3, C9), and whether ‖x_k − x*‖ is monotone there. */
+  shapeForward: number[];
+  shapeIterateMonotone: boolean;
+  /** The figures' normalisation: mean ‖J*v‖ (forward), mean ‖uᵀJ*‖ (reverse) over this repetition's directions, and ‖x⁰ − x*‖. */
+  forwardScale: number;
+  reverseScale: number;
+  iterateScale: number;
 }
+
+/** Iterations over which the untruncated curve is traced for C3/C9: K, or about 5/(−ln ρ) when longer (the curse term kρ^k falls below 10% of its peak there), at most 20K. */
+export function shapeHorizon(K: number, rho: number): number {
+  const settle = rho > 0 && rho < 1 ? Math.ceil(5 / -Math.log(rho)) : K;
+  return Math.min(20 * K, Math.max(K, settle));
+}
+
+/** The contraction factor of GD with step α on ½‖Ax − b‖²: max(|1 − αμ|, |1 − αL|). */
+export const gdRate = (alpha: number, data: Pick<LsqData, 'L' | 'mu'>) => Math.max(Math.abs(1 - alpha * data.mu), Math.abs(1 - alpha * data.L));
 
 /** The checks every repetition adds to, for the claims. */
 export interface Collected {
@@ -58,26 +75,32 @@ export interface BilevelRun extends WarmStartRun {
   readonly exactStartErrors: readonly number[];
 }
 
-export async function runRep(config: PaperConfig, data: LsqData, n: number, rep: number, step: StepKind, out: Collected, tick: () => void): Promise<RepRun> {
+export async function runRep(config: PaperConfig, data: LsqData, n: number, rep: number, step: StepKind, out: Collected, tick: () => void, horizon = config.K): Promise<RepRun> {
   const { K, omega, deltas } = config;
   const alpha = stepSize(config, step, data.L, data.mu);
   const problem = makeProblem(inMemorySource(lsqSpec(alpha)), { A: data.A, b: data.b }, { x: data.x0 });
   const ref = await reference(problem);
   const constants = await estimateConstants(problem, ref, { K, samples: config.constantSamples });
   tick();
-  const rho = Math.max(Math.abs(1 - alpha * data.mu), Math.abs(1 - alpha * data.L));
+  const rho = gdRate(alpha, data);
   const trueConstants: PhiConstants = { label: `true ${step} n=${n} rep ${rep}`, rho, C: 2 * alpha * Math.sqrt(data.L), a: ref.jNorm, e0: constants.e0, K, omega };
   const estimatedPhi: PhiConstants = { label: `estimated ${step} n=${n} rep ${rep}`, rho: constants.rho, C: constants.C, a: constants.normJStar, e0: constants.e0, K, omega };
   out.phiSets.push(trueConstants, estimatedPhi);
-  const sweep = await sweepTruncation(problem, ref, constants, { K, omega, deltas, measure: 'directions', directions: config.directions, seed: seedFor(config, n, rep, 1), onRun: () => tick() });
+  const sweep = await sweepTruncation(problem, ref, constants, { K, omega, deltas, measure: 'directions', directions: config.directions, seed: seedFor(config, n, rep, 1), timingCalls: 0, onRun: () => tick() });
   const trueK = asConstants(trueConstants);
   const rng = randomGenerator(seedFor(config, n, rep, 2));
   const run: RepRun = {
     step, n, rep, alpha, L: data.L, mu: data.mu, constants, trueConstants, estimatedPhi,
     predictedContinuous: minimisePhi(constants, K, omega).delta,
     forward: [], reverse: [], iterate: [], finalForward: [], finalReverse: [], finalIterate: [], phiEstimated: [], phiTrue: [],
-    iterateMonotone: true, samePointLB: 0,
+    iterateMonotone: true, samePointLB: 0, shapeForward: [], shapeIterateMonotone: true,
+    // The same seed gives every Δ the same directions, so one scale serves the whole sweep.
+    forwardScale: sweep.runs[0]!.trace.forwardScale!, reverseScale: sweep.runs[0]!.trace.reverseScale!, iterateScale: constants.e0,
   };
+  // C3/C9: the untruncated forward curve over a horizon long enough to see its peak.
+  const shape = await traceCurse(problem, ref, { K: horizon, truncate: 0, mode: 'forward', measure: 'directions', directions: config.directions, seed: seedFor(config, n, rep, 1) });
+  run.shapeForward = shape.forward!.map((p) => p.error);
+  run.shapeIterateMonotone = isMonotone(shape.iterate.map((p) => p.error));
   for (const r of sweep.runs) {
     const tr = r.trace;
     const Kp = r.iterations;
@@ -92,7 +115,7 @@ export async function runRep(config: PaperConfig, data: LsqData, n: number, rep:
     run.finalIterate.push(it[it.length - 1]!);
     run.phiEstimated.push(r.bound);
     run.phiTrue.push(forwardBound(trueK, Kp, r.t));
-    for (let k = 1; k < it.length; k++) if (it[k]! > it[k - 1]! * (1 + 1e-12) + 1e-15) run.iterateMonotone = false;
+    if (!isMonotone(it)) run.iterateMonotone = false;
     // C5: (21) at every measured index, forward (truncation t) and reverse (truncation k, end K').
     for (const [checks, c] of [[out.boundsTrue, trueK], [out.boundsEstimated, constants]] as const) {
       checks.push({ step, n, rep, delta: r.delta, mode: 'forward', errors: fwd, bounds: tr.forward!.map((p) => forwardBound(c, p.k, r.t)) });
@@ -123,6 +146,9 @@ export async function runRep(config: PaperConfig, data: LsqData, n: number, rep:
   run.samePointLB = spectralNorm(denseMatrix(B0.rows, B0.cols, B0.data.map((x, i) => x - Bs.data[i]!))) / constants.e0;
   return run;
 }
+
+/** Non-increasing up to rounding. */
+const isMonotone = (xs: readonly number[]) => xs.every((x, k) => k === 0 || x <= xs[k - 1]! * (1 + 1e-12) + 1e-15);
 
 function compareJacobians(problem: LabProblem, inst: Awaited<ReturnType<LabProblem['instance']>>, step: StepKind, n: number, t: number): JacobianCheck {
   const f = inst.jacobianForward!(problem.inputs as never, problem.x0 as never).jacobian;
@@ -168,7 +194,8 @@ export async function runBilevelRep(config: PaperConfig, rep: number, tick: () =
     const o = one.outerAt!(p.inputs, ref.fixedPoint.state);
     const gx = concat(o.stateGradient, p.model.state);
     let g = o.paramGradient.lam![0]!;
-    for (let i = 0; i < gx.length; i++) g += gx[i]! * ref.J.data[i * ref.J.cols]!;
+    const J = ref.J!; // small: dense LU
+    for (let i = 0; i < gx.length; i++) g += gx[i]! * J.data[i * J.cols]!;
     return { g, xStar: ref.fixedPoint.vector, loss: o.loss };
   };
   let lam = c.lambda0;

@@ -27,7 +27,11 @@ export interface PlotSeries {
   readonly marker?: 'circle' | 'cross';
 }
 
-/** The median curves of one (step, n) that a figure draws; per Δ where an array is per Δ. */
+/**
+ * The median curves of one (step, n) that a figure draws; per Δ where an array is per Δ. All
+ * relative: forward errors and φ over the repetition's mean ‖J*v‖, reverse errors over its mean
+ * ‖uᵀJ*‖, iterate errors over ‖x⁰ − x*‖ (each repetition divided by its own scale, then medians).
+ */
 export interface FigureCurves {
   readonly kappa: number;
   readonly forward: readonly (readonly number[])[];
@@ -42,13 +46,15 @@ export interface FigureCurves {
 
 const PALETTE = ['#d62728', '#ff7f0e', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22'];
 const BLUE = '#1f77b4';
-export const FORWARD_PANEL = 'forward mode: ‖ẋ_t^k − J*‖ (JVP)';
-export const REVERSE_PANEL = 'reverse mode: ‖x̄_k − J*‖ (VJP)';
+// One normalisation for both panels: each error over the norm of what it approximates.
+export const FORWARD_PANEL = 'forward mode: ‖(ẋ_t^k − J*)v‖ / ‖J*v‖ (JVP)';
+export const REVERSE_PANEL = 'reverse mode: ‖uᵀ(x̄_k − J*)‖ / ‖uᵀJ*‖ (VJP)';
+export const Y_TITLE = 'relative error (iterates: ‖x_k − x*‖ / ‖x⁰ − x*‖)';
 export const SERIES = {
   iterate: '‖x_k − x*‖ (algorithm)',
   iterateEnd: '‖x − x*‖ at the end of each run (circles)',
   final: 'final derivative error (circles)',
-  bound: 'bound φ(Δ), estimated constants (crosses)',
+  bound: 'bound φ(Δ) / ‖J*v‖, constants of estimateConstants (crosses)',
   truncation: (t: number, delta: number) => `t = ${t} (Δ = ${delta})`,
 };
 
@@ -102,7 +108,7 @@ export function paperFigureSpec(fig: PaperFigure): vegaLite.TopLevelSpec {
   );
   const color = { field: 'series', type: 'nominal', sort: names, title: null, scale: { domain: names, range: names.map((n) => first.get(n)!.color) }, legend: { orient: 'bottom', columns: 2, labelLimit: 0, symbolType: 'stroke', symbolStrokeWidth: 2 } } as const;
   const x = { field: 'x', type: 'quantitative', title: 'iteration k' } as const;
-  const y = { field: 'y', type: 'quantitative', title: 'error', scale: { type: 'log' }, axis: { format: '.0e' } } as const;
+  const y = { field: 'y', type: 'quantitative', title: Y_TITLE, scale: { type: 'log' }, axis: { format: '.0e' } } as const;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: fig.title, fontSize: 13 },

@@ -10,8 +10,8 @@ import {
   bestDelta, evaluateC1, evaluateC10, evaluateC11, evaluateC2, evaluateC3, evaluateC4, evaluateC5, evaluateC6, evaluateC7, evaluateC8, evaluateC9,
   type BudgetOutcome, type ClaimResult, type ContractionCheck, type CurveShape, type LipschitzPair, type StepComparison, type StepKind,
 } from './claims.js';
-import { STEPS, lsqData, validateConfig, type PaperConfig } from './paper-config.js';
-import { contractionGrid, runBilevelRep, runRep, type BilevelRun, type Collected, type RepRun } from './paper-experiments.js';
+import { STEPS, lsqData, stepSize, validateConfig, type PaperConfig } from './paper-config.js';
+import { contractionGrid, gdRate, runBilevelRep, runRep, shapeHorizon, type BilevelRun, type Collected, type RepRun } from './paper-experiments.js';
 import { buildFigure, type PaperFigure } from './paper-figures.js';
 import { argMax, argMin, median } from './stats.js';
 
@@ -23,9 +23,13 @@ export interface ConfigurationSummary {
   readonly alphaL: number;
   readonly rho: number;
   readonly LBEstimate: number;
+  /** Whether the lab's L_B of repetition 0 is exact, a rigorous upper bound or an estimate. */
+  readonly LBKind: string;
   readonly LBTrue: number;
   readonly normJ: number;
   readonly e0: number;
+  /** Iterations of the untruncated curve kMax is taken over (≥ K: long enough to see the peak, C3). */
+  readonly horizon: number;
   readonly kMax: number;
   readonly kMin: number;
   readonly deltas: readonly number[];
@@ -117,11 +121,14 @@ async function runSweeps(config: PaperConfig, tick: () => void): Promise<{ colle
   const reps = new Map<string, RepRun[]>();
   const lipschitz: LipschitzPair[] = [];
   for (const n of config.ns) {
+    // One shape horizon per (step, n), the longest any repetition needs, so the median curve is over the same k.
+    const all = Array.from({ length: config.reps }, (_, rep) => lsqData(config, n, rep));
+    const horizons = Object.fromEntries(STEPS.map((step) => [step, Math.max(...all.map((d) => shapeHorizon(config.K, gdRate(stepSize(config, step, d.L, d.mu), d))))])) as Record<StepKind, number>;
     for (let rep = 0; rep < config.reps; rep++) {
       const data = lsqData(config, n, rep);
       const byStep = {} as Record<StepKind, RepRun>;
       for (const step of STEPS) {
-        const r = await runRep(config, data, n, rep, step, collected, tick);
+        const r = await runRep(config, data, n, rep, step, collected, tick, horizons[step]);
         byStep[step] = r;
         const key = `${step}/${n}`;
         reps.set(key, [...(reps.get(key) ?? []), r]);
@@ -165,33 +172,47 @@ function summarise(config: PaperConfig, reps: ReadonlyMap<string, readonly RepRu
     for (const n of config.ns) {
       const rs = reps.get(`${step}/${n}`)!;
       const perDelta = (f: (r: RepRun) => readonly number[]) => config.deltas.map((_, i) => median(rs.map((r) => f(r)[i]!)));
-      const fwd = config.deltas.map((_, i) => medianCurve(rs.map((r) => r.forward[i]!)));
       const rev = config.deltas.map((_, i) => medianCurve(rs.map((r) => r.reverse[i]!)));
+      // The figures: every error relative to its repetition's scale (one normalisation for both panels), then medians.
+      const scaled = (f: (r: RepRun) => readonly number[], scale: (r: RepRun) => number) => rs.map((r) => f(r).map((e) => e / scale(r)));
+      const fScale = (r: RepRun) => r.forwardScale;
+      const rScale = (r: RepRun) => r.reverseScale;
+      const perDeltaRel = (f: (r: RepRun) => readonly number[], scale: (r: RepRun) => number) => config.deltas.map((_, i) => median(scaled(f, scale).map((c) => c[i]!)));
       const longest = argMax(config.deltas);
-      const iterate = medianCurve(rs.map((r) => r.iterate[longest]!));
+      const iterateRel = medianCurve(scaled((r) => r.iterate[longest]!, (r) => r.iterateScale));
       const finalForward = perDelta((r) => r.finalForward);
       const finalReverse = perDelta((r) => r.finalReverse);
       const finalIterate = perDelta((r) => r.finalIterate);
       const phiEstimated = perDelta((r) => r.phiEstimated);
       const phiTrue = perDelta((r) => r.phiTrue);
       const kappa = median(rs.map((r) => r.L / r.mu));
-      const f0 = fwd[zero]!;
       const r0 = rev[zero]!;
+      // C3/C9 read the untruncated forward curve over its (possibly longer) shape horizon.
+      const long = medianCurve(rs.map((r) => r.shapeForward));
       const shape: CurveShape = {
-        step, n, kappa, K: config.K, kMax: argMax(f0), forwardStart: f0[0]!, forwardPeak: Math.max(...f0),
-        iterateMonotone: rs.every((r) => r.iterateMonotone), kMin: argMin(r0), reverseAtKMin: Math.min(...r0), reverseAtZero: r0[0]!,
+        step, n, kappa, K: config.K, horizon: long.length - 1, kMax: argMax(long), forwardStart: long[0]!, forwardPeak: Math.max(...long),
+        iterateMonotone: rs.every((r) => r.iterateMonotone && r.shapeIterateMonotone), kMin: argMin(r0), reverseAtKMin: Math.min(...r0), reverseAtZero: r0[0]!,
       };
       const outcome: BudgetOutcome = { step, n, kappa, deltas: config.deltas, finalForward, predictedDelta: config.deltas[argMin(phiEstimated)]! };
       summary.shapes.push(shape);
       summary.outcomes.push(outcome);
       summary.configurations.push({
         step, n, kappa, alphaL: median(rs.map((r) => r.alpha * r.L)), rho: median(rs.map((r) => r.trueConstants.rho)),
-        LBEstimate: median(rs.map((r) => r.constants.LB)), LBTrue: median(rs.map((r) => r.trueConstants.C)),
+        LBEstimate: median(rs.map((r) => r.constants.LB)), LBKind: rs[0]!.constants.kinds.LB, LBTrue: median(rs.map((r) => r.trueConstants.C)),
         normJ: median(rs.map((r) => r.trueConstants.a)), e0: median(rs.map((r) => r.trueConstants.e0)),
-        kMax: shape.kMax, kMin: shape.kMin, deltas: config.deltas, finalForward, finalReverse, finalIterate, phiEstimated, phiTrue,
+        horizon: shape.horizon!, kMax: shape.kMax, kMin: shape.kMin, deltas: config.deltas, finalForward, finalReverse, finalIterate, phiEstimated, phiTrue,
         bestDelta: bestDelta(outcome), predictedDelta: outcome.predictedDelta!, continuousDelta: median(rs.map((r) => r.predictedContinuous)),
       });
-      summary.figures.push(buildFigure(config, step, n, { kappa, forward: fwd, reverse: rev, iterate, finalForward, finalReverse, finalIterate, phiEstimated }));
+      summary.figures.push(buildFigure(config, step, n, {
+        kappa,
+        forward: config.deltas.map((_, i) => medianCurve(scaled((r) => r.forward[i]!, fScale))),
+        reverse: config.deltas.map((_, i) => medianCurve(scaled((r) => r.reverse[i]!, rScale))),
+        iterate: iterateRel,
+        finalForward: perDeltaRel((r) => r.finalForward, fScale),
+        finalReverse: perDeltaRel((r) => r.finalReverse, rScale),
+        finalIterate: perDeltaRel((r) => r.finalIterate, (r) => r.iterateScale),
+        phiEstimated: perDeltaRel((r) => r.phiEstimated, fScale),
+      }));
     }
   }
   return summary;

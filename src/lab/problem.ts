@@ -32,11 +32,19 @@ export interface LabProblem {
   readonly stateSize: number;
   readonly paramSize: number;
   instance(K: number, truncate: number, mode: Mode): Promise<LabInstance>;
+  /** A new instance of the same compiled module (nothing shared with `instance`'s: buffers a call allocates lazily start empty). */
+  freshInstance(K: number, truncate: number, mode: Mode): Promise<LabInstance>;
   /** The same problem with other inputs (e.g. another θ); shares nothing mutable. */
   withInputs(inputs: Record<string, unknown>, x0?: Record<string, unknown>): LabProblem;
 }
 
-export function makeProblem(source: SpecSource, inputs: Record<string, unknown>, x0?: Record<string, unknown>, cache = new Map<string, Promise<LabInstance>>()): LabProblem {
+export function makeProblem(
+  source: SpecSource,
+  inputs: Record<string, unknown>,
+  x0?: Record<string, unknown>,
+  cache = new Map<string, Promise<LabInstance>>(),
+  modules = new Map<string, Promise<{ create(): LabInstance }>>(),
+): LabProblem {
   const model = buildModel(source);
   const dims = inferDims(model, inputs, x0);
   const sizeOf = (shape: readonly string[]) => shape.reduce((p, d) => p * dims[d]!, 1);
@@ -48,13 +56,22 @@ export function makeProblem(source: SpecSource, inputs: Record<string, unknown>,
       const key = `${K}/${truncate}/${mode}`;
       let hit = cache.get(key);
       if (!hit) {
-        const code = compileSpec(source, { mode, K, truncate, dims }).moduleCode;
-        hit = importGenerated<{ create(): LabInstance }>(code).then((m) => m.create());
+        hit = problem.freshInstance(K, truncate, mode);
         cache.set(key, hit);
       }
       return hit;
     },
-    withInputs: (next, nextX0) => makeProblem(source, next, nextX0, cache),
+    freshInstance(K, truncate, mode) {
+      const key = `${K}/${truncate}/${mode}`;
+      let mod = modules.get(key);
+      if (!mod) {
+        const code = compileSpec(source, { mode, K, truncate, dims }).moduleCode;
+        mod = importGenerated<{ create(): LabInstance }>(code);
+        modules.set(key, mod);
+      }
+      return mod.then((m) => m.create());
+    },
+    withInputs: (next, nextX0) => makeProblem(source, next, nextX0, cache, modules),
   };
   return problem;
 }

@@ -5,11 +5,12 @@
 // paper) norms of JVPs ‖(ẋ_t^k − J*)v‖ and VJPs ‖uᵀ(X̄_k − J*)‖ along random unit directions,
 // averaged over the directions. Either way they are at most the spectral-norm errors.
 
-import { randomGenerator, spectralNorm, denseMatrix, matVec, type DenseMatrix, type RandomGenerator } from '../../runtime/reference.js';
+import { randomGenerator, spectralNorm, denseMatrix, type RandomGenerator } from '../../runtime/reference.js';
+import { usageError } from '../../compiler/errors.js';
 import type { Mode } from '../../compiler/plan.js';
 import type { Observation } from '../index.js';
 import { concat, initialState, split, type LabInstance, type LabProblem } from './problem.js';
-import type { Reference } from './fixed-point.js';
+import { DENSE_REFERENCE_LIMIT, type Reference } from './fixed-point.js';
 import { norm, unitVector } from './stats.js';
 
 export type Measure = 'spectral' | 'directions';
@@ -30,6 +31,15 @@ export interface CurseTrace {
   readonly forward?: readonly Point[];
   /** ‖X̄_k − J*‖ for k = t..K (reverse or both), ascending in k. */
   readonly reverse?: readonly Point[];
+  /**
+   * The scales for one normalisation of both panels: the mean of ‖J*v‖ over the forward
+   * directions (‖J*‖₂ for full Jacobians), which is the forward error at k = t (ẋ_t^t = 0), and
+   * the mean of ‖uᵀJ*‖ over the reverse directions (‖J*‖₂), the reverse error at k = K.
+   * error / scale is the relative error (mean error over mean norm, so a bound on the mean
+   * error divided by the same scale still bounds it).
+   */
+  readonly forwardScale?: number;
+  readonly reverseScale?: number;
   /** Where the forward error peaks, and where the reverse error is least. */
   readonly kMax?: number;
   readonly kMin?: number;
@@ -66,7 +76,8 @@ export async function traceCurse(problem: LabProblem, ref: Reference, options: T
   const { K } = options;
   const t = options.truncate ?? 0;
   const mode = options.mode ?? 'both';
-  const measure = options.measure ?? (problem.stateSize * problem.paramSize <= SPECTRAL_LIMIT ? 'spectral' : 'directions');
+  const measure = options.measure ?? (problem.stateSize * problem.paramSize <= SPECTRAL_LIMIT && ref.J ? 'spectral' : 'directions');
+  if (measure === 'spectral' && !ref.J) throw usageError(`--measure spectral needs the dense J*, which is not formed above ${DENSE_REFERENCE_LIMIT} entries (state × params = ${problem.stateSize * problem.paramSize}): use --measure directions`);
   const count = measure === 'spectral' ? 1 : (options.directions ?? 3);
   const inst = await problem.instance(K, t, mode);
   const xStar = ref.fixedPoint.vector;
@@ -91,6 +102,7 @@ export async function traceCurse(problem: LabProblem, ref: Reference, options: T
   const argBy = (pts: readonly Point[], better: (a: number, b: number) => boolean) => pts.reduce((best, p) => (better(p.error, best.error) ? p : best), pts[0]!).k;
   return {
     K, truncate: t, measure, directions: count, iterate, forward, reverse,
+    forwardScale: forward?.[0]!.error, reverseScale: reverse?.[reverse.length - 1]!.error,
     kMax: forward ? argBy(forward, (a, b) => a > b) : undefined,
     kMin: reverse ? argBy(reverse, (a, b) => a < b) : undefined,
   };
@@ -102,6 +114,7 @@ function forwardErrors(s: Sweeps): Point[] {
   const { model, inputs, dims } = problem;
   const S = problem.stateSize;
   const P = problem.paramSize;
+  const J = ref.J!; // read only by the spectral measure, which needs it
   const sums = new Float64Array(s.K - t + 1);
   for (let r = 0; r < s.count; r++) {
     if (s.measure === 'spectral') {
@@ -114,14 +127,14 @@ function forwardErrors(s: Sweeps): Point[] {
         for (const c of model.state) {
           const tan = o.tangent[c.name]!;
           const size = tan.length / P;
-          for (let d = 0; d < P; d++) for (let i = 0; i < size; i++) diff[(at + i) * P + d] = tan[d * size + i]! - ref.J.data[(at + i) * P + d]!;
+          for (let d = 0; d < P; d++) for (let i = 0; i < size; i++) diff[(at + i) * P + d] = tan[d * size + i]! - J.data[(at + i) * P + d]!;
           at += size;
         }
         sums[o.k - t]! += spectralNorm(denseMatrix(S, P, diff));
       });
     } else {
       const v = unitVector(s.rng, P);
-      const jv = matVec(ref.J, v);
+      const jv = ref.jv(v);
       sums[0]! += norm(jv);
       inst.jvp!(inputs as never, split(v, model.params, dims) as never, problem.x0 as never, (o) => {
         s.onState(o);
@@ -140,6 +153,7 @@ function reverseErrors(s: Sweeps): Point[] {
   const { model, inputs, dims } = problem;
   const S = problem.stateSize;
   const P = problem.paramSize;
+  const J = ref.J!; // read only by the spectral measure, which needs it
   const sums = new Float64Array(K - t + 1);
   for (let r = 0; r < s.count; r++) {
     if (s.measure === 'spectral') {
@@ -152,14 +166,14 @@ function reverseErrors(s: Sweeps): Point[] {
         for (const p of model.params) {
           const g = o.gradient[p.name]!;
           const size = g.length / S;
-          for (let row = 0; row < S; row++) for (let j = 0; j < size; j++) diff[row * P + at + j] = g[row * size + j]! - ref.J.data[row * P + at + j]!;
+          for (let row = 0; row < S; row++) for (let j = 0; j < size; j++) diff[row * P + at + j] = g[row * size + j]! - J.data[row * P + at + j]!;
           at += size;
         }
         sums[o.k - t]! += spectralNorm(denseMatrix(S, P, diff));
       });
     } else {
       const u = unitVector(s.rng, S);
-      const uJ = vecMat(u, ref.J);
+      const uJ = ref.uJ(u);
       sums[K - t]! += norm(uJ);
       inst.vjp!(inputs as never, split(u, model.state, dims) as never, problem.x0 as never, (o) => {
         s.onState(o);
@@ -172,9 +186,4 @@ function reverseErrors(s: Sweeps): Point[] {
   return Array.from(sums, (x, i) => ({ k: t + i, error: x / s.count }));
 }
 
-/** uᵀM. */
-export function vecMat(u: ArrayLike<number>, m: DenseMatrix): Float64Array {
-  const out = new Float64Array(m.cols);
-  for (let i = 0; i < m.rows; i++) for (let j = 0; j < m.cols; j++) out[j]! += u[i]! * m.data[i * m.cols + j]!;
-  return out;
-}
+export { vecMat } from './fixed-point.js';

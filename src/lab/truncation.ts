@@ -1,12 +1,14 @@
 // Budget reallocation (MATH.md §4.4): for K, ω and each Δ, run K + ωΔ iterations with
 // truncation index t = (1 + ω)Δ, so every Δ costs (1 + ω)K. Measures the final derivative
-// error per Δ and sets it beside the bound φ(Δ) and its minimiser.
+// error per Δ and sets it beside the bound φ(Δ) and its minimiser, and what each Δ costs in
+// memory (bufferBytes) and wall time (median of a few jvp and vjp calls).
 
 import { usageError } from '../../compiler/errors.js';
 import type { LabProblem } from './problem.js';
 import type { Reference } from './fixed-point.js';
 import { traceCurse, type CurseTrace, type Measure } from './trace.js';
 import { minimisePhi, phi, type Constants } from './bounds.js';
+import { measureResources, type RunResources } from './resources.js';
 
 export interface BudgetRun {
   readonly delta: number;
@@ -19,6 +21,8 @@ export interface BudgetRun {
   readonly finalReverse: number;
   readonly bound: number;
   readonly trace: CurseTrace;
+  /** What this Δ costs in memory and time, beside the ω cost model (measure.ts). */
+  readonly resources?: RunResources;
 }
 
 export interface TruncationSweep {
@@ -53,6 +57,8 @@ export async function sweepTruncation(
     measure?: Measure;
     directions?: number;
     seed?: number;
+    /** Calls of jvp and of vjp per Δ whose median wall time is reported (default 3; 0: measure no resources). */
+    timingCalls?: number;
     onRun?: (done: number, total: number) => void;
   },
 ): Promise<TruncationSweep> {
@@ -68,8 +74,9 @@ export async function sweepTruncation(
     const iterations = K + omega * delta;
     const t = (1 + omega) * delta;
     const trace = await traceCurse(problem, ref, { K: iterations, truncate: t, mode: 'both', measure: options.measure, directions: options.directions, seed: options.seed });
+    const resources = options.timingCalls === 0 ? undefined : await measureResources(problem, iterations, t, options.timingCalls);
     runs.push({
-      delta, t, iterations, cost: iterations + omega * (K - delta),
+      delta, t, iterations, cost: iterations + omega * (K - delta), resources,
       finalForward: trace.forward![trace.forward!.length - 1]!.error,
       finalReverse: trace.reverse![0]!.error,
       bound: phi(constants, delta, K, omega),
