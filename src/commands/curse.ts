@@ -11,7 +11,7 @@ import { estimateConstants, type Constants } from '../lab/bounds.js';
 import { reference, type Reference } from '../lab/fixed-point.js';
 import { loadProblem, timeVaryingWarnings, type LabProblem } from '../lab/problem.js';
 import { traceCurse, type Measure } from '../lab/trace.js';
-import { compareAtEqualCost } from '../lab/equal-cost.js';
+import { compareAtEqualCost, equalCostFigure } from '../lab/equal-cost.js';
 import { writeReport } from './output.js';
 import { curseFigure, curseJson, curseMarkdown, curseStdout, labWarnings, type CurseReportInput, type LabContext } from '../lab/curse-report.js';
 
@@ -117,7 +117,8 @@ export async function curseCommand(specFile: string, opts: CurseCommandOptions, 
     options: { K: opts.K, truncate: opts.truncate, mode: opts.mode, measure: trace.measure, directions: trace.directions, seed: opts.seed },
     trace,
   };
-  const files = await writeReport(opts.out, base, { json: curseJson(input, lab.warnings), markdown: curseMarkdown(input, lab.warnings), figure: curseFigure(input), summary: curseStdout(input) }, io);
+  const extraFigures = equalCost ? { 'equal-cost': equalCostFigure(equalCost, `equal cost: ${lab.problem.model.name}`) } : undefined;
+  const files = await writeReport(opts.out, base, { json: curseJson(input, lab.warnings), markdown: curseMarkdown(input, lab.warnings), figure: curseFigure(input), summary: curseStdout(input), ...(extraFigures ? { extraFigures } : {}) }, io);
   return { files, warnings: lab.warnings };
 }
 

@@ -13,12 +13,14 @@ export function writeOutputs(dir: string, files: readonly OutputFile[], cwd?: st
   return writeFilesAtomically(dir, files as { name: string; contents: string }[], cwd);
 }
 
-/** One report: `<base>.json`, `<base>.md` and its figure, written together; prints its summary and the files. */
-export async function writeReport(dir: string, base: string, report: { json: unknown; markdown: string; figure: Figure; summary: string }, io: CliIo = processIo()): Promise<string[]> {
+/** One report: `<base>.json`, `<base>.md`, its figure and any extra ones (`<base>-<suffix>.*`), written together; prints its summary and the files. */
+export async function writeReport(dir: string, base: string, report: { json: unknown; markdown: string; figure: Figure; summary: string; extraFigures?: Readonly<Record<string, Figure>> }, io: CliIo = processIo()): Promise<string[]> {
+  const extra = await Promise.all(Object.entries(report.extraFigures ?? {}).map(([suffix, fig]) => figureFiles(`${base}-${suffix}`, fig)));
   const files = writeOutputs(dir, [
     { name: `${base}.json`, contents: JSON.stringify(report.json, null, 1) + '\n' },
     { name: `${base}.md`, contents: report.markdown },
     ...(await figureFiles(base, report.figure)),
+    ...extra.flat(),
   ], io.cwd);
   io.stdout(report.summary);
   io.stdout(`wrote ${files.join(', ')}\n`);

@@ -67,6 +67,9 @@ function equalCostLines(series: readonly CostSeries[] | undefined): string[] {
     markdownTable(['method', 'E', 'run', 'forward steps', 'VJPs', 'cost', 'relative error', 'wall ms', 'bufferBytes'],
       series.flatMap((s) => s.points.map((p) => [s.method, p.budget, p.setting, p.steps, p.vjps, p.cost, fmt(p.relativeError), p.wallMs.toPrecision(3), p.bufferBytes]))),
     '',
+    'The implicit rows are `--method implicit` modules: E steps to x_K, then the adjoint solve with at most E VJPs (its own count: a Krylov solver that converges early spends fewer), and no tape. A converged solve gives the implicit derivative at x_K, so its error at larger E falls only because x_K is closer to x* (in the figure `<name>-equal-cost.png`, the Krylov points stack at one VJP count).',
+    ...series.filter((s) => s.skipped).map((s) => `- **${s.method}: not applicable here.** ${s.skipped}`),
+    '',
   ];
 }
 

@@ -2,15 +2,20 @@
 // forward map steps and VJPs, cost = steps + ω · VJPs in map evaluations (MATH.md §4.4), and the
 // x-axis is the budget E: the cost of full unrolling with E steps, (1 + ω)E. Each run reports
 // its error against uᵀJ* (relative to ‖uᵀJ*‖), its median wall time and its bufferBytes. Full
-// and truncated (bound-optimal Δ under the same budget) unrolling are the two series here;
-// another method (an implicit solver) is one more CostMethod in the list compareAtEqualCost takes.
+// and truncated (bound-optimal Δ under the same budget) unrolling, and implicit differentiation
+// with each solver (`--method implicit`: E steps to x_K, then at most E VJPs in the adjoint
+// solve), are the series; another method is one more CostMethod in the list compareAtEqualCost takes.
 
 import { performance } from 'node:perf_hooks';
+import { compileSpec } from '../../compiler/pipeline.js';
+import type { Solver } from '../../compiler/implicit/options.js';
+import { importGenerated } from '../load-module.js';
 import { randomGenerator } from '../../runtime/reference.js';
 import { minimisePhi, type Constants } from './bounds.js';
 import type { Reference } from './fixed-point.js';
-import { concat, split, type LabProblem } from './problem.js';
+import { concat, split, type LabInstance, type LabProblem } from './problem.js';
 import { distance, median, norm, unitVector } from './stats.js';
+import type { Figure } from './plot.js';
 
 /** One run of a method: what it costs and how accurate it is. */
 export interface CostPoint {
@@ -33,6 +38,8 @@ export interface CostPoint {
 export interface CostSeries {
   readonly method: string;
   readonly points: readonly CostPoint[];
+  /** Why the method has no points here (CG on a nonsymmetric ∂ₓΦ, say): said, not hidden. */
+  readonly skipped?: string;
 }
 
 /** What a method needs to run once at a budget of `evaluations` VJPs. */
@@ -96,6 +103,45 @@ export const TRUNCATED_UNROLLING: CostMethod = {
 
 export const UNROLLING_METHODS: readonly CostMethod[] = [FULL_UNROLLING, TRUNCATED_UNROLLING];
 
+/**
+ * Implicit differentiation with `solver` at the same cost: the module of `--method implicit`
+ * runs E steps to x_K, then its adjoint solve (I − ∂ₓΦ)ᵀ v = u with at most E − 1 solver VJPs
+ * and the one that gives θ̄, so steps + ω · VJPs ≤ (1 + ω)E. It keeps no tape. The VJPs are
+ * the solve's own count (a Krylov solver that converges early spends fewer).
+ */
+export function implicitMethod(solver: Solver): CostMethod {
+  return {
+    name: `implicit, ${solver}`,
+    run: async (ctx, e) => {
+      const { problem } = ctx;
+      const steps = Math.max(1, e - 1);
+      const code = compileSpec(problem.source, { mode: 'reverse', K: e, dims: problem.dims, method: 'implicit', solver, solverSteps: steps, tolerance: solver === 'neumann' ? 0 : 1e-14 }).moduleCode;
+      const inst = (await importGenerated<{ create(): LabInstance }>(code)).create();
+      const cot = split(ctx.u, problem.model.state, problem.dims);
+      let vjps = 0;
+      const call = () => {
+        const r = inst.vjp!(problem.inputs as never, cot as never, problem.x0 as never) as { gradient: Record<string, Float64Array>; solve: { products: number } };
+        vjps = r.solve.products;
+        return concat(r.gradient, problem.model.params);
+      };
+      call();
+      try {
+        return measure(ctx, e, { steps: e, vjps }, `K = ${e}, ${solver}, at most ${steps} + 1 VJPs`, () => inst.bufferBytes(), call);
+      } finally {
+        inst.release();
+      }
+    },
+  };
+}
+
+export const IMPLICIT_METHODS: readonly CostMethod[] = (['neumann', 'cg', 'gmres', 'bicgstab'] as const).map(implicitMethod);
+
+/** A numeric error of generated code (CG's symmetry check, a singular I − ∂ₓΦ): the method does not apply here. */
+function notApplicable(e: unknown): string | null {
+  const err = e as Error & { category?: string };
+  return err instanceof Error && err.name === 'PhicError' && err.category === 'numeric' ? err.message : null;
+}
+
 /** Every method at every budget, along one seeded unit cotangent u. */
 export async function compareAtEqualCost(
   problem: LabProblem,
@@ -107,10 +153,31 @@ export async function compareAtEqualCost(
   const u = unitVector(randomGenerator(options.seed ?? 1), problem.stateSize);
   const ctx: CostContext = { problem, ref, constants, u, uJ: ref.uJ(u), timingCalls: options.timingCalls ?? 3, omega: options.omega ?? 2 };
   const out: CostSeries[] = [];
-  for (const m of options.methods ?? UNROLLING_METHODS) {
+  for (const m of options.methods ?? [...UNROLLING_METHODS, ...IMPLICIT_METHODS]) {
     const points: CostPoint[] = [];
-    for (const e of budgets) points.push(await m.run(ctx, e));
-    out.push({ method: m.name, points });
+    let skipped: string | null = null;
+    for (const e of budgets) {
+      try {
+        points.push(await m.run(ctx, e));
+      } catch (err) {
+        skipped = notApplicable(err);
+        if (skipped === null) throw err;
+        break;
+      }
+    }
+    out.push({ method: m.name, points, ...(skipped !== null ? { skipped } : {}) });
   }
   return out;
+}
+
+/** Error against VJPs per derivative, one line per method (log–log): the comparison at a glance. */
+export function equalCostFigure(series: readonly CostSeries[], title: string): Figure {
+  return {
+    title,
+    xLabel: 'one-step VJPs per hypergradient (log)',
+    yLabel: '‖g − uᵀJ*‖ / ‖uᵀJ*‖',
+    logX: true,
+    logY: true,
+    panels: [{ title: 'each method at budgets E: cost (1 + ω)E or less', series: series.filter((s) => s.points.length).map((s) => ({ name: s.method, points: s.points.map((p) => ({ x: p.vjps, y: p.relativeError })), markers: true, ...(s.method.startsWith('implicit') ? { stroke: 'dashed' as const } : {}) })) }],
+  };
 }
