@@ -35,3 +35,24 @@ describe('bilevel methods at equal cost', () => {
     expect(JSON.stringify(figureSpec(comparisonFigure(c, 'ridge bilevel')))).toContain('outer step j');
   }, 120_000);
 });
+
+describe('phic bilevel --compare', () => {
+  it('writes the comparison beside the bilevel report: the bound-optimal t, every method, its figure', async () => {
+    const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { bilevelCommand } = await import('../src/commands/bilevel.js');
+    const dir = mkdtempSync(join(tmpdir(), 'phic-bilevel-compare-'));
+    try {
+      const quiet = { stdout: () => {}, stderr: () => {}, cwd: ROOT, stderrIsTTY: false };
+      await bilevelCommand(join(ROOT, 'samples/bilevel/ridge-bilevel.phi.json'), { data: join(ROOT, 'samples/bilevel/data.json'), K: 100, truncate: 0, steps: 3, eta: 0.5, seed: 1, out: dir, name: 'b', compare: true }, quiet as never);
+      const json = JSON.parse(readFileSync(join(dir, 'b-methods.json'), 'utf8')) as { truncate: number; why: string; runs: { method: string }[] };
+      expect(json.why).toBe('the bound-optimal t at the initial θ');
+      expect(json.truncate).toBeGreaterThan(0);
+      expect(json.runs.map((r) => r.method)).toEqual(['unrolled', 'unrolled', 'neumann', 'cg', 'gmres', 'bicgstab']);
+      expect(readFileSync(join(dir, 'b-methods.md'), 'utf8')).toMatch(/\| implicit, gmres, warm-started adjoint/);
+      expect(readFileSync(join(dir, 'b-methods.png')).subarray(1, 4).toString()).toBe('PNG');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});

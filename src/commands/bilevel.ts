@@ -16,6 +16,11 @@ import { requireOuter, runBilevel, stopMessage, validateBilevelOptions, type Bil
 import { figureSpec, renderSvg, svgToPng, type Figure, type Series } from '../lab/plot.js';
 import { markdownTable, type OutputFile } from '../lab/output.js';
 import { progress, writeOutputs } from './output.js';
+import { compareBilevelMethods, comparisonFigure, comparisonMarkdown } from '../lab/bilevel-methods.js';
+import { reference } from '../lab/fixed-point.js';
+import { estimateConstants, minimisePhi } from '../lab/bounds.js';
+import { figureFiles } from '../lab/output.js';
+import type { LabProblem } from '../lab/problem.js';
 import { printWarnings } from './curse.js';
 
 export interface BilevelCommandOptions {
@@ -30,6 +35,8 @@ export interface BilevelCommandOptions {
   name: string;
   /** Rows of the Markdown table of outer steps (default 12). */
   rows?: number;
+  /** Also run Algorithm 1 (warm) once per hypergradient method at equal cost (bilevel-methods.ts). */
+  compare?: boolean;
 }
 
 export async function bilevelCommand(specFile: string, opts: BilevelCommandOptions, io: CliIo = processIo()): Promise<void> {
@@ -61,6 +68,7 @@ export async function bilevelCommand(specFile: string, opts: BilevelCommandOptio
     { name: `${opts.name}.svg`, contents: figure.svg },
     { name: `${opts.name}.png`, contents: figure.png },
   ];
+  if (opts.compare) files.push(...(await comparisonFiles(problem, opts, io)));
   const written = writeOutputs(opts.out, files, io.cwd);
   for (const f of written) io.stderr(`wrote ${f}\n`);
   if (result.summary) io.stdout(`${result.summary.sentence}\n${capitalise(result.summary.lossSentence)}\n`);
@@ -205,5 +213,35 @@ function summarySection(result: BilevelResult): string[] {
     '',
     `**${capitalise(s.sentence)}** ${capitalise(s.lossSentence)}`,
     '',
+  ];
+}
+
+/**
+ * `--compare`: Algorithm 1 with warm starts once per hypergradient method at equal cost: full
+ * unrolling, truncation at --truncate (or, when it is 0, the bound-optimal t from the constants
+ * at the initial θ), and the implicit solvers with a warm-started adjoint and K − t VJPs.
+ * Written as <name>-methods.md, .json and its figure.
+ */
+async function comparisonFiles(problem: LabProblem, opts: BilevelCommandOptions, io: CliIo): Promise<OutputFile[]> {
+  let t = opts.truncate;
+  let why = `--truncate ${t}`;
+  if (t === 0) {
+    const ref = await reference(problem);
+    const constants = await estimateConstants(problem, ref, { K: opts.K });
+    t = constants.contractive ? minimisePhi(constants, opts.K, 0, opts.K - 1).t : Math.floor(opts.K / 2);
+    why = constants.contractive ? `the bound-optimal t at the initial θ` : `K/2: the map does not contract in the 2-norm at the initial θ, so no bound-optimal t`;
+  }
+  const bar = progress('bilevel methods', 6 * opts.steps, io);
+  let c;
+  try {
+    c = await compareBilevelMethods(problem, { K: opts.K, truncate: t, steps: opts.steps, eta: opts.eta, seed: opts.seed, onStep: (done) => bar.tick(done) });
+  } finally {
+    bar.stop();
+  }
+  const md = `# ${problem.model.name}: hypergradient methods at equal cost\n\nThe truncated run's t = ${t} is ${why}.\n\n${comparisonMarkdown(c)}\n\n![error per outer step](${opts.name}-methods.png)\n`;
+  return [
+    { name: `${opts.name}-methods.json`, contents: compactJson({ K: c.K, truncate: c.truncate, why, steps: c.steps, eta: c.eta, runs: c.runs.map((r) => ({ label: r.label, method: r.method, products: r.products, ms: r.ms, bufferBytes: r.bufferBytes, medianRelativeError: r.medianRelativeError, stopped: r.trace.stopped ?? null, relativeErrors: r.trace.steps.map((s) => s.relativeError) })) }) },
+    { name: `${opts.name}-methods.md`, contents: md },
+    ...(await figureFiles(`${opts.name}-methods`, comparisonFigure(c, `${problem.model.name}: hypergradient methods at equal cost (K = ${c.K}, t = ${t})`))),
   ];
 }

@@ -87,10 +87,11 @@ function registerBilevel(program: Command, io: CliIo): void {
     .option('--seed <s>', 'seed for params the data does not give', integerArg('--seed'), 1)
     .option('-o, --out <dir>', 'output folder', '.')
     .option('--name <base>', 'base name of the output files', 'bilevel')
+    .option('--compare', 'also run warm-started descent once per hypergradient method at equal cost: full and truncated unrolling (t: --truncate, else bound-optimal) and --method implicit with each solver (warm-started adjoint, K − t VJPs); writes <name>-methods.*')
     .action(async (spec: string, o: Options) => {
       labReady('bilevel', o);
       const { bilevelCommand } = await import('./bilevel.js');
-      await bilevelCommand(spec, { ...common(o), truncate: o.truncate as number, steps: o.steps as number, eta: o.eta as number }, io);
+      await bilevelCommand(spec, { ...common(o), truncate: o.truncate as number, steps: o.steps as number, eta: o.eta as number, compare: !!o.compare }, io);
     });
 }
 

@@ -105,10 +105,10 @@ export function comparisonMarkdown(c: BilevelComparison): string {
   ].join('\n');
 }
 
-/** The relative hypergradient error at every outer step, one line per method. */
+/** The relative hypergradient error at every outer step, one line per method (short names: the table has the budgets; converged Krylov solvers overlap). */
 export function comparisonFigure(c: BilevelComparison, title: string): Figure {
   return {
     title, xLabel: 'outer step j', yLabel: '‖g − g*‖ / ‖g*‖', logY: true,
-    panels: [{ title: `warm-started bilevel descent, K = ${c.K}`, series: c.runs.map((r) => ({ name: r.label, points: r.trace.steps.map((s) => ({ x: s.step, y: s.relativeError })), ...(r.method === 'unrolled' ? {} : { stroke: 'dashed' as const }) })) }],
+    panels: [{ title: `warm-started bilevel descent, K = ${c.K}`, series: c.runs.map((r) => ({ name: r.method === 'unrolled' ? `unrolled, t = ${r.truncate}` : `implicit, ${r.method}`, points: r.trace.steps.map((s) => ({ x: s.step, y: s.relativeError })), ...(r.method === 'unrolled' ? {} : { stroke: 'dashed' as const }) })) }],
   };
 }
