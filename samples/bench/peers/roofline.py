@@ -2,8 +2,9 @@
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 -B roofline.py <sizes.json> <result file>
 
-sizes.json: [{"kind": "matvec"|"matmul", "m": .., "n": .., "k": ..}, ...]. For each: GFLOP/s of
-numpy's A @ x (2mn flops) or A @ B (2mnk flops), with out= buffers, the median of several
+sizes.json: [{"kind": "matvec"|"matvecT"|"matmul", "m": .., "n": .., "k": ..}, ...]: the products
+phic's generated code performs (performed.ts). For each: GFLOP/s and microseconds per call of
+numpy's A @ x (2mn flops), A.T @ x (A m×n, 2mn flops) or A @ B (m×n · n×k, 2mnk flops), with out= buffers, the median of several
 batches, with OpenBLAS's default thread count and with 1 thread (threadpoolctl). Also a
 1000³ dgemm as the machine's compute ceiling. Reports which BLAS kernel runs (threadpoolctl).
 """
@@ -42,6 +43,10 @@ def measure(sizes):
             x = rng.standard_normal(n)
             y = np.empty(m)
             rate, us = gflops(lambda: np.dot(A, x, out=y), 2 * m * n)
+        elif s['kind'] == 'matvecT':
+            x = rng.standard_normal(m)
+            y = np.empty(n)
+            rate, us = gflops(lambda: np.dot(A.T, x, out=y), 2 * m * n)
         else:
             k = s.get('k', n)
             B = rng.standard_normal((n, k))
