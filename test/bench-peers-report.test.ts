@@ -84,7 +84,7 @@ describe('docs/peers.md from a fixture report', () => {
       ok('phic', 'S-n1000-K100', 300, { hoistedInvariants: false }),
       ok('phic1t', 'S-n1000-K100', 250),
       ok('jax', 'S-n1000-K100', 500),
-      { peer: 'pytorch1t', workload: 'S-n1000-K100', status: 'skipped', message: 'over the time budget: stopped after 240 s' },
+      { peer: 'pytorch1t', workload: 'S-n1000-K100', status: 'skipped', message: 'over the time budget: stopped after 150 s' },
     ],
     roofline: {
       numpy: '2.0',
@@ -125,7 +125,7 @@ describe('docs/peers.md from a fixture report', () => {
   it('the scaling section has the point, its skip and the best-setting ratios, and the load average is recorded', () => {
     const row = line('| 1000 | 100 |');
     expect(row).toContain('| no |');
-    expect(row).toContain('over the time budget: stopped after 240 s');
+    expect(row).toContain('over the time budget: stopped after 150 s');
     expect(row).toContain('2.00× (XLA default threads / 1 thread)');
     expect(md).toContain('![time per call against n and against K, log–log](peers-scaling.svg)');
     expect(md).toContain('load average 3.5 / 2 / 1 at the start');

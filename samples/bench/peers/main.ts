@@ -43,7 +43,7 @@ const JAX_PYTHON = join(JAX_VENV, 'bin', 'python');
 /** The XLA CPU client on one thread (the 1t JAX peers). */
 const XLA_ONE_THREAD = '--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1';
 /** A scaling point's child is stopped after this long and reported as over the time budget. */
-const SCALING_TIMEOUT_S = 240;
+const SCALING_TIMEOUT_S = 150;
 const JS_PACKAGES = ['@tensorflow/tfjs@4.22.0', '@tensorflow/tfjs-backend-wasm@4.22.0', '@jax-js/jax@0.1.25'];
 const CHILD_TIMEOUT_S = 300;
 /** The JS heap of every Node child (Node's default depends on the machine's memory). */

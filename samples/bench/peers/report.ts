@@ -201,7 +201,7 @@ export function markdown(report: Report): string {
     '|---|---|---|---:|---:|---|---:|---:|',
     ...main.map((w) => {
       const roof = rooflineOf(report, w);
-      return `| ${w.id} | ${w.problem} | ${Object.entries(w.dims).map(([k, v]) => `${k} = ${v}`).join(', ')} | ${w.K} | ${w.t} | ${w.what} | ${(w.flops / 1e6).toFixed(1)} M | ${roof ? `${(roof.performedFlops / 1e6).toFixed(1)} M${roof.hoisted ? ' (AᵀA hoisted)' : ''}` : '—'} |`;
+      return `| ${w.id} | ${w.problem} | ${Object.entries(w.dims).map(([k, v]) => `${k} = ${v}`).join(', ')} | ${w.K} | ${w.t} | ${w.what} | ${(w.flops / 1e6).toFixed(1)} M | ${roof ? `${(roof.performedFlops / 1e6).toFixed(1)} M${roof.hoisted && w.problem !== 'tanh' ? ' (AᵀA hoisted)' : ''}` : '—'} |`;
     }),
     '',
     'Nominal flops: the algorithm as written (workloads.ts, `flops()`; a multiply-add counts 2, each elementwise operation 1, nothing hoisted but Uθ). ',
@@ -257,8 +257,8 @@ export function markdown(report: Report): string {
     'For each workload, the matrix products phic\'s generated code performs in one call (performed.ts) and the time numpy (`/usr/bin/python3`, OpenBLAS) takes for the same-shaped calls ',
     '(A @ x, A.T @ x, A @ B, with out= buffers; roofline.py), added up over the call, at 1 thread and at OpenBLAS\'s default thread count. ',
     '"BLAS / phic" = that BLAS time / phic\'s median at the matching thread setting: the share of phic\'s time the products would take as BLAS calls. ',
-    'phic\'s time also holds its elementwise work and per-step overhead, which the BLAS time does not; at small sizes numpy\'s per-call overhead (about 1 µs) dominates its time, ',
-    'so there the BLAS time is a loose bound. phic runs JavaScript with WebAssembly SIMD kernels for its products (float64 pairs, no FMA).',
+    'Each BLAS time is the faster of one call from Python and the same call repeated over a stack in numpy\'s C loop (`np.matmul` on a broadcast stack), so Python\'s per-call overhead does not count at small sizes. ',
+    'phic\'s time also holds its elementwise work and per-step overhead, which the BLAS time does not. phic runs JavaScript with WebAssembly SIMD kernels for its products (float64 pairs, no FMA).',
     '',
     `| workload | products phic performs per call | BLAS, 1 thread | phic, 1 thread | BLAS / phic, 1 thread | BLAS, ${m.cores} threads | phic, default threads | BLAS / phic, default |`,
     '|---|---|---:|---:|---:|---:|---:|---:|',
@@ -418,7 +418,7 @@ export function markdown(report: Report): string {
     '## How it is measured',
     '',
     '- Each call computes everything from the inputs: x_0 = 0, K iterations (the first t idle), the derivative, and returns the results on the host (phic: fresh Float64Arrays; jax-js: `dataSync()`, which also forces its lazy arrays; TF.js: `dataSync()` inside `tf.tidy`; PyTorch: `.numpy()`). Data are placed in each library\'s arrays once, outside the timed calls; phic copies its inputs in on every call, as its API does.',
-    '- Timing rule (protocol.ts, the same in torch_peer.py): after the checked call, warm up for at least 1 s and 2 more calls (1 more call when a call takes over 3 s); then time ceil(5 s / last call) calls, at least 5 (3 for calls over 2 s) and at most 60; report the median.',
+    '- Timing rule (protocol.ts, the same in peer_common.py for PyTorch and JAX): after the checked call, warm up for at least 1 s and 2 more calls (1 more call when a call takes over 3 s); then time ceil(5 s / last call) calls, at least 5 (3 for calls over 2 s) and at most 60; report the median.',
     '- Thread settings: PyTorch with `torch.set_num_threads(2)` and with 1 thread (OpenBLAS held to the same count); JAX with XLA\'s CPU client as it comes and with `XLA_FLAGS=--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1`; phic splits its large kernel calls over worker threads by default (one per core, up to 4) and "phic, 1 thread" is the same module created with `{ threads: 1 }`. TF.js wasm reports no thread support in Node, jax-js\'s wasm backend in Node runs on the main thread, the hand-written loops are plain JavaScript. The headline and the targets take each peer at its faster setting per workload: on a machine whose other core is busy, 2 threads can be much slower than 1 (a thread waits for a descheduled partner), and the load average above says how busy it was.',
     '- JAX: float64 (`jax_enable_x64`), one `jax.jit` over the whole call, the unroll as `lax.scan`, `jax.vjp` / `jax.jvp` / `jax.jacfwd`, the idle iterations (t > 0) a first scan with θ behind `stop_gradient`; installed with pip into a venv of its own (node_modules/.cache/phic-peers/jax-venv). Its data are placed on the device once, and each call brings its results back to the host with `jax.device_get`.',
     '- Peak memory: `process.resourceUsage().maxRSS` (Node) and `resource.getrusage(RUSAGE_SELF).ru_maxrss` (Python) at the end of the child.',
