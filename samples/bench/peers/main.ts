@@ -29,7 +29,7 @@ import { PEER_DEPS_DIR, ROOT, SOURCE_DIR, peerVersion } from './paths.js';
 import { profilePhic, type ProfileSummary } from './profile.js';
 import { writeReport, type Report, type PeerInfo, type Roofline } from './report.js';
 import { performedProducts, shapeKey } from './performed.js';
-import { DEFS, SCALING_K, SCALING_N, scalingDefs, generate, writeWorkload, type WorkloadMeta } from './workloads.js';
+import { DEFS, SCALING_K, SCALING_N, scalingDefs, type WorkloadMeta } from './workloads.js';
 
 const PEERS: readonly PeerId[] = ['phic', 'phic1t', 'phicjs', 'handwritten', 'pytorch', 'pytorch1t', 'jax', 'jax1t', 'jaxata', 'jaxata1t', 'jaxjs', 'tfjs'];
 /** The scaling points run these by default (the calls take seconds each: JAX on its default threads only). */
@@ -323,12 +323,11 @@ async function main(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'phic-peers-'));
   const logDir = join(tmp, 'logs');
   mkdirSync(logDir);
-  const metas: WorkloadMeta[] = [];
-  for (const d of [...defs, ...scaling]) {
-    const { meta, arrays } = generate(d);
-    writeWorkload(join(tmp, d.id), meta, arrays);
-    metas.push(meta);
-  }
+  // in a process of its own (write-data.ts): the orchestrator's peak resident set would be inherited by every child's
+  const ids = [...defs, ...scaling].map((d) => d.id);
+  const wrote = spawnSync(process.execPath, [`--max-old-space-size=${NODE_HEAP_MB}`, join(here, 'write-data.js'), tmp, ...ids], { cwd: ROOT, encoding: 'utf8', timeout: CHILD_TIMEOUT_S * 1e3 });
+  if (wrote.status !== 0) throw new Error(`writing the workloads' data failed (exit ${wrote.status ?? wrote.signal}): ${(wrote.stderr ?? '').trim().split('\n').slice(0, 3).join(' | ')}`);
+  const metas = ids.map((id) => JSON.parse(readFileSync(join(tmp, id, 'meta.json'), 'utf8')) as WorkloadMeta);
   log(`data for ${metas.length} workloads in ${tmp}`);
 
   const results: ChildResult[] = [];

@@ -66,18 +66,21 @@ export const DEFS: readonly Def[] = [
 export const SCALING_N = [1000, 2000, 4000] as const;
 export const SCALING_K = [100, 1000, 10000] as const;
 
+function scalingDef(n: number, K: number): Def {
+  return { id: `S-n${n}-K${K}`, title: `ridge ${n}², K = ${K}`, problem: 'ridge', derivative: 'vjp', dims: { m: n, n }, K, t: 0, what: 'reverse: VJP ū · dx_K/dθ for a random ū' };
+}
+
 export function scalingDefs(ns: readonly number[] = SCALING_N, ks: readonly number[] = SCALING_K): Def[] {
-  const points = [...ns.map((n) => [n, 100] as const), ...ks.filter((K) => K !== 100).map((K) => [1000, K] as const)];
-  return points.map(([n, K]) => ({
-    id: `S-n${n}-K${K}` as const,
-    title: `ridge ${n}², K = ${K}`,
-    problem: 'ridge' as const,
-    derivative: 'vjp' as const,
-    dims: { m: n, n },
-    K,
-    t: 0,
-    what: 'reverse: VJP ū · dx_K/dθ for a random ū',
-  }));
+  return [...ns.map((n) => scalingDef(n, 100)), ...ks.filter((K) => K !== 100).map((K) => scalingDef(1000, K))];
+}
+
+/** A workload's definition from its id (P1–P5, or a scaling point S-n<n>-K<K>). */
+export function defById(id: string): Def {
+  const def = DEFS.find((d) => d.id === id);
+  if (def) return def;
+  const s = /^S-n(\d+)-K(\d+)$/.exec(id);
+  if (!s) throw new Error(`unknown workload ${id}`);
+  return scalingDef(Number(s[1]), Number(s[2]));
 }
 
 /**
