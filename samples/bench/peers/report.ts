@@ -436,7 +436,7 @@ function chartSpec(report: Report): vegaLite.TopLevelSpec {
   const ceiling = 10 ** Math.ceil(Math.log10(Math.max(...values.map((v) => v.ms), 1e-6)));
   // Peers without a time (failed, disagreed, skipped) get a label where their bar would be.
   const missing = rows.flatMap((r) =>
-    peers.filter((p) => r.peers[p]?.medianMs === undefined && r.peers[p]?.status !== 'missing').map((p) => ({ workload: r.workload, peer: NAMES[p], label: `${NAMES[p]}: ${String(r.peers[p]!.status)}`, ms: floor * 1.3 })),
+    peers.filter((p) => r.peers[p]?.medianMs === undefined && r.peers[p]?.status !== 'missing').map((p) => ({ workload: r.workload, peer: NAMES[p], label: `${NAMES[p]}: ${get(report, r.workload, p)?.message?.startsWith('not applicable') ? 'n/a' : String(r.peers[p]!.status)}`, ms: floor * 1.3 })),
   );
   const x = { field: 'workload', type: 'nominal', title: null, sort: rows.map((r) => r.workload), axis: { labelAngle: 0 } };
   const xOffset = { field: 'peer', type: 'nominal', sort: order, scale: { domain: order } };
@@ -457,7 +457,8 @@ function chartSpec(report: Report): vegaLite.TopLevelSpec {
         data: { values },
         mark: { type: 'bar' },
         encoding: {
-          color: { field: 'peer', type: 'nominal', sort: order, scale: { domain: order }, title: null, legend: { orient: 'bottom', direction: 'horizontal' } },
+          // up to 12 peers: a 20-colour scheme (the default 10 repeat), the legend in rows of 6
+          color: { field: 'peer', type: 'nominal', sort: order, scale: { domain: order, scheme: 'tableau20' }, title: null, legend: { orient: 'bottom', direction: 'horizontal', columns: 6 } },
           tooltip: [{ field: 'peer' }, { field: 'workload' }, { field: 'ms', format: '.3g' }],
         },
       },
