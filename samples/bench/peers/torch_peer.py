@@ -10,7 +10,7 @@ Jacobian (P3): torch.autograd.functional.jacobian(strategy='forward-mode', vecto
 which is forward mode vmapped over the directions (falls back to functorch.jacfwd, then to
 reverse mode; the result says which ran). Reads the workload's data and phic's reference
 written by the orchestrator, checks agreement (relative 1e-9) before timing, and times with
-the same rule as protocol.ts. Writes a ChildResult as JSON.
+the same rule as protocol.ts (peer_common.py, shared with jax_peer.py). Writes a ChildResult as JSON.
 """
 import sys
 
