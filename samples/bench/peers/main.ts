@@ -1,17 +1,22 @@
-// The peer benchmark: phic against PyTorch, jax-js, TensorFlow.js (wasm) and hand-written
-// Float64Array loops on the five workloads of workloads.ts, in one run, with the same data, the
-// same algorithm, K and t. Every peer × workload runs in its own child process (child.ts, or
-// torch_peer.py for PyTorch), checks its result against phic's before timing, and reports its
-// median time and peak resident set. numpy measures the roofline of the hot operations
-// (roofline.py). Writes docs/peers.md, docs/peers.json and docs/peers.{svg,png}.
+// The peer benchmark: phic against JAX (jit), PyTorch, jax-js, TensorFlow.js (wasm) and
+// hand-written Float64Array loops on the five workloads of workloads.ts, plus the scaling points
+// (ridge reverse mode over n and K), in one run, with the same data, the same algorithm, K and
+// t. Every peer × workload runs in its own child process (child.ts, torch_peer.py for PyTorch,
+// jax_peer.py for JAX), checks its result against phic's before timing, and reports its median
+// time and peak resident set. numpy times the same-shaped BLAS calls as the products phic
+// performs (roofline.py, performed.ts). Writes docs/peers.md, docs/peers.json,
+// docs/peers.{svg,png} and docs/peers-scaling.{svg,png}.
 //
-//   npm run bench:peers                 (builds first; ~10–15 min on 2 cores)
-//   node dist/samples/bench/peers/main.js [--only P1-t0,P5] [--peers phic,pytorch] [--no-install] [--no-profile] [--keep]
+//   npm run bench:peers                 (builds first; ~30–40 min on 2 cores, scaling included)
+//   node dist/samples/bench/peers/main.js [--only P1-t0,P5,scaling] [--peers phic,pytorch] [--no-install] [--no-profile] [--keep]
+//        [--scaling-n 1000,2000,4000] [--scaling-k 100,1000,10000] [--scaling-peers phic,phic1t,pytorch,pytorch1t,jax,jaxata]
+//   node dist/samples/bench/peers/main.js --only scaling      (the scaling section alone)
 //   node dist/samples/bench/peers/main.js --render      (re-draws docs/peers.{md,svg,png} from docs/peers.json)
 //
 // Installs what it needs: the JS peers with npm into node_modules/.cache/phic-peers (not into
 // the project's dependencies), python3-torch (and OpenBLAS) with apt-get when /usr/bin/python3
-// cannot import torch. A peer that still cannot run is skipped with a loud line, never silently.
+// cannot import torch, JAX with pip into a venv in node_modules/.cache/phic-peers/jax-venv. A
+// peer that still cannot run is skipped with a loud line, never silently.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,10 +28,22 @@ import type { ChildResult, PeerId } from './protocol.js';
 import { PEER_DEPS_DIR, ROOT, SOURCE_DIR, peerVersion } from './paths.js';
 import { profilePhic, type ProfileSummary } from './profile.js';
 import { writeReport, type Report, type PeerInfo, type Roofline } from './report.js';
-import { DEFS, generate, writeWorkload, type WorkloadMeta } from './workloads.js';
+import { performedProducts, shapeKey } from './performed.js';
+import { DEFS, SCALING_K, SCALING_N, scalingDefs, type WorkloadMeta } from './workloads.js';
 
-const PEERS: readonly PeerId[] = ['phic', 'phic1t', 'phicjs', 'handwritten', 'pytorch', 'pytorch1t', 'jaxjs', 'tfjs'];
+const PEERS: readonly PeerId[] = ['phic', 'phic1t', 'phicjs', 'handwritten', 'pytorch', 'pytorch1t', 'jax', 'jax1t', 'jaxata', 'jaxata1t', 'jaxjs', 'tfjs'];
+/** The scaling points run these by default (the calls take seconds each: JAX on its default threads only). */
+const SCALING_PEERS: readonly PeerId[] = ['phic', 'phic1t', 'pytorch', 'pytorch1t', 'jax', 'jaxata'];
+const JAX_PEERS: readonly PeerId[] = ['jax', 'jax1t', 'jaxata', 'jaxata1t'];
 const PYTHON = '/usr/bin/python3';
+/** Pinned: the jaxlib wheel must match. */
+const JAX_PACKAGES = ['jax==0.10.2', 'jaxlib==0.10.2'];
+const JAX_VENV = join(PEER_DEPS_DIR, 'jax-venv');
+const JAX_PYTHON = join(JAX_VENV, 'bin', 'python');
+/** The XLA CPU client on one thread (the 1t JAX peers). */
+const XLA_ONE_THREAD = '--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1';
+/** A scaling point's child is stopped after this long and reported as over the time budget. */
+const SCALING_TIMEOUT_S = 150;
 const JS_PACKAGES = ['@tensorflow/tfjs@4.22.0', '@tensorflow/tfjs-backend-wasm@4.22.0', '@jax-js/jax@0.1.25'];
 const CHILD_TIMEOUT_S = 300;
 /** The JS heap of every Node child (Node's default depends on the machine's memory). */
@@ -42,9 +59,13 @@ function args() {
     const i = a.indexOf(flag);
     return i >= 0 ? a[i + 1] : undefined;
   };
+  const numbers = (flag: string, fallback: readonly number[]) => value(flag)?.split(',').map(Number) ?? [...fallback];
   return {
     only: value('--only')?.split(','),
     peers: (value('--peers')?.split(',') as PeerId[] | undefined) ?? [...PEERS],
+    scalingPeers: (value('--scaling-peers')?.split(',') as PeerId[] | undefined) ?? [...SCALING_PEERS],
+    scalingN: numbers('--scaling-n', SCALING_N),
+    scalingK: numbers('--scaling-k', SCALING_K),
     install: !a.includes('--no-install'),
     keep: a.includes('--keep'),
     profile: !a.includes('--no-profile'),
@@ -118,7 +139,30 @@ function ensureTorch(install: boolean): { error?: string; notes: string[]; versi
   return { notes, version: version() };
 }
 
+/** JAX (CPU, float64) with pip into its own venv; returns why it is unavailable, if it is. */
+function ensureJax(install: boolean): { error?: string; version?: string } {
+  const probe = () => {
+    if (!existsSync(JAX_PYTHON)) return undefined;
+    const r = run(JAX_PYTHON, ['-B', '-c', 'import jax, jaxlib; print(jax.__version__, jaxlib.__version__)'], { timeoutS: 120 });
+    return r.ok ? `jax ${r.out.trim().split('\n').pop()!.replace(' ', ', jaxlib ')}` : undefined;
+  };
+  let version = probe();
+  if (version) return { version };
+  if (!install) return { error: `JAX is not installed in ${JAX_VENV} and --no-install was given` };
+  if (!existsSync(PYTHON)) return { error: `${PYTHON} is missing: no venv for JAX` };
+  log(`installing JAX into ${JAX_VENV}: ${PYTHON} -m venv, pip install ${JAX_PACKAGES.join(' ')}`);
+  mkdirSync(PEER_DEPS_DIR, { recursive: true });
+  let r = run(PYTHON, ['-m', 'venv', JAX_VENV], { timeoutS: 300 });
+  if (!r.ok) return { error: `${PYTHON} -m venv failed (exit ${r.status}; Debian needs python3-venv): ${r.out.trim().split('\n').slice(-2).join(' | ')}` };
+  // few retries: where the default index cannot be reached, pip falls back to the configured ones quickly
+  r = run(join(JAX_VENV, 'bin', 'pip'), ['install', '-q', '--disable-pip-version-check', '--retries', '1', '--timeout', '15', ...JAX_PACKAGES], { timeoutS: 900 });
+  if (!r.ok) return { error: `pip install ${JAX_PACKAGES.join(' ')} failed (exit ${r.status}): ${r.out.trim().split('\n').slice(-3).join(' | ')}` };
+  version = probe();
+  return version ? { version } : { error: `JAX installed in ${JAX_VENV} but does not import` };
+}
+
 function childEnv(peer: PeerId): NodeJS.ProcessEnv {
+  if (peer === 'jax1t' || peer === 'jaxata1t') return { ...process.env, XLA_FLAGS: XLA_ONE_THREAD, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' };
   if (peer === 'pytorch1t') return { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' };
   if (peer === 'pytorch') return { ...process.env, OMP_NUM_THREADS: '2', OPENBLAS_NUM_THREADS: '2' };
   return process.env;
@@ -133,13 +177,19 @@ function compilePhic(wdir: string, logDir: string): CompileReport | { error: str
   return JSON.parse(readFileSync(out, 'utf8')) as CompileReport;
 }
 
-function runChild(peer: PeerId, wdir: string, logDir: string): ChildResult {
+function childCommand(peer: PeerId, wdir: string, out: string): [string, string[]] {
+  if (peer === 'pytorch' || peer === 'pytorch1t') return [PYTHON, ['-B', join(SOURCE_DIR, 'torch_peer.py'), wdir, out, peer === 'pytorch' ? '2' : '1']];
+  if (JAX_PEERS.includes(peer)) return [JAX_PYTHON, ['-B', join(SOURCE_DIR, 'jax_peer.py'), wdir, out, peer.startsWith('jaxata') ? 'ata' : 'jit', peer.endsWith('1t') ? '1' : 'default']];
+  return [process.execPath, [`--max-old-space-size=${NODE_HEAP_MB}`, join(here, 'child.js'), peer, wdir, out]];
+}
+
+function runChild(peer: PeerId, wdir: string, logDir: string, timeoutS: number): ChildResult {
   const out = join(wdir, `result-${peer}.json`);
   const logFile = join(logDir, `${peer}-${wdir.split('/').pop()}.log`);
   const fd = openSync(logFile, 'w');
-  const [cmd, argv] = peer === 'pytorch' || peer === 'pytorch1t' ? [PYTHON, ['-B', join(SOURCE_DIR, 'torch_peer.py'), wdir, out, peer === 'pytorch' ? '2' : '1']] : [process.execPath, [`--max-old-space-size=${NODE_HEAP_MB}`, join(here, 'child.js'), peer, wdir, out]];
+  const [cmd, argv] = childCommand(peer, wdir, out);
   const started = Date.now();
-  const r = spawnSync(cmd, argv, { cwd: ROOT, stdio: ['ignore', fd, fd], timeout: CHILD_TIMEOUT_S * 1e3, env: childEnv(peer) });
+  const r = spawnSync(cmd, argv, { cwd: ROOT, stdio: ['ignore', fd, fd], timeout: timeoutS * 1e3, env: childEnv(peer) });
   closeSync(fd);
   const wall = (Date.now() - started) / 1e3;
   const tail = () => {
@@ -152,19 +202,24 @@ function runChild(peer: PeerId, wdir: string, logDir: string): ChildResult {
     res.extra = { ...(res.extra ?? {}), childWallS: wall };
     return res;
   }
-  const why = r.error?.message.includes('ETIMEDOUT') || r.signal === 'SIGTERM' ? `timed out after ${CHILD_TIMEOUT_S} s` : `exited with ${r.status ?? r.signal} after ${wall.toFixed(0)} s and wrote no result`;
+  const timedOut = r.error?.message.includes('ETIMEDOUT') || r.signal === 'SIGTERM';
+  if (timedOut && timeoutS < CHILD_TIMEOUT_S) return { peer, workload: wdir, status: 'skipped', message: `over the time budget: stopped after ${timeoutS} s` };
+  const why = timedOut ? `timed out after ${timeoutS} s` : `exited with ${r.status ?? r.signal} after ${wall.toFixed(0)} s and wrote no result`;
   return { peer, workload: wdir, status: 'failed', message: `${why}: ${tail()}` };
 }
 
-function roofline(metas: readonly WorkloadMeta[], dir: string): Roofline | { error: string } {
-  const sizes: { kind: string; m: number; n: number; k?: number }[] = [];
+/** numpy on the same-shaped BLAS calls as the products phic performed (hoisted: from phic's compile report). */
+function roofline(metas: readonly WorkloadMeta[], results: readonly ChildResult[], dir: string): Roofline | { error: string } {
+  const sizes = new Map<string, { kind: string; m: number; n: number; k?: number }>();
   for (const m of metas) {
-    const s = m.hotOp;
-    if (!sizes.some((x) => x.kind === s.kind && x.m === s.m && x.n === s.n && x.k === s.k)) sizes.push({ ...s });
+    const hoisted = results.find((r) => r.workload === m.id && r.extra?.hoistedInvariants !== undefined)?.extra?.hoistedInvariants;
+    if (hoisted === undefined) continue;
+    for (const { kind, m: rows, n, k } of performedProducts(m, hoisted === true)) sizes.set(shapeKey({ kind, m: rows, n, k }), { kind, m: rows, n, ...(k === undefined ? {} : { k }) });
   }
+  if (!sizes.size) return { error: 'no phic compile report: the products phic performs are not known' };
   const sizesFile = join(dir, 'roofline-sizes.json');
   const out = join(dir, 'roofline.json');
-  writeFileSync(sizesFile, JSON.stringify(sizes));
+  writeFileSync(sizesFile, JSON.stringify([...sizes.values()]));
   // OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are set on some machines to keep old OpenBLAS builds
   // correct; they slow a current one. Unset both for this command only.
   const env = { ...process.env };
@@ -233,13 +288,20 @@ async function main(): Promise<void> {
   log(`machine: ${host.cpu} (${host.cpuDetails}), ${host.cores} cores, ${host.memoryGiB} GiB, ${host.os}, Node ${host.node}, load average ${host.loadAverageAtStart.join(' ')}`);
   if (host.loadAverageAtStart[0]! > 0.5 * host.cores) loud(`the machine is busy (load average ${host.loadAverageAtStart[0]} on ${host.cores} cores): timings will be noisy`);
 
+  const defs = DEFS.filter((d) => !opts.only || opts.only.includes(d.id));
+  const scaling = !opts.only || opts.only.includes('scaling') ? scalingDefs(opts.scalingN, opts.scalingK) : [];
+  const peersOf = (id: string) => (id.startsWith('S-') ? opts.scalingPeers : opts.peers);
+  // every peer that runs somewhere, in the order of PEERS
+  const used = new Set([...(defs.length ? opts.peers : []), ...(scaling.length ? opts.scalingPeers : [])]);
+  const allPeers = [...PEERS.filter((p) => used.has(p)), ...[...used].filter((p) => !PEERS.includes(p))];
+
   const skipped: Record<string, string> = {};
   const notes: string[] = [];
-  const wantJs = opts.peers.includes('tfjs') || opts.peers.includes('jaxjs');
+  const wantJs = allPeers.includes('tfjs') || allPeers.includes('jaxjs');
   if (wantJs) {
     const why = ensureJsPeers(opts.install);
     if (why) {
-      for (const p of ['tfjs', 'jaxjs'] as const) if (opts.peers.includes(p)) skipped[p] = why;
+      for (const p of ['tfjs', 'jaxjs'] as const) if (allPeers.includes(p)) skipped[p] = why;
       loud(`SKIPPING TensorFlow.js and jax-js: ${why}`);
     }
   }
@@ -248,35 +310,31 @@ async function main(): Promise<void> {
   notes.push(...torch.notes);
   for (const n of torch.notes) log(n);
   if (torch.error) {
-    if (opts.peers.includes('pytorch')) skipped.pytorch = torch.error;
-    if (opts.peers.includes('pytorch1t')) skipped.pytorch1t = torch.error;
+    if (allPeers.includes('pytorch')) skipped.pytorch = torch.error;
+    if (allPeers.includes('pytorch1t')) skipped.pytorch1t = torch.error;
     loud(`SKIPPING PyTorch: ${torch.error}`);
+  }
+  const jax = allPeers.some((p) => JAX_PEERS.includes(p)) ? ensureJax(opts.install) : {};
+  if (jax.error) {
+    for (const p of JAX_PEERS) if (allPeers.includes(p)) skipped[p] = jax.error;
+    loud(`SKIPPING JAX: ${jax.error}`);
   }
 
   const tmp = mkdtempSync(join(tmpdir(), 'phic-peers-'));
   const logDir = join(tmp, 'logs');
   mkdirSync(logDir);
-  const defs = DEFS.filter((d) => !opts.only || opts.only.includes(d.id));
-  const metas: WorkloadMeta[] = [];
-  for (const d of defs) {
-    const { meta, arrays } = generate(d);
-    writeWorkload(join(tmp, d.id), meta, arrays);
-    metas.push(meta);
-  }
+  // in a process of its own (write-data.ts): the orchestrator's peak resident set would be inherited by every child's
+  const ids = [...defs, ...scaling].map((d) => d.id);
+  const wrote = spawnSync(process.execPath, [`--max-old-space-size=${NODE_HEAP_MB}`, join(here, 'write-data.js'), tmp, ...ids], { cwd: ROOT, encoding: 'utf8', timeout: CHILD_TIMEOUT_S * 1e3 });
+  if (wrote.status !== 0) throw new Error(`writing the workloads' data failed (exit ${wrote.status ?? wrote.signal}): ${(wrote.stderr ?? '').trim().split('\n').slice(0, 3).join(' | ')}`);
+  const metas = ids.map((id) => JSON.parse(readFileSync(join(tmp, id, 'meta.json'), 'utf8')) as WorkloadMeta);
   log(`data for ${metas.length} workloads in ${tmp}`);
-
-  let roof: Roofline | undefined;
-  if (existsSync(PYTHON)) {
-    log('roofline: numpy matvec/matmul at the workloads\' sizes (OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for this command)');
-    const r = roofline(metas, tmp);
-    if ('error' in r) loud(`ROOFLINE NOT MEASURED: ${r.error}`);
-    else roof = r;
-  } else loud(`ROOFLINE NOT MEASURED: ${PYTHON} is missing`);
 
   const results: ChildResult[] = [];
   const versions: Record<string, string> = {};
   for (const meta of metas) {
-    for (const peer of opts.peers) {
+    const peersHere = peersOf(meta.id);
+    for (const peer of peersHere) {
       if (skipped[peer]) {
         results.push({ peer, workload: meta.id, status: 'skipped', message: skipped[peer] });
         continue;
@@ -284,9 +342,10 @@ async function main(): Promise<void> {
       const t0 = Date.now();
       let compiled: CompileReport | { error: string } | undefined;
       // phic-compile writes both modules (phic and phic1t run the first, phicjs the second)
-      if (peer === opts.peers.find((p) => p.startsWith('phic'))) compiled = compilePhic(join(tmp, meta.id), logDir);
+      if (peer === peersHere.find((p) => p.startsWith('phic'))) compiled = compilePhic(join(tmp, meta.id), logDir);
+      const timeoutS = meta.id.startsWith('S-') ? SCALING_TIMEOUT_S : CHILD_TIMEOUT_S;
       const res: ChildResult =
-        compiled && 'error' in compiled ? { peer, workload: meta.id, status: 'failed', message: `phic compile failed: ${compiled.error}` } : runChild(peer, join(tmp, meta.id), logDir);
+        compiled && 'error' in compiled ? { peer, workload: meta.id, status: 'failed', message: `phic compile failed: ${compiled.error}` } : runChild(peer, join(tmp, meta.id), logDir, timeoutS);
       if (compiled && !('error' in compiled)) {
         res.compileMs = compiled.compileMs;
         res.extra = { ...(res.extra ?? {}), generatedBytes: compiled.generatedBytes, hoistedInvariants: compiled.hoistedInvariants, kernels: compiled.kernels };
@@ -301,7 +360,17 @@ async function main(): Promise<void> {
         log(`${meta.id.padEnd(8)} ${peer.padEnd(12)} ${tm.medianMs.toFixed(2).padStart(10)} ms  (${tm.reps} reps, RSS ${(res.memory!.maxRss / 2 ** 20).toFixed(0)} MB${chk}; ${secs} s)`);
       } else loud(`${meta.id} ${peer}: ${res.status.toUpperCase()}: ${res.message ?? ''}`);
     }
+    // a scaling point's data take up to 128 MB: gone once its children ran
+    if (meta.id.startsWith('S-')) for (const f of readdirSync(join(tmp, meta.id))) if (f.endsWith('.f64') && !f.startsWith('ref-')) rmSync(join(tmp, meta.id, f));
   }
+
+  let roof: Roofline | undefined;
+  if (existsSync(PYTHON)) {
+    log('roofline: numpy on the same-shaped BLAS calls as the products phic performed (OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for this command)');
+    const r = roofline(metas, results, tmp);
+    if ('error' in r) loud(`ROOFLINE NOT MEASURED: ${r.error}`);
+    else roof = r;
+  } else loud(`ROOFLINE NOT MEASURED: ${PYTHON} is missing`);
   host.loadAverageAtEnd = loadavg().map((x) => Math.round(x * 100) / 100);
 
   // Versions from the children; where every child of a peer failed, from the installed packages.
@@ -310,8 +379,9 @@ async function main(): Promise<void> {
     jaxjs: peerVersion('@jax-js/jax'),
     pytorch: torch.version,
     pytorch1t: torch.version,
+    ...Object.fromEntries(JAX_PEERS.map((p) => [p, jax.version])),
   };
-  const peers: PeerInfo[] = opts.peers.map((p) => ({ id: p, version: versions[p] ?? fallback[p], skipped: skipped[p] }));
+  const peers: PeerInfo[] = allPeers.map((p) => ({ id: p, version: versions[p] ?? fallback[p], skipped: skipped[p] }));
 
   // Profile phic on the workload where PyTorch is furthest ahead (or the first one).
   let profile: ProfileSummary | undefined;
@@ -321,7 +391,7 @@ async function main(): Promise<void> {
       const b = results.find((r) => r.workload === id && r.peer === 'phic' && r.status === 'ok');
       return a && b ? a.timing!.medianMs / b.timing!.medianMs : Number.POSITIVE_INFINITY;
     };
-    const target = [...metas].sort((a, b) => ratio(a.id) - ratio(b.id))[0];
+    const target = metas.filter((m) => !m.id.startsWith('S-')).sort((a, b) => ratio(a.id) - ratio(b.id))[0];
     if (target) {
       log(`profiling phic on ${target.id} (node --cpu-prof)`);
       const why = Number.isFinite(ratio(target.id)) ? `the workload where PyTorch is furthest ahead: PyTorch / phic = ${ratio(target.id).toFixed(2)}` : 'the first workload: no PyTorch time to compare with';

@@ -3,8 +3,11 @@
 
 import { median } from '../../../src/lab/stats.js';
 
-/** pytorch: 2 threads (as the issue asks); pytorch1t: the same on 1 thread, like every other peer here. */
-export type PeerId = 'phic' | 'phic1t' | 'phicjs' | 'handwritten' | 'pytorch' | 'pytorch1t' | 'jaxjs' | 'tfjs';
+/**
+ * pytorch: 2 threads; pytorch1t: the same on 1 thread. jax: JAX with jit on XLA's default
+ * threads, jax1t on one; jaxata(1t): the same with AᵀA and Aᵀb formed by hand outside the loop.
+ */
+export type PeerId = 'phic' | 'phic1t' | 'phicjs' | 'handwritten' | 'pytorch' | 'pytorch1t' | 'jax' | 'jax1t' | 'jaxata' | 'jaxata1t' | 'jaxjs' | 'tfjs';
 
 export interface Timing {
   /** Median wall time of one call over the timed repetitions, ms. */
@@ -46,6 +49,8 @@ export interface ChildResult {
     /** Node only: bytes of ArrayBuffers held after setup (phic: the module's buffers). */
     setupArrayBuffers?: number;
   };
+  /** JAX: trace + XLA compile of the jitted call (.lower().compile()), ms, apart from the timed calls. */
+  peerCompileMs?: number;
   /** phic only: compile() wall time, cold (first in the process) and warm (second), ms. */
   compileMs?: { cold: number; warm: number };
   /** phic only: bytes allocated by create() (ArrayBuffer delta), and the tape part expected. */

@@ -10,64 +10,11 @@ Jacobian (P3): torch.autograd.functional.jacobian(strategy='forward-mode', vecto
 which is forward mode vmapped over the directions (falls back to functorch.jacfwd, then to
 reverse mode; the result says which ran). Reads the workload's data and phic's reference
 written by the orchestrator, checks agreement (relative 1e-9) before timing, and times with
-the same rule as protocol.ts. Writes a ChildResult as JSON.
+the same rule as protocol.ts (peer_common.py, shared with jax_peer.py). Writes a ChildResult as JSON.
 """
-import json
-import math
-import os
-import resource
 import sys
-import time
-import traceback
 
-TOLERANCE = 1e-9
-BUDGET_S, MIN_REPS, MAX_REPS, SLOW_CALL_S, SLOW_MIN_REPS = 5.0, 5, 60, 2.0, 3
-
-
-def rss_bytes():
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith('VmRSS:'):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def max_rss_bytes():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def rel_diff(a, b):
-    import numpy as np
-    a = np.asarray(a, dtype=np.float64).ravel()
-    b = np.asarray(b, dtype=np.float64).ravel()
-    if a.shape != b.shape:
-        return math.inf
-    d = float(np.linalg.norm(a - b)) / max(float(np.linalg.norm(a)), float(np.linalg.norm(b)), 1e-300)
-    return math.inf if math.isnan(d) else d
-
-
-def time_calls(call):
-    """The timing rule of protocol.ts: warm up (>= 2 more calls and >= 1 s), then median of reps."""
-    warmup_calls, started = 1, time.perf_counter()
-    while True:
-        t0 = time.perf_counter()
-        call()
-        last = time.perf_counter() - t0
-        warmup_calls += 1
-        spent = time.perf_counter() - started
-        if not (warmup_calls < 50 and ((warmup_calls < 3 and spent < 3) or spent < 1)):
-            break
-    reps = math.ceil(BUDGET_S / max(last, 1e-6))
-    reps = min(MAX_REPS, max(SLOW_MIN_REPS if last > SLOW_CALL_S else MIN_REPS, reps))
-    samples = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - t0) * 1e3)
-    samples.sort()
-    mid = len(samples) // 2
-    median = samples[mid] if len(samples) % 2 else (samples[mid - 1] + samples[mid]) / 2
-    return {'medianMs': median, 'minMs': samples[0], 'maxMs': samples[-1], 'reps': reps, 'warmupCalls': warmup_calls}
+from peer_common import run_child
 
 
 def setup(torch, meta, arrays):
@@ -168,15 +115,9 @@ def setup(torch, meta, arrays):
 def main():
     wdir, out_file = sys.argv[1], sys.argv[2]
     threads = int(sys.argv[3]) if len(sys.argv) > 3 else 2
-    result = {'peer': 'pytorch' if threads == 2 else f'pytorch{threads}t', 'workload': wdir, 'status': 'failed'}
+    holder = {}
 
-    def write():
-        result.setdefault('memory', {'baselineRss': 0})
-        result['memory']['maxRss'] = max_rss_bytes()
-        with open(out_file, 'w') as f:
-            json.dump(result, f, indent=1)
-
-    try:
+    def load():
         import numpy as np
         import torch
         torch.set_num_threads(threads)
@@ -194,36 +135,10 @@ def main():
         except Exception:  # noqa: BLE001
             blas = 'threadpoolctl unavailable'
         nt = torch.get_num_threads()
-        result['version'] = f'torch {torch.__version__} (numpy {np.__version__}, {nt} thread{"" if nt == 1 else "s"}, BLAS: {blas or "not reported"})'
-        result['memory'] = {'baselineRss': rss_bytes()}
-        with open(os.path.join(wdir, 'meta.json')) as f:
-            meta = json.load(f)
-        result['workload'] = meta['id']
-        arrays = {k: np.fromfile(os.path.join(wdir, f'{k}.f64'), dtype='<f8') for k in meta['arrays']}
-        made = setup(torch, meta, arrays)
-        call, method = made[0], made[1]
-        primal = made[2] if len(made) > 2 else None
-        result['precision'] = 'float64'
-        result['method'] = method
-        state, deriv = call()
-        if state is None:
-            state = primal()
-        ref_state = np.fromfile(os.path.join(wdir, 'ref-state.f64'), dtype='<f8')
-        ref_deriv = np.fromfile(os.path.join(wdir, 'ref-deriv.f64'), dtype='<f8')
-        ds, dd = rel_diff(state, ref_state), rel_diff(deriv, ref_deriv)
-        passed = ds < TOLERANCE and dd < TOLERANCE
-        result['check'] = {'state': ds, 'derivative': dd, 'tolerance': TOLERANCE, 'passed': passed, 'against': 'phic'}
-        if not passed:
-            result['status'] = 'disagrees'
-            result['message'] = f"pytorch disagrees with phic on {meta['id']}: relative difference x_K {ds:.2e}, derivative {dd:.2e} (tolerance {TOLERANCE})"
-            write()
-            return
-        result['timing'] = time_calls(call)
-        result['status'] = 'ok'
-    except Exception:  # noqa: BLE001
-        result['status'] = 'failed'
-        result['message'] = traceback.format_exc()
-    write()
+        holder['torch'] = torch
+        return f'torch {torch.__version__} (numpy {np.__version__}, {nt} thread{"" if nt == 1 else "s"}, BLAS: {blas or "not reported"})'
+
+    run_child('pytorch' if threads == 2 else f'pytorch{threads}t', wdir, out_file, load, lambda meta, arrays: setup(holder['torch'], meta, arrays))
 
 
 if __name__ == '__main__':

@@ -10,7 +10,8 @@ import type { MapSpec } from '../../../src/index.js';
 import { randomGenerator, spectralNorm } from '../../../runtime/reference.js';
 import { ridgeSpec } from '../ridge-spec.js';
 
-export type WorkloadId = 'P1-t0' | 'P1-t100' | 'P2' | 'P3' | 'P4' | 'P5';
+/** P1–P5, and the scaling points S-n<n>-K<K> (ridge, reverse mode). */
+export type WorkloadId = 'P1-t0' | 'P1-t100' | 'P2' | 'P3' | 'P4' | 'P5' | `S-n${number}-K${number}`;
 export type Problem = 'ridge' | 'least_squares' | 'tanh';
 /**
  * hypergradient: d/dθ ½‖x_K‖² (cotangent x_K), state = x_K, derivative = θ̄.
@@ -35,15 +36,13 @@ export interface WorkloadMeta {
   readonly arrays: Readonly<Record<string, readonly number[]>>;
   /** Floating-point operations of one call, counted analytically (see flops()). */
   readonly flops: number;
-  /** The hot operation, to compare with numpy's roofline: [kind, rows, cols(, inner)]. */
-  readonly hotOp: { readonly kind: 'matvec' | 'matmul'; readonly m: number; readonly n: number; readonly k?: number };
   /** Human text: what is differentiated and how. */
   readonly what: string;
 }
 
 export const SEED = 20261201;
 
-interface Def {
+export interface Def {
   id: WorkloadId;
   title: string;
   problem: Problem;
@@ -62,6 +61,27 @@ export const DEFS: readonly Def[] = [
   { id: 'P4', title: 'P4 tanh layer n = 256, K = 100', problem: 'tanh', derivative: 'vjp', dims: { n: 256, p: 64 }, K: 100, t: 0, what: 'reverse: VJP ū · dx_K/d(W, c) for a random ū' },
   { id: 'P5', title: 'P5 ridge 20², K = 5000', problem: 'ridge', derivative: 'vjp', dims: { m: 20, n: 20 }, K: 5000, t: 0, what: 'reverse: VJP ū · dx_K/dθ for a random ū (overhead-dominated)' },
 ];
+
+/** The scaling section: ridge VJP (reverse mode), m = n, t = 0, over n at K = 100 and over K at n = 1000. */
+export const SCALING_N = [1000, 2000, 4000] as const;
+export const SCALING_K = [100, 1000, 10000] as const;
+
+function scalingDef(n: number, K: number): Def {
+  return { id: `S-n${n}-K${K}`, title: `ridge ${n}², K = ${K}`, problem: 'ridge', derivative: 'vjp', dims: { m: n, n }, K, t: 0, what: 'reverse: VJP ū · dx_K/dθ for a random ū' };
+}
+
+export function scalingDefs(ns: readonly number[] = SCALING_N, ks: readonly number[] = SCALING_K): Def[] {
+  return [...ns.map((n) => scalingDef(n, 100)), ...ks.filter((K) => K !== 100).map((K) => scalingDef(1000, K))];
+}
+
+/** A workload's definition from its id (P1–P5, or a scaling point S-n<n>-K<K>). */
+export function defById(id: string): Def {
+  const def = DEFS.find((d) => d.id === id);
+  if (def) return def;
+  const s = /^S-n(\d+)-K(\d+)$/.exec(id);
+  if (!s) throw new Error(`unknown workload ${id}`);
+  return scalingDef(Number(s[1]), Number(s[2]));
+}
 
 /**
  * Floating-point operations of one call of the algorithm as written (unfused, nothing
@@ -92,12 +112,6 @@ export function flops(d: Def): number {
   // Uθ once (2np); forward: W x (2n²), + u + c, tanh (3n);
   // backward: δ = x̄∘(1 − x²) (3n), W̄ += δ xᵀ (2n²), c̄ += δ (n), x̄ = Wᵀδ (2n²)
   return 2 * n * p + K * (2 * n * n + 3 * n) + (K - t) * (4 * n * n + 4 * n);
-}
-
-function hotOp(d: Def): WorkloadMeta['hotOp'] {
-  if (d.problem === 'tanh') return { kind: 'matvec', m: d.dims.n!, n: d.dims.n! };
-  if (d.derivative === 'jacobian') return { kind: 'matmul', m: d.dims.m!, n: d.dims.n!, k: d.dims.n! };
-  return { kind: 'matvec', m: d.dims.m!, n: d.dims.n! };
 }
 
 /** The phic spec of a workload (α is a literal constant of the spec). */
@@ -183,7 +197,6 @@ export function generate(d: Def): { meta: WorkloadMeta; arrays: Arrays } {
     alpha,
     arrays: shapes,
     flops: flops(d),
-    hotOp: hotOp(d),
     what: d.what,
   };
   return { meta, arrays };
