@@ -21,6 +21,10 @@
 (module
   (import "env" "memory" (memory 1))
 
+  ;; Row i's sum runs in one pair accumulator (even and odd j), then y[i] = a[0] + a[1], plus
+  ;; the last column when n is odd. Every row takes exactly these steps, in a block of four rows
+  ;; or alone, so where the rows are cut (worker threads) does not change any y[i]. (Two
+  ;; accumulators per row, eight in all, measured slower under V8: samples/bench/kernels.ts.)
   (func (export "gemv") (param $A i32) (param $lda i32) (param $x i32) (param $y i32) (param $m i32) (param $n i32)
     (local $i i32) (local $j i32) (local $rowBytes i32) (local $pairBytes i32) (local $endBytes i32)
     (local $r0 i32) (local $r1 i32) (local $r2 i32) (local $r3 i32)
@@ -91,17 +95,72 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $rest))))
 
+  ;; y[j] += A[0, j]·v[0], then += A[1, j]·v[1], ... in row order, one rounding (or two, without
+  ;; FMA) per row, whatever the block: eight rows at a time (each y pair loaded and stored once
+  ;; per eight rows), then four, then one. Columns cut anywhere (worker threads) give the same y.
   (func (export "gemvT") (param $A i32) (param $lda i32) (param $v i32) (param $y i32) (param $m i32) (param $n i32)
     (local $i i32) (local $j i32) (local $rowBytes i32) (local $pairBytes i32) (local $endBytes i32)
-    (local $r0 i32) (local $r1 i32) (local $r2 i32) (local $r3 i32) (local $p i32)
-    (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128)
+    (local $r0 i32) (local $r1 i32) (local $r2 i32) (local $r3 i32) (local $r4 i32) (local $r5 i32) (local $r6 i32) (local $r7 i32) (local $p i32)
+    (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128) (local $c4 v128) (local $c5 v128) (local $c6 v128) (local $c7 v128)
+    (local $t v128) (local $s f64)
     (local.set $rowBytes (i32.shl (local.get $lda) (i32.const 3)))
     (local.set $pairBytes (i32.shl (i32.and (local.get $n) (i32.const -2)) (i32.const 3)))
     (local.set $endBytes (i32.shl (local.get $n) (i32.const 3)))
-    ;; four rows at a time: y += A[i..i+3, :]ᵀ v[i..i+3]
+    ;; eight rows at a time: y += A[i..i+7, :]ᵀ v[i..i+7]
     (block $rowsDone
       (loop $rows
-        (br_if $rowsDone (i32.gt_s (i32.add (local.get $i) (i32.const 4)) (local.get $m)))
+        (br_if $rowsDone (i32.gt_s (i32.add (local.get $i) (i32.const 8)) (local.get $m)))
+        (local.set $r0 (i32.add (local.get $A) (i32.mul (local.get $i) (local.get $rowBytes))))
+        (local.set $r1 (i32.add (local.get $r0) (local.get $rowBytes)))
+        (local.set $r2 (i32.add (local.get $r1) (local.get $rowBytes)))
+        (local.set $r3 (i32.add (local.get $r2) (local.get $rowBytes)))
+        (local.set $r4 (i32.add (local.get $r3) (local.get $rowBytes)))
+        (local.set $r5 (i32.add (local.get $r4) (local.get $rowBytes)))
+        (local.set $r6 (i32.add (local.get $r5) (local.get $rowBytes)))
+        (local.set $r7 (i32.add (local.get $r6) (local.get $rowBytes)))
+        (local.set $p (i32.add (local.get $v) (i32.shl (local.get $i) (i32.const 3))))
+        (local.set $c0 (v128.load64_splat (local.get $p)))
+        (local.set $c1 (v128.load64_splat offset=8 (local.get $p)))
+        (local.set $c2 (v128.load64_splat offset=16 (local.get $p)))
+        (local.set $c3 (v128.load64_splat offset=24 (local.get $p)))
+        (local.set $c4 (v128.load64_splat offset=32 (local.get $p)))
+        (local.set $c5 (v128.load64_splat offset=40 (local.get $p)))
+        (local.set $c6 (v128.load64_splat offset=48 (local.get $p)))
+        (local.set $c7 (v128.load64_splat offset=56 (local.get $p)))
+        (local.set $j (i32.const 0))
+        (block $pairsDone
+          (loop $pairs
+            (br_if $pairsDone (i32.ge_u (local.get $j) (local.get $pairBytes)))
+            (local.set $t (v128.load (i32.add (local.get $y) (local.get $j))))
+            (local.set $t (f64x2.add (local.get $t) (f64x2.mul (v128.load (i32.add (local.get $r0) (local.get $j))) (local.get $c0))))
+            (local.set $t (f64x2.add (local.get $t) (f64x2.mul (v128.load (i32.add (local.get $r1) (local.get $j))) (local.get $c1))))
+            (local.set $t (f64x2.add (local.get $t) (f64x2.mul (v128.load (i32.add (local.get $r2) (local.get $j))) (local.get $c2))))
+            (local.set $t (f64x2.add (local.get $t) (f64x2.mul (v128.load (i32.add (local.get $r3) (local.get $j))) (local.get $c3))))
+            (local.set $t (f64x2.add (local.get $t) (f64x2.mul (v128.load (i32.add (local.get $r4) (local.get $j))) (local.get $c4))))
+            (local.set $t (f64x2.add (local.get $t) (f64x2.mul (v128.load (i32.add (local.get $r5) (local.get $j))) (local.get $c5))))
+            (local.set $t (f64x2.add (local.get $t) (f64x2.mul (v128.load (i32.add (local.get $r6) (local.get $j))) (local.get $c6))))
+            (local.set $t (f64x2.add (local.get $t) (f64x2.mul (v128.load (i32.add (local.get $r7) (local.get $j))) (local.get $c7))))
+            (v128.store (i32.add (local.get $y) (local.get $j)) (local.get $t))
+            (local.set $j (i32.add (local.get $j) (i32.const 16)))
+            (br $pairs)))
+        ;; odd n: the last column
+        (if (i32.lt_u (local.get $j) (local.get $endBytes))
+          (then
+            (local.set $s (f64.load (i32.add (local.get $y) (local.get $j))))
+            (local.set $s (f64.add (local.get $s) (f64.mul (f64.load (i32.add (local.get $r0) (local.get $j))) (f64x2.extract_lane 0 (local.get $c0)))))
+            (local.set $s (f64.add (local.get $s) (f64.mul (f64.load (i32.add (local.get $r1) (local.get $j))) (f64x2.extract_lane 0 (local.get $c1)))))
+            (local.set $s (f64.add (local.get $s) (f64.mul (f64.load (i32.add (local.get $r2) (local.get $j))) (f64x2.extract_lane 0 (local.get $c2)))))
+            (local.set $s (f64.add (local.get $s) (f64.mul (f64.load (i32.add (local.get $r3) (local.get $j))) (f64x2.extract_lane 0 (local.get $c3)))))
+            (local.set $s (f64.add (local.get $s) (f64.mul (f64.load (i32.add (local.get $r4) (local.get $j))) (f64x2.extract_lane 0 (local.get $c4)))))
+            (local.set $s (f64.add (local.get $s) (f64.mul (f64.load (i32.add (local.get $r5) (local.get $j))) (f64x2.extract_lane 0 (local.get $c5)))))
+            (local.set $s (f64.add (local.get $s) (f64.mul (f64.load (i32.add (local.get $r6) (local.get $j))) (f64x2.extract_lane 0 (local.get $c6)))))
+            (local.set $s (f64.add (local.get $s) (f64.mul (f64.load (i32.add (local.get $r7) (local.get $j))) (f64x2.extract_lane 0 (local.get $c7)))))
+            (f64.store (i32.add (local.get $y) (local.get $j)) (local.get $s))))
+        (local.set $i (i32.add (local.get $i) (i32.const 8)))
+        (br $rows)))
+    ;; four rows
+    (if (i32.le_s (i32.add (local.get $i) (i32.const 4)) (local.get $m))
+      (then
         (local.set $r0 (i32.add (local.get $A) (i32.mul (local.get $i) (local.get $rowBytes))))
         (local.set $r1 (i32.add (local.get $r0) (local.get $rowBytes)))
         (local.set $r2 (i32.add (local.get $r1) (local.get $rowBytes)))
@@ -112,30 +171,26 @@
         (local.set $c2 (v128.load64_splat offset=16 (local.get $p)))
         (local.set $c3 (v128.load64_splat offset=24 (local.get $p)))
         (local.set $j (i32.const 0))
-        (block $pairsDone
-          (loop $pairs
-            (br_if $pairsDone (i32.ge_u (local.get $j) (local.get $pairBytes)))
-            (v128.store (i32.add (local.get $y) (local.get $j))
-              (f64x2.add
-                (f64x2.add (v128.load (i32.add (local.get $y) (local.get $j)))
-                  (f64x2.add (f64x2.mul (v128.load (i32.add (local.get $r0) (local.get $j))) (local.get $c0))
-                             (f64x2.mul (v128.load (i32.add (local.get $r1) (local.get $j))) (local.get $c1))))
-                (f64x2.add (f64x2.mul (v128.load (i32.add (local.get $r2) (local.get $j))) (local.get $c2))
-                           (f64x2.mul (v128.load (i32.add (local.get $r3) (local.get $j))) (local.get $c3)))))
+        (block $pairsDone4
+          (loop $pairs4
+            (br_if $pairsDone4 (i32.ge_u (local.get $j) (local.get $pairBytes)))
+            (local.set $t (v128.load (i32.add (local.get $y) (local.get $j))))
+            (local.set $t (f64x2.add (local.get $t) (f64x2.mul (v128.load (i32.add (local.get $r0) (local.get $j))) (local.get $c0))))
+            (local.set $t (f64x2.add (local.get $t) (f64x2.mul (v128.load (i32.add (local.get $r1) (local.get $j))) (local.get $c1))))
+            (local.set $t (f64x2.add (local.get $t) (f64x2.mul (v128.load (i32.add (local.get $r2) (local.get $j))) (local.get $c2))))
+            (local.set $t (f64x2.add (local.get $t) (f64x2.mul (v128.load (i32.add (local.get $r3) (local.get $j))) (local.get $c3))))
+            (v128.store (i32.add (local.get $y) (local.get $j)) (local.get $t))
             (local.set $j (i32.add (local.get $j) (i32.const 16)))
-            (br $pairs)))
-        ;; odd n: the last column
+            (br $pairs4)))
         (if (i32.lt_u (local.get $j) (local.get $endBytes))
           (then
-            (f64.store (i32.add (local.get $y) (local.get $j))
-              (f64.add
-                (f64.add (f64.load (i32.add (local.get $y) (local.get $j)))
-                  (f64.add (f64.mul (f64.load (i32.add (local.get $r0) (local.get $j))) (f64x2.extract_lane 0 (local.get $c0)))
-                           (f64.mul (f64.load (i32.add (local.get $r1) (local.get $j))) (f64x2.extract_lane 0 (local.get $c1)))))
-                (f64.add (f64.mul (f64.load (i32.add (local.get $r2) (local.get $j))) (f64x2.extract_lane 0 (local.get $c2)))
-                         (f64.mul (f64.load (i32.add (local.get $r3) (local.get $j))) (f64x2.extract_lane 0 (local.get $c3))))))))
-        (local.set $i (i32.add (local.get $i) (i32.const 4)))
-        (br $rows)))
+            (local.set $s (f64.load (i32.add (local.get $y) (local.get $j))))
+            (local.set $s (f64.add (local.get $s) (f64.mul (f64.load (i32.add (local.get $r0) (local.get $j))) (f64x2.extract_lane 0 (local.get $c0)))))
+            (local.set $s (f64.add (local.get $s) (f64.mul (f64.load (i32.add (local.get $r1) (local.get $j))) (f64x2.extract_lane 0 (local.get $c1)))))
+            (local.set $s (f64.add (local.get $s) (f64.mul (f64.load (i32.add (local.get $r2) (local.get $j))) (f64x2.extract_lane 0 (local.get $c2)))))
+            (local.set $s (f64.add (local.get $s) (f64.mul (f64.load (i32.add (local.get $r3) (local.get $j))) (f64x2.extract_lane 0 (local.get $c3)))))
+            (f64.store (i32.add (local.get $y) (local.get $j)) (local.get $s))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))))
     ;; the last m mod 4 rows, one at a time
     (block $restDone
       (loop $rest

@@ -1,19 +1,33 @@
 // The part of a generated CPU module that splits large kernel calls over worker threads (Node
 // only, where `process.getBuiltinModule` gives worker_threads). The workers share the module's
 // WebAssembly memory (a shared one, with KERNELS_SHARED_BASE64) and a few control words: the
-// main thread posts a call, every thread, the main one included, claims parts of it until none
-// are left, and the main thread waits for the parts others claimed. A worker that is late (asleep,
+// main thread posts a call cut into more parts than threads, every thread, the main one
+// included, claims parts until none are left, and the main thread then sleeps (Atomics.wait,
+// after a short spin) until the parts others claimed are done. A worker that is late (asleep,
 // or not scheduled) claims nothing, so a call never waits for a thread that has not started on
-// it. Each part is a kernel call on a block of rows (or of columns, for gemvT) cut at multiples
-// of 4, and the kernels compute every output entry by the same operations whichever block holds
-// it: results are bitwise the same as on one thread.
+// it, and a worker that is descheduled mid-part holds up only a small part. Each part is a
+// kernel call on a block of rows (or of columns, for gemvT) cut at multiples of 4, and the
+// kernels compute every output entry by the same operations whichever block holds it: results
+// are bitwise the same as on one thread.
+//
+// With the default thread count the split is adaptive: for each kernel and size (a power of
+// two of its multiply-adds) the time per multiply-add of split and of whole calls is tracked,
+// and a call is split only while that has been faster here (one call in 64 tries the other
+// way, to follow the load). On a machine whose cores are busy with other work, splitting loses,
+// and the calls stay whole. An explicit { threads } count always splits large calls.
 //
 // kernelThreadsCommon() holds what both sides run; a worker is started on its source text
 // (Function.prototype.toString of this fixed function, never spec text), so the main thread and
 // the workers cannot split a call differently.
 
-export const THREADS_RUNTIME = `/** Calls below this many multiply-adds stay on one thread (measured on 2 cores: a 100×50 matvec got slower split, a 100×100 one faster). */
-const PARALLEL_MIN_WORK = 8192;
+export const THREADS_RUNTIME = `/** Calls below this many multiply-adds stay on one thread (samples/bench/kernels.ts --threads measures where splitting starts to pay). */
+const PARALLEL_MIN_WORK = 32768;
+/** Parts per thread a split call is cut into: a late or descheduled thread holds up one small part. */
+const PARTS_PER_THREAD = 4;
+/** One call in this many runs the way that has been slower, so the choice follows a changing load. */
+const EXPLORE_EVERY = 64;
+/** Spins (a few microseconds) before the main thread sleeps until a split call's last part is done. */
+const MAIN_SPINS = 2000;
 
 /** Stops the worker threads of an instance that was collected without release(). */
 const releaseWhenCollected = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry((release) => release()) : null;
@@ -41,8 +55,8 @@ function kernelThreadsCommon() {
   const FAILED = 47; // 1 when a part threw (a kernel trapped): the call fails, no thread waits forever
   const SIZE = 48;
   const KERNEL_IDS = { gemv: 0, gemvT: 1, ger: 2, gemm: 3 };
-  /** Spins (about a millisecond) before a worker with nothing to do sleeps. */
-  const SPINS = 100000;
+  /** Spins (some tens of microseconds) before a worker with nothing to do sleeps: a longer spin takes a core that other work needs. */
+  const SPINS = 4000;
 
   /** Part \`part\` of \`parts\` of the posted call: rows [r0, r1) of the output, cut at multiples of 4. */
   function runPart(k, c, part, parts) {
@@ -96,7 +110,8 @@ function kernelThreadsCommon() {
       } catch {
         Atomics.store(c, FAILED, 1);
       }
-      Atomics.add(c, DONE, 1);
+      // the last part done wakes the main thread if it sleeps on DONE
+      if (Atomics.add(c, DONE, 1) + 1 === parts) Atomics.notify(c, DONE);
       ran++;
     }
   }
@@ -127,10 +142,11 @@ function kernelThreadsCommon() {
 
 /**
  * The kernels with calls of at least PARALLEL_MIN_WORK multiply-adds split over \`threads\`
- * threads. The workers start at the first such call, or at whenReady(), and are used once all
- * are ready; until then calls run here. They do not keep Node running; release() stops them.
+ * threads (\`adaptive\`: only while splitting has been the faster here). The workers start at
+ * the first such call, or at whenReady(), and are used once all are ready; until then calls
+ * run here. They do not keep Node running; release() stops them.
  */
-function threadedKernels(k, module, memory, threads) {
+function threadedKernels(k, module, memory, threads, adaptive = false) {
   const { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, SIZE, KERNEL_IDS, claimParts } = kernelThreadsCommon();
   const c = new Int32Array(new SharedArrayBuffer(SIZE * 4));
   let workers = null;
@@ -173,7 +189,7 @@ function threadedKernels(k, module, memory, threads) {
   function split(kernel, args) {
     if (workers === null) start();
     if (!ready()) return false;
-    const parts = workers.length + 1;
+    const parts = Math.min(255, (workers.length + 1) * PARTS_PER_THREAD);
     c[KERNEL] = kernel;
     for (let i = 0; i < args.length; i++) c[ARGS + i] = args[i];
     Atomics.store(c, DONE, 0);
@@ -181,12 +197,42 @@ function threadedKernels(k, module, memory, threads) {
     Atomics.store(c, CLAIM, (call << 16) | (parts << 8));
     if (Atomics.load(c, SLEEPERS) > 0) Atomics.notify(c, CLAIM);
     claimParts(k, c, call);
-    while (Atomics.load(c, DONE) < parts) {
-      // the parts other threads claimed are running
+    // the parts other threads claimed are running: spin briefly, then sleep until the last one
+    // done wakes us (Atomics.wait returns at once if DONE moved on since it was read)
+    for (let spins = 0, done = Atomics.load(c, DONE); done < parts; done = Atomics.load(c, DONE)) {
+      if (++spins > MAIN_SPINS) Atomics.wait(c, DONE, done);
     }
     // a bug of phic's, not the caller's mistake: a plain Error
     if (Atomics.exchange(c, FAILED, 0) === 1) throw new Error('phic: the SIMD kernel ' + Object.keys(KERNEL_IDS)[kernel] + ' failed in a part of a split call; create(dims, { threads: 1 }) runs without worker threads');
     return true;
+  }
+  /** Per kernel and power of two of the work: milliseconds per multiply-add, whole and split (moving averages), and calls. */
+  const timings = new Map();
+  /** Runs a large call split or whole, whichever has been faster for its kernel and size (adaptive only). */
+  function run(kernel, work, args, whole) {
+    if (!adaptive) {
+      if (!split(kernel, args)) whole();
+      return;
+    }
+    if (!ready()) {
+      if (workers === null) start();
+      whole();
+      return;
+    }
+    const key = kernel * 64 + Math.floor(Math.log2(work));
+    let t = timings.get(key);
+    if (t === undefined) timings.set(key, (t = { whole: 0, split: 0, wholeRuns: 0, splitRuns: 0, calls: 0 }));
+    t.calls++;
+    const faster = t.split <= t.whole;
+    const splitNow = t.splitRuns < 3 ? true : t.wholeRuns < 3 ? false : t.calls % EXPLORE_EVERY === 0 ? !faster : faster;
+    const t0 = performance.now();
+    if (!splitNow || !split(kernel, args)) whole();
+    const perWork = (performance.now() - t0) / work;
+    if (splitNow) {
+      t.split = t.splitRuns++ === 0 ? perWork : 0.75 * t.split + 0.25 * perWork;
+    } else {
+      t.whole = t.wholeRuns++ === 0 ? perWork : 0.75 * t.whole + 0.25 * perWork;
+    }
   }
   function release() {
     for (const worker of workers ?? []) worker.terminate();
@@ -195,16 +241,21 @@ function threadedKernels(k, module, memory, threads) {
   const big = (work) => work >= PARALLEL_MIN_WORK;
   return {
     gemv(A, lda, x, y, m, n) {
-      if (!big(m * n) || !split(KERNEL_IDS.gemv, [A, lda, x, y, m, n])) k.gemv(A, lda, x, y, m, n);
+      if (big(m * n)) run(KERNEL_IDS.gemv, m * n, [A, lda, x, y, m, n], () => k.gemv(A, lda, x, y, m, n));
+      else k.gemv(A, lda, x, y, m, n);
     },
     gemvT(A, lda, v, y, m, n) {
-      if (!big(m * n) || !split(KERNEL_IDS.gemvT, [A, lda, v, y, m, n])) k.gemvT(A, lda, v, y, m, n);
+      if (big(m * n)) run(KERNEL_IDS.gemvT, m * n, [A, lda, v, y, m, n], () => k.gemvT(A, lda, v, y, m, n));
+      else k.gemvT(A, lda, v, y, m, n);
     },
     ger(B, ldb, u, incu, w, m, n) {
-      if (!big(m * n) || !split(KERNEL_IDS.ger, [B, ldb, u, incu, w, m, n])) k.ger(B, ldb, u, incu, w, m, n);
+      if (big(m * n)) run(KERNEL_IDS.ger, m * n, [B, ldb, u, incu, w, m, n], () => k.ger(B, ldb, u, incu, w, m, n));
+      else k.ger(B, ldb, u, incu, w, m, n);
     },
     gemm(C, ldc, A, ai, al, B, ldb, m, n, depth, sym) {
-      if (!big(m * n * depth) || !split(KERNEL_IDS.gemm, [C, ldc, A, ai, al, B, ldb, m, n, depth, sym])) k.gemm(C, ldc, A, ai, al, B, ldb, m, n, depth, sym);
+      const work = m * n * depth;
+      if (big(work)) run(KERNEL_IDS.gemm, work, [C, ldc, A, ai, al, B, ldb, m, n, depth, sym], () => k.gemm(C, ldc, A, ai, al, B, ldb, m, n, depth, sym));
+      else k.gemm(C, ldc, A, ai, al, B, ldb, m, n, depth, sym);
     },
     threads: () => (ready() ? workers.length + 1 : 1),
     whenReady,
