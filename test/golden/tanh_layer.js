@@ -109,12 +109,16 @@ const KERNELS_WASM_RELAXED_SHARED = 'AGFzbQEAAAABKwRgBn9/f39/fwBgB39/f39/f38AYAV
 /** A module whose one function is f64x2.relaxed_madd: it validates only where relaxed SIMD is on. */
 const RELAXED_SIMD_PROBE = Uint8Array.of(0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 96, 3, 123, 123, 123, 1, 123, 3, 2, 1, 0, 10, 13, 1, 11, 0, 32, 0, 32, 1, 32, 2, 253, 135, 2, 11);
 
-/** Calls below this many multiply-adds stay on one thread (samples/bench/kernels.ts --threads measures where splitting starts to pay). */
+/** Calls below this many multiply-adds stay on one thread (samples/bench/threads.ts --threshold measures where splitting starts to pay). */
 const PARALLEL_MIN_WORK = 32768;
 /** Parts per thread a split call is cut into: a late or descheduled thread holds up one small part. */
 const PARTS_PER_THREAD = 4;
 /** One call in this many runs the way that has been slower, so the choice follows a changing load. */
 const EXPLORE_EVERY = 64;
+/** A call is split only where split calls took less than this fraction of the time of whole ones. */
+const SPLIT_MARGIN = 0.85;
+/** How much a timing estimate rises with each run of its way (it falls at once to a faster run). */
+const SLOWER_EACH_RUN = 1.01;
 /** Spins (a few microseconds) before the main thread sleeps until a split call's last part is done. */
 const MAIN_SPINS = 2000;
 
@@ -295,7 +299,11 @@ function threadedKernels(k, module, memory, threads, adaptive = false) {
     if (Atomics.exchange(c, FAILED, 0) === 1) throw new Error('phic: the SIMD kernel ' + Object.keys(KERNEL_IDS)[kernel] + ' failed in a part of a split call; create(dims, { threads: 1 }) runs without worker threads');
     return true;
   }
-  /** Per kernel and power of two of the work: milliseconds per multiply-add, whole and split (moving averages), and calls. */
+  /**
+   * Per kernel and power of two of the work: milliseconds per multiply-add, whole and split, as
+   * a decaying minimum (a call slowed by other work on the machine does not count against its
+   * way; a lasting slowdown raises the estimate by SLOWER_EACH_RUN per run), and the calls.
+   */
   const timings = new Map();
   /** Runs a large call split or whole, whichever has been faster for its kernel and size (adaptive only). */
   function run(kernel, work, args, whole) {
@@ -310,17 +318,20 @@ function threadedKernels(k, module, memory, threads, adaptive = false) {
     }
     const key = kernel * 64 + Math.floor(Math.log2(work));
     let t = timings.get(key);
-    if (t === undefined) timings.set(key, (t = { whole: 0, split: 0, wholeRuns: 0, splitRuns: 0, calls: 0 }));
+    if (t === undefined) timings.set(key, (t = { whole: Infinity, split: Infinity, wholeRuns: 0, splitRuns: 0, calls: 0 }));
     t.calls++;
-    const faster = t.split <= t.whole;
+    // split only when clearly faster: a wrong split costs more than a wrong whole call
+    const faster = t.split < SPLIT_MARGIN * t.whole;
     const splitNow = t.splitRuns < 3 ? true : t.wholeRuns < 3 ? false : t.calls % EXPLORE_EVERY === 0 ? !faster : faster;
     const t0 = performance.now();
     if (!splitNow || !split(kernel, args)) whole();
     const perWork = (performance.now() - t0) / work;
     if (splitNow) {
-      t.split = t.splitRuns++ === 0 ? perWork : 0.75 * t.split + 0.25 * perWork;
+      t.split = Math.min(perWork, t.split * SLOWER_EACH_RUN);
+      t.splitRuns++;
     } else {
-      t.whole = t.wholeRuns++ === 0 ? perWork : 0.75 * t.whole + 0.25 * perWork;
+      t.whole = Math.min(perWork, t.whole * SLOWER_EACH_RUN);
+      t.wholeRuns++;
     }
   }
   function release() {

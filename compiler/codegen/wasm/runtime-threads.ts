@@ -12,20 +12,24 @@
 //
 // With the default thread count the split is adaptive: for each kernel and size (a power of
 // two of its multiply-adds) the time per multiply-add of split and of whole calls is tracked,
-// and a call is split only while that has been faster here (one call in 64 tries the other
-// way, to follow the load). On a machine whose cores are busy with other work, splitting loses,
+// and a call is split only while that has been clearly faster here (one call in 64 tries the
+// other way, to follow the load). On a machine whose cores are busy with other work, splitting loses,
 // and the calls stay whole. An explicit { threads } count always splits large calls.
 //
 // kernelThreadsCommon() holds what both sides run; a worker is started on its source text
 // (Function.prototype.toString of this fixed function, never spec text), so the main thread and
 // the workers cannot split a call differently.
 
-export const THREADS_RUNTIME = `/** Calls below this many multiply-adds stay on one thread (samples/bench/kernels.ts --threads measures where splitting starts to pay). */
+export const THREADS_RUNTIME = `/** Calls below this many multiply-adds stay on one thread (samples/bench/threads.ts --threshold measures where splitting starts to pay). */
 const PARALLEL_MIN_WORK = 32768;
 /** Parts per thread a split call is cut into: a late or descheduled thread holds up one small part. */
 const PARTS_PER_THREAD = 4;
 /** One call in this many runs the way that has been slower, so the choice follows a changing load. */
 const EXPLORE_EVERY = 64;
+/** A call is split only where split calls took less than this fraction of the time of whole ones. */
+const SPLIT_MARGIN = 0.85;
+/** How much a timing estimate rises with each run of its way (it falls at once to a faster run). */
+const SLOWER_EACH_RUN = 1.01;
 /** Spins (a few microseconds) before the main thread sleeps until a split call's last part is done. */
 const MAIN_SPINS = 2000;
 
@@ -206,7 +210,11 @@ function threadedKernels(k, module, memory, threads, adaptive = false) {
     if (Atomics.exchange(c, FAILED, 0) === 1) throw new Error('phic: the SIMD kernel ' + Object.keys(KERNEL_IDS)[kernel] + ' failed in a part of a split call; create(dims, { threads: 1 }) runs without worker threads');
     return true;
   }
-  /** Per kernel and power of two of the work: milliseconds per multiply-add, whole and split (moving averages), and calls. */
+  /**
+   * Per kernel and power of two of the work: milliseconds per multiply-add, whole and split, as
+   * a decaying minimum (a call slowed by other work on the machine does not count against its
+   * way; a lasting slowdown raises the estimate by SLOWER_EACH_RUN per run), and the calls.
+   */
   const timings = new Map();
   /** Runs a large call split or whole, whichever has been faster for its kernel and size (adaptive only). */
   function run(kernel, work, args, whole) {
@@ -221,17 +229,20 @@ function threadedKernels(k, module, memory, threads, adaptive = false) {
     }
     const key = kernel * 64 + Math.floor(Math.log2(work));
     let t = timings.get(key);
-    if (t === undefined) timings.set(key, (t = { whole: 0, split: 0, wholeRuns: 0, splitRuns: 0, calls: 0 }));
+    if (t === undefined) timings.set(key, (t = { whole: Infinity, split: Infinity, wholeRuns: 0, splitRuns: 0, calls: 0 }));
     t.calls++;
-    const faster = t.split <= t.whole;
+    // split only when clearly faster: a wrong split costs more than a wrong whole call
+    const faster = t.split < SPLIT_MARGIN * t.whole;
     const splitNow = t.splitRuns < 3 ? true : t.wholeRuns < 3 ? false : t.calls % EXPLORE_EVERY === 0 ? !faster : faster;
     const t0 = performance.now();
     if (!splitNow || !split(kernel, args)) whole();
     const perWork = (performance.now() - t0) / work;
     if (splitNow) {
-      t.split = t.splitRuns++ === 0 ? perWork : 0.75 * t.split + 0.25 * perWork;
+      t.split = Math.min(perWork, t.split * SLOWER_EACH_RUN);
+      t.splitRuns++;
     } else {
-      t.whole = t.wholeRuns++ === 0 ? perWork : 0.75 * t.whole + 0.25 * perWork;
+      t.whole = Math.min(perWork, t.whole * SLOWER_EACH_RUN);
+      t.wholeRuns++;
     }
   }
   function release() {
