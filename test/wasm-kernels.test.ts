@@ -53,13 +53,16 @@ describe('the embedded kernel bytes', () => {
     }
   });
 
-  it('the relaxed build fuses every multiply-add of kernels.wat, the scalar tails included (no f64 multiply is left)', () => {
+  it('the relaxed build fuses every multiply-add of kernels.wat, the scalar tails included (a·b + c·d keeps one multiply)', () => {
     const wat = readFileSync(join(ROOT, KERNELS_WAT), 'utf8');
     const fused = fuseMultiplyAdds(wat);
     const count = (text: string, re: RegExp) => text.replace(/;;[^\n]*/g, '').match(re)?.length ?? 0;
-    expect(count(wat, /\((f64x2|f64)\.mul /g)).toBeGreaterThan(40);
-    expect(count(fused, /\((f64x2|f64)\.mul /g)).toBe(0);
-    expect(count(fused, /f64x2\.relaxed_madd/g)).toBe(count(wat, /\((f64x2|f64)\.mul /g));
+    const products = count(wat, /\((f64x2|f64)\.mul /g);
+    // the first of two products added, (f64x2.add (f64x2.mul a b) (f64x2.mul c d)), is the accumulator of the fused one
+    const pairs = count(wat, /\((f64x2|f64)\.add \((f64x2|f64)\.mul /g);
+    expect(products).toBeGreaterThan(40);
+    expect(count(fused, /\((f64x2|f64)\.mul /g)).toBe(pairs);
+    expect(count(fused, /f64x2\.relaxed_madd/g)).toBe(products - pairs);
   });
 });
 

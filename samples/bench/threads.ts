@@ -7,7 +7,7 @@
 // `yes > /dev/null` process runs meanwhile (a machine whose cores are busy) and is stopped by
 // its pid at the end. --threshold instead times 1 against 2 threads on single gemv calls of
 // growing size (where splitting starts to pay, for PARALLEL_MIN_WORK in runtime-threads.ts).
-// Run: npx tsc -p tsconfig.json && node dist/samples/bench/threads.js [--hog] [--repeats R] [--threshold]
+// Run: npx tsc -p tsconfig.json && node dist/samples/bench/threads.js [--hog] [--repeats R] [--only REGEX] [--threshold]
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -46,7 +46,8 @@ function data(m: number, n: number) {
 
 async function workloads() {
   const rows: string[] = [];
-  for (const w of WORKLOADS) {
+  const only = new RegExp(argument('--only') ?? '');
+  for (const w of WORKLOADS.filter((x) => only.test(x.label))) {
     const compiled = await compile(ridgeSpec(0.1), { mode: w.mode, K: w.K, dims: { m: w.m, n: w.n } });
     const inputs = data(w.m, w.n);
     const cot = { x: Float64Array.from({ length: w.n }, (_, i) => Math.sin(i)) };
