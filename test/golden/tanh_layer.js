@@ -113,8 +113,9 @@ const RELAXED_SIMD_PROBE = Uint8Array.of(0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 9
 const PARALLEL_MIN_WORK = 32768;
 /** Parts per thread a split call is cut into: a late or descheduled thread holds up one small part. */
 const PARTS_PER_THREAD = 4;
-/** One call in this many runs the way that has been slower, so the choice follows a changing load. */
-const EXPLORE_EVERY = 64;
+/** One call in this many tries the way that has been slower (split: a burst of SPLIT_BURST calls), so the choice follows a changing load. */
+const EXPLORE_EVERY = 256;
+const SPLIT_BURST = 4;
 /** A call is split only where split calls took less than this fraction of the time of whole ones. */
 const SPLIT_MARGIN = 0.85;
 /** How much a timing estimate rises with each run of its way (it falls at once to a faster run). */
@@ -302,7 +303,10 @@ function threadedKernels(k, module, memory, threads, adaptive = false) {
   /**
    * Per kernel and power of two of the work: milliseconds per multiply-add, whole and split, as
    * a decaying minimum (a call slowed by other work on the machine does not count against its
-   * way; a lasting slowdown raises the estimate by SLOWER_EACH_RUN per run), and the calls.
+   * way; a lasting slowdown raises the estimate by SLOWER_EACH_RUN per run), and the calls. A
+   * minimum compares the ways at their best, so on a machine crowded with other work, where two
+   * threads win only by taking more of the cores from it, calls stay whole: never much slower
+   * than { threads: 1 }, the default's promise (a mean was measured too heavy-tailed to decide on).
    */
   const timings = new Map();
   /** Runs a large call split or whole, whichever has been faster for its kernel and size (adaptive only). */
@@ -318,16 +322,22 @@ function threadedKernels(k, module, memory, threads, adaptive = false) {
     }
     const key = kernel * 64 + Math.floor(Math.log2(work));
     let t = timings.get(key);
-    if (t === undefined) timings.set(key, (t = { whole: Infinity, split: Infinity, wholeRuns: 0, splitRuns: 0, calls: 0 }));
+    if (t === undefined) timings.set(key, (t = { whole: Infinity, split: Infinity, wholeRuns: 0, splitRuns: 0, calls: 0, burst: 0 }));
     t.calls++;
     // split only when clearly faster: a wrong split costs more than a wrong whole call
     const faster = t.split < SPLIT_MARGIN * t.whole;
-    const splitNow = t.splitRuns < 3 ? true : t.wholeRuns < 3 ? false : t.calls % EXPLORE_EVERY === 0 ? !faster : faster;
+    const explore = t.splitRuns >= 3 && t.wholeRuns >= 3 && t.calls % EXPLORE_EVERY === 0;
+    // trying splits again: a burst of them, the first not timed (its workers were asleep, which
+    // split calls in a row are not)
+    if (explore && !faster) t.burst = SPLIT_BURST;
+    const cold = t.burst === SPLIT_BURST;
+    const splitNow = t.burst > 0 || (t.splitRuns < 3 ? true : t.wholeRuns < 3 ? false : explore ? !faster : faster);
+    if (t.burst > 0) t.burst--;
     const t0 = performance.now();
     if (!splitNow || !split(kernel, args)) whole();
     const perWork = (performance.now() - t0) / work;
     if (splitNow) {
-      t.split = Math.min(perWork, t.split * SLOWER_EACH_RUN);
+      if (!cold) t.split = Math.min(perWork, t.split * SLOWER_EACH_RUN);
       t.splitRuns++;
     } else {
       t.whole = Math.min(perWork, t.whole * SLOWER_EACH_RUN);
