@@ -52,7 +52,7 @@ interface ThreadsCommon {
 
 interface Runtime {
   instantiateKernels(threads: number): RuntimeKernels;
-  threadedKernels(k: KernelExports, module: WebAssembly.Module, memory: WebAssembly.Memory, threads: number, adaptive?: boolean): RuntimeKernels;
+  threadedKernels(k: KernelExports, module: WebAssembly.Module, memory: WebAssembly.Memory, threads: number, crowded?: (() => boolean) | null): RuntimeKernels;
   kernelThreadsCommon(): ThreadsCommon;
   KERNELS_WASM_SHARED: string;
   PARTS_PER_THREAD: number;
@@ -261,7 +261,7 @@ describe('kernel calls split over worker threads', () => {
    * The threaded kernels (two threads) over exports that count the parts the main thread runs;
    * the workers count theirs in workerParts(). Which thread ran which part is not asked.
    */
-  function countingKernels(adaptive = false) {
+  function countingKernels(crowded: (() => boolean) | null = null) {
     const module = new WebAssembly.Module(Buffer.from(runtime.KERNELS_WASM_SHARED, 'base64'));
     const memory = new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true });
     const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
@@ -270,7 +270,7 @@ describe('kernel calls split over worker threads', () => {
       mainParts.push({ kernel: name, args });
       (exports[name] as (...x: number[]) => void)(...args);
     }])) as unknown as KernelExports;
-    return { threaded: runtime.threadedKernels(counting, module, memory, 2, adaptive), mainParts };
+    return { threaded: runtime.threadedKernels(counting, module, memory, 2, crowded), mainParts };
   }
   /** Where the 200×200 gemv calls below read and write: A, then x, then y. */
   const [MATRIX, VECTOR, OUTPUT] = [0, 8 * 200 * 200, 8 * 200 * 201];
@@ -326,7 +326,7 @@ describe('kernel calls split over worker threads', () => {
   }, HOOK_TIMEOUT_MS);
 
   it('adaptive (the default thread count): the first three large calls of a size are split, the next three run whole, then the faster way', async () => {
-    const { threaded, mainParts } = countingKernels(true);
+    const { threaded, mainParts } = countingKernels(() => false);
     try {
       await threaded.whenReady();
       const parts = 2 * runtime.PARTS_PER_THREAD;
@@ -344,6 +344,24 @@ describe('kernel calls split over worker threads', () => {
       mainParts.length = 0;
       threaded.gemv(MATRIX, 800, VECTOR, OUTPUT, 100, 800);
       expect(mainParts.every((p) => p.args[4]! < 100)).toBe(true);
+    } finally {
+      threaded.release();
+    }
+  }, HOOK_TIMEOUT_MS);
+
+  it('adaptive on a crowded machine: every call runs whole on the main thread, and splits again once it is not crowded', async () => {
+    let crowded = true;
+    const { threaded, mainParts } = countingKernels(() => crowded);
+    try {
+      await threaded.whenReady();
+      const after = threaded.workerParts();
+      for (let i = 0; i < 10; i++) threaded.gemv(MATRIX, 200, VECTOR, OUTPUT, 200, 200);
+      expect(mainParts.map((p) => p.args)).toEqual(Array(10).fill([MATRIX, 200, VECTOR, OUTPUT, 200, 200]));
+      expect(threaded.workerParts()).toBe(after);
+      crowded = false;
+      mainParts.length = 0;
+      threaded.gemv(MATRIX, 200, VECTOR, OUTPUT, 200, 200);
+      expect(mainParts.every((p) => p.args[4]! < 200)).toBe(true);
     } finally {
       threaded.release();
     }

@@ -123,6 +123,25 @@ const SLOWER_EACH_RUN = 1.01;
 /** Spins (a few microseconds) before the main thread sleeps until a split call's last part is done. */
 const MAIN_SPINS = 2000;
 
+/**
+ * Whether other work crowds the machine's cores: the 1-minute load average (this process's
+ * threads included) above the cores plus a half, read at most every half second. Never where
+ * the engine reports no load (Windows, browsers).
+ */
+const machineCrowded = (() => {
+  const os = globalThis.process?.getBuiltinModule?.('node:os');
+  let checkedAt = -Infinity;
+  let crowded = false;
+  return () => {
+    const now = performance.now();
+    if (os && now - checkedAt > 500) {
+      checkedAt = now;
+      crowded = os.loadavg()[0] > os.availableParallelism() + 0.5;
+    }
+    return crowded;
+  };
+})();
+
 /** Stops the worker threads of an instance that was collected without release(). */
 const releaseWhenCollected = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry((release) => release()) : null;
 
@@ -236,11 +255,12 @@ function kernelThreadsCommon() {
 
 /**
  * The kernels with calls of at least PARALLEL_MIN_WORK multiply-adds split over `threads`
- * threads (`adaptive`: only while splitting has been the faster here). The workers start at
+ * threads (with `crowded`, a function: only while splitting has been the faster here and
+ * crowded() is false; the default thread count passes machineCrowded). The workers start at
  * the first such call, or at whenReady(), and are used once all are ready; until then calls
  * run here. They do not keep Node running; release() stops them.
  */
-function threadedKernels(k, module, memory, threads, adaptive = false) {
+function threadedKernels(k, module, memory, threads, crowded = null) {
   const { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, SIZE, KERNEL_IDS, claimParts } = kernelThreadsCommon();
   const c = new Int32Array(new SharedArrayBuffer(SIZE * 4));
   let workers = null;
@@ -311,11 +331,11 @@ function threadedKernels(k, module, memory, threads, adaptive = false) {
   const timings = new Map();
   /** Runs a large call split or whole, whichever has been faster for its kernel and size (adaptive only). */
   function run(kernel, work, args, whole) {
-    if (!adaptive) {
+    if (crowded === null) {
       if (!split(kernel, args)) whole();
       return;
     }
-    if (!ready()) {
+    if (!ready() || crowded()) {
       if (workers === null) start();
       whole();
       return;
@@ -383,10 +403,10 @@ function kernelBuild(requested) {
   return relaxed ? 'relaxed' : 'simd';
 }
 
-/** The kernels for create()'s options: the threads asked for (split always), or the default count (split where it pays). */
+/** The kernels for create()'s options: the threads asked for (split always), or the default count (split where it pays and the machine is not crowded). */
 function kernelsFor(options) {
   const { threads, kernels } = createOptions(options);
-  return instantiateKernels(threads ?? defaultKernelThreads(), kernelBuild(kernels), threads === undefined);
+  return instantiateKernels(threads ?? defaultKernelThreads(), kernelBuild(kernels), threads === undefined ? machineCrowded : null);
 }
 
 /**
@@ -394,10 +414,11 @@ function kernelsFor(options) {
  * the given entry counts out in that memory (16-byte aligned, growing it when needed) and
  * returns a Float64Array view of each. Growing detaches every earlier view: call it again.
  * bytes() is what the last layout holds. With more than one thread the memory is shared and
- * large calls are split over worker threads (adaptive: only where that has been faster).
+ * large calls are split over worker threads (with `crowded`, a function: adaptively, see
+ * threadedKernels).
  * build() says which kernels run: 'simd' or 'relaxed'.
  */
-function instantiateKernels(threads, build = 'simd', adaptive = false) {
+function instantiateKernels(threads, build = 'simd', crowded = null) {
   const shared = threads > 1;
   const base64 = build === 'relaxed' ? (shared ? KERNELS_WASM_RELAXED_SHARED : KERNELS_WASM_RELAXED) : shared ? KERNELS_WASM_SHARED : KERNELS_WASM;
   const code = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
@@ -433,7 +454,7 @@ function instantiateKernels(threads, build = 'simd', adaptive = false) {
   /** Bytes of the buffers laid out last (the memory itself is whole 64 KiB pages). */
   const bytes = () => laidOut;
   const { gemv, gemvT, ger, gemm } = instance.exports;
-  const kernels = shared ? threadedKernels(instance.exports, module, memory, threads, adaptive) : { gemv, gemvT, ger, gemm, threads: () => 1, whenReady: () => Promise.resolve(), release() {}, workerParts: () => 0 };
+  const kernels = shared ? threadedKernels(instance.exports, module, memory, threads, crowded) : { gemv, gemvT, ger, gemm, threads: () => 1, whenReady: () => Promise.resolve(), release() {}, workerParts: () => 0 };
   return { ...kernels, views, bytes, build: () => build };
 }
 

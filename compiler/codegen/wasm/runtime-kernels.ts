@@ -31,10 +31,10 @@ function kernelBuild(requested) {
   return relaxed ? 'relaxed' : 'simd';
 }
 
-/** The kernels for create()'s options: the threads asked for (split always), or the default count (split where it pays). */
+/** The kernels for create()'s options: the threads asked for (split always), or the default count (split where it pays and the machine is not crowded). */
 function kernelsFor(options) {
   const { threads, kernels } = createOptions(options);
-  return instantiateKernels(threads ?? defaultKernelThreads(), kernelBuild(kernels), threads === undefined);
+  return instantiateKernels(threads ?? defaultKernelThreads(), kernelBuild(kernels), threads === undefined ? machineCrowded : null);
 }
 
 /**
@@ -42,10 +42,11 @@ function kernelsFor(options) {
  * the given entry counts out in that memory (16-byte aligned, growing it when needed) and
  * returns a Float64Array view of each. Growing detaches every earlier view: call it again.
  * bytes() is what the last layout holds. With more than one thread the memory is shared and
- * large calls are split over worker threads (adaptive: only where that has been faster).
+ * large calls are split over worker threads (with \`crowded\`, a function: adaptively, see
+ * threadedKernels).
  * build() says which kernels run: 'simd' or 'relaxed'.
  */
-function instantiateKernels(threads, build = 'simd', adaptive = false) {
+function instantiateKernels(threads, build = 'simd', crowded = null) {
   const shared = threads > 1;
   const base64 = build === 'relaxed' ? (shared ? KERNELS_WASM_RELAXED_SHARED : KERNELS_WASM_RELAXED) : shared ? KERNELS_WASM_SHARED : KERNELS_WASM;
   const code = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
@@ -81,6 +82,6 @@ function instantiateKernels(threads, build = 'simd', adaptive = false) {
   /** Bytes of the buffers laid out last (the memory itself is whole 64 KiB pages). */
   const bytes = () => laidOut;
   const { gemv, gemvT, ger, gemm } = instance.exports;
-  const kernels = shared ? threadedKernels(instance.exports, module, memory, threads, adaptive) : { gemv, gemvT, ger, gemm, threads: () => 1, whenReady: () => Promise.resolve(), release() {}, workerParts: () => 0 };
+  const kernels = shared ? threadedKernels(instance.exports, module, memory, threads, crowded) : { gemv, gemvT, ger, gemm, threads: () => 1, whenReady: () => Promise.resolve(), release() {}, workerParts: () => 0 };
   return { ...kernels, views, bytes, build: () => build };
 }`;

@@ -14,7 +14,10 @@
 // two of its multiply-adds) the time per multiply-add of split and of whole calls is tracked,
 // and a call is split only while that has been clearly faster here (one call in 256 tries the
 // other way, a split one as a burst of 4 whose first, with the workers asleep, is not timed,
-// to follow the load). On a machine whose cores are busy with other work, splitting loses,
+// to follow the load), and never while the machine is crowded: its 1-minute load average
+// above the cores plus a half. Timings alone cannot tell: at their best split calls are
+// faster, but with other work on the cores a worker is often descheduled mid-part and the
+// main thread waits for it. On a machine whose cores are busy with other work, splitting loses,
 // and the calls stay whole. An explicit { threads } count always splits large calls.
 //
 // kernelThreadsCommon() holds what both sides run; a worker is started on its source text
@@ -34,6 +37,25 @@ const SPLIT_MARGIN = 0.85;
 const SLOWER_EACH_RUN = 1.01;
 /** Spins (a few microseconds) before the main thread sleeps until a split call's last part is done. */
 const MAIN_SPINS = 2000;
+
+/**
+ * Whether other work crowds the machine's cores: the 1-minute load average (this process's
+ * threads included) above the cores plus a half, read at most every half second. Never where
+ * the engine reports no load (Windows, browsers).
+ */
+const machineCrowded = (() => {
+  const os = globalThis.process?.getBuiltinModule?.('node:os');
+  let checkedAt = -Infinity;
+  let crowded = false;
+  return () => {
+    const now = performance.now();
+    if (os && now - checkedAt > 500) {
+      checkedAt = now;
+      crowded = os.loadavg()[0] > os.availableParallelism() + 0.5;
+    }
+    return crowded;
+  };
+})();
 
 /** Stops the worker threads of an instance that was collected without release(). */
 const releaseWhenCollected = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry((release) => release()) : null;
@@ -148,11 +170,12 @@ function kernelThreadsCommon() {
 
 /**
  * The kernels with calls of at least PARALLEL_MIN_WORK multiply-adds split over \`threads\`
- * threads (\`adaptive\`: only while splitting has been the faster here). The workers start at
+ * threads (with \`crowded\`, a function: only while splitting has been the faster here and
+ * crowded() is false; the default thread count passes machineCrowded). The workers start at
  * the first such call, or at whenReady(), and are used once all are ready; until then calls
  * run here. They do not keep Node running; release() stops them.
  */
-function threadedKernels(k, module, memory, threads, adaptive = false) {
+function threadedKernels(k, module, memory, threads, crowded = null) {
   const { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, SIZE, KERNEL_IDS, claimParts } = kernelThreadsCommon();
   const c = new Int32Array(new SharedArrayBuffer(SIZE * 4));
   let workers = null;
@@ -223,11 +246,11 @@ function threadedKernels(k, module, memory, threads, adaptive = false) {
   const timings = new Map();
   /** Runs a large call split or whole, whichever has been faster for its kernel and size (adaptive only). */
   function run(kernel, work, args, whole) {
-    if (!adaptive) {
+    if (crowded === null) {
       if (!split(kernel, args)) whole();
       return;
     }
-    if (!ready()) {
+    if (!ready() || crowded()) {
       if (workers === null) start();
       whole();
       return;
