@@ -54,10 +54,12 @@ export interface MapInstance {
 
 /** create()'s options for a CPU module. */
 export interface CreateOptions {
-  /** How many threads the SIMD kernels may use (1: no worker threads); by default the cores Node reports, at most 4. */
+  /** How many threads the SIMD kernels may use (1: no worker threads); by default the cores Node reports, at most 4, each large call split only where that has been faster. */
   threads?: number;
   /** The most bytes all buffers together may take (default 4 GiB); create() refuses a larger instance before allocating it. */
   maxBytes?: number;
+  /** Which SIMD kernels run: 'relaxed' (fused multiply-adds; needs WebAssembly relaxed SIMD) or 'simd'; by default 'relaxed' where the engine has it. */
+  kernels?: 'simd' | 'relaxed';
 }
 
 /** A compiled CPU module: typed from the spec S and options O when both are literals (see typed-module.ts), loosely otherwise. */

@@ -6,8 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { assembleKernels, binaryModuleText, shareMemory } from '../compiler/codegen/wasm/assemble.js';
-import { KERNELS_BASE64 } from '../compiler/codegen/wasm/kernels-binary.js';
+import { assembleKernels, binaryModuleText, KERNELS_WAT, shareMemory } from '../compiler/codegen/wasm/assemble.js';
+import { fuseMultiplyAdds } from '../compiler/codegen/wasm/fuse-wat.js';
+import { KERNELS_BASE64, KERNELS_RELAXED_BASE64 } from '../compiler/codegen/wasm/kernels-binary.js';
 import { dim, num, type KernelCall, type Segment, type Stmt } from '../compiler/lower/loop-ir.js';
 import { printSegments } from '../compiler/lower/print.js';
 import { MIN_KERNEL_WIDTH, selectKernels } from '../compiler/optimise/select-kernels.js';
@@ -34,14 +35,34 @@ function instantiate(): { k: Kernels; heap: Float64Array } {
 /** Deterministic values in [-1, 1). */
 const fill = (a: Float64Array, seed: number) => a.forEach((_, i) => (a[i] = ((Math.sin(seed * 12.9898 + i * 78.233) * 43758.5453) % 1) * 1.0));
 
-const SHAPES = [1, 2, 3, 4, 5, 7, 8, 9, 17].flatMap((m) => [1, 2, 3, 5, 8, 9, 16, 33].map((n) => [m, n] as const));
+const SHAPES = [1, 2, 3, 4, 5, 7, 8, 9, 13, 17].flatMap((m) => [1, 2, 3, 5, 7, 8, 9, 16, 33].map((n) => [m, n] as const));
 const GUARD = 12345.5;
 
 describe('the embedded kernel bytes', () => {
-  it('are kernels.wat assembled (npm run kernels refreshes them)', async () => {
-    const plain = await assembleKernels();
-    const text = binaryModuleText(plain, shareMemory(plain));
+  it('are kernels.wat assembled (npm run kernels refreshes them), plain and with fused multiply-adds', async () => {
+    const [plain, relaxed] = [await assembleKernels('simd'), await assembleKernels('relaxed')];
+    const text = binaryModuleText(plain, shareMemory(plain), relaxed, shareMemory(relaxed));
     expect(readFileSync(join(ROOT, 'compiler/codegen/wasm/kernels-binary.ts'), 'utf8')).toBe(text);
+  });
+
+  it('each build stays under 4 kB (synchronous compilation on a browser main thread) and keeps the function names', () => {
+    for (const base64 of [KERNELS_BASE64, KERNELS_RELAXED_BASE64]) {
+      const bytes = Buffer.from(base64, 'base64');
+      expect(bytes.length).toBeLessThan(4096);
+      for (const name of ['gemv', 'gemvT', 'ger', 'gemm', 'dot', 'panel']) expect(bytes.includes(Buffer.from(name))).toBe(true);
+    }
+  });
+
+  it('the relaxed build fuses every multiply-add of kernels.wat, the scalar tails included (a·b + c·d keeps one multiply)', () => {
+    const wat = readFileSync(join(ROOT, KERNELS_WAT), 'utf8');
+    const fused = fuseMultiplyAdds(wat);
+    const count = (text: string, re: RegExp) => text.replace(/;;[^\n]*/g, '').match(re)?.length ?? 0;
+    const products = count(wat, /\((f64x2|f64)\.mul /g);
+    // the first of two products added, (f64x2.add (f64x2.mul a b) (f64x2.mul c d)), is the accumulator of the fused one
+    const pairs = count(wat, /\((f64x2|f64)\.add \((f64x2|f64)\.mul /g);
+    expect(products).toBeGreaterThan(40);
+    expect(count(fused, /\((f64x2|f64)\.mul /g)).toBe(pairs);
+    expect(count(fused, /f64x2\.relaxed_madd/g)).toBe(products - pairs);
   });
 });
 

@@ -52,15 +52,16 @@ interface ThreadsCommon {
 
 interface Runtime {
   instantiateKernels(threads: number): RuntimeKernels;
-  threadedKernels(k: KernelExports, module: WebAssembly.Module, memory: WebAssembly.Memory, threads: number): RuntimeKernels;
+  threadedKernels(k: KernelExports, module: WebAssembly.Module, memory: WebAssembly.Memory, threads: number, crowded?: (() => boolean) | null): RuntimeKernels;
   kernelThreadsCommon(): ThreadsCommon;
   KERNELS_WASM_SHARED: string;
+  PARTS_PER_THREAD: number;
 }
 
 /** The kernels' runtime as a generated module holds it, made importable on its own. */
 async function importRuntime(): Promise<Runtime> {
   const file = join(mkdtempSync(join(tmpdir(), 'phic-threads-')), 'kernels.mjs');
-  writeFileSync(file, `function fail(category, message) { throw new Error(category + ': ' + message); }\n${KERNELS_RUNTIME}\nexport { instantiateKernels, threadedKernels, kernelThreadsCommon, KERNELS_WASM_SHARED };\n`);
+  writeFileSync(file, `function fail(category, message) { throw new Error(category + ': ' + message); }\n${KERNELS_RUNTIME}\nexport { instantiateKernels, threadedKernels, kernelThreadsCommon, KERNELS_WASM_SHARED, PARTS_PER_THREAD };\n`);
   return (await import(pathToFileURL(file).href)) as Runtime;
 }
 
@@ -260,7 +261,7 @@ describe('kernel calls split over worker threads', () => {
    * The threaded kernels (two threads) over exports that count the parts the main thread runs;
    * the workers count theirs in workerParts(). Which thread ran which part is not asked.
    */
-  function countingKernels() {
+  function countingKernels(crowded: (() => boolean) | null = null) {
     const module = new WebAssembly.Module(Buffer.from(runtime.KERNELS_WASM_SHARED, 'base64'));
     const memory = new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true });
     const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
@@ -269,19 +270,21 @@ describe('kernel calls split over worker threads', () => {
       mainParts.push({ kernel: name, args });
       (exports[name] as (...x: number[]) => void)(...args);
     }])) as unknown as KernelExports;
-    return { threaded: runtime.threadedKernels(counting, module, memory, 2), mainParts };
+    return { threaded: runtime.threadedKernels(counting, module, memory, 2, crowded), mainParts };
   }
   /** Where the 200×200 gemv calls below read and write: A, then x, then y. */
   const [MATRIX, VECTOR, OUTPUT] = [0, 8 * 200 * 200, 8 * 200 * 201];
 
-  /** Runs `calls` 200×200 gemv calls back to back, and checks that every one was split in two parts. */
+  /** Runs `calls` 200×200 gemv calls back to back, and checks that every one was split in more parts than threads (two). */
   async function expectSplit(threaded: RuntimeKernels, mainParts: { args: number[] }[], calls: number) {
     mainParts.length = 0;
     const before = threaded.workerParts();
+    const parts = 2 * runtime.PARTS_PER_THREAD;
+    expect(parts).toBeGreaterThan(2);
     for (let i = 0; i < calls; i++) threaded.gemv(MATRIX, 200, VECTOR, OUTPUT, 200, 200);
     // Each call returns once all its parts are done; a worker publishes its count just after.
-    await until(() => mainParts.length + threaded.workerParts() - before >= 2 * calls, 'part counts published');
-    expect(mainParts.length + threaded.workerParts() - before).toBe(2 * calls);
+    await until(() => mainParts.length + threaded.workerParts() - before >= parts * calls, 'part counts published');
+    expect(mainParts.length + threaded.workerParts() - before).toBe(parts * calls);
     // Split calls: the main thread only ever ran parts (fewer rows than the call), never a whole call.
     for (const p of mainParts) expect(p.args[4]).toBeLessThan(200);
   }
@@ -320,6 +323,48 @@ describe('kernel calls split over worker threads', () => {
       threaded.release();
     }
     expect(threaded.threads()).toBe(1);
+  }, HOOK_TIMEOUT_MS);
+
+  it('adaptive (the default thread count): the first three large calls of a size are split, the next three run whole, then the faster way', async () => {
+    const { threaded, mainParts } = countingKernels(() => false);
+    try {
+      await threaded.whenReady();
+      const parts = 2 * runtime.PARTS_PER_THREAD;
+      const before = threaded.workerParts();
+      mainParts.length = 0;
+      for (let i = 0; i < 3; i++) threaded.gemv(MATRIX, 200, VECTOR, OUTPUT, 200, 200);
+      await until(() => mainParts.length + threaded.workerParts() - before >= 3 * parts, 'part counts published');
+      expect(mainParts.length + threaded.workerParts() - before).toBe(3 * parts);
+      mainParts.length = 0;
+      const after = threaded.workerParts();
+      for (let i = 0; i < 3; i++) threaded.gemv(MATRIX, 200, VECTOR, OUTPUT, 200, 200);
+      expect(mainParts.map((p) => p.args)).toEqual(Array(3).fill([MATRIX, 200, VECTOR, OUTPUT, 200, 200]));
+      expect(threaded.workerParts()).toBe(after);
+      // another size (twice the work: the next power of two) is timed on its own: split first again
+      mainParts.length = 0;
+      threaded.gemv(MATRIX, 800, VECTOR, OUTPUT, 100, 800);
+      expect(mainParts.every((p) => p.args[4]! < 100)).toBe(true);
+    } finally {
+      threaded.release();
+    }
+  }, HOOK_TIMEOUT_MS);
+
+  it('adaptive on a crowded machine: every call runs whole on the main thread, and splits again once it is not crowded', async () => {
+    let crowded = true;
+    const { threaded, mainParts } = countingKernels(() => crowded);
+    try {
+      await threaded.whenReady();
+      const after = threaded.workerParts();
+      for (let i = 0; i < 10; i++) threaded.gemv(MATRIX, 200, VECTOR, OUTPUT, 200, 200);
+      expect(mainParts.map((p) => p.args)).toEqual(Array(10).fill([MATRIX, 200, VECTOR, OUTPUT, 200, 200]));
+      expect(threaded.workerParts()).toBe(after);
+      crowded = false;
+      mainParts.length = 0;
+      threaded.gemv(MATRIX, 200, VECTOR, OUTPUT, 200, 200);
+      expect(mainParts.every((p) => p.args[4]! < 200)).toBe(true);
+    } finally {
+      threaded.release();
+    }
   }, HOOK_TIMEOUT_MS);
 });
 

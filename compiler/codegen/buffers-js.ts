@@ -72,7 +72,7 @@ export function emitBufferDeclarations(w: CodeBlockWriter, set: BufferSet, n: Bu
   };
   if (kernels) {
     w.writeLine('// every buffer is a view into the memory of the SIMD kernels, which read them in place');
-    w.writeLine(`const ${n.kernels} = instantiateKernels(createOptions(${n.options}).threads ?? defaultKernelThreads());`);
+    w.writeLine(`const ${n.kernels} = kernelsFor(${n.options});`);
     declare([...set.fixed, ...set.tape], (b) => `let ${b.name};`);
     w.writeLine('// per-direction buffers: one copy per direction, laid out again when the count changes');
     for (const [name] of perDirection(set, n)) w.writeLine(`let ${name};`);

@@ -68,8 +68,8 @@ export function declarations(plan: Plan, declare: boolean): string {
         ]
       : []),
     '}',
-    '/** threads: how many threads the SIMD kernels may use (1: none started); by default the cores Node reports, at most 4. */',
-    'export interface CreateOptions {\n  threads?: number;\n  /** The most bytes all buffers together may take (default 4 GiB): create() refuses a larger instance before allocating it. */\n  maxBytes?: number;\n}',
+    '/** threads: how many threads the SIMD kernels may use (1: none started); by default the cores Node reports, at most 4, each large call split only where that has been faster. */',
+    'export interface CreateOptions {\n  threads?: number;\n  /** The most bytes all buffers together may take (default 4 GiB): create() refuses a larger instance before allocating it. */\n  maxBytes?: number;\n  /** Which SIMD kernels: \'relaxed\' (fused multiply-adds, relaxed SIMD) where the engine has it, else \'simd\' (the default picks). */\n  kernels?: \'simd\' | \'relaxed\';\n}',
     `export ${d}const meta: Meta;`,
   ];
   if (declare) {

@@ -23,12 +23,13 @@ const called = new Set(
 export const JS_SCALAR_HELPERS: readonly string[] = helperNames().filter((n) => called.has(n));
 
 /** Module-level helpers: create()'s option checks, then the scalar helpers templates call (top-level `function name`). */
-export const JS_HELPERS = `/** create()'s options, checked: { threads } (1 to 64; 1: no worker threads) and { maxBytes } (a positive integer). */
+export const JS_HELPERS = `/** create()'s options, checked: { threads } (1 to 64; 1: no worker threads), { maxBytes } (a positive integer) and { kernels } ('simd' or 'relaxed'). */
 function createOptions(options) {
   if (options === undefined) return {};
-  checkKeys(options, ['threads', 'maxBytes'], 'options');
-  const { threads, maxBytes } = options;
+  checkKeys(options, ['threads', 'maxBytes', 'kernels'], 'options');
+  const { threads, maxBytes, kernels } = options;
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) fail('usage', 'options.threads must be an integer from 1 to 64, got ' + threads);
+  if (kernels !== undefined && kernels !== 'simd' && kernels !== 'relaxed') fail('usage', "options.kernels must be 'simd' or 'relaxed', got " + JSON.stringify(kernels));
   if (maxBytes !== undefined && !(Number.isSafeInteger(maxBytes) && maxBytes >= 1)) fail('usage', 'options.maxBytes must be a positive integer up to 2^53, got ' + maxBytes);
   return options;
 }

@@ -46,12 +46,12 @@ function wasmSimd(): Check {
 }
 
 function relaxedSimd(): Check {
-  // not used by phic's kernels yet: reported for what a build with them could run on
+  // where it works, create() runs the kernels' relaxed build (fused multiply-adds)
   try {
     new WebAssembly.Module(RELAXED_SIMD_MODULE);
     return YES;
   } catch (e) {
-    return no(`f32x4.relaxed_madd does not compile in Node ${process.version} (${messageOf(e)})`);
+    return no(`f32x4.relaxed_madd does not compile in Node ${process.version} (${messageOf(e)}): the kernels run without fused multiply-adds`);
   }
 }
 

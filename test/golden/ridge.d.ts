@@ -109,11 +109,13 @@ export interface Instance {
   /** ∂Φ/∂θ at a point: rows over the state, columns over the concatenated params. */
   partialTheta(inputs: Inputs, point: InitialState): Matrix;
 }
-/** threads: how many threads the SIMD kernels may use (1: none started); by default the cores Node reports, at most 4. */
+/** threads: how many threads the SIMD kernels may use (1: none started); by default the cores Node reports, at most 4, each large call split only where that has been faster. */
 export interface CreateOptions {
   threads?: number;
   /** The most bytes all buffers together may take (default 4 GiB): create() refuses a larger instance before allocating it. */
   maxBytes?: number;
+  /** Which SIMD kernels: 'relaxed' (fused multiply-adds, relaxed SIMD) where the engine has it, else 'simd' (the default picks). */
+  kernels?: 'simd' | 'relaxed';
 }
 export declare const meta: Meta;
 export declare function create(dims?: Dims, options?: CreateOptions): Instance;

@@ -1,24 +1,33 @@
 // Assembles kernels.wat into the bytes every generated CPU module embeds, and (run as
-// `npm run kernels`) rewrites kernels-binary.ts with them. wabt is a development dependency:
+// `npm run kernels`) rewrites kernels-binary.ts with them: the plain SIMD build, and the
+// relaxed-SIMD build with every multiply-add fused (fuse-wat.ts), each importing a plain and a
+// shared memory. wabt is a development dependency:
 // the compiler itself only ships the bytes, and a test checks they match the text. The bytes
-// keep the function names, so profiles show gemv, gemm, ... rather than wasm-function[n].
+// keep the function names, so profiles show gemv, gemm, ... rather than wasm-function[n], but
+// not the local names, which would take each build past 4 kB (see runtime-kernels.ts).
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../../package-root.js';
+import { fuseMultiplyAdds } from './fuse-wat.js';
 
 export const KERNELS_WAT = 'compiler/codegen/wasm/kernels.wat';
 const BINARY_TS = 'compiler/codegen/wasm/kernels-binary.ts';
 
+/** Which build: plain SIMD (f64x2.add of f64x2.mul) or relaxed SIMD (f64x2.relaxed_madd). */
+export type KernelBuild = 'simd' | 'relaxed';
+
 /** The kernels, importing a plain memory (shareMemory makes the variant that worker threads share). */
-export async function assembleKernels(): Promise<Uint8Array> {
+export async function assembleKernels(build: KernelBuild = 'simd'): Promise<Uint8Array> {
   const { default: wabtInit } = await import('wabt');
   const wabt = await wabtInit();
-  const module = wabt.parseWat(KERNELS_WAT, readFileSync(join(packageRoot(), KERNELS_WAT), 'utf8'), { simd: true });
+  const text = readFileSync(join(packageRoot(), KERNELS_WAT), 'utf8');
+  const source = build === 'relaxed' ? fuseMultiplyAdds(text) : text;
+  const module = wabt.parseWat(KERNELS_WAT, source, { simd: true, relaxed_simd: build === 'relaxed' });
   try {
     module.validate();
-    return Uint8Array.from(module.toBinary({ write_debug_names: true }).buffer);
+    return withoutLocalNames(Uint8Array.from(module.toBinary({ write_debug_names: true }).buffer));
   } finally {
     module.destroy();
   }
@@ -50,6 +59,30 @@ export function shareMemory(bytes: Uint8Array): Uint8Array {
   throw new Error(`${KERNELS_WAT}: no single import of a memory with limits "1" to make shared`);
 }
 
+/** The bytes with the local-names subsection (id 2) of the custom "name" section left out. */
+export function withoutLocalNames(bytes: Uint8Array): Uint8Array {
+  const title = [...Buffer.from('\x04name')];
+  let at = 8;
+  while (at < bytes.length) {
+    const id = bytes[at]!;
+    const [size, sizeBytes] = readLeb(bytes, at + 1);
+    const body = at + 1 + sizeBytes;
+    if (id === 0 && title.every((b, i) => bytes[body + i] === b)) {
+      const kept: number[] = [...title];
+      let sub = body + title.length;
+      while (sub < body + size) {
+        const [subSize, subSizeBytes] = readLeb(bytes, sub + 1);
+        const end = sub + 1 + subSizeBytes + subSize;
+        if (bytes[sub] !== 2) kept.push(...bytes.subarray(sub, end));
+        sub = end;
+      }
+      return Uint8Array.from([...bytes.subarray(0, at + 1), ...writeLeb(kept.length), ...kept, ...bytes.subarray(body + size)]);
+    }
+    at = body + size;
+  }
+  return bytes;
+}
+
 function readLeb(bytes: Uint8Array, at: number): [value: number, length: number] {
   let value = 0;
   for (let i = 0; ; i++) {
@@ -69,8 +102,8 @@ function writeLeb(value: number): number[] {
   return out;
 }
 
-/** The TypeScript file that carries both variants' bytes, as base64 in lines of 100 characters. */
-export function binaryModuleText(plain: Uint8Array, shared: Uint8Array): string {
+/** The TypeScript file that carries the four variants' bytes, as base64 in lines of 100 characters. */
+export function binaryModuleText(plain: Uint8Array, shared: Uint8Array, relaxed: Uint8Array, relaxedShared: Uint8Array): string {
   const constant = (name: string, bytes: Uint8Array) => {
     const lines = Buffer.from(bytes).toString('base64').match(/.{1,100}/g) ?? [];
     return [`export const ${name} =`, lines.map((l) => `  '${l}'`).join(' +\n') + ';'];
@@ -78,18 +111,23 @@ export function binaryModuleText(plain: Uint8Array, shared: Uint8Array): string 
   return [
     `// Generated from ${KERNELS_WAT} by \`npm run kernels\`. DO NOT EDIT.`,
     '// The WebAssembly SIMD kernels every generated CPU module embeds, as base64: importing a',
-    '// plain memory, and importing a shared one (the same code, for worker threads).',
+    '// plain memory, and importing a shared one (the same code, for worker threads); then the',
+    '// same two with every multiply-add fused (relaxed SIMD, used where the engine has it).',
     '',
     ...constant('KERNELS_BASE64', plain),
     '',
     ...constant('KERNELS_SHARED_BASE64', shared),
     '',
+    ...constant('KERNELS_RELAXED_BASE64', relaxed),
+    '',
+    ...constant('KERNELS_RELAXED_SHARED_BASE64', relaxedShared),
+    '',
   ].join('\n');
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const plain = await assembleKernels();
-  const shared = shareMemory(plain);
-  writeFileSync(join(packageRoot(), BINARY_TS), binaryModuleText(plain, shared));
-  process.stderr.write(`wrote ${BINARY_TS} (${plain.length} and ${shared.length} bytes of WebAssembly)\n`);
+  const plain = await assembleKernels('simd');
+  const relaxed = await assembleKernels('relaxed');
+  writeFileSync(join(packageRoot(), BINARY_TS), binaryModuleText(plain, shareMemory(plain), relaxed, shareMemory(relaxed)));
+  process.stderr.write(`wrote ${BINARY_TS} (${plain.length} bytes of WebAssembly SIMD, ${relaxed.length} of relaxed SIMD, each twice)\n`);
 }

@@ -11,16 +11,27 @@
 ;;                                  C[i·ldc + j] += Σ_l A[i·ai + l·al] · B[l·ldb + j]   (l < k)
 ;;                                  (sym = 1: A and B are the same X read as XᵀX; half the work)
 ;;
-;; gemv walks four rows at once so each x pair is loaded once per four rows; gemvT walks four
-;; rows at once so each y pair is loaded and stored once per four rows. The sums of a row
+;; gemv walks four rows at once so each x pair is loaded once per four rows; gemvT walks eight
+;; rows at once so each y pair is loaded and stored once per eight rows. The sums of a row
 ;; run in two lanes (even and odd j), so they round differently from a sequential loop: the
 ;; tests compare them with the JavaScript path to 1e-12. gemm keeps a 4×4 block of C in
 ;; eight registers while it walks l: each B pair and each A entry it loads feeds four or two
 ;; multiply-adds, which is what makes a matrix product (AᵀA, hoisted) cheaper per flop than
 ;; the matrix-vector products it replaces. Its A strides are free, so Aᵀ needs no copy.
+;; (Larger blocks, 4 rows × 2 pairs in gemv or more than eight accumulators in gemm, take
+;; more than x86-64's sixteen SIMD registers once V8 has its own: measured no faster.)
+;;
+;; Every multiply-add is written (f64x2.add ACC (f64x2.mul A B)), or (f64.add ACC (f64.mul A B))
+;; in the scalar tails: fuse-wat.ts turns each into f64x2.relaxed_madd for the relaxed-SIMD
+;; build. An output entry takes the same steps in every block and tail that can hold it, so
+;; where worker threads cut a call never changes a result, in either build.
 (module
   (import "env" "memory" (memory 1))
 
+  ;; Row i's sum runs in one pair accumulator (even and odd j), then y[i] = a[0] + a[1], plus
+  ;; the last column when n is odd. Every row takes exactly these steps, in a block of four rows
+  ;; or alone, so where the rows are cut (worker threads) does not change any y[i]. (Two
+  ;; accumulators per row, eight in all, measured slower under V8: samples/bench/kernels.ts.)
   (func (export "gemv") (param $A i32) (param $lda i32) (param $x i32) (param $y i32) (param $m i32) (param $n i32)
     (local $i i32) (local $j i32) (local $rowBytes i32) (local $pairBytes i32) (local $endBytes i32)
     (local $r0 i32) (local $r1 i32) (local $r2 i32) (local $r3 i32)
@@ -91,17 +102,61 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $rest))))
 
+  ;; y[j] += ((A[i, j]·v[i] + A[i+1, j]·v[i+1]) + (A[i+2, j]·v[i+2] + A[i+3, j]·v[i+3])) for
+  ;; each group of four rows (two groups per pass in blocks of eight rows, so each y pair is
+  ;; loaded and stored once per eight rows), then row by row for the last m mod 4. The grouping
+  ;; depends on m only: columns cut anywhere (worker threads) give the same y.
   (func (export "gemvT") (param $A i32) (param $lda i32) (param $v i32) (param $y i32) (param $m i32) (param $n i32)
     (local $i i32) (local $j i32) (local $rowBytes i32) (local $pairBytes i32) (local $endBytes i32)
-    (local $r0 i32) (local $r1 i32) (local $r2 i32) (local $r3 i32) (local $p i32)
-    (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128)
+    (local $r0 i32) (local $r1 i32) (local $r2 i32) (local $r3 i32) (local $r4 i32) (local $r5 i32) (local $r6 i32) (local $r7 i32) (local $p i32)
+    (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128) (local $c4 v128) (local $c5 v128) (local $c6 v128) (local $c7 v128)
+    (local $t v128) (local $s f64)
     (local.set $rowBytes (i32.shl (local.get $lda) (i32.const 3)))
     (local.set $pairBytes (i32.shl (i32.and (local.get $n) (i32.const -2)) (i32.const 3)))
     (local.set $endBytes (i32.shl (local.get $n) (i32.const 3)))
-    ;; four rows at a time: y += A[i..i+3, :]ᵀ v[i..i+3]
+    ;; eight rows at a time: y += A[i..i+7, :]ᵀ v[i..i+7]
     (block $rowsDone
       (loop $rows
-        (br_if $rowsDone (i32.gt_s (i32.add (local.get $i) (i32.const 4)) (local.get $m)))
+        (br_if $rowsDone (i32.gt_s (i32.add (local.get $i) (i32.const 8)) (local.get $m)))
+        (local.set $r0 (i32.add (local.get $A) (i32.mul (local.get $i) (local.get $rowBytes))))
+        (local.set $r1 (i32.add (local.get $r0) (local.get $rowBytes)))
+        (local.set $r2 (i32.add (local.get $r1) (local.get $rowBytes)))
+        (local.set $r3 (i32.add (local.get $r2) (local.get $rowBytes)))
+        (local.set $r4 (i32.add (local.get $r3) (local.get $rowBytes)))
+        (local.set $r5 (i32.add (local.get $r4) (local.get $rowBytes)))
+        (local.set $r6 (i32.add (local.get $r5) (local.get $rowBytes)))
+        (local.set $r7 (i32.add (local.get $r6) (local.get $rowBytes)))
+        (local.set $p (i32.add (local.get $v) (i32.shl (local.get $i) (i32.const 3))))
+        (local.set $c0 (v128.load64_splat (local.get $p)))
+        (local.set $c1 (v128.load64_splat offset=8 (local.get $p)))
+        (local.set $c2 (v128.load64_splat offset=16 (local.get $p)))
+        (local.set $c3 (v128.load64_splat offset=24 (local.get $p)))
+        (local.set $c4 (v128.load64_splat offset=32 (local.get $p)))
+        (local.set $c5 (v128.load64_splat offset=40 (local.get $p)))
+        (local.set $c6 (v128.load64_splat offset=48 (local.get $p)))
+        (local.set $c7 (v128.load64_splat offset=56 (local.get $p)))
+        (local.set $j (i32.const 0))
+        (block $pairsDone
+          (loop $pairs
+            (br_if $pairsDone (i32.ge_u (local.get $j) (local.get $pairBytes)))
+            (local.set $t (v128.load (i32.add (local.get $y) (local.get $j))))
+            (local.set $t (f64x2.add (f64x2.add (local.get $t) (f64x2.add (f64x2.mul (v128.load (i32.add (local.get $r0) (local.get $j))) (local.get $c0)) (f64x2.mul (v128.load (i32.add (local.get $r1) (local.get $j))) (local.get $c1)))) (f64x2.add (f64x2.mul (v128.load (i32.add (local.get $r2) (local.get $j))) (local.get $c2)) (f64x2.mul (v128.load (i32.add (local.get $r3) (local.get $j))) (local.get $c3)))))
+            (local.set $t (f64x2.add (f64x2.add (local.get $t) (f64x2.add (f64x2.mul (v128.load (i32.add (local.get $r4) (local.get $j))) (local.get $c4)) (f64x2.mul (v128.load (i32.add (local.get $r5) (local.get $j))) (local.get $c5)))) (f64x2.add (f64x2.mul (v128.load (i32.add (local.get $r6) (local.get $j))) (local.get $c6)) (f64x2.mul (v128.load (i32.add (local.get $r7) (local.get $j))) (local.get $c7)))))
+            (v128.store (i32.add (local.get $y) (local.get $j)) (local.get $t))
+            (local.set $j (i32.add (local.get $j) (i32.const 16)))
+            (br $pairs)))
+        ;; odd n: the last column
+        (if (i32.lt_u (local.get $j) (local.get $endBytes))
+          (then
+            (local.set $s (f64.load (i32.add (local.get $y) (local.get $j))))
+            (local.set $s (f64.add (f64.add (local.get $s) (f64.add (f64.mul (f64.load (i32.add (local.get $r0) (local.get $j))) (f64x2.extract_lane 0 (local.get $c0))) (f64.mul (f64.load (i32.add (local.get $r1) (local.get $j))) (f64x2.extract_lane 0 (local.get $c1))))) (f64.add (f64.mul (f64.load (i32.add (local.get $r2) (local.get $j))) (f64x2.extract_lane 0 (local.get $c2))) (f64.mul (f64.load (i32.add (local.get $r3) (local.get $j))) (f64x2.extract_lane 0 (local.get $c3))))))
+            (local.set $s (f64.add (f64.add (local.get $s) (f64.add (f64.mul (f64.load (i32.add (local.get $r4) (local.get $j))) (f64x2.extract_lane 0 (local.get $c4))) (f64.mul (f64.load (i32.add (local.get $r5) (local.get $j))) (f64x2.extract_lane 0 (local.get $c5))))) (f64.add (f64.mul (f64.load (i32.add (local.get $r6) (local.get $j))) (f64x2.extract_lane 0 (local.get $c6))) (f64.mul (f64.load (i32.add (local.get $r7) (local.get $j))) (f64x2.extract_lane 0 (local.get $c7))))))
+            (f64.store (i32.add (local.get $y) (local.get $j)) (local.get $s))))
+        (local.set $i (i32.add (local.get $i) (i32.const 8)))
+        (br $rows)))
+    ;; four rows
+    (if (i32.le_s (i32.add (local.get $i) (i32.const 4)) (local.get $m))
+      (then
         (local.set $r0 (i32.add (local.get $A) (i32.mul (local.get $i) (local.get $rowBytes))))
         (local.set $r1 (i32.add (local.get $r0) (local.get $rowBytes)))
         (local.set $r2 (i32.add (local.get $r1) (local.get $rowBytes)))
@@ -112,30 +167,20 @@
         (local.set $c2 (v128.load64_splat offset=16 (local.get $p)))
         (local.set $c3 (v128.load64_splat offset=24 (local.get $p)))
         (local.set $j (i32.const 0))
-        (block $pairsDone
-          (loop $pairs
-            (br_if $pairsDone (i32.ge_u (local.get $j) (local.get $pairBytes)))
-            (v128.store (i32.add (local.get $y) (local.get $j))
-              (f64x2.add
-                (f64x2.add (v128.load (i32.add (local.get $y) (local.get $j)))
-                  (f64x2.add (f64x2.mul (v128.load (i32.add (local.get $r0) (local.get $j))) (local.get $c0))
-                             (f64x2.mul (v128.load (i32.add (local.get $r1) (local.get $j))) (local.get $c1))))
-                (f64x2.add (f64x2.mul (v128.load (i32.add (local.get $r2) (local.get $j))) (local.get $c2))
-                           (f64x2.mul (v128.load (i32.add (local.get $r3) (local.get $j))) (local.get $c3)))))
+        (block $pairsDone4
+          (loop $pairs4
+            (br_if $pairsDone4 (i32.ge_u (local.get $j) (local.get $pairBytes)))
+            (local.set $t (v128.load (i32.add (local.get $y) (local.get $j))))
+            (local.set $t (f64x2.add (f64x2.add (local.get $t) (f64x2.add (f64x2.mul (v128.load (i32.add (local.get $r0) (local.get $j))) (local.get $c0)) (f64x2.mul (v128.load (i32.add (local.get $r1) (local.get $j))) (local.get $c1)))) (f64x2.add (f64x2.mul (v128.load (i32.add (local.get $r2) (local.get $j))) (local.get $c2)) (f64x2.mul (v128.load (i32.add (local.get $r3) (local.get $j))) (local.get $c3)))))
+            (v128.store (i32.add (local.get $y) (local.get $j)) (local.get $t))
             (local.set $j (i32.add (local.get $j) (i32.const 16)))
-            (br $pairs)))
-        ;; odd n: the last column
+            (br $pairs4)))
         (if (i32.lt_u (local.get $j) (local.get $endBytes))
           (then
-            (f64.store (i32.add (local.get $y) (local.get $j))
-              (f64.add
-                (f64.add (f64.load (i32.add (local.get $y) (local.get $j)))
-                  (f64.add (f64.mul (f64.load (i32.add (local.get $r0) (local.get $j))) (f64x2.extract_lane 0 (local.get $c0)))
-                           (f64.mul (f64.load (i32.add (local.get $r1) (local.get $j))) (f64x2.extract_lane 0 (local.get $c1)))))
-                (f64.add (f64.mul (f64.load (i32.add (local.get $r2) (local.get $j))) (f64x2.extract_lane 0 (local.get $c2)))
-                         (f64.mul (f64.load (i32.add (local.get $r3) (local.get $j))) (f64x2.extract_lane 0 (local.get $c3))))))))
-        (local.set $i (i32.add (local.get $i) (i32.const 4)))
-        (br $rows)))
+            (local.set $s (f64.load (i32.add (local.get $y) (local.get $j))))
+            (local.set $s (f64.add (f64.add (local.get $s) (f64.add (f64.mul (f64.load (i32.add (local.get $r0) (local.get $j))) (f64x2.extract_lane 0 (local.get $c0))) (f64.mul (f64.load (i32.add (local.get $r1) (local.get $j))) (f64x2.extract_lane 0 (local.get $c1))))) (f64.add (f64.mul (f64.load (i32.add (local.get $r2) (local.get $j))) (f64x2.extract_lane 0 (local.get $c2))) (f64.mul (f64.load (i32.add (local.get $r3) (local.get $j))) (f64x2.extract_lane 0 (local.get $c3))))))
+            (f64.store (i32.add (local.get $y) (local.get $j)) (local.get $s))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))))
     ;; the last m mod 4 rows, one at a time
     (block $restDone
       (loop $rest

@@ -1,19 +1,61 @@
 // The part of a generated CPU module that splits large kernel calls over worker threads (Node
 // only, where `process.getBuiltinModule` gives worker_threads). The workers share the module's
 // WebAssembly memory (a shared one, with KERNELS_SHARED_BASE64) and a few control words: the
-// main thread posts a call, every thread, the main one included, claims parts of it until none
-// are left, and the main thread waits for the parts others claimed. A worker that is late (asleep,
+// main thread posts a call cut into more parts than threads, every thread, the main one
+// included, claims parts until none are left, and the main thread then sleeps (Atomics.wait,
+// after a short spin) until the parts others claimed are done. A worker that is late (asleep,
 // or not scheduled) claims nothing, so a call never waits for a thread that has not started on
-// it. Each part is a kernel call on a block of rows (or of columns, for gemvT) cut at multiples
-// of 4, and the kernels compute every output entry by the same operations whichever block holds
-// it: results are bitwise the same as on one thread.
+// it, and a worker that is descheduled mid-part holds up only a small part. Each part is a
+// kernel call on a block of rows (or of columns, for gemvT) cut at multiples of 4, and the
+// kernels compute every output entry by the same operations whichever block holds it: results
+// are bitwise the same as on one thread.
+//
+// With the default thread count the split is adaptive: for each kernel and size (a power of
+// two of its multiply-adds) the time per multiply-add of split and of whole calls is tracked,
+// and a call is split only while that has been clearly faster here (one call in 256 tries the
+// other way, a split one as a burst of 4 whose first, with the workers asleep, is not timed,
+// to follow the load), and never while the machine is crowded: its 1-minute load average
+// above the cores plus a half. Timings alone cannot tell: at their best split calls are
+// faster, but with other work on the cores a worker is often descheduled mid-part and the
+// main thread waits for it. On a machine whose cores are busy with other work, splitting loses,
+// and the calls stay whole. An explicit { threads } count always splits large calls.
 //
 // kernelThreadsCommon() holds what both sides run; a worker is started on its source text
 // (Function.prototype.toString of this fixed function, never spec text), so the main thread and
 // the workers cannot split a call differently.
 
-export const THREADS_RUNTIME = `/** Calls below this many multiply-adds stay on one thread (measured on 2 cores: a 100×50 matvec got slower split, a 100×100 one faster). */
-const PARALLEL_MIN_WORK = 8192;
+export const THREADS_RUNTIME = `/** Calls below this many multiply-adds stay on one thread (samples/bench/threads.ts --threshold measures where splitting starts to pay). */
+const PARALLEL_MIN_WORK = 32768;
+/** Parts per thread a split call is cut into: a late or descheduled thread holds up one small part. */
+const PARTS_PER_THREAD = 4;
+/** One call in this many tries the way that has been slower (split: a burst of SPLIT_BURST calls), so the choice follows a changing load. */
+const EXPLORE_EVERY = 256;
+const SPLIT_BURST = 4;
+/** A call is split only where split calls took less than this fraction of the time of whole ones. */
+const SPLIT_MARGIN = 0.85;
+/** How much a timing estimate rises with each run of its way (it falls at once to a faster run). */
+const SLOWER_EACH_RUN = 1.01;
+/** Spins (a few microseconds) before the main thread sleeps until a split call's last part is done. */
+const MAIN_SPINS = 2000;
+
+/**
+ * Whether other work crowds the machine's cores: the 1-minute load average (this process's
+ * threads included) above the cores plus a half, read at most every half second. Never where
+ * the engine reports no load (Windows, browsers).
+ */
+const machineCrowded = (() => {
+  const os = globalThis.process?.getBuiltinModule?.('node:os');
+  let checkedAt = -Infinity;
+  let crowded = false;
+  return () => {
+    const now = performance.now();
+    if (os && now - checkedAt > 500) {
+      checkedAt = now;
+      crowded = os.loadavg()[0] > os.availableParallelism() + 0.5;
+    }
+    return crowded;
+  };
+})();
 
 /** Stops the worker threads of an instance that was collected without release(). */
 const releaseWhenCollected = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry((release) => release()) : null;
@@ -41,8 +83,8 @@ function kernelThreadsCommon() {
   const FAILED = 47; // 1 when a part threw (a kernel trapped): the call fails, no thread waits forever
   const SIZE = 48;
   const KERNEL_IDS = { gemv: 0, gemvT: 1, ger: 2, gemm: 3 };
-  /** Spins (about a millisecond) before a worker with nothing to do sleeps. */
-  const SPINS = 100000;
+  /** Spins (some tens of microseconds) before a worker with nothing to do sleeps: a longer spin takes a core that other work needs. */
+  const SPINS = 4000;
 
   /** Part \`part\` of \`parts\` of the posted call: rows [r0, r1) of the output, cut at multiples of 4. */
   function runPart(k, c, part, parts) {
@@ -96,7 +138,8 @@ function kernelThreadsCommon() {
       } catch {
         Atomics.store(c, FAILED, 1);
       }
-      Atomics.add(c, DONE, 1);
+      // the last part done wakes the main thread if it sleeps on DONE
+      if (Atomics.add(c, DONE, 1) + 1 === parts) Atomics.notify(c, DONE);
       ran++;
     }
   }
@@ -127,10 +170,12 @@ function kernelThreadsCommon() {
 
 /**
  * The kernels with calls of at least PARALLEL_MIN_WORK multiply-adds split over \`threads\`
- * threads. The workers start at the first such call, or at whenReady(), and are used once all
- * are ready; until then calls run here. They do not keep Node running; release() stops them.
+ * threads (with \`crowded\`, a function: only while splitting has been the faster here and
+ * crowded() is false; the default thread count passes machineCrowded). The workers start at
+ * the first such call, or at whenReady(), and are used once all are ready; until then calls
+ * run here. They do not keep Node running; release() stops them.
  */
-function threadedKernels(k, module, memory, threads) {
+function threadedKernels(k, module, memory, threads, crowded = null) {
   const { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, SIZE, KERNEL_IDS, claimParts } = kernelThreadsCommon();
   const c = new Int32Array(new SharedArrayBuffer(SIZE * 4));
   let workers = null;
@@ -173,7 +218,7 @@ function threadedKernels(k, module, memory, threads) {
   function split(kernel, args) {
     if (workers === null) start();
     if (!ready()) return false;
-    const parts = workers.length + 1;
+    const parts = Math.min(255, (workers.length + 1) * PARTS_PER_THREAD);
     c[KERNEL] = kernel;
     for (let i = 0; i < args.length; i++) c[ARGS + i] = args[i];
     Atomics.store(c, DONE, 0);
@@ -181,12 +226,58 @@ function threadedKernels(k, module, memory, threads) {
     Atomics.store(c, CLAIM, (call << 16) | (parts << 8));
     if (Atomics.load(c, SLEEPERS) > 0) Atomics.notify(c, CLAIM);
     claimParts(k, c, call);
-    while (Atomics.load(c, DONE) < parts) {
-      // the parts other threads claimed are running
+    // the parts other threads claimed are running: spin briefly, then sleep until the last one
+    // done wakes us (Atomics.wait returns at once if DONE moved on since it was read)
+    for (let spins = 0, done = Atomics.load(c, DONE); done < parts; done = Atomics.load(c, DONE)) {
+      if (++spins > MAIN_SPINS) Atomics.wait(c, DONE, done);
     }
     // a bug of phic's, not the caller's mistake: a plain Error
     if (Atomics.exchange(c, FAILED, 0) === 1) throw new Error('phic: the SIMD kernel ' + Object.keys(KERNEL_IDS)[kernel] + ' failed in a part of a split call; create(dims, { threads: 1 }) runs without worker threads');
     return true;
+  }
+  /**
+   * Per kernel and power of two of the work: milliseconds per multiply-add, whole and split, as
+   * a decaying minimum (a call slowed by other work on the machine does not count against its
+   * way; a lasting slowdown raises the estimate by SLOWER_EACH_RUN per run), and the calls. A
+   * minimum compares the ways at their best, so on a machine crowded with other work, where two
+   * threads win only by taking more of the cores from it, calls stay whole: never much slower
+   * than { threads: 1 }, the default's promise (a mean was measured too heavy-tailed to decide on).
+   */
+  const timings = new Map();
+  /** Runs a large call split or whole, whichever has been faster for its kernel and size (adaptive only). */
+  function run(kernel, work, args, whole) {
+    if (crowded === null) {
+      if (!split(kernel, args)) whole();
+      return;
+    }
+    if (!ready() || crowded()) {
+      if (workers === null) start();
+      whole();
+      return;
+    }
+    const key = kernel * 64 + Math.floor(Math.log2(work));
+    let t = timings.get(key);
+    if (t === undefined) timings.set(key, (t = { whole: Infinity, split: Infinity, wholeRuns: 0, splitRuns: 0, calls: 0, burst: 0 }));
+    t.calls++;
+    // split only when clearly faster: a wrong split costs more than a wrong whole call
+    const faster = t.split < SPLIT_MARGIN * t.whole;
+    const explore = t.splitRuns >= 3 && t.wholeRuns >= 3 && t.calls % EXPLORE_EVERY === 0;
+    // trying splits again: a burst of them, the first not timed (its workers were asleep, which
+    // split calls in a row are not)
+    if (explore && !faster) t.burst = SPLIT_BURST;
+    const cold = t.burst === SPLIT_BURST;
+    const splitNow = t.burst > 0 || (t.splitRuns < 3 ? true : t.wholeRuns < 3 ? false : explore ? !faster : faster);
+    if (t.burst > 0) t.burst--;
+    const t0 = performance.now();
+    if (!splitNow || !split(kernel, args)) whole();
+    const perWork = (performance.now() - t0) / work;
+    if (splitNow) {
+      if (!cold) t.split = Math.min(perWork, t.split * SLOWER_EACH_RUN);
+      t.splitRuns++;
+    } else {
+      t.whole = Math.min(perWork, t.whole * SLOWER_EACH_RUN);
+      t.wholeRuns++;
+    }
   }
   function release() {
     for (const worker of workers ?? []) worker.terminate();
@@ -195,16 +286,21 @@ function threadedKernels(k, module, memory, threads) {
   const big = (work) => work >= PARALLEL_MIN_WORK;
   return {
     gemv(A, lda, x, y, m, n) {
-      if (!big(m * n) || !split(KERNEL_IDS.gemv, [A, lda, x, y, m, n])) k.gemv(A, lda, x, y, m, n);
+      if (big(m * n)) run(KERNEL_IDS.gemv, m * n, [A, lda, x, y, m, n], () => k.gemv(A, lda, x, y, m, n));
+      else k.gemv(A, lda, x, y, m, n);
     },
     gemvT(A, lda, v, y, m, n) {
-      if (!big(m * n) || !split(KERNEL_IDS.gemvT, [A, lda, v, y, m, n])) k.gemvT(A, lda, v, y, m, n);
+      if (big(m * n)) run(KERNEL_IDS.gemvT, m * n, [A, lda, v, y, m, n], () => k.gemvT(A, lda, v, y, m, n));
+      else k.gemvT(A, lda, v, y, m, n);
     },
     ger(B, ldb, u, incu, w, m, n) {
-      if (!big(m * n) || !split(KERNEL_IDS.ger, [B, ldb, u, incu, w, m, n])) k.ger(B, ldb, u, incu, w, m, n);
+      if (big(m * n)) run(KERNEL_IDS.ger, m * n, [B, ldb, u, incu, w, m, n], () => k.ger(B, ldb, u, incu, w, m, n));
+      else k.ger(B, ldb, u, incu, w, m, n);
     },
     gemm(C, ldc, A, ai, al, B, ldb, m, n, depth, sym) {
-      if (!big(m * n * depth) || !split(KERNEL_IDS.gemm, [C, ldc, A, ai, al, B, ldb, m, n, depth, sym])) k.gemm(C, ldc, A, ai, al, B, ldb, m, n, depth, sym);
+      const work = m * n * depth;
+      if (big(work)) run(KERNEL_IDS.gemm, work, [C, ldc, A, ai, al, B, ldb, m, n, depth, sym], () => k.gemm(C, ldc, A, ai, al, B, ldb, m, n, depth, sym));
+      else k.gemm(C, ldc, A, ai, al, B, ldb, m, n, depth, sym);
     },
     threads: () => (ready() ? workers.length + 1 : 1),
     whenReady,
