@@ -51,15 +51,26 @@ describe('exact constants for a map affine in the state', () => {
     expect(tightest).toBeLessThan(10); // and not vacuous
   });
 
-  it('logistic regression (softplus of Xw): constants labelled estimates, with the reason', async () => {
-    const { spec, data } = sample('logistic');
+  it.each(['logistic', 'tanh_layer'])('%s (not affine in x): L_A and L_B are upper estimates from second derivatives over the iterates\' region, above the secant ratios, and the bounds hold at every k', async (name) => {
+    const { spec, data } = sample(name);
     const problem = await loadProblem(spec, data);
     const ref = await reference(problem);
-    const c = await estimateConstants(problem, ref, { K: 50 });
+    const K = 50;
+    const c = await estimateConstants(problem, ref, { K });
     expect(c.kinds.rho).toBe('estimate');
-    expect(c.kinds.LB).toBe('estimate');
+    expect(c.kinds.LA).toBe('upper estimate');
+    expect(c.kinds.LB).toBe('upper estimate');
     expect(c.kinds.why).toMatch(/not a polynomial in the state/);
-    expect(c.notes[0]).toMatch(/Estimates are lower bounds of the true constants, so the bounds may fail/);
+    expect(c.notes[0]).toMatch(/largest second derivatives sampled over the region the iterates span/);
+    // every secant ratio along the sampled iterates is at most the second-derivative estimate (mean-value theorem)
+    const secants = c.notes.find((n) => n.startsWith('L_A, L_B'))!.match(/secant ratios ([\d.e+-]+) and ([\d.e+-]+)/)!;
+    expect(c.LA).toBeGreaterThanOrEqual(Number(secants[1]));
+    expect(c.LB).toBeGreaterThanOrEqual(Number(secants[2]));
+    if (c.contractive) {
+      const trace = await traceCurse(problem, ref, { K, mode: 'both', measure: 'spectral' });
+      for (const p of trace.forward!) expect(p.error).toBeLessThanOrEqual(forwardBound(c, p.k, 0) * (1 + 1e-9));
+      for (const p of trace.reverse!) expect(p.error).toBeLessThanOrEqual(reverseBound(c, p.k, K) * (1 + 1e-9));
+    }
   });
 });
 

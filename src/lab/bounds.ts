@@ -10,10 +10,10 @@
 // over the sampled iterates (secant estimates: lower bounds of the true constants along the
 // path); ‖B*‖ stands in for M_B (Lemma 6 only needs it); C is the sharper C′ = L_A‖J*‖ + L_B.
 
-import { denseMatrix, spectralNorm, type DenseMatrix } from '../../runtime/reference.js';
-import { concat, initialState, type LabProblem, type Named } from './problem.js';
+import { denseMatrix, randomGenerator, spectralNorm, type DenseMatrix } from '../../runtime/reference.js';
+import { concat, initialState, split, type LabProblem, type Named } from './problem.js';
 import type { Reference } from './fixed-point.js';
-import { norm } from './stats.js';
+import { norm, unitVector } from './stats.js';
 import { exactConstants, exactnessObstacle } from './exact-constants.js';
 import { operatorNorm, stepProducts } from './matrix-free.js';
 
@@ -43,10 +43,12 @@ export interface Constants {
 
 /**
  * 'exact': the constant itself (for a map affine in x: ∂ₓΦ constant, ∂θΦ affine); 'upper bound':
- * a rigorous bound above it (the bounds built on it stay guaranteed); 'estimate': secant ratios
- * along sampled iterates, lower bounds of the true constants (the bounds may then fail).
+ * a rigorous bound above it (the bounds built on it stay guaranteed); 'upper estimate': the
+ * largest second derivative sampled over the region the iterates span (secondDerivativeBound),
+ * at least every secant ratio along them but not a proof; 'estimate': secant ratios along
+ * sampled iterates, lower bounds of the true constants (the bounds may then fail).
  */
-export type ConstantKind = 'exact' | 'upper bound' | 'estimate';
+export type ConstantKind = 'exact' | 'upper bound' | 'upper estimate' | 'estimate';
 export interface ConstantKinds {
   readonly rho: ConstantKind;
   readonly LA: ConstantKind;
@@ -61,6 +63,7 @@ export function describeKinds(k: ConstantKinds): string {
   const text = `ρ: ${k.rho}; L_A: ${k.LA}; L_B: ${k.LB}; ‖J*‖, ‖x⁰ − x*‖: exact (from x*)`;
   if (all) return `${text}. The bounds are guaranteed.`;
   if (k.LB === 'upper bound') return `${text}. The bounds are guaranteed (L_B is a rigorous upper bound).`;
+  if (k.LA === 'upper estimate') return `${text}${k.why ? ` (not exact: ${k.why})` : ''}. L_A and L_B are the largest second derivatives sampled over the region the iterates span: at least every secant ratio along them, but sampled, not proven, so the bounds are estimates.`;
   return `${text}${k.why ? ` (not exact: ${k.why})` : ''}. Estimates are lower bounds of the true constants, so the bounds may fail.`;
 }
 
@@ -112,11 +115,18 @@ export async function estimateConstants(problem: LabProblem, ref: Reference, opt
     const b = one.partialTheta(inputs as never, state as never);
     LB = Math.max(LB, spectralNorm(minus(denseMatrix(b.rows, b.cols, b.data), ref.B!)) / dist);
   }
+  // Not affine in x, with dense partials: the largest second derivatives over the iterates' region (upper estimates)
+  const curved = exactnessObstacle(problem) !== null && !star ? await secondDerivativeBound(problem, ref, [...states.values()]) : null;
+  const secants = { LA, LB };
+  if (curved) {
+    LA = Math.max(LA, curved.LA);
+    LB = Math.max(LB, curved.LB);
+  }
   let rho = Math.max(ref.rhoStar, rhoAlong);
   const normBStar = star ? operatorNorm(star.bx, star.bxT, star.P, 30, 1e-6) : spectralNorm(ref.B!);
   // A map affine in x: the constants exactly (exact-constants.ts) instead of secant estimates.
   const why = exactnessObstacle(problem);
-  let kinds: ConstantKinds = { rho: 'estimate', LA: 'estimate', LB: 'estimate', why: why ?? undefined };
+  let kinds: ConstantKinds = curved ? { rho: 'estimate', LA: 'upper estimate', LB: 'upper estimate', why: why ?? undefined } : { rho: 'estimate', LA: 'estimate', LB: 'estimate', why: why ?? undefined };
   let exactNote: string | null = null;
   if (why === null) {
     const secantLB = LB;
@@ -132,7 +142,9 @@ export async function estimateConstants(problem: LabProblem, ref: Reference, opt
     `Constants: ${describeKinds(kinds)}`,
     ...(exactNote ? [exactNote] : [
       `ρ = max(‖∂ₓΦ(x*)‖₂ = ${ref.rhoStar.toPrecision(6)}, largest ‖∂ₓΦ(x_k)‖₂ over ${states.size} sampled iterates = ${rhoAlong.toPrecision(6)}) (estimate)`,
-      `L_A, L_B: largest secant ratios ‖∂Φ(x_k) − ∂Φ(x*)‖₂ / ‖x_k − x*‖ over the sampled iterates (estimates, lower bounds of the global constants)`,
+      curved
+        ? `L_A, L_B: the largest ‖D∂ₓΦ(z)[h]‖₂ and ‖D∂θΦ(z)[h]‖₂ over ${curved.points} points z on the segments from x* to the sampled iterates and ${curved.directions} unit directions h per point (central differences of the generated partials): upper estimates, at least the secant ratios ${secants.LA.toPrecision(4)} and ${secants.LB.toPrecision(4)}, but sampled, not proven`
+        : `L_A, L_B: largest secant ratios ‖∂Φ(x_k) − ∂Φ(x*)‖₂ / ‖x_k − x*‖ over the sampled iterates (estimates, lower bounds of the global constants)`,
     ]),
     `‖B*‖ = ‖∂θΦ(x*)‖₂ stands in for M_B; C = L_A‖J*‖ + L_B (the sharper constant of Lemma 6)`,
     ref.method === 'GMRES'
@@ -195,4 +207,49 @@ export function minimisePhi(c: Constants, K: number, omega: number, maxDelta = K
   const candidates = [below, above, 0, top].filter(admissible);
   const best = candidates.reduce((p, d) => (f(d) < f(p) ? d : p), candidates[0]!);
   return { delta: best, t: (1 + omega) * best, value: f(best), continuous };
+}
+
+/**
+ * Upper estimates of L_A and L_B for a map that is not affine in x: the largest second
+ * derivative ‖D(∂Φ)(z)[h]‖₂ (central differences of the generated ∂ₓΦ and ∂θΦ) over points z on
+ * the segments from x* to each sampled iterate (the region the iterates cross) and unit
+ * directions h: the direction of the segment (so every secant ratio along it is at most the
+ * value found, by the mean-value theorem) and a few seeded random ones. Sampled, so not a proof.
+ */
+async function secondDerivativeBound(problem: LabProblem, ref: Reference, iterates: readonly Named[]): Promise<{ LA: number; LB: number; points: number; directions: number }> {
+  const { model, inputs, dims } = problem;
+  const one = await problem.instance(1, 0, 'forward');
+  const xStar = ref.fixedPoint.vector;
+  const n = xStar.length;
+  const rng = randomGenerator(7);
+  const random = Array.from({ length: 4 }, () => unitVector(rng, n));
+  const partials = (z: Float64Array) => {
+    const point = split(z, model.state, dims);
+    const a = one.partialX(inputs as never, point as never);
+    const b = one.partialTheta(inputs as never, point as never);
+    return { A: denseMatrix(a.rows, a.cols, a.data), B: denseMatrix(b.rows, b.cols, b.data) };
+  };
+  let LA = 0;
+  let LB = 0;
+  let points = 0;
+  for (const it of iterates) {
+    const x = concat(it, model.state);
+    const d = x.map((v, i) => v - xStar[i]!);
+    const dist = norm(d);
+    if (!(dist > 1e-8 * Math.max(1, norm(xStar)))) continue;
+    const along = d.map((v) => v / dist);
+    for (const s of [0, 0.5, 1]) {
+      const z = xStar.map((v, i) => v + s * d[i]!);
+      points++;
+      for (const h of [along, ...random]) {
+        const eps = 1e-5 * Math.max(1, norm(z));
+        const plus = partials(z.map((v, i) => v + eps * h[i]!));
+        const minusP = partials(z.map((v, i) => v - eps * h[i]!));
+        const scale = 1 / (2 * eps);
+        LA = Math.max(LA, spectralNorm(minus(plus.A, minusP.A)) * scale);
+        LB = Math.max(LB, spectralNorm(minus(plus.B, minusP.B)) * scale);
+      }
+    }
+  }
+  return { LA, LB, points, directions: 1 + random.length };
 }
