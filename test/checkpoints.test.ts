@@ -9,6 +9,7 @@ import { compile, type MapInstance } from '../src/index.js';
 import { readSpecFile } from '../compiler/spec/read-file.js';
 import { buildModel } from '../compiler/model.js';
 import { compileSpec, dumpStage } from '../compiler/pipeline.js';
+import { inMemorySource } from '../compiler/spec/source.js';
 import { inferDims } from '../src/infer-dims.js';
 import { REVOLVE_RUNTIME } from '../compiler/codegen/runtime-revolve.js';
 import { ROOT, cli } from './helpers/cli.js';
@@ -85,6 +86,23 @@ describe('checkpointed reverse mode', () => {
       // the first sweep already advanced to the chain's last checkpoint
       expect(steps + chain.at(-1)!).toBe(least(l, c - 1));
     }
+  });
+
+  it('the tape is a plain array outside the kernels\' WebAssembly memory where it is only copied, inside where deferred updates read it', async () => {
+    const ridge = await sample('ridge');
+    const code = compileSpec(ridge.source, { mode: 'reverse', K: 10 }).moduleCode;
+    expect(code).toMatch(/const x_tape = new Float64Array\(10 \* n\); \/\/ only copied: outside the kernels' memory/);
+    expect(code).toMatch(/return kernels\.bytes\(\) \+ x_tape\.byteLength;/);
+    const m = (await compile(ridge.source, { mode: 'reverse', K: 10 })).create(ridge.dims);
+    const plain = (await compile(ridge.source, { mode: 'reverse', K: 10, kernels: 'js' })).create(ridge.dims);
+    // the same vjp as plain JavaScript loops (to rounding: the kernels sum in another order)
+    const [a, b] = [m, plain].map((inst) => flat(inst.vjp!(ridge.inputs as never, { x: [1, 2, 3, 4] })));
+    a!.forEach((v, i) => expect(Math.abs(v - b![i]!)).toBeLessThanOrEqual(1e-13 * Math.max(1, Math.abs(v))));
+    // a layer whose weight W is a param: W̄ += ū xᵀ is deferred and reads the taped x in place, so that tape stays in the kernels' memory
+    const layer = inMemorySource({ name: 'layer', state: { x: 'n' }, params: { W: 'n,n' }, data: { c: 'n' }, update: { x: 'tanh(W * x + c)' } });
+    const deferred = compileSpec(layer, { mode: 'reverse', K: 12, truncate: 3, dims: { n: 37 } }).moduleCode;
+    expect(deferred).toMatch(/byteOffset \+ 8 \* \(k - T\)/);
+    expect(deferred).not.toMatch(/only copied: outside the kernels' memory/);
   });
 
   it('refuses what it cannot do, with one line and exit 2; the header and the schedule dump say it', async () => {

@@ -18,6 +18,12 @@ interface Buffer {
 export interface BufferSet {
   readonly fixed: readonly Buffer[];
   readonly tape: readonly Buffer[];
+  /**
+   * With the SIMD kernels: whether the tape lives in the kernels' memory. Only the deferred
+   * rank-1 updates read it in place; otherwise it is only copied, so it stays a plain array
+   * outside, where it does not count against the kernels' 4 GiB WebAssembly memory.
+   */
+  readonly tapeInKernels: boolean;
   /** Per-direction buffers: size per direction, as code. */
   readonly tangents: readonly (readonly [string, string])[];
   readonly adjoints: readonly (readonly [string, string])[];
@@ -48,6 +54,7 @@ export function bufferSet(plan: Plan, size: (v: { readonly dims: readonly string
   const reverse = !!plan.segments.adjoint && !plan.options.implicit;
   return {
     fixed,
+    tapeInKernels: !!plan.deferral,
     tape: reverse ? state.map((s, i) => ({ name: s.tape, size: `${tapeStates} * ${size(s)}`, ...(i === 0 ? { comment: plan.options.checkpoints ? `reverse-mode checkpoints: ${tapeStates} slots per component (the other states are recomputed)` : `reverse tape: exactly K - T = ${tapeStates} states per component` } : {}) })) : [],
     tangents: [...state.flatMap((s) => [[s.dot, size(s)], [s.dotNext, size(s)]] as const), ...(more.tangents ?? [])],
     adjoints: [...state.flatMap((s) => [[s.bar, size(s)], [s.barNext, size(s)]] as const), ...plan.params.map((p) => [p.bar, size(p)] as const), ...(more.adjoints ?? [])],
@@ -73,13 +80,14 @@ export function emitBufferDeclarations(w: CodeBlockWriter, set: BufferSet, n: Bu
   if (kernels) {
     w.writeLine('// every buffer is a view into the memory of the SIMD kernels, which read them in place');
     w.writeLine(`const ${n.kernels} = kernelsFor(${n.options});`);
-    declare([...set.fixed, ...set.tape], (b) => `let ${b.name};`);
+    declare([...set.fixed, ...(set.tapeInKernels ? set.tape : [])], (b) => `let ${b.name};`);
+    if (!set.tapeInKernels) declare(set.tape, (b) => `const ${b.name} = new Float64Array(${b.size}); // only copied: outside the kernels' memory`);
     w.writeLine('// per-direction buffers: one copy per direction, laid out again when the count changes');
     for (const [name] of perDirection(set, n)) w.writeLine(`let ${name};`);
     w.writeLine(`let ${n.tangentCount} = 0;`).writeLine(`let ${n.adjointCount} = 0;`);
     w.writeLine('/** Lays every buffer out in the kernels\' memory; growing it detaches the views, so all are made again. */');
     w.write(`function ${n.layout}() `).block(() => {
-      const all = [...set.fixed, ...set.tape, ...perDirection(set, n).map(([name, size]) => ({ name, size }))];
+      const all = [...set.fixed, ...(set.tapeInKernels ? set.tape : []), ...perDirection(set, n).map(([name, size]) => ({ name, size }))];
       w.writeLine(`[${all.map((b) => b.name).join(', ')}] = ${n.kernels}.views([${all.map((b) => b.size).join(', ')}]);`);
     });
     w.writeLine(`${n.layout}();`);
@@ -108,7 +116,8 @@ export function emitThreadFunctions(w: CodeBlockWriter, n: BufferNames, kernels:
 export function emitBufferBytes(w: CodeBlockWriter, set: BufferSet, n: BufferNames, locals: NameScope, kernels: boolean) {
   w.writeLine('/** Bytes held by the buffers (the per-direction ones as laid out by the last call). */');
   if (kernels) {
-    w.writeLine(`function ${n.bufferBytes}() { return ${n.kernels}.bytes(); }`).blankLine();
+    const outside = set.tapeInKernels ? [] : set.tape.map((b) => ` + ${b.name}.byteLength`);
+    w.writeLine(`function ${n.bufferBytes}() { return ${n.kernels}.bytes()${outside.join('')}; }`).blankLine();
     return;
   }
   const { bytes, b } = locals.child().table(['bytes', 'b']);

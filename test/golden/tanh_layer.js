@@ -514,7 +514,7 @@ export function create(dims, options) {
   let q;
   let t2;
   // reverse tape: exactly K - T = 10 states per component
-  let x_tape;
+  const x_tape = new Float64Array(10 * n); // only copied: outside the kernels' memory
   // per-direction buffers: one copy per direction, laid out again when the count changes
   let x_dot;
   let x_dot_next;
@@ -525,7 +525,7 @@ export function create(dims, options) {
   let adjointCount = 0;
   /** Lays every buffer out in the kernels' memory; growing it detaches the views, so all are made again. */
   function layout() {
-    [theta, W, U, c, x, x_next, theta_dot, h, t, q, t2, x_tape, x_dot, x_dot_next, x_bar, x_bar_next, theta_bar] = kernels.views([p, n * n, n * p, n, n, n, p, n, n, n, n, 10 * n, tangentCount * n, tangentCount * n, adjointCount * n, adjointCount * n, adjointCount * p]);
+    [theta, W, U, c, x, x_next, theta_dot, h, t, q, t2, x_dot, x_dot_next, x_bar, x_bar_next, theta_bar] = kernels.views([p, n * n, n * p, n, n, n, p, n, n, n, n, tangentCount * n, tangentCount * n, adjointCount * n, adjointCount * n, adjointCount * p]);
   }
   layout();
 
@@ -728,7 +728,7 @@ export function create(dims, options) {
   function partialTheta(inputs, point) { return partialRows(inputs, point).dtheta; }
 
   /** Bytes held by the buffers (the per-direction ones as laid out by the last call). */
-  function bufferBytes() { return kernels.bytes(); }
+  function bufferBytes() { return kernels.bytes() + x_tape.byteLength; }
 
   /** Threads the kernels run on now: 1 until the worker threads, started by the first large call or by ready(), are ready. */
   function threads() { return kernels.threads(); }
