@@ -148,7 +148,8 @@ describe('use phic in an app', () => {
       const page = browser!.page;
       await page.goto(url);
       await page.waitForFunction('Array.isArray(window.result)');
-      expect(await page.evaluate('window.result')).toEqual(expected);
+      // Chromium has relaxed SIMD, so its kernels fuse multiply-adds (Node 20's do not): the same numbers to rounding
+      expect(relativeDifference((await page.evaluate('window.result')) as number[], expected)).toBeLessThanOrEqual(1e-13);
       const gpu = (await page.evaluate('window.gpuResult')) as { backend: string; gradient: number[] } | null;
       expect(gpu).not.toBeNull();
       expect(['webgl2', 'webgl', 'webgpu']).toContain(gpu!.backend);
