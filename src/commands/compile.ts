@@ -16,7 +16,7 @@ import { processIo, type CliIo } from '../cli-io.js';
 import type { Mode } from '../../compiler/plan.js';
 import { implicitCompileOptions, type ImplicitCliOptions } from '../implicit-cli.js';
 
-export interface CompileCommandOptions {
+export interface CompileCommandOptions extends ImplicitCliOptions {
   map?: string;
   mode: Mode;
   K: number;
@@ -28,12 +28,6 @@ export interface CompileCommandOptions {
   dump?: Stage;
   backend?: 'cpu' | 'gpu';
   kernels?: 'wasm' | 'js';
-  method?: ImplicitCliOptions['method'];
-  solver?: ImplicitCliOptions['solver'];
-  solverSteps?: number;
-  restart?: number;
-  tolerance?: number;
-  warmStart?: boolean;
   checkpoints?: number;
 }
 

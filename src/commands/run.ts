@@ -18,7 +18,7 @@ import { GPU_PACKAGES, requirePackages } from '../optional-packages.js';
 import type { GpuMapInstance, MapInstance, Matrix } from '../index.js';
 import { checkRequireGpu, createGpu, type GpuInstance, type GpuMode } from '../../runtime/gpu.js';
 
-export interface RunCommandOptions {
+export interface RunCommandOptions extends ImplicitCliOptions {
   map?: string;
   data: string;
   mode: 'forward' | 'reverse';
@@ -32,12 +32,6 @@ export interface RunCommandOptions {
   backend?: 'cpu' | 'gpu';
   gpuMode?: GpuMode;
   requireGpu?: boolean;
-  method?: ImplicitCliOptions['method'];
-  solver?: ImplicitCliOptions['solver'];
-  solverSteps?: number;
-  restart?: number;
-  tolerance?: number;
-  warmStart?: boolean;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
