@@ -81,7 +81,7 @@ export interface CompileResult {
   readonly model: MapModel;
   readonly plan: Plan;
   readonly files: readonly GeneratedFile[];
-  /** The JavaScript module text (also the body of the .ts file). */
+  /** The module text: JavaScript, or with --emit ts (CPU) the typed body of the .ts file. */
   readonly moduleCode: string;
 }
 
@@ -142,7 +142,7 @@ export function compileSpec(source: SpecSource, options: CompileOptions): Compil
     options: `mode=${options.mode} K=${options.K} truncate=${options.truncate ?? 0} dims=${dims ? Object.entries(dims).map(([k, v]) => `${k}=${v}`).join(',') : 'bound at create()'}${gpu ? ' backend=gpu' : ''}${!gpu && options.kernels === 'js' ? ' kernels=js' : ''}${implicit ? ` ${describeImplicit(implicit)}` : ''}`,
     formulas,
   };
-  const moduleCode = gpu ? emitGpuModule(plan, info) : emitJsModule(plan, info);
+  const moduleCode = gpu ? emitGpuModule(plan, info) : emitJsModule(plan, info, options.emit === 'ts');
   if (gpu) {
     const header = headerOf(moduleCode);
     const files: GeneratedFile[] =

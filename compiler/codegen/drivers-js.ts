@@ -33,6 +33,10 @@ export interface DriverContext {
   readonly n: CreateNames;
   /** Locals of the driver functions. */
   readonly v: DriverLocals;
+  /** A driver local where it is declared: with its annotation when printing TypeScript. */
+  readonly param: (key: keyof DriverLocals) => string;
+  /** `expr as type` when printing TypeScript (a value built piece by piece, complete where it is cast), else `expr`. */
+  readonly cast: (expr: string, type: string) => string;
   /** The scope the driver locals come from (for per-state locals). */
   readonly drivers: NameScope;
   /** The call of a segment for direction `d` (an expression), without the semicolon. */
@@ -70,15 +74,15 @@ export function emitDrivers(ctx: DriverContext, schedule: Schedule) {
   for (const entry of schedule.entries) emitEntry(ctx, entry);
   if (schedule.entries.some((e) => e.name === 'partialRows')) {
     const { w, v } = ctx;
-    w.writeLine(`function ${n.partialX}(${v.inputs}, ${v.point}) { return ${n.partialRows}(${v.inputs}, ${v.point}).dx; }`);
-    w.writeLine(`function ${n.partialTheta}(${v.inputs}, ${v.point}) { return ${n.partialRows}(${v.inputs}, ${v.point}).dtheta; }`).blankLine();
+    w.writeLine(`function ${n.partialX}(${ctx.param('inputs')}, ${ctx.param('point')}) { return ${n.partialRows}(${v.inputs}, ${v.point}).dx; }`);
+    w.writeLine(`function ${n.partialTheta}(${ctx.param('inputs')}, ${ctx.param('point')}) { return ${n.partialRows}(${v.inputs}, ${v.point}).dtheta; }`).blankLine();
   }
 }
 
 /** `index` in the concatenation of `blocks` set to `value` in that block's buffer. */
 function emitSetUnit(ctx: DriverContext, fn: string, blocks: readonly { buffer: string; size: string }[]) {
   const { w, v } = ctx;
-  w.write(`function ${fn}(${v.index}, ${v.value}) `).block(() => {
+  w.write(`function ${fn}(${ctx.param('index')}, ${ctx.param('value')}) `).block(() => {
     for (const b of blocks) {
       w.write(`if (${v.index} < ${b.size}) `).block(() => w.writeLine(`${b.buffer}[${v.index}] = ${v.value};`).writeLine('return;'));
       w.writeLine(`${v.index} -= ${b.size};`);
@@ -89,8 +93,9 @@ function emitSetUnit(ctx: DriverContext, fn: string, blocks: readonly { buffer: 
 /** One entry point: inputs and start state loaded, directions seeded, the steps, the results. */
 function emitEntry(ctx: DriverContext, entry: EntrySchedule) {
   const { w, n, v } = ctx;
-  const seedArg = entry.seed === 'direction' ? [v.direction] : entry.seed === 'cotangent' ? [v.cotangent] : [];
-  const params = entry.at === 'point' ? [v.inputs, v.point] : [v.inputs, ...seedArg, v.x0, v.observe];
+  const p = ctx.param;
+  const seedArg = entry.seed === 'direction' ? [p('direction')] : entry.seed === 'cotangent' ? [p('cotangent')] : [];
+  const params = entry.at === 'point' ? [p('inputs'), p('point')] : [p('inputs'), ...seedArg, p('x0'), p('observe')];
   w.writeLine(`/** ${DOC[entry.name]} */`);
   w.write(`function ${n[entry.name]}(${params.join(', ')}) `).block(() => {
     w.writeLine(`${n.loadInputs}(${v.inputs});`).writeLine(`${n.loadState}(${entry.at === 'point' ? v.point : v.x0});`);
@@ -188,7 +193,7 @@ function emitReturn(ctx: DriverContext, entry: EntrySchedule) {
 /** Column block (state s, param p) of dx_K/dθ: direction d of s's tangent is column d. */
 function emitForwardJacobian(ctx: DriverContext, state: string) {
   const { w, plan, v, size } = ctx;
-  w.writeLine(`const ${v.jacobian} = {};`);
+  w.writeLine(`const ${ctx.param('jacobian')} = {};`);
   let pOffset = '0';
   for (const p of plan.params) {
     for (const s of plan.state) {
@@ -200,16 +205,16 @@ function emitForwardJacobian(ctx: DriverContext, state: string) {
     }
     pOffset = `${pOffset} + ${size(p)}`;
   }
-  w.writeLine(`return { ${state}, ${prop('jacobian', v.jacobian)} };`);
+  w.writeLine(`return { ${state}, ${prop('jacobian', ctx.cast(v.jacobian, 'Jacobian'))} };`);
 }
 
 /** The rows of dx_K/dθ and of dx_K/dx0 (zeros when T > 0): one row per unit cotangent. */
 function emitReverseJacobian(ctx: DriverContext, entry: EntrySchedule, state: string) {
   const { w, plan, v, size } = ctx;
-  w.writeLine(`const ${v.jacobian} = {}, ${v.x0Jacobian} = {};`);
+  w.writeLine(`const ${ctx.param('jacobian')} = {}, ${ctx.param('x0Jacobian')} = {};`);
   emitRowBlocks(ctx, v.jacobian, plan.params.map((p) => ({ name: p.name, size: size(p), rows: p.bar })));
   emitRowBlocks(ctx, v.x0Jacobian, plan.state.map((s) => ({ name: s.name, size: size(s), rows: entry.x0 === 'exact' ? s.bar : null })));
-  w.writeLine(`return { ${state}, ${prop('jacobian', v.jacobian)}, ${prop('x0Jacobian', v.x0Jacobian)} };`);
+  w.writeLine(`return { ${state}, ${prop('jacobian', ctx.cast(v.jacobian, 'Jacobian'))}, ${prop('x0Jacobian', ctx.cast(v.x0Jacobian, 'X0Jacobian'))} };`);
 }
 
 /** Block (state s, column variable c) of `target`: row r is direction r's adjoint of c (or zeros when `rows` is null). */

@@ -68,6 +68,24 @@ function matrix(rows: number, cols: number, data: Float64Array) {
   return { rows, cols, data };
 }`;
 
+/** create()'s option checks (JS_HELPERS in js-templates.ts puts the scalar helpers after them). */
+export const CREATE_OPTIONS_TS = `/** create()'s options, checked: { threads } (1 to 64; 1: no worker threads) and { maxBytes } (a positive integer). */
+function createOptions(options: CreateOptions | undefined): CreateOptions {
+  if (options === undefined) return {};
+  checkKeys(options, ['threads', 'maxBytes'], 'options');
+  const { threads, maxBytes } = options;
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) fail('usage', 'options.threads must be an integer from 1 to 64, got ' + threads);
+  if (maxBytes !== undefined && !(Number.isSafeInteger(maxBytes) && maxBytes >= 1)) fail('usage', 'options.maxBytes must be a positive integer up to 2^53, got ' + maxBytes);
+  return options;
+}
+
+/** Refuses, before they are allocated, buffers of more than options.maxBytes (default 4 GiB) in all: entries are float64. */
+function checkBytes(entries: number, what: string, options: CreateOptions | undefined): void {
+  const limit = createOptions(options).maxBytes ?? 4294967296;
+  const bytes = entries * 8;
+  if (!(bytes <= limit)) fail('data', what + ' need ' + bytes + ' bytes, more than the ' + limit + ' an instance may hold: use smaller dims, K or truncation, or raise create(dims, { maxBytes })');
+}`;
+
 /** Loading mini-batched inputs: printed only in modules that have them (it calls toFlat and fail above). */
 export const JS_BATCH_RUNTIME_TS = `/** Mini-batches into dest: a list of count values of the batch's shape, or all of them in one flat typed array. */
 function toFlatBatches(value: unknown, dest: Float64Array, what: string, shape: readonly number[], count: number): void {
