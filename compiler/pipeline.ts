@@ -156,7 +156,7 @@ export function compileSpec(source: SpecSource, options: CompileOptions): Compil
   }
   const files: GeneratedFile[] =
     options.emit === 'ts'
-      ? [{ name: `${model.name}.ts`, contents: toTypeScript(moduleCode, plan) }]
+      ? [{ name: `${model.name}.ts`, contents: toTypeScript(moduleCode, plan, kernels || implicit !== null) }]
       : [
           { name: `${model.name}.js`, contents: moduleCode },
           { name: `${model.name}.d.ts`, contents: declarationFile(moduleCode, plan) },
@@ -197,10 +197,15 @@ function declarationFile(code: string, plan: Plan): string {
   return `${headerOf(code)}\n${declarations(plan, true)}`;
 }
 
-function toTypeScript(code: string, plan: Plan): string {
+/**
+ * The .ts module: declarations, then the typed body. `untypedRuntime`: the module carries runtime
+ * text not typed yet (the SIMD kernels' and worker threads' glue, the implicit solvers), so it
+ * keeps `// @ts-nocheck`; every other module type-checks under strict as it is.
+ */
+function toTypeScript(code: string, plan: Plan, untypedRuntime: boolean): string {
   const header = headerOf(code);
   const body = code.slice(header.length).replace('export const meta = ', 'export const meta: Meta = ').replace(/export function create\((\w+), (\w+)\) /, `export function create($1${plan.options.dims ? '?' : ''}: Dims, $2?: CreateOptions): Instance `);
-  return `${header}// @ts-nocheck\n${declarations(plan, false).replace(/^export const meta: Meta;\n/m, '')}\n${body}`;
+  return `${header}${untypedRuntime ? '// @ts-nocheck\n' : ''}${declarations(plan, false).replace(/^export const meta: Meta;\n/m, '')}\n${body}`;
 }
 
 /** The text of one stage, for `--dump`. */
