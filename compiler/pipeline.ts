@@ -156,7 +156,7 @@ export function compileSpec(source: SpecSource, options: CompileOptions): Compil
   }
   const files: GeneratedFile[] =
     options.emit === 'ts'
-      ? [{ name: `${model.name}.ts`, contents: toTypeScript(moduleCode, plan, kernels || implicit !== null) }]
+      ? [{ name: `${model.name}.ts`, contents: toTypeScript(moduleCode, plan, kernels) }]
       : [
           { name: `${model.name}.js`, contents: moduleCode },
           { name: `${model.name}.d.ts`, contents: declarationFile(moduleCode, plan) },
@@ -199,7 +199,7 @@ function declarationFile(code: string, plan: Plan): string {
 
 /**
  * The .ts module: declarations, then the typed body. `untypedRuntime`: the module carries runtime
- * text not typed yet (the SIMD kernels' and worker threads' glue, the implicit solvers), so it
+ * text not typed yet (the SIMD kernels' and worker threads' glue), so it
  * keeps `// @ts-nocheck`; every other module type-checks under strict as it is.
  */
 function toTypeScript(code: string, plan: Plan, untypedRuntime: boolean): string {

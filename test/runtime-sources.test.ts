@@ -21,6 +21,7 @@ describe('typed runtime sources', () => {
       'type Pair = [number, number];',
       'interface P { x: number }',
       'function f(a: number, b?: string, ...rest: unknown[]): number {',
+      '  const h = (apply: (w: number[], out?: number[]) => void) => apply;',
       '  const m = new Map<string, number>();',
       '  let v: number | undefined = m.get(b!);',
       '  if  (a>1) return (rest as number[]).length + (a as number) * (v ?? 0);',
@@ -31,6 +32,7 @@ describe('typed runtime sources', () => {
     expect(stripTypes(ts)).toBe(
       [
         'function f(a, b, ...rest) {',
+        '  const h = (apply) => apply;',
         '  const m = new Map();',
         '  let v = m.get(b);',
         '  if  (a>1) return rest.length + a * (v ?? 0);',

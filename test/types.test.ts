@@ -247,7 +247,7 @@ const ADVERSARIAL_USE = (from: string) => `
 /**
  * `--emit ts` modules that must type-check as they are (no @ts-nocheck), by file name, with
  * their spec and options: JS loops with baked and with free dims, a matrix input with an outer
- * objective, mini-batches, and the adversarial names.
+ * objective, mini-batches, the implicit method, and the adversarial names.
  */
 const emittedModules = async (): Promise<Record<string, { source: SpecSource; options: CompileOptions }>> => {
   const sample = (name: string) => readSpecFile(join(ROOT, 'samples', name, `${name}.phi.ts`));
@@ -256,6 +256,7 @@ const emittedModules = async (): Promise<Record<string, { source: SpecSource; op
     ridge_ts_free: { source: inMemorySource({ ...RIDGE, name: 'ridge_ts_free' }), options: { mode: 'both', K: 20, truncate: 5, kernels: 'js' } },
     softmax_ts: { source: await sample('softmax_regression'), options: { mode: 'both', K: 6, kernels: 'js' } },
     hyper_cleaning_ts: { source: await sample('hyper_cleaning'), options: { mode: 'reverse', K: 6, kernels: 'js' } },
+    ridge_ts_implicit: { source: inMemorySource({ ...RIDGE, name: 'ridge_ts_implicit' }), options: { mode: 'both', K: 20, kernels: 'js', method: 'implicit', solver: 'gmres', warmStart: true } },
     adv_ts: { source: inMemorySource({ ...ADVERSARIAL, name: 'adv_ts' }), options: { mode: 'both', K: 5, kernels: 'js' } },
   };
 };
@@ -272,6 +273,7 @@ const EMITTED_USE = `
 import { create as ridgeBaked, meta as ridgeMeta } from './ridge_ts_baked.js';
 import { create as ridgeFree } from './ridge_ts_free.js';
 import { create as createAdv } from './adv_ts.js';
+import { create as ridgeImplicit } from './ridge_ts_implicit.js';
 const ridgeInputs = { A: [[1, 0.5], [0, 1], [0.2, 0.1]], b: new Float64Array(3), theta: [0.1, 0.2], lambda: 0.5 };
 const k: 20 = ridgeMeta.K;
 const gTheta: Float64Array = ridgeBaked().vjp(ridgeInputs, { x: [1, 0] }).gradient.theta;
@@ -282,7 +284,8 @@ ridgeFree();
 ridgeBaked().iterate({ ...ridgeInputs, lambda: [1] });
 const inst = createAdv({ K: 3, readonly: 2 });
 ${ADVERSARIAL_USE('fromEmitted')}
-export const emittedUse = [k, gTheta, t];
+const solver: 'gmres' = ridgeImplicit({ m: 3, n: 2 }).vjp(ridgeInputs, { x: [1, 0] }).solve.solver;
+export const emittedUse = [k, gTheta, t, solver];
 `;
 
 /** The test programs by group, each group's files by name (unique across groups). */

@@ -17,6 +17,8 @@ export function stripTypes(text: string): string {
     cuts.push([from ?? start - 1, type.end]);
   };
   const visit = (node: ts.Node): void => {
+    // a type's inside (a function type's parameters) goes with the type
+    if (ts.isTypeNode(node)) return;
     if (ts.isTypeAliasDeclaration(node) || ts.isInterfaceDeclaration(node)) {
       // the declaration and its line
       const end = text[node.end] === '\n' ? node.end + 1 : node.end;

@@ -33,6 +33,8 @@ export interface DriverContext {
   readonly n: CreateNames;
   /** Locals of the driver functions. */
   readonly v: DriverLocals;
+  /** Printing TypeScript (`--emit ts`): declarations carry their types. */
+  readonly types: boolean;
   /** A driver local where it is declared: with its annotation when printing TypeScript. */
   readonly param: (key: keyof DriverLocals) => string;
   /** `expr as type` when printing TypeScript (a value built piece by piece, complete where it is cast), else `expr`. */
@@ -158,7 +160,7 @@ function emitSeed(ctx: DriverContext, entry: EntrySchedule) {
 /** The entry's result object, copied out of the buffers. */
 function emitReturn(ctx: DriverContext, entry: EntrySchedule) {
   const { w, plan, n, v, size } = ctx;
-  const solved = ctx.solves && uses(entry.steps, 'solve') ? `, ${solveReport(plan, ctx.solves)}` : '';
+  const solved = ctx.solves && uses(entry.steps, 'solve') ? `, ${solveReport(plan, ctx.solves, ctx.types)}` : '';
   const state = `${entry.steps.some((s) => s.kind === 'snapshot') ? prop('state', v.state) : `state: ${n.snapshot}()`}${solved}`;
   const copies = (vars: readonly { name: string }[], buffers: readonly string[], sizes: readonly string[]) =>
     `{ ${vars.map((x, i) => `${x.name}: ${buffers[i]}.slice(0, ${sizes[i]})`).join(', ')} }`;

@@ -20,7 +20,7 @@ import { DEFER_STEPS } from '../optimise/defer-updates.js';
 import { indexCode } from './precedence.js';
 import { JS_HELPERS, JS_HELPERS_TS } from './js-templates.js';
 import { JS_BATCH_RUNTIME, JS_BATCH_RUNTIME_TS, JS_RUNTIME, JS_RUNTIME_TS, SOLVE_RUNTIME, SOLVE_RUNTIME_TS } from './runtime-js.js';
-import { SOLVER_RUNTIME } from './runtime-solvers.js';
+import { SOLVER_RUNTIME, SOLVER_RUNTIME_TS } from './runtime-solvers.js';
 import { emitSolves, solveBuffers } from './implicit-js.js';
 import { headerLines, type HeaderInfo } from './header.js';
 import { metaObject } from './meta.js';
@@ -110,7 +110,7 @@ export function emitJsModule(plan: Plan, info: HeaderInfo, types = false): strin
   const solves = options.implicit ? solveBuffers(plan, total) : null;
   const param = (key: keyof DriverLocals) => typedName(types, v[key], DRIVER_TYPES[key] ?? '');
   const cast = (expr: string, type: string) => (types ? `${expr} as ${type}` : expr);
-  const ctx: DriverContext = { w, plan, size, total, dimCode, n, v, param, cast, drivers, segmentCall: segmentCallOf, deferral, solveError, solves: solves?.names ?? null };
+  const ctx: DriverContext = { w, plan, size, total, dimCode, n, v, types, param, cast, drivers, segmentCall: segmentCallOf, deferral, solveError, solves: solves?.names ?? null };
   const buffers = bufferSet(plan, size, {
     adjoints: (deferred?.updates ?? []).map((u) => [u.buffer, stride.get(u.buffer)!] as const),
     tangents: (batch?.products ?? []).map((b) => [b.products, code(b.call.m)] as const),
@@ -174,7 +174,7 @@ function prelude(plan: Plan, info: HeaderInfo, kernels: boolean, solves: boolean
   w.writeLine(types ? JS_HELPERS_TS : JS_HELPERS).blankLine();
   if (kernels) w.writeLine(KERNELS_RUNTIME).blankLine();
   if (solves) w.writeLine(types ? SOLVE_RUNTIME_TS : SOLVE_RUNTIME).blankLine();
-  if (plan.options.implicit) w.writeLine(SOLVER_RUNTIME).blankLine();
+  if (plan.options.implicit) w.writeLine(types ? SOLVER_RUNTIME_TS : SOLVER_RUNTIME).blankLine();
   return w;
 }
 
