@@ -198,14 +198,13 @@ function declarationFile(code: string, plan: Plan): string {
 }
 
 /**
- * The .ts module: declarations, then the typed body. `untypedRuntime`: the module carries runtime
+ * The .ts module: declarations, then the typed body (typed by the emitter). `untypedRuntime`: the module carries runtime
  * text not typed yet (the SIMD kernels' and worker threads' glue), so it
  * keeps `// @ts-nocheck`; every other module type-checks under strict as it is.
  */
 function toTypeScript(code: string, plan: Plan, untypedRuntime: boolean): string {
   const header = headerOf(code);
-  const body = code.slice(header.length).replace('export const meta = ', 'export const meta: Meta = ').replace(/export function create\((\w+), (\w+)\) /, `export function create($1${plan.options.dims ? '?' : ''}: Dims, $2?: CreateOptions): Instance `);
-  return `${header}${untypedRuntime ? '// @ts-nocheck\n' : ''}${declarations(plan, false).replace(/^export const meta: Meta;\n/m, '')}\n${body}`;
+  return `${header}${untypedRuntime ? '// @ts-nocheck\n' : ''}${declarations(plan, false).replace(/^export const meta: Meta;\n/m, '')}\n${code.slice(header.length)}`;
 }
 
 /** The text of one stage, for `--dump`. */

@@ -118,7 +118,8 @@ export function emitJsModule(plan: Plan, info: HeaderInfo, types = false): strin
   });
 
   w.writeLine('/** Allocates all buffers once; the returned functions reuse them on every call. */');
-  w.write(`export function create(${n.dims}, ${n.options}) `).block(() => {
+  // TypeScript: the signature the declarations give create() (dts.ts), dims optional when baked
+  w.write(`export function create(${typedName(types, n.dims, baked ? '?: Dims' : ': Dims')}, ${typedName(types, n.options, '?: CreateOptions')})${types ? ': Instance' : ''} `).block(() => {
     emitDims(ctx);
     emitMemoryCheck(ctx, buffers);
     // With no outer data there is nothing to wait for.
@@ -168,7 +169,7 @@ function prelude(plan: Plan, info: HeaderInfo, kernels: boolean, solves: boolean
   w.writeLine(`const K = ${plan.options.K};`);
   w.writeLine(`const T = ${plan.options.truncate};`).blankLine();
   // TypeScript: `as const` keeps the literals (K, the dims) that the declared Meta has
-  w.writeLine(`export const meta = Object.freeze(${JSON.stringify(metaObject(plan, info, { backend: 'cpu', precision: 'float64' }))}${types ? ' as const' : ''});`).blankLine();
+  w.writeLine(`export const ${typedName(types, 'meta', ': Meta')} = Object.freeze(${JSON.stringify(metaObject(plan, info, { backend: 'cpu', precision: 'float64' }))}${types ? ' as const' : ''});`).blankLine();
   w.writeLine(types ? JS_RUNTIME_TS : JS_RUNTIME).blankLine();
   if (plan.model.batches) w.writeLine(types ? JS_BATCH_RUNTIME_TS : JS_BATCH_RUNTIME).blankLine();
   w.writeLine(types ? JS_HELPERS_TS : JS_HELPERS).blankLine();
