@@ -123,7 +123,7 @@ export function emitJsModule(plan: Plan, info: HeaderInfo, types = false): strin
     emitDims(ctx);
     emitMemoryCheck(ctx, buffers);
     // With no outer data there is nothing to wait for.
-    emitBufferDeclarations(w, buffers, n, plan.outer ? `let ${n.outerDataLoaded} = ${plan.data.every((d) => !d.outer)};` : undefined, !!kernels);
+    emitBufferDeclarations(w, buffers, n, plan.outer ? `let ${n.outerDataLoaded} = ${plan.data.every((d) => !d.outer)};` : undefined, !!kernels, types);
     if (deferred) w.writeLine(`// steps whose rank-1 gradient updates wait in ${deferred.updates.map((u) => u.buffer).join(', ')} (at most ${DEFER_STEPS})`).writeLine(`let ${deferred.counter} = 0;`);
     w.blankLine();
 
@@ -131,8 +131,8 @@ export function emitJsModule(plan: Plan, info: HeaderInfo, types = false): strin
       emitSegment(w, seg, segCtx);
       w.blankLine();
     }
-    if (deferred) emitApplyDeferred(w, deferred, n, plan.names, (b) => stride.get(b)!, code);
-    if (batch) emitBatchedProducts(w, batch, n, plan.names, code);
+    if (deferred) emitApplyDeferred(w, deferred, n, plan.names, (b) => stride.get(b)!, code, types);
+    if (batch) emitBatchedProducts(w, batch, n, plan.names, code, types);
 
     emitLoaders(ctx);
     emitChecks(ctx);
