@@ -156,7 +156,7 @@ export function compileSpec(source: SpecSource, options: CompileOptions): Compil
   }
   const files: GeneratedFile[] =
     options.emit === 'ts'
-      ? [{ name: `${model.name}.ts`, contents: toTypeScript(moduleCode, plan, kernels) }]
+      ? [{ name: `${model.name}.ts`, contents: toTypeScript(moduleCode, plan) }]
       : [
           { name: `${model.name}.js`, contents: moduleCode },
           { name: `${model.name}.d.ts`, contents: declarationFile(moduleCode, plan) },
@@ -197,14 +197,10 @@ function declarationFile(code: string, plan: Plan): string {
   return `${headerOf(code)}\n${declarations(plan, true)}`;
 }
 
-/**
- * The .ts module: declarations, then the typed body (typed by the emitter). `untypedRuntime`: the module carries runtime
- * text not typed yet (the SIMD kernels' and worker threads' glue), so it
- * keeps `// @ts-nocheck`; every other module type-checks under strict as it is.
- */
-function toTypeScript(code: string, plan: Plan, untypedRuntime: boolean): string {
+/** The .ts module: declarations, then the body the emitter typed; it type-checks under strict as it is. */
+function toTypeScript(code: string, plan: Plan): string {
   const header = headerOf(code);
-  return `${header}${untypedRuntime ? '// @ts-nocheck\n' : ''}${declarations(plan, false).replace(/^export const meta: Meta;\n/m, '')}\n${code.slice(header.length)}`;
+  return `${header}${declarations(plan, false).replace(/^export const meta: Meta;\n/m, '')}\n${code.slice(header.length)}`;
 }
 
 /** The text of one stage, for `--dump`. */

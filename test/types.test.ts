@@ -246,15 +246,15 @@ const ADVERSARIAL_USE = (from: string) => `
 
 /**
  * `--emit ts` modules that must type-check as they are (no @ts-nocheck), by file name, with
- * their spec and options: JS loops with baked and with free dims, a matrix input with an outer
- * objective, mini-batches, the implicit method, and the adversarial names.
+ * their spec and options: JS loops with baked dims, SIMD kernels with free dims, a matrix input
+ * with an outer objective, mini-batches, the implicit method, and the adversarial names.
  */
 const emittedModules = async (): Promise<Record<string, { source: SpecSource; options: CompileOptions }>> => {
   const sample = (name: string) => readSpecFile(join(ROOT, 'samples', name, `${name}.phi.ts`));
   return {
     ridge_ts_baked: { source: inMemorySource({ ...RIDGE, name: 'ridge_ts_baked' }), options: { mode: 'both', K: 20, kernels: 'js', dims: { m: 3, n: 2 } } },
-    ridge_ts_free: { source: inMemorySource({ ...RIDGE, name: 'ridge_ts_free' }), options: { mode: 'both', K: 20, truncate: 5, kernels: 'js' } },
-    softmax_ts: { source: await sample('softmax_regression'), options: { mode: 'both', K: 6, kernels: 'js' } },
+    ridge_ts_free: { source: inMemorySource({ ...RIDGE, name: 'ridge_ts_free' }), options: { mode: 'both', K: 20, truncate: 5 } },
+    softmax_ts: { source: await sample('softmax_regression'), options: { mode: 'both', K: 6 } },
     hyper_cleaning_ts: { source: await sample('hyper_cleaning'), options: { mode: 'reverse', K: 6, kernels: 'js' } },
     ridge_ts_implicit: { source: inMemorySource({ ...RIDGE, name: 'ridge_ts_implicit' }), options: { mode: 'both', K: 20, kernels: 'js', method: 'implicit', solver: 'gmres', warmStart: true } },
     adv_ts: { source: inMemorySource({ ...ADVERSARIAL, name: 'adv_ts' }), options: { mode: 'both', K: 5, kernels: 'js' } },

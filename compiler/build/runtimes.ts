@@ -11,6 +11,7 @@ import { stripTypes } from './strip-types.js';
 /** The typed sources in compiler/codegen by name, each loaded; an export NAME_TS becomes NAME in <name>.generated.ts. */
 export const TYPED_SOURCES: Readonly<Record<string, () => Promise<Readonly<Record<string, unknown>>>>> = {
   'runtime-typed': () => import('../codegen/runtime-typed.js'),
+  'wasm/runtime-wasm-typed': () => import('../codegen/wasm/runtime-wasm-typed.js'),
 };
 
 /** The text of the generated module of one typed source's exports. */

@@ -33,11 +33,17 @@ export function stripTypes(text: string): string {
     if (ts.isFunctionLike(node) && node.typeParameters) cuts.push([node.typeParameters.pos - 1, node.typeParameters.end + 1]);
     if ((ts.isCallExpression(node) || ts.isNewExpression(node)) && node.typeArguments) cuts.push([node.typeArguments.pos - 1, node.typeArguments.end + 1]);
     if (ts.isAsExpression(node) || ts.isSatisfiesExpression(node)) {
-      // `(x as T).y` → `x.y`: parentheses that only held the cast go with it
+      // `(x as T).y` and `(x as unknown as T).y` → `x.y`: parentheses that only held the casts go with them
       const p = node.parent;
-      const bare = ts.isIdentifier(node.expression) || ts.isPropertyAccessExpression(node.expression) || ts.isElementAccessExpression(node.expression) || ts.isCallExpression(node.expression);
-      if (ts.isParenthesizedExpression(p) && bare) cuts.push([p.getStart(file), node.expression.getStart(file)], [node.expression.end, p.end]);
-      else cuts.push([node.expression.end, node.end]);
+      let inner: ts.Expression = node.expression;
+      while (ts.isAsExpression(inner) || ts.isSatisfiesExpression(inner)) inner = inner.expression;
+      const bare = ts.isIdentifier(inner) || ts.isPropertyAccessExpression(inner) || ts.isElementAccessExpression(inner) || ts.isCallExpression(inner);
+      if (ts.isParenthesizedExpression(p) && bare) {
+        cuts.push([p.getStart(file), inner.getStart(file)], [inner.end, p.end]);
+        visit(inner);
+        return;
+      }
+      cuts.push([node.expression.end, node.end]);
       visit(node.expression);
       return;
     }

@@ -12,7 +12,7 @@ import type { Plan } from '../plan.js';
 import { imul, num, type IndexExpr, type Segment } from '../lower/loop-ir.js';
 import { emitSegment, segmentCall, type SegmentEmitContext } from './emit-segment-js.js';
 import { callsKernels, callsSolve } from '../optimise/select-kernels.js';
-import { KERNELS_RUNTIME } from './wasm/runtime-kernels.js';
+import { KERNELS_RUNTIME, KERNELS_RUNTIME_TS } from './wasm/runtime-kernels.js';
 import { bufferSet, emitBufferBytes, emitBufferDeclarations, emitThreadFunctions, type BufferSet } from './buffers-js.js';
 import { emitApplyDeferred } from './deferred-updates.js';
 import { emitBatchedProducts } from './batched-tangents.js';
@@ -173,7 +173,7 @@ function prelude(plan: Plan, info: HeaderInfo, kernels: boolean, solves: boolean
   w.writeLine(types ? JS_RUNTIME_TS : JS_RUNTIME).blankLine();
   if (plan.model.batches) w.writeLine(types ? JS_BATCH_RUNTIME_TS : JS_BATCH_RUNTIME).blankLine();
   w.writeLine(types ? JS_HELPERS_TS : JS_HELPERS).blankLine();
-  if (kernels) w.writeLine(KERNELS_RUNTIME).blankLine();
+  if (kernels) w.writeLine(types ? KERNELS_RUNTIME_TS : KERNELS_RUNTIME).blankLine();
   if (solves) w.writeLine(types ? SOLVE_RUNTIME_TS : SOLVE_RUNTIME).blankLine();
   if (plan.options.implicit) w.writeLine(types ? SOLVER_RUNTIME_TS : SOLVER_RUNTIME).blankLine();
   return w;
