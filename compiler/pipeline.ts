@@ -94,7 +94,7 @@ export interface CompileResult {
   readonly model: MapModel;
   readonly plan: Plan;
   readonly files: readonly GeneratedFile[];
-  /** The JavaScript module text (also the body of the .ts file). */
+  /** The module text: JavaScript, or with --emit ts (CPU) the typed body of the .ts file. */
   readonly moduleCode: string;
 }
 
@@ -162,7 +162,7 @@ export function compileSpec(source: SpecSource, options: CompileOptions): Compil
     options: `mode=${options.mode} K=${options.K} truncate=${options.truncate ?? 0} dims=${dims ? Object.entries(dims).map(([k, v]) => `${k}=${v}`).join(',') : 'bound at create()'}${gpu ? ' backend=gpu' : ''}${!gpu && options.kernels === 'js' ? ' kernels=js' : ''}${implicit ? ` ${describeImplicit(implicit)}` : ''}${checkpointsOf(options) !== null ? ` checkpoints=${checkpointsOf(options)}` : ''}`,
     formulas,
   };
-  const moduleCode = gpu ? emitGpuModule(plan, info) : emitJsModule(plan, info);
+  const moduleCode = gpu ? emitGpuModule(plan, info) : emitJsModule(plan, info, options.emit === 'ts');
   if (gpu) {
     const header = headerOf(moduleCode);
     const files: GeneratedFile[] =
@@ -218,10 +218,10 @@ function declarationFile(code: string, plan: Plan): string {
   return `${headerOf(code)}\n${declarations(plan, true)}`;
 }
 
+/** The .ts module: declarations, then the body the emitter typed; it type-checks under strict as it is. */
 function toTypeScript(code: string, plan: Plan): string {
   const header = headerOf(code);
-  const body = code.slice(header.length).replace('export const meta = ', 'export const meta: Meta = ').replace(/export function create\((\w+), (\w+)\) /, `export function create($1${plan.options.dims ? '?' : ''}: Dims, $2?: CreateOptions): Instance `);
-  return `${header}// @ts-nocheck\n${declarations(plan, false).replace(/^export const meta: Meta;\n/m, '')}\n${body}`;
+  return `${header}${declarations(plan, false).replace(/^export const meta: Meta;\n/m, '')}\n${code.slice(header.length)}`;
 }
 
 /** The text of one stage, for `--dump`. */

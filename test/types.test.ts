@@ -6,11 +6,14 @@
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileSpec, type CompileOptions } from '../compiler/pipeline.js';
 import { inMemorySource } from '../compiler/spec/source.js';
 import type { MapSpec } from '../compiler/spec/types.js';
+import type { SpecSource } from '../compiler/spec/source.js';
+import { readSpecFile } from '../compiler/spec/read-file.js';
 import { ROOT, removeTempDirs, tempDir } from './helpers/cli.js';
 
 const INDEX = JSON.stringify(join(ROOT, 'src', 'index.js'));
@@ -241,6 +244,52 @@ const ADVERSARIAL_USE = (from: string) => `
   export const ${from} = [g, s, x];
 `;
 
+/**
+ * `--emit ts` modules that must type-check as they are (no @ts-nocheck), by file name, with
+ * their spec and options: JS loops with baked dims, SIMD kernels with free dims, a matrix input
+ * with an outer objective, mini-batches, the implicit method, and the adversarial names.
+ */
+const emittedModules = async (): Promise<Record<string, { source: SpecSource; options: CompileOptions }>> => {
+  const sample = (name: string) => readSpecFile(join(ROOT, 'samples', name, `${name}.phi.ts`));
+  return {
+    ridge_ts_baked: { source: inMemorySource({ ...RIDGE, name: 'ridge_ts_baked' }), options: { mode: 'both', K: 20, kernels: 'js', dims: { m: 3, n: 2 } } },
+    ridge_ts_free: { source: inMemorySource({ ...RIDGE, name: 'ridge_ts_free' }), options: { mode: 'both', K: 20, truncate: 5 } },
+    softmax_ts: { source: await sample('softmax_regression'), options: { mode: 'both', K: 6 } },
+    hyper_cleaning_ts: { source: await sample('hyper_cleaning'), options: { mode: 'reverse', K: 6, kernels: 'js' } },
+    ridge_ts_implicit: { source: inMemorySource({ ...RIDGE, name: 'ridge_ts_implicit' }), options: { mode: 'both', K: 20, kernels: 'js', method: 'implicit', solver: 'gmres', warmStart: true } },
+    adv_ts: { source: inMemorySource({ ...ADVERSARIAL, name: 'adv_ts' }), options: { mode: 'both', K: 5, kernels: 'js' } },
+    // reverse mode with binomial checkpointing (the revolve runtime), on the kernel path
+    ridge_ts_checkpoints: { source: inMemorySource({ ...RIDGE, name: 'ridge_ts_checkpoints' }), options: { mode: 'reverse', K: 20, checkpoints: 3 } },
+  };
+};
+let emitted: Awaited<ReturnType<typeof emittedModules>>;
+
+/** The .ts text of an emitted module. */
+const tsText = (file: string, o?: Partial<CompileOptions>) => {
+  const { source, options } = emitted[file]!;
+  return compileSpec(source, { ...options, ...o, emit: 'ts' }).files[0]!.contents;
+};
+
+/** Uses of the emitted modules: create() and the entry points through the module's own types. */
+const EMITTED_USE = `
+import { create as ridgeBaked, meta as ridgeMeta } from './ridge_ts_baked.js';
+import { create as ridgeFree } from './ridge_ts_free.js';
+import { create as createAdv } from './adv_ts.js';
+import { create as ridgeImplicit } from './ridge_ts_implicit.js';
+const ridgeInputs = { A: [[1, 0.5], [0, 1], [0.2, 0.1]], b: new Float64Array(3), theta: [0.1, 0.2], lambda: 0.5 };
+const k: 20 = ridgeMeta.K;
+const gTheta: Float64Array = ridgeBaked().vjp(ridgeInputs, { x: [1, 0] }).gradient.theta;
+const t: Float64Array = ridgeFree({ m: 3, n: 2 }, { threads: 1 }).jvp(ridgeInputs, { theta: [1, 0] }).tangent.x;
+// @ts-expect-error: free dims must be given
+ridgeFree();
+// @ts-expect-error: a vector where a scalar is expected
+ridgeBaked().iterate({ ...ridgeInputs, lambda: [1] });
+const inst = createAdv({ K: 3, readonly: 2 });
+${ADVERSARIAL_USE('fromEmitted')}
+const solver: 'gmres' = ridgeImplicit({ m: 3, n: 2 }).vjp(ridgeInputs, { x: [1, 0] }).solve.solver;
+export const emittedUse = [k, gTheta, t, solver];
+`;
+
 /** The test programs by group, each group's files by name (unique across groups). */
 function programs(): Record<string, Record<string, string>> {
   const dts: Record<string, string> = {};
@@ -259,13 +308,16 @@ function programs(): Record<string, Record<string, string>> {
     'use-adv.ts': `import { meta, type Instance } from './adv.js';\ndeclare const inst: Instance;\nconst dims: { readonly K: 3; readonly readonly: 2 } = meta.dims;\nvoid dims;\n${ADVERSARIAL_USE('fromDts')}`,
     'api-adv.ts': `import { compile } from ${INDEX};\nconst inst = (await compile(${JSON.stringify(ADVERSARIAL)}, { mode: 'both', K: 5 })).create({ K: 3, readonly: 2 });\n${ADVERSARIAL_USE('fromApi')}`,
   };
-  return { dts, adversarial, api: API_PROGRAMS };
+  const emittedTs: Record<string, string> = Object.fromEntries(Object.keys(emitted).map((file) => [`${file}.ts`, tsText(file)]));
+  emittedTs['use-emitted.ts'] = EMITTED_USE;
+  return { dts, adversarial, api: API_PROGRAMS, emitted: emittedTs };
 }
 
 // One ts.Program for every group (the sources they import are read once), checked before the tests.
 let groups: Record<string, Record<string, string>>;
 let found: string[];
-beforeAll(() => {
+beforeAll(async () => {
+  emitted = await emittedModules();
   groups = programs();
   found = diagnostics(tempDir('phic-types-'), Object.assign({}, ...Object.values(groups)));
 }, 120_000);
@@ -279,6 +331,30 @@ describe('generated declarations', () => {
 
   it("names that are also the declarations' own type names type-check, in the .d.ts and through compile()", () => {
     expect(of('adversarial')).toEqual([]);
+  });
+});
+
+describe('--emit ts', () => {
+  it('modules type-check under strict as they are, without @ts-nocheck, and a program using them does too', () => {
+    for (const file of Object.keys(emitted)) expect(groups.emitted![`${file}.ts`]).not.toContain('@ts-nocheck');
+    expect(of('emitted')).toEqual([]);
+  });
+
+  it('runs: the .ts module with its types stripped gives the results of the .js module bit for bit', async () => {
+    const dir = tempDir('phic-emit-ts-');
+    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+    type Vjp = { vjp(i: object, c: object): { state: Record<string, Float64Array>; gradient: Record<string, Float64Array> } };
+    const load = async (file: string, text: string) => {
+      writeFileSync(join(dir, file), text);
+      return (await import(pathToFileURL(join(dir, file)).href)) as { create(dims?: object, o?: object): Vjp };
+    };
+    const { source, options } = emitted['ridge_ts_free']!;
+    const js = compileSpec(source, { ...options, emit: 'js' }).files.find((f) => f.name.endsWith('.js'))!.contents;
+    const ts_ = ts.transpileModule(tsText('ridge_ts_free'), { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } }).outputText;
+    const inputs = { A: [[1, 0.5], [0, 1], [0.2, 0.1]], b: [0.3, -1, 2], theta: [0.1, 0.2], lambda: 0.5 };
+    const [fromJs, fromTs] = await Promise.all([load('ridge.js.mjs', js), load('ridge.ts.mjs', ts_)]).then((ms) => ms.map((m) => m.create({ m: 3, n: 2 }).vjp(inputs, { x: [1, -2] })));
+    expect([...fromTs!.gradient.theta!, ...fromTs!.gradient.lambda!, ...fromTs!.state.x!]).toEqual([...fromJs!.gradient.theta!, ...fromJs!.gradient.lambda!, ...fromJs!.state.x!]);
+    expect(Math.abs(fromJs!.gradient.theta![0]!)).toBeGreaterThan(0);
   });
 });
 

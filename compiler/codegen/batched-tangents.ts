@@ -7,6 +7,7 @@ import type CodeBlockWriter from 'code-block-writer';
 import type { NameScope } from '../names.js';
 import type { IndexExpr } from '../lower/loop-ir.js';
 import type { TangentBatch } from '../optimise/batch-tangents.js';
+import { typedName } from './typed.js';
 
 /** The module-level names of the two functions emitBatchedProducts writes, and of the kernels. */
 export interface BatchNames {
@@ -15,7 +16,7 @@ export interface BatchNames {
   readonly kernels: string;
 }
 
-export function emitBatchedProducts(w: CodeBlockWriter, batch: TangentBatch, n: BatchNames, module: NameScope, code: (e: IndexExpr) => string) {
+export function emitBatchedProducts(w: CodeBlockWriter, batch: TangentBatch, n: BatchNames, module: NameScope, code: (e: IndexExpr) => string, types = false) {
   const copies = batch.products.filter((b) => b.transposed !== null);
   if (copies.length) {
     const { i, j } = module.child().table(['i', 'j']);
@@ -29,7 +30,7 @@ export function emitBatchedProducts(w: CodeBlockWriter, batch: TangentBatch, n: 
   }
   const { count } = module.child().table(['count']);
   w.writeLine(`/** ${batch.products.map((b) => `${b.products}[d, i] = Σ_j ${b.call.A.buffer}[i, j] ${b.state.dot}[d, j]`).join(', ')} for every direction d: one product, not count matvecs${copies.length < batch.products.length ? ' (a symmetric matrix is read as its own transpose)' : ''}. */`);
-  w.write(`function ${n.tangentProducts}(${count}) `).block(() => {
+  w.write(`function ${n.tangentProducts}(${typedName(types, count, ': number')}) `).block(() => {
     for (const b of batch.products) {
       const [m, nn] = [code(b.call.m), code(b.call.n)];
       w.writeLine(`${b.products}.fill(0);`);

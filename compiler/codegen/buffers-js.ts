@@ -7,6 +7,7 @@ import type CodeBlockWriter from 'code-block-writer';
 import type { Plan } from '../plan.js';
 import type { NameScope } from '../names.js';
 import type { CreateNames } from './module-js.js';
+import { typedName } from './typed.js';
 
 interface Buffer {
   readonly name: string;
@@ -70,7 +71,9 @@ function perDirection(set: BufferSet, n: Pick<CreateNames, 'tangentCount' | 'adj
 type BufferNames = Pick<CreateNames, 'kernels' | 'options' | 'tangentCount' | 'adjointCount' | 'layout' | 'bufferBytes' | 'threads' | 'ready' | 'release'>;
 
 /** Declarations at the top of create(); `outerLine` is written where plain modules always had it. */
-export function emitBufferDeclarations(w: CodeBlockWriter, set: BufferSet, n: BufferNames, outerLine: string | undefined, kernels: boolean) {
+export function emitBufferDeclarations(w: CodeBlockWriter, set: BufferSet, n: BufferNames, outerLine: string | undefined, kernels: boolean, types = false) {
+  // TypeScript: a view laid out later by layout() is declared with its type
+  const view = (name: string) => `let ${typedName(types, name, ': Float64Array')};`;
   const declare = (buffers: readonly Buffer[], init: (b: Buffer) => string) => {
     for (const b of buffers) {
       if (b.comment) w.writeLine(`// ${b.comment}`);
@@ -80,10 +83,10 @@ export function emitBufferDeclarations(w: CodeBlockWriter, set: BufferSet, n: Bu
   if (kernels) {
     w.writeLine('// every buffer is a view into the memory of the SIMD kernels, which read them in place');
     w.writeLine(`const ${n.kernels} = kernelsFor(${n.options});`);
-    declare([...set.fixed, ...(set.tapeInKernels ? set.tape : [])], (b) => `let ${b.name};`);
+    declare([...set.fixed, ...(set.tapeInKernels ? set.tape : [])], (b) => view(b.name));
     if (!set.tapeInKernels) declare(set.tape, (b) => `const ${b.name} = new Float64Array(${b.size}); // only copied: outside the kernels' memory`);
     w.writeLine('// per-direction buffers: one copy per direction, laid out again when the count changes');
-    for (const [name] of perDirection(set, n)) w.writeLine(`let ${name};`);
+    for (const [name] of perDirection(set, n)) w.writeLine(view(name));
     w.writeLine(`let ${n.tangentCount} = 0;`).writeLine(`let ${n.adjointCount} = 0;`);
     w.writeLine('/** Lays every buffer out in the kernels\' memory; growing it detaches the views, so all are made again. */');
     w.write(`function ${n.layout}() `).block(() => {

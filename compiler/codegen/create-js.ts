@@ -79,7 +79,7 @@ export function emitLoaders(ctx: DriverContext) {
   const { w, plan, n, v } = ctx;
   const shapeArray = (s: Sized) => shapeCode(ctx, s);
   const inputNames = [...plan.params.map((p) => p.name), ...plan.data.map((d) => d.name)];
-  w.write(`function ${n.loadInputs}(${v.inputs}) `).block(() => {
+  w.write(`function ${n.loadInputs}(${ctx.param('inputs')}) `).block(() => {
     w.writeLine(`checkKeys(${v.inputs}, ${JSON.stringify(inputNames)}, 'inputs');`);
     for (const p of plan.params) w.writeLine(`toFlat(${v.inputs}.${p.name}, ${p.value}, 'input ${p.name}', ${shapeArray(p)});`);
     for (const d of plan.data.filter((d) => !d.outer)) {
@@ -95,8 +95,8 @@ export function emitLoaders(ctx: DriverContext) {
   }).blankLine();
   const stateNames = plan.state.map((s) => s.name);
   w.writeLine('/** x0 is optional (zeros); a previous-iterate component starts equal to its iterate. */');
-  w.write(`function ${n.loadState}(${v.x0}) `).block(() => {
-    w.writeLine(`const ${v.given} = ${v.x0} ?? {};`);
+  w.write(`function ${n.loadState}(${ctx.param('x0')}) `).block(() => {
+    w.writeLine(`const ${ctx.param('given')} = ${v.x0} ?? {};`);
     w.writeLine(`checkKeys(${v.given}, ${JSON.stringify(stateNames)}, 'x0');`);
     for (const s of plan.state.filter((s) => !s.initialFrom)) {
       w.writeLine(`if (${v.given}.${s.name} === undefined) ${s.current}.fill(0);`);
@@ -121,7 +121,7 @@ export function emitChecks(ctx: DriverContext) {
   // one local per state component; the three check functions share their names
   const bad = new Map(plan.state.map((s) => [s.name, drivers.fresh(`bad_${s.name}`)]));
   const check = (fn: string, buffer: (s: (typeof plan.state)[number]) => string, what: string) => {
-    w.write(`function ${fn}(${v.k}, ${v.count}) `).block(() => {
+    w.write(`function ${fn}(${ctx.param('k')}, ${ctx.param('count')}) `).block(() => {
       for (const s of plan.state) {
         const b = bad.get(s.name)!;
         w.writeLine(`const ${b} = nonFinite(${buffer(s)}, ${v.count} * ${size(s)});`);
@@ -131,7 +131,7 @@ export function emitChecks(ctx: DriverContext) {
   };
   w.writeLine('/** NaN or Inf during the iterations is an error that names the iteration. */');
   check(n.checkNext, (s) => s.next, 'state');
-  w.write(`function ${n.checkState}(${v.k}) `).block(() => w.writeLine(`${n.checkNext}(${v.k}, 1);`)).blankLine();
+  w.write(`function ${n.checkState}(${ctx.param('k')}) `).block(() => w.writeLine(`${n.checkNext}(${v.k}, 1);`)).blankLine();
   check(n.checkTangents, (s) => s.dotNext, 'the tangent of');
   check(n.checkAdjoints, (s) => s.barNext, 'the adjoint of');
 }

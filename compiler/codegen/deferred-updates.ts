@@ -7,6 +7,7 @@ import type CodeBlockWriter from 'code-block-writer';
 import type { NameScope } from '../names.js';
 import type { IndexExpr } from '../lower/loop-ir.js';
 import { DEFER_STEPS, type Deferral } from '../optimise/defer-updates.js';
+import { typedName } from './typed.js';
 
 /** The module-level names these functions print: the function that applies a block, T and the kernels. */
 export interface DeferNames {
@@ -18,11 +19,11 @@ export interface DeferNames {
 type Code = (e: IndexExpr) => string;
 
 /** applyDeferred(count, k): the block of steps k .. k + counter − 1 as one gemm per direction. */
-export function emitApplyDeferred(w: CodeBlockWriter, deferral: Deferral, n: DeferNames, module: NameScope, stride: (buffer: string) => string, code: Code) {
+export function emitApplyDeferred(w: CodeBlockWriter, deferral: Deferral, n: DeferNames, module: NameScope, stride: (buffer: string) => string, code: Code, types = false) {
   const { count, k, d } = module.child().table(['count', 'k', 'd']);
   const steps = deferral.counter;
   w.writeLine(`/** The deferred updates ${deferral.updates.map((u) => `${u.call.B.buffer} += ${u.call.u.buffer} ${u.state.current}ᵀ`).join(', ')} of steps k .. k + ${steps} − 1, as one product per direction. */`);
-  w.write(`function ${n.applyDeferred}(${count}, ${k}) `).block(() => {
+  w.write(`function ${n.applyDeferred}(${typedName(types, count, ': number')}, ${typedName(types, k, ': number')}) `).block(() => {
     w.write(`for (let ${d} = 0; ${d} < ${count}; ${d}++) `).block(() => {
       for (const u of deferral.updates) {
         const [m, nn, ldb] = [code(u.call.m), code(u.call.n), code(u.call.ldb)];

@@ -33,6 +33,12 @@ export interface DriverContext {
   readonly n: CreateNames;
   /** Locals of the driver functions. */
   readonly v: DriverLocals;
+  /** Printing TypeScript (`--emit ts`): declarations carry their types. */
+  readonly types: boolean;
+  /** A driver local where it is declared: with its annotation when printing TypeScript. */
+  readonly param: (key: keyof DriverLocals) => string;
+  /** `expr as type` when printing TypeScript (a value built piece by piece, complete where it is cast), else `expr`. */
+  readonly cast: (expr: string, type: string) => string;
   /** The scope the driver locals come from (for per-state locals). */
   readonly drivers: NameScope;
   /** The call of a segment for direction `d` (an expression), without the semicolon. */
@@ -70,15 +76,15 @@ export function emitDrivers(ctx: DriverContext, schedule: Schedule) {
   for (const entry of schedule.entries) emitEntry(ctx, entry);
   if (schedule.entries.some((e) => e.name === 'partialRows')) {
     const { w, v } = ctx;
-    w.writeLine(`function ${n.partialX}(${v.inputs}, ${v.point}) { return ${n.partialRows}(${v.inputs}, ${v.point}).dx; }`);
-    w.writeLine(`function ${n.partialTheta}(${v.inputs}, ${v.point}) { return ${n.partialRows}(${v.inputs}, ${v.point}).dtheta; }`).blankLine();
+    w.writeLine(`function ${n.partialX}(${ctx.param('inputs')}, ${ctx.param('point')}) { return ${n.partialRows}(${v.inputs}, ${v.point}).dx; }`);
+    w.writeLine(`function ${n.partialTheta}(${ctx.param('inputs')}, ${ctx.param('point')}) { return ${n.partialRows}(${v.inputs}, ${v.point}).dtheta; }`).blankLine();
   }
 }
 
 /** `index` in the concatenation of `blocks` set to `value` in that block's buffer. */
 function emitSetUnit(ctx: DriverContext, fn: string, blocks: readonly { buffer: string; size: string }[]) {
   const { w, v } = ctx;
-  w.write(`function ${fn}(${v.index}, ${v.value}) `).block(() => {
+  w.write(`function ${fn}(${ctx.param('index')}, ${ctx.param('value')}) `).block(() => {
     for (const b of blocks) {
       w.write(`if (${v.index} < ${b.size}) `).block(() => w.writeLine(`${b.buffer}[${v.index}] = ${v.value};`).writeLine('return;'));
       w.writeLine(`${v.index} -= ${b.size};`);
@@ -89,8 +95,9 @@ function emitSetUnit(ctx: DriverContext, fn: string, blocks: readonly { buffer: 
 /** One entry point: inputs and start state loaded, directions seeded, the steps, the results. */
 function emitEntry(ctx: DriverContext, entry: EntrySchedule) {
   const { w, n, v } = ctx;
-  const seedArg = entry.seed === 'direction' ? [v.direction] : entry.seed === 'cotangent' ? [v.cotangent] : [];
-  const params = entry.at === 'point' ? [v.inputs, v.point] : [v.inputs, ...seedArg, v.x0, v.observe];
+  const p = ctx.param;
+  const seedArg = entry.seed === 'direction' ? [p('direction')] : entry.seed === 'cotangent' ? [p('cotangent')] : [];
+  const params = entry.at === 'point' ? [p('inputs'), p('point')] : [p('inputs'), ...seedArg, p('x0'), p('observe')];
   w.writeLine(`/** ${DOC[entry.name]} */`);
   w.write(`function ${n[entry.name]}(${params.join(', ')}) `).block(() => {
     w.writeLine(`${n.loadInputs}(${v.inputs});`).writeLine(`${n.loadState}(${entry.at === 'point' ? v.point : v.x0});`);
@@ -153,7 +160,7 @@ function emitSeed(ctx: DriverContext, entry: EntrySchedule) {
 /** The entry's result object, copied out of the buffers. */
 function emitReturn(ctx: DriverContext, entry: EntrySchedule) {
   const { w, plan, n, v, size } = ctx;
-  const solved = ctx.solves && uses(entry.steps, 'solve') ? `, ${solveReport(plan, ctx.solves)}` : '';
+  const solved = ctx.solves && uses(entry.steps, 'solve') ? `, ${solveReport(plan, ctx.solves, ctx.types)}` : '';
   const state = `${entry.steps.some((s) => s.kind === 'snapshot') ? prop('state', v.state) : `state: ${n.snapshot}()`}${solved}`;
   const copies = (vars: readonly { name: string }[], buffers: readonly string[], sizes: readonly string[]) =>
     `{ ${vars.map((x, i) => `${x.name}: ${buffers[i]}.slice(0, ${sizes[i]})`).join(', ')} }`;
@@ -190,9 +197,9 @@ function emitForwardJacobian(ctx: DriverContext, state: string) {
   const { w, plan, v, size } = ctx;
   const states = plan.state.map((s) => `[${JSON.stringify(s.name)}, ${size(s)}, ${s.dot}]`).join(', ');
   const params = plan.params.map((p) => `[${JSON.stringify(p.name)}, ${size(p)}]`).join(', ');
-  w.writeLine(`const ${v.jacobian} = {};`);
+  w.writeLine(`const ${ctx.param('jacobian')} = {};`);
   w.writeLine(`columnBlocks(${v.jacobian}, [${states}], [${params}]);`);
-  w.writeLine(`return { ${state}, ${prop('jacobian', v.jacobian)} };`);
+  w.writeLine(`return { ${state}, ${prop('jacobian', ctx.cast(v.jacobian, 'Jacobian'))} };`);
 }
 
 /** The rows of dx_K/dθ and of dx_K/dx0 (zeros when T > 0): one row per unit cotangent. */
@@ -200,10 +207,10 @@ function emitReverseJacobian(ctx: DriverContext, entry: EntrySchedule, state: st
   const { w, plan, v, size } = ctx;
   const rows = `[${plan.state.map((s) => `[${JSON.stringify(s.name)}, ${size(s)}]`).join(', ')}]`;
   const columns = (cs: readonly { name: string; size: string; adjoints: string | null }[]) => `[${cs.map((c) => `[${JSON.stringify(c.name)}, ${c.size}, ${c.adjoints ?? 'null'}]`).join(', ')}]`;
-  w.writeLine(`const ${v.jacobian} = {}, ${v.x0Jacobian} = {};`);
+  w.writeLine(`const ${ctx.param('jacobian')} = {}, ${ctx.param('x0Jacobian')} = {};`);
   w.writeLine(`rowBlocks(${v.jacobian}, ${rows}, ${columns(plan.params.map((p) => ({ name: p.name, size: size(p), adjoints: p.bar })))});`);
   w.writeLine(`rowBlocks(${v.x0Jacobian}, ${rows}, ${columns(plan.state.map((s) => ({ name: s.name, size: size(s), adjoints: entry.x0 === 'exact' ? s.bar : null })))});`);
-  w.writeLine(`return { ${state}, ${prop('jacobian', v.jacobian)}, ${prop('x0Jacobian', v.x0Jacobian)} };`);
+  w.writeLine(`return { ${state}, ${prop('jacobian', ctx.cast(v.jacobian, 'Jacobian'))}, ${prop('x0Jacobian', ctx.cast(v.x0Jacobian, 'X0Jacobian'))} };`);
 }
 
 /** dx and dθ from the adjoints of the unit rows: row r of each is direction r's. */

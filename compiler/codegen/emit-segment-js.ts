@@ -8,6 +8,7 @@ import { buffersOf, combinedValue, type IndexExpr, type KernelCall, type Operand
 import { printScalar, type ExprPrinter } from './js-templates.js';
 import { foldIndex, indexCode, printIndex } from './precedence.js';
 import { LU_SOLVE } from '../ops/lu-source.js';
+import { typedName } from './typed.js';
 
 export interface SegmentEmitContext {
   /** Literal size of a dim when baked, else null. */
@@ -18,6 +19,8 @@ export interface SegmentEmitContext {
   batchStride(buffer: string): string;
   /** The name of the instantiated SIMD kernels, or undefined for plain JavaScript loops. */
   readonly kernels?: string;
+  /** Print TypeScript: parameters with their types (a batch index is a number, a buffer a Float64Array). */
+  readonly types?: boolean;
 }
 
 /** Buffers a segment reads or writes, in a fixed order: they are passed as parameters. */
@@ -51,7 +54,8 @@ export function emitSegment(w: CodeBlockWriter, seg: Segment, ctx: SegmentEmitCo
   const extentText = (e: IndexExpr) => printIndex(foldIndex(e, ctx.dimValue), printer).text;
 
   w.writeLine(`// ${seg.doc}`);
-  const params = [...(batched.size ? [seg.batchIndex] : []), ...segmentBuffers(seg)];
+  const types = ctx.types ?? false;
+  const params = [...(batched.size ? [typedName(types, seg.batchIndex, ': number')] : []), ...segmentBuffers(seg).map((b) => typedName(types, b, ': Float64Array'))];
   w.write(`function ${seg.name}(${params.join(', ')}) `).block(() => {
     for (const b of seg.batched) w.writeLine(`const ${offsetName(b)} = ${seg.batchIndex} * ${ctx.batchStride(b)};`);
     const emit = (s: Stmt) => {

@@ -8,6 +8,7 @@ import type { Plan } from '../plan.js';
 import type { ImplicitOptions } from '../implicit/options.js';
 import { workEntries } from '../implicit/options.js';
 import type { DriverContext } from './drivers-js.js';
+import { typedName } from './typed.js';
 
 /** The solves' buffers (create-level), and the size of each as code. */
 export interface SolveBuffers {
@@ -58,8 +59,9 @@ export function emitSolves(ctx: DriverContext, b: SolveBuffers) {
 }
 
 /** What a result says of its solves: the solver, the products with ∂ₓΦ they ran, the largest relative residual. */
-export function solveReport(plan: Plan, b: SolveBuffers): string {
-  return `solve: { solver: '${plan.options.implicit!.solver}', products: ${b.stats}.products, residual: ${b.stats}.residual }`;
+export function solveReport(plan: Plan, b: SolveBuffers, types: boolean): string {
+  // TypeScript: the solver stays its literal, as the declarations have it
+  return `solve: { solver: '${plan.options.implicit!.solver}'${types ? ' as const' : ''}, products: ${b.stats}.products, residual: ${b.stats}.residual }`;
 }
 
 /** Zeroes the stats at the start of a call. */
@@ -99,7 +101,7 @@ function emitSolve(ctx: DriverContext, b: SolveBuffers, side: 'tangents' | 'adjo
     ? `(I − ∂ₓΦ) ẋ = ∂θΦ θ̇ at x_K for direction ${'d'}, by ${o.solver}: the implicit tangent, left in the direction's tangents.`
     : `(I − ∂ₓΦ)ᵀ v = x̄ at x_K for direction ${'d'}, by ${o.solver}, then θ̄ += ∂θΦᵀ v: the implicit gradient, left in the direction's parameter adjoints.`;
   w.writeLine(`/** ${doc} */`);
-  w.write(`function ${tangents ? n.solveTangents : n.solveAdjoints}(${d}, ${count}) `).block(() => {
+  w.write(`function ${tangents ? n.solveTangents : n.solveAdjoints}(${typedName(ctx.types, d!, ': number')}, ${typedName(ctx.types, count!, ': number')}) `).block(() => {
     if (tangents) {
       w.writeLine('// b = ∂θΦ θ̇: the tangent step from ẋ = 0');
       for (const s of plan.state) w.writeLine(`${s.dot}.fill(0, ${d} * ${size(s)}, (${d} + 1) * ${size(s)});`);
@@ -112,7 +114,7 @@ function emitSolve(ctx: DriverContext, b: SolveBuffers, side: 'tangents' | 'adjo
       eachState((s, off, sz) => `${b.rhs}[${off} + ${i}] = ${s.bar}[${slot(sz)}]`);
       eachParam((p, off, sz) => `for (let ${i} = 0; ${i} < ${sz}; ${i}++) ${b.saved}[${off} + ${i}] = ${p.bar}[${slot(sz)}];`);
     }
-    w.write(`const ${apply} = (${vec}, ${out}) => `).block(() => {
+    w.write(`const ${apply} = (${typedName(ctx.types, vec!, ': Float64Array')}, ${typedName(ctx.types, out!, ': Float64Array')}) => `).block(() => {
       eachState((s, off, sz) => `${current(s)}[${slot(sz)}] = ${vec}[${off} + ${i}]`);
       if (!tangents) eachParam((p, _off, sz) => `${p.bar}.fill(0, ${d} * ${sz}, (${d} + 1) * ${sz});`);
       w.writeLine(`${segment};`);

@@ -9,6 +9,8 @@ import { helperCalls, helperNames, helperSource } from '../ops/helpers.js';
 import { templateHelpers } from '../ops/templates.js';
 import { Level, type Printed } from './precedence.js';
 import { numberLiteral, printTemplate, type Callees } from './print-template.js';
+import { CREATE_OPTIONS } from './runtime-typed.generated.js';
+import { CREATE_OPTIONS_TS } from './runtime-typed.js';
 
 export { numberLiteral };
 
@@ -22,26 +24,20 @@ const called = new Set(
 /** The scalar helpers JavaScript templates call, and those these call, in definition order. */
 export const JS_SCALAR_HELPERS: readonly string[] = helperNames().filter((n) => called.has(n));
 
-/** Module-level helpers: create()'s option checks, then the scalar helpers templates call (top-level `function name`). */
-export const JS_HELPERS = `/** create()'s options, checked: { threads } (1 to 64; 1: no worker threads), { maxBytes } (a positive integer) and { kernels } ('simd' or 'relaxed'). */
-function createOptions(options) {
-  if (options === undefined) return {};
-  checkKeys(options, ['threads', 'maxBytes', 'kernels'], 'options');
-  const { threads, maxBytes, kernels } = options;
-  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) fail('usage', 'options.threads must be an integer from 1 to 64, got ' + threads);
-  if (kernels !== undefined && kernels !== 'simd' && kernels !== 'relaxed') fail('usage', "options.kernels must be 'simd' or 'relaxed', got " + JSON.stringify(kernels));
-  if (maxBytes !== undefined && !(Number.isSafeInteger(maxBytes) && maxBytes >= 1)) fail('usage', 'options.maxBytes must be a positive integer up to 2^53, got ' + maxBytes);
-  return options;
-}
+/**
+ * The scalar helpers typed: each takes numbers and returns a number (their contract, see
+ * ops/helpers.ts), so the annotations go on the header line of their one JavaScript source.
+ */
+const typedHelper = (source: string) => source.replace(/^function (\w+)\(([^)]*)\) \{/, (_, name: string, params: string) => `function ${name}(${params.split(', ').map((p) => `${p}: number`).join(', ')}): number {`);
 
-/** Refuses, before they are allocated, buffers of more than options.maxBytes (default 4 GiB) in all: entries are float64. */
-function checkBytes(entries, what, options) {
-  const limit = createOptions(options).maxBytes ?? 4294967296;
-  const bytes = entries * 8;
-  if (!(bytes <= limit)) fail('data', what + ' need ' + bytes + ' bytes, more than the ' + limit + ' an instance may hold: use smaller dims, K or truncation, or raise create(dims, { maxBytes })');
-}
+/** Module-level helpers: create()'s option checks, then the scalar helpers templates call (top-level `function name`). */
+export const JS_HELPERS = `${CREATE_OPTIONS}
 
 ${JS_SCALAR_HELPERS.map(helperSource).join('\n\n')}`;
+/** JS_HELPERS for `--emit ts`. */
+export const JS_HELPERS_TS = `${CREATE_OPTIONS_TS}
+
+${JS_SCALAR_HELPERS.map(helperSource).map(typedHelper).join('\n\n')}`;
 
 export interface ExprPrinter {
   /** Print a dim: its literal size when baked, else its name. */

@@ -12,19 +12,20 @@ import type { Plan } from '../plan.js';
 import { imul, num, type IndexExpr, type Segment } from '../lower/loop-ir.js';
 import { emitSegment, segmentCall, type SegmentEmitContext } from './emit-segment-js.js';
 import { callsKernels, callsSolve } from '../optimise/select-kernels.js';
-import { KERNELS_RUNTIME } from './wasm/runtime-kernels.js';
+import { KERNELS_RUNTIME, KERNELS_RUNTIME_TS } from './wasm/runtime-kernels.js';
 import { bufferSet, emitBufferBytes, emitBufferDeclarations, emitThreadFunctions, type BufferSet } from './buffers-js.js';
 import { emitApplyDeferred } from './deferred-updates.js';
 import { emitBatchedProducts } from './batched-tangents.js';
 import { DEFER_STEPS } from '../optimise/defer-updates.js';
 import { indexCode } from './precedence.js';
-import { JS_HELPERS } from './js-templates.js';
-import { JS_BATCH_RUNTIME, JS_RUNTIME, SOLVE_RUNTIME } from './runtime-js.js';
-import { SOLVER_RUNTIME } from './runtime-solvers.js';
-import { REVOLVE_RUNTIME } from './runtime-revolve.js';
+import { JS_HELPERS, JS_HELPERS_TS } from './js-templates.js';
+import { JS_BATCH_RUNTIME, JS_BATCH_RUNTIME_TS, JS_RUNTIME, JS_RUNTIME_TS, SOLVE_RUNTIME, SOLVE_RUNTIME_TS } from './runtime-js.js';
+import { SOLVER_RUNTIME, SOLVER_RUNTIME_TS } from './runtime-solvers.js';
+import { REVOLVE_RUNTIME, REVOLVE_RUNTIME_TS } from './runtime-revolve.js';
 import { emitSolves, solveBuffers } from './implicit-js.js';
 import { headerLines, type HeaderInfo } from './header.js';
 import { metaObject } from './meta.js';
+import { typedName } from './typed.js';
 import { topLevelNames } from './top-level.js';
 import { emitDrivers, type DriverContext, type Sized } from './drivers-js.js';
 import { buildSchedule } from '../schedule/build.js';
@@ -51,10 +52,21 @@ const DRIVER_LOCALS = [
 ] as const;
 export type DriverLocals = Readonly<Record<(typeof DRIVER_LOCALS)[number], string>>;
 
+/**
+ * The annotation of each driver local where it is declared, printed only in TypeScript: the
+ * type names are the module's own declarations (dts.ts), which no user name can shadow (user
+ * names are values). Locals whose type TypeScript infers have none.
+ */
+const DRIVER_TYPES: Readonly<Partial<Record<(typeof DRIVER_LOCALS)[number], string>>> = {
+  inputs: ': Inputs', x0: '?: InitialState', observe: '?: Observer', point: ': InitialState', direction: ': Direction', cotangent: ': Cotangent',
+  given: ': InitialState', jacobian: ': Record<string, Record<string, Matrix>>', x0Jacobian: ': Record<string, Record<string, Matrix>>', k: ': number', d: ': number', count: ': number', index: ': number', value: ': number', from: ': number', to: ': number',
+};
+
 /** Plans already emitted: emission allocates names in the plan's scopes, so a second emission would differ. */
 const emitted = new WeakSet<Plan>();
 
-export function emitJsModule(plan: Plan, info: HeaderInfo): string {
+/** The module's text; `types`: TypeScript (`--emit ts`), the same code with its annotations. */
+export function emitJsModule(plan: Plan, info: HeaderInfo, types = false): string {
   if (emitted.has(plan)) throw new Error('a plan is emitted once: build a new plan to emit again');
   emitted.add(plan);
   const { options } = plan;
@@ -80,7 +92,7 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
   const kernels = segments.some(callsKernels) ? n.kernels : undefined;
   // a module that solves catches errors in its iteration loops, to add the iteration
   const solveError = segments.some(callsSolve) ? drivers.fresh('error') : null;
-  const segCtx: SegmentEmitContext = { dimValue, dimName, batchStride: (b) => stride.get(b)!, ...(kernels ? { kernels } : {}) };
+  const segCtx: SegmentEmitContext = { dimValue, dimName, batchStride: (b) => stride.get(b)!, ...(kernels ? { kernels } : {}), types };
   const deferral = kernels && deferred ? { deferral: deferred, kernels, stride: (b: string) => stride.get(b)!, code } : null;
   const segmentOf: Readonly<Partial<Record<SegmentKey, Segment>>> = { ...segs, tangentBatched: batch?.segment };
   const segmentCallOf = (key: SegmentKey, d: string) => {
@@ -93,11 +105,13 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
     return vs.map((v) => (v.dims.length > 1 ? `(${size(v)})` : size(v))).join(' + ');
   };
 
-  const w = prelude(plan, info, !!kernels, solveError !== null);
+  const w = prelude(plan, info, !!kernels, solveError !== null, types);
 
   const dimCode = (d: string) => (baked ? String(baked[d]!) : dimName(d));
   const solves = options.implicit ? solveBuffers(plan, total) : null;
-  const ctx: DriverContext = { w, plan, size, total, dimCode, n, v, drivers, segmentCall: segmentCallOf, deferral, solveError, solves: solves?.names ?? null };
+  const param = (key: keyof DriverLocals) => typedName(types, v[key], DRIVER_TYPES[key] ?? '');
+  const cast = (expr: string, type: string) => (types ? `${expr} as ${type}` : expr);
+  const ctx: DriverContext = { w, plan, size, total, dimCode, n, v, types, param, cast, drivers, segmentCall: segmentCallOf, deferral, solveError, solves: solves?.names ?? null };
   const buffers = bufferSet(plan, size, {
     adjoints: (deferred?.updates ?? []).map((u) => [u.buffer, stride.get(u.buffer)!] as const),
     tangents: (batch?.products ?? []).map((b) => [b.products, code(b.call.m)] as const),
@@ -105,12 +119,13 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
   });
 
   w.writeLine('/** Allocates all buffers once; the returned functions reuse them on every call. */');
-  w.write(`export function create(${n.dims}, ${n.options}) `).block(() => {
+  // TypeScript: the signature the declarations give create() (dts.ts), dims optional when baked
+  w.write(`export function create(${typedName(types, n.dims, baked ? '?: Dims' : ': Dims')}, ${typedName(types, n.options, '?: CreateOptions')})${types ? ': Instance' : ''} `).block(() => {
     emitDims(ctx);
     emitMemoryCheck(ctx, buffers);
     // With no outer data there is nothing to wait for.
-    emitBufferDeclarations(w, buffers, n, plan.outer ? `let ${n.outerDataLoaded} = ${plan.data.every((d) => !d.outer)};` : undefined, !!kernels);
-    if (options.checkpoints && plan.segments.adjoint) w.writeLine('// checkpointing: the chain of steps the first sweep keeps, the step each slot holds, the next slot').writeLine(`let ${n.chainSteps} = [], ${n.storedSteps} = [], ${n.chainCursor} = 0;`);
+    emitBufferDeclarations(w, buffers, n, plan.outer ? `let ${n.outerDataLoaded} = ${plan.data.every((d) => !d.outer)};` : undefined, !!kernels, types);
+    if (options.checkpoints && plan.segments.adjoint) w.writeLine('// checkpointing: the chain of steps the first sweep keeps, the step each slot holds, the next slot').writeLine(`let ${typedName(types, n.chainSteps, ': number[]')} = [], ${typedName(types, n.storedSteps, ': number[]')} = [], ${n.chainCursor} = 0;`);
     if (deferred) w.writeLine(`// steps whose rank-1 gradient updates wait in ${deferred.updates.map((u) => u.buffer).join(', ')} (at most ${DEFER_STEPS})`).writeLine(`let ${deferred.counter} = 0;`);
     w.blankLine();
 
@@ -118,8 +133,8 @@ export function emitJsModule(plan: Plan, info: HeaderInfo): string {
       emitSegment(w, seg, segCtx);
       w.blankLine();
     }
-    if (deferred) emitApplyDeferred(w, deferred, n, plan.names, (b) => stride.get(b)!, code);
-    if (batch) emitBatchedProducts(w, batch, n, plan.names, code);
+    if (deferred) emitApplyDeferred(w, deferred, n, plan.names, (b) => stride.get(b)!, code, types);
+    if (batch) emitBatchedProducts(w, batch, n, plan.names, code, types);
 
     emitLoaders(ctx);
     emitChecks(ctx);
@@ -149,20 +164,21 @@ function strides(plan: Plan, size: (v: Sized) => string, code: (e: IndexExpr) =>
 }
 
 /** The module's top level: header, K, T, meta and the runtime. */
-function prelude(plan: Plan, info: HeaderInfo, kernels: boolean, solves: boolean): CodeBlockWriter {
+function prelude(plan: Plan, info: HeaderInfo, kernels: boolean, solves: boolean, types: boolean): CodeBlockWriter {
   const w = new CodeBlockWriter({ indentNumberOfSpaces: 2, useSingleQuote: true, newLine: '\n' });
   headerLines(info).forEach((l) => w.writeLine(l));
   w.writeLine('/* eslint-disable */').blankLine();
   w.writeLine(`const K = ${plan.options.K};`);
   w.writeLine(`const T = ${plan.options.truncate};`).blankLine();
-  w.writeLine(`export const meta = Object.freeze(${JSON.stringify(metaObject(plan, info, { backend: 'cpu', precision: 'float64' }))});`).blankLine();
-  w.writeLine(JS_RUNTIME).blankLine();
-  if (plan.model.batches) w.writeLine(JS_BATCH_RUNTIME).blankLine();
-  w.writeLine(JS_HELPERS).blankLine();
-  if (kernels) w.writeLine(KERNELS_RUNTIME).blankLine();
-  if (solves) w.writeLine(SOLVE_RUNTIME).blankLine();
-  if (plan.options.implicit) w.writeLine(SOLVER_RUNTIME).blankLine();
-  if (plan.options.checkpoints && plan.segments.adjoint) w.writeLine(REVOLVE_RUNTIME).blankLine();
+  // TypeScript: `as const` keeps the literals (K, the dims) that the declared Meta has
+  w.writeLine(`export const ${typedName(types, 'meta', ': Meta')} = Object.freeze(${JSON.stringify(metaObject(plan, info, { backend: 'cpu', precision: 'float64' }))}${types ? ' as const' : ''});`).blankLine();
+  w.writeLine(types ? JS_RUNTIME_TS : JS_RUNTIME).blankLine();
+  if (plan.model.batches) w.writeLine(types ? JS_BATCH_RUNTIME_TS : JS_BATCH_RUNTIME).blankLine();
+  w.writeLine(types ? JS_HELPERS_TS : JS_HELPERS).blankLine();
+  if (kernels) w.writeLine(types ? KERNELS_RUNTIME_TS : KERNELS_RUNTIME).blankLine();
+  if (solves) w.writeLine(types ? SOLVE_RUNTIME_TS : SOLVE_RUNTIME).blankLine();
+  if (plan.options.implicit) w.writeLine(types ? SOLVER_RUNTIME_TS : SOLVER_RUNTIME).blankLine();
+  if (plan.options.checkpoints && plan.segments.adjoint) w.writeLine(types ? REVOLVE_RUNTIME_TS : REVOLVE_RUNTIME).blankLine();
   return w;
 }
 
@@ -170,11 +186,11 @@ function prelude(plan: Plan, info: HeaderInfo, kernels: boolean, solves: boolean
 function emitCoreDrivers(ctx: DriverContext, buffers: BufferSet, kernels: boolean) {
   const { w, plan, n, v } = ctx;
   const counter = plan.deferral?.counter;
-  w.write(`function ${n.useTangents}(${v.count}) `).block(() => {
+  w.write(`function ${n.useTangents}(${ctx.param('count')}) `).block(() => {
     w.write(`if (${n.tangentCount} !== ${v.count}) `).block(() => emitResizeCall(ctx, buffers, 'tangent', kernels));
     for (const s of plan.state) w.writeLine(`${s.dot}.fill(0);`);
   }).blankLine();
-  w.write(`function ${n.useAdjoints}(${v.count}) `).block(() => {
+  w.write(`function ${n.useAdjoints}(${ctx.param('count')}) `).block(() => {
     w.write(`if (${n.adjointCount} !== ${v.count}) `).block(() => emitResizeCall(ctx, buffers, 'adjoint', kernels));
     for (const s of plan.state) w.writeLine(`${s.bar}.fill(0);`);
     for (const p of plan.params) w.writeLine(`${p.bar}.fill(0);`);

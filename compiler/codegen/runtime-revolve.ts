@@ -7,9 +7,13 @@
 // and s more slots then takes the fewest forward steps there are:
 //   r·l − β(s + 2, r − 1),   β(s, r) = C(s + r, s),   r the least with β(s + 1, r) ≥ l,
 // on top of the first sweep, from which the first checkpoints are kept. Tests evaluate this text.
+// Written once, typed (REVOLVE_RUNTIME_TS, what `--emit ts` prints); `npm run runtimes` writes
+// its JavaScript twin, REVOLVE_RUNTIME, into runtime-revolve.generated.ts.
 
-export const REVOLVE_RUNTIME = `/** β(s, r) = C(s + r, s), capped at cap (the counts only need comparing with a number of steps). */
-function binomialCount(s, r, cap) {
+export { REVOLVE_RUNTIME } from './runtime-revolve.generated.js';
+
+export const REVOLVE_RUNTIME_TS = `/** β(s, r) = C(s + r, s), capped at cap (the counts only need comparing with a number of steps). */
+function binomialCount(s: number, r: number, cap: number): number {
   if (r < 0) return 0;
   let c = 1;
   for (let i = 1; i <= s; i++) {
@@ -20,7 +24,7 @@ function binomialCount(s, r, cap) {
 }
 
 /** Where to put the next checkpoint when reversing l steps from a slot with s free slots above it. */
-function binomialSplit(l, s) {
+function binomialSplit(l: number, s: number): number {
   let r = 0;
   while (binomialCount(s + 1, r, l) < l) r++;
   const m = Math.max(1, binomialCount(s + 1, r - 2, l), l - binomialCount(s, r, l));
@@ -28,10 +32,10 @@ function binomialSplit(l, s) {
 }
 
 /** The steps whose states the first sweep from \`from\` keeps in slots 0, 1, …: what the reversal stores first. */
-function checkpointChain(from, to, slots) {
-  const chain = [from];
+function checkpointChain(from: number, to: number, slots: number): number[] {
+  const chain: number[] = [from];
   for (let slot = 0; slot + 1 < slots; slot++) {
-    const a = chain[slot];
+    const a = chain[slot]!;
     if (to - a <= 1) break;
     chain.push(a + binomialSplit(to - a, slots - 1 - slot));
   }
@@ -44,13 +48,13 @@ function checkpointChain(from, to, slots) {
  * keeps them, advance(k) runs step k (x_k → x_{k+1}), adjoint(k) runs the adjoint of step k
  * with x_k in the state buffers. Returns the forward steps it ran.
  */
-function revolve(from, to, slots, stored, load, save, advance, adjoint) {
+function revolve(from: number, to: number, slots: number, stored: number[], load: (slot: number) => void, save: (slot: number) => void, advance: (k: number) => void, adjoint: (k: number) => void): number {
   let steps = 0;
-  const forward = (a, b) => {
+  const forward = (a: number, b: number): void => {
     for (let j = a; j < b; j++) advance(j);
     steps += b - a;
   };
-  const run = (a, b, slot) => {
+  const run = (a: number, b: number, slot: number): void => {
     const free = slots - 1 - slot;
     if (b - a === 1) {
       load(slot);

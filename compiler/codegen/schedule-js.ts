@@ -25,10 +25,10 @@ const DOC: Readonly<Record<ProcedureName, string>> = {
 
 /** The parameters of a procedure's function: its range, or its direction count, and the observer. */
 export function procedureParams(ctx: DriverContext, name: ProcedureName): string[] {
-  const { v } = ctx;
-  if (name === 'idle') return [v.from, v.to, v.observe];
-  if (name === 'record') return [v.observe];
-  return [v.count, v.observe];
+  const p = ctx.param;
+  if (name === 'idle') return [p('from'), p('to'), p('observe')];
+  if (name === 'record') return [p('observe')];
+  return [p('count'), p('observe')];
 }
 
 /** Each procedure of the schedule as a function of create(). */

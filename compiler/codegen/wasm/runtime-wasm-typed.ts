@@ -1,0 +1,392 @@
+// The one source of the SIMD kernels' runtime in generated CPU modules, typed: the worker-thread
+// glue (runtime-threads.ts says how it works) and instantiateKernels (runtime-kernels.ts). As for
+// runtime-typed.ts, `npm run runtimes` writes the JavaScript twin, types cut out, into
+// runtime-wasm-typed.generated.ts. WASM_TYPES is TypeScript only: the part of the WebAssembly
+// and Node APIs this code uses, declared in the module itself so that a strict check needs no
+// DOM lib and no @types/node (module-level declarations shadow any global ones, never merge).
+
+/** Declarations printed before the kernels' runtime in `--emit ts` (no JavaScript twin). */
+export const WASM_TYPES = `/** The kernels' exports: offsets into the memory in bytes, sizes and strides in entries. */
+interface KernelExports {
+  gemv(A: number, lda: number, x: number, y: number, m: number, n: number): void;
+  gemvT(A: number, lda: number, v: number, y: number, m: number, n: number): void;
+  ger(B: number, ldb: number, u: number, incu: number, w: number, m: number, n: number): void;
+  gemm(C: number, ldc: number, A: number, ai: number, al: number, B: number, ldb: number, m: number, n: number, depth: number, sym: number): void;
+}
+interface WasmMemory {
+  readonly buffer: ArrayBufferLike;
+  grow(pages: number): number;
+}
+/** The part of the WebAssembly API the kernels use (lib es2023 declares none). */
+declare const WebAssembly: {
+  validate(code: Uint8Array): boolean;
+  Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
+  Module: new (code: Uint8Array) => object;
+  Instance: new (module: object, imports: { env: { memory: WasmMemory } }) => { readonly exports: KernelExports };
+};
+interface NodeWorker {
+  unref(): void;
+  once(event: 'error', listener: () => void): unknown;
+  terminate(): unknown;
+}
+/** Host functions outside lib es2023 (every engine that runs the kernels has them). */
+declare function atob(data: string): string;
+declare function setTimeout(callback: () => void, ms: number): unknown;
+declare const performance: { now(): number };
+/** What the worker threads use of Node, through process.getBuiltinModule where there is one. */
+interface NodeGlobal {
+  process?: {
+    getBuiltinModule?: ((id: 'node:os') => { availableParallelism(): number; loadavg(): number[] }) & ((id: 'node:worker_threads') => { Worker: new (source: string, options: { eval: true; workerData: unknown }) => NodeWorker });
+  };
+}`;
+
+/** Splitting large kernel calls over worker threads (runtime-threads.ts). */
+export const THREADS_RUNTIME_TS = `/** Calls below this many multiply-adds stay on one thread (samples/bench/threads.ts --threshold measures where splitting starts to pay). */
+const PARALLEL_MIN_WORK = 32768;
+/** Parts per thread a split call is cut into: a late or descheduled thread holds up one small part. */
+const PARTS_PER_THREAD = 4;
+/** One call in this many tries the way that has been slower (split: a burst of SPLIT_BURST calls), so the choice follows a changing load. */
+const EXPLORE_EVERY = 256;
+const SPLIT_BURST = 4;
+/** A call is split only where split calls took less than this fraction of the time of whole ones. */
+const SPLIT_MARGIN = 0.85;
+/** How much a timing estimate rises with each run of its way (it falls at once to a faster run). */
+const SLOWER_EACH_RUN = 1.01;
+/** Spins (a few microseconds) before the main thread sleeps until a split call's last part is done. */
+const MAIN_SPINS = 2000;
+
+/**
+ * Whether other work crowds the machine's cores: the 1-minute load average (this process's
+ * threads included) above the cores plus a half, read at most every half second. Never where
+ * the engine reports no load (Windows, browsers).
+ */
+const machineCrowded = (() => {
+  const os = (globalThis as unknown as NodeGlobal).process?.getBuiltinModule?.('node:os');
+  let checkedAt = -Infinity;
+  let crowded = false;
+  return () => {
+    const now = performance.now();
+    if (os && now - checkedAt > 500) {
+      checkedAt = now;
+      crowded = os.loadavg()[0] > os.availableParallelism() + 0.5;
+    }
+    return crowded;
+  };
+})();
+
+/** Stops the worker threads of an instance that was collected without release(). */
+const releaseWhenCollected = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry((release: () => void) => release()) : null;
+
+/** The default thread count: the cores Node reports, at most 4; 1 where there are no worker threads. */
+function defaultKernelThreads(): number {
+  const getBuiltin = (globalThis as unknown as NodeGlobal).process?.getBuiltinModule;
+  if (typeof getBuiltin !== 'function' || typeof SharedArrayBuffer !== 'function') return 1;
+  return Math.max(1, Math.min(4, getBuiltin('node:os').availableParallelism()));
+}
+
+/**
+ * What the main thread and the kernels' worker threads share: the control words, how a call is
+ * cut into parts, and the loop that claims parts. Workers run this function's own source.
+ */
+function kernelThreadsCommon() {
+  // Int32Array over a SharedArrayBuffer; CLAIM and DONE on cache lines of their own
+  const CLAIM = 0; // (call << 16) | (parts << 8) | the next part to claim
+  const DONE = 16; // parts finished
+  const SLEEPERS = 32; // workers asleep in Atomics.wait
+  const READY = 33; // workers started
+  const KERNEL = 34; // which kernel: KERNEL_IDS
+  const ARGS = 35; // its arguments, at most 11
+  const WORKER_PARTS = 46; // parts the workers ran, in all
+  const FAILED = 47; // 1 when a part threw (a kernel trapped): the call fails, no thread waits forever
+  const SIZE = 48;
+  const KERNEL_IDS = { gemv: 0, gemvT: 1, ger: 2, gemm: 3 };
+  /** Spins (some tens of microseconds) before a worker with nothing to do sleeps: a longer spin takes a core that other work needs. */
+  const SPINS = 4000;
+
+  /** Part \`part\` of \`parts\` of the posted call: rows [r0, r1) of the output, cut at multiples of 4. */
+  function runPart(k: KernelExports, c: Int32Array, part: number, parts: number): void {
+    const cut = (size: number, p: number, align: number) => (p === parts ? size : Math.floor((size * p) / parts / align) * align);
+    const a = ARGS;
+    switch (c[KERNEL]) {
+      case KERNEL_IDS.gemv: {
+        const r0 = cut(c[a + 4], part, 4), r1 = cut(c[a + 4], part + 1, 4);
+        k.gemv(c[a] + 8 * r0 * c[a + 1], c[a + 1], c[a + 2], c[a + 3] + 8 * r0, r1 - r0, c[a + 5]);
+        return;
+      }
+      case KERNEL_IDS.gemvT: {
+        // y[j] sums over every row: cut the columns instead
+        const j0 = cut(c[a + 5], part, 4), j1 = cut(c[a + 5], part + 1, 4);
+        k.gemvT(c[a] + 8 * j0, c[a + 1], c[a + 2], c[a + 3] + 8 * j0, c[a + 4], j1 - j0);
+        return;
+      }
+      case KERNEL_IDS.ger: {
+        const r0 = cut(c[a + 5], part, 4), r1 = cut(c[a + 5], part + 1, 4);
+        k.ger(c[a] + 8 * r0 * c[a + 1], c[a + 1], c[a + 2] + 8 * r0 * c[a + 3], c[a + 3], c[a + 4], r1 - r0, c[a + 6]);
+        return;
+      }
+      case KERNEL_IDS.gemm: {
+        const C = c[a], ldc = c[a + 1], A = c[a + 2], ai = c[a + 3], al = c[a + 4], B = c[a + 5], ldb = c[a + 6], m = c[a + 7], n = c[a + 8], depth = c[a + 9];
+        if (c[a + 10] && m === n && m % 4 === 0) {
+          // XᵀX computes blocks on and above the diagonal: rows cut so each part has as many,
+          // each part the corner of C that starts on the diagonal at its first row
+          const at = (p: number) => (p === parts ? m : Math.floor((m * (1 - Math.sqrt(1 - p / parts))) / 4) * 4);
+          const r0 = at(part), r1 = at(part + 1);
+          k.gemm(C + 8 * r0 * (ldc + 1), ldc, A + 8 * r0 * ai, ai, al, B + 8 * r0, ldb, r1 - r0, n - r0, depth, 1);
+        } else {
+          const r0 = cut(m, part, 4), r1 = cut(m, part + 1, 4);
+          k.gemm(C + 8 * r0 * ldc, ldc, A + 8 * r0 * ai, ai, al, B, ldb, r1 - r0, n, depth, 0);
+        }
+        return;
+      }
+    }
+  }
+
+  /** Claims and runs parts of call \`call\` until none are left (or another call was posted); how many it ran. */
+  function claimParts(k: KernelExports, c: Int32Array, call: number): number {
+    let ran = 0;
+    for (;;) {
+      const claim = Atomics.load(c, CLAIM);
+      const next = claim & 255, parts = (claim >> 8) & 255;
+      if (claim >>> 16 !== call || next >= parts) return ran;
+      if (Atomics.compareExchange(c, CLAIM, claim, claim + 1) !== claim) continue;
+      // the arguments stay put until every claimed part is done
+      try {
+        runPart(k, c, next, parts);
+      } catch {
+        Atomics.store(c, FAILED, 1);
+      }
+      // the last part done wakes the main thread if it sleeps on DONE
+      if (Atomics.add(c, DONE, 1) + 1 === parts) Atomics.notify(c, DONE);
+      ran++;
+    }
+  }
+
+  /** A worker thread: instantiates the kernels on the shared memory, then claims parts of every call. */
+  function workerMain({ module, memory, control }: { module: object; memory: WasmMemory; control: SharedArrayBuffer }): void {
+    const c = new Int32Array(control);
+    const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
+    Atomics.add(c, READY, 1);
+    let seen = Atomics.load(c, CLAIM) >>> 16;
+    for (;;) {
+      let claim = Atomics.load(c, CLAIM);
+      for (let spins = 0; claim >>> 16 === seen; claim = Atomics.load(c, CLAIM)) {
+        if (++spins < SPINS) continue;
+        Atomics.add(c, SLEEPERS, 1);
+        Atomics.wait(c, CLAIM, claim);
+        Atomics.sub(c, SLEEPERS, 1);
+        spins = 0;
+      }
+      seen = claim >>> 16;
+      const ran = claimParts(k, c, seen);
+      if (ran > 0) Atomics.add(c, WORKER_PARTS, ran);
+    }
+  }
+
+  return { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, SIZE, KERNEL_IDS, claimParts, workerMain };
+}
+
+/**
+ * The kernels with calls of at least PARALLEL_MIN_WORK multiply-adds split over \`threads\`
+ * threads (with \`crowded\`, a function: only while splitting has been the faster here and
+ * crowded() is false; the default thread count passes machineCrowded). The workers start at
+ * the first such call, or at whenReady(), and are used once all are ready; until then calls
+ * run here. They do not keep Node running; release() stops them.
+ */
+function threadedKernels(k: KernelExports, module: object, memory: WasmMemory, threads: number, crowded: (() => boolean) | null = null) {
+  const { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, SIZE, KERNEL_IDS, claimParts } = kernelThreadsCommon();
+  const c = new Int32Array(new SharedArrayBuffer(SIZE * 4));
+  let workers: NodeWorker[] | null = null;
+  let call = 0;
+  let starting: Promise<void> | null = null;
+  function start(): void {
+    const getBuiltin = (globalThis as unknown as NodeGlobal).process?.getBuiltinModule;
+    workers = [];
+    // an engine without worker_threads (a browser) runs every call here
+    if (typeof getBuiltin !== 'function') return;
+    const { Worker } = getBuiltin('node:worker_threads');
+    const source = '(' + kernelThreadsCommon.toString() + ')().workerMain(require("node:worker_threads").workerData);';
+    try {
+      for (let i = 1; i < threads; i++) {
+        const worker = new Worker(source, { eval: true, workerData: { module, memory, control: c.buffer } });
+        worker.unref();
+        // a worker that fails (its kernels would not instantiate) stops them all: calls run here
+        worker.once('error', release);
+        workers!.push(worker);
+      }
+    } catch {
+      release();
+    }
+  }
+  /** Whether every worker started has instantiated its kernels. */
+  const ready = () => workers !== null && workers.length > 0 && Atomics.load(c, READY) >= workers.length;
+  /** Starts the workers now; resolves once all are ready, or none are left (released, or failed). */
+  function whenReady(): Promise<void> {
+    if (workers === null) start();
+    // polled on a timer, which keeps Node running until then (the workers are unref'd)
+    if (starting === null) {
+      starting = new Promise<void>((resolve) => {
+        const poll = (): unknown => (workers!.length === 0 || ready() ? resolve() : setTimeout(poll, 1));
+        poll();
+      });
+    }
+    return starting;
+  }
+  /** Posts a call and takes part in it; false (the caller runs it) while the workers are not all ready. */
+  function split(kernel: number, args: readonly number[]): boolean {
+    if (workers === null) start();
+    if (!ready()) return false;
+    const parts = Math.min(255, (workers!.length + 1) * PARTS_PER_THREAD);
+    c[KERNEL] = kernel;
+    for (let i = 0; i < args.length; i++) c[ARGS + i] = args[i];
+    Atomics.store(c, DONE, 0);
+    call = call === 0x7fff ? 1 : call + 1;
+    Atomics.store(c, CLAIM, (call << 16) | (parts << 8));
+    if (Atomics.load(c, SLEEPERS) > 0) Atomics.notify(c, CLAIM);
+    claimParts(k, c, call);
+    // the parts other threads claimed are running: spin briefly, then sleep until the last one
+    // done wakes us (Atomics.wait returns at once if DONE moved on since it was read)
+    for (let spins = 0, done = Atomics.load(c, DONE); done < parts; done = Atomics.load(c, DONE)) {
+      if (++spins > MAIN_SPINS) Atomics.wait(c, DONE, done);
+    }
+    // a bug of phic's, not the caller's mistake: a plain Error
+    if (Atomics.exchange(c, FAILED, 0) === 1) throw new Error('phic: the SIMD kernel ' + Object.keys(KERNEL_IDS)[kernel] + ' failed in a part of a split call; create(dims, { threads: 1 }) runs without worker threads');
+    return true;
+  }
+  /**
+   * Per kernel and power of two of the work: milliseconds per multiply-add, whole and split, as
+   * a decaying minimum (a call slowed by other work on the machine does not count against its
+   * way; a lasting slowdown raises the estimate by SLOWER_EACH_RUN per run), and the calls. A
+   * minimum compares the ways at their best, so on a machine crowded with other work, where two
+   * threads win only by taking more of the cores from it, calls stay whole: never much slower
+   * than { threads: 1 }, the default's promise (a mean was measured too heavy-tailed to decide on).
+   */
+  const timings = new Map<number, { whole: number; split: number; wholeRuns: number; splitRuns: number; calls: number; burst: number }>();
+  /** Runs a large call split or whole, whichever has been faster for its kernel and size (adaptive only). */
+  function run(kernel: number, work: number, args: readonly number[], whole: () => void): void {
+    if (crowded === null) {
+      if (!split(kernel, args)) whole();
+      return;
+    }
+    if (!ready() || crowded()) {
+      if (workers === null) start();
+      whole();
+      return;
+    }
+    const key = kernel * 64 + Math.floor(Math.log2(work));
+    let t = timings.get(key);
+    if (t === undefined) timings.set(key, (t = { whole: Infinity, split: Infinity, wholeRuns: 0, splitRuns: 0, calls: 0, burst: 0 }));
+    t.calls++;
+    // split only when clearly faster: a wrong split costs more than a wrong whole call
+    const faster = t.split < SPLIT_MARGIN * t.whole;
+    const explore = t.splitRuns >= 3 && t.wholeRuns >= 3 && t.calls % EXPLORE_EVERY === 0;
+    // trying splits again: a burst of them, the first not timed (its workers were asleep, which
+    // split calls in a row are not)
+    if (explore && !faster) t.burst = SPLIT_BURST;
+    const cold = t.burst === SPLIT_BURST;
+    const splitNow = t.burst > 0 || (t.splitRuns < 3 ? true : t.wholeRuns < 3 ? false : explore ? !faster : faster);
+    if (t.burst > 0) t.burst--;
+    const t0 = performance.now();
+    if (!splitNow || !split(kernel, args)) whole();
+    const perWork = (performance.now() - t0) / work;
+    if (splitNow) {
+      if (!cold) t.split = Math.min(perWork, t.split * SLOWER_EACH_RUN);
+      t.splitRuns++;
+    } else {
+      t.whole = Math.min(perWork, t.whole * SLOWER_EACH_RUN);
+      t.wholeRuns++;
+    }
+  }
+  function release(): void {
+    for (const worker of workers ?? []) worker.terminate();
+    workers = [];
+  }
+  const big = (work: number) => work >= PARALLEL_MIN_WORK;
+  return {
+    gemv(A: number, lda: number, x: number, y: number, m: number, n: number): void {
+      if (big(m * n)) run(KERNEL_IDS.gemv, m * n, [A, lda, x, y, m, n], () => k.gemv(A, lda, x, y, m, n));
+      else k.gemv(A, lda, x, y, m, n);
+    },
+    gemvT(A: number, lda: number, v: number, y: number, m: number, n: number): void {
+      if (big(m * n)) run(KERNEL_IDS.gemvT, m * n, [A, lda, v, y, m, n], () => k.gemvT(A, lda, v, y, m, n));
+      else k.gemvT(A, lda, v, y, m, n);
+    },
+    ger(B: number, ldb: number, u: number, incu: number, w: number, m: number, n: number): void {
+      if (big(m * n)) run(KERNEL_IDS.ger, m * n, [B, ldb, u, incu, w, m, n], () => k.ger(B, ldb, u, incu, w, m, n));
+      else k.ger(B, ldb, u, incu, w, m, n);
+    },
+    gemm(C: number, ldc: number, A: number, ai: number, al: number, B: number, ldb: number, m: number, n: number, depth: number, sym: number): void {
+      const work = m * n * depth;
+      if (big(work)) run(KERNEL_IDS.gemm, work, [C, ldc, A, ai, al, B, ldb, m, n, depth, sym], () => k.gemm(C, ldc, A, ai, al, B, ldb, m, n, depth, sym));
+      else k.gemm(C, ldc, A, ai, al, B, ldb, m, n, depth, sym);
+    },
+    threads: () => (ready() ? workers!.length + 1 : 1),
+    whenReady,
+    release,
+    /** Parts of calls the worker threads ran (the tests check that calls were split). */
+    workerParts: () => Atomics.load(c, WORKER_PARTS),
+  };
+}`;
+
+/** The kernels on a memory of their own, and views of it (runtime-kernels.ts; it follows the threads' runtime). */
+export const INSTANTIATE_KERNELS_TS = `/** Which kernels to run: 'relaxed' (fused multiply-adds) where the engine has relaxed SIMD, else 'simd'; or the one asked for. */
+function kernelBuild(requested: 'simd' | 'relaxed' | undefined): 'simd' | 'relaxed' {
+  if (requested === 'simd') return 'simd';
+  const relaxed = typeof WebAssembly.validate === 'function' && WebAssembly.validate(RELAXED_SIMD_PROBE);
+  if (requested === 'relaxed' && !relaxed) fail('usage', "options.kernels is 'relaxed', but this JavaScript engine has no WebAssembly relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd): leave it out, or use 'simd'");
+  return relaxed ? 'relaxed' : 'simd';
+}
+
+/** The kernels for create()'s options: the threads asked for (split always), or the default count (split where it pays and the machine is not crowded). */
+function kernelsFor(options: CreateOptions | undefined) {
+  const { threads, kernels } = createOptions(options);
+  return instantiateKernels(threads ?? defaultKernelThreads(), kernelBuild(kernels), threads === undefined ? machineCrowded : null);
+}
+
+/**
+ * The kernels, on a WebAssembly memory of their own, and views(sizes), which lays buffers of
+ * the given entry counts out in that memory (16-byte aligned, growing it when needed) and
+ * returns a Float64Array view of each. Growing detaches every earlier view: call it again.
+ * bytes() is what the last layout holds. With more than one thread the memory is shared and
+ * large calls are split over worker threads (with \`crowded\`, a function: adaptively, see
+ * threadedKernels).
+ * build() says which kernels run: 'simd' or 'relaxed'.
+ */
+function instantiateKernels(threads: number, build: 'simd' | 'relaxed' = 'simd', crowded: (() => boolean) | null = null) {
+  const shared = threads > 1;
+  const base64 = build === 'relaxed' ? (shared ? KERNELS_WASM_RELAXED_SHARED : KERNELS_WASM_RELAXED) : shared ? KERNELS_WASM_SHARED : KERNELS_WASM;
+  const code = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  const memory = shared ? new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true }) : new WebAssembly.Memory({ initial: 1 });
+  let module: object;
+  let instance: { readonly exports: KernelExports };
+  try {
+    module = new WebAssembly.Module(code);
+    instance = new WebAssembly.Instance(module, { env: { memory } });
+  } catch (e) {
+    fail('usage', 'this module calls WebAssembly SIMD kernels, which this JavaScript engine cannot run (' + (e as Error).message + '): compile it with --kernels js');
+  }
+  const padded = (n: number) => Math.ceil(n / 2) * 16;
+  let laidOut = 0;
+  function views(sizes: readonly number[]): Float64Array[] {
+    const total = sizes.reduce((sum, n) => sum + padded(n), 0);
+    laidOut = total;
+    const missing = total - memory.buffer.byteLength;
+    if (missing > 0) {
+      try {
+        memory.grow(Math.ceil(missing / 65536));
+      } catch {
+        fail('data', 'the buffers need ' + total + ' bytes, more than a WebAssembly memory holds: compile with --kernels js');
+      }
+    }
+    let at = 0;
+    return sizes.map((n) => {
+      const view = new Float64Array(memory.buffer, at, n);
+      at += padded(n);
+      return view;
+    });
+  }
+  /** Bytes of the buffers laid out last (the memory itself is whole 64 KiB pages). */
+  const bytes = () => laidOut;
+  const { gemv, gemvT, ger, gemm } = instance!.exports;
+  const kernels = shared ? threadedKernels(instance!.exports, module!, memory, threads, crowded) : { gemv, gemvT, ger, gemm, threads: () => 1, whenReady: () => Promise.resolve(), release() {}, workerParts: () => 0 };
+  return { ...kernels, views, bytes, build: () => build };
+}`;
