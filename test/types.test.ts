@@ -265,6 +265,7 @@ const emittedModules = async (): Promise<Record<string, { source: SpecSource; op
     ridge_gpu_ts: { source: inMemorySource({ ...RIDGE, name: 'ridge_gpu_ts' }), options: { mode: 'both', K: 20, backend: 'gpu', dims: { m: 3, n: 2 } } },
     ridge_gpu_ts_free: { source: inMemorySource({ ...RIDGE, name: 'ridge_gpu_ts_free' }), options: { mode: 'both', K: 20, truncate: 5, backend: 'gpu' } },
     logistic_bilevel_gpu_ts: { source: await sample('logistic_bilevel'), options: { mode: 'reverse', K: 6, backend: 'gpu' } },
+    adv_gpu_ts: { source: inMemorySource({ ...ADVERSARIAL, name: 'adv_gpu_ts' }), options: { mode: 'both', K: 5, backend: 'gpu' } },
   };
 };
 let emitted: Awaited<ReturnType<typeof emittedModules>>;
