@@ -162,12 +162,12 @@ export function compileSpec(source: SpecSource, options: CompileOptions): Compil
     options: `mode=${options.mode} K=${options.K} truncate=${options.truncate ?? 0} dims=${dims ? Object.entries(dims).map(([k, v]) => `${k}=${v}`).join(',') : 'bound at create()'}${gpu ? ' backend=gpu' : ''}${!gpu && options.kernels === 'js' ? ' kernels=js' : ''}${implicit ? ` ${describeImplicit(implicit)}` : ''}${checkpointsOf(options) !== null ? ` checkpoints=${checkpointsOf(options)}` : ''}`,
     formulas,
   };
-  const moduleCode = gpu ? emitGpuModule(plan, info) : emitJsModule(plan, info, options.emit === 'ts');
+  const moduleCode = gpu ? emitGpuModule(plan, info, options.emit === 'ts') : emitJsModule(plan, info, options.emit === 'ts');
   if (gpu) {
     const header = headerOf(moduleCode);
     const files: GeneratedFile[] =
       options.emit === 'ts'
-        ? [{ name: `${model.name}.ts`, contents: `${header}// @ts-nocheck\n${gpuDeclarations(plan, false).replace(/^export const meta: Meta;\n/m, '')}\n${moduleCode.slice(header.length).replace('export const meta = ', 'export const meta: Meta = ').replace(/export function create\((\w+), (\w+), (\w+)\) /, `export function create($1: GPULike, $2${plan.options.dims ? '?' : ''}: Dims${plan.options.dims ? ' | null' : ''}, $3?: Options): Instance `)}` }]
+        ? [{ name: `${model.name}.ts`, contents: `${header}${gpuDeclarations(plan, false).replace(/^export const meta: Meta;\n/m, '')}\n${moduleCode.slice(header.length)}` }]
         : [
             { name: `${model.name}.js`, contents: moduleCode },
             { name: `${model.name}.d.ts`, contents: `${header}\n${gpuDeclarations(plan, true)}` },

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stripTypes } from '../compiler/build/strip-types.js';
 import { TYPED_SOURCES, generatedModule } from '../compiler/build/runtimes.js';
+import { gpuHostModule, hostText } from '../compiler/build/gpu-host.js';
+import { GPU_RUNTIME, GPU_RUNTIME_TS } from '../compiler/codegen/gpu/runtime-gpu.js';
 import { ROOT } from './helpers/cli.js';
 
 describe('typed runtime sources', () => {
@@ -14,6 +16,19 @@ describe('typed runtime sources', () => {
     const exports = await TYPED_SOURCES[source]!();
     const committed = readFileSync(join(ROOT, 'compiler', 'codegen', `${source}.generated.ts`), 'utf8');
     expect(committed).toBe(generatedModule(source, exports));
+  });
+
+  it('the GPU host runtime: its typed text is the current host/*.ts (else run npm run runtimes)', () => {
+    const committed = readFileSync(join(ROOT, 'compiler', 'codegen', 'gpu', 'runtime-gpu-typed.generated.ts'), 'utf8');
+    expect(committed).toBe(gpuHostModule(ROOT));
+  });
+
+  it('the GPU host runtime: the typed text declares every function and constant the JavaScript does, with types', () => {
+    const declared = (text: string) => [...text.matchAll(/^(?:async function|function|const) (\w+)/gm)].map((m) => m[1]).sort();
+    expect(declared(GPU_RUNTIME_TS)).toEqual(declared(GPU_RUNTIME));
+    const { functions, types } = hostText(ROOT);
+    expect(functions.runStep).toMatch(/^function runStep\(run: ProgramRun, step: Step\): void \{/);
+    expect(types.some((t) => t.startsWith('interface HostModule {'))).toBe(true);
   });
 
   it('cuts annotations, optional marks, casts (with the parentheses that only held them), non-null marks and type declarations, and keeps the rest byte for byte', () => {

@@ -15,6 +15,7 @@ import type { MapSpec } from '../compiler/spec/types.js';
 import type { SpecSource } from '../compiler/spec/source.js';
 import { readSpecFile } from '../compiler/spec/read-file.js';
 import { ROOT, removeTempDirs, tempDir } from './helpers/cli.js';
+import { createGpu } from '../runtime/gpu.js';
 
 const INDEX = JSON.stringify(join(ROOT, 'src', 'index.js'));
 
@@ -260,6 +261,11 @@ const emittedModules = async (): Promise<Record<string, { source: SpecSource; op
     adv_ts: { source: inMemorySource({ ...ADVERSARIAL, name: 'adv_ts' }), options: { mode: 'both', K: 5, kernels: 'js' } },
     // reverse mode with binomial checkpointing (the revolve runtime), on the kernel path
     ridge_ts_checkpoints: { source: inMemorySource({ ...RIDGE, name: 'ridge_ts_checkpoints' }), options: { mode: 'reverse', K: 20, checkpoints: 3 } },
+    // GPU modules: baked dims, free dims with truncation, and a matrix input with an outer objective
+    ridge_gpu_ts: { source: inMemorySource({ ...RIDGE, name: 'ridge_gpu_ts' }), options: { mode: 'both', K: 20, backend: 'gpu', dims: { m: 3, n: 2 } } },
+    ridge_gpu_ts_free: { source: inMemorySource({ ...RIDGE, name: 'ridge_gpu_ts_free' }), options: { mode: 'both', K: 20, truncate: 5, backend: 'gpu' } },
+    logistic_bilevel_gpu_ts: { source: await sample('logistic_bilevel'), options: { mode: 'reverse', K: 6, backend: 'gpu' } },
+    adv_gpu_ts: { source: inMemorySource({ ...ADVERSARIAL, name: 'adv_gpu_ts' }), options: { mode: 'both', K: 5, backend: 'gpu' } },
   };
 };
 let emitted: Awaited<ReturnType<typeof emittedModules>>;
@@ -276,6 +282,9 @@ import { create as ridgeBaked, meta as ridgeMeta } from './ridge_ts_baked.js';
 import { create as ridgeFree } from './ridge_ts_free.js';
 import { create as createAdv } from './adv_ts.js';
 import { create as ridgeImplicit } from './ridge_ts_implicit.js';
+import { create as ridgeGpu, type GPULike } from './ridge_gpu_ts.js';
+import { create as ridgeGpuFree } from './ridge_gpu_ts_free.js';
+import { create as bilevelGpu } from './logistic_bilevel_gpu_ts.js';
 const ridgeInputs = { A: [[1, 0.5], [0, 1], [0.2, 0.1]], b: new Float64Array(3), theta: [0.1, 0.2], lambda: 0.5 };
 const k: 20 = ridgeMeta.K;
 const gTheta: Float64Array = ridgeBaked().vjp(ridgeInputs, { x: [1, 0] }).gradient.theta;
@@ -288,6 +297,21 @@ const inst = createAdv({ K: 3, readonly: 2 });
 ${ADVERSARIAL_USE('fromEmitted')}
 const solver: 'gmres' = ridgeImplicit({ m: 3, n: 2 }).vjp(ridgeInputs, { x: [1, 0] }).solve.solver;
 export const emittedUse = [k, gTheta, t, solver];
+export async function useGpuModules(gpu: GPULike) {
+  const r = await ridgeGpu(gpu).vjp(ridgeInputs, { x: [1, 0] });
+  const g: Float64Array = r.gradient.theta;
+  const precision: 'float32' = r.precision;
+  const tx: Float64Array = (await ridgeGpuFree(gpu, { m: 3, n: 2 }, { executor: 'pipeline' }).jvp(ridgeInputs, { theta: [1, 0] })).tangent.x;
+  const h = await bilevelGpu(gpu, { m: 2, n: 2, v: 1 }).hypergradient({ theta: [0, 0], X: [[1, 0], [0, 1]], y: [1, 0], Xv: [[1, 1]], yv: [1] });
+  const loss: number = h.loss;
+  // @ts-expect-error: free dims must be given
+  ridgeGpuFree(gpu);
+  // @ts-expect-error: the GPU entry points are asynchronous
+  const sync: Float64Array = ridgeGpu(gpu).iterate(ridgeInputs).state.x;
+  // @ts-expect-error: a reverse-only module has no jvp
+  void bilevelGpu(gpu, { m: 2, n: 2, v: 1 }).jvp;
+  return [g, precision, tx, loss, sync];
+}
 `;
 
 /** The test programs by group, each group's files by name (unique across groups). */
@@ -356,6 +380,35 @@ describe('--emit ts', () => {
     expect([...fromTs!.gradient.theta!, ...fromTs!.gradient.lambda!, ...fromTs!.state.x!]).toEqual([...fromJs!.gradient.theta!, ...fromJs!.gradient.lambda!, ...fromJs!.state.x!]);
     expect(Math.abs(fromJs!.gradient.theta![0]!)).toBeGreaterThan(0);
   });
+
+  it('runs on the GPU: the GPU .ts module with its types stripped gives the results of the .js module on gpu.js webasm, bit for bit', async () => {
+    const dir = tempDir('phic-emit-ts-gpu-');
+    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+    type Vjp = { vjp(i: object, c: object): Promise<{ state: Record<string, Float64Array>; gradient: Record<string, Float64Array>; backend: string }>; destroy(): Promise<void> };
+    const load = async (file: string, text: string) => {
+      writeFileSync(join(dir, file), text);
+      return (await import(pathToFileURL(join(dir, file)).href)) as { create(gpu: object, dims?: object): Vjp };
+    };
+    const { source, options } = emitted['ridge_gpu_ts_free']!;
+    const js = compileSpec(source, { ...options, emit: 'js' }).files.find((f) => f.name.endsWith('.js'))!.contents;
+    const ts_ = ts.transpileModule(tsText('ridge_gpu_ts_free'), { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } }).outputText;
+    const inputs = { A: [[1, 0.5], [0, 1], [0.2, 0.1]], b: [0.3, -1, 2], theta: [0.1, 0.2], lambda: 0.5 };
+    const gpu = await createGpu('webasm');
+    try {
+      const results = [];
+      for (const [file, text] of [['ridge_gpu.js.mjs', js], ['ridge_gpu.ts.mjs', ts_]] as const) {
+        const instance = (await load(file, text)).create(gpu, { m: 3, n: 2 });
+        results.push(await instance.vjp(inputs, { x: [1, -2] }));
+        await instance.destroy();
+      }
+      const [fromJs, fromTs] = results;
+      expect(fromTs!.backend).toBe('webasm');
+      expect([...fromTs!.gradient.theta!, ...fromTs!.gradient.lambda!, ...fromTs!.state.x!]).toEqual([...fromJs!.gradient.theta!, ...fromJs!.gradient.lambda!, ...fromJs!.state.x!]);
+      expect(Math.abs(fromJs!.gradient.theta![0]!)).toBeGreaterThan(0);
+    } finally {
+      await gpu.destroy();
+    }
+  }, 60_000);
 });
 
 describe('compile() typed from a literal spec', () => {

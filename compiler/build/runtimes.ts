@@ -1,12 +1,14 @@
 // `npm run runtimes`: writes the JavaScript of each typed runtime source (runtime text that
 // generated modules carry, see compiler/codegen/runtime-typed.ts) into its committed
-// .generated.ts twin, types cut out by strip-types.ts. Run after editing a typed source; a
+// .generated.ts twin, types cut out by strip-types.ts, and the GPU host runtime's typed text
+// into codegen/gpu/runtime-gpu-typed.generated.ts (gpu-host.ts). Run after editing a typed source; a
 // test fails while a generated file is stale. Build time only: it loads `typescript`.
 
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stripTypes } from './strip-types.js';
+import { gpuHostModule } from './gpu-host.js';
 
 /** The typed sources in compiler/codegen by name, each loaded; an export NAME_TS becomes NAME in <name>.generated.ts. */
 export const TYPED_SOURCES: Readonly<Record<string, () => Promise<Readonly<Record<string, unknown>>>>> = {
@@ -33,4 +35,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     writeFileSync(path, generatedModule(source, exports));
     console.log(`wrote ${path}`);
   }
+  // the GPU host runtime's typed text, read from its sources (gpu-host.ts)
+  const path = join(ROOT, 'compiler', 'codegen', 'gpu', 'runtime-gpu-typed.generated.ts');
+  writeFileSync(path, gpuHostModule(ROOT));
+  console.log(`wrote ${path}`);
 }

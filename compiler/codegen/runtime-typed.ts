@@ -15,7 +15,7 @@ export const JS_RUNTIME_TS = `function fail(category: string, message: string, d
 }
 
 /** Copies a typed array, a nested array or a number into dest, checking shape and finiteness. */
-function toFlat(value: unknown, dest: Float64Array, what: string, shape: readonly number[]): void {
+function toFlat(value: unknown, dest: Float64Array | Float32Array, what: string, shape: readonly number[]): void {
   const size = dest.length;
   const shapeText = shape.length === 0 ? 'a number' : shape.length === 1 ? 'a vector of length ' + shape[0] : 'a ' + shape[0] + '×' + shape[1] + ' matrix';
   const put = (i: number, v: unknown) => {
@@ -49,7 +49,7 @@ function toFlat(value: unknown, dest: Float64Array, what: string, shape: readonl
 }
 
 /** Index of the first non-finite entry among the first count, or -1. */
-function nonFinite(buffer: Float64Array, count: number): number {
+function nonFinite(buffer: Float64Array | Float32Array, count: number): number {
   for (let i = 0; i < count; i++) {
     const v = buffer[i]!;
     if (v - v !== 0) return i;

@@ -10,14 +10,15 @@ import { sizeOf } from '../../lower/loop-ir.js';
 import { PhicError } from '../../errors.js';
 import { topoSort } from '../../ir/nodes.js';
 import { getOp } from '../../ops/registry.js';
-import { JS_RUNTIME } from '../runtime-js.js';
+import { JS_RUNTIME, JS_RUNTIME_TS } from '../runtime-js.js';
 import { headerLines, type HeaderInfo } from '../header.js';
 import { metaObject } from '../meta.js';
 import { kernelizeSegment, type GpuKernel, type KernelizeContext } from './kernels.js';
 import { emitKernel, type EmittedKernel } from './emit-kernel.js';
 import { foldIndex } from '../precedence.js';
 import { GPU_HELPERS } from './templates.js';
-import { GPU_RUNTIME as GPU_RUNTIME_TEXT } from './runtime-gpu.js';
+import { GPU_RUNTIME as GPU_RUNTIME_TEXT, GPU_RUNTIME_TS } from './runtime-gpu.js';
+import { typedName } from '../typed.js';
 import { topLevelNames } from '../top-level.js';
 import { buildSchedule } from '../../schedule/build.js';
 import type { EntryName, Schedule } from '../../schedule/schedule.js';
@@ -98,7 +99,8 @@ export function planKernels(plan: Plan): GpuKernelSet {
   return { kernels, segments, scalars, inline: ctx.inline, size };
 }
 
-export function emitGpuModule(plan: Plan, info: HeaderInfo): string {
+/** The module's JavaScript, or with `types` its TypeScript (the typed runtime, the tables and create() annotated). */
+export function emitGpuModule(plan: Plan, info: HeaderInfo, types = false): string {
   const { options } = plan;
   if (plan.iteration) throw new PhicError('usage', 'the GPU backend does not support the iteration index k yet: compile this map with --backend cpu');
   if (plan.model.batches) throw new PhicError('usage', 'the GPU backend does not support mini-batches (batches) yet: compile this map with --backend cpu');
@@ -116,13 +118,13 @@ export function emitGpuModule(plan: Plan, info: HeaderInfo): string {
   w.writeLine(`const K = ${options.K};`);
   w.writeLine(`const T = ${options.truncate};`);
   w.writeLine(`const BAKED = ${options.dims ? 'true' : 'false'};`).blankLine();
-  w.writeLine(`export const meta = Object.freeze(${JSON.stringify(metaObject(plan, info, { backend: 'gpu', precision: 'float32' }))});`).blankLine();
-  writeKernelTables(w, set, emitted, code);
-  writeSchedule(w, buildSchedule(plan));
-  writeBufferTables(w, plan, code);
-  w.writeLine(JS_RUNTIME).blankLine();
-  w.writeLine(GPU_RUNTIME_TEXT).blankLine();
-  writeCreate(w, plan);
+  w.writeLine(`export const ${typedName(types, 'meta', ': Meta')} = Object.freeze(${JSON.stringify(metaObject(plan, info, { backend: 'gpu', precision: 'float32' }))}${types ? ' as const' : ''});`).blankLine();
+  writeKernelTables(w, set, emitted, code, types);
+  writeSchedule(w, buildSchedule(plan), types);
+  writeBufferTables(w, plan, code, types);
+  w.writeLine(types ? JS_RUNTIME_TS : JS_RUNTIME).blankLine();
+  w.writeLine(types ? GPU_RUNTIME_TS : GPU_RUNTIME_TEXT).blankLine();
+  writeCreate(w, plan, types);
   return w.toString();
 }
 
@@ -150,16 +152,16 @@ function dimsCode(plan: Plan): DimsCode {
 }
 
 /** HELPERS, KERNELS and SEGMENTS: the kernels' helper sources, the kernels, and what each segment runs. */
-function writeKernelTables(w: CodeBlockWriter, set: GpuKernelSet, emitted: ReadonlyMap<string, EmittedKernel>, code: DimsCode): void {
+function writeKernelTables(w: CodeBlockWriter, set: GpuKernelSet, emitted: ReadonlyMap<string, EmittedKernel>, code: DimsCode, types: boolean): void {
   const { fn } = code;
   const helpers = [...new Set(set.kernels.flatMap((k) => emitted.get(k.id)!.helpers))].sort();
   w.writeLine('/** Helper functions kernels call (gpu.js translates them with the kernel). */');
-  w.writeLine('const HELPERS = {');
+  w.writeLine(`const ${typedName(types, 'HELPERS', ': Readonly<Record<string, string>>')} = {`);
   for (const h of helpers) w.writeLine(`  ${h}: \`${checkTemplate(GPU_HELPERS[h]!)}\`,`);
   w.writeLine('};').blankLine();
 
   w.writeLine('/** Kernels: the buffer each writes, entries per copy, whether it holds a copy per direction, its arguments. */');
-  w.writeLine('const KERNELS = {');
+  w.writeLine(`const ${typedName(types, 'KERNELS', ': Readonly<Record<string, KernelSpec>>')} = {`);
   for (const k of set.kernels) {
     const e = emitted.get(k.id)!;
     const loop = e.loops.length === 0 ? '0' : e.loops.length === 1 ? code.size(e.loops[0]!) : `Math.max(${[...new Set(e.loops.map(code.size))].join(', ')})`;
@@ -172,7 +174,7 @@ function writeKernelTables(w: CodeBlockWriter, set: GpuKernelSet, emitted: Reado
   w.writeLine('};').blankLine();
 
   w.writeLine('/** What each segment of one iteration runs, in order. */');
-  w.writeLine('const SEGMENTS = {');
+  w.writeLine(`const ${typedName(types, 'SEGMENTS', ': HostModule[\'SEGMENTS\']')} = {`);
   for (const [key, ids] of Object.entries(set.segments)) w.writeLine(`  ${key}: [${ids.map((id) => `'${id}'`).join(', ')}],`);
   w.writeLine('};').blankLine();
 }
@@ -181,9 +183,9 @@ function writeKernelTables(w: CodeBlockWriter, set: GpuKernelSet, emitted: Reado
 const GPU_ENTRIES: readonly EntryName[] = ['iterate', 'jvp', 'jacobianForward', 'vjp', 'jacobianReverse', 'hypergradient'];
 
 /** SCHEDULE: the schedule the CPU module prints as its drivers, as data the host runtime runs. */
-function writeSchedule(w: CodeBlockWriter, schedule: Schedule): void {
+function writeSchedule(w: CodeBlockWriter, schedule: Schedule, types: boolean): void {
   w.writeLine('/** What each entry point runs, step by step, and the sweeps the entries share (compiler/schedule/). */');
-  w.writeLine('const SCHEDULE = {');
+  w.writeLine(`const ${typedName(types, 'SCHEDULE', ': HostSchedule')} = {`);
   w.writeLine('  procedures: {');
   for (const [name, body] of Object.entries(schedule.procedures)) w.writeLine(`    ${name}: ${literal(body)},`);
   w.writeLine('  },');
@@ -201,30 +203,31 @@ function literal(x: unknown): string {
 }
 
 /** STATE, PARAMS, DATA and OUTER: the buffers of each variable and of the outer objective. */
-function writeBufferTables(w: CodeBlockWriter, plan: Plan, code: DimsCode): void {
+function writeBufferTables(w: CodeBlockWriter, plan: Plan, code: DimsCode, types: boolean): void {
   const { fn } = code;
   const q = (s: string) => `'${s}'`;
   w.writeLine('/** Buffers of the state (iterate, next, tangent, adjoint), the params and the data. */');
-  w.writeLine('const STATE = [');
+  w.writeLine(`const ${typedName(types, 'STATE', ': readonly StateSpec[]')} = [`);
   for (const s of plan.state) {
     w.writeLine(`  { name: ${q(s.name)}, current: ${q(s.current)}, next: ${q(s.next)}, dot: ${q(s.dot)}, dotNext: ${q(s.dotNext)}, bar: ${q(s.bar)}, barNext: ${q(s.barNext)}, size: ${fn(code.size(sizeOf(s.dims)))}, shape: ${code.shape(s.dims)}${s.initialFrom ? `, initialFrom: ${q(s.initialFrom)}` : ''} },`);
   }
   w.writeLine('];');
-  w.writeLine('const PARAMS = [');
+  w.writeLine(`const ${typedName(types, 'PARAMS', ': readonly ParamSpec[]')} = [`);
   for (const p of plan.params) w.writeLine(`  { name: ${q(p.name)}, value: ${q(p.value)}, dot: ${q(p.dot)}, bar: ${q(p.bar)}, size: ${fn(code.size(sizeOf(p.dims)))}, shape: ${code.shape(p.dims)} },`);
   w.writeLine('];');
-  w.writeLine('const DATA = [');
+  w.writeLine(`const ${typedName(types, 'DATA', ': readonly DataSpec[]')} = [`);
   for (const d of plan.data) w.writeLine(`  { name: ${q(d.name)}, value: ${q(d.value)}, size: ${fn(code.size(sizeOf(d.dims)))}, shape: ${code.shape(d.dims)}, outer: ${d.outer} },`);
   w.writeLine('];');
   const outer = plan.outer;
-  w.writeLine(`const OUTER = ${outer ? `{ loss: ${q(outer.loss)}, stateGradient: [${outer.stateGradient.map(q).join(', ')}], paramGradient: [${outer.paramGradient.map(q).join(', ')}] }` : 'null'};`).blankLine();
+  w.writeLine(`const ${typedName(types, 'OUTER', ': OuterSpec | null')} = ${outer ? `{ loss: ${q(outer.loss)}, stateGradient: [${outer.stateGradient.map(q).join(', ')}], paramGradient: [${outer.paramGradient.map(q).join(', ')}] }` : 'null'};`).blankLine();
 }
 
 /** create(gpu, dims, options): the dims checked (against the baked ones), then the runtime's instantiate. */
-function writeCreate(w: CodeBlockWriter, plan: Plan): void {
+function writeCreate(w: CodeBlockWriter, plan: Plan, types: boolean): void {
   const baked = plan.options.dims;
+  const t = (name: string, annotation: string) => typedName(types, name, annotation);
   w.writeLine('/** Instantiates the module on the app\'s gpu.js GPU: kernels are built on first use and reused. */');
-  w.write('export function create(gpu, dims, options) ').block(() => {
+  w.write(`export function create(${t('gpu', ': GPULike')}, ${t('dims', baked ? '?: Dims | null' : ': Dims')}, ${t('options', '?: Options')})${types ? ': Instance' : ''} `).block(() => {
     const names = plan.model.dims;
     if (baked) {
       if (names.length) w.writeLine(`// dims are baked in: ${names.map((d) => `${d} = ${baked[d]}`).join(', ')}`);
@@ -238,7 +241,14 @@ function writeCreate(w: CodeBlockWriter, plan: Plan): void {
       for (const d of names) w.writeLine(`if (!Number.isInteger(dims.${d}) || dims.${d} < 1) fail('data', 'dim ${d} must be a positive integer, got ' + dims.${d});`);
       w.writeLine(`const D = Object.freeze({ ${names.map((d) => `${d}: dims.${d}`).join(', ')} });`);
     }
-    w.writeLine('return instantiate({ K, T, BAKED, meta, HELPERS, KERNELS, SEGMENTS, SCHEDULE, STATE, PARAMS, DATA, OUTER, fail, checkKeys, toFlat, nonFinite, matrix }, gpu, D, options);');
+    const tables = '{ K, T, BAKED, meta, HELPERS, KERNELS, SEGMENTS, SCHEDULE, STATE, PARAMS, DATA, OUTER, fail, checkKeys, toFlat, nonFinite, matrix }';
+    if (!types) w.writeLine(`return instantiate(${tables}, gpu, D, options);`);
+    else {
+      // the boundary: GPULike (the public type) promises only that createKernel exists, the host
+      // declares the part of gpu.js it calls (GpuLike); instantiate checks the instance and builds
+      // the object of entry points that Instance describes
+      w.writeLine(`return instantiate(${tables}, gpu as unknown as GpuLike, D, options) as Instance;`);
+    }
   });
 }
 

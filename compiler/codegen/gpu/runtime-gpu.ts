@@ -15,6 +15,7 @@ import { destroyInstance, runHypergradient, runIterate, runJacobianForward, runJ
 import { checkFinite, flatVectors, loadInputs, loadSeeds, loadState, report, x0Vectors } from './host/inputs.js';
 import { countingExecutor, execute, runKernels, runPipeline } from './host/execute.js';
 import { checkSize, kernelFor, probe, utilityKernel } from './host/kernel-cache.js';
+import { GPU_HOST_CONSTANTS_TS, GPU_HOST_FUNCTIONS_TS, GPU_HOST_TYPES_TS } from './runtime-gpu-typed.generated.js';
 import { bound, keep, program, runIterations, runOuter, runSegment, runStep, runSteps, setBuffer } from './host/program.js';
 
 /**
@@ -47,6 +48,22 @@ export const GPU_RUNTIME = [
   '// The host runtime (compiled from phic\'s compiler/codegen/gpu/host/*.ts).',
   HOST_CONSTANTS.map(([name, value]) => `const ${name} = ${literal(value)};`).join('\n'),
   ...Object.entries(HOST_FUNCTIONS).map(([name, f]) => sourceNames(functionText(name, f))),
+].join('\n\n');
+
+/**
+ * GPU_RUNTIME for `--emit ts`: the same declarations as written in host/*.ts, typed (the types
+ * they use, the browser globals they check, the constants, the functions in the same order),
+ * from runtime-gpu-typed.generated.ts, which `npm run runtimes` reads from the sources.
+ */
+export const GPU_RUNTIME_TS = [
+  '// The host runtime (phic\'s compiler/codegen/gpu/host/*.ts).',
+  GPU_HOST_TYPES_TS,
+  GPU_HOST_CONSTANTS_TS,
+  ...Object.keys(HOST_FUNCTIONS).map((name) => {
+    const text = GPU_HOST_FUNCTIONS_TS[name];
+    if (text === undefined) throw new Error(`phic internal error: the GPU host function ${name} has no typed text (run npm run runtimes)`);
+    return text;
+  }),
 ].join('\n\n');
 
 /** A function's own source text, at column 0, indented by two spaces a level. */

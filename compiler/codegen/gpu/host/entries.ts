@@ -2,7 +2,7 @@
 // hypergradient, destroy): inputs loaded, the computation executed, results checked and shaped.
 // Embedded as source text in every GPU module: see runtime-gpu.ts for what that allows.
 
-import type { ByName, Host, Matrix } from './types.js';
+import type { ByName, Host, HostMatrix } from './types.js';
 
 // Host functions of other files, declared by type only: the generated module declares them all
 // at its top level, side by side. (An import would be a run-time binding, and test runners
@@ -53,7 +53,7 @@ export async function runJacobianForward(host: Host, inputs: ByName, x0?: ByName
   }
   const r = await execute(host, 'jacobianForward', P, arrays);
   checkFinite(m, r.values);
-  const jacobian: Record<string, Record<string, Matrix>> = {};
+  const jacobian: Record<string, Record<string, HostMatrix>> = {};
   off = 0;
   for (const p of m.PARAMS) {
     const cols = p.size(D);
@@ -95,8 +95,8 @@ export async function runJacobianReverse(host: Host, inputs: ByName, x0?: ByName
   checkFinite(m, r.values);
   // row r of a block is direction r's adjoint: of θ, and of x0 (zeros when T > 0)
   const x0Rows = x0Vectors(host, r.values, 'jacobianReverse', S);
-  const jacobian: Record<string, Record<string, Matrix>> = {};
-  const x0Jacobian: Record<string, Record<string, Matrix>> = {};
+  const jacobian: Record<string, Record<string, HostMatrix>> = {};
+  const x0Jacobian: Record<string, Record<string, HostMatrix>> = {};
   off = 0;
   for (const s of m.STATE) {
     const rows = s.size(D);

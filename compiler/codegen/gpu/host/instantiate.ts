@@ -2,7 +2,7 @@
 // and the frozen object of entry points the module's create() returns. Embedded as source text
 // in every GPU module: see runtime-gpu.ts for what that allows.
 
-import type { ByName, Dims, GpuLike, Host, HostModule, HostOptions } from './types.js';
+import type { ByName, HostDims, GpuLike, Host, HostModule, HostOptions } from './types.js';
 
 // Host functions of other files, declared by type only: the generated module declares them all
 // at its top level, side by side. (An import would be a run-time binding, and test runners
@@ -19,7 +19,7 @@ declare const runHypergradient: typeof import('./entries.js').runHypergradient;
 declare const destroyInstance: typeof import('./entries.js').destroyInstance;
 
 /** The instance: kernels are built on first use and reused; the entry points the module has. */
-export function instantiate(m: HostModule, gpu: GpuLike | null, D: Dims, options: HostOptions | null | undefined): object {
+export function instantiate(m: HostModule, gpu: GpuLike | null, D: HostDims, options: HostOptions | null | undefined): object {
   if (gpu === null || typeof gpu !== 'object' || typeof gpu.createKernel !== 'function') {
     m.fail('usage', 'create(gpu, dims) needs the app\'s gpu.js GPU instance first (new GPU({ mode }) from gpu.js)');
   }
@@ -50,7 +50,7 @@ export function instantiate(m: HostModule, gpu: GpuLike | null, D: Dims, options
 }
 
 /** The options checked against the GPU instance, and the state of a new instance. */
-export function newHost(m: HostModule, gpu: GpuLike, D: Dims, opts: HostOptions): Host {
+export function newHost(m: HostModule, gpu: GpuLike, D: HostDims, opts: HostOptions): Host {
   m.checkKeys(opts, ['requireGpu', 'executor', 'maxTextureSize'], 'options');
   const requireGpu = opts.requireGpu === true;
   const executor = opts.executor ?? 'auto';

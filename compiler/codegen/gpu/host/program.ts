@@ -5,12 +5,12 @@
 // the buffer they write. Embedded as source text in every GPU module: see runtime-gpu.ts for
 // what that allows.
 
-import type { Bound, Dims, EntryName, Executor, HostModule, SegmentKey, Step } from './types.js';
+import type { Bound, HostDims, EntryName, Executor, HostModule, SegmentKey, Step } from './types.js';
 
 /** One run of program(): the module, the dims, the executor, the live buffers by name, the tape and the results. */
 interface ProgramRun {
   readonly m: HostModule;
-  readonly D: Dims;
+  readonly D: HostDims;
   readonly ex: Executor;
   readonly count: number;
   readonly b: Record<string, unknown>;
@@ -25,7 +25,7 @@ interface ProgramRun {
 }
 
 /** The computation of `entry`: its results by key, held. */
-export function program(m: HostModule, D: Dims, entry: EntryName, count: number, ex: Executor, inputs: Readonly<Record<string, unknown>>): Record<string, unknown> {
+export function program(m: HostModule, D: HostDims, entry: EntryName, count: number, ex: Executor, inputs: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const e = m.SCHEDULE.entries[entry];
   if (e === undefined) throw new Error('phic internal error: the GPU module has no entry ' + entry);
   const run: ProgramRun = { m, D, ex, count, b: Object.create(null) as Record<string, unknown>, tape: m.STATE.map(() => []), out: {}, k: 0, from: 0, to: 0 };

@@ -4,7 +4,7 @@
 // runtime uses.
 
 /** The dims by name (D in the generated module). */
-export type Dims = Readonly<Record<string, number>>;
+export type HostDims = Readonly<Record<string, number>>;
 
 import type { Bound, EntryName, EntrySchedule, ProcedureName, SegmentKey, Step } from '../../../schedule/schedule.js';
 export type { Bound, EntryName, SegmentKey, Step };
@@ -22,9 +22,9 @@ export interface KernelSpec {
   /** Whether it holds a copy per direction. */
   readonly batched: boolean;
   /** Entries per copy. */
-  size(D: Dims): number;
+  size(D: HostDims): number;
   /** The longest loop in its source. */
-  loop(D: Dims): number;
+  loop(D: HostDims): number;
   /** The buffers it reads, in argument order. */
   readonly params: readonly string[];
   /** Keys of HELPERS it calls. */
@@ -35,8 +35,8 @@ export interface KernelSpec {
 /** A state component, a param or a data input: its user name and its size. */
 export interface Variable {
   readonly name: string;
-  size(D: Dims): number;
-  shape(D: Dims): number[];
+  size(D: HostDims): number;
+  shape(D: HostDims): number[];
 }
 
 /** The buffers of a state component: iterate, next, tangent, adjoint. */
@@ -70,7 +70,7 @@ export interface OuterSpec {
   readonly paramGradient: readonly string[];
 }
 
-export interface Matrix {
+export interface HostMatrix {
   readonly rows: number;
   readonly cols: number;
   readonly data: Float64Array;
@@ -94,7 +94,7 @@ export interface HostModule {
   checkKeys(object: unknown, allowed: readonly string[], what: string): void;
   toFlat(value: unknown, dest: Float32Array, what: string, shape: readonly number[]): void;
   nonFinite(buffer: ArrayLike<number>, count: number): number;
-  matrix(rows: number, cols: number, data: Float64Array): Matrix;
+  matrix(rows: number, cols: number, data: Float64Array): HostMatrix;
 }
 
 /** A gpu.js kernel class: gpu.Kernel, or the constructor of a built kernel. */
@@ -141,7 +141,7 @@ export type ExecutorChoice = 'auto' | 'kernels' | 'pipeline';
 export interface Host {
   readonly m: HostModule;
   readonly gpu: GpuLike;
-  readonly D: Dims;
+  readonly D: HostDims;
   readonly requireGpu: boolean;
   readonly executor: ExecutorChoice;
   readonly asyncMode: boolean;
