@@ -15,6 +15,9 @@ const CONFIGS = [
   { bake: true, kernels: 'wasm' as const },
   { bake: false, kernels: 'js' as const },
   { bake: true, kernels: 'js' as const },
+  // the implicit method (GMRES, a warm start) and checkpointed reverse mode: their own generated names
+  { bake: false, kernels: 'wasm' as const, method: 'implicit' as const, truncate: 0, warmStart: true },
+  { bake: true, kernels: 'js' as const, checkpoints: 2 },
 ];
 /** Names per spec: the tangent step grows with the names and the Jacobians run it once per parameter, so a spec's cost grows with the square of this. */
 const CHUNK = 100;
@@ -24,7 +27,7 @@ const references = new Map<string, Promise<string>>();
 
 describe('name hygiene', () => {
   it('the candidates include the generated code\'s own identifiers and every short name', () => {
-    for (const n of ['d', 'i', 'j', 'k', 'step', 'fail', 'toFlat', 'create', 'K', 'T', 'meta', 'layout', 'x_dot', 'theta_bar', 'count', 'inputs', 'tid', 'acc', 'kernels', 'threads', 'ready', 'whenReady']) expect(candidates).toContain(n);
+    for (const n of ['d', 'i', 'j', 'k', 'step', 'fail', 'toFlat', 'create', 'K', 'T', 'meta', 'layout', 'x_dot', 'theta_bar', 'count', 'inputs', 'tid', 'acc', 'kernels', 'threads', 'ready', 'whenReady', 'implicitSolve', 'symmetryCheck', 'revolve', 'binomialSplit', 'chainSteps', 'rowBlocks', 'columnBlocks']) expect(candidates).toContain(n);
     expect(candidates.length).toBeGreaterThan(3300);
   });
 

@@ -190,6 +190,9 @@ async function harvest(gpuOnly: boolean): Promise<Set<string>> {
     const configs: Partial<CompileOptions>[] = gpuOnly ? gpuConfigs : [
       ...MODES.flatMap((mode) => [{ mode }, { mode, kernels: 'js' as const }]),
       ...(dims ? MODES.map((mode) => ({ mode, dims })) : []),
+      // the implicit method's solvers and binomial checkpointing print names of their own
+      { mode: 'both', truncate: 0, method: 'implicit', warmStart: true }, { mode: 'both', truncate: 0, method: 'implicit', solver: 'cg' },
+      { mode: 'reverse', checkpoints: 2 }, { mode: 'reverse', checkpoints: 2, kernels: 'js' as const },
       ...gpuConfigs,
     ];
     for (const config of configs) {
