@@ -133,9 +133,11 @@ function checkDims(model: MapModel, dims: CompileOptions['dims']): Record<string
 
 /** A stable hash of the spec and every option that shapes the output. */
 export function specHash(value: unknown, options: CompileOptions): string {
+  const implicit = implicitOf(options);
+  const checkpoints = checkpointsOf(options);
   const canonical = (v: unknown): unknown =>
     Array.isArray(v) ? v.map(canonical) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])])) : v;
-  const text = JSON.stringify(canonical({ spec: value, mode: options.mode, K: options.K, truncate: options.truncate ?? 0, dims: options.dims ?? null, emit: options.emit ?? 'js', ...(options.backend === 'gpu' ? { backend: 'gpu' } : {}), ...(options.kernels === 'js' ? { kernels: 'js' } : {}), ...(implicitOf(options) ? { implicit: implicitOf(options) } : {}), ...(checkpointsOf(options) !== null ? { checkpoints: checkpointsOf(options) } : {}) }));
+  const text = JSON.stringify(canonical({ spec: value, mode: options.mode, K: options.K, truncate: options.truncate ?? 0, dims: options.dims ?? null, emit: options.emit ?? 'js', ...(options.backend === 'gpu' ? { backend: 'gpu' } : {}), ...(options.kernels === 'js' ? { kernels: 'js' } : {}), ...(implicit ? { implicit } : {}), ...(checkpoints !== null ? { checkpoints } : {}) }));
   return sha256Hex(text);
 }
 

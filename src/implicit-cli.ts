@@ -26,7 +26,7 @@ export function addImplicitOptions(command: Command): Command {
 }
 
 /** The implicit options given on the command line (only those given). */
-export function implicitFromCli(o: Record<string, unknown>): ImplicitCliOptions {
+export function implicitFromCli(o: { readonly [K in keyof ImplicitCliOptions]?: unknown }): ImplicitCliOptions {
   const out: ImplicitCliOptions = {};
   if (o.method !== undefined) out.method = o.method as Method;
   if (o.solver !== undefined) out.solver = o.solver as Solver;
@@ -35,9 +35,4 @@ export function implicitFromCli(o: Record<string, unknown>): ImplicitCliOptions 
   if (o.tolerance !== undefined) out.tolerance = o.tolerance as number;
   if (o.warmStart) out.warmStart = true;
   return out;
-}
-
-/** The given implicit options as compile options (those not given left out, so they take the compiler's defaults). */
-export function implicitCompileOptions(o: ImplicitCliOptions): ImplicitCliOptions {
-  return implicitFromCli(o as Record<string, unknown>);
 }

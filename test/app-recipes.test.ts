@@ -13,15 +13,10 @@ import { compile } from '../src/index.js';
 import { relativeDifference } from '../runtime/reference.js';
 import { ROOT, listDir, removeTempDirs, requireBuiltCli, tempDir } from './helpers/cli.js';
 import { BROWSER_TIMEOUT, launchChromium, serve, skipChromium, warnIfSkipped, type Browser } from './helpers/chromium.js';
+import { ridgeSpec } from '../samples/bench/ridge-spec.js';
 
-const SPEC = {
-  name: 'ridge',
-  state: { x: 'n' },
-  params: { theta: 'n' },
-  data: { A: 'm,n', b: 'm' },
-  constants: { alpha: 0.1 },
-  update: { x: "x - alpha * (A' * (A * x - b) + theta .* x)" },
-};
+/** The README's ridge map (the benchmarks' spec, α = 0.1). */
+const SPEC = ridgeSpec(0.1);
 const DIMS = { m: 5, n: 3 };
 const INPUTS = {
   theta: [0.5, 0.2, 1],

@@ -13,17 +13,12 @@ import { relativeDifference } from '../runtime/reference.js';
 import { ROOT } from './helpers/cli.js';
 import { bundleForBrowser, type Bundle } from './helpers/bundle.js';
 import { BROWSER_TIMEOUT, launchChromium, serve, skipChromium, warnIfSkipped, type Browser, type Served } from './helpers/chromium.js';
+import { ridgeSpec } from '../samples/bench/ridge-spec.js';
 
 const ENTRY = join(ROOT, 'dist', 'src', 'browser.js');
 
-const SPEC = {
-  name: 'ridge',
-  state: { x: 'n' },
-  params: { theta: 'n' },
-  data: { A: 'm,n', b: 'm' },
-  constants: { alpha: 0.1 },
-  update: { x: "x - alpha * (A' * (A * x - b) + theta .* x)" },
-};
+/** The README's ridge map (the benchmarks' spec, α = 0.1). */
+const SPEC = ridgeSpec(0.1);
 const OPTIONS = { mode: 'both', K: 60, truncate: 20 } as const;
 const DIMS = { m: 5, n: 3 };
 const INPUTS = {

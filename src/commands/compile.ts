@@ -14,7 +14,7 @@ import { usageError } from '../../compiler/errors.js';
 import { checkOutputDir, writeChangedFiles } from '../io.js';
 import { processIo, type CliIo } from '../cli-io.js';
 import type { Mode } from '../../compiler/plan.js';
-import { implicitCompileOptions, type ImplicitCliOptions } from '../implicit-cli.js';
+import { implicitFromCli, type ImplicitCliOptions } from '../implicit-cli.js';
 
 export interface CompileCommandOptions extends ImplicitCliOptions {
   map?: string;
@@ -52,7 +52,7 @@ export function compileOptions(opts: Omit<CompileCommandOptions, 'map' | 'out' |
     mode: opts.mode, K: opts.K, truncate: opts.truncate, dims: opts.dims, emit: opts.emit,
     ...(opts.backend === 'gpu' ? { backend: 'gpu' as const } : {}),
     ...(opts.kernels === 'js' ? { kernels: 'js' as const } : {}),
-    ...implicitCompileOptions(opts),
+    ...implicitFromCli(opts),
     ...(opts.checkpoints !== undefined ? { checkpoints: opts.checkpoints } : {}),
     sourceName,
   };

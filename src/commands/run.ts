@@ -6,7 +6,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { dataError, usageError } from '../../compiler/errors.js';
 import { compileSpec } from '../../compiler/pipeline.js';
-import { implicitCompileOptions, type ImplicitCliOptions } from '../implicit-cli.js';
+import { implicitFromCli, type ImplicitCliOptions } from '../implicit-cli.js';
 import { readSpecFile } from '../../compiler/spec/read-file.js';
 import { buildModel, type MapModel } from '../../compiler/model.js';
 import { importGenerated } from '../load-module.js';
@@ -78,7 +78,7 @@ export async function runCommand(specFile: string, opts: RunCommandOptions, io: 
   const compileDims = Object.fromEntries(model.dims.map((d) => [d, dims[d] ?? 1]));
   checkRunSize(model, compileDims, opts);
   const gpuBackend = opts.backend === 'gpu';
-  const result = compileSpec(source, { mode: opts.mode, K: opts.K, truncate: opts.truncate, dims: compileDims, ...(gpuBackend ? { backend: 'gpu' as const } : {}), ...implicitCompileOptions(opts) });
+  const result = compileSpec(source, { mode: opts.mode, K: opts.K, truncate: opts.truncate, dims: compileDims, ...(gpuBackend ? { backend: 'gpu' as const } : {}), ...implicitFromCli(opts) });
   const args = [inputs, x0 as Record<string, never> | undefined] as const;
   type Out = {
     state: Record<string, Float64Array>; tangent?: Record<string, Float64Array>; gradient?: Record<string, Float64Array>; x0Gradient?: Record<string, Float64Array>;

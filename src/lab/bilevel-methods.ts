@@ -6,11 +6,9 @@
 // the implicit one at x*(θ_j) at every outer step, the one-step VJPs a hypergradient ran, the
 // median wall time of one, and the instance's bufferBytes.
 
-import { compileSpec } from '../../compiler/pipeline.js';
 import type { Solver } from '../../compiler/implicit/options.js';
-import { importGenerated } from '../load-module.js';
 import { requireOuter, runOne, validateBilevelOptions, type BilevelTrace } from './bilevel.js';
-import type { LabInstance, LabProblem } from './problem.js';
+import { implicitInstance, type LabInstance, type LabProblem } from './problem.js';
 import { median } from './stats.js';
 import { markdownTable } from './output.js';
 import type { Figure } from './plot.js';
@@ -57,7 +55,7 @@ export async function compareBilevelMethods(problem: LabProblem, options: Compar
     ...(truncate > 0 ? [{ label: `unrolled, truncated (t = ${truncate}): ${budget} VJPs`, method: 'unrolled' as const, truncate, make: () => problem.instance(K, truncate, 'reverse') }] : []),
     ...(options.solvers ?? ['neumann', 'cg', 'gmres', 'bicgstab']).map((solver) => ({
       label: `implicit, ${solver}, warm-started adjoint: ≤ ${budget} VJPs`, method: solver, solverSteps: Math.max(1, budget - 1),
-      make: () => implicitInstance(problem, K, solver, Math.max(1, budget - 1)),
+      make: () => implicitInstance(problem, K, solver, Math.max(1, budget - 1), true),
     })),
   ];
   const runs: MethodRun[] = [];
@@ -88,11 +86,6 @@ export async function compareBilevelMethods(problem: LabProblem, options: Compar
     if (plan.method !== 'unrolled') inst.release();
   }
   return { K, steps, eta, truncate, runs };
-}
-
-async function implicitInstance(problem: LabProblem, K: number, solver: Solver, steps: number): Promise<LabInstance> {
-  const code = compileSpec(problem.source, { mode: 'reverse', K, dims: problem.dims, method: 'implicit', solver, solverSteps: steps, tolerance: solver === 'neumann' ? 0 : 1e-14, warmStart: true }).moduleCode;
-  return (await importGenerated<{ create(): LabInstance }>(code)).create();
 }
 
 /** The comparison as Markdown: one row per method, and the runs that stopped. */

@@ -9,7 +9,7 @@
 
 import { PhicError, dataError, specError, usageError } from '../../compiler/errors.js';
 import { denseMatrix, implicitJacobian, randomGenerator, transpose } from '../../runtime/reference.js';
-import { concat, split, type LabInstance, type LabProblem, type Named } from './problem.js';
+import { concat, numericFailure, split, type LabInstance, type LabProblem, type Named } from './problem.js';
 import { solveFixedPoint } from './fixed-point.js';
 import { distance, median, norm } from './stats.js';
 
@@ -234,16 +234,6 @@ export async function runBilevel(problem: LabProblem, options: BilevelOptions): 
     ...(warm ? { warm } : {}),
     ...(cold && warm && !cold.stopped && !warm.stopped ? { summary: summarise(cold, warm) } : {}),
   };
-}
-
-/**
- * The message of a numeric failure raised by the generated code or the implicit solve (an
- * Error named PhicError with category 'numeric'); null for anything else, which is a bug
- * and must propagate.
- */
-function numericFailure(e: unknown): string | null {
-  const err = e as Error & { category?: string };
-  return err instanceof Error && err.name === 'PhicError' && err.category === 'numeric' ? err.message : null;
 }
 
 export interface RunSettings {

@@ -7,13 +7,11 @@
 // solve), are the series; another method is one more CostMethod in the list compareAtEqualCost takes.
 
 import { performance } from 'node:perf_hooks';
-import { compileSpec } from '../../compiler/pipeline.js';
 import type { Solver } from '../../compiler/implicit/options.js';
-import { importGenerated } from '../load-module.js';
 import { randomGenerator } from '../../runtime/reference.js';
 import { minimisePhi, type Constants } from './bounds.js';
 import type { Reference } from './fixed-point.js';
-import { concat, split, type LabInstance, type LabProblem } from './problem.js';
+import { concat, implicitInstance, numericFailure, split, type LabProblem } from './problem.js';
 import { distance, median, norm, unitVector } from './stats.js';
 import type { Figure } from './plot.js';
 
@@ -115,8 +113,7 @@ export function implicitMethod(solver: Solver): CostMethod {
     run: async (ctx, e) => {
       const { problem } = ctx;
       const steps = Math.max(1, e - 1);
-      const code = compileSpec(problem.source, { mode: 'reverse', K: e, dims: problem.dims, method: 'implicit', solver, solverSteps: steps, tolerance: solver === 'neumann' ? 0 : 1e-14 }).moduleCode;
-      const inst = (await importGenerated<{ create(): LabInstance }>(code)).create();
+      const inst = await implicitInstance(problem, e, solver, steps);
       const cot = split(ctx.u, problem.model.state, problem.dims);
       let vjps = 0;
       const call = () => {
@@ -136,11 +133,6 @@ export function implicitMethod(solver: Solver): CostMethod {
 
 export const IMPLICIT_METHODS: readonly CostMethod[] = (['neumann', 'cg', 'gmres', 'bicgstab'] as const).map(implicitMethod);
 
-/** A numeric error of generated code (CG's symmetry check, a singular I − ∂ₓΦ): the method does not apply here. */
-function notApplicable(e: unknown): string | null {
-  const err = e as Error & { category?: string };
-  return err instanceof Error && err.name === 'PhicError' && err.category === 'numeric' ? err.message : null;
-}
 
 /** Every method at every budget, along one seeded unit cotangent u. */
 export async function compareAtEqualCost(
@@ -160,7 +152,8 @@ export async function compareAtEqualCost(
       try {
         points.push(await m.run(ctx, e));
       } catch (err) {
-        skipped = notApplicable(err);
+        // a numeric error of generated code (CG's symmetry check, a singular I − ∂ₓΦ): the method does not apply here
+        skipped = numericFailure(err);
         if (skipped === null) throw err;
         break;
       }

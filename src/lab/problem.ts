@@ -3,6 +3,7 @@
 // (K, t, mode) so sweeps compile each variant once.
 
 import { compileSpec } from '../../compiler/pipeline.js';
+import type { Solver } from '../../compiler/implicit/options.js';
 import { buildModel, type MapModel } from '../../compiler/model.js';
 import type { Mode } from '../../compiler/plan.js';
 import { readSpecFile } from '../../compiler/spec/read-file.js';
@@ -74,6 +75,26 @@ export function makeProblem(
     withInputs: (next, nextX0) => makeProblem(source, next, nextX0, cache, modules),
   };
   return problem;
+}
+
+/**
+ * A `--method implicit` instance of the problem (reverse mode): K steps to x_K, then the
+ * adjoint solve with at most `steps` solver products. Krylov solvers run to 1e-14 (their
+ * reported products are what they spent); Neumann runs all its steps.
+ */
+export async function implicitInstance(problem: LabProblem, K: number, solver: Solver, steps: number, warmStart = false): Promise<LabInstance> {
+  const code = compileSpec(problem.source, { mode: 'reverse', K, dims: problem.dims, method: 'implicit', solver, solverSteps: steps, tolerance: solver === 'neumann' ? 0 : 1e-14, ...(warmStart ? { warmStart } : {}) }).moduleCode;
+  return (await importGenerated<{ create(): LabInstance }>(code)).create();
+}
+
+/**
+ * The message of a numeric failure raised by the generated code or the implicit solve (an
+ * Error named PhicError with category 'numeric'); null for anything else, which is a bug
+ * and must propagate.
+ */
+export function numericFailure(e: unknown): string | null {
+  const err = e as Error & { category?: string };
+  return err instanceof Error && err.name === 'PhicError' && err.category === 'numeric' ? err.message : null;
 }
 
 /**
