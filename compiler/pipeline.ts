@@ -247,6 +247,8 @@ export function dumpStage(result: CompileResult, stage: Stage): string {
       const roots = [
         ...g.update.map((n, i) => ({ label: `${model.state[i]!.name}⁺`, node: n })),
         ...g.tangent.map((n, i) => ({ label: `${model.state[i]!.name}_dot⁺`, node: n })),
+        // along one given direction: the tangent of the reassociated step (sweep-invariants.ts)
+        ...(g.sweptTangent ?? []).map((n, i) => ({ label: `${model.state[i]!.name}_dot⁺ (one direction)`, node: n })),
         ...g.adjoint.map((n, i) => ({ label: i < model.state.length ? `${model.state[i]!.name}_bar` : `${model.params[i - model.state.length]!.name}_bar +=`, node: n })),
       ].filter((r): r is { label: string; node: NonNullable<typeof r.node> } => r.node !== null);
       return printGraph(roots);

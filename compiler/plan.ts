@@ -9,6 +9,7 @@ import { vjp } from './diff/vjp.js';
 import { topoSort, type Node } from './ir/nodes.js';
 import { invariantNodes } from './optimise/invariance.js';
 import { reassociate, type CostModel } from './optimise/reassociate.js';
+import { sweptTangent } from './optimise/sweep-invariants.js';
 import { lowerSegment as lowerUnfused, type LoweringContext, type Output, type Ref } from './lower/lower.js';
 import type { BufferDecl, Segment } from './lower/loop-ir.js';
 import type { TangentBatch } from './optimise/batch-tangents.js';
@@ -100,6 +101,11 @@ export interface Plan {
     readonly tangent?: Segment;
     /** Step and tangent step in one segment, for a single direction: loops over the same data fuse. */
     readonly forwardStep?: Segment;
+    /**
+     * Tangents of loop invariants along the given direction (Ġ = ȦᵀA + AᵀȦ), computed once per
+     * sweep before `forwardStep`, which then reads them; absent when that does not pay.
+     */
+    readonly tangentInvariants?: Segment;
     readonly adjointPrep?: Segment;
     readonly adjoint?: Segment;
     /** ℓ(x, θ) and its gradients at the current state (when the spec has an outer objective). */
@@ -114,7 +120,7 @@ export interface Plan {
   /** The symbolic derivatives the segments were lowered from (for --dump). */
   readonly derivatives: StepDerivatives;
   /** The graphs after optimisation, by stage (for --dump). */
-  readonly graphs: { readonly update: readonly Node[]; readonly tangent: readonly (Node | null)[]; readonly adjoint: readonly (Node | null)[] };
+  readonly graphs: { readonly update: readonly Node[]; readonly tangent: readonly (Node | null)[]; readonly sweptTangent?: readonly (Node | null)[]; readonly adjoint: readonly (Node | null)[] };
 }
 
 /** Cost of a multiply-add of gemm (general, symmetric AᵀA) against one of gemv, measured at 500² (kernels.wat). */
@@ -172,12 +178,27 @@ export function buildPlan(model: MapModel, options: PlanOptions, topLevel: Itera
   };
 
   const forward: Mutable<Partial<Plan['segments']>> = {};
+  let sweptGraph: readonly (Node | null)[] | undefined;
   if (wantTangent) {
     const s = shared(nonNull(tangent), 'p', withHoisted);
     if (s.outputs.length) forward.stepForTangent = lower.segment(withHoisted, segmentNames.stepForTangent, 'one iteration, also keeping the values the tangent step reads', [...stepOutputs, ...s.outputs]);
     const tangentOutputs: Output[] = tangent.map((t, i) => ({ node: t, buffer: state[i]!.dotNext, accumulate: false }));
     forward.tangent = lower.segment(s.available, segmentNames.tangentStep, 'tangent of one iteration: ẋ⁺ = ∂ₓΦ ẋ + ∂θΦ θ̇', tangentOutputs);
-    forward.forwardStep = lower.segment(withHoisted, segmentNames.forwardStep, 'one iteration and its tangent along one direction, in fused loops', [...stepOutputs, ...tangentOutputs]);
+    // one given direction: the tangent of the reassociated step, its invariants' tangents formed once per sweep, when that pays
+    const swept = options.dims && options.kernels ? sweptTangent({
+      b, update, tangent, dims: options.dims, steps: derivativeSteps, paramTangents: d.paramTangents,
+      tangentOf: new Map([...model.state.map((st, i) => [st.node.id, d.stateTangents[i]!] as const), ...model.params.map((p, i) => [p.node.id, d.paramTangents[i]!] as const)]),
+    }) : null;
+    if (swept) {
+      sweptGraph = swept.tangent;
+      const sweepRoots = nonNull(swept.tangent);
+      const once = lower.buffered(frontier(sweepRoots, (n) => swept.sweepInvariant.has(n.id), withHoisted), 's', withHoisted);
+      forward.tangentInvariants = lower.segment(withHoisted, segmentNames.tangentInvariants, 'tangents of loop invariants along the given direction, once per sweep', once.outputs);
+      const sweptOutputs: Output[] = swept.tangent.map((t, i) => ({ node: t, buffer: state[i]!.dotNext, accumulate: false }));
+      forward.forwardStep = lower.segment(once.available, segmentNames.forwardStep, 'one iteration and its tangent along the given direction, in fused loops', [...stepOutputs, ...sweptOutputs]);
+    } else {
+      forward.forwardStep = lower.segment(withHoisted, segmentNames.forwardStep, 'one iteration and its tangent along one direction, in fused loops', [...stepOutputs, ...tangentOutputs]);
+    }
   }
   const reverse: Mutable<Partial<Plan['segments']>> = {};
   if (wantAdjoint) {
@@ -199,7 +220,7 @@ export function buildPlan(model: MapModel, options: PlanOptions, topLevel: Itera
   return {
     model, options, names, dimNames: named.dimNames, state, params, data: named.data, temporaries: lower.temporaries, derivatives: d, outer: outer?.buffers,
     ...(named.iteration ? { iteration: named.iteration } : {}),
-    graphs: { update, tangent, adjoint },
+    graphs: { update, tangent, ...(sweptGraph ? { sweptTangent: sweptGraph } : {}), adjoint },
     segments: { invariants, step, ...forward, ...reverse, ...(outer ? { outerGradient: outer.segment } : {}) },
   };
 }
@@ -220,7 +241,7 @@ function planNames(model: MapModel, topLevel: Iterable<string>) {
   const paramIds = model.params.map((p) => names.fresh(p.name));
   const dataIds = [...model.data, ...model.outerData].map((v) => names.fresh(v.name));
   for (const name of [...Object.keys(model.spec.constants ?? {}), ...Object.keys(model.spec.functions ?? {})]) names.fresh(name);
-  const segmentNames = names.table(['invariants', 'step', 'stepForTangent', 'tangentStep', 'forwardStep', 'adjointPrep', 'adjointStep', 'outerGradient']);
+  const segmentNames = names.table(['invariants', 'step', 'stepForTangent', 'tangentStep', 'forwardStep', 'adjointPrep', 'adjointStep', 'outerGradient', 'tangentInvariants']);
   const state: StateBuffers[] = model.state.map((s, i) => ({
     name: s.name, dims: s.shape, current: stateIds[i]!, next: names.fresh(`${s.name}_next`), dot: names.fresh(`${s.name}_dot`),
     dotNext: names.fresh(`${s.name}_dot_next`), bar: names.fresh(`${s.name}_bar`), barNext: names.fresh(`${s.name}_bar_next`),

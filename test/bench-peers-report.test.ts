@@ -35,12 +35,16 @@ describe('the flops phic performs', () => {
     expect(ps.map((p) => p.kind).sort()).toEqual(['matvec', 'matvec', 'matvecT', 'matvecT']);
   });
 
-  it('the full forward Jacobian is one n×n·n×n product per step, and P2 keeps four m×n tangent products', () => {
+  it('the full forward Jacobian is one n×n·n×n product per step, and P2 keeps four m×n tangent products unless it forms Ġ once', () => {
     const n = 100;
     const jac = performedProducts(meta('P3', 'ridge', 'jacobian', { m: n, n }, 500), true);
     expect(jac.find((p) => p.kind === 'matmul' && p.count === 500)).toMatchObject({ m: n, n, k: n });
     const ls = performedProducts(meta('P2', 'least_squares', 'jvp', { m: 100, n: 50 }, 1000), true);
     expect(ls.filter((p) => p.m === 100 && p.n === 50 && p.kind !== 'matmul').reduce((s, p) => s + p.count, 0)).toBe(1 + 5 * 1000);
+    // with the invariants' tangents formed once per sweep: three n×n products per step, none m×n
+    const swept = performedProducts(meta('P2', 'least_squares', 'jvp', { m: 100, n: 50 }, 1000), true, true);
+    expect(swept.filter((p) => p.m === 50 && p.n === 50 && p.kind === 'matvec').reduce((s, p) => s + p.count, 0)).toBe(3 * 1000);
+    expect(swept.filter((p) => p.m === 100 && p.kind !== 'matmul').reduce((s, p) => s + p.count, 0)).toBe(1 + 2);
   });
 
   it('the tanh layer applies W̄ += δxᵀ as rank-16 products, the remainder in one more', () => {

@@ -85,7 +85,7 @@ export function emitJsModule(plan: Plan, info: HeaderInfo, types = false): strin
 
   // the segments as the drivers run them: the adjoint step with its updates deferred, when the pass deferred any
   const segs = { ...plan.segments, ...(deferred ? { adjoint: deferred.segment } : {}) };
-  const segments = [segs.invariants, segs.step, segs.stepForTangent, segs.tangent, segs.forwardStep, segs.adjointPrep, segs.adjoint, segs.outerGradient, batch?.segment].filter((seg) => seg !== undefined);
+  const segments = [segs.invariants, segs.step, segs.stepForTangent, segs.tangent, segs.forwardStep, segs.tangentInvariants, segs.adjointPrep, segs.adjoint, segs.outerGradient, batch?.segment].filter((seg) => seg !== undefined);
   const n: CreateNames = { ...plan.names.table(CREATE_NAMES), K: 'K', T: 'T' };
   const drivers = plan.names.child();
   const v: DriverLocals = drivers.table(DRIVER_LOCALS);

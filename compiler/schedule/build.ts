@@ -55,7 +55,7 @@ function procedures(plan: Plan): Schedule['procedures'] {
     idle,
     ...(seg.tangent && {
       // one given direction: the step and its tangent in fused loops, when the plan has them
-      forwardSweep: [{ kind: 'iterations', from: 'T', to: 'K', down: false, body: [
+      forwardSweep: [...(seg.tangentInvariants ? [segment('tangentInvariants')] : []), { kind: 'iterations', from: 'T', to: 'K', down: false, body: [
         ...(seg.forwardStep ? [segment('forwardStep')] : [segment(stepForTangent), { kind: 'directions', unit: null, body: [segment('tangent')] } as const]),
         ...tangentTail,
       ] }],

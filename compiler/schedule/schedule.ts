@@ -7,7 +7,7 @@
 
 /** A segment of one iteration, by the key its plan (or a plan pass) gives it. */
 export type SegmentKey =
-  | 'invariants' | 'step' | 'stepForTangent' | 'tangent' | 'forwardStep' | 'tangentBatched'
+  | 'invariants' | 'step' | 'stepForTangent' | 'tangent' | 'forwardStep' | 'tangentInvariants' | 'tangentBatched'
   | 'adjointPrep' | 'adjoint' | 'outerGradient';
 
 /** An iteration bound: a literal 0, the truncation index T, K, or the enclosing procedure's range. */

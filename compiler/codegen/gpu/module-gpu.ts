@@ -32,7 +32,7 @@ export const GPU_TOP_LEVEL: readonly string[] = [
 export const TEXTURE_SIDE_CEILING = 16384;
 
 /** The segments the GPU module runs, by the names its runtime uses. */
-const SEGMENT_KEYS = ['invariants', 'step', 'stepForTangent', 'tangent', 'forwardStep', 'adjointPrep', 'adjoint', 'outerGradient'] as const;
+const SEGMENT_KEYS = ['invariants', 'step', 'stepForTangent', 'tangent', 'forwardStep', 'tangentInvariants', 'adjointPrep', 'adjoint', 'outerGradient'] as const;
 
 export interface GpuKernelSet {
   readonly kernels: readonly GpuKernel[];
@@ -86,7 +86,7 @@ export function planKernels(plan: Plan): GpuKernelSet {
   const kernels: GpuKernel[] = [];
   const segments: Record<string, string[]> = {};
   const byKey: Record<(typeof SEGMENT_KEYS)[number], Segment | undefined> = {
-    invariants: plan.segments.invariants, step: plan.segments.step, stepForTangent: plan.segments.stepForTangent, tangent: plan.segments.tangent, forwardStep: plan.segments.forwardStep,
+    invariants: plan.segments.invariants, step: plan.segments.step, stepForTangent: plan.segments.stepForTangent, tangent: plan.segments.tangent, forwardStep: plan.segments.forwardStep, tangentInvariants: plan.segments.tangentInvariants,
     adjointPrep: plan.segments.adjointPrep, adjoint: plan.segments.adjoint, outerGradient: plan.segments.outerGradient,
   };
   for (const key of SEGMENT_KEYS) {

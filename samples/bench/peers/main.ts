@@ -214,7 +214,8 @@ function roofline(metas: readonly WorkloadMeta[], results: readonly ChildResult[
   for (const m of metas) {
     const hoisted = results.find((r) => r.workload === m.id && r.extra?.hoistedInvariants !== undefined)?.extra?.hoistedInvariants;
     if (hoisted === undefined) continue;
-    for (const { kind, m: rows, n, k } of performedProducts(m, hoisted === true)) sizes.set(shapeKey({ kind, m: rows, n, k }), { kind, m: rows, n, ...(k === undefined ? {} : { k }) });
+    const swept = results.find((r) => r.workload === m.id && r.extra?.sweptTangent !== undefined)?.extra?.sweptTangent === true;
+    for (const { kind, m: rows, n, k } of performedProducts(m, hoisted === true, swept)) sizes.set(shapeKey({ kind, m: rows, n, k }), { kind, m: rows, n, ...(k === undefined ? {} : { k }) });
   }
   if (!sizes.size) return { error: 'no phic compile report: the products phic performs are not known' };
   const sizesFile = join(dir, 'roofline-sizes.json');
@@ -348,7 +349,7 @@ async function main(): Promise<void> {
         compiled && 'error' in compiled ? { peer, workload: meta.id, status: 'failed', message: `phic compile failed: ${compiled.error}` } : runChild(peer, join(tmp, meta.id), logDir, timeoutS);
       if (compiled && !('error' in compiled)) {
         res.compileMs = compiled.compileMs;
-        res.extra = { ...(res.extra ?? {}), generatedBytes: compiled.generatedBytes, hoistedInvariants: compiled.hoistedInvariants, kernels: compiled.kernels };
+        res.extra = { ...(res.extra ?? {}), generatedBytes: compiled.generatedBytes, hoistedInvariants: compiled.hoistedInvariants, sweptTangent: compiled.sweptTangent, kernels: compiled.kernels };
       }
       res.workload = meta.id;
       results.push(res);

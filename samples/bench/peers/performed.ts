@@ -24,9 +24,10 @@ export const shapeKey = (p: { kind: string; m: number; n: number; k?: number }):
 
 /**
  * The products one call performs, given whether the module hoisted the loop invariants
- * (AᵀA, Aᵀb; Uθ for the tanh layer, which every peer computes once).
+ * (AᵀA, Aᵀb; Uθ for the tanh layer, which every peer computes once) and whether its forward
+ * sweep along one direction forms their tangents once (`swept`: Ġ = ȦᵀA + AᵀȦ, ċ = Ȧᵀb + Aᵀḃ).
  */
-export function performedProducts(meta: Pick<WorkloadMeta, 'problem' | 'derivative' | 'dims' | 'K' | 't'>, hoisted: boolean): Product[] {
+export function performedProducts(meta: Pick<WorkloadMeta, 'problem' | 'derivative' | 'dims' | 'K' | 't'>, hoisted: boolean, swept = false): Product[] {
   const { K, t } = meta;
   const live = K - t;
   if (meta.problem === 'tanh') {
@@ -51,6 +52,16 @@ export function performedProducts(meta: Pick<WorkloadMeta, 'problem' | 'derivati
   // the residual direction: G x (hoisted) or A x then Aᵀ r (not hoisted)
   const gradient = (count: number, what: string): Product[] =>
     hoisted ? [{ kind: 'matvec', m: n, n, count, what: `G ${what}` }] : [{ kind: 'matvec', m, n, count, what: `A ${what}` }, { kind: 'matvecT', m, n, count, what: `Aᵀ(A ${what})` }];
+  if (meta.problem === 'least_squares' && hoisted && swept) {
+    // forward mode, one direction: Ġ and ċ once per sweep, then G x, Ġ x and G ẋ per step
+    return [
+      ...invariants,
+      { kind: 'matmul', m: n, n: m, k: n, count: 2, what: 'Ġ = ȦᵀA + AᵀȦ (once)' },
+      { kind: 'matvecT', m, n, count: 2, what: 'ċ = Ȧᵀb + Aᵀḃ (once)' },
+      ...gradient(K, 'x'),
+      { kind: 'matvec', m: n, n, count: 2 * K, what: 'Ġ x, G ẋ (tangent)' },
+    ];
+  }
   if (meta.problem === 'least_squares') {
     // forward mode, one direction: the primal through G; the tangent Ȧᵀr + Aᵀ(Ȧx + Aẋ − ḃ) through A and Ȧ
     return [

@@ -19,6 +19,8 @@ export interface CompileReport {
   generatedBytes: number;
   /** The module computes loop invariants once per call (its invariants() is not empty). */
   hoistedInvariants: boolean;
+  /** Its one-direction forward sweep forms the tangents of the hoisted invariants once (a tangentInvariants() segment). */
+  sweptTangent: boolean;
 }
 
 async function main(): Promise<void> {
@@ -39,7 +41,7 @@ async function main(): Promise<void> {
   const plain = (await compile(spec, { ...options, kernels: 'js' })).files.find((f) => f.name.endsWith('.js'))!.contents;
   writeFileSync(join(dir, PHIC_JS_MODULE), plain);
   const kernels = [...new Set([...code.matchAll(/kernels\.(gemv|gemvT|ger|gemm)\(/g)].map((m) => m[1]!))].sort();
-  const report: CompileReport = { kernels, compileMs: { cold, warm }, generatedBytes: code.length, hoistedInvariants: !/function invariants\([^)]*\) \{\s*\}/.test(code) };
+  const report: CompileReport = { kernels, compileMs: { cold, warm }, generatedBytes: code.length, hoistedInvariants: !/function invariants\([^)]*\) \{\s*\}/.test(code), sweptTangent: /function tangentInvariants\(/.test(code) };
   writeFileSync(outFile, JSON.stringify(report, null, 1));
 }
 

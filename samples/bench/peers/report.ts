@@ -94,7 +94,8 @@ function blasUs(report: Report, p: Product, threads: 'defaultThreads' | 'oneThre
 export function rooflineOf(report: Report, w: WorkloadMeta) {
   const hoisted = get(report, w.id, 'phic')?.extra?.hoistedInvariants ?? report.results.find((r) => r.workload === w.id && r.extra?.hoistedInvariants !== undefined)?.extra?.hoistedInvariants;
   if (hoisted === undefined) return undefined;
-  const products = performedProducts(w, hoisted === true);
+  const swept = report.results.find((r) => r.workload === w.id && r.extra?.sweptTangent !== undefined)?.extra?.sweptTangent === true;
+  const products = performedProducts(w, hoisted === true, swept);
   const blasMs = (threads: 'defaultThreads' | 'oneThread') => {
     let us = 0;
     for (const p of products) {
