@@ -192,7 +192,7 @@ export function buildPlan(model: MapModel, options: PlanOptions, topLevel: Itera
     if (swept) {
       sweptGraph = swept.tangent;
       const sweepRoots = nonNull(swept.tangent);
-      const once = lower.buffered(frontier(sweepRoots, (n) => swept.sweepInvariant.has(n.id), withHoisted), 's', withHoisted);
+      const once = lower.buffered(frontier(sweepRoots, (n) => swept.sweepInvariant.has(n.id), withHoisted), 'dh', withHoisted);
       forward.tangentInvariants = lower.segment(withHoisted, segmentNames.tangentInvariants, 'tangents of loop invariants along the given direction, once per sweep', once.outputs);
       const sweptOutputs: Output[] = swept.tangent.map((t, i) => ({ node: t, buffer: state[i]!.dotNext, accumulate: false }));
       forward.forwardStep = lower.segment(once.available, segmentNames.forwardStep, 'one iteration and its tangent along the given direction, in fused loops', [...stepOutputs, ...sweptOutputs]);

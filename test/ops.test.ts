@@ -499,3 +499,47 @@ function cramer(a: Tensor, b: Tensor): Tensor {
   }
   return tensor([...b.shape], out);
 }
+
+// keepsNonFinite (registry.ts): sparse finiteness checks are sound only if a bad value in a
+// listed argument can never vanish, and the list should hold every argument that keeps one.
+describe('keepsNonFinite: the arguments through which NaN or ±Inf always reach the result', () => {
+  const BAD = [NaN, Infinity, -Infinity];
+  const OTHERS = [0, 1, -2.5, 1e308, -1e-308, 0.5, NaN, Infinity, -Infinity];
+  const combos = (k: number): number[][] => (k === 0 ? [[]] : combos(k - 1).flatMap((c) => OTHERS.map((o) => [...c, o])));
+
+  it.each(ELEMENTWISE.map(describeOp))('$name: listed arguments keep a bad value for every other argument; unlisted ones have an input that hides it', ({ op }) => {
+    const e = op as ElementwiseOp;
+    const listed = new Set(e.keepsNonFinite ?? []);
+    for (let a = 0; a < e.arity; a++) {
+      const hiding: number[][] = [];
+      for (const bad of BAD) for (const rest of combos(e.arity - 1)) {
+        const args = [...rest.slice(0, a), bad, ...rest.slice(a)];
+        if (Number.isFinite(e.scalar(...args))) hiding.push(args);
+      }
+      if (listed.has(a)) expect(hiding, `${e.name}(${hiding[0]?.join(', ')}) is finite`).toEqual([]);
+      else expect(hiding.length, `no input of ${e.name} hides a bad argument ${a}: list it in keepsNonFinite`).toBeGreaterThan(0);
+    }
+  });
+
+  it.each(STRUCTURAL.filter((o) => o.keepsNonFinite?.length).map(describeOp))('$name: a bad entry anywhere in a listed argument makes some entry of the result bad', ({ op }) => {
+    const rng = randomGenerator(op.name.length * 7 + 3);
+    const s = op as StructuralOp;
+    for (const shapes of STRUCTURAL_SHAPES[s.name]!) {
+      for (const a of s.keepsNonFinite!) {
+        const size = randomTensor(rng, shapes.args[a]!, DIMS).data.length;
+        for (let entry = 0; entry < size; entry++) {
+          for (const bad of BAD) {
+            // the other arguments hold zeros: 0 · Inf is NaN, so even they cannot hide it
+            const args = shapes.args.map((shape, i) => {
+              const t = randomTensor(rng, shape, DIMS);
+              if (i !== a) t.data.fill(0);
+              return t;
+            });
+            args[a]!.data[entry] = bad;
+            expect(Array.from(s.evaluate(args).data).some((v) => !Number.isFinite(v)), `${s.name}: entry ${entry} of argument ${a} = ${bad}`).toBe(true);
+          }
+        }
+      }
+    }
+  });
+});

@@ -48,7 +48,7 @@ export type CreateNames = Readonly<Record<(typeof CREATE_NAMES)[number], string>
 /** Locals of the driver functions (each function declares those it uses). */
 const DRIVER_LOCALS = [
   'inputs', 'x0', 'observe', 'k', 'd', 'count', 'unit', 'direction', 'cotangent', 'point', 'given', 'index', 'value', 'rows', 'cols', 'out',
-  'c', 'r', 'i', 'j', 'jacobian', 'state', 'dx', 'dtheta', 'from', 'to', 'x0Jacobian',
+  'c', 'r', 'i', 'j', 'jacobian', 'state', 'dx', 'dtheta', 'from', 'to', 'x0Jacobian', 'sparse', 'checked', 'failed', 'due',
 ] as const;
 export type DriverLocals = Readonly<Record<(typeof DRIVER_LOCALS)[number], string>>;
 

@@ -4,7 +4,7 @@
 // names with their buffers as arguments.
 
 import type { Plan } from '../plan.js';
-import type { Bound, Phase, ProcedureName, Schedule, Step } from '../schedule/schedule.js';
+import type { Bound, Carried, Phase, ProcedureName, Schedule, SparseChecks, Step } from '../schedule/schedule.js';
 import { DEFER_STEPS } from '../optimise/defer-updates.js';
 import { emitApplyNow } from './deferred-updates.js';
 import { prop, type DriverContext } from './drivers-js.js';
@@ -13,6 +13,8 @@ import { prop, type DriverContext } from './drivers-js.js';
 interface Place {
   readonly count: string;
   readonly d: string | null;
+  /** The copies sparse checks keep (emitProcedures); absent outside the procedures. */
+  readonly copies?: CheckedCopies;
 }
 
 const DOC: Readonly<Record<ProcedureName, string>> = {
@@ -31,15 +33,39 @@ export function procedureParams(ctx: DriverContext, name: ProcedureName): string
   return [p('count'), p('observe')];
 }
 
-/** Each procedure of the schedule as a function of create(). */
+/** Each procedure of the schedule as a function of create(), after the copies its sparse checks keep. */
 export function emitProcedures(ctx: DriverContext, schedule: Schedule) {
   const { w, n, v } = ctx;
-  for (const name of ['idle', 'forwardSweep', 'unitSweep', 'record', 'backwardSweep'] as const) {
+  const names = ['idle', 'forwardSweep', 'unitSweep', 'record', 'backwardSweep'] as const;
+  const sparse = names.flatMap((name) => (schedule.procedures[name] ?? []).flatMap((s) => (s.kind === 'iterations' && s.sparseChecks ? [s.sparseChecks] : [])));
+  const copies = checkedCopies(ctx, sparse);
+  for (const name of names) {
     const steps = schedule.procedures[name];
     if (!steps) continue;
     w.writeLine(`/** ${DOC[name]} */`);
-    w.write(`function ${n[name]}(${procedureParams(ctx, name).join(', ')}) `).block(() => emitSteps(ctx, steps, { count: v.count, d: null })).blankLine();
+    w.write(`function ${n[name]}(${procedureParams(ctx, name).join(', ')}) `).block(() => emitSteps(ctx, steps, { count: v.count, d: null, copies })).blankLine();
   }
+}
+
+/** Per buffer, its copy at the last sparse check (one direction's worth): the state, and the tangents or adjoints some loop carries. */
+type CheckedCopies = ReadonlyMap<string, string>;
+
+function checkedCopies(ctx: DriverContext, sparse: readonly SparseChecks[]): CheckedCopies {
+  const { w, plan, size } = ctx;
+  const copies = new Map<string, string>();
+  if (!sparse.length) return copies;
+  const carried = new Set(sparse.map((c) => c.carried));
+  w.writeLine('// the iterate (and the tangents or adjoints) at the last sparse finiteness check, where a failed check rewinds to');
+  for (const s of plan.state) {
+    const buffers = [s.current, ...(carried.has('tangents') ? [s.dot] : []), ...(carried.has('adjoints') ? [s.bar] : [])];
+    for (const b of buffers) {
+      const copy = plan.names.fresh(`${b}_checked`);
+      copies.set(b, copy);
+      w.writeLine(`const ${copy} = new Float64Array(${size(s)});`);
+    }
+  }
+  w.blankLine();
+  return copies;
 }
 
 export function emitSteps(ctx: DriverContext, steps: readonly Step[], place: Place) {
@@ -64,7 +90,10 @@ function emitStep(ctx: DriverContext, step: Step, place: Place) {
     case 'iterations': {
       const [from, to] = [bound(ctx, step.from), bound(ctx, step.to)];
       const head = step.down ? `for (let ${v.k} = ${to} - 1; ${v.k} >= ${from}; ${v.k}--) ` : `for (let ${v.k} = ${from}; ${v.k} < ${to}; ${v.k}++) `;
-      return w.write(head).block(() => (ctx.solveError ? emitGuarded(ctx, ctx.solveError, step.body, place) : emitSteps(ctx, step.body, place)));
+      const sparse = step.sparseChecks && place.copies ? sparseLoop(ctx, step, place.copies, [from, to]) : null;
+      const body = () => (sparse ? sparse.body(place) : emitSteps(ctx, step.body, place));
+      sparse?.before();
+      return w.write(head).block(() => (ctx.solveError ? emitGuarded(ctx, ctx.solveError, body) : body()));
     }
     case 'run': {
       const args = step.procedure === 'idle' ? [bound(ctx, step.from!), bound(ctx, step.to!), v.observe] : step.procedure === 'record' ? [v.observe] : [place.count, v.observe];
@@ -118,10 +147,65 @@ function emitStep(ctx: DriverContext, step: Step, place: Place) {
   }
 }
 
+/**
+ * A loop whose checks run every few steps (schedule.ts, `sparseChecks`), when the call is
+ * unobserved and has one direction. At a due step, values that are not all finite restore the
+ * copies of the last checked iterate, and an inner loop runs the same steps again from there
+ * with every check, so the usual check throws naming the same iteration. (Rewinding the loop's
+ * own k instead measured slower: V8 optimises a loop whose index the body never writes.)
+ * Otherwise the checks run every step, as in a loop without sparse checks.
+ */
+function sparseLoop(ctx: DriverContext, step: Extract<Step, { kind: 'iterations' }>, copies: CheckedCopies, [from, to]: [string, string]) {
+  const { w, plan, n, v, size } = ctx;
+  const checks = step.sparseChecks!;
+  const { sparse, checked, failed, due, k } = v;
+  const down = step.down;
+  const carriedBuffers = (what: Carried | null) => plan.state.map((s) => (what === 'tangents' ? s.dot : what === 'adjoints' ? s.bar : s.current));
+  const kept = [...carriedBuffers('state'), ...(checks.carried ? carriedBuffers(checks.carried) : [])];
+  // a state buffer is one copy long; tangents and adjoints hold `count` directions, here one
+  const states = new Set(carriedBuffers('state'));
+  const save = () => kept.forEach((b) => w.writeLine(`${copies.get(b)!}.set(${states.has(b) ? b : `${b}.subarray(0, ${copies.get(b)!}.length)`});`));
+  const checkedKinds = new Set(step.body.flatMap((s): Carried[] => (s.kind === 'check' ? [s.what] : [])));
+  const nextOf = (what: Carried) => plan.state.map((s) => `nonFinite(${what === 'state' ? s.next : what === 'tangents' ? s.dotNext : s.barNext}, ${size(s)}) < 0`);
+  const finite = [...checkedKinds].flatMap(nextOf).join(' && ');
+  const first = step.body.findIndex((s) => s.kind === 'check');
+  const last = step.body.findLastIndex((s) => s.kind === 'check' || s.kind === 'advance');
+  return {
+    before() {
+      w.writeLine(`// finiteness checked every ${checks.every} steps and at the last (optimise/finite-checks.ts), each step when observed`);
+      w.writeLine(`const ${sparse} = ${v.observe} === undefined${checks.carried ? ` && ${v.count} === 1` : ''};`);
+      w.writeLine(`let ${checked} = ${down ? `${to} - 1` : from};`);
+      w.write(`if (${sparse}) `).inlineBlock(save).newLine();
+    },
+    body(place: Place) {
+      emitSteps(ctx, step.body.slice(0, first), place);
+      w.writeLine(`const ${due} = !${sparse} || ${down ? `${checked} - ${k}` : `${k} - ${checked}`} === ${checks.every - 1} || ${k} === ${down ? from : `${to} - 1`};`);
+      w.write(`if (${due}) `).block(() => {
+        w.write(`if (${sparse} && !(${finite})) `).block(() => {
+          w.writeLine('// not finite since the last check: run those steps again, checking each');
+          kept.forEach((b) => w.writeLine(`${b}.set(${copies.get(b)!});`));
+          w.writeLine(`const ${failed} = ${k};`);
+          const head = down ? `for (let ${k} = ${checked}; ${k} >= ${failed}; ${k}--) ` : `for (let ${k} = ${checked}; ${k} <= ${failed}; ${k}++) `;
+          // (sparse checks run unobserved only)
+          w.write(head).block(() => emitSteps(ctx, step.body.filter((s) => s.kind !== 'observe'), place));
+          w.writeLine(`throw new Error('phic internal error: iteration ' + (${failed} + 1) + ' of ' + ${n.K} + ' was not finite, and finite when run again');`);
+        });
+        emitSteps(ctx, step.body.slice(first).filter((s) => s.kind === 'check'), place);
+      });
+      emitSteps(ctx, step.body.slice(first, last + 1).filter((s) => s.kind !== 'check'), place);
+      w.write(`if (${sparse} && ${due}) `).block(() => {
+        w.writeLine(`${checked} = ${k} ${down ? '-' : '+'} 1;`);
+        save();
+      });
+      emitSteps(ctx, step.body.slice(last + 1), place);
+    },
+  };
+}
+
 /** An iteration's steps in a try: an error without an iteration (a singular solve) gets this one. */
-function emitGuarded(ctx: DriverContext, error: string, body: readonly Step[], place: Place) {
+function emitGuarded(ctx: DriverContext, error: string, body: () => void) {
   const { w, v } = ctx;
-  w.write('try ').inlineBlock(() => emitSteps(ctx, body, place));
+  w.write('try ').inlineBlock(body);
   w.write(` catch (${error}) `).block(() => w.writeLine(`throw atIteration(${error}, ${v.k});`));
 }
 

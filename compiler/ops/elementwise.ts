@@ -29,12 +29,13 @@ interface ElementwiseSpec extends EmitTemplates {
   readonly domain?: ElementwiseOp['domain'];
   /** Formulas call it by name (`exp(x)`); default false (an operator, or generated only). */
   readonly callable?: boolean;
+  readonly keepsNonFinite?: readonly number[];
 }
 
 /** Defines an elementwise op in the registry; its shape rule is broadcastShapes. */
 export function elementwise(name: string, spec: ElementwiseSpec): ElementwiseOp {
-  const { arity, scalar, partials, domain = 'any', callable = false, js, gpu } = spec;
-  return defineOp({ kind: 'elementwise', name, arity, scalar, partials, domain, callable, emit: { js, gpu }, shape: broadcastShapes });
+  const { arity, scalar, partials, domain = 'any', callable = false, js, gpu, keepsNonFinite } = spec;
+  return defineOp({ kind: 'elementwise', name, arity, scalar, partials, domain, callable, emit: { js, gpu }, shape: broadcastShapes, ...(keepsNonFinite ? { keepsNonFinite } : {}) });
 }
 
 export const one = (b: Builder) => b.constant(1);
@@ -49,26 +50,26 @@ export const byMath = (fn: string) => ({ scalar: (Math as unknown as Record<stri
 
 // d(a+b) = da + db
 elementwise('add', {
-  arity: 2, scalar: (a, b) => a + b, partials: (b) => [one(b), one(b)],
+  arity: 2, keepsNonFinite: [0, 1], scalar: (a, b) => a + b, partials: (b) => [one(b), one(b)],
   js: binary('+', 'sum', true), gpu: binary('+', 'sum', true),
 });
 // d(a-b) = da - db
 elementwise('sub', {
-  arity: 2, scalar: (a, b) => a - b, partials: (b) => [one(b), b.constant(-1)],
+  arity: 2, keepsNonFinite: [0, 1], scalar: (a, b) => a - b, partials: (b) => [one(b), b.constant(-1)],
   js: binary('-', 'sum', false), gpu: binary('-', 'sum', false),
 });
 // d(ab) = b da + a db
 elementwise('mul', {
-  arity: 2, scalar: (a, b) => a * b, partials: (_b, [x, y]) => [y!, x!],
+  arity: 2, keepsNonFinite: [0, 1], scalar: (a, b) => a * b, partials: (_b, [x, y]) => [y!, x!],
   js: binary('*', 'product', true), gpu: binary('*', 'product', true),
 });
 // d(a/b) = da/b - (a/b) db/b
 elementwise('div', {
-  arity: 2, scalar: (a, b) => a / b, partials: (b, [, y], out) => [b.div(one(b), y!), b.neg(b.div(out, y!))], domain: 'nonzero',
+  arity: 2, keepsNonFinite: [0], scalar: (a, b) => a / b, partials: (b, [, y], out) => [b.div(one(b), y!), b.neg(b.div(out, y!))], domain: 'nonzero',
   js: binary('/', 'product', false), gpu: binary('/', 'product', false),
 });
 // d(-a) = -da
-elementwise('neg', { arity: 1, scalar: (a) => -a, partials: (b) => [b.constant(-1)], js: prefix('-'), gpu: prefix('-') });
+elementwise('neg', { arity: 1, keepsNonFinite: [0], scalar: (a) => -a, partials: (b) => [b.constant(-1)], js: prefix('-'), gpu: prefix('-') });
 // d(a^p) = p a^(p-1) da + a^p log(a) dp; the second term only when p varies.
 // GLSL's pow is undefined for a negative base: on the GPU, integer exponents go through
 // |a|^p with the sign put back (a^2 as a product).
@@ -87,7 +88,7 @@ elementwise('pow', {
 elementwise('exp', { arity: 1, ...byMath('exp'), partials: (_b, _a, out) => [out], callable: true });
 // d log(1 + a) = da / (1 + a); on the GPU the float32 helper (gpu.js's log1p is log(1 + a))
 elementwise('log1p', {
-  arity: 1, scalar: Math.log1p, partials: (b, [x]) => [b.div(one(b), b.add(one(b), x!))], domain: 'positive', callable: true,
+  arity: 1, keepsNonFinite: [0], scalar: Math.log1p, partials: (b, [x]) => [b.div(one(b), b.add(one(b), x!))], domain: 'positive', callable: true,
   js: math('log1p'), gpu: helper('log1p'),
 });
 // d (e^a - 1) = e^a da; on the GPU a helper, as e^a - 1 cancels for small a in float32
@@ -97,19 +98,19 @@ elementwise('expm1', {
 });
 // d a² = 2a da and d a³ = 3a² da, printed as products (simplification rewrites them so: rules.ts)
 elementwise('square', {
-  arity: 1, scalar: (a) => a * a, partials: (b, [x]) => [b.mul(b.constant(2), x!)], callable: true,
+  arity: 1, keepsNonFinite: [0], scalar: (a) => a * a, partials: (b, [x]) => [b.mul(b.constant(2), x!)], callable: true,
   js: selfProduct(2), gpu: selfProduct(2),
 });
 elementwise('cube', {
-  arity: 1, scalar: (a) => a * a * a, partials: (b, [x]) => [b.mul(b.constant(3), b.mul(x!, x!))], callable: true,
+  arity: 1, keepsNonFinite: [0], scalar: (a) => a * a * a, partials: (b, [x]) => [b.mul(b.constant(3), b.mul(x!, x!))], callable: true,
   js: selfProduct(3), gpu: selfProduct(3),
 });
 // d log(a) = da / a
-elementwise('log', { arity: 1, ...byMath('log'), partials: (b, [x]) => [b.div(one(b), x!)], domain: 'positive', callable: true });
+elementwise('log', { arity: 1, keepsNonFinite: [0], ...byMath('log'), partials: (b, [x]) => [b.div(one(b), x!)], domain: 'positive', callable: true });
 // d sqrt(a) = da / (2 sqrt(a))
-elementwise('sqrt', { arity: 1, ...byMath('sqrt'), partials: (b, _a, out) => [b.div(b.constant(0.5), out)], domain: 'positive', callable: true });
+elementwise('sqrt', { arity: 1, keepsNonFinite: [0], ...byMath('sqrt'), partials: (b, _a, out) => [b.div(b.constant(0.5), out)], domain: 'positive', callable: true });
 // d |a| = sign(a) da (a ≠ 0)
-elementwise('abs', { arity: 1, ...byMath('abs'), partials: (b, [x]) => [b.op('sign', x!)], domain: 'nonzero', callable: true });
+elementwise('abs', { arity: 1, keepsNonFinite: [0], ...byMath('abs'), partials: (b, [x]) => [b.op('sign', x!)], domain: 'nonzero', callable: true });
 // d tanh(a) = (1 - tanh(a)^2) da; on the GPU a helper (gpu.js's tanh is NaN past |a| ≈ 44)
 elementwise('tanh', {
   arity: 1, scalar: Math.tanh, partials: (b, _a, out) => [b.sub(one(b), b.mul(out, out))], callable: true,
@@ -135,6 +136,6 @@ elementwise('softplus', {
   callable: true,
 });
 // d sin(a) = cos(a) da
-elementwise('sin', { arity: 1, ...byMath('sin'), partials: (b, [x]) => [b.op('cos', x!)], callable: true });
+elementwise('sin', { arity: 1, keepsNonFinite: [0], ...byMath('sin'), partials: (b, [x]) => [b.op('cos', x!)], callable: true });
 // d cos(a) = -sin(a) da
-elementwise('cos', { arity: 1, ...byMath('cos'), partials: (b, [x]) => [b.neg(b.op('sin', x!))], callable: true });
+elementwise('cos', { arity: 1, keepsNonFinite: [0], ...byMath('cos'), partials: (b, [x]) => [b.neg(b.op('sin', x!))], callable: true });

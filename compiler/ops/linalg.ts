@@ -23,6 +23,7 @@ defineOp({
   kind: 'structural',
   multilinear: true,
   name: 'matvec',
+  keepsNonFinite: [0, 1],
   arity: 2,
   shape([m, v]) {
     expectRank(m!, 2, 'left operand of matrix-vector product');
@@ -55,6 +56,7 @@ defineOp({
   kind: 'structural',
   multilinear: true,
   name: 'matmul',
+  keepsNonFinite: [0, 1],
   arity: 2,
   shape([m, n]) {
     expectRank(m!, 2, 'left operand of matrix product');
@@ -89,6 +91,7 @@ defineOp({
   kind: 'structural',
   multilinear: true,
   name: 'transpose',
+  keepsNonFinite: [0],
   arity: 1,
   shape([m]) {
     expectRank(m!, 2, 'operand of matrix transpose');
@@ -111,6 +114,7 @@ defineOp({
   kind: 'structural',
   multilinear: true,
   name: 'sum',
+  keepsNonFinite: [0],
   arity: 1,
   shape: () => [],
   jvp: (b, _a, [dx]) => (dx ? b.sum(dx) : null),
@@ -128,6 +132,7 @@ defineOp({
   kind: 'structural',
   multilinear: true,
   name: 'dot',
+  keepsNonFinite: [0, 1],
   arity: 2,
   shape([u, v]) {
     expectRank(u!, 1, 'left operand of dot product');
@@ -150,6 +155,7 @@ defineOp({
   kind: 'structural',
   multilinear: true,
   name: 'outer',
+  keepsNonFinite: [0, 1],
   arity: 2,
   shape([u, v]) {
     expectRank(u!, 1, 'left operand of outer product');

@@ -42,6 +42,7 @@ function rowReduction(site: LoweringSite, x: Node, buffer: string, accumulate: b
 defineOp({
   kind: 'structural',
   name: 'rowsum',
+  keepsNonFinite: [0],
   arity: 1,
   multilinear: true,
   shape: ([x]) => [matrixShape(x!, 'a row sum')[0]],

@@ -17,6 +17,14 @@ export interface Tensor {
 interface OpBase {
   readonly name: string;
   readonly arity: number;
+  /**
+   * The arguments through which a non-finite value always reaches the result: NaN or ±Inf in any
+   * entry of one of them makes some entry of the result NaN or ±Inf, whatever the other arguments
+   * hold (a + Inf, 0 · Inf = NaN, Inf / Inf = NaN; not exp(−Inf) = 0, tanh(Inf) = 1, a / Inf = 0).
+   * The drivers check finiteness every few steps only where every state's bad value provably
+   * reaches the next state through such arguments (optimise/finite-checks.ts). Default: none.
+   */
+  readonly keepsNonFinite?: readonly number[];
   /** Output shape from argument shapes; throws ShapeError with a user-facing message. */
   shape(args: readonly Shape[]): Shape;
   /**

@@ -7,7 +7,8 @@
 import type { Plan } from '../plan.js';
 import { buffersOf } from '../lower/loop-ir.js';
 import { needsTranspose } from '../optimise/batch-tangents.js';
-import type { EntrySchedule, EntryName, Schedule, SegmentKey, Step } from './schedule.js';
+import { CHECK_EVERY, sparseCheckable } from '../optimise/finite-checks.js';
+import type { Carried, EntrySchedule, EntryName, Schedule, SegmentKey, Step } from './schedule.js';
 
 /** The entries whose directions are tangents; the other entries with directions carry adjoints. */
 const TANGENT_ENTRIES: ReadonlySet<EntryName> = new Set(['jvp', 'jacobianForward', 'partialX', 'partialTheta']);
@@ -18,7 +19,7 @@ const X0_ENTRIES: ReadonlySet<EntryName> = new Set(['jvp', 'vjp', 'jacobianRever
 const segment = (key: SegmentKey): Step => ({ kind: 'segment', segment: key });
 
 export function buildSchedule(plan: Plan): Schedule {
-  const schedule = { procedures: procedures(plan), entries: entries(plan) };
+  const schedule = { procedures: withSparseChecks(plan, procedures(plan)), entries: entries(plan) };
   const perStep = [...(plan.iteration ? (['iterationIndex'] as const) : []), ...(plan.data.some((d) => d.batches) ? (['loadBatch'] as const) : [])];
   return perStep.length ? withStepInputs(schedule, perStep) : schedule;
 }
@@ -35,6 +36,22 @@ function withStepInputs(schedule: Schedule, kinds: readonly ('iterationIndex' | 
   const procedures = Object.fromEntries(Object.entries(schedule.procedures).map(([name, steps]) => [name, inLoops(steps)]));
   const entries = schedule.entries.map((e) => (e.at === 'point' ? { ...e, steps: [...at(0), ...e.steps] } : e));
   return { procedures, entries };
+}
+
+/**
+ * The sweeps' loops whose every check may be sparse (optimise/finite-checks.ts), marked so; the
+ * loops of the checkpointed backward sweep (revolve) keep checking every step.
+ */
+function withSparseChecks(plan: Plan, procs: Schedule['procedures']): Schedule['procedures'] {
+  const sound = sparseCheckable(plan);
+  const mark = (step: Step): Step => {
+    if (step.kind !== 'iterations') return step;
+    const checked = new Set(step.body.flatMap((b): Carried[] => (b.kind === 'check' ? [b.what] : [])));
+    if (!checked.size || ![...checked].every((c) => sound.has(c))) return step;
+    const carried = checked.has('tangents') ? 'tangents' : checked.has('adjoints') ? 'adjoints' : null;
+    return { ...step, sparseChecks: { every: CHECK_EVERY, carried } };
+  };
+  return Object.fromEntries(Object.entries(procs).map(([name, steps]) => [name, steps.map(mark)]));
 }
 
 /** The segment the tangent step follows: the step keeping what the tangent reads, or the plain step. */

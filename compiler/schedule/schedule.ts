@@ -19,6 +19,12 @@ export type ProcedureName = 'idle' | 'record' | 'forwardSweep' | 'unitSweep' | '
 /** The buffers a step advances or checks: the iterate, the tangents or the adjoints. */
 export type Carried = 'state' | 'tangents' | 'adjoints';
 
+/** Sparse finiteness checks of an iteration loop: how often, and what a rewind restores besides the state. */
+export interface SparseChecks {
+  readonly every: number;
+  readonly carried: 'tangents' | 'adjoints' | null;
+}
+
 /** What the observer is told a call is doing. */
 export type Phase = 'idle' | 'record' | 'forward' | 'backward';
 
@@ -32,8 +38,14 @@ export type Step =
   | { readonly kind: 'directions'; readonly unit: 'params' | null; readonly body: readonly Step[] }
   /** Dense partials at a point, one column at a time: seed e_c on the `of` side, run the body, keep the column. */
   | { readonly kind: 'columns'; readonly of: 'states' | 'params'; readonly body: readonly Step[] }
-  /** k from `from` up to `to` − 1, or from `to` − 1 down to `from`. */
-  | { readonly kind: 'iterations'; readonly from: Bound; readonly to: Bound; readonly down: boolean; readonly body: readonly Step[] }
+  /**
+   * k from `from` up to `to` − 1, or from `to` − 1 down to `from`. With `sparseChecks` (where
+   * optimise/finite-checks.ts proves a bad value cannot vanish), a back end may run the body's
+   * checks every `every` steps and at the last, when the call is unobserved and has one
+   * direction: a failed check rewinds to the last checked iterate (the state and what the loop
+   * carries, kept at each check) and runs on checking every step, to name the same iteration.
+   */
+  | { readonly kind: 'iterations'; readonly from: Bound; readonly to: Bound; readonly down: boolean; readonly body: readonly Step[]; readonly sparseChecks?: SparseChecks }
   /** Run a procedure (over [from, to) when it has a range). */
   | { readonly kind: 'run'; readonly procedure: ProcedureName; readonly from?: Bound; readonly to?: Bound }
   /** Push x_k on the tape (iteration k). */

@@ -412,30 +412,95 @@ export function create(dims, options) {
     index -= 4;
   }
 
+  // the iterate (and the tangents or adjoints) at the last sparse finiteness check, where a failed check rewinds to
+  const x_checked = new Float64Array(4);
+  const x_dot_checked = new Float64Array(4);
+  const x_bar_checked = new Float64Array(4);
+
   /** Iterations from..to-1 with no derivative work. `observe`, when given, sees every iterate (live buffers). */
   function idle(from, to, observe) {
+    // finiteness checked every 16 steps and at the last (optimise/finite-checks.ts), each step when observed
+    const sparse = observe === undefined;
+    let checked = from;
+    if (sparse) {
+      x_checked.set(x);
+    }
     for (let k = from; k < to; k++) {
       step(h, h2, t, theta, x, x_next);
-      checkState(k);
+      const due = !sparse || k - checked === 15 || k === to - 1;
+      if (due) {
+        if (sparse && !(nonFinite(x_next, 4) < 0)) {
+          // not finite since the last check: run those steps again, checking each
+          x.set(x_checked);
+          const failed = k;
+          for (let k = checked; k <= failed; k++) {
+            step(h, h2, t, theta, x, x_next);
+            checkState(k);
+            advance();
+          }
+          throw new Error('phic internal error: iteration ' + (failed + 1) + ' of ' + K + ' was not finite, and finite when run again');
+        }
+        checkState(k);
+      }
       advance();
+      if (sparse && due) {
+        checked = k + 1;
+        x_checked.set(x);
+      }
       if (observe !== undefined) observe({ phase: 'idle', k: k + 1, state: { x: x } });
     }
   }
 
   /** Iterations T..K-1 with the tangents along one direction, from the seeded ẋ_T (the direction on x0 when T = 0, else 0). */
   function forwardSweep(count, observe) {
+    // finiteness checked every 16 steps and at the last (optimise/finite-checks.ts), each step when observed
+    const sparse = observe === undefined && count === 1;
+    let checked = T;
+    if (sparse) {
+      x_checked.set(x);
+      x_dot_checked.set(x_dot.subarray(0, x_dot_checked.length));
+    }
     for (let k = T; k < K; k++) {
       forwardStep(0, h, h2, t3, t4, theta, theta_dot, x, x_dot, x_dot_next, x_next);
-      checkState(k);
-      checkTangents(k, count);
+      const due = !sparse || k - checked === 15 || k === K - 1;
+      if (due) {
+        if (sparse && !(nonFinite(x_next, 4) < 0 && nonFinite(x_dot_next, 4) < 0)) {
+          // not finite since the last check: run those steps again, checking each
+          x.set(x_checked);
+          x_dot.set(x_dot_checked);
+          const failed = k;
+          for (let k = checked; k <= failed; k++) {
+            forwardStep(0, h, h2, t3, t4, theta, theta_dot, x, x_dot, x_dot_next, x_next);
+            checkState(k);
+            checkTangents(k, count);
+            advance();
+            x_dot.set(x_dot_next);
+          }
+          throw new Error('phic internal error: iteration ' + (failed + 1) + ' of ' + K + ' was not finite, and finite when run again');
+        }
+        checkState(k);
+        checkTangents(k, count);
+      }
       advance();
       x_dot.set(x_dot_next);
+      if (sparse && due) {
+        checked = k + 1;
+        x_checked.set(x);
+        x_dot_checked.set(x_dot.subarray(0, x_dot_checked.length));
+      }
       if (observe !== undefined) observe({ phase: 'forward', k: k + 1, state: { x: x }, tangent: { x: x_dot } });
     }
   }
 
   /** Iterations T..K-1 with the tangents along every unit direction e_d of θ, from ẋ_T = 0. */
   function unitSweep(count, observe) {
+    // finiteness checked every 16 steps and at the last (optimise/finite-checks.ts), each step when observed
+    const sparse = observe === undefined && count === 1;
+    let checked = T;
+    if (sparse) {
+      x_checked.set(x);
+      x_dot_checked.set(x_dot.subarray(0, x_dot_checked.length));
+    }
     for (let k = T; k < K; k++) {
       step(h, h2, t, theta, x, x_next);
       for (let d = 0; d < count; d++) {
@@ -443,34 +508,116 @@ export function create(dims, options) {
         setParamDirection(d, 1);
         tangentStep(d, h, t2, theta, theta_dot, x, x_dot, x_dot_next);
       }
-      checkState(k);
-      checkTangents(k, count);
+      const due = !sparse || k - checked === 15 || k === K - 1;
+      if (due) {
+        if (sparse && !(nonFinite(x_next, 4) < 0 && nonFinite(x_dot_next, 4) < 0)) {
+          // not finite since the last check: run those steps again, checking each
+          x.set(x_checked);
+          x_dot.set(x_dot_checked);
+          const failed = k;
+          for (let k = checked; k <= failed; k++) {
+            step(h, h2, t, theta, x, x_next);
+            for (let d = 0; d < count; d++) {
+              setParamDirection(d === 0 ? count - 1 : d - 1, 0);
+              setParamDirection(d, 1);
+              tangentStep(d, h, t2, theta, theta_dot, x, x_dot, x_dot_next);
+            }
+            checkState(k);
+            checkTangents(k, count);
+            advance();
+            x_dot.set(x_dot_next);
+          }
+          throw new Error('phic internal error: iteration ' + (failed + 1) + ' of ' + K + ' was not finite, and finite when run again');
+        }
+        checkState(k);
+        checkTangents(k, count);
+      }
       advance();
       x_dot.set(x_dot_next);
+      if (sparse && due) {
+        checked = k + 1;
+        x_checked.set(x);
+        x_dot_checked.set(x_dot.subarray(0, x_dot_checked.length));
+      }
       if (observe !== undefined) observe({ phase: 'forward', k: k + 1, state: { x: x }, tangent: { x: x_dot } });
     }
   }
 
   /** Iterations T..K-1, each input state pushed on the tape. */
   function record(observe) {
+    // finiteness checked every 16 steps and at the last (optimise/finite-checks.ts), each step when observed
+    const sparse = observe === undefined;
+    let checked = T;
+    if (sparse) {
+      x_checked.set(x);
+    }
     for (let k = T; k < K; k++) {
       x_tape.set(x, (k - T) * 4);
       step(h, h2, t, theta, x, x_next);
-      checkState(k);
+      const due = !sparse || k - checked === 15 || k === K - 1;
+      if (due) {
+        if (sparse && !(nonFinite(x_next, 4) < 0)) {
+          // not finite since the last check: run those steps again, checking each
+          x.set(x_checked);
+          const failed = k;
+          for (let k = checked; k <= failed; k++) {
+            x_tape.set(x, (k - T) * 4);
+            step(h, h2, t, theta, x, x_next);
+            checkState(k);
+            advance();
+          }
+          throw new Error('phic internal error: iteration ' + (failed + 1) + ' of ' + K + ' was not finite, and finite when run again');
+        }
+        checkState(k);
+      }
       advance();
+      if (sparse && due) {
+        checked = k + 1;
+        x_checked.set(x);
+      }
       if (observe !== undefined) observe({ phase: 'record', k: k + 1, state: { x: x } });
     }
   }
 
   /** The backward sweep from K down to T over the taped states. */
   function backwardSweep(count, observe) {
+    // finiteness checked every 16 steps and at the last (optimise/finite-checks.ts), each step when observed
+    const sparse = observe === undefined && count === 1;
+    let checked = K - 1;
+    if (sparse) {
+      x_checked.set(x);
+      x_bar_checked.set(x_bar.subarray(0, x_bar_checked.length));
+    }
     for (let k = K - 1; k >= T; k--) {
       const at_x = (k - T) * 4;
       for (let i = 0; i < 4; i++) x[i] = x_tape[at_x + i];
       adjointPrep();
       for (let d = 0; d < count; d++) adjointStep(d, h, t5, t6, theta, theta_bar, x, x_bar, x_bar_next);
-      checkAdjoints(k, count);
+      const due = !sparse || checked - k === 15 || k === T;
+      if (due) {
+        if (sparse && !(nonFinite(x_bar_next, 4) < 0)) {
+          // not finite since the last check: run those steps again, checking each
+          x.set(x_checked);
+          x_bar.set(x_bar_checked);
+          const failed = k;
+          for (let k = checked; k >= failed; k--) {
+            const at_x2 = (k - T) * 4;
+            for (let i = 0; i < 4; i++) x[i] = x_tape[at_x2 + i];
+            adjointPrep();
+            for (let d = 0; d < count; d++) adjointStep(d, h, t5, t6, theta, theta_bar, x, x_bar, x_bar_next);
+            checkAdjoints(k, count);
+            x_bar.set(x_bar_next);
+          }
+          throw new Error('phic internal error: iteration ' + (failed + 1) + ' of ' + K + ' was not finite, and finite when run again');
+        }
+        checkAdjoints(k, count);
+      }
       x_bar.set(x_bar_next);
+      if (sparse && due) {
+        checked = k - 1;
+        x_checked.set(x);
+        x_bar_checked.set(x_bar.subarray(0, x_bar_checked.length));
+      }
       if (observe !== undefined) observe({ phase: 'backward', k, adjoint: { x: x_bar }, gradient: { theta: theta_bar } });
     }
   }

@@ -629,6 +629,10 @@ export function create(dims, options) {
     theta_bar.fill(0);
   }
 
+  // the iterate (and the tangents or adjoints) at the last sparse finiteness check, where a failed check rewinds to
+  const x_checked = new Float64Array(n);
+  const x_bar_checked = new Float64Array(n);
+
   /** Iterations from..to-1 with no derivative work. `observe`, when given, sees every iterate (live buffers). */
   function idle(from, to, observe) {
     for (let k = from; k < to; k++) {
@@ -652,6 +656,13 @@ export function create(dims, options) {
 
   /** The backward sweep from K down to T over the taped states. */
   function backwardSweep(count, observe) {
+    // finiteness checked every 16 steps and at the last (optimise/finite-checks.ts), each step when observed
+    const sparse = observe === undefined && count === 1;
+    let checked = K - 1;
+    if (sparse) {
+      x_checked.set(x);
+      x_bar_checked.set(x_bar.subarray(0, x_bar_checked.length));
+    }
     for (let k = K - 1; k >= T; k--) {
       // x_{k+1}, which the adjoint reads instead of recomputing Φ(x_k): x_K, then the entry restored one step ago
       x_next.set(x);
@@ -659,8 +670,33 @@ export function create(dims, options) {
       for (let i = 0; i < n; i++) x[i] = x_tape[at_x + i];
       adjointPrep(q, x_next);
       for (let d = 0; d < count; d++) adjointStep(d, U, W, q, t2, theta_bar, x_bar, x_bar_next);
-      checkAdjoints(k, count);
+      const due = !sparse || checked - k === 15 || k === T;
+      if (due) {
+        if (sparse && !(nonFinite(x_bar_next, n) < 0)) {
+          // not finite since the last check: run those steps again, checking each
+          x.set(x_checked);
+          x_bar.set(x_bar_checked);
+          const failed = k;
+          for (let k = checked; k >= failed; k--) {
+            // x_{k+1}, which the adjoint reads instead of recomputing Φ(x_k): x_K, then the entry restored one step ago
+            x_next.set(x);
+            const at_x2 = (k - T) * n;
+            for (let i = 0; i < n; i++) x[i] = x_tape[at_x2 + i];
+            adjointPrep(q, x_next);
+            for (let d = 0; d < count; d++) adjointStep(d, U, W, q, t2, theta_bar, x_bar, x_bar_next);
+            checkAdjoints(k, count);
+            x_bar.set(x_bar_next);
+          }
+          throw new Error('phic internal error: iteration ' + (failed + 1) + ' of ' + K + ' was not finite, and finite when run again');
+        }
+        checkAdjoints(k, count);
+      }
       x_bar.set(x_bar_next);
+      if (sparse && due) {
+        checked = k - 1;
+        x_checked.set(x);
+        x_bar_checked.set(x_bar.subarray(0, x_bar_checked.length));
+      }
       if (observe !== undefined) observe({ phase: 'backward', k, adjoint: { x: x_bar }, gradient: { theta: theta_bar } });
     }
   }

@@ -203,6 +203,11 @@ async function harvest(gpuOnly: boolean): Promise<Set<string>> {
       }
     }
   }
+  // forward mode over hoisted invariants needs baked dims and a long enough sweep to pay: least squares in (A, b)
+  if (!gpuOnly) {
+    const leastSquares = await readSpecFile(join(ROOT, 'samples', 'least_squares', 'least_squares.phi.ts'));
+    identifiersOf(compileSpec(leastSquares, { mode: 'both', K: 40, truncate: 0, dims: { m: 8, n: 4 } } as CompileOptions).moduleCode, found);
+  }
   return found;
 }
 
