@@ -261,13 +261,15 @@ describe('kernel calls split over worker threads', () => {
    * The threaded kernels (two threads) over exports that count the parts the main thread runs;
    * the workers count theirs in workerParts(). Which thread ran which part is not asked.
    */
-  function countingKernels(crowded: (() => boolean) | null = null) {
+  function countingKernels(crowded: (() => boolean) | null = null, slowPartMs = 0) {
     const module = new WebAssembly.Module(Buffer.from(runtime.KERNELS_WASM_SHARED, 'base64'));
     const memory = new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true });
     const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
     const mainParts: { kernel: string; args: number[] }[] = [];
     const counting = Object.fromEntries((['gemv', 'gemvT', 'ger', 'gemm'] as const).map((name) => [name, (...args: number[]) => {
       mainParts.push({ kernel: name, args });
+      // a part of a split gemv (fewer rows than 200) made slow: splitting never pays
+      if (slowPartMs && name === 'gemv' && args[4]! < 200) for (const end = performance.now() + slowPartMs; performance.now() < end; );
       (exports[name] as (...x: number[]) => void)(...args);
     }])) as unknown as KernelExports;
     return { threaded: runtime.threadedKernels(counting, module, memory, 2, crowded), mainParts };
@@ -344,6 +346,26 @@ describe('kernel calls split over worker threads', () => {
       mainParts.length = 0;
       threaded.gemv(MATRIX, 800, VECTOR, OUTPUT, 100, 800);
       expect(mainParts.every((p) => p.args[4]! < 100)).toBe(true);
+    } finally {
+      threaded.release();
+    }
+  }, HOOK_TIMEOUT_MS);
+
+  it('adaptive where splits keep losing: each try of splitting that loses doubles the interval to the next', async () => {
+    const { threaded, mainParts } = countingKernels(() => false, 1);
+    try {
+      await threaded.whenReady();
+      const calls = 4000;
+      let split = 0;
+      for (let i = 0; i < calls; i++) {
+        mainParts.length = 0;
+        threaded.gemv(MATRIX, 200, VECTOR, OUTPUT, 200, 200);
+        if (mainParts.some((p) => p.args[4]! < 200)) split++;
+      }
+      // three first splits, then bursts of four at about 256, 768, 1792 and 3840 calls (one in
+      // 256 without the doubling would be fifteen bursts, 60 split calls)
+      expect(split).toBeGreaterThanOrEqual(3 + 4);
+      expect(split).toBeLessThanOrEqual(3 + 4 * 4);
     } finally {
       threaded.release();
     }

@@ -143,8 +143,14 @@ const RELAXED_SIMD_PROBE = Uint8Array.of(0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 9
 const PARALLEL_MIN_WORK = 32768;
 /** Parts per thread a split call is cut into: a late or descheduled thread holds up one small part. */
 const PARTS_PER_THREAD = 4;
-/** One call in this many tries the way that has been slower (split: a burst of SPLIT_BURST calls), so the choice follows a changing load. */
+/**
+ * One call in this many tries the way that has been slower (split: a burst of SPLIT_BURST calls),
+ * so the choice follows a changing load. Each burst that finds splitting still slower doubles the
+ * interval, up to EXPLORE_MOST: on a machine where splits keep losing (its cores busy with other
+ * work), the bursts' cost falls towards nothing instead of staying one burst in EXPLORE_EVERY.
+ */
 const EXPLORE_EVERY = 256;
+const EXPLORE_MOST = 16384;
 const SPLIT_BURST = 4;
 /** A call is split only where split calls took less than this fraction of the time of whole ones. */
 const SPLIT_MARGIN = 0.85;
@@ -372,11 +378,16 @@ function threadedKernels(k, module, memory, threads, crowded = null) {
     }
     const key = kernel * 64 + Math.floor(Math.log2(work));
     let t = timings.get(key);
-    if (t === undefined) timings.set(key, (t = { whole: Infinity, split: Infinity, wholeRuns: 0, splitRuns: 0, calls: 0, burst: 0 }));
+    if (t === undefined) timings.set(key, (t = { whole: Infinity, split: Infinity, wholeRuns: 0, splitRuns: 0, calls: 0, burst: 0, interval: EXPLORE_EVERY, next: EXPLORE_EVERY }));
     t.calls++;
     // split only when clearly faster: a wrong split costs more than a wrong whole call
     const faster = t.split < SPLIT_MARGIN * t.whole;
-    const explore = t.splitRuns >= 3 && t.wholeRuns >= 3 && t.calls % EXPLORE_EVERY === 0;
+    const explore = t.splitRuns >= 3 && t.wholeRuns >= 3 && t.calls >= t.next;
+    if (explore) {
+      // whole calls winning again and again: explore less often; a change of way: as often as at first
+      t.interval = faster ? EXPLORE_EVERY : Math.min(EXPLORE_MOST, t.interval * 2);
+      t.next = t.calls + t.interval;
+    }
     // trying splits again: a burst of them, the first not timed (its workers were asleep, which
     // split calls in a row are not)
     if (explore && !faster) t.burst = SPLIT_BURST;
