@@ -54,6 +54,7 @@ interface Runtime {
   instantiateKernels(threads: number): RuntimeKernels;
   threadedKernels(k: KernelExports, module: WebAssembly.Module, memory: WebAssembly.Memory, threads: number, crowded?: (() => boolean) | null): RuntimeKernels;
   kernelThreadsCommon(): ThreadsCommon;
+  splitPolicy(): { choose(key: number): boolean; record(key: number, split: boolean, perWork: number): void };
   KERNELS_WASM_SHARED: string;
   PARTS_PER_THREAD: number;
 }
@@ -61,7 +62,7 @@ interface Runtime {
 /** The kernels' runtime as a generated module holds it, made importable on its own. */
 async function importRuntime(): Promise<Runtime> {
   const file = join(mkdtempSync(join(tmpdir(), 'phic-threads-')), 'kernels.mjs');
-  writeFileSync(file, `function fail(category, message) { throw new Error(category + ': ' + message); }\n${KERNELS_RUNTIME}\nexport { instantiateKernels, threadedKernels, kernelThreadsCommon, KERNELS_WASM_SHARED, PARTS_PER_THREAD };\n`);
+  writeFileSync(file, `function fail(category, message) { throw new Error(category + ': ' + message); }\n${KERNELS_RUNTIME}\nexport { instantiateKernels, threadedKernels, kernelThreadsCommon, splitPolicy, KERNELS_WASM_SHARED, PARTS_PER_THREAD };\n`);
   return (await import(pathToFileURL(file).href)) as Runtime;
 }
 
@@ -261,15 +262,13 @@ describe('kernel calls split over worker threads', () => {
    * The threaded kernels (two threads) over exports that count the parts the main thread runs;
    * the workers count theirs in workerParts(). Which thread ran which part is not asked.
    */
-  function countingKernels(crowded: (() => boolean) | null = null, slowPartMs = 0) {
+  function countingKernels(crowded: (() => boolean) | null = null) {
     const module = new WebAssembly.Module(Buffer.from(runtime.KERNELS_WASM_SHARED, 'base64'));
     const memory = new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true });
     const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
     const mainParts: { kernel: string; args: number[] }[] = [];
     const counting = Object.fromEntries((['gemv', 'gemvT', 'ger', 'gemm'] as const).map((name) => [name, (...args: number[]) => {
       mainParts.push({ kernel: name, args });
-      // a part of a split gemv (fewer rows than 200) made slow: splitting never pays
-      if (slowPartMs && name === 'gemv' && args[4]! < 200) for (const end = performance.now() + slowPartMs; performance.now() < end; );
       (exports[name] as (...x: number[]) => void)(...args);
     }])) as unknown as KernelExports;
     return { threaded: runtime.threadedKernels(counting, module, memory, 2, crowded), mainParts };
@@ -351,25 +350,27 @@ describe('kernel calls split over worker threads', () => {
     }
   }, HOOK_TIMEOUT_MS);
 
-  it('adaptive where splits keep losing: each try of splitting that loses doubles the interval to the next', async () => {
-    const { threaded, mainParts } = countingKernels(() => false, 1);
-    try {
-      await threaded.whenReady();
-      const calls = 4000;
+  it('adaptive where splits keep losing: each try of splitting that loses doubles the interval to the next; a win brings it back', () => {
+    const policy = runtime.splitPolicy();
+    const calls = (count: number, splitMs: number, wholeMs: number) => {
       let split = 0;
-      for (let i = 0; i < calls; i++) {
-        mainParts.length = 0;
-        threaded.gemv(MATRIX, 200, VECTOR, OUTPUT, 200, 200);
-        if (mainParts.some((p) => p.args[4]! < 200)) split++;
+      for (let i = 0; i < count; i++) {
+        const s = policy.choose(7);
+        policy.record(7, s, s ? splitMs : wholeMs);
+        if (s) split++;
       }
-      // three first splits, then bursts of four at about 256, 768, 1792 and 3840 calls (one in
-      // 256 without the doubling would be fifteen bursts, 60 split calls)
-      expect(split).toBeGreaterThanOrEqual(3 + 4);
-      expect(split).toBeLessThanOrEqual(3 + 4 * 4);
-    } finally {
-      threaded.release();
-    }
-  }, HOOK_TIMEOUT_MS);
+      return split;
+    };
+    // three first splits, then bursts of four at calls 256, 768, 1792 and 3840 (one burst every
+    // 256 calls without the doubling: fifteen, 63 split calls)
+    expect(calls(4000, 10, 1)).toBe(3 + 4 * 4);
+    // the bursts have grown to one in 4096 calls apart; splitting turns ten times faster than the
+    // whole calls: the next burst finds it, and from then on calls are split
+    const later = calls(8000, 0.1, 1);
+    expect(later).toBeGreaterThan(8000 - 4096 - 300);
+    // once split calls win, a whole call is tried one in 256 (the interval back at its start)
+    expect(calls(2560, 0.1, 1)).toBe(2560 - 10);
+  });
 
   it('adaptive on a crowded machine: every call runs whole on the main thread, and splits again once it is not crowded', async () => {
     let crowded = true;

@@ -290,6 +290,58 @@ function kernelThreadsCommon() {
 }
 
 /**
+ * The adaptive choice between a split and a whole call, per kernel and power of two of the work
+ * (the key). It keeps milliseconds per multiply-add of each way as a decaying minimum (a call
+ * slowed by other work on the machine does not count against its way; a lasting slowdown raises
+ * the estimate by SLOWER_EACH_RUN per run). A minimum compares the ways at their best, so on a
+ * machine crowded with other work, where two threads win only by taking more of the cores from
+ * it, calls stay whole: never much slower than { threads: 1 }, the default's promise (a mean was
+ * measured too heavy-tailed to decide on). choose() says whether to split the next call of a
+ * key; record() takes its time.
+ */
+function splitPolicy() {
+  const timings = new Map();
+  return {
+    choose(key) {
+      let t = timings.get(key);
+      if (t === undefined) timings.set(key, (t = { whole: Infinity, split: Infinity, wholeRuns: 0, splitRuns: 0, calls: 0, burst: 0, cold: false, interval: EXPLORE_EVERY, next: EXPLORE_EVERY, faster: false }));
+      t.calls++;
+      // split only when clearly faster: a wrong split costs more than a wrong whole call
+      const faster = t.split < SPLIT_MARGIN * t.whole;
+      if (faster !== t.faster) {
+        // the faster way changed: try the other one again as often as at first
+        t.faster = faster;
+        t.interval = EXPLORE_EVERY;
+        t.next = t.calls + EXPLORE_EVERY;
+      }
+      const explore = t.splitRuns >= 3 && t.wholeRuns >= 3 && t.calls >= t.next;
+      if (explore) {
+        // whole calls winning again and again: explore less often; a change of way: as often as at first
+        t.interval = faster ? EXPLORE_EVERY : Math.min(EXPLORE_MOST, t.interval * 2);
+        t.next = t.calls + t.interval;
+      }
+      // trying splits again: a burst of them, the first not timed (its workers were asleep, which
+      // split calls in a row are not)
+      if (explore && !faster) t.burst = SPLIT_BURST;
+      t.cold = t.burst === SPLIT_BURST;
+      const splitNow = t.burst > 0 || (t.splitRuns < 3 ? true : t.wholeRuns < 3 ? false : explore ? !faster : faster);
+      if (t.burst > 0) t.burst--;
+      return splitNow;
+    },
+    record(key, split, perWork) {
+      const t = timings.get(key);
+      if (split) {
+        if (!t.cold) t.split = Math.min(perWork, t.split * SLOWER_EACH_RUN);
+        t.splitRuns++;
+      } else {
+        t.whole = Math.min(perWork, t.whole * SLOWER_EACH_RUN);
+        t.wholeRuns++;
+      }
+    },
+  };
+}
+
+/**
  * The kernels with calls of at least PARALLEL_MIN_WORK multiply-adds split over `threads`
  * threads (with `crowded`, a function: only while splitting has been the faster here and
  * crowded() is false; the default thread count passes machineCrowded). The workers start at
@@ -356,15 +408,7 @@ function threadedKernels(k, module, memory, threads, crowded = null) {
     if (Atomics.exchange(c, FAILED, 0) === 1) throw new Error('phic: the SIMD kernel ' + Object.keys(KERNEL_IDS)[kernel] + ' failed in a part of a split call; create(dims, { threads: 1 }) runs without worker threads');
     return true;
   }
-  /**
-   * Per kernel and power of two of the work: milliseconds per multiply-add, whole and split, as
-   * a decaying minimum (a call slowed by other work on the machine does not count against its
-   * way; a lasting slowdown raises the estimate by SLOWER_EACH_RUN per run), and the calls. A
-   * minimum compares the ways at their best, so on a machine crowded with other work, where two
-   * threads win only by taking more of the cores from it, calls stay whole: never much slower
-   * than { threads: 1 }, the default's promise (a mean was measured too heavy-tailed to decide on).
-   */
-  const timings = new Map();
+  const policy = splitPolicy();
   /** Runs a large call split or whole, whichever has been faster for its kernel and size (adaptive only). */
   function run(kernel, work, args, whole) {
     if (crowded === null) {
@@ -377,33 +421,10 @@ function threadedKernels(k, module, memory, threads, crowded = null) {
       return;
     }
     const key = kernel * 64 + Math.floor(Math.log2(work));
-    let t = timings.get(key);
-    if (t === undefined) timings.set(key, (t = { whole: Infinity, split: Infinity, wholeRuns: 0, splitRuns: 0, calls: 0, burst: 0, interval: EXPLORE_EVERY, next: EXPLORE_EVERY }));
-    t.calls++;
-    // split only when clearly faster: a wrong split costs more than a wrong whole call
-    const faster = t.split < SPLIT_MARGIN * t.whole;
-    const explore = t.splitRuns >= 3 && t.wholeRuns >= 3 && t.calls >= t.next;
-    if (explore) {
-      // whole calls winning again and again: explore less often; a change of way: as often as at first
-      t.interval = faster ? EXPLORE_EVERY : Math.min(EXPLORE_MOST, t.interval * 2);
-      t.next = t.calls + t.interval;
-    }
-    // trying splits again: a burst of them, the first not timed (its workers were asleep, which
-    // split calls in a row are not)
-    if (explore && !faster) t.burst = SPLIT_BURST;
-    const cold = t.burst === SPLIT_BURST;
-    const splitNow = t.burst > 0 || (t.splitRuns < 3 ? true : t.wholeRuns < 3 ? false : explore ? !faster : faster);
-    if (t.burst > 0) t.burst--;
+    const splitNow = policy.choose(key);
     const t0 = performance.now();
     if (!splitNow || !split(kernel, args)) whole();
-    const perWork = (performance.now() - t0) / work;
-    if (splitNow) {
-      if (!cold) t.split = Math.min(perWork, t.split * SLOWER_EACH_RUN);
-      t.splitRuns++;
-    } else {
-      t.whole = Math.min(perWork, t.whole * SLOWER_EACH_RUN);
-      t.wholeRuns++;
-    }
+    policy.record(key, splitNow, (performance.now() - t0) / work);
   }
   function release() {
     for (const worker of workers ?? []) worker.terminate();
