@@ -350,7 +350,7 @@ describe('kernel calls split over worker threads', () => {
     }
   }, HOOK_TIMEOUT_MS);
 
-  it('adaptive where splits keep losing: each try of splitting that loses doubles the interval to the next; a win brings it back', () => {
+  it('adaptive where splits keep losing: each try of splitting that loses doubles the interval to the next; once splits win, a whole call is tried one in 256', () => {
     const policy = runtime.splitPolicy();
     const calls = (count: number, splitMs: number, wholeMs: number) => {
       let split = 0;
@@ -364,11 +364,11 @@ describe('kernel calls split over worker threads', () => {
     // three first splits, then bursts of four at calls 256, 768, 1792 and 3840 (one burst every
     // 256 calls without the doubling: fifteen, 63 split calls)
     expect(calls(4000, 10, 1)).toBe(3 + 4 * 4);
-    // the bursts have grown to one in 4096 calls apart; splitting turns ten times faster than the
-    // whole calls: the next burst finds it, and from then on calls are split
-    const later = calls(8000, 0.1, 1);
-    expect(later).toBeGreaterThan(8000 - 4096 - 300);
-    // once split calls win, a whole call is tried one in 256 (the interval back at its start)
+    // the next burst is 8192 calls away; splitting turns ten times faster than the whole calls:
+    // that burst finds it, and from then on calls are split
+    const later = calls(12000, 0.1, 1);
+    expect(later).toBeGreaterThan(12000 - 8192 - 300);
+    // while split calls win, a whole call is tried one in 256
     expect(calls(2560, 0.1, 1)).toBe(2560 - 10);
   });
 

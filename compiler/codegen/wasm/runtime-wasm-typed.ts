@@ -36,8 +36,15 @@ declare const performance: { now(): number };
 /** What the worker threads use of Node, through process.getBuiltinModule where there is one. */
 interface NodeGlobal {
   process?: {
-    getBuiltinModule?: ((id: 'node:os') => { availableParallelism(): number; loadavg(): number[] }) & ((id: 'node:worker_threads') => { Worker: new (source: string, options: { eval: true; workerData: unknown }) => NodeWorker });
+    getBuiltinModule?: ((id: 'node:os') => NodeOs) & ((id: 'node:worker_threads') => { Worker: new (source: string, options: { eval: true; workerData: unknown }) => NodeWorker });
+    cpuUsage?(): { user: number; system: number };
   };
+}
+
+interface NodeOs {
+  availableParallelism(): number;
+  loadavg(): number[];
+  cpus(): { times: { user: number; nice: number; sys: number; irq: number } }[];
 }`;
 
 /** Splitting large kernel calls over worker threads (runtime-threads.ts). */
@@ -61,20 +68,37 @@ const SLOWER_EACH_RUN = 1.01;
 /** Spins (a few microseconds) before the main thread sleeps until a split call's last part is done. */
 const MAIN_SPINS = 2000;
 
+/** Other processes' share of the machine's cores above which it counts as crowded. */
+const OTHERS_CROWD = 0.25;
+
 /**
- * Whether other work crowds the machine's cores: the 1-minute load average (this process's
- * threads included) above the cores plus a half, read at most every half second. Never where
- * the engine reports no load (Windows, browsers).
+ * Whether other work crowds the machine's cores, read at most every half second: other
+ * processes took more than OTHERS_CROWD of the cores' time since the last look (the cores'
+ * busy time less this process's own, workers included), or the 1-minute load average (this
+ * process's threads included) is above the cores plus a half. The first follows a load that
+ * has just started; the second, one that comes and goes. Never where the engine reports no load
+ * (Windows' load average is 0; browsers have neither).
  */
 const machineCrowded = (() => {
-  const os = (globalThis as unknown as NodeGlobal).process?.getBuiltinModule?.('node:os');
+  const proc = (globalThis as unknown as NodeGlobal).process;
+  const os = proc?.getBuiltinModule?.('node:os');
+  const usage = proc?.cpuUsage;
   let checkedAt = -Infinity;
   let crowded = false;
+  let busyBefore = 0;
+  let ownBefore = 0;
+  const busyMs = (o: NodeOs) => o.cpus().reduce((sum, c) => sum + c.times.user + c.times.nice + c.times.sys + c.times.irq, 0);
   return () => {
     const now = performance.now();
     if (os && now - checkedAt > 500) {
+      const cores = os.availableParallelism();
+      const busy = busyMs(os);
+      const own = usage ? (usage().user + usage().system) / 1000 : busy;
+      const others = checkedAt === -Infinity ? 0 : (busy - busyBefore - (own - ownBefore)) / ((now - checkedAt) * cores);
       checkedAt = now;
-      crowded = os.loadavg()[0] > os.availableParallelism() + 0.5;
+      busyBefore = busy;
+      ownBefore = own;
+      crowded = others > OTHERS_CROWD || os.loadavg()[0] > cores + 0.5;
     }
     return crowded;
   };
@@ -202,23 +226,19 @@ function kernelThreadsCommon() {
  * key; record() takes its time.
  */
 function splitPolicy() {
-  const timings = new Map<number, { whole: number; split: number; wholeRuns: number; splitRuns: number; calls: number; burst: number; cold: boolean; interval: number; next: number; faster: boolean }>();
+  const timings = new Map<number, { whole: number; split: number; wholeRuns: number; splitRuns: number; calls: number; burst: number; cold: boolean; interval: number; next: number }>();
   return {
     choose(key: number): boolean {
       let t = timings.get(key);
-      if (t === undefined) timings.set(key, (t = { whole: Infinity, split: Infinity, wholeRuns: 0, splitRuns: 0, calls: 0, burst: 0, cold: false, interval: EXPLORE_EVERY, next: EXPLORE_EVERY, faster: false }));
+      if (t === undefined) timings.set(key, (t = { whole: Infinity, split: Infinity, wholeRuns: 0, splitRuns: 0, calls: 0, burst: 0, cold: false, interval: EXPLORE_EVERY, next: EXPLORE_EVERY }));
       t.calls++;
       // split only when clearly faster: a wrong split costs more than a wrong whole call
       const faster = t.split < SPLIT_MARGIN * t.whole;
-      if (faster !== t.faster) {
-        // the faster way changed: try the other one again as often as at first
-        t.faster = faster;
-        t.interval = EXPLORE_EVERY;
-        t.next = t.calls + EXPLORE_EVERY;
-      }
       const explore = t.splitRuns >= 3 && t.wholeRuns >= 3 && t.calls >= t.next;
       if (explore) {
-        // whole calls winning again and again: explore less often; a change of way: as often as at first
+        // whole calls winning again and again: try splits less often (each try on a busy machine
+        // is a few slow calls, and one lucky fast split would make the minimum favour splitting);
+        // while splits win, try a whole call one in EXPLORE_EVERY
         t.interval = faster ? EXPLORE_EVERY : Math.min(EXPLORE_MOST, t.interval * 2);
         t.next = t.calls + t.interval;
       }
