@@ -32,7 +32,12 @@ function printSteps(steps: readonly Step[], depth: number, lines: string[]) {
       case 'segment': lines.push(`${pad}${s.segment}`); break;
       case 'directions': lines.push(`${pad}for each direction d${s.unit ? ' (θ̇ = e_d)' : ''}:`); printSteps(s.body, depth + 1, lines); break;
       case 'columns': lines.push(`${pad}for each unit direction of ${s.of === 'states' ? 'x' : 'θ'}, a column:`); printSteps(s.body, depth + 1, lines); break;
-      case 'iterations': lines.push(`${pad}for k in ${s.down ? `${bound(s.to)} - 1 down to ${bound(s.from)}` : `${bound(s.from)} .. ${bound(s.to)} - 1`}:`); printSteps(s.body, depth + 1, lines); break;
+      case 'iterations': {
+        const sparse = s.sparseChecks ? ` (checks every ${s.sparseChecks.every} steps when unobserved, one direction)` : '';
+        lines.push(`${pad}for k in ${s.down ? `${bound(s.to)} - 1 down to ${bound(s.from)}` : `${bound(s.from)} .. ${bound(s.to)} - 1`}${sparse}:`);
+        printSteps(s.body, depth + 1, lines);
+        break;
+      }
       case 'run': lines.push(`${pad}${s.procedure}${s.from !== undefined ? `(${bound(s.from)}, ${bound(s.to!)})` : ''}`); break;
       case 'tapePush': lines.push(`${pad}push x_k on the tape`); break;
       case 'tapeRestore': lines.push(`${pad}restore x_k from the tape`); break;
