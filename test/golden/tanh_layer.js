@@ -178,14 +178,15 @@ const machineCrowded = (() => {
   let crowded = false;
   let busyBefore = 0;
   let ownBefore = 0;
-  const busyMs = (o) => o.cpus().reduce((sum, c) => sum + c.times.user + c.times.nice + c.times.sys + c.times.irq, 0);
   return () => {
     const now = performance.now();
     if (os && now - checkedAt > 500) {
       const cores = os.availableParallelism();
-      const busy = busyMs(os);
+      // busy time over every core the system lists (in a container, the host's), so the share is of those
+      const cpus = os.cpus();
+      const busy = cpus.reduce((sum, c) => sum + c.times.user + c.times.nice + c.times.sys + c.times.irq, 0);
       const own = usage ? (usage().user + usage().system) / 1000 : busy;
-      const others = checkedAt === -Infinity ? 0 : (busy - busyBefore - (own - ownBefore)) / ((now - checkedAt) * cores);
+      const others = checkedAt === -Infinity || !cpus.length ? 0 : (busy - busyBefore - (own - ownBefore)) / ((now - checkedAt) * cpus.length);
       checkedAt = now;
       busyBefore = busy;
       ownBefore = own;
