@@ -185,20 +185,15 @@ export function buildPlan(model: MapModel, options: PlanOptions, topLevel: Itera
     const tangentOutputs: Output[] = tangent.map((t, i) => ({ node: t, buffer: state[i]!.dotNext, accumulate: false }));
     forward.tangent = lower.segment(s.available, segmentNames.tangentStep, 'tangent of one iteration: ẋ⁺ = ∂ₓΦ ẋ + ∂θΦ θ̇', tangentOutputs);
     // one given direction: the tangent of the reassociated step, its invariants' tangents formed once per sweep, when that pays
-    const swept = options.dims && options.kernels ? sweptTangent({
-      b, update, tangent, dims: options.dims, steps: derivativeSteps, paramTangents: d.paramTangents,
-      tangentOf: new Map([...model.state.map((st, i) => [st.node.id, d.stateTangents[i]!] as const), ...model.params.map((p, i) => [p.node.id, d.paramTangents[i]!] as const)]),
-    }) : null;
+    const swept = options.dims && options.kernels ? sweptTangent({ b, update, tangent, dims: options.dims, steps: derivativeSteps, paramTangents: d.paramTangents, tangentOf: d.tangentOf }) : null;
+    let fused = { available: withHoisted as ReadonlyMap<number, Ref>, outputs: tangentOutputs };
     if (swept) {
       sweptGraph = swept.tangent;
-      const sweepRoots = nonNull(swept.tangent);
-      const once = lower.buffered(frontier(sweepRoots, (n) => swept.sweepInvariant.has(n.id), withHoisted), 'dh', withHoisted);
+      const once = lower.buffered(frontier(nonNull(swept.tangent), (n) => swept.sweepInvariant.has(n.id), withHoisted), 'dh', withHoisted);
       forward.tangentInvariants = lower.segment(withHoisted, segmentNames.tangentInvariants, 'tangents of loop invariants along the given direction, once per sweep', once.outputs);
-      const sweptOutputs: Output[] = swept.tangent.map((t, i) => ({ node: t, buffer: state[i]!.dotNext, accumulate: false }));
-      forward.forwardStep = lower.segment(once.available, segmentNames.forwardStep, 'one iteration and its tangent along the given direction, in fused loops', [...stepOutputs, ...sweptOutputs]);
-    } else {
-      forward.forwardStep = lower.segment(withHoisted, segmentNames.forwardStep, 'one iteration and its tangent along one direction, in fused loops', [...stepOutputs, ...tangentOutputs]);
+      fused = { available: once.available, outputs: swept.tangent.map((t, i) => ({ node: t, buffer: state[i]!.dotNext, accumulate: false })) };
     }
+    forward.forwardStep = lower.segment(fused.available, segmentNames.forwardStep, 'one iteration and its tangent along one direction, in fused loops', [...stepOutputs, ...fused.outputs]);
   }
   const reverse: Mutable<Partial<Plan['segments']>> = {};
   if (wantAdjoint) {

@@ -11,6 +11,8 @@ export interface StepDerivatives {
   /** Tangent input per state component and per parameter (role 'tangent'). */
   readonly stateTangents: readonly InputNode[];
   readonly paramTangents: readonly InputNode[];
+  /** The tangent input of each state and parameter node, by node id. */
+  readonly tangentOf: ReadonlyMap<number, InputNode>;
   /** ẋ⁺ per state component. */
   readonly tangent: readonly (Node | null)[];
   /** Cotangent input per state component (role 'cotangent'): x̄ of the next iterate. */
@@ -36,6 +38,7 @@ export function differentiateStep(model: MapModel): StepDerivatives {
   return {
     stateTangents,
     paramTangents,
+    tangentOf,
     tangent,
     stateCotangents,
     stateAdjoint: adjoint.slice(0, model.state.length),

@@ -94,7 +94,8 @@ const machineCrowded = (() => {
       // busy time over every core the system lists (in a container, the host's), so the share is of those
       const cpus = os.cpus();
       const busy = cpus.reduce((sum, c) => sum + c.times.user + c.times.nice + c.times.sys + c.times.irq, 0);
-      const own = usage ? (usage().user + usage().system) / 1000 : busy;
+      const used = usage?.();
+      const own = used ? (used.user + used.system) / 1000 : busy;
       const others = checkedAt === -Infinity || !cpus.length ? 0 : (busy - busyBefore - (own - ownBefore)) / ((now - checkedAt) * cpus.length);
       checkedAt = now;
       busyBefore = busy;
