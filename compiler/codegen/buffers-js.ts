@@ -21,7 +21,7 @@ export interface BufferSet {
   readonly tape: readonly Buffer[];
   /**
    * With the SIMD kernels: whether the tape lives in the kernels' memory. Only the deferred
-   * rank-1 updates read it in place; otherwise it is only copied, so it stays a plain array
+   * rank-1 updates and the WebAssembly sweeps read it in place; otherwise it is only copied, so it stays a plain array
    * outside, where it does not count against the kernels' 4 GiB WebAssembly memory.
    */
   readonly tapeInKernels: boolean;
@@ -35,6 +35,8 @@ export interface MoreBuffers {
   readonly adjoints?: readonly (readonly [string, string])[];
   readonly tangents?: readonly (readonly [string, string])[];
   readonly fixed?: readonly Buffer[];
+  /** The tape in the kernels' memory even without deferred updates: a WebAssembly sweep pushes or restores it (sweep-wasm.ts). */
+  readonly tapeInKernels?: boolean;
 }
 
 export function bufferSet(plan: Plan, size: (v: { readonly dims: readonly string[] }) => string, more: MoreBuffers = {}): BufferSet {
@@ -55,7 +57,7 @@ export function bufferSet(plan: Plan, size: (v: { readonly dims: readonly string
   const reverse = !!plan.segments.adjoint && !plan.options.implicit;
   return {
     fixed,
-    tapeInKernels: !!plan.deferral,
+    tapeInKernels: !!plan.deferral || !!more.tapeInKernels,
     tape: reverse ? state.map((s, i) => ({ name: s.tape, size: `${tapeStates} * ${size(s)}`, ...(i === 0 ? { comment: plan.options.checkpoints ? `reverse-mode checkpoints: ${tapeStates} slots per component (the other states are recomputed)` : `reverse tape: exactly K - T = ${tapeStates} states per component` } : {}) })) : [],
     tangents: [...state.flatMap((s) => [[s.dot, size(s)], [s.dotNext, size(s)]] as const), ...(more.tangents ?? [])],
     adjoints: [...state.flatMap((s) => [[s.bar, size(s)], [s.barNext, size(s)]] as const), ...plan.params.map((p) => [p.bar, size(p)] as const), ...(more.adjoints ?? [])],

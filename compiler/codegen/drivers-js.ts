@@ -8,7 +8,8 @@ import type { Plan } from '../plan.js';
 import type { NameScope } from '../names.js';
 import type { IndexExpr } from '../lower/loop-ir.js';
 import type { Deferral } from '../optimise/defer-updates.js';
-import type { EntrySchedule, Schedule, SegmentKey } from '../schedule/schedule.js';
+import type { EntrySchedule, Schedule, SegmentKey, Step } from '../schedule/schedule.js';
+import type { WasmSweep } from './wasm/sweep-wasm.js';
 import { shapeCode } from './create-js.js';
 import { emitProcedures, emitSteps } from './schedule-js.js';
 import { resetStats, solveReport, type SolveBuffers } from './implicit-js.js';
@@ -49,6 +50,8 @@ export interface DriverContext {
   readonly solveError: string | null;
   /** `--method implicit`: the buffers of the linear solves at x_K, or null. */
   readonly solves: SolveBuffers | null;
+  /** The WebAssembly sweeps' instance (null at run time where the engine cannot run them) and the loops that have one, or null. */
+  readonly sweeps: { readonly instance: string; readonly of: ReadonlyMap<Step, WasmSweep> } | null;
 }
 
 /** An object-literal entry, shorthand when the local kept the key's spelling. */

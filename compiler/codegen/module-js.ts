@@ -31,6 +31,16 @@ import { emitDrivers, type DriverContext, type Sized } from './drivers-js.js';
 import { buildSchedule } from '../schedule/build.js';
 import type { SegmentKey } from '../schedule/schedule.js';
 import { emitChecks, emitDims, emitDirectionCheck, emitLoaders, emitMemoryCheck } from './create-js.js';
+import { wasmSweeps, type WasmSweeps } from './wasm/sweep-wasm.js';
+import { toBase64 } from './wasm/encode.js';
+import { PARALLEL_MIN_WORK } from './wasm/runtime-wasm-typed.js';
+
+/**
+ * A tape of more bytes stays outside the kernels' memory, and its sweeps JavaScript: a tape
+ * inside counts against the 4 GiB of a WebAssembly memory, and at this size the per-step cost
+ * the WebAssembly sweeps save is small beside the products.
+ */
+const TAPE_IN_KERNELS_MAX = 256 * 2 ** 20;
 
 /** Names the CPU module declares at its top level: its runtime's, and the four the emitter writes. */
 export const CPU_TOP_LEVEL: readonly string[] = [...topLevelNames(JS_RUNTIME), ...topLevelNames(JS_BATCH_RUNTIME), ...topLevelNames(JS_HELPERS), ...topLevelNames(KERNELS_RUNTIME), ...topLevelNames(SOLVE_RUNTIME), ...topLevelNames(SOLVER_RUNTIME), ...topLevelNames(REVOLVE_RUNTIME), 'K', 'T', 'meta', 'create'];
@@ -41,7 +51,7 @@ const CREATE_NAMES = [
   'loadInputs', 'loadState', 'advance', 'snapshot', 'checkNext', 'checkState', 'checkTangents', 'checkAdjoints', 'useTangents', 'useAdjoints',
   'idle', 'iterate', 'setParamDirection', 'setStateDirection', 'forwardSweep', 'unitSweep', 'jvp', 'jacobianForward', 'record', 'backwardSweep', 'vjp',
   'jacobianReverse', 'partialRows', 'partialX', 'partialTheta', 'outerAt', 'hypergradient', 'bufferBytes', 'threads', 'ready', 'release',
-  'applyDeferred', 'transposeForProducts', 'tangentProducts', 'solveTangents', 'solveAdjoints', 'chainSteps', 'storedSteps', 'chainCursor',
+  'applyDeferred', 'sweeps', 'transposeForProducts', 'tangentProducts', 'solveTangents', 'solveAdjoints', 'chainSteps', 'storedSteps', 'chainCursor',
 ] as const;
 export type CreateNames = Readonly<Record<(typeof CREATE_NAMES)[number], string>> & { readonly T: string; readonly K: string };
 
@@ -106,16 +116,20 @@ export function emitJsModule(plan: Plan, info: HeaderInfo, types = false): strin
   };
 
   const w = prelude(plan, info, !!kernels, solveError !== null, types);
+  const schedule = buildSchedule(plan);
+  // whole sweeps as WebAssembly where every statement has a form there (dims baked, kernels on)
+  const sweeps = kernels && baked ? wasmSweeps({ plan, schedule, segmentOf: (key) => segmentOf[key], dimValue: (d) => baked[d]!, size: (dims) => dims.reduce((p, d) => p * baked[d]!, 1), splitWork: PARALLEL_MIN_WORK, tapeBytesMax: TAPE_IN_KERNELS_MAX }) : null;
 
   const dimCode = (d: string) => (baked ? String(baked[d]!) : dimName(d));
   const solves = options.implicit ? solveBuffers(plan, total) : null;
   const param = (key: keyof DriverLocals) => typedName(types, v[key], DRIVER_TYPES[key] ?? '');
   const cast = (expr: string, type: string) => (types ? `${expr} as ${type}` : expr);
-  const ctx: DriverContext = { w, plan, size, total, dimCode, n, v, types, param, cast, drivers, segmentCall: segmentCallOf, deferral, solveError, solves: solves?.names ?? null };
+  const ctx: DriverContext = { w, plan, size, total, dimCode, n, v, types, param, cast, drivers, segmentCall: segmentCallOf, deferral, solveError, solves: solves?.names ?? null, sweeps: sweeps ? { instance: n.sweeps, of: sweeps.of } : null };
   const buffers = bufferSet(plan, size, {
     adjoints: (deferred?.updates ?? []).map((u) => [u.buffer, stride.get(u.buffer)!] as const),
     tangents: (batch?.products ?? []).map((b) => [b.products, code(b.call.m)] as const),
     fixed: [...(batch?.products ?? []).flatMap((b) => (b.transposed ? [{ name: b.transposed, size: `${code(b.call.m)} * ${code(b.call.n)}` }] : [])), ...(solves?.fixed ?? [])],
+    tapeInKernels: !!sweeps?.usesTape,
   });
 
   w.writeLine('/** Allocates all buffers once; the returned functions reuse them on every call. */');
@@ -126,6 +140,7 @@ export function emitJsModule(plan: Plan, info: HeaderInfo, types = false): strin
     // With no outer data there is nothing to wait for.
     emitBufferDeclarations(w, buffers, n, plan.outer ? `let ${n.outerDataLoaded} = ${plan.data.every((d) => !d.outer)};` : undefined, !!kernels, types);
     if (options.checkpoints && plan.segments.adjoint) w.writeLine('// checkpointing: the chain of steps the first sweep keeps, the step each slot holds, the next slot').writeLine(`let ${typedName(types, n.chainSteps, ': number[]')} = [], ${typedName(types, n.storedSteps, ': number[]')} = [], ${n.chainCursor} = 0;`);
+    if (sweeps) emitSweepsInstance(w, sweeps, n);
     if (deferred) w.writeLine(`// steps whose rank-1 gradient updates wait in ${deferred.updates.map((u) => u.buffer).join(', ')} (at most ${DEFER_STEPS})`).writeLine(`let ${deferred.counter} = 0;`);
     w.blankLine();
 
@@ -142,7 +157,6 @@ export function emitJsModule(plan: Plan, info: HeaderInfo, types = false): strin
     emitCoreDrivers(ctx, buffers, !!kernels);
     if (solves) emitSolves(ctx, solves.names);
 
-    const schedule = buildSchedule(plan);
     emitDrivers(ctx, schedule);
     emitBufferBytes(w, buffers, n, drivers, !!kernels);
     emitThreadFunctions(w, n, !!kernels);
@@ -226,4 +240,14 @@ function emitResizeCall(ctx: DriverContext, buffers: BufferSet, which: 'tangent'
   }
   for (const [name, sz] of which === 'tangent' ? buffers.tangents : buffers.adjoints) w.writeLine(`${name} = new Float64Array(${v.count} * ${sz});`);
   w.writeLine(`${counter} = ${v.count};`);
+}
+
+/** The WebAssembly sweeps' instance, on the kernels and their memory, with the Math functions and helpers it imports. */
+function emitSweepsInstance(w: CodeBlockWriter, sweeps: WasmSweeps, n: CreateNames) {
+  const imports = [
+    ...(sweeps.math.length ? [`Math: { ${sweeps.math.map((f) => `${f}: Math.${f}`).join(', ')} }`] : []),
+    ...(sweeps.helpers.length ? [`helpers: { ${sweeps.helpers.join(', ')} }`] : []),
+  ];
+  w.writeLine(`// unobserved one-direction sweeps run whole in WebAssembly (${[...new Set([...sweeps.of.values()].map((s) => s.name))].join(', ')}); null where the engine cannot`);
+  w.writeLine(`const ${n.sweeps} = ${n.kernels}.sweeps('${toBase64(sweeps.plain)}', '${toBase64(sweeps.shared)}', {${imports.length ? ` ${imports.join(', ')} ` : ''}});`);
 }

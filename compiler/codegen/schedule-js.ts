@@ -8,6 +8,7 @@ import type { Bound, Carried, Phase, ProcedureName, Schedule, SparseChecks, Step
 import { DEFER_STEPS } from '../optimise/defer-updates.js';
 import { emitApplyNow } from './deferred-updates.js';
 import { prop, type DriverContext } from './drivers-js.js';
+import type { WasmSweep } from './wasm/sweep-wasm.js';
 
 /** Where steps are printed: the code of the direction count, and whether a direction index is bound. */
 interface Place {
@@ -93,6 +94,8 @@ function emitStep(ctx: DriverContext, step: Step, place: Place) {
       const sparse = step.sparseChecks && place.copies ? sparseLoop(ctx, step, place.copies, [from, to]) : null;
       const body = () => (sparse ? sparse.body(place) : emitSteps(ctx, step.body, place));
       sparse?.before();
+      const wasm = sparse && ctx.sweeps?.of.get(step);
+      if (wasm) sparse.wasm(place, wasm);
       return w.write(head).block(() => (ctx.solveError ? emitGuarded(ctx, ctx.solveError, body) : body()));
     }
     case 'run': {
@@ -170,7 +173,29 @@ function sparseLoop(ctx: DriverContext, step: Extract<Step, { kind: 'iterations'
   const finite = [...checkedKinds].flatMap(nextOf).join(' && ');
   const first = step.body.findIndex((s) => s.kind === 'check');
   const last = step.body.findLastIndex((s) => s.kind === 'check' || s.kind === 'advance');
+  /** Back to the copies of the last check, then the steps from there to `failed` again, checking each: the failing check throws. */
+  const rerun = (place: Place, failedAt: string) => {
+    w.writeLine('// not finite since the last check: run those steps again, checking each');
+    kept.forEach((b) => w.writeLine(`${b}.set(${copies.get(b)!});`));
+    w.writeLine(`const ${failed} = ${failedAt};`);
+    const head = down ? `for (let ${k} = ${checked}; ${k} >= ${failed}; ${k}--) ` : `for (let ${k} = ${checked}; ${k} <= ${failed}; ${k}++) `;
+    // (sparse checks run unobserved only)
+    w.write(head).block(() => emitSteps(ctx, step.body.filter((s) => s.kind !== 'observe'), place));
+    w.writeLine(`throw new Error('phic internal error: iteration ' + (${failed} + 1) + ' of ' + ${n.K} + ' was not finite, and finite when run again');`);
+  };
   return {
+    /**
+     * The whole loop as one WebAssembly call (sweep-wasm.ts) when the call is sparse-checked and
+     * the engine runs the sweeps, checked once at the end; the JavaScript loop follows as `else`.
+     */
+    wasm(place: Place, sweep: WasmSweep) {
+      const sweeps = ctx.sweeps!.instance;
+      w.write(`if (${sparse} && ${sweeps} !== null && ${from} < ${to}) `).block(() => {
+        w.writeLine(`${sweeps}.${sweep.name}(${[from, to, ...sweep.buffers.map((b) => `${b}.byteOffset`)].join(', ')});`);
+        w.write(`if (!(${finite})) `).block(() => rerun(place, down ? from : `${to} - 1`));
+      });
+      w.write('else ');
+    },
     before() {
       w.writeLine(`// finiteness checked every ${checks.every} steps and at the last (optimise/finite-checks.ts), each step when observed`);
       w.writeLine(`const ${sparse} = ${v.observe} === undefined${checks.carried ? ` && ${v.count} === 1` : ''};`);
@@ -181,15 +206,7 @@ function sparseLoop(ctx: DriverContext, step: Extract<Step, { kind: 'iterations'
       emitSteps(ctx, step.body.slice(0, first), place);
       w.writeLine(`const ${due} = !${sparse} || ${down ? `${checked} - ${k}` : `${k} - ${checked}`} === ${checks.every - 1} || ${k} === ${down ? from : `${to} - 1`};`);
       w.write(`if (${due}) `).block(() => {
-        w.write(`if (${sparse} && !(${finite})) `).block(() => {
-          w.writeLine('// not finite since the last check: run those steps again, checking each');
-          kept.forEach((b) => w.writeLine(`${b}.set(${copies.get(b)!});`));
-          w.writeLine(`const ${failed} = ${k};`);
-          const head = down ? `for (let ${k} = ${checked}; ${k} >= ${failed}; ${k}--) ` : `for (let ${k} = ${checked}; ${k} <= ${failed}; ${k}++) `;
-          // (sparse checks run unobserved only)
-          w.write(head).block(() => emitSteps(ctx, step.body.filter((s) => s.kind !== 'observe'), place));
-          w.writeLine(`throw new Error('phic internal error: iteration ' + (${failed} + 1) + ' of ' + ${n.K} + ' was not finite, and finite when run again');`);
-        });
+        w.write(`if (${sparse} && !(${finite})) `).block(() => rerun(place, k));
         emitSteps(ctx, step.body.slice(first).filter((s) => s.kind === 'check'), place);
       });
       emitSteps(ctx, step.body.slice(first, last + 1).filter((s) => s.kind !== 'check'), place);

@@ -532,7 +532,20 @@ function instantiateKernels(threads, build = 'simd', crowded = null) {
   const bytes = () => laidOut;
   const { gemv, gemvT, ger, gemm } = instance.exports;
   const kernels = shared ? threadedKernels(instance.exports, module, memory, threads, crowded) : { gemv, gemvT, ger, gemm, threads: () => 1, whenReady: () => Promise.resolve(), release() {}, workerParts: () => 0 };
-  return { ...kernels, views, bytes, build: () => build };
+  /**
+   * The module's WebAssembly sweeps (sweep-wasm.ts; base64, importing a plain and a shared
+   * memory) on these kernels and this memory, with the Math functions and helpers they call;
+   * null where the engine cannot run them (the sweeps then run as JavaScript).
+   */
+  function sweeps(plain, sharedCode, imports) {
+    try {
+      const code = Uint8Array.from(atob(shared ? sharedCode : plain), (c) => c.charCodeAt(0));
+      return new WebAssembly.Instance(new WebAssembly.Module(code), { ...imports, kernels: instance.exports, env: { memory } }).exports;
+    } catch {
+      return null;
+    }
+  }
+  return { ...kernels, views, bytes, build: () => build, sweeps };
 }
 
 /** Allocates all buffers once; the returned functions reuse them on every call. */

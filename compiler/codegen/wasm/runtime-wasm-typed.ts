@@ -22,8 +22,10 @@ declare const WebAssembly: {
   validate(code: Uint8Array): boolean;
   Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
   Module: new (code: Uint8Array) => object;
-  Instance: new (module: object, imports: { env: { memory: WasmMemory } }) => { readonly exports: KernelExports };
+  Instance: new (module: object, imports: { env: { memory: WasmMemory } } & Record<string, object>) => { readonly exports: KernelExports };
 };
+/** A WebAssembly sweep (sweep-wasm.ts): from, to, then byte offsets of its buffers. */
+type WasmSweepFunction = (...args: number[]) => void;
 interface NodeWorker {
   unref(): void;
   once(event: 'error', listener: () => void): unknown;
@@ -47,9 +49,12 @@ interface NodeOs {
   cpus(): { times: { user: number; nice: number; sys: number; irq: number } }[];
 }`;
 
+/** Kernel calls below this many multiply-adds stay on one thread (the WebAssembly sweeps call only those). */
+export const PARALLEL_MIN_WORK = 32768;
+
 /** Splitting large kernel calls over worker threads (runtime-threads.ts). */
 export const THREADS_RUNTIME_TS = `/** Calls below this many multiply-adds stay on one thread (samples/bench/threads.ts --threshold measures where splitting starts to pay). */
-const PARALLEL_MIN_WORK = 32768;
+const PARALLEL_MIN_WORK = ${PARALLEL_MIN_WORK};
 /** Parts per thread a split call is cut into: a late or descheduled thread holds up one small part. */
 const PARTS_PER_THREAD = 4;
 /**
@@ -442,5 +447,18 @@ function instantiateKernels(threads: number, build: 'simd' | 'relaxed' = 'simd',
   const bytes = () => laidOut;
   const { gemv, gemvT, ger, gemm } = instance!.exports;
   const kernels = shared ? threadedKernels(instance!.exports, module!, memory, threads, crowded) : { gemv, gemvT, ger, gemm, threads: () => 1, whenReady: () => Promise.resolve(), release() {}, workerParts: () => 0 };
-  return { ...kernels, views, bytes, build: () => build };
+  /**
+   * The module's WebAssembly sweeps (sweep-wasm.ts; base64, importing a plain and a shared
+   * memory) on these kernels and this memory, with the Math functions and helpers they call;
+   * null where the engine cannot run them (the sweeps then run as JavaScript).
+   */
+  function sweeps(plain: string, sharedCode: string, imports: Record<string, object>): Record<string, WasmSweepFunction> | null {
+    try {
+      const code = Uint8Array.from(atob(shared ? sharedCode : plain), (c) => c.charCodeAt(0));
+      return new WebAssembly.Instance(new WebAssembly.Module(code), { ...imports, kernels: instance!.exports, env: { memory } }).exports as unknown as Record<string, WasmSweepFunction>;
+    } catch {
+      return null;
+    }
+  }
+  return { ...kernels, views, bytes, build: () => build, sweeps };
 }`;
