@@ -101,7 +101,7 @@ describe('sweeps in WebAssembly', () => {
   it('a ridge map with baked dims and kernels runs every sparse-checked sweep in WebAssembly; unbaked dims, JS loops and tanh states do not', async () => {
     const dims = { m: 24, n: 20 };
     const baked = await compile(ridge, { mode: 'both', K: 50, truncate: 5, dims });
-    expect(wasmSweepsOf(baked.files[0]!.contents)).toEqual(['backwardSweep', 'forwardSweep', 'idle', 'record']);
+    expect(wasmSweepsOf(baked.files[0]!.contents)).toEqual(['backwardSweep', 'forwardSweep', 'idle', 'record', 'unitSweep']);
     // the tape is pushed in place: it lives in the kernels' memory
     expect(baked.files[0]!.contents).not.toMatch(/only copied: outside the kernels' memory/);
     expect(wasmSweepsOf((await compile(ridge, { mode: 'both', K: 50, truncate: 5 })).files[0]!.contents)).toEqual([]);
@@ -112,10 +112,24 @@ describe('sweeps in WebAssembly', () => {
     expect(wasmSweepsOf(tanh)).toEqual(['backwardSweep']);
   });
 
-  it('a product the kernels may split over threads keeps its sweep JavaScript', async () => {
+  it('a product the kernels may split over threads is called through their JavaScript, which splits it; small ones directly', async () => {
+    // the imports' module names are in the bytes: 'kernels' (the exports) and 'threaded' (the JavaScript functions)
+    const imported = (source: string) => {
+      const bytes = Buffer.from(/\.sweeps\('([^']+)'/.exec(source)![1]!, 'base64').toString('latin1');
+      return ['kernels', 'threaded'].filter((m) => bytes.includes(m));
+    };
     // 200 × 200 = 40000 multiply-adds: at or above the threads' threshold (32768)
     const big = await compile(ridge, { mode: 'reverse', K: 5, dims: { m: 200, n: 200 } });
-    expect(wasmSweepsOf(big.files[0]!.contents)).toEqual([]);
+    expect(imported(big.files[0]!.contents)).toEqual(['threaded']);
+    expect(imported((await compile(ridge, { mode: 'reverse', K: 5, dims: { m: 20, n: 20 } })).files[0]!.contents)).toEqual(['kernels']);
+    let s = 5;
+    const random = (k: number) => Float64Array.from({ length: k }, () => (s = (s * 16807) % 2147483647) / 2147483647 - 0.5);
+    const data = { theta: random(200).map(Math.abs), A: random(40000).map((v) => v * 0.1), b: random(200) };
+    const m = big.create(undefined, { threads: 2 }) as MapInstance;
+    await m.ready();
+    const u = { x: random(200) };
+    expect(bytesOf(m.vjp!(data, u))).toBe(bytesOf(m.vjp!(data, u, undefined, () => undefined)));
+    m.release();
   });
 
   it('a tape past 256 MiB stays outside the kernels\' memory, and its sweeps JavaScript', async () => {
@@ -140,6 +154,8 @@ describe('sweeps in WebAssembly', () => {
       ['iterate', (i, o) => i.iterate(data, x0, o)],
       ['jvp', (i, o) => i.jvp!(data, dir, x0, o)],
       ['vjp', (i, o) => i.vjp!(data, u, x0, o)],
+      ['jacobianForward', (i, o) => i.jacobianForward!(data, x0, o)],
+      ['jacobianReverse', (i, o) => i.jacobianReverse!(data, x0, o)],
     ];
     for (const [name, call] of calls) {
       expect(bytesOf(call(m)), name).toBe(bytesOf(call(m, observe)));
@@ -157,7 +173,7 @@ describe('sweeps in WebAssembly', () => {
     const M = Float64Array.from({ length: n * n }, (_, i) => (i % (n + 1) === 0 ? 12 : 0.01));
     const inputs = { due: new Float64Array(n), sweeps: M };
     const compiled = await compile(linear, { mode: 'both', K, dims: { n } });
-    expect(wasmSweepsOf(compiled.files[0]!.contents)).toEqual(['backwardSweep', 'forwardSweep', 'idle', 'record']);
+    expect(wasmSweepsOf(compiled.files[0]!.contents)).toEqual(['backwardSweep', 'forwardSweep', 'idle', 'record', 'unitSweep']);
     const m = compiled.create() as MapInstance;
     const observed = () => undefined;
     const big = 10 ** (308 - Math.floor(0.5 * K * Math.log10(12.4)));
@@ -208,6 +224,9 @@ describe('sweeps in WebAssembly', () => {
     expect(run(() => m.iterate(inputs, x0))).toBe(run(() => m.iterate(inputs, x0, observe)));
     expect(run(() => m.jvp!(inputs, dir, x0))).toBe(run(() => m.jvp!(inputs, dir, x0, observe)));
     expect(run(() => m.vjp!(inputs, u, x0))).toBe(run(() => m.vjp!(inputs, u, x0, observe)));
+    expect(run(() => m.jacobianForward!(inputs, x0))).toBe(run(() => m.jacobianForward!(inputs, x0, observe)));
+    expect(run(() => m.jacobianReverse!(inputs, x0))).toBe(run(() => m.jacobianReverse!(inputs, x0, observe)));
+    if (m.hypergradient) expect(run(() => m.hypergradient!(inputs, x0))).toBe(run(() => m.hypergradient!(inputs, x0, observe)));
     m.release();
   });
 });

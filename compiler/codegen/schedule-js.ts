@@ -173,26 +173,34 @@ function sparseLoop(ctx: DriverContext, step: Extract<Step, { kind: 'iterations'
   const finite = [...checkedKinds].flatMap(nextOf).join(' && ');
   const first = step.body.findIndex((s) => s.kind === 'check');
   const last = step.body.findLastIndex((s) => s.kind === 'check' || s.kind === 'advance');
-  /** Back to the copies of the last check, then the steps from there to `failed` again, checking each: the failing check throws. */
-  const rerun = (place: Place, failedAt: string) => {
+  /** Back to `copies` (taken at the step `start`), then the steps from there to `failed` again, checking each: the failing check throws. */
+  const rerun = (place: Place, copiesOf: (b: string) => string, start: string, failedAt: string) => {
     w.writeLine('// not finite since the last check: run those steps again, checking each');
-    kept.forEach((b) => w.writeLine(`${b}.set(${copies.get(b)!});`));
+    kept.forEach((b) => w.writeLine(`${b}.set(${copiesOf(b)});`));
     w.writeLine(`const ${failed} = ${failedAt};`);
-    const head = down ? `for (let ${k} = ${checked}; ${k} >= ${failed}; ${k}--) ` : `for (let ${k} = ${checked}; ${k} <= ${failed}; ${k}++) `;
+    const head = down ? `for (let ${k} = ${start}; ${k} >= ${failed}; ${k}--) ` : `for (let ${k} = ${start}; ${k} <= ${failed}; ${k}++) `;
     // (sparse checks run unobserved only)
     w.write(head).block(() => emitSteps(ctx, step.body.filter((s) => s.kind !== 'observe'), place));
     w.writeLine(`throw new Error('phic internal error: iteration ' + (${failed} + 1) + ' of ' + ${n.K} + ' was not finite, and finite when run again');`);
   };
   return {
     /**
-     * The whole loop as one WebAssembly call (sweep-wasm.ts) when the call is sparse-checked and
-     * the engine runs the sweeps, checked once at the end; the JavaScript loop follows as `else`.
+     * The whole loop as one WebAssembly call (sweep-wasm.ts) when the call is unobserved and the
+     * engine runs the sweeps, with every direction; checked once at the end, where a bad value
+     * restores the copies taken before it and reruns the loop here, checking each step. The
+     * JavaScript loop follows as `else`.
      */
     wasm(place: Place, sweep: WasmSweep) {
       const sweeps = ctx.sweeps!.instance;
-      w.write(`if (${sparse} && ${sweeps} !== null && ${from} < ${to}) `).block(() => {
-        w.writeLine(`${sweeps}.${sweep.name}(${[from, to, ...sweep.buffers.map((b) => `${b}.byteOffset`)].join(', ')});`);
-        w.write(`if (!(${finite})) `).block(() => rerun(place, down ? from : `${to} - 1`));
+      const count = sweep.directions ? place.count : '1';
+      // a state buffer is one copy long; tangents and adjoints hold `count` directions
+      const length = (b: string) => (states.has(b) ? size(plan.state.find((s) => s.current === b)!) : `${count} * ${size(plan.state.find((s) => s.dot === b || s.bar === b)!)}`);
+      const starts = new Map(kept.map((b) => [b, ctx.drivers.fresh(`${b}_start`)]));
+      w.write(`if (${v.observe} === undefined && ${sweeps} !== null && ${from} < ${to}) `).block(() => {
+        kept.forEach((b) => w.writeLine(`const ${starts.get(b)!} = ${b}.slice(0, ${length(b)});`));
+        w.writeLine(`${sweeps}.${sweep.name}(${[from, to, count, ...sweep.buffers.map((b) => `${b}.byteOffset`)].join(', ')});`);
+        const finiteAll = [...checkedKinds].flatMap((what) => plan.state.map((s) => (what === 'state' ? `nonFinite(${s.next}, ${size(s)}) < 0` : `nonFinite(${what === 'tangents' ? s.dotNext : s.barNext}, ${count} * ${size(s)}) < 0`))).join(' && ');
+        w.write(`if (!(${finiteAll})) `).block(() => rerun(place, (b) => starts.get(b)!, down ? `${to} - 1` : from, down ? from : `${to} - 1`));
       });
       w.write('else ');
     },
@@ -206,7 +214,7 @@ function sparseLoop(ctx: DriverContext, step: Extract<Step, { kind: 'iterations'
       emitSteps(ctx, step.body.slice(0, first), place);
       w.writeLine(`const ${due} = !${sparse} || ${down ? `${checked} - ${k}` : `${k} - ${checked}`} === ${checks.every - 1} || ${k} === ${down ? from : `${to} - 1`};`);
       w.write(`if (${due}) `).block(() => {
-        w.write(`if (${sparse} && !(${finite})) `).block(() => rerun(place, k));
+        w.write(`if (${sparse} && !(${finite})) `).block(() => rerun(place, (b) => copies.get(b)!, checked, k));
         emitSteps(ctx, step.body.slice(first).filter((s) => s.kind === 'check'), place);
       });
       emitSteps(ctx, step.body.slice(first, last + 1).filter((s) => s.kind !== 'check'), place);

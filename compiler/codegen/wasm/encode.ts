@@ -6,10 +6,10 @@
 
 /** The instructions the sweeps use, by their text names. */
 export const OP = {
-  block: 0x02, loop: 0x03, end: 0x0b, br: 0x0c, br_if: 0x0d, call: 0x10, select: 0x1b,
+  block: 0x02, loop: 0x03, if: 0x04, end: 0x0b, br: 0x0c, br_if: 0x0d, call: 0x10, select: 0x1b,
   'local.get': 0x20, 'local.set': 0x21, 'local.tee': 0x22,
   'f64.load': 0x2b, 'f64.store': 0x39, 'i32.const': 0x41, 'f64.const': 0x44,
-  'i32.lt_s': 0x48, 'i32.ge_s': 0x4e,
+  'i32.eqz': 0x45, 'i32.lt_s': 0x48, 'i32.ge_s': 0x4e,
   'f64.eq': 0x61, 'f64.ne': 0x62, 'f64.lt': 0x63, 'f64.gt': 0x64, 'f64.le': 0x65, 'f64.ge': 0x66,
   'i32.add': 0x6a, 'i32.sub': 0x6b, 'i32.mul': 0x6c,
   'f64.abs': 0x99, 'f64.neg': 0x9a, 'f64.sqrt': 0x9f, 'f64.add': 0xa0, 'f64.sub': 0xa1, 'f64.mul': 0xa2, 'f64.div': 0xa3,
@@ -80,8 +80,13 @@ export class Code {
     this.bytes.push(0xfc, ...unsignedLeb(10), 0, 0);
     return this;
   }
-  /** `block` or `loop` with no result, its body, `end`. */
-  structured(kind: 'block' | 'loop', body: () => void): this {
+  /** memory.fill (bulk memory): destination, byte value and length on the stack. */
+  fill(): this {
+    this.bytes.push(0xfc, ...unsignedLeb(11), 0);
+    return this;
+  }
+  /** `block`, `loop` or `if` (on the i32 on the stack) with no result, its body, `end`. */
+  structured(kind: 'block' | 'loop' | 'if', body: () => void): this {
     this.bytes.push(OP[kind], EMPTY_BLOCK);
     body();
     this.bytes.push(OP.end);

@@ -449,16 +449,16 @@ function instantiateKernels(threads: number, build: 'simd' | 'relaxed' = 'simd',
   const kernels = shared ? threadedKernels(instance!.exports, module!, memory, threads, crowded) : { gemv, gemvT, ger, gemm, threads: () => 1, whenReady: () => Promise.resolve(), release() {}, workerParts: () => 0 };
   /**
    * The module's WebAssembly sweeps (sweep-wasm.ts; base64, importing a plain and a shared
-   * memory) on these kernels and this memory, with the Math functions and helpers they call;
-   * null where the engine cannot run them (the sweeps then run as JavaScript).
+   * memory) on these kernels and this memory, with the Math functions and helpers they call:
+   * small products call the kernels directly, large ones the functions above (\`threaded\`),
+   * which split them over threads as any call. Null where the engine cannot run them (the
+   * sweeps then run as JavaScript).
    */
   function sweeps(plain: string, sharedCode: string, imports: Record<string, object>): Record<string, WasmSweepFunction> | null {
-    try {
-      const code = Uint8Array.from(atob(shared ? sharedCode : plain), (c) => c.charCodeAt(0));
-      return new WebAssembly.Instance(new WebAssembly.Module(code), { ...imports, kernels: instance!.exports, env: { memory } }).exports as unknown as Record<string, WasmSweepFunction>;
-    } catch {
-      return null;
-    }
+    const code = Uint8Array.from(atob(shared ? sharedCode : plain), (c) => c.charCodeAt(0));
+    // an engine without what the sweeps use (bulk memory) rejects the bytes; a failing link would be phic's bug, and throws
+    if (!WebAssembly.validate(code)) return null;
+    return new WebAssembly.Instance(new WebAssembly.Module(code), { ...imports, kernels: instance!.exports, threaded: { gemv: kernels.gemv, gemvT: kernels.gemvT, ger: kernels.ger, gemm: kernels.gemm }, env: { memory } }).exports as unknown as Record<string, WasmSweepFunction>;
   }
   return { ...kernels, views, bytes, build: () => build, sweeps };
 }`;

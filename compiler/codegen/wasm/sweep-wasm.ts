@@ -1,12 +1,14 @@
 // Whole sweeps as WebAssembly functions: the loops over k that the schedule marks for sparse
-// finiteness checks (idle, taped and forward iterations, the backward sweep), with their
-// segments inlined, so an unobserved one-direction call runs K steps in one call instead of
-// several JavaScript-to-WebAssembly calls and JavaScript loops per step. The JavaScript
-// module keeps everything else: the observed and many-direction calls, the checks (one at the
-// end of the sweep; a failed one reruns the same steps in JavaScript, checking each, to name
-// the iteration) and every error. A sweep is made only when every statement and step of it
-// has a form here (else NotInWasm: the sweep stays JavaScript), the dims are baked, and every
-// product is below the size the kernels split over threads, so the same calls run either way.
+// finiteness checks (idle, taped and forward iterations, the unit-direction sweep, the
+// backward sweep), with their segments inlined and every direction's, so an unobserved call
+// runs K steps in one call instead of several JavaScript-to-WebAssembly calls and JavaScript
+// loops per step. The JavaScript module keeps everything else: the observed calls, the checks
+// (one at the end of the sweep, which the sparse-check proof makes enough; a failed one reruns
+// the sweep in JavaScript, checking each step, to name the iteration) and every error. A
+// sweep is made only when every statement and step of it has a form here (else NotInWasm: the
+// sweep stays JavaScript) and the dims are baked. Products below the size the kernels split
+// over threads call the kernels directly; larger ones (or of a size known only at run time)
+// call the module's JavaScript kernel functions, which split them as they would any call.
 // Results are the same bits as the JavaScript loops' (scalar-wasm.ts).
 
 import type { Plan } from '../../plan.js';
@@ -14,11 +16,14 @@ import { buffersOf, foldIndex, type IndexExpr, type KernelCall, type Operand, ty
 import type { ProcedureName, Schedule, SegmentKey, Step } from '../../schedule/schedule.js';
 import { Code, encodeModule, F64, I32, type FunctionType, type ModuleParts, type ValueType } from './encode.js';
 import { emitScalar, NotInWasm, type ScalarContext } from './scalar-wasm.js';
+import type { TangentBatch } from '../../optimise/batch-tangents.js';
 
-/** A sweep's function: its export name, and the buffers whose byte offsets it takes after (from, to). */
+/** A sweep's function: its export name, and the buffers whose byte offsets it takes after (from, to, count). */
 export interface WasmSweep {
   readonly name: string;
   readonly buffers: readonly string[];
+  /** The loop carries tangents or adjoints: it runs in a procedure with a direction count, which the sweep takes. */
+  readonly directions: boolean;
 }
 
 export interface WasmSweeps {
@@ -42,8 +47,12 @@ export interface SweepInput {
   readonly dimValue: (name: string) => number;
   /** Entries of a state (its dims' product). */
   readonly size: (dims: readonly string[]) => number;
-  /** Products of this many multiply-adds or more may be split over threads: no sweep calls one. */
+  /** Products of this many multiply-adds or more may be split over threads: a sweep calls them through JavaScript. */
   readonly splitWork: number;
+  /** Entries per direction of a per-direction buffer (baked), or null for any other. */
+  readonly stride: (buffer: string) => number | null;
+  /** The batched tangent products (optimise/batch-tangents.ts), when the plan has them. */
+  readonly batch?: TangentBatch;
   /** A tape of more bytes stays outside the kernels' memory: no sweep pushes or restores it. */
   readonly tapeBytesMax: number;
 }
@@ -64,8 +73,8 @@ export function wasmSweeps(input: SweepInput): WasmSweeps | null {
       try {
         const built = new SweepFunction(input, step, imports.fork()).build();
         imports.adopt(built.imports);
-        of.set(step, { name, buffers: built.buffers });
-        functions.push({ name, type: { params: [I32, I32, ...built.buffers.map((): ValueType => I32)], results: [] }, code: built.code });
+        of.set(step, { name, buffers: built.buffers, directions: step.sparseChecks.carried !== null });
+        functions.push({ name, type: { params: [I32, I32, I32, ...built.buffers.map((): ValueType => I32)], results: [] }, code: built.code });
         usesTape ||= built.usesTape;
       } catch (e) {
         if (!(e instanceof NotInWasm)) throw e;
@@ -102,9 +111,12 @@ class SweepFunction {
   private readonly buffers: string[];
   private readonly code: Code;
   private readonly base = new Map<string, number>();
-  private readonly from: number;
-  private readonly to: number;
+  private readonly from = 0;
+  private readonly to = 1;
+  private readonly count = 2;
   private readonly k: number;
+  /** The direction of the enclosing `directions` step (0 outside one). */
+  private readonly d: number;
   private usesTape = false;
 
   constructor(
@@ -113,12 +125,11 @@ class SweepFunction {
     private readonly imports: Imports,
   ) {
     this.buffers = [...this.buffersOf(step.body)].sort();
-    // the parameters: from, to, then each buffer's byte offset
-    this.code = new Code(2 + this.buffers.length);
-    this.buffers.forEach((b, i) => this.base.set(b, 2 + i));
-    this.from = 0;
-    this.to = 1;
+    // the parameters: from, to, the direction count, then each buffer's byte offset
+    this.code = new Code(3 + this.buffers.length);
+    this.buffers.forEach((b, i) => this.base.set(b, 3 + i));
     this.k = this.code.local(I32);
+    this.d = this.code.local(I32);
   }
 
   build() {
@@ -152,6 +163,8 @@ class SweepFunction {
       else if (s.kind === 'keepNext') plan.state.forEach((x) => out.add(x.next).add(x.current));
       else if (s.kind === 'advance') plan.state.forEach((x) => (s.what === 'state' ? out.add(x.current).add(x.next) : s.what === 'tangents' ? out.add(x.dot).add(x.dotNext) : out.add(x.bar).add(x.barNext)));
       else if (s.kind === 'iterationIndex') out.add(plan.iteration!);
+      else if (s.kind === 'tangentProducts') for (const b of this.input.batch?.products ?? []) out.add(b.products).add(b.state.dot).add(b.transposed ?? b.call.A.buffer);
+      if (s.kind === 'directions' && s.unit === 'params') plan.params.forEach((p) => out.add(p.dot));
     }
     return out;
   }
@@ -167,12 +180,13 @@ class SweepFunction {
     for (const s of steps) {
       switch (s.kind) {
         case 'segment':
-          new SegmentCode(this.input, this.code, this.base, this.imports).emit(this.segment(s.segment));
+          new SegmentCode(this.input, this.code, this.base, this.imports, this.d).emit(this.segment(s.segment));
           break;
         case 'directions':
-          // the one direction of a sparse-checked call (it carries tangents or adjoints only with one)
-          if (s.unit !== null || this.step.sparseChecks?.carried === null) throw new NotInWasm('directions');
-          this.steps(s.body);
+          this.directions(s.unit, s.body);
+          break;
+        case 'tangentProducts':
+          this.tangentProducts();
           break;
         case 'tapePush':
         case 'tapeRestore': {
@@ -214,23 +228,98 @@ class SweepFunction {
     }
   }
 
-  /** One copy's worth of `from` into `to` (one direction of a per-direction buffer). */
+  /** `from` into `to`: a state's one copy, or every direction's (count copies) of a per-direction buffer. */
   private copy(to: string, from: string, dims: readonly string[]) {
-    this.code.op('local.get', this.base.get(to)!).op('local.get', this.base.get(from)!).i32(8 * this.input.size(dims)).copy();
+    const c = this.code;
+    c.op('local.get', this.base.get(to)!).op('local.get', this.base.get(from)!).i32(8 * this.input.size(dims));
+    if (this.input.stride(to) !== null) c.op('local.get', this.count).op('i32.mul');
+    c.copy();
+  }
+
+  /** For d in [0, count): with unit seeds, e_d replaces e_{d−1} in the parameter direction; then the body. */
+  private directions(unit: 'params' | null, body: readonly Step[]) {
+    const { code: c, d, count } = this;
+    c.i32(0).op('local.set', d);
+    c.structured('block', () =>
+      c.structured('loop', () => {
+        c.op('local.get', d).op('local.get', count).op('i32.ge_s').op('br_if', 1);
+        if (unit === 'params') {
+          // index d − 1 (count − 1 for d = 0) to 0, then d to 1
+          this.setParamDirection(() => c.op('local.get', d).i32(1).op('i32.sub').op('local.get', d).op('i32.eqz')
+            .op('local.get', count).op('i32.mul').op('i32.add'), 0);
+          this.setParamDirection(() => c.op('local.get', d), 1);
+        }
+        this.steps(body);
+        c.op('local.get', d).i32(1).op('i32.add').op('local.set', d).op('br', 0);
+      }),
+    );
+  }
+
+  /** Entry `index` of the parameters' directions, concatenated in their order, set to `value`. */
+  private setParamDirection(index: () => void, value: number) {
+    const c = this.code;
+    const at = c.local(I32);
+    index();
+    c.op('local.set', at);
+    c.structured('block', () => {
+      for (const p of this.input.plan.params) {
+        const size = this.input.size(p.dims);
+        c.op('local.get', at).i32(size).op('i32.lt_s');
+        c.structured('if', () => {
+          c.op('local.get', this.base.get(p.dot)!).op('local.get', at).i32(8).op('i32.mul').op('i32.add').f64(value).memory('f64.store');
+          c.op('br', 1);
+        });
+        c.op('local.get', at).i32(size).op('i32.sub').op('local.set', at);
+      }
+    });
+  }
+
+  /** Every direction's tangent products as one gemm each (batched-tangents.ts prints the same in JavaScript). */
+  private tangentProducts() {
+    const c = this.code;
+    const batch = this.input.batch;
+    if (!batch) throw new Error('phic internal error: the schedule runs tangentProducts, but the plan batches none');
+    for (const b of batch.products) {
+      const [m, n] = [number(b.call.m, this.input.dimValue), number(b.call.n, this.input.dimValue)];
+      const at = (buffer: string) => c.op('local.get', this.base.get(buffer)!);
+      // products.fill(0): count directions of m entries
+      at(b.products).i32(0).i32(8 * m).op('local.get', this.count).op('i32.mul').fill();
+      at(b.products).i32(m);
+      at(b.state.dot).i32(n).i32(1);
+      at(b.transposed ?? b.call.A.buffer).i32(m).op('local.get', this.count).i32(m).i32(n).i32(0);
+      // the direction count is known only at run time: through the kernels' JavaScript, which splits a large call
+      c.op('call', kernelImport(this.imports, 'gemm', true));
+    }
   }
 }
 
-/** A segment's statements inlined into a sweep, for direction 0 (batched buffers at their start). */
+/** A size that must be a number once the dims are baked. */
+function number(e: IndexExpr, dimValue: (name: string) => number): number {
+  const f = foldIndex(e, dimValue);
+  if (f.k !== 'num') throw new NotInWasm('a size that is not a number');
+  return f.v;
+}
+
+/** A kernel's import: the kernels' own export, or (`split`) the module's JavaScript function that may split the call over threads. */
+function kernelImport(imports: Imports, kernel: Exclude<KernelCall['kernel'], 'solve'>, split: boolean): number {
+  return imports.index(split ? 'threaded' : 'kernels', kernel, { params: Array(KERNEL_ARITY[kernel]).fill(I32), results: [] });
+}
+
+/** A segment's statements inlined into a sweep, for the direction in local `d` (batched buffers at d · their stride). */
 class SegmentCode {
   private readonly ints = new Map<string, number>();
   private readonly floats = new Map<string, number>();
   private readonly scalar: ScalarContext;
+
+  private batched = new Set<string>();
 
   constructor(
     private readonly input: SweepInput,
     private readonly code: Code,
     private readonly base: ReadonlyMap<string, number>,
     private readonly imports: Imports,
+    /** The local holding the direction d. */
+    private readonly d: number,
   ) {
     this.scalar = {
       code,
@@ -245,6 +334,7 @@ class SegmentCode {
   }
 
   emit(seg: Segment) {
+    this.batched = new Set(seg.batched);
     seg.body.forEach((s) => this.stmt(s));
   }
 
@@ -283,19 +373,25 @@ class SegmentCode {
     }
   }
 
-  /** The byte address of buffer[index]. */
+  /** The byte address of buffer[index], in direction d's copy of a batched buffer (at d · its stride). */
   private address(buffer: string, index: IndexExpr) {
+    const c = this.code;
     const at = this.base.get(buffer);
     if (at === undefined) throw new Error(`phic internal error: a sweep reads ${buffer}, which it was not given`);
-    this.code.op('local.get', at);
+    c.op('local.get', at);
+    if (this.batched.has(buffer)) {
+      const stride = this.input.stride(buffer);
+      if (stride === null) throw new NotInWasm(`the stride of ${buffer}`);
+      c.op('local.get', this.d).i32(8 * stride).op('i32.mul').op('i32.add');
+    }
     const f = foldIndex(index, this.input.dimValue);
     if (f.k === 'num' && f.v === 0) return;
-    if (f.k === 'num') this.code.i32(8 * f.v);
+    if (f.k === 'num') c.i32(8 * f.v);
     else {
       this.index(f);
-      this.code.i32(8).op('i32.mul');
+      c.i32(8).op('i32.mul');
     }
-    this.code.op('i32.add');
+    c.op('i32.add');
   }
 
 
@@ -367,13 +463,8 @@ class SegmentCode {
 
   private kernel(call: KernelCall) {
     if (call.kernel === 'solve') throw new NotInWasm('solve');
-    const int = (e: IndexExpr) => {
-      const f = foldIndex(e, this.input.dimValue);
-      if (f.k !== 'num') throw new NotInWasm('a kernel size that is not a number');
-      return f.v;
-    };
+    const int = (e: IndexExpr) => number(e, this.input.dimValue);
     const work = call.kernel === 'gemm' ? int(call.m) * int(call.n) * int(call.k) : int(call.m) * int(call.n);
-    if (work >= this.input.splitWork) throw new NotInWasm('a product the kernels may split over threads');
     const pointer = (o: Operand) => this.address(o.buffer, o.base);
     const i = (e: IndexExpr) => this.code.i32(int(e));
     switch (call.kernel) {
@@ -390,8 +481,7 @@ class SegmentCode {
         pointer(call.C), i(call.ldc), pointer(call.A), i(call.ai), i(call.al), pointer(call.B), i(call.ldb), i(call.m), i(call.n), i(call.k), this.code.i32(call.symmetric ? 1 : 0);
         break;
     }
-    const arity = KERNEL_ARITY[call.kernel];
-    this.code.op('call', this.imports.index('kernels', call.kernel, { params: Array(arity).fill(I32), results: [] }));
+    this.code.op('call', kernelImport(this.imports, call.kernel, work >= this.input.splitWork));
   }
 }
 
