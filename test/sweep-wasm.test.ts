@@ -98,7 +98,7 @@ describe('the WebAssembly encoder', () => {
 describe('sweeps in WebAssembly', () => {
   const ridge: MapSpec = { name: 'ridge', state: { x: 'n' }, params: { theta: 'n' }, data: { A: 'm,n', b: 'm' }, constants: { alpha: 0.05 }, update: { x: "x - alpha * (A' * (A * x - b) + theta .* x)" } };
 
-  it('a ridge map with baked dims and kernels runs every sparse-checked sweep in WebAssembly; unbaked dims, JS loops and tanh states do not', async () => {
+  it('a ridge map with baked dims and kernels runs every sweep in WebAssembly; unbaked dims and JS loops none, a tanh layer those its tanh calls do not outweigh', async () => {
     const dims = { m: 24, n: 20 };
     const baked = await compile(ridge, { mode: 'both', K: 50, truncate: 5, dims });
     expect(wasmSweepsOf(baked.files[0]!.contents)).toEqual(['backwardSweep', 'forwardSweep', 'idle', 'record', 'unitSweep']);
@@ -106,10 +106,34 @@ describe('sweeps in WebAssembly', () => {
     expect(baked.files[0]!.contents).not.toMatch(/only copied: outside the kernels' memory/);
     expect(wasmSweepsOf((await compile(ridge, { mode: 'both', K: 50, truncate: 5 })).files[0]!.contents)).toEqual([]);
     expect(wasmSweepsOf((await compile(ridge, { mode: 'both', K: 50, dims, kernels: 'js' })).files[0]!.contents)).toEqual([]);
-    // tanh(Inf) = 1 hides a bad iterate: only the backward sweep is sparse-checked, so only it is WebAssembly
+    // a Math.tanh call from WebAssembly costs more than the loads and stores the idle and taped steps save; the tangent and adjoint steps read more
     const layer: MapSpec = { name: 'layer', state: { x: 'n' }, params: { c: 'n' }, data: { W: 'n,n' }, update: { x: 'tanh(W * x + c)' } };
     const tanh = (await compile(layer, { mode: 'both', K: 20, dims: { n: 40 } })).files[0]!.contents;
-    expect(wasmSweepsOf(tanh)).toEqual(['backwardSweep']);
+    expect(wasmSweepsOf(tanh)).toEqual(['backwardSweep', 'forwardSweep', 'unitSweep']);
+  });
+
+  it.each([17, 60])('K = %i: a loop that checks every step (tanh hides a bad value) checks in WebAssembly, and names the same iteration and entry', async (K) => {
+    // x = 0 stays 0 (tanh(0) = 0, so 1 − x² = 1) while the tangent along ċ grows ×g a step: it overflows mid-run
+    const layer: MapSpec = { name: 'layer', state: { due: 'n' }, params: { checked: 'n' }, data: { sweeps: 'n,n' }, update: { due: 'tanh(sweeps * due + checked)' } };
+    const n = 40;
+    const compiled = await compile(layer, { mode: 'both', K, dims: { n } });
+    expect(wasmSweepsOf(compiled.files[0]!.contents)).toEqual(['backwardSweep', 'forwardSweep', 'unitSweep']);
+    const m = compiled.create() as MapInstance;
+    const g = 10 ** (616 / K);
+    const inputs = { checked: new Float64Array(n), sweeps: Float64Array.from({ length: n * n }, (_, i) => (i % (n + 1) === 0 ? g : 0)) };
+    const unit = (at: number) => Float64Array.from({ length: n }, (_, i) => (i === at ? 1 : 0));
+    const observed = () => undefined;
+    for (const [name, call] of [
+      ['jvp', (o?: () => undefined) => m.jvp!(inputs, { checked: unit(9) }, undefined, o)],
+      ['jacobianForward', (o?: () => undefined) => m.jacobianForward!(inputs, undefined, o)],
+      ['vjp', (o?: () => undefined) => m.vjp!(inputs, { due: unit(4) }, undefined, o)],
+    ] as const) {
+      const fast = errorOf(() => call());
+      expect(fast, name).toBe(errorOf(() => call(observed)));
+      const at = Number(/became non-finite \(entry \d+\) at iteration (\d+) of \d+/.exec(fast)?.[1]);
+      expect(at > 1 && at < K, `${name}: ${fast}`).toBe(true);
+    }
+    m.release();
   });
 
   it('a product the kernels may split over threads is called through their JavaScript, which splits it; small ones directly', async () => {
@@ -183,6 +207,10 @@ describe('sweeps in WebAssembly', () => {
       ['jvp', (o) => m.jvp!(inputs, { due: unit(5, big) }, undefined, o)],
       ['vjp', (o) => m.vjp!(inputs, { checked: unit(7, big) }, undefined, o)],
     ];
+    // every direction at once (the unit-direction sweep, the backward sweep of n adjoints): from
+    // unit seeds, a step ×10^(616/K) makes the tangents and adjoints overflow mid-run while the iterate stays 0
+    const steep = { due: new Float64Array(n), sweeps: M.map((v) => (v === 12 ? 10 ** (616 / K) : v)) };
+    calls.push(['jacobianForward', (o) => m.jacobianForward!(steep, undefined, o)], ['jacobianReverse', (o) => m.jacobianReverse!(steep, undefined, o)]);
     for (const [name, call] of calls) {
       const sparse = errorOf(() => call());
       expect(sparse, name).toBe(errorOf(() => call(observed)));

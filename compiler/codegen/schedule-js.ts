@@ -94,8 +94,9 @@ function emitStep(ctx: DriverContext, step: Step, place: Place) {
       const sparse = step.sparseChecks && place.copies ? sparseLoop(ctx, step, place.copies, [from, to]) : null;
       const body = () => (sparse ? sparse.body(place) : emitSteps(ctx, step.body, place));
       sparse?.before();
-      const wasm = sparse && ctx.sweeps?.of.get(step);
-      if (wasm) sparse.wasm(place, wasm);
+      // in a procedure, a loop with a WebAssembly sweep runs it when unobserved (sweep-wasm.ts)
+      const wasm = place.copies ? ctx.sweeps?.of.get(step) : undefined;
+      if (wasm) (sparse ? sparse.wasm(place, wasm) : checkedWasm(ctx, step, place, wasm, [from, to]));
       return w.write(head).block(() => (ctx.solveError ? emitGuarded(ctx, ctx.solveError, body) : body()));
     }
     case 'run': {
@@ -225,6 +226,26 @@ function sparseLoop(ctx: DriverContext, step: Extract<Step, { kind: 'iterations'
       emitSteps(ctx, step.body.slice(last + 1), place);
     },
   };
+}
+
+/**
+ * The whole loop as one WebAssembly call, unobserved, where the engine runs the sweeps: the sweep
+ * checks each step itself and returns the step whose check failed (else −1), whose values are
+ * then as the JavaScript loop would have them at its checks, so these throw the same error. The
+ * JavaScript loop follows as `else`.
+ */
+function checkedWasm(ctx: DriverContext, step: Extract<Step, { kind: 'iterations' }>, place: Place, sweep: WasmSweep, [from, to]: [string, string]) {
+  const { w, n, v } = ctx;
+  const sweeps = ctx.sweeps!.instance;
+  const count = sweep.directions ? place.count : '1';
+  w.write(`if (${v.observe} === undefined && ${sweeps} !== null && ${from} < ${to}) `).block(() => {
+    w.writeLine(`const ${v.k} = ${sweeps}.${sweep.name}(${[from, to, count, ...sweep.buffers.map((b) => `${b}.byteOffset`)].join(', ')});`);
+    w.write(`if (${v.k} >= 0) `).block(() => {
+      emitSteps(ctx, step.body.filter((s) => s.kind === 'check'), place);
+      w.writeLine(`throw new Error('phic internal error: iteration ' + (${v.k} + 1) + ' of ' + ${n.K} + ' was not finite in WebAssembly, and finite here');`);
+    });
+  });
+  w.write('else ');
 }
 
 /** An iteration's steps in a try: an error without an iteration (a singular solve) gets this one. */

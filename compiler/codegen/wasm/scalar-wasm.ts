@@ -103,7 +103,7 @@ export interface ScalarContext {
   readonly code: Code;
   /** Pushes a leaf's value: a literal, a local or a load. */
   leaf(e: ScalarExpr): void;
-  /** The index of an imported function of `arity` f64 arguments returning f64. */
+  /** The index of an imported function of `arity` f64 arguments returning f64 (each call of it printed is counted). */
   importIndex(module: 'Math' | 'helpers', name: string, arity: number): number;
 }
 

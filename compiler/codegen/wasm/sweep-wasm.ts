@@ -1,12 +1,14 @@
-// Whole sweeps as WebAssembly functions: the loops over k that the schedule marks for sparse
-// finiteness checks (idle, taped and forward iterations, the unit-direction sweep, the
-// backward sweep), with their segments inlined and every direction's, so an unobserved call
-// runs K steps in one call instead of several JavaScript-to-WebAssembly calls and JavaScript
-// loops per step. The JavaScript module keeps everything else: the observed calls, the checks
-// (one at the end of the sweep, which the sparse-check proof makes enough; a failed one reruns
-// the sweep in JavaScript, checking each step, to name the iteration) and every error. A
-// sweep is made only when every statement and step of it has a form here (else NotInWasm: the
-// sweep stays JavaScript) and the dims are baked. Products below the size the kernels split
+// Whole sweeps as WebAssembly functions: the loops over k of the sweeps (idle, taped and
+// forward iterations, the unit-direction sweep, the backward sweep), with their segments
+// inlined and every direction's, so an unobserved call runs K steps in one call instead of
+// several JavaScript-to-WebAssembly calls and JavaScript loops per step. The JavaScript module
+// keeps everything else: the observed calls, the errors, and the checks of a loop the schedule
+// marks sparse (one at the end of the sweep, which the sparse-check proof makes enough; a
+// failed one reruns the sweep in JavaScript, checking each step, to name the iteration). In
+// any other loop the sweep checks each step's values itself and returns the step whose check
+// failed (else −1), where the JavaScript checks then throw the usual error. A sweep is made
+// only when every statement and step of it has a form here (else NotInWasm: the sweep stays
+// JavaScript) and the dims are baked. Products below the size the kernels split
 // over threads call the kernels directly; larger ones (or of a size known only at run time)
 // call the module's JavaScript kernel functions, which split them as they would any call.
 // Results are the same bits as the JavaScript loops' (scalar-wasm.ts).
@@ -22,7 +24,7 @@ import type { TangentBatch } from '../../optimise/batch-tangents.js';
 export interface WasmSweep {
   readonly name: string;
   readonly buffers: readonly string[];
-  /** The loop carries tangents or adjoints: it runs in a procedure with a direction count, which the sweep takes. */
+  /** The loop runs in a procedure with a direction count (it carries tangents or adjoints), which the sweep takes. */
   readonly directions: boolean;
 }
 
@@ -59,6 +61,10 @@ export interface SweepInput {
 
 const PROCEDURES: readonly ProcedureName[] = ['idle', 'record', 'forwardSweep', 'unitSweep', 'backwardSweep'];
 
+/** What a sweep pays per call of an imported function beyond JavaScript (ns), and saves per load or store (samples/bench/step-overhead.ts). */
+const IMPORT_CALL_EXTRA_NS = 17;
+const ACCESS_SAVED_NS = 2.5;
+
 const KERNEL_ARITY: Readonly<Record<Exclude<KernelCall['kernel'], 'solve'>, number>> = { gemv: 6, gemvT: 6, ger: 7, gemm: 11 };
 
 /** The WebAssembly sweeps of a schedule, or null when no loop has one. */
@@ -69,12 +75,12 @@ export function wasmSweeps(input: SweepInput): WasmSweeps | null {
   let usesTape = false;
   for (const name of PROCEDURES) {
     for (const step of input.schedule.procedures[name] ?? []) {
-      if (step.kind !== 'iterations' || !step.sparseChecks) continue;
+      if (step.kind !== 'iterations') continue;
       try {
         const built = new SweepFunction(input, step, imports.fork()).build();
         imports.adopt(built.imports);
-        of.set(step, { name, buffers: built.buffers, directions: step.sparseChecks.carried !== null });
-        functions.push({ name, type: { params: [I32, I32, I32, ...built.buffers.map((): ValueType => I32)], results: [] }, code: built.code });
+        of.set(step, { name, buffers: built.buffers, directions: name !== 'idle' && name !== 'record' });
+        functions.push({ name, type: { params: [I32, I32, I32, ...built.buffers.map((): ValueType => I32)], results: [I32] }, code: built.code });
         usesTape ||= built.usesTape;
       } catch (e) {
         if (!(e instanceof NotInWasm)) throw e;
@@ -115,9 +121,14 @@ class SweepFunction {
   private readonly to = 1;
   private readonly count = 2;
   private readonly k: number;
+  /** A scratch f64 (the value a check tests). */
+  private readonly value: number;
   /** The direction of the enclosing `directions` step (0 outside one). */
   private readonly d: number;
   private usesTape = false;
+  private readonly tally = { accesses: 0, calls: 0 };
+  /** The (current, next) pairs the loop swaps. */
+  private readonly swapped: [string, string, readonly string[]][] = [];
 
   constructor(
     private readonly input: SweepInput,
@@ -130,6 +141,7 @@ class SweepFunction {
     this.buffers.forEach((b, i) => this.base.set(b, 3 + i));
     this.k = this.code.local(I32);
     this.d = this.code.local(I32);
+    this.value = this.code.local(F64);
   }
 
   build() {
@@ -149,6 +161,14 @@ class SweepFunction {
         c.op('br', 0);
       }),
     );
+    // An imported function costs twice as much called from WebAssembly as inlined in JavaScript
+    // (Math.tanh: 31 against 14 ns), and each load or store about 3 ns less: a loop whose imports
+    // outweigh its accesses stays JavaScript.
+    if (IMPORT_CALL_EXTRA_NS * this.tally.calls > ACCESS_SAVED_NS * this.tally.accesses) throw new NotInWasm('more imported calls than WebAssembly saves');
+    // the last values, in whichever buffer the swaps left them, into the other too
+    for (const [current, next, dims] of this.swapped) this.copy(next, current, dims);
+    // every step passed its checks
+    c.i32(-1);
     return { buffers: this.buffers, code: c, imports: this.imports, usesTape: this.usesTape };
   }
 
@@ -180,7 +200,7 @@ class SweepFunction {
     for (const s of steps) {
       switch (s.kind) {
         case 'segment':
-          new SegmentCode(this.input, this.code, this.base, this.imports, this.d).emit(this.segment(s.segment));
+          new SegmentCode(this.input, this.code, this.base, this.imports, this.d, this.tally).emit(this.segment(s.segment));
           break;
         case 'directions':
           this.directions(s.unit, s.body);
@@ -209,22 +229,62 @@ class SweepFunction {
           break;
         case 'advance':
           for (const x of plan.state) {
-            if (s.what === 'state') this.copy(x.current, x.next, x.dims);
-            else if (s.what === 'tangents') this.copy(x.dot, x.dotNext, x.dims);
-            else this.copy(x.bar, x.barNext, x.dims);
+            const [current, next] = s.what === 'state' ? [x.current, x.next] : s.what === 'tangents' ? [x.dot, x.dotNext] : [x.bar, x.barNext];
+            // a check's early return leaves the buffers as they are: only a loop without one swaps
+            if (this.step.sparseChecks) this.swap(current, next, x.dims);
+            else this.copy(current, next, x.dims);
           }
           break;
         case 'iterationIndex':
           if (s.value !== 'k') throw new NotInWasm('iteration index at a point');
           this.code.op('local.get', this.base.get(plan.iteration!)!).op('local.get', this.k).op('f64.convert_i32_s').memory('f64.store');
           break;
-        // the checks run once, after the sweep (the JavaScript around it); a sweep runs unobserved
+        // a sparse-checked loop is checked once, after the sweep (the JavaScript around it)
         case 'check':
+          if (!this.step.sparseChecks) this.check(s.what);
+          break;
+        // a sweep runs unobserved
         case 'observe':
           break;
         default:
           throw new NotInWasm(`step ${s.kind}`);
       }
+    }
+  }
+
+  /**
+   * The next values become the current ones by swapping the two buffers' offsets (the locals
+   * every access reads), not by copying. After the loop both buffers are given the last values
+   * (one copy), as the JavaScript loop's copy each step leaves them.
+   */
+  private swap(current: string, next: string, dims: readonly string[]) {
+    const c = this.code;
+    const [a, b] = [this.base.get(current)!, this.base.get(next)!];
+    const t = c.local(I32);
+    c.op('local.get', a).op('local.set', t).op('local.get', b).op('local.set', a).op('local.get', t).op('local.set', b);
+    if (!this.swapped.some(([cur]) => cur === current)) this.swapped.push([current, next, dims]);
+  }
+
+  /** Returns k when a next value (of every direction) is NaN or ±Inf: v − v is then NaN, which is not 0. */
+  private check(what: 'state' | 'tangents' | 'adjoints') {
+    const c = this.code;
+    const at = c.local(I32);
+    const end = c.local(I32);
+    for (const x of this.input.plan.state) {
+      const buffer = what === 'state' ? x.next : what === 'tangents' ? x.dotNext : x.barNext;
+      const base = this.base.get(buffer)!;
+      c.op('local.get', base).op('local.set', at);
+      c.op('local.get', base).i32(8 * this.input.size(x.dims));
+      if (what !== 'state') c.op('local.get', this.count).op('i32.mul');
+      c.op('i32.add').op('local.set', end);
+      c.structured('block', () =>
+        c.structured('loop', () => {
+          c.op('local.get', at).op('local.get', end).op('i32.ge_u').op('br_if', 1);
+          c.op('local.get', at).memory('f64.load').op('local.tee', this.value).op('local.get', this.value).op('f64.sub').f64(0).op('f64.ne');
+          c.structured('if', () => c.op('local.get', this.k).op('return'));
+          c.op('local.get', at).i32(8).op('i32.add').op('local.set', at).op('br', 0);
+        }),
+      );
     }
   }
 
@@ -312,6 +372,8 @@ class SegmentCode {
   private readonly scalar: ScalarContext;
 
   private batched = new Set<string>();
+  /** Iterations of the loops around the statement being written (1 outside any). */
+  private trips = 1;
 
   constructor(
     private readonly input: SweepInput,
@@ -320,6 +382,8 @@ class SegmentCode {
     private readonly imports: Imports,
     /** The local holding the direction d. */
     private readonly d: number,
+    /** Per step: the loads and stores of the segments' loops, and their calls of imported functions. */
+    private readonly tally: { accesses: number; calls: number },
   ) {
     this.scalar = {
       code,
@@ -327,9 +391,9 @@ class SegmentCode {
         // the JavaScript printer writes −0 as 0
         if (e.kind === 'num') code.f64(Object.is(e.value, -0) ? 0 : e.value);
         else if (e.kind === 'local') code.op('local.get', this.float(e.name));
-        else if (e.kind === 'load') this.address(e.buffer, e.index), code.memory('f64.load');
+        else if (e.kind === 'load') this.address(e.buffer, e.index), code.memory('f64.load'), (this.tally.accesses += this.trips);
       },
-      importIndex: (module, name, arity) => imports.index(module, name, { params: Array(arity).fill(F64), results: [F64] }),
+      importIndex: (module, name, arity) => ((this.tally.calls += this.trips), imports.index(module, name, { params: Array(arity).fill(F64), results: [F64] })),
     };
   }
 
@@ -398,6 +462,9 @@ class SegmentCode {
   /** A loop `for (index = start; index < extent − slack; index += step) body`, index kept afterwards. */
   private loop(index: number, extent: IndexExpr, slack: number, step: number, body: () => void) {
     const c = this.code;
+    const outer = this.trips;
+    const f = foldIndex(extent, this.input.dimValue);
+    this.trips = outer * (f.k === 'num' ? Math.max(1, Math.floor(f.v / step)) : 1);
     c.structured('block', () =>
       c.structured('loop', () => {
         c.op('local.get', index);
@@ -408,6 +475,7 @@ class SegmentCode {
         c.op('local.get', index).i32(step).op('i32.add').op('local.set', index).op('br', 0);
       }),
     );
+    this.trips = outer;
   }
 
   private stmt(s: Stmt) {
@@ -445,6 +513,7 @@ class SegmentCode {
         return;
       }
       case 'store':
+        this.tally.accesses += this.trips;
         this.address(s.buffer, s.index);
         if (s.accumulate) {
           this.address(s.buffer, s.index);
