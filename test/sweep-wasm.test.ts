@@ -112,6 +112,27 @@ describe('sweeps in WebAssembly', () => {
     expect(wasmSweepsOf(tanh)).toEqual(['backwardSweep', 'forwardSweep', 'unitSweep']);
   });
 
+  it('a backward sweep with deferred rank-1 updates (W̄ += δ xᵀ, 16 steps a gemm) gives the same bits as the JavaScript loop (dims bound at create(), unobserved: an observed call applies each step\'s update at once)', async () => {
+    const layer: MapSpec = { name: 'layer', state: { x: 'n' }, params: { W: 'n,n', c: 'n' }, data: { U: 'n,p', deferredSteps: 'p' }, update: { x: 'tanh(W * x + U * deferredSteps + c)' } };
+    const dims = { n: 40, p: 8 };
+    // 37 − 3 = 34 steps: two blocks of 16 and one of 2
+    const compiled = await compile(layer, { mode: 'reverse', K: 37, truncate: 3, dims });
+    expect(compiled.files[0]!.contents).toMatch(/applyDeferred/);
+    expect(wasmSweepsOf(compiled.files[0]!.contents)).toContain('backwardSweep');
+    let s = 3;
+    const random = (k: number, scale: number) => Float64Array.from({ length: k }, () => scale * ((s = (s * 16807) % 2147483647) / 2147483647 - 0.5));
+    const data = { W: random(1600, 0.3), c: random(40, 1), U: random(320, 1), deferredSteps: random(8, 1) };
+    const js = (await compile(layer, { mode: 'reverse', K: 37, truncate: 3 })).create(dims) as MapInstance;
+    const u = { x: random(40, 1) };
+    for (const threads of [1, 2]) {
+      const m = compiled.create(undefined, { threads }) as MapInstance;
+      expect(bytesOf(m.vjp!(data, u))).toBe(bytesOf(js.vjp!(data, u)));
+      expect(bytesOf(m.jacobianReverse!(data))).toBe(bytesOf(js.jacobianReverse!(data)));
+      m.release();
+    }
+    js.release();
+  });
+
   it.each([17, 60])('K = %i: a loop that checks every step (tanh hides a bad value) checks in WebAssembly, and names the same iteration and entry', async (K) => {
     // x = 0 stays 0 (tanh(0) = 0, so 1 − x² = 1) while the tangent along ċ grows ×g a step: it overflows mid-run
     const layer: MapSpec = { name: 'layer', state: { due: 'n' }, params: { checked: 'n' }, data: { sweeps: 'n,n' }, update: { due: 'tanh(sweeps * due + checked)' } };

@@ -118,7 +118,7 @@ export function emitJsModule(plan: Plan, info: HeaderInfo, types = false): strin
   const w = prelude(plan, info, !!kernels, solveError !== null, types);
   const schedule = buildSchedule(plan);
   // whole sweeps as WebAssembly where every statement has a form there (dims baked, kernels on)
-  const sweeps = kernels && baked ? wasmSweeps({ plan, schedule, segmentOf: (key) => segmentOf[key], dimValue: (d) => baked[d]!, size: (dims) => dims.reduce((p, d) => p * baked[d]!, 1), splitWork: PARALLEL_MIN_WORK, tapeBytesMax: TAPE_IN_KERNELS_MAX, stride: (b) => (stride.has(b) ? Number(stride.get(b)) : null), ...(batch ? { batch } : {}) }) : null;
+  const sweeps = kernels && baked ? wasmSweeps({ plan, schedule, segmentOf: (key) => segmentOf[key], dimValue: (d) => baked[d]!, size: (dims) => dims.reduce((p, d) => p * baked[d]!, 1), splitWork: PARALLEL_MIN_WORK, tapeBytesMax: TAPE_IN_KERNELS_MAX, stride: (b) => (stride.has(b) ? Number(stride.get(b)) : null), ...(batch ? { batch } : {}), ...(deferred ? { deferral: deferred } : {}) }) : null;
 
   const dimCode = (d: string) => (baked ? String(baked[d]!) : dimName(d));
   const solves = options.implicit ? solveBuffers(plan, total) : null;

@@ -199,9 +199,10 @@ function sparseLoop(ctx: DriverContext, step: Extract<Step, { kind: 'iterations'
       const starts = new Map(kept.map((b) => [b, ctx.drivers.fresh(`${b}_start`)]));
       w.write(`if (${v.observe} === undefined && ${sweeps} !== null && ${from} < ${to}) `).block(() => {
         kept.forEach((b) => w.writeLine(`const ${starts.get(b)!} = ${b}.slice(0, ${length(b)});`));
-        w.writeLine(`${sweeps}.${sweep.name}(${[from, to, count, ...sweep.buffers.map((b) => `${b}.byteOffset`)].join(', ')});`);
+        w.writeLine(`${sweeps}.${sweep.name}(${sweepArguments(sweep, from, to, count).join(', ')});`);
         const finiteAll = [...checkedKinds].flatMap((what) => plan.state.map((s) => (what === 'state' ? `nonFinite(${s.next}, ${size(s)}) < 0` : `nonFinite(${what === 'tangents' ? s.dotNext : s.barNext}, ${count} * ${size(s)}) < 0`))).join(' && ');
         w.write(`if (!(${finiteAll})) `).block(() => rerun(place, (b) => starts.get(b)!, down ? `${to} - 1` : from, down ? from : `${to} - 1`));
+        if (sweep.deferred) w.writeLine(`${sweep.deferred} = 0;`);
       });
       w.write('else ');
     },
@@ -239,14 +240,18 @@ function checkedWasm(ctx: DriverContext, step: Extract<Step, { kind: 'iterations
   const sweeps = ctx.sweeps!.instance;
   const count = sweep.directions ? place.count : '1';
   w.write(`if (${v.observe} === undefined && ${sweeps} !== null && ${from} < ${to}) `).block(() => {
-    w.writeLine(`const ${v.k} = ${sweeps}.${sweep.name}(${[from, to, count, ...sweep.buffers.map((b) => `${b}.byteOffset`)].join(', ')});`);
+    w.writeLine(`const ${v.k} = ${sweeps}.${sweep.name}(${sweepArguments(sweep, from, to, count).join(', ')});`);
     w.write(`if (${v.k} >= 0) `).block(() => {
       emitSteps(ctx, step.body.filter((s) => s.kind === 'check'), place);
       w.writeLine(`throw new Error('phic internal error: iteration ' + (${v.k} + 1) + ' of ' + ${n.K} + ' was not finite in WebAssembly, and finite here');`);
     });
+    if (sweep.deferred) w.writeLine(`${sweep.deferred} = 0;`);
   });
   w.write('else ');
 }
+
+/** A sweep's arguments: its range, the direction count, the deferred steps' counter (0 without), the buffers' offsets. */
+const sweepArguments = (sweep: WasmSweep, from: string, to: string, count: string) => [from, to, count, sweep.deferred ?? '0', ...sweep.buffers.map((b) => `${b}.byteOffset`)];
 
 /** An iteration's steps in a try: an error without an iteration (a singular solve) gets this one. */
 function emitGuarded(ctx: DriverContext, error: string, body: () => void) {

@@ -19,13 +19,16 @@ import type { ProcedureName, Schedule, SegmentKey, Step } from '../../schedule/s
 import { Code, encodeModule, F64, I32, type FunctionType, type ModuleParts, type ValueType } from './encode.js';
 import { emitScalar, NotInWasm, type ScalarContext } from './scalar-wasm.js';
 import type { TangentBatch } from '../../optimise/batch-tangents.js';
+import { DEFER_STEPS, type Deferral } from '../../optimise/defer-updates.js';
 
-/** A sweep's function: its export name, and the buffers whose byte offsets it takes after (from, to, count). */
+/** A sweep's function: its export name, and the buffers whose byte offsets it takes after (from, to, count, the deferred steps). */
 export interface WasmSweep {
   readonly name: string;
   readonly buffers: readonly string[];
   /** The loop runs in a procedure with a direction count (it carries tangents or adjoints), which the sweep takes. */
   readonly directions: boolean;
+  /** The module's counter of steps whose rank-1 updates wait, when the loop defers updates: passed in, 0 after a whole sweep. */
+  readonly deferred: string | null;
 }
 
 export interface WasmSweeps {
@@ -55,6 +58,8 @@ export interface SweepInput {
   readonly stride: (buffer: string) => number | null;
   /** The batched tangent products (optimise/batch-tangents.ts), when the plan has them. */
   readonly batch?: TangentBatch;
+  /** The deferred rank-1 updates (optimise/defer-updates.ts), when the plan has them. */
+  readonly deferral?: Deferral;
   /** A tape of more bytes stays outside the kernels' memory: no sweep pushes or restores it. */
   readonly tapeBytesMax: number;
 }
@@ -79,8 +84,8 @@ export function wasmSweeps(input: SweepInput): WasmSweeps | null {
       try {
         const built = new SweepFunction(input, step, imports.fork()).build();
         imports.adopt(built.imports);
-        of.set(step, { name, buffers: built.buffers, directions: name !== 'idle' && name !== 'record' });
-        functions.push({ name, type: { params: [I32, I32, I32, ...built.buffers.map((): ValueType => I32)], results: [I32] }, code: built.code });
+        of.set(step, { name, buffers: built.buffers, directions: name !== 'idle' && name !== 'record', deferred: step.body.some((b) => b.kind === 'applyDeferred') ? input.deferral!.counter : null });
+        functions.push({ name, type: { params: [I32, I32, I32, I32, ...built.buffers.map((): ValueType => I32)], results: [I32] }, code: built.code });
         usesTape ||= built.usesTape;
       } catch (e) {
         if (!(e instanceof NotInWasm)) throw e;
@@ -120,6 +125,9 @@ class SweepFunction {
   private readonly from = 0;
   private readonly to = 1;
   private readonly count = 2;
+  private readonly counter = 3;
+  /** Index variables of the module that segments read (the deferred-steps counter), by their locals. */
+  private readonly vars = new Map<string, number>();
   private readonly k: number;
   /** A scratch f64 (the value a check tests). */
   private readonly value: number;
@@ -136,9 +144,10 @@ class SweepFunction {
     private readonly imports: Imports,
   ) {
     this.buffers = [...this.buffersOf(step.body)].sort();
-    // the parameters: from, to, the direction count, then each buffer's byte offset
-    this.code = new Code(3 + this.buffers.length);
-    this.buffers.forEach((b, i) => this.base.set(b, 3 + i));
+    // the parameters: from, to, the direction count, the steps whose rank-1 updates wait (0 without deferred updates), then each buffer's byte offset
+    this.code = new Code(4 + this.buffers.length);
+    this.buffers.forEach((b, i) => this.base.set(b, 4 + i));
+    if (input.deferral) this.vars.set(input.deferral.counter, this.counter);
     this.k = this.code.local(I32);
     this.d = this.code.local(I32);
     this.value = this.code.local(F64);
@@ -185,6 +194,7 @@ class SweepFunction {
       else if (s.kind === 'iterationIndex') out.add(plan.iteration!);
       else if (s.kind === 'tangentProducts') for (const b of this.input.batch?.products ?? []) out.add(b.products).add(b.state.dot).add(b.transposed ?? b.call.A.buffer);
       if (s.kind === 'directions' && s.unit === 'params') plan.params.forEach((p) => out.add(p.dot));
+      if (s.kind === 'applyDeferred') for (const u of this.input.deferral?.updates ?? []) out.add(u.call.B.buffer).add(u.buffer).add(u.state.tape);
     }
     return out;
   }
@@ -200,13 +210,17 @@ class SweepFunction {
     for (const s of steps) {
       switch (s.kind) {
         case 'segment':
-          new SegmentCode(this.input, this.code, this.base, this.imports, this.d, this.tally).emit(this.segment(s.segment));
+          new SegmentCode(this.input, this.code, this.base, this.imports, this.d, this.tally, this.vars).emit(this.segment(s.segment));
           break;
         case 'directions':
           this.directions(s.unit, s.body);
           break;
         case 'tangentProducts':
           this.tangentProducts();
+          break;
+        case 'applyDeferred':
+          if (s.now) throw new NotInWasm('deferred updates applied at once');
+          this.applyDeferred();
           break;
         case 'tapePush':
         case 'tapeRestore': {
@@ -334,6 +348,44 @@ class SweepFunction {
     });
   }
 
+  /**
+   * One more step waits; when DEFER_STEPS do, or at the sweep's last step (k = T), the block of
+   * steps k .. k + counter − 1 as one gemm per direction and update (deferred-updates.ts prints the same).
+   */
+  private applyDeferred() {
+    const { code: c, counter, k } = this;
+    const deferral = this.input.deferral;
+    if (!deferral) throw new Error('phic internal error: the schedule applies deferred updates, but the plan defers none');
+    const T = this.input.plan.options.truncate;
+    c.op('local.get', counter).i32(1).op('i32.add').op('local.set', counter);
+    c.op('local.get', counter).i32(DEFER_STEPS).op('i32.eq').op('local.get', k).i32(T).op('i32.eq').op('i32.or');
+    c.structured('if', () => {
+      const d = c.local(I32);
+      c.i32(0).op('local.set', d);
+      c.structured('block', () =>
+        c.structured('loop', () => {
+          c.op('local.get', d).op('local.get', this.count).op('i32.ge_s').op('br_if', 1);
+          for (const u of deferral.updates) {
+            const [m, nn, ldb] = [number(u.call.m, this.input.dimValue), number(u.call.n, this.input.dimValue), number(u.call.ldb, this.input.dimValue)];
+            const stride = this.input.stride(u.call.B.buffer);
+            if (stride === null) throw new NotInWasm(`the stride of ${u.call.B.buffer}`);
+            const at = (buffer: string) => c.op('local.get', this.base.get(buffer)!);
+            // B + 8·d·stride, ldb
+            at(u.call.B.buffer).op('local.get', d).i32(8 * stride).op('i32.mul').op('i32.add').i32(ldb);
+            // the waiting u's: 8·(d·DEFER_STEPS + DEFER_STEPS − counter)·m, 1, m
+            at(u.buffer).op('local.get', d).i32(DEFER_STEPS).op('i32.mul').i32(DEFER_STEPS).op('i32.add').op('local.get', counter).op('i32.sub').i32(8 * m).op('i32.mul').op('i32.add').i32(1).i32(m);
+            // the taped states from step k: tape + 8·(k − T)·nn, nn; then m, nn, counter, not symmetric
+            at(u.state.tape).op('local.get', k).i32(T).op('i32.sub').i32(8 * nn).op('i32.mul').op('i32.add').i32(nn);
+            c.i32(m).i32(nn).op('local.get', counter).i32(0);
+            c.op('call', kernelImport(this.imports, 'gemm', m * nn * DEFER_STEPS >= this.input.splitWork));
+          }
+          c.op('local.get', d).i32(1).op('i32.add').op('local.set', d).op('br', 0);
+        }),
+      );
+      c.i32(0).op('local.set', counter);
+    });
+  }
+
   /** Every direction's tangent products as one gemm each (batched-tangents.ts prints the same in JavaScript). */
   private tangentProducts() {
     const c = this.code;
@@ -384,6 +436,8 @@ class SegmentCode {
     private readonly d: number,
     /** Per step: the loads and stores of the segments' loops, and their calls of imported functions. */
     private readonly tally: { accesses: number; calls: number },
+    /** Index variables of the module the statements read, by their locals. */
+    private readonly vars: ReadonlyMap<string, number>,
   ) {
     this.scalar = {
       code,
@@ -422,7 +476,7 @@ class SegmentCode {
         c.i32(f.v);
         return;
       case 'var': {
-        const at = this.ints.get(f.name);
+        const at = this.ints.get(f.name) ?? this.vars.get(f.name);
         if (at === undefined) throw new NotInWasm(`index ${f.name}`);
         c.op('local.get', at);
         return;
