@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile } from '../src/index.js';
 import { compileSpec, type CompileOptions, type GeneratedFile } from '../compiler/pipeline.js';
 import { readSpecFile } from '../compiler/spec/read-file.js';
-import type { SpecSource } from '../compiler/spec/source.js';
+import { inMemorySource, type SpecSource } from '../compiler/spec/source.js';
 import { ROOT, removeTempDirs, requireBuiltCli, runCli, tempDir } from './helpers/cli.js';
 
 const specPath = (name: string) => `samples/${name}/${name}.phi.ts`;
@@ -167,6 +167,21 @@ export { x, tangent, gradient, rows, K, dims, bad, x0Tangent, x0Gradient, x0Bloc
     const files = compileSpec(ridge, { ...RIDGE, emit: 'ts' }).files;
     expect(files.map((f) => f.name)).toEqual(['ridge.ts']);
     expect(diagnostics({ '/gen/ridge.ts': files[0]!.contents, '/gen/use.ts': USAGE })).toEqual([]);
+  });
+
+  it('--emit ts modules with WebAssembly sweeps type-check (every kind of sweep, the deferred updates, threaded products)', () => {
+    // a tanh layer with W as a parameter: its backward sweep applies the deferred W̄ updates
+    const layer = inMemorySource({ name: 'layer', state: { x: 'n' }, params: { W: 'n,n', c: 'n' }, update: { x: 'tanh(W * x + c)' } });
+    for (const [source, options] of [
+      [ridge, { ...RIDGE, mode: 'both', dims: { m: 30, n: 24 } }],
+      [ridge, { ...RIDGE, mode: 'reverse', dims: { m: 200, n: 200 } }],
+      [tanh, { ...TANH, mode: 'both', dims: { n: 40, p: 8 } }],
+      [layer, { mode: 'both', K: 40, truncate: 3, dims: { n: 40 } }],
+    ] as const) {
+      const files = compileSpec(source, { ...options, emit: 'ts' } as CompileOptions).files;
+      expect(files[0]!.contents).toMatch(/\.sweeps\(/);
+      expect(diagnostics({ [`/gen/${files[0]!.name}`]: files[0]!.contents })).toEqual([]);
+    }
   });
 
   it('a type error in the using code is reported (the check is not vacuous)', () => {

@@ -24,8 +24,8 @@ declare const WebAssembly: {
   Module: new (code: Uint8Array) => object;
   Instance: new (module: object, imports: { env: { memory: WasmMemory } } & Record<string, object>) => { readonly exports: KernelExports };
 };
-/** A WebAssembly sweep (sweep-wasm.ts): from, to, then byte offsets of its buffers. */
-type WasmSweepFunction = (...args: number[]) => void;
+/** A WebAssembly sweep (sweep-wasm.ts): from, to, the direction count, the deferred steps, then byte offsets of its buffers; the step whose check failed, or −1. */
+type WasmSweepFunction = (...args: number[]) => number;
 interface NodeWorker {
   unref(): void;
   once(event: 'error', listener: () => void): unknown;
