@@ -12,6 +12,7 @@ import { inMemorySource } from '../compiler/spec/source.js';
 import { buildSchedule } from '../compiler/schedule/build.js';
 import { keepsNonFinite } from '../compiler/optimise/finite-checks.js';
 import { Builder } from '../compiler/ir/builder.js';
+import { errorOf } from './helpers/errors.js';
 
 // x⁺ = M x + θ: from x⁰ = 0 and θ = 0 the iterate stays 0, while the tangent along θ̇ and the
 // adjoint of ū grow like ρ(M)ᵏ and overflow; from x⁰ ≠ 0 the iterate overflows itself.
@@ -20,15 +21,6 @@ const linear: MapSpec = { name: 'linear', state: { checked: 'n' }, params: { due
 const n = 3;
 const M = Float64Array.from({ length: n * n }, (_, i) => (i % (n + 1) === 0 ? 9 + i : 0.5));
 const inputs = { due: new Float64Array(n), failed: M };
-
-const errorOf = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (e) {
-    return (e as Error).message;
-  }
-  return 'no error';
-};
 
 describe('sparse finiteness checks', () => {
   it('the schedule marks a linear map sparse in every sweep, and a tanh map only where its derivative keeps bad values', () => {

@@ -10,15 +10,7 @@ import { readSpecFile } from '../compiler/spec/read-file.js';
 import { buildModel } from '../compiler/model.js';
 import { Code, encodeModule, F64, I32, signedLeb, toBase64, unsignedLeb } from '../compiler/codegen/wasm/encode.js';
 import { ROOT } from './helpers/cli.js';
-
-const errorOf = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (e) {
-    return (e as Error).message;
-  }
-  return 'no error';
-};
+import { errorOf } from './helpers/errors.js';
 
 /** Every number of a result tree as hex bytes (so −0, NaN payloads and the last bit count). */
 function bytesOf(value: unknown): string {
