@@ -70,6 +70,11 @@ export interface StateBuffers {
   readonly initialFrom?: string;
 }
 
+/** A state component's buffers of what a step carries (its values, tangents or adjoints): the current ones and the next. */
+export function carriedPair(s: StateBuffers, what: 'state' | 'tangents' | 'adjoints'): readonly [current: string, next: string] {
+  return what === 'state' ? [s.current, s.next] : what === 'tangents' ? [s.dot, s.dotNext] : [s.bar, s.barNext];
+}
+
 export interface ParamBuffers {
   readonly name: string;
   readonly dims: readonly string[];

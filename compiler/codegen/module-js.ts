@@ -248,6 +248,6 @@ function emitSweepsInstance(w: CodeBlockWriter, sweeps: WasmSweeps, n: CreateNam
     ...(sweeps.math.length ? [`Math: { ${sweeps.math.map((f) => `${f}: Math.${f}`).join(', ')} }`] : []),
     ...(sweeps.helpers.length ? [`helpers: { ${sweeps.helpers.join(', ')} }`] : []),
   ];
-  w.writeLine(`// unobserved one-direction sweeps run whole in WebAssembly (${[...new Set([...sweeps.of.values()].map((s) => s.name))].join(', ')}); null where the engine cannot`);
+  w.writeLine(`// unobserved calls run these sweeps whole in WebAssembly (${[...new Set([...sweeps.of.values()].map((s) => s.name))].join(', ')}); null where the engine cannot`);
   w.writeLine(`const ${n.sweeps} = ${n.kernels}.sweeps('${toBase64(sweeps.plain)}', '${toBase64(sweeps.shared)}', {${imports.length ? ` ${imports.join(', ')} ` : ''}});`);
 }

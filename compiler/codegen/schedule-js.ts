@@ -3,7 +3,7 @@
 // the create()-level table or the drivers' own scope; the segments are called by their plan
 // names with their buffers as arguments.
 
-import type { Plan } from '../plan.js';
+import { carriedPair, type Plan } from '../plan.js';
 import type { Bound, Carried, Phase, ProcedureName, Schedule, SparseChecks, Step } from '../schedule/schedule.js';
 import { DEFER_STEPS } from '../optimise/defer-updates.js';
 import { emitApplyNow } from './deferred-updates.js';
@@ -26,6 +26,9 @@ const DOC: Readonly<Record<ProcedureName, string>> = {
   backwardSweep: 'The backward sweep from K down to T over the taped states.',
 };
 
+/** Whether a procedure carries tangents or adjoints: it then takes their direction count. */
+const hasDirections = (name: ProcedureName) => name !== 'idle' && name !== 'record';
+
 /** The parameters of a procedure's function: its range, or its direction count, and the observer. */
 export function procedureParams(ctx: DriverContext, name: ProcedureName): string[] {
   const p = ctx.param;
@@ -44,7 +47,8 @@ export function emitProcedures(ctx: DriverContext, schedule: Schedule) {
     const steps = schedule.procedures[name];
     if (!steps) continue;
     w.writeLine(`/** ${DOC[name]} */`);
-    w.write(`function ${n[name]}(${procedureParams(ctx, name).join(', ')}) `).block(() => emitSteps(ctx, steps, { count: v.count, d: null, copies })).blankLine();
+    // a procedure without directions has the state's one copy
+    w.write(`function ${n[name]}(${procedureParams(ctx, name).join(', ')}) `).block(() => emitSteps(ctx, steps, { count: hasDirections(name) ? v.count : '1', d: null, copies })).blankLine();
   }
 }
 
@@ -96,7 +100,7 @@ function emitStep(ctx: DriverContext, step: Step, place: Place) {
       sparse?.before();
       // in a procedure, a loop with a WebAssembly sweep runs it when unobserved (sweep-wasm.ts)
       const wasm = place.copies ? ctx.sweeps?.of.get(step) : undefined;
-      if (wasm) (sparse ? sparse.wasm(place, wasm) : checkedWasm(ctx, step, place, wasm, [from, to]));
+      if (wasm) wasmBranch(ctx, wasm, place.count, [from, to], (call) => (sparse ? sparse.afterWasm(place, call) : checkedWasm(ctx, step, place, call)));
       return w.write(head).block(() => (ctx.solveError ? emitGuarded(ctx, ctx.solveError, body) : body()));
     }
     case 'run': {
@@ -164,20 +168,20 @@ function sparseLoop(ctx: DriverContext, step: Extract<Step, { kind: 'iterations'
   const checks = step.sparseChecks!;
   const { sparse, checked, failed, due, k } = v;
   const down = step.down;
-  const carriedBuffers = (what: Carried | null) => plan.state.map((s) => (what === 'tangents' ? s.dot : what === 'adjoints' ? s.bar : s.current));
-  const kept = [...carriedBuffers('state'), ...(checks.carried ? carriedBuffers(checks.carried) : [])];
-  // a state buffer is one copy long; tangents and adjoints hold `count` directions, here one
-  const states = new Set(carriedBuffers('state'));
-  const save = () => kept.forEach((b) => w.writeLine(`${copies.get(b)!}.set(${states.has(b) ? b : `${b}.subarray(0, ${copies.get(b)!}.length)`});`));
-  const checkedKinds = new Set(step.body.flatMap((s): Carried[] => (s.kind === 'check' ? [s.what] : [])));
-  const nextOf = (what: Carried) => plan.state.map((s) => `nonFinite(${what === 'state' ? s.next : what === 'tangents' ? s.dotNext : s.barNext}, ${size(s)}) < 0`);
-  const finite = [...checkedKinds].flatMap(nextOf).join(' && ');
+  // what a rewind restores: the state's current values, and the tangents or adjoints the loop carries
+  const kept = [...plan.state.map((s) => ({ buffer: s.current, s, state: true })), ...(checks.carried ? plan.state.map((s) => ({ buffer: carriedPair(s, checks.carried!)[0], s, state: false })) : [])];
+  // a state buffer is one copy long; tangents and adjoints hold `count` directions (here one)
+  const save = () => kept.forEach(({ buffer: b, state }) => w.writeLine(`${copies.get(b)!}.set(${state ? b : `${b}.subarray(0, ${copies.get(b)!}.length)`});`));
+  const checkedKinds = [...new Set(step.body.flatMap((s): Carried[] => (s.kind === 'check' ? [s.what] : [])))];
+  /** All next values checked finite: the state's, and `count` directions of the tangents or adjoints. */
+  const finiteOf = (count: string) => checkedKinds.flatMap((what) => plan.state.map((s) => `nonFinite(${carriedPair(s, what)[1]}, ${what === 'state' || count === '1' ? size(s) : `${count} * ${size(s)}`}) < 0`)).join(' && ');
+  const finite = finiteOf('1');
   const first = step.body.findIndex((s) => s.kind === 'check');
   const last = step.body.findLastIndex((s) => s.kind === 'check' || s.kind === 'advance');
   /** Back to `copies` (taken at the step `start`), then the steps from there to `failed` again, checking each: the failing check throws. */
   const rerun = (place: Place, copiesOf: (b: string) => string, start: string, failedAt: string) => {
     w.writeLine('// not finite since the last check: run those steps again, checking each');
-    kept.forEach((b) => w.writeLine(`${b}.set(${copiesOf(b)});`));
+    kept.forEach(({ buffer: b }) => w.writeLine(`${b}.set(${copiesOf(b)});`));
     w.writeLine(`const ${failed} = ${failedAt};`);
     const head = down ? `for (let ${k} = ${start}; ${k} >= ${failed}; ${k}--) ` : `for (let ${k} = ${start}; ${k} <= ${failed}; ${k}++) `;
     // (sparse checks run unobserved only)
@@ -186,25 +190,15 @@ function sparseLoop(ctx: DriverContext, step: Extract<Step, { kind: 'iterations'
   };
   return {
     /**
-     * The whole loop as one WebAssembly call (sweep-wasm.ts) when the call is unobserved and the
-     * engine runs the sweeps, with every direction; checked once at the end, where a bad value
-     * restores the copies taken before it and reruns the loop here, checking each step. The
-     * JavaScript loop follows as `else`.
+     * After the whole loop as one WebAssembly call (wasmBranch): checked once at the end, where a
+     * bad value restores the copies taken before the call and reruns the loop here, checking each
+     * step.
      */
-    wasm(place: Place, sweep: WasmSweep) {
-      const sweeps = ctx.sweeps!.instance;
-      const count = sweep.directions ? place.count : '1';
-      // a state buffer is one copy long; tangents and adjoints hold `count` directions
-      const length = (b: string) => (states.has(b) ? size(plan.state.find((s) => s.current === b)!) : `${count} * ${size(plan.state.find((s) => s.dot === b || s.bar === b)!)}`);
-      const starts = new Map(kept.map((b) => [b, ctx.drivers.fresh(`${b}_start`)]));
-      w.write(`if (${v.observe} === undefined && ${sweeps} !== null && ${from} < ${to}) `).block(() => {
-        kept.forEach((b) => w.writeLine(`const ${starts.get(b)!} = ${b}.slice(0, ${length(b)});`));
-        w.writeLine(`${sweeps}.${sweep.name}(${sweepArguments(sweep, from, to, count).join(', ')});`);
-        const finiteAll = [...checkedKinds].flatMap((what) => plan.state.map((s) => (what === 'state' ? `nonFinite(${s.next}, ${size(s)}) < 0` : `nonFinite(${what === 'tangents' ? s.dotNext : s.barNext}, ${count} * ${size(s)}) < 0`))).join(' && ');
-        w.write(`if (!(${finiteAll})) `).block(() => rerun(place, (b) => starts.get(b)!, down ? `${to} - 1` : from, down ? from : `${to} - 1`));
-        if (sweep.deferred) w.writeLine(`${sweep.deferred} = 0;`);
-      });
-      w.write('else ');
+    afterWasm(place: Place, call: string) {
+      const starts = new Map(kept.map(({ buffer }) => [buffer, ctx.drivers.fresh(`${buffer}_start`)]));
+      kept.forEach(({ buffer: b, s, state }) => w.writeLine(`const ${starts.get(b)!} = ${b}.slice(0, ${state ? size(s) : `${place.count} * ${size(s)}`});`));
+      w.writeLine(`${call};`);
+      w.write(`if (!(${finiteOf(place.count)})) `).block(() => rerun(place, (b) => starts.get(b)!, down ? `${to} - 1` : from, down ? from : `${to} - 1`));
     },
     before() {
       w.writeLine(`// finiteness checked every ${checks.every} steps and at the last (optimise/finite-checks.ts), each step when observed`);
@@ -230,28 +224,34 @@ function sparseLoop(ctx: DriverContext, step: Extract<Step, { kind: 'iterations'
 }
 
 /**
- * The whole loop as one WebAssembly call, unobserved, where the engine runs the sweeps: the sweep
- * checks each step itself and returns the step whose check failed (else −1), whose values are
- * then as the JavaScript loop would have them at its checks, so these throw the same error. The
- * JavaScript loop follows as `else`.
+ * The whole loop as one WebAssembly call (sweep-wasm.ts), unobserved, where the engine runs the
+ * sweeps, with every direction: `body` prints the call (given as code) and what follows it; the
+ * JavaScript loop follows as `else`. The sweep applies the deferred updates through the last
+ * step, so their counter is 0 after it.
  */
-function checkedWasm(ctx: DriverContext, step: Extract<Step, { kind: 'iterations' }>, place: Place, sweep: WasmSweep, [from, to]: [string, string]) {
-  const { w, n, v } = ctx;
+function wasmBranch(ctx: DriverContext, sweep: WasmSweep, count: string, [from, to]: [string, string], body: (call: string) => void) {
+  const { w, v } = ctx;
   const sweeps = ctx.sweeps!.instance;
-  const count = sweep.directions ? place.count : '1';
+  const args = [from, to, count, sweep.deferred ?? '0', ...sweep.buffers.map((b) => `${b}.byteOffset`)];
   w.write(`if (${v.observe} === undefined && ${sweeps} !== null && ${from} < ${to}) `).block(() => {
-    w.writeLine(`const ${v.k} = ${sweeps}.${sweep.name}(${sweepArguments(sweep, from, to, count).join(', ')});`);
-    w.write(`if (${v.k} >= 0) `).block(() => {
-      emitSteps(ctx, step.body.filter((s) => s.kind === 'check'), place);
-      w.writeLine(`throw new Error('phic internal error: iteration ' + (${v.k} + 1) + ' of ' + ${n.K} + ' was not finite in WebAssembly, and finite here');`);
-    });
+    body(`${sweeps}.${sweep.name}(${args.join(', ')})`);
     if (sweep.deferred) w.writeLine(`${sweep.deferred} = 0;`);
   });
   w.write('else ');
 }
 
-/** A sweep's arguments: its range, the direction count, the deferred steps' counter (0 without), the buffers' offsets. */
-const sweepArguments = (sweep: WasmSweep, from: string, to: string, count: string) => [from, to, count, sweep.deferred ?? '0', ...sweep.buffers.map((b) => `${b}.byteOffset`)];
+/**
+ * After a sweep that checks each step itself and returns the step whose check failed (else −1):
+ * the values are then as the JavaScript loop has them at its checks, so these throw the same error.
+ */
+function checkedWasm(ctx: DriverContext, step: Extract<Step, { kind: 'iterations' }>, place: Place, call: string) {
+  const { w, n, v } = ctx;
+  w.writeLine(`const ${v.k} = ${call};`);
+  w.write(`if (${v.k} >= 0) `).block(() => {
+    emitSteps(ctx, step.body.filter((s) => s.kind === 'check'), place);
+    w.writeLine(`throw new Error('phic internal error: iteration ' + (${v.k} + 1) + ' of ' + ${n.K} + ' was not finite in WebAssembly, and finite here');`);
+  });
+}
 
 /** An iteration's steps in a try: an error without an iteration (a singular solve) gets this one. */
 function emitGuarded(ctx: DriverContext, error: string, body: () => void) {

@@ -458,7 +458,7 @@ function instantiateKernels(threads: number, build: 'simd' | 'relaxed' = 'simd',
     const code = Uint8Array.from(atob(shared ? sharedCode : plain), (c) => c.charCodeAt(0));
     // an engine without what the sweeps use (bulk memory) rejects the bytes; a failing link would be phic's bug, and throws
     if (!WebAssembly.validate(code)) return null;
-    return new WebAssembly.Instance(new WebAssembly.Module(code), { ...imports, kernels: instance!.exports, threaded: { gemv: kernels.gemv, gemvT: kernels.gemvT, ger: kernels.ger, gemm: kernels.gemm }, env: { memory } }).exports as unknown as Record<string, WasmSweepFunction>;
+    return new WebAssembly.Instance(new WebAssembly.Module(code), { ...imports, kernels: instance!.exports, threaded: kernels, env: { memory } }).exports as unknown as Record<string, WasmSweepFunction>;
   }
   return { ...kernels, views, bytes, build: () => build, sweeps };
 }`;

@@ -13,7 +13,7 @@
 // call the module's JavaScript kernel functions, which split them as they would any call.
 // Results are the same bits as the JavaScript loops' (scalar-wasm.ts).
 
-import type { Plan } from '../../plan.js';
+import { carriedPair, type Plan } from '../../plan.js';
 import { buffersOf, foldIndex, type IndexExpr, type KernelCall, type Operand, type ScalarExpr, type Segment, type Stmt } from '../../lower/loop-ir.js';
 import type { ProcedureName, Schedule, SegmentKey, Step } from '../../schedule/schedule.js';
 import { Code, encodeModule, F64, I32, type FunctionType, type ModuleParts, type ValueType } from './encode.js';
@@ -25,8 +25,6 @@ import { DEFER_STEPS, type Deferral } from '../../optimise/defer-updates.js';
 export interface WasmSweep {
   readonly name: string;
   readonly buffers: readonly string[];
-  /** The loop runs in a procedure with a direction count (it carries tangents or adjoints), which the sweep takes. */
-  readonly directions: boolean;
   /** The module's counter of steps whose rank-1 updates wait, when the loop defers updates: passed in, 0 after a whole sweep. */
   readonly deferred: string | null;
 }
@@ -66,7 +64,12 @@ export interface SweepInput {
 
 const PROCEDURES: readonly ProcedureName[] = ['idle', 'record', 'forwardSweep', 'unitSweep', 'backwardSweep'];
 
-/** What a sweep pays per call of an imported function beyond JavaScript (ns), and saves per load or store (samples/bench/step-overhead.ts). */
+/**
+ * What a sweep pays per call of an imported function beyond JavaScript (ns: Math.tanh,
+ * samples/bench/import-calls.ts), and saves per load or store (samples/bench/step-overhead.ts).
+ * The same cost is charged for every import, though V8 calls some (exp, log, sin) directly and
+ * faster than JavaScript does: a per-function cost would keep fewer loops JavaScript.
+ */
 const IMPORT_CALL_EXTRA_NS = 17;
 const ACCESS_SAVED_NS = 2.5;
 
@@ -84,7 +87,7 @@ export function wasmSweeps(input: SweepInput): WasmSweeps | null {
       try {
         const built = new SweepFunction(input, step, imports.fork()).build();
         imports.adopt(built.imports);
-        of.set(step, { name, buffers: built.buffers, directions: name !== 'idle' && name !== 'record', deferred: step.body.some((b) => b.kind === 'applyDeferred') ? input.deferral!.counter : null });
+        of.set(step, { name, buffers: built.buffers, deferred: step.body.some((b) => b.kind === 'applyDeferred') ? input.deferral!.counter : null });
         functions.push({ name, type: { params: [I32, I32, I32, I32, ...built.buffers.map((): ValueType => I32)], results: [I32] }, code: built.code });
         usesTape ||= built.usesTape;
       } catch (e) {
@@ -170,9 +173,9 @@ class SweepFunction {
         c.op('br', 0);
       }),
     );
-    // An imported function costs twice as much called from WebAssembly as inlined in JavaScript
-    // (Math.tanh: 31 against 14 ns), and each load or store about 3 ns less: a loop whose imports
-    // outweigh its accesses stays JavaScript.
+    // An imported function can cost twice as much called from WebAssembly as inlined in
+    // JavaScript (Math.tanh: 31 against 12 ns), and each load or store about 3 ns less: a loop
+    // whose imports outweigh its accesses stays JavaScript.
     if (IMPORT_CALL_EXTRA_NS * this.tally.calls > ACCESS_SAVED_NS * this.tally.accesses) throw new NotInWasm('more imported calls than WebAssembly saves');
     // the last values, in whichever buffer the swaps left them, into the other too
     for (const [current, next, dims] of this.swapped) this.copy(next, current, dims);
@@ -190,7 +193,7 @@ class SweepFunction {
       else if (s.kind === 'directions') this.buffersOf(s.body).forEach((b) => out.add(b));
       else if (s.kind === 'tapePush' || s.kind === 'tapeRestore') plan.state.forEach((x) => out.add(x.tape).add(x.current));
       else if (s.kind === 'keepNext') plan.state.forEach((x) => out.add(x.next).add(x.current));
-      else if (s.kind === 'advance') plan.state.forEach((x) => (s.what === 'state' ? out.add(x.current).add(x.next) : s.what === 'tangents' ? out.add(x.dot).add(x.dotNext) : out.add(x.bar).add(x.barNext)));
+      else if (s.kind === 'advance') plan.state.forEach((x) => carriedPair(x, s.what).forEach((b) => out.add(b)));
       else if (s.kind === 'iterationIndex') out.add(plan.iteration!);
       else if (s.kind === 'tangentProducts') for (const b of this.input.batch?.products ?? []) out.add(b.products).add(b.state.dot).add(b.transposed ?? b.call.A.buffer);
       if (s.kind === 'directions' && s.unit === 'params') plan.params.forEach((p) => out.add(p.dot));
@@ -243,7 +246,7 @@ class SweepFunction {
           break;
         case 'advance':
           for (const x of plan.state) {
-            const [current, next] = s.what === 'state' ? [x.current, x.next] : s.what === 'tangents' ? [x.dot, x.dotNext] : [x.bar, x.barNext];
+            const [current, next] = carriedPair(x, s.what);
             // a check's early return leaves the buffers as they are: only a loop without one swaps
             if (this.step.sparseChecks) this.swap(current, next, x.dims);
             else this.copy(current, next, x.dims);
@@ -285,8 +288,7 @@ class SweepFunction {
     const at = c.local(I32);
     const end = c.local(I32);
     for (const x of this.input.plan.state) {
-      const buffer = what === 'state' ? x.next : what === 'tangents' ? x.dotNext : x.barNext;
-      const base = this.base.get(buffer)!;
+      const base = this.base.get(carriedPair(x, what)[1])!;
       c.op('local.get', base).op('local.set', at);
       c.op('local.get', base).i32(8 * this.input.size(x.dims));
       if (what !== 'state') c.op('local.get', this.count).op('i32.mul');
