@@ -200,12 +200,12 @@ describe('kernel calls split over worker threads', () => {
       return calls;
     }
 
-    /** Part blocks [start, start + size) tile [0, total) in order, every inner cut at a multiple of 4. */
-    function expectTiling(blocks: [number, number][], total: number) {
+    /** Part blocks [start, start + size) tile [0, total) in order, every inner cut at a multiple of `align` (from `base`). */
+    function expectTiling(blocks: [number, number][], total: number, align = 4, base = 0) {
       let at = 0;
       for (const [start, size] of blocks) {
         expect(start).toBe(at);
-        expect(start % 4).toBe(0);
+        if (start > 0 && start < total) expect((base + start) % align).toBe(0);
         expect(size).toBeGreaterThanOrEqual(0);
         at = start + size;
       }
@@ -222,12 +222,16 @@ describe('kernel calls split over worker threads', () => {
       for (const [, , , , , cols] of calls) expect(cols).toBe(n);
     });
 
-    it.each(PARTS)('gemvT 131×257 in %i parts: columns cut at multiples of 4', (parts) => {
+    // y starts 1, 2 or 3 entries past a 64-byte line: the cuts fall on y's lines, not at multiples from its start
+    it.each(PARTS)('gemvT 131×257 in %i parts: columns cut at 64-byte lines of y', (parts) => {
       const [m, n, lda] = [131, 257, 258];
-      const calls = sameAsWhole('gemvT', ([A, v, , y]) => [off(A!), lda, off(v!), off(y!), m, n], parts);
-      const y0 = off(memories[1][3]!);
-      expectTiling(calls.map(([, , , y, , cols]) => [(y! - y0) / 8, cols!]), n);
-      for (const [, , , , rows] of calls) expect(rows).toBe(m);
+      for (const skew of [1, 2, 3]) {
+        const calls = sameAsWhole('gemvT', ([A, v, , y]) => [off(A!), lda, off(v!), off(y!) + 8 * skew, m, n], parts);
+        const y0 = off(memories[1][3]!) + 8 * skew;
+        expect(off(memories[1][3]!) % 64).toBe(0);
+        expectTiling(calls.map(([, , , y, , cols]) => [(y! - y0) / 8, cols!]), n, 8, skew);
+        for (const [, , , , rows] of calls) expect(rows).toBe(m);
+      }
     });
 
     it.each(PARTS)('ger 181×199 (u strided) in %i parts: rows cut at multiples of 4', (parts) => {
@@ -371,6 +375,57 @@ describe('kernel calls split over worker threads', () => {
     // while split calls win, a whole call is tried one in 256
     expect(calls(2560, 0.1, 1)).toBe(2560 - 10);
   });
+
+  it('adaptive: a split that follows a whole call (its workers asleep) is not timed', () => {
+    const policy = runtime.splitPolicy();
+    const run = (key: number, splitMs: number, wholeMs: number) => {
+      const s = policy.choose(key);
+      policy.record(key, s, s ? splitMs : wholeMs);
+      return s;
+    };
+    // the first split of all follows no split: its time (0.001, far faster than any other) does
+    // not count; the next two (10) do, and lose to the whole calls (1)
+    expect([run(3, 0.001, 1), run(3, 10, 1), run(3, 10, 1)]).toEqual([true, true, true]);
+    expect([run(3, 10, 1), run(3, 10, 1), run(3, 10, 1), run(3, 10, 1)]).toEqual([false, false, false, false]);
+  });
+
+  it('adaptive with two keys in turn: a try of splitting splits the calls of every key, so each is timed after a split one', () => {
+    const policy = runtime.splitPolicy();
+    // key 1 once, then key 2 twice, as the products of a sweep come. Key 1 splits well from
+    // round 50 on (a load went away), and only with warm workers (after a split call); key 2 never
+    let last = false;
+    const splits = { 1: 0, 2: 0 };
+    const step = (key: 1 | 2, round: number) => {
+      const s = policy.choose(key);
+      policy.record(key, s, s ? (key === 1 && last && round >= 50 ? 0.1 : 10) : 1);
+      last = s;
+      if (s) splits[key]++;
+    };
+    for (let round = 0; round < 600; round++) for (const key of [1, 2, 2] as const) step(key, round);
+    // key 2's first try of splitting (its call 256, round 128) splits key 1's next call too,
+    // after split calls: key 1 is timed warm, and splits from then on. (Key 1's own tries, at
+    // its calls 256 and 768, follow whole calls of key 2: they would find nothing.)
+    expect(splits[1]).toBeGreaterThan(600 - 128 - 10);
+    // key 2 splits only in its three first calls and in bursts
+    expect(splits[2]).toBeLessThan(3 + 4 * 8);
+  });
+
+  it('a split gemvT has fewer parts where its columns are few: strips of at least 512 columns, at most PARTS_PER_THREAD per thread', async () => {
+    const { threaded, mainParts } = countingKernels();
+    try {
+      await whenThreaded(threaded.threads, () => threaded.gemv(MATRIX, 200, VECTOR, OUTPUT, 200, 200), 2);
+      for (const [n, parts] of [[1000, 2], [2100, 4], [4096, 8], [9000, 2 * runtime.PARTS_PER_THREAD]] as const) {
+        const rows = Math.ceil(32768 / n) + 1;
+        mainParts.length = 0;
+        const before = threaded.workerParts();
+        threaded.gemvT(0, n, 8 * rows * n, 8 * (rows * n + rows), rows, n);
+        await until(() => mainParts.length + threaded.workerParts() - before >= parts, 'part counts published');
+        expect(mainParts.length + threaded.workerParts() - before, `n = ${n}`).toBe(parts);
+      }
+    } finally {
+      threaded.release();
+    }
+  }, HOOK_TIMEOUT_MS);
 
   it('adaptive on a crowded machine: every call runs whole on the main thread, and splits again once it is not crowded', async () => {
     let crowded = true;

@@ -13,9 +13,12 @@
 // With the default thread count the split is adaptive: for each kernel and size (a power of
 // two of its multiply-adds) the time per multiply-add of split and of whole calls is tracked,
 // and a call is split only while that has been clearly faster here (one call in 256 tries the
-// other way, a split one as a burst of 4 whose first, with the workers asleep, is not timed,
-// to follow the load), and never while the machine is crowded: its 1-minute load average
-// above the cores plus a half. Timings alone cannot tell: at their best split calls are
+// other way, a split one as a burst of 4 calls of every key, to follow the load; a split call
+// that follows a whole one, its workers asleep, is not timed), and never while the machine is
+// crowded: other processes took over a quarter of the cores lately, or the 1-minute load
+// average is above the cores plus a half. A worker spins half a millisecond before it sleeps,
+// longer than a whole call between two split ones; a gemvT is cut in strips of at least 512
+// columns, at the 64-byte lines of its output. Timings alone cannot tell: at their best split calls are
 // faster, but with other work on the cores a worker is often descheduled mid-part and the
 // main thread waits for it. On a machine whose cores are busy with other work, splitting loses,
 // and the calls stay whole. An explicit { threads } count always splits large calls.

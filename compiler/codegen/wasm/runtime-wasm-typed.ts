@@ -58,7 +58,14 @@ const PARALLEL_MIN_WORK = ${PARALLEL_MIN_WORK};
 /** Parts per thread a split call is cut into: a late or descheduled thread holds up one small part. */
 const PARTS_PER_THREAD = 4;
 /**
- * One call in this many tries the way that has been slower (split: a burst of SPLIT_BURST calls),
+ * Fewest columns in a part of a split gemvT (fewer parts per thread where the columns are
+ * fewer): a part walks every row, and a strip of 125 columns (1 KB of each 8 KB row, n = 1000
+ * cut in eight) left the split call barely faster than a whole one, where strips of 500 made it
+ * 1.7 times faster; the prefetchers follow a row for a few lines before the strip jumps to the next.
+ */
+const GEMVT_STRIP = 512;
+/**
+ * One call in this many tries the way that has been slower (split: a burst of SPLIT_BURST calls of each key),
  * so the choice follows a changing load. Each burst that finds splitting still slower doubles the
  * interval, up to EXPLORE_MOST: on a machine where splits keep losing (its cores busy with other
  * work), the bursts' cost falls towards nothing instead of staying one burst in EXPLORE_EVERY.
@@ -137,8 +144,14 @@ function kernelThreadsCommon() {
   const FAILED = 47; // 1 when a part threw (a kernel trapped): the call fails, no thread waits forever
   const SIZE = 48;
   const KERNEL_IDS = { gemv: 0, gemvT: 1, ger: 2, gemm: 3 };
-  /** Spins (some tens of microseconds) before a worker with nothing to do sleeps: a longer spin takes a core that other work needs. */
-  const SPINS = 4000;
+  /**
+   * Milliseconds a worker with nothing to do spins before it sleeps. Waking a sleeping worker
+   * costs tens of microseconds, as much as a part of a split call at n = 1000, so the spin
+   * outlasts a whole call between two split ones (a sweep often splits one product and not the
+   * next: ridge at n = 1000 ran 53 ms with this spin, 67–79 ms with one of 40 µs). It takes a
+   * core only after a split call, and calls are split only while the machine is not crowded.
+   */
+  const SPIN_MS = 0.5;
 
   /** Part \`part\` of \`parts\` of the posted call: rows [r0, r1) of the output, cut at multiples of 4. */
   function runPart(k: KernelExports, c: Int32Array, part: number, parts: number): void {
@@ -151,8 +164,12 @@ function kernelThreadsCommon() {
         return;
       }
       case KERNEL_IDS.gemvT: {
-        // y[j] sums over every row: cut the columns instead
-        const j0 = cut(c[a + 5], part, 4), j1 = cut(c[a + 5], part + 1, 4);
+        // y[j] sums over every row: cut the columns instead, at 64-byte lines of y. gemvT loads
+        // and stores its y pairs once per eight rows, so parts that shared a line would pass it
+        // between cores hundreds of times a call (measured: split gemvT at n = 1000 gained
+        // nothing over a whole call with cuts at multiples of 4 entries)
+        const lineAt = (p: number) => (p === parts ? c[a + 5] : Math.max(0, Math.floor((c[a + 3] / 8 + (c[a + 5] * p) / parts) / 8) * 8 - c[a + 3] / 8));
+        const j0 = lineAt(part), j1 = lineAt(part + 1);
         k.gemvT(c[a] + 8 * j0, c[a + 1], c[a + 2], c[a + 3] + 8 * j0, c[a + 4], j1 - j0);
         return;
       }
@@ -206,12 +223,13 @@ function kernelThreadsCommon() {
     let seen = Atomics.load(c, CLAIM) >>> 16;
     for (;;) {
       let claim = Atomics.load(c, CLAIM);
-      for (let spins = 0; claim >>> 16 === seen; claim = Atomics.load(c, CLAIM)) {
-        if (++spins < SPINS) continue;
+      // the clock is read one spin in 256 (a read costs tens of loads)
+      for (let spins = 0, since = performance.now(); claim >>> 16 === seen; claim = Atomics.load(c, CLAIM)) {
+        if ((++spins & 255) !== 0 || performance.now() - since < SPIN_MS) continue;
         Atomics.add(c, SLEEPERS, 1);
         Atomics.wait(c, CLAIM, claim);
         Atomics.sub(c, SLEEPERS, 1);
-        spins = 0;
+        since = performance.now();
       }
       seen = claim >>> 16;
       const ran = claimParts(k, c, seen);
@@ -233,11 +251,17 @@ function kernelThreadsCommon() {
  * key; record() takes its time.
  */
 function splitPolicy() {
-  const timings = new Map<number, { whole: number; split: number; wholeRuns: number; splitRuns: number; calls: number; burst: number; cold: boolean; interval: number; next: number }>();
+  const timings = new Map<number, { whole: number; split: number; wholeRuns: number; splitRuns: number; calls: number; interval: number; next: number }>();
+  // calls (of any key) left in the current burst of splits
+  let burst = 0;
+  // whether the previous call was split: its workers are still spinning, not asleep
+  let lastSplit = false;
+  // the call chosen last is a split that follows a whole call: not timed
+  let cold = false;
   return {
     choose(key: number): boolean {
       let t = timings.get(key);
-      if (t === undefined) timings.set(key, (t = { whole: Infinity, split: Infinity, wholeRuns: 0, splitRuns: 0, calls: 0, burst: 0, cold: false, interval: EXPLORE_EVERY, next: EXPLORE_EVERY }));
+      if (t === undefined) timings.set(key, (t = { whole: Infinity, split: Infinity, wholeRuns: 0, splitRuns: 0, calls: 0, interval: EXPLORE_EVERY, next: EXPLORE_EVERY }));
       t.calls++;
       // split only when clearly faster: a wrong split costs more than a wrong whole call
       const faster = t.split < SPLIT_MARGIN * t.whole;
@@ -249,23 +273,27 @@ function splitPolicy() {
         t.interval = faster ? EXPLORE_EVERY : Math.min(EXPLORE_MOST, t.interval * 2);
         t.next = t.calls + t.interval;
       }
-      // trying splits again: a burst of them, the first not timed (its workers were asleep, which
-      // split calls in a row are not)
-      if (explore && !faster) t.burst = SPLIT_BURST;
-      t.cold = t.burst === SPLIT_BURST;
-      const splitNow = t.burst > 0 || (t.splitRuns < 3 ? true : t.wholeRuns < 3 ? false : explore ? !faster : faster);
-      if (t.burst > 0) t.burst--;
+      // trying splits again: a burst of SPLIT_BURST calls of every key. A split that follows a
+      // whole call finds the workers asleep (a whole call outlasts their spin) and pays for waking
+      // them, which split calls in a row do not: it is not timed. Were only this key's calls
+      // split, between whole calls of the others, none of its splits would be timed warm, and a
+      // sweep whose products all split well would stay whole (measured: ridge at n = 1000).
+      if (explore && !faster) burst = SPLIT_BURST * timings.size;
+      const splitNow = burst > 0 || (t.splitRuns < 3 ? true : t.wholeRuns < 3 ? false : explore ? !faster : faster);
+      if (burst > 0) burst--;
+      cold = splitNow && !lastSplit;
       return splitNow;
     },
     record(key: number, split: boolean, perWork: number): void {
       const t = timings.get(key)!;
       if (split) {
-        if (!t.cold) t.split = Math.min(perWork, t.split * SLOWER_EACH_RUN);
+        if (!cold) t.split = Math.min(perWork, t.split * SLOWER_EACH_RUN);
         t.splitRuns++;
       } else {
         t.whole = Math.min(perWork, t.whole * SLOWER_EACH_RUN);
         t.wholeRuns++;
       }
+      lastSplit = split;
     },
   };
 }
@@ -320,7 +348,9 @@ function threadedKernels(k: KernelExports, module: object, memory: WasmMemory, t
   function split(kernel: number, args: readonly number[]): boolean {
     if (workers === null) start();
     if (!ready()) return false;
-    const parts = Math.min(255, (workers!.length + 1) * PARTS_PER_THREAD);
+    const threadsNow = workers!.length + 1;
+    const perThread = kernel === KERNEL_IDS.gemvT ? Math.max(1, Math.min(PARTS_PER_THREAD, Math.floor(args[5]! / (threadsNow * GEMVT_STRIP)))) : PARTS_PER_THREAD;
+    const parts = Math.min(255, threadsNow * perThread);
     c[KERNEL] = kernel;
     for (let i = 0; i < args.length; i++) c[ARGS + i] = args[i];
     Atomics.store(c, DONE, 0);
