@@ -15,6 +15,7 @@ async function loadPeer(peer: PeerId): Promise<NodePeer> {
   if (peer === 'phic') return (await import('./phic-peer.js')).phicPeer;
   if (peer === 'phic1t') return (await import('./phic-peer.js')).phicOneThreadPeer;
   if (peer === 'phicjs') return (await import('./phic-peer.js')).phicJsPeer;
+  if (peer === 'phicfma') return (await import('./phic-peer.js')).phicRelaxedPeer;
   if (peer === 'handwritten') {
     const { handwritten } = await import('./handwritten.js');
     return {
@@ -28,7 +29,7 @@ async function loadPeer(peer: PeerId): Promise<NodePeer> {
 }
 
 function tolerance(peer: PeerId, prepared: Prepared): number {
-  if (peer === 'handwritten' || peer === 'phicjs' || peer === 'phic1t') return TOLERANCE.handwritten;
+  if (peer === 'handwritten' || peer === 'phicjs' || peer === 'phic1t' || peer === 'phicfma') return TOLERANCE.handwritten;
   if (prepared.tolerance) return prepared.tolerance.value;
   return prepared.precision === 'float32' ? TOLERANCE.float32 : TOLERANCE.float64;
 }

@@ -31,9 +31,9 @@ import { writeReport, type Report, type PeerInfo, type Roofline } from './report
 import { performedProducts, shapeKey } from './performed.js';
 import { DEFS, SCALING_K, SCALING_N, scalingDefs, type WorkloadMeta } from './workloads.js';
 
-const PEERS: readonly PeerId[] = ['phic', 'phic1t', 'phicjs', 'handwritten', 'pytorch', 'pytorch1t', 'jax', 'jax1t', 'jaxata', 'jaxata1t', 'jaxjs', 'tfjs'];
+const PEERS: readonly PeerId[] = ['phic', 'phic1t', 'phicfma', 'phicjs', 'handwritten', 'pytorch', 'pytorch1t', 'jax', 'jax1t', 'jaxata', 'jaxata1t', 'jaxjs', 'tfjs'];
 /** The scaling points run these by default (the calls take seconds each: JAX on its default threads only). */
-const SCALING_PEERS: readonly PeerId[] = ['phic', 'phic1t', 'pytorch', 'pytorch1t', 'jax', 'jaxata'];
+const SCALING_PEERS: readonly PeerId[] = ['phic', 'phic1t', 'phicfma', 'pytorch', 'pytorch1t', 'jax', 'jaxata'];
 const JAX_PEERS: readonly PeerId[] = ['jax', 'jax1t', 'jaxata', 'jaxata1t'];
 const PYTHON = '/usr/bin/python3';
 /** Pinned: the jaxlib wheel must match. */
@@ -180,7 +180,9 @@ function compilePhic(wdir: string, logDir: string): CompileReport | { error: str
 function childCommand(peer: PeerId, wdir: string, out: string): [string, string[]] {
   if (peer === 'pytorch' || peer === 'pytorch1t') return [PYTHON, ['-B', join(SOURCE_DIR, 'torch_peer.py'), wdir, out, peer === 'pytorch' ? '2' : '1']];
   if (JAX_PEERS.includes(peer)) return [JAX_PYTHON, ['-B', join(SOURCE_DIR, 'jax_peer.py'), wdir, out, peer.startsWith('jaxata') ? 'ata' : 'jit', peer.endsWith('1t') ? '1' : 'default']];
-  return [process.execPath, [`--max-old-space-size=${NODE_HEAP_MB}`, join(here, 'child.js'), peer, wdir, out]];
+  // phicfma: Node 20 has WebAssembly relaxed SIMD (the kernels' fused multiply-adds) behind this flag; Node 22 and Chromium by default
+  const engine = peer === 'phicfma' ? ['--experimental-wasm-relaxed-simd'] : [];
+  return [process.execPath, [...engine, `--max-old-space-size=${NODE_HEAP_MB}`, join(here, 'child.js'), peer, wdir, out]];
 }
 
 function runChild(peer: PeerId, wdir: string, logDir: string, timeoutS: number): ChildResult {

@@ -4,7 +4,8 @@
 // generated code only, not the compiler. `phic` creates it with the default threads (one per
 // core, at most 4); `phic1t` creates the same module with { threads: 1 }, to show what the
 // worker threads add; `phicjs` is the same spec compiled with `--kernels js` (plain JavaScript
-// loops, no SIMD kernels), to show what the kernels add.
+// loops, no SIMD kernels), to show what the kernels add; `phicfma` is the default module on its
+// relaxed-SIMD kernels (fused multiply-adds), which Node 20 runs only with a flag.
 
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -28,6 +29,11 @@ export const phicPeer: NodePeer = {
 export const phicOneThreadPeer: NodePeer = {
   version: `${VERSION} (WebAssembly SIMD kernels, create(dims, { threads: 1 }))`,
   setup: (meta, arrays, dir) => setup(meta, arrays, join(dir, PHIC_MODULE), { threads: 1 }),
+};
+/** The same module on the relaxed-SIMD kernels (fused multiply-adds), asked for by name: create() fails where the engine has none (main.ts starts this child with Node 20's flag). */
+export const phicRelaxedPeer: NodePeer = {
+  version: `${VERSION} (relaxed SIMD kernels, fused multiply-adds: create(dims, { kernels: 'relaxed' }), default threads; Node 20 with --experimental-wasm-relaxed-simd)`,
+  setup: (meta, arrays, dir) => setup(meta, arrays, join(dir, PHIC_MODULE), { kernels: 'relaxed' }),
 };
 export const phicJsPeer: NodePeer = { version: `${VERSION} (--kernels js: JavaScript loops only)`, setup: (meta, arrays, dir) => setup(meta, arrays, join(dir, PHIC_JS_MODULE)) };
 

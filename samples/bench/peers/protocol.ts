@@ -7,7 +7,7 @@ import { median } from '../../../src/lab/stats.js';
  * pytorch: 2 threads; pytorch1t: the same on 1 thread. jax: JAX with jit on XLA's default
  * threads, jax1t on one; jaxata(1t): the same with AᵀA and Aᵀb formed by hand outside the loop.
  */
-export type PeerId = 'phic' | 'phic1t' | 'phicjs' | 'handwritten' | 'pytorch' | 'pytorch1t' | 'jax' | 'jax1t' | 'jaxata' | 'jaxata1t' | 'jaxjs' | 'tfjs';
+export type PeerId = 'phic' | 'phic1t' | 'phicfma' | 'phicjs' | 'handwritten' | 'pytorch' | 'pytorch1t' | 'jax' | 'jax1t' | 'jaxata' | 'jaxata1t' | 'jaxjs' | 'tfjs';
 
 export interface Timing {
   /** Median wall time of one call over the timed repetitions, ms. */

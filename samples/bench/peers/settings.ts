@@ -13,6 +13,7 @@ export interface Family {
 
 export const FAMILIES: readonly Family[] = [
   { id: 'phic', name: 'phic', settings: ['phic', 'phic1t'] },
+  { id: 'phicfma', name: 'phic, relaxed SIMD', settings: ['phicfma'] },
   { id: 'phicjs', name: 'phic, JS loops', settings: ['phicjs'] },
   { id: 'handwritten', name: 'hand-written', settings: ['handwritten'] },
   { id: 'pytorch', name: 'PyTorch', settings: ['pytorch', 'pytorch1t'] },
@@ -26,6 +27,7 @@ export const FAMILIES: readonly Family[] = [
 export const SETTING: Record<PeerId, string> = {
   phic: 'default threads',
   phic1t: '1 thread',
+  phicfma: 'default threads',
   phicjs: '1 thread',
   handwritten: '1 thread',
   pytorch: '2 threads',
