@@ -58,12 +58,13 @@ const PARALLEL_MIN_WORK = ${PARALLEL_MIN_WORK};
 /** Parts per thread a split call is cut into: a late or descheduled thread holds up one small part. */
 const PARTS_PER_THREAD = 4;
 /**
- * Fewest columns in a part of a split gemvT (fewer parts per thread where the columns are
- * fewer): a part walks every row, and a strip of 125 columns (1 KB of each 8 KB row, n = 1000
- * cut in eight) left the split call barely faster than a whole one, where strips of 500 made it
- * 1.7 times faster; the prefetchers follow a row for a few lines before the strip jumps to the next.
+ * Parts per thread of a split gemvT: one. Its part is a strip of columns down every row, and
+ * the narrower the strip, the sooner the prefetchers lose a row's stream as it jumps to the
+ * next (measured, ridge VJP on 2 threads: at n = 1000 strips of 125 columns left a split gemvT
+ * barely faster than a whole one, strips of 500 made it 1.7 times faster; at n = 4000 the whole
+ * VJP took 1.37 s with two strips against 1.54–1.66 s with six).
  */
-const GEMVT_STRIP = 512;
+const GEMVT_PARTS_PER_THREAD = 1;
 /**
  * One call in this many tries the way that has been slower (split: a burst of SPLIT_BURST calls of each key),
  * so the choice follows a changing load. Each burst that finds splitting still slower doubles the
@@ -349,7 +350,7 @@ function threadedKernels(k: KernelExports, module: object, memory: WasmMemory, t
     if (workers === null) start();
     if (!ready()) return false;
     const threadsNow = workers!.length + 1;
-    const perThread = kernel === KERNEL_IDS.gemvT ? Math.max(1, Math.min(PARTS_PER_THREAD, Math.floor(args[5]! / (threadsNow * GEMVT_STRIP)))) : PARTS_PER_THREAD;
+    const perThread = kernel === KERNEL_IDS.gemvT ? GEMVT_PARTS_PER_THREAD : PARTS_PER_THREAD;
     const parts = Math.min(255, threadsNow * perThread);
     c[KERNEL] = kernel;
     for (let i = 0; i < args.length; i++) c[ARGS + i] = args[i];
