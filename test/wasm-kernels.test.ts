@@ -95,6 +95,26 @@ describe('kernels against plain loops', () => {
     expect(untouchedExcept(at.y, at.y + m, before)).toBe(-1);
   });
 
+  // rows of n ≥ 1024 go eight at a time (then four, then one): every row takes the same steps
+  it.each([[19, 1024], [13, 1025], [8, 1031], [7, 1100]])('gemv %i×%i, long rows: the plain loop, and each row alone bit for bit', (m, n) => {
+    const lda = n + 1;
+    const [A, x, y, y1] = [8, 8 + m * lda, 8 + m * lda + n + 1, 8 + m * lda + n + 1 + m + 1];
+    heap.fill(GUARD);
+    for (let i = 0; i < m; i++) fill(heap.subarray(A + i * lda, A + i * lda + n), i + 1);
+    fill(heap.subarray(x, x + n), 99);
+    const before = heap.slice();
+    k.gemv(A * 8, lda, x * 8, y * 8, m, n);
+    for (let i = 0; i < m; i++) k.gemv((A + i * lda) * 8, lda, x * 8, (y1 + i) * 8, 1, n);
+    for (let i = 0; i < m; i++) {
+      let s = 0;
+      for (let j = 0; j < n; j++) s += before[A + i * lda + j]! * before[x + j]!;
+      expect(Math.abs(heap[y + i]! - s)).toBeLessThan(1e-13 * n * Math.max(1, Math.abs(s)));
+      expect(Object.is(heap[y + i], heap[y1 + i]), `row ${i}`).toBe(true);
+    }
+    expect(untouchedExcept(y, y1 + m, before)).toBe(-1);
+    expect(heap[y + m]).toBe(GUARD);
+  });
+
   it.each(SHAPES)('gemvT %i×%i', (m, n) => {
     const lda = n + 1;
     setup(m, n, lda);

@@ -66,8 +66,8 @@ const PARTS_PER_THREAD = 4;
  */
 const GEMVT_PARTS_PER_THREAD = 1;
 /**
- * One call in this many tries the way that has been slower (split: a burst of SPLIT_BURST calls of each key),
- * so the choice follows a changing load. Each burst that finds splitting still slower doubles the
+ * One call in this many tries the way that has been slower (split: a burst of SPLIT_BURST calls
+ * of each key), so the choice follows a changing load. Each burst that finds splitting still slower doubles the
  * interval, up to EXPLORE_MOST: on a machine where splits keep losing (its cores busy with other
  * work), the bursts' cost falls towards nothing instead of staying one burst in EXPLORE_EVERY.
  */
