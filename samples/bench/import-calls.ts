@@ -1,11 +1,11 @@
 // What an imported Math function costs called from a WebAssembly sweep, against the same call
-// inlined in JavaScript: the figure behind IMPORT_CALL_EXTRA_NS in
+// inlined in JavaScript: the figures behind IMPORT_EXTRA_NS in
 // compiler/codegen/wasm/sweep-wasm.ts (a loop whose imported calls outweigh the loads and stores
 // WebAssembly saves stays JavaScript). V8 calls some Math imports (exp, log) directly, faster than
 // from JavaScript, and others (tanh) through a wrapper. Both apply the function in place to 256 entries, 100
 // times a call, the entries in the kernels' kind of memory; the WebAssembly loop is written with
 // phic's own encoder (compiler/codegen/wasm/encode.ts). Medians of alternating repeats, ns per call.
-// Run: npx tsc -p tsconfig.json && node dist/samples/bench/import-calls.js [--fn tanh,exp,log] [--repeats 15]
+// Run: npx tsc -p tsconfig.json && node dist/samples/bench/import-calls.js [--fn tanh,exp,log,log1p,expm1,sign,max] [--repeats 15]
 
 import { Code, encodeModule, F64, I32 } from '../../compiler/codegen/wasm/encode.js';
 import { median } from '../../src/lab/stats.js';
@@ -14,7 +14,7 @@ const argument = (name: string) => {
   const at = process.argv.indexOf(name);
   return at > 0 ? process.argv[at + 1] : undefined;
 };
-const FUNCTIONS = (argument('--fn') ?? 'tanh,exp,log').split(',');
+const FUNCTIONS = (argument('--fn') ?? 'tanh,exp,log,log1p,expm1,sign,max').split(',');
 const REPEATS = Number(argument('--repeats') ?? 15);
 const N = 256;
 const PASSES = 100;
