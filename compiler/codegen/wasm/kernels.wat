@@ -33,85 +33,19 @@
   ;; the last column when n is odd. Every row takes exactly these steps, in a block of four rows
   ;; or alone, so where the rows are cut (worker threads) does not change any y[i]. (Two
   ;; accumulators per row, eight in all, measured slower under V8: samples/bench/kernels.ts.)
-;; The end of four rows' sums in gemv (rows at r0 + k·rowBytes, their pair sums a0..a3): each
-  ;; y[i + k] = a_k[0] + a_k[1], plus the last column when n is odd: the steps a row alone takes
-  ;; too, so a row's y is the same in a block of eight, of four or alone.
-  (func $finishRows (param $y i32) (param $i i32) (param $x i32) (param $j i32) (param $endBytes i32) (param $r0 i32) (param $rowBytes i32)
-    (param $a0 v128) (param $a1 v128) (param $a2 v128) (param $a3 v128)
-    (local $s0 f64) (local $s1 f64) (local $s2 f64) (local $s3 f64) (local $xj f64) (local $r1 i32) (local $r2 i32) (local $r3 i32)
-    (local.set $r1 (i32.add (local.get $r0) (local.get $rowBytes)))
-    (local.set $r2 (i32.add (local.get $r1) (local.get $rowBytes)))
-    (local.set $r3 (i32.add (local.get $r2) (local.get $rowBytes)))
-    (local.set $s0 (f64.add (f64x2.extract_lane 0 (local.get $a0)) (f64x2.extract_lane 1 (local.get $a0))))
-    (local.set $s1 (f64.add (f64x2.extract_lane 0 (local.get $a1)) (f64x2.extract_lane 1 (local.get $a1))))
-    (local.set $s2 (f64.add (f64x2.extract_lane 0 (local.get $a2)) (f64x2.extract_lane 1 (local.get $a2))))
-    (local.set $s3 (f64.add (f64x2.extract_lane 0 (local.get $a3)) (f64x2.extract_lane 1 (local.get $a3))))
-    (if (i32.lt_u (local.get $j) (local.get $endBytes))
-      (then
-        (local.set $xj (f64.load (i32.add (local.get $x) (local.get $j))))
-        (local.set $s0 (f64.add (local.get $s0) (f64.mul (f64.load (i32.add (local.get $r0) (local.get $j))) (local.get $xj))))
-        (local.set $s1 (f64.add (local.get $s1) (f64.mul (f64.load (i32.add (local.get $r1) (local.get $j))) (local.get $xj))))
-        (local.set $s2 (f64.add (local.get $s2) (f64.mul (f64.load (i32.add (local.get $r2) (local.get $j))) (local.get $xj))))
-        (local.set $s3 (f64.add (local.get $s3) (f64.mul (f64.load (i32.add (local.get $r3) (local.get $j))) (local.get $xj))))))
-    (f64.store (i32.add (local.get $y) (i32.shl (local.get $i) (i32.const 3))) (local.get $s0))
-    (f64.store offset=8 (i32.add (local.get $y) (i32.shl (local.get $i) (i32.const 3))) (local.get $s1))
-    (f64.store offset=16 (i32.add (local.get $y) (i32.shl (local.get $i) (i32.const 3))) (local.get $s2))
-    (f64.store offset=24 (i32.add (local.get $y) (i32.shl (local.get $i) (i32.const 3))) (local.get $s3)))
-
   (func (export "gemv") (param $A i32) (param $lda i32) (param $x i32) (param $y i32) (param $m i32) (param $n i32)
-    (local $i i32) (local $j i32) (local $rowBytes i32) (local $pairBytes i32) (local $endBytes i32)
-    (local $r0 i32) (local $r1 i32) (local $r2 i32) (local $r3 i32)
-    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $v v128)
-    (local $s0 f64)
-    (local $r4 i32) (local $r5 i32) (local $r6 i32) (local $r7 i32)
-    (local $a4 v128) (local $a5 v128) (local $a6 v128) (local $a7 v128)
+    (local $i i32) (local $j i32) (local $rowBytes i32) (local $pairBytes i32) (local $endBytes i32) (local $halves i32)
+    (local $r0 i32) (local $r1 i32) (local $r2 i32) (local $r3 i32) (local $r4 i32) (local $r5 i32) (local $r6 i32) (local $r7 i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $a4 v128) (local $a5 v128) (local $a6 v128) (local $a7 v128) (local $v v128)
+    (local $s0 f64) (local $s1 f64) (local $s2 f64) (local $s3 f64) (local $xj f64)
     (local.set $rowBytes (i32.shl (local.get $lda) (i32.const 3)))
     (local.set $pairBytes (i32.shl (i32.and (local.get $n) (i32.const -2)) (i32.const 3)))
     (local.set $endBytes (i32.shl (local.get $n) (i32.const 3)))
-    ;; long rows (n ≥ 1024, 8 KB), eight at a time: eight streams from memory in flight instead of
-    ;; four (samples/bench/kernels.ts, against four rows at a time: 1.18–1.23× at n = 2000,
-    ;; 1.10–1.16× at 4000; 0.91–0.95× at n = 100 and 500, so shorter rows keep four). A row's
-    ;; sum takes the same steps either way.
-    (block $rows8Done
-      (br_if $rows8Done (i32.lt_s (local.get $n) (i32.const 1024)))
-      (loop $rows8
-        (br_if $rows8Done (i32.gt_s (i32.add (local.get $i) (i32.const 8)) (local.get $m)))
-        (local.set $r0 (i32.add (local.get $A) (i32.mul (local.get $i) (local.get $rowBytes))))
-        (local.set $r1 (i32.add (local.get $r0) (local.get $rowBytes)))
-        (local.set $r2 (i32.add (local.get $r1) (local.get $rowBytes)))
-        (local.set $r3 (i32.add (local.get $r2) (local.get $rowBytes)))
-        (local.set $r4 (i32.add (local.get $r3) (local.get $rowBytes)))
-        (local.set $r5 (i32.add (local.get $r4) (local.get $rowBytes)))
-        (local.set $r6 (i32.add (local.get $r5) (local.get $rowBytes)))
-        (local.set $r7 (i32.add (local.get $r6) (local.get $rowBytes)))
-        (local.set $a0 (v128.const f64x2 0 0))
-        (local.set $a1 (v128.const f64x2 0 0))
-        (local.set $a2 (v128.const f64x2 0 0))
-        (local.set $a3 (v128.const f64x2 0 0))
-        (local.set $a4 (v128.const f64x2 0 0))
-        (local.set $a5 (v128.const f64x2 0 0))
-        (local.set $a6 (v128.const f64x2 0 0))
-        (local.set $a7 (v128.const f64x2 0 0))
-        (local.set $j (i32.const 0))
-        (block $pairs8Done
-          (loop $pairs8
-            (br_if $pairs8Done (i32.ge_u (local.get $j) (local.get $pairBytes)))
-            (local.set $v (v128.load (i32.add (local.get $x) (local.get $j))))
-            (local.set $a0 (f64x2.add (local.get $a0) (f64x2.mul (v128.load (i32.add (local.get $r0) (local.get $j))) (local.get $v))))
-            (local.set $a1 (f64x2.add (local.get $a1) (f64x2.mul (v128.load (i32.add (local.get $r1) (local.get $j))) (local.get $v))))
-            (local.set $a2 (f64x2.add (local.get $a2) (f64x2.mul (v128.load (i32.add (local.get $r2) (local.get $j))) (local.get $v))))
-            (local.set $a3 (f64x2.add (local.get $a3) (f64x2.mul (v128.load (i32.add (local.get $r3) (local.get $j))) (local.get $v))))
-            (local.set $a4 (f64x2.add (local.get $a4) (f64x2.mul (v128.load (i32.add (local.get $r4) (local.get $j))) (local.get $v))))
-            (local.set $a5 (f64x2.add (local.get $a5) (f64x2.mul (v128.load (i32.add (local.get $r5) (local.get $j))) (local.get $v))))
-            (local.set $a6 (f64x2.add (local.get $a6) (f64x2.mul (v128.load (i32.add (local.get $r6) (local.get $j))) (local.get $v))))
-            (local.set $a7 (f64x2.add (local.get $a7) (f64x2.mul (v128.load (i32.add (local.get $r7) (local.get $j))) (local.get $v))))
-            (local.set $j (i32.add (local.get $j) (i32.const 16)))
-            (br $pairs8)))
-        (call $finishRows (local.get $y) (local.get $i) (local.get $x) (local.get $j) (local.get $endBytes) (local.get $r0) (local.get $rowBytes) (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3))
-        (call $finishRows (local.get $y) (i32.add (local.get $i) (i32.const 4)) (local.get $x) (local.get $j) (local.get $endBytes) (local.get $r4) (local.get $rowBytes) (local.get $a4) (local.get $a5) (local.get $a6) (local.get $a7))
-        (local.set $i (i32.add (local.get $i) (i32.const 8)))
-        (br $rows8)))
-    ;; four rows at a time
+    ;; four rows at a time, or eight where rows are long (n ≥ 1024, 8 KB): eight streams from
+    ;; memory in flight instead of four (samples/bench/kernels.ts, against four rows at a time:
+    ;; 1.18–1.23× at n = 2000, 1.09–1.16× at 4000; 0.91–0.95× at n = 100 and 500, so shorter
+    ;; rows keep four). Either way the sums end four rows at a time in the same code, so a
+    ;; row's y takes the same steps in a block of eight, of four, or alone.
     (block $rowsDone
       (loop $rows
         (br_if $rowsDone (i32.gt_s (i32.add (local.get $i) (i32.const 4)) (local.get $m)))
@@ -124,18 +58,65 @@
         (local.set $a2 (v128.const f64x2 0 0))
         (local.set $a3 (v128.const f64x2 0 0))
         (local.set $j (i32.const 0))
-        (block $pairsDone
-          (loop $pairs
-            (br_if $pairsDone (i32.ge_u (local.get $j) (local.get $pairBytes)))
-            (local.set $v (v128.load (i32.add (local.get $x) (local.get $j))))
-            (local.set $a0 (f64x2.add (local.get $a0) (f64x2.mul (v128.load (i32.add (local.get $r0) (local.get $j))) (local.get $v))))
-            (local.set $a1 (f64x2.add (local.get $a1) (f64x2.mul (v128.load (i32.add (local.get $r1) (local.get $j))) (local.get $v))))
-            (local.set $a2 (f64x2.add (local.get $a2) (f64x2.mul (v128.load (i32.add (local.get $r2) (local.get $j))) (local.get $v))))
-            (local.set $a3 (f64x2.add (local.get $a3) (f64x2.mul (v128.load (i32.add (local.get $r3) (local.get $j))) (local.get $v))))
-            (local.set $j (i32.add (local.get $j) (i32.const 16)))
-            (br $pairs)))
-        (call $finishRows (local.get $y) (local.get $i) (local.get $x) (local.get $j) (local.get $endBytes) (local.get $r0) (local.get $rowBytes) (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3))
-        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (local.set $halves (i32.and (i32.ge_s (local.get $n) (i32.const 1024)) (i32.le_s (i32.add (local.get $i) (i32.const 8)) (local.get $m))))
+        (if (local.get $halves)
+          (then
+            (local.set $r4 (i32.add (local.get $r3) (local.get $rowBytes)))
+            (local.set $r5 (i32.add (local.get $r4) (local.get $rowBytes)))
+            (local.set $r6 (i32.add (local.get $r5) (local.get $rowBytes)))
+            (local.set $r7 (i32.add (local.get $r6) (local.get $rowBytes)))
+            (local.set $a4 (v128.const f64x2 0 0))
+            (local.set $a5 (v128.const f64x2 0 0))
+            (local.set $a6 (v128.const f64x2 0 0))
+            (local.set $a7 (v128.const f64x2 0 0))
+            (block $pairs8Done
+              (loop $pairs8
+                (br_if $pairs8Done (i32.ge_u (local.get $j) (local.get $pairBytes)))
+                (local.set $v (v128.load (i32.add (local.get $x) (local.get $j))))
+                (local.set $a0 (f64x2.add (local.get $a0) (f64x2.mul (v128.load (i32.add (local.get $r0) (local.get $j))) (local.get $v))))
+                (local.set $a1 (f64x2.add (local.get $a1) (f64x2.mul (v128.load (i32.add (local.get $r1) (local.get $j))) (local.get $v))))
+                (local.set $a2 (f64x2.add (local.get $a2) (f64x2.mul (v128.load (i32.add (local.get $r2) (local.get $j))) (local.get $v))))
+                (local.set $a3 (f64x2.add (local.get $a3) (f64x2.mul (v128.load (i32.add (local.get $r3) (local.get $j))) (local.get $v))))
+                (local.set $a4 (f64x2.add (local.get $a4) (f64x2.mul (v128.load (i32.add (local.get $r4) (local.get $j))) (local.get $v))))
+                (local.set $a5 (f64x2.add (local.get $a5) (f64x2.mul (v128.load (i32.add (local.get $r5) (local.get $j))) (local.get $v))))
+                (local.set $a6 (f64x2.add (local.get $a6) (f64x2.mul (v128.load (i32.add (local.get $r6) (local.get $j))) (local.get $v))))
+                (local.set $a7 (f64x2.add (local.get $a7) (f64x2.mul (v128.load (i32.add (local.get $r7) (local.get $j))) (local.get $v))))
+                (local.set $j (i32.add (local.get $j) (i32.const 16)))
+                (br $pairs8))))
+          (else
+            (block $pairsDone
+              (loop $pairs
+                (br_if $pairsDone (i32.ge_u (local.get $j) (local.get $pairBytes)))
+                (local.set $v (v128.load (i32.add (local.get $x) (local.get $j))))
+                (local.set $a0 (f64x2.add (local.get $a0) (f64x2.mul (v128.load (i32.add (local.get $r0) (local.get $j))) (local.get $v))))
+                (local.set $a1 (f64x2.add (local.get $a1) (f64x2.mul (v128.load (i32.add (local.get $r1) (local.get $j))) (local.get $v))))
+                (local.set $a2 (f64x2.add (local.get $a2) (f64x2.mul (v128.load (i32.add (local.get $r2) (local.get $j))) (local.get $v))))
+                (local.set $a3 (f64x2.add (local.get $a3) (f64x2.mul (v128.load (i32.add (local.get $r3) (local.get $j))) (local.get $v))))
+                (local.set $j (i32.add (local.get $j) (i32.const 16)))
+                (br $pairs)))))
+        ;; the end of four rows' sums: y[i + k] = a_k[0] + a_k[1], plus the last column when n is
+        ;; odd; after eight rows, again for the second four
+        (loop $ends
+          (local.set $s0 (f64.add (f64x2.extract_lane 0 (local.get $a0)) (f64x2.extract_lane 1 (local.get $a0))))
+          (local.set $s1 (f64.add (f64x2.extract_lane 0 (local.get $a1)) (f64x2.extract_lane 1 (local.get $a1))))
+          (local.set $s2 (f64.add (f64x2.extract_lane 0 (local.get $a2)) (f64x2.extract_lane 1 (local.get $a2))))
+          (local.set $s3 (f64.add (f64x2.extract_lane 0 (local.get $a3)) (f64x2.extract_lane 1 (local.get $a3))))
+          (if (i32.lt_u (local.get $j) (local.get $endBytes))
+            (then
+              (local.set $xj (f64.load (i32.add (local.get $x) (local.get $j))))
+              (local.set $s0 (f64.add (local.get $s0) (f64.mul (f64.load (i32.add (local.get $r0) (local.get $j))) (local.get $xj))))
+              (local.set $s1 (f64.add (local.get $s1) (f64.mul (f64.load (i32.add (local.get $r1) (local.get $j))) (local.get $xj))))
+              (local.set $s2 (f64.add (local.get $s2) (f64.mul (f64.load (i32.add (local.get $r2) (local.get $j))) (local.get $xj))))
+              (local.set $s3 (f64.add (local.get $s3) (f64.mul (f64.load (i32.add (local.get $r3) (local.get $j))) (local.get $xj))))))
+          (f64.store (i32.add (local.get $y) (i32.shl (local.get $i) (i32.const 3))) (local.get $s0))
+          (f64.store offset=8 (i32.add (local.get $y) (i32.shl (local.get $i) (i32.const 3))) (local.get $s1))
+          (f64.store offset=16 (i32.add (local.get $y) (i32.shl (local.get $i) (i32.const 3))) (local.get $s2))
+          (f64.store offset=24 (i32.add (local.get $y) (i32.shl (local.get $i) (i32.const 3))) (local.get $s3))
+          (local.set $i (i32.add (local.get $i) (i32.const 4)))
+          (local.set $a0 (local.get $a4)) (local.set $a1 (local.get $a5)) (local.set $a2 (local.get $a6)) (local.set $a3 (local.get $a7))
+          (local.set $r0 (local.get $r4)) (local.set $r1 (local.get $r5)) (local.set $r2 (local.get $r6)) (local.set $r3 (local.get $r7))
+          (local.set $halves (i32.sub (local.get $halves) (i32.const 1)))
+          (br_if $ends (i32.eqz (local.get $halves))))
         (br $rows)))
     ;; the last m mod 4 rows, one at a time
     (block $restDone
