@@ -57,12 +57,13 @@ interface Runtime {
   splitPolicy(): { choose(key: number): boolean; record(key: number, split: boolean, perWork: number): void };
   KERNELS_WASM_SHARED: string;
   PARTS_PER_THREAD: number;
+  PARALLEL_MIN_WORK: number;
 }
 
 /** The kernels' runtime as a generated module holds it, made importable on its own. */
 async function importRuntime(): Promise<Runtime> {
   const file = join(mkdtempSync(join(tmpdir(), 'phic-threads-')), 'kernels.mjs');
-  writeFileSync(file, `function fail(category, message) { throw new Error(category + ': ' + message); }\n${KERNELS_RUNTIME}\nexport { instantiateKernels, threadedKernels, kernelThreadsCommon, splitPolicy, KERNELS_WASM_SHARED, PARTS_PER_THREAD };\n`);
+  writeFileSync(file, `function fail(category, message) { throw new Error(category + ': ' + message); }\n${KERNELS_RUNTIME}\nexport { instantiateKernels, threadedKernels, kernelThreadsCommon, splitPolicy, KERNELS_WASM_SHARED, PARTS_PER_THREAD, PARALLEL_MIN_WORK };\n`);
   return (await import(pathToFileURL(file).href)) as Runtime;
 }
 
@@ -415,7 +416,8 @@ describe('kernel calls split over worker threads', () => {
     try {
       await whenThreaded(threaded.threads, () => threaded.gemv(MATRIX, 200, VECTOR, OUTPUT, 200, 200), 2);
       for (const [kernel, n, parts] of [['gemvT', 1000, 2], ['gemvT', 9000, 2], ['gemv', 1000, 2 * runtime.PARTS_PER_THREAD]] as const) {
-        const rows = Math.ceil(32768 / n) + 1;
+        // just over the size that splits
+        const rows = Math.ceil(runtime.PARALLEL_MIN_WORK / n) + 1;
         mainParts.length = 0;
         const before = threaded.workerParts();
         threaded[kernel](0, n, 8 * rows * n, 8 * (rows * n + n), rows, n);

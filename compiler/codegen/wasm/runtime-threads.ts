@@ -18,9 +18,9 @@
 // crowded: other processes took over a quarter of the cores lately, or the 1-minute load
 // average is above the cores plus a half. A worker spins half a millisecond before it sleeps,
 // longer than a whole call between two split ones; a gemvT is cut in one strip of columns per
-// thread, at the 64-byte lines of its output. Timings alone cannot tell: at their best split calls are
-// faster, but with other work on the cores a worker is often descheduled mid-part and the
-// main thread waits for it. On a machine whose cores are busy with other work, splitting loses,
+// thread, at the 64-byte lines of its output. Timings alone cannot tell: at their best split
+// calls are faster, but with other work on the cores a worker is often descheduled mid-part
+// and the main thread waits for it. On a machine whose cores are busy with other work, splitting loses,
 // and the calls stay whole. An explicit { threads } count always splits large calls.
 //
 // kernelThreadsCommon() holds what both sides run; a worker is started on its source text

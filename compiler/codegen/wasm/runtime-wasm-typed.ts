@@ -67,9 +67,10 @@ const PARTS_PER_THREAD = 4;
 const GEMVT_PARTS_PER_THREAD = 1;
 /**
  * One call in this many tries the way that has been slower (split: a burst of SPLIT_BURST calls
- * of each key), so the choice follows a changing load. Each burst that finds splitting still slower doubles the
- * interval, up to EXPLORE_MOST: on a machine where splits keep losing (its cores busy with other
- * work), the bursts' cost falls towards nothing instead of staying one burst in EXPLORE_EVERY.
+ * of each key), so the choice follows a changing load. Each burst that finds splitting still
+ * slower doubles the interval, up to EXPLORE_MOST: on a machine where splits keep losing (its
+ * cores busy with other work), the bursts' cost falls towards nothing instead of staying one
+ * burst in EXPLORE_EVERY.
  */
 const EXPLORE_EVERY = 256;
 const EXPLORE_MOST = 16384;
@@ -169,7 +170,8 @@ function kernelThreadsCommon() {
         // and stores its y pairs once per eight rows, so parts that shared a line would pass it
         // between cores hundreds of times a call (measured: split gemvT at n = 1000 gained
         // nothing over a whole call with cuts at multiples of 4 entries)
-        const lineAt = (p: number) => (p === parts ? c[a + 5] : Math.max(0, Math.floor((c[a + 3] / 8 + (c[a + 5] * p) / parts) / 8) * 8 - c[a + 3] / 8));
+        const y0 = c[a + 3] / 8; // y's first entry, from the memory's start
+        const lineAt = (p: number) => (p === parts ? c[a + 5] : Math.max(0, Math.floor((y0 + (c[a + 5] * p) / parts) / 8) * 8 - y0));
         const j0 = lineAt(part), j1 = lineAt(part + 1);
         k.gemvT(c[a] + 8 * j0, c[a + 1], c[a + 2], c[a + 3] + 8 * j0, c[a + 4], j1 - j0);
         return;

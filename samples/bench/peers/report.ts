@@ -138,6 +138,12 @@ export function summarise(report: Report) {
     });
 }
 
+/** The head of a targets table, its ratios against `who`. */
+const targetsHead = (who: string) => [
+  `| workload | JAX jit / ${who} | ≥ 1× | PyTorch / ${who} | ≥ 1× | JAX, AᵀA by hand / ${who} | within 1.5× (P2, P3, P5) |`,
+  '|---|---:|---|---:|---|---:|---|',
+];
+
 /** The targets' rows: each rival family at its best, divided by `base` (phic at its best, or phic on relaxed SIMD). */
 function targets(rows: ReturnType<typeof summarise>, base: 'phic' | 'phicfma' = 'phic'): string[] {
   const verdict = (r: number | undefined, need: number) => (r === undefined ? 'not measured' : r >= need ? 'met' : 'NOT met');
@@ -370,8 +376,7 @@ export function markdown(report: Report): string {
     '',
     'Every peer at its best thread setting, against phic at its best; ratio = peer / phic.',
     '',
-    '| workload | JAX jit / phic | ≥ 1× | PyTorch / phic | ≥ 1× | JAX, AᵀA by hand / phic | within 1.5× (P2, P3, P5) |',
-    '|---|---:|---|---:|---|---:|---|',
+    ...targetsHead('phic'),
     ...targets(rows),
   );
   for (const p of scalingPointsOf(report)) {
@@ -391,8 +396,7 @@ export function markdown(report: Report): string {
       'The same targets with phic on its relaxed-SIMD kernels (fused multiply-adds, `create(dims, { kernels: \'relaxed\' })` at the default threads), ' +
         'which Node 20 runs only with `--experimental-wasm-relaxed-simd` (Node 22 and Chromium have relaxed SIMD by default). Not counted in the table above, whose phic is what this Node runs by default:',
       '',
-      '| workload | JAX jit / phic relaxed | ≥ 1× | PyTorch / phic relaxed | ≥ 1× | JAX, AᵀA by hand / phic relaxed | within 1.5× (P2, P3, P5) |',
-      '|---|---:|---|---:|---|---:|---|',
+      ...targetsHead('phic relaxed'),
       ...targets(rows, 'phicfma'),
     );
   push('', ...scalingMarkdown(report.workloads, report.results, NAMES));
