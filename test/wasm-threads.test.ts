@@ -55,15 +55,24 @@ interface Runtime {
   threadedKernels(k: KernelExports, module: WebAssembly.Module, memory: WebAssembly.Memory, threads: number, crowded?: (() => boolean) | null): RuntimeKernels;
   kernelThreadsCommon(): ThreadsCommon;
   splitPolicy(): { choose(key: number): boolean; record(key: number, split: boolean, perWork: number): void };
+  crowdedMonitor(os: FakeOs, usage: () => { user: number; system: number }, clock: () => number): () => boolean;
+  CROWDED_FOR_MS: number;
   KERNELS_WASM_SHARED: string;
   PARTS_PER_THREAD: number;
   PARALLEL_MIN_WORK: number;
 }
 
+/** What the crowding monitor reads of node:os. */
+interface FakeOs {
+  availableParallelism(): number;
+  loadavg(): number[];
+  cpus(): { times: { user: number; nice: number; sys: number; irq: number } }[];
+}
+
 /** The kernels' runtime as a generated module holds it, made importable on its own. */
 async function importRuntime(): Promise<Runtime> {
   const file = join(mkdtempSync(join(tmpdir(), 'phic-threads-')), 'kernels.mjs');
-  writeFileSync(file, `function fail(category, message) { throw new Error(category + ': ' + message); }\n${KERNELS_RUNTIME}\nexport { instantiateKernels, threadedKernels, kernelThreadsCommon, splitPolicy, KERNELS_WASM_SHARED, PARTS_PER_THREAD, PARALLEL_MIN_WORK };\n`);
+  writeFileSync(file, `function fail(category, message) { throw new Error(category + ': ' + message); }\n${KERNELS_RUNTIME}\nexport { instantiateKernels, threadedKernels, kernelThreadsCommon, splitPolicy, crowdedMonitor, CROWDED_FOR_MS, KERNELS_WASM_SHARED, PARTS_PER_THREAD, PARALLEL_MIN_WORK };\n`);
   return (await import(pathToFileURL(file).href)) as Runtime;
 }
 
@@ -409,6 +418,44 @@ describe('kernel calls split over worker threads', () => {
     expect(splits[1]).toBeGreaterThan(600 - 128 - 10);
     // key 2 splits only in its three first calls and in bursts
     expect(splits[2]).toBeLessThan(3 + 4 * 8);
+  });
+
+  it('crowded: from other processes\' recent share of the cores; the load average only at the first look, so work that ended a while ago does not count', () => {
+    // a two-core machine whose clock, busy times, own CPU time and load average the test sets
+    let now = 0, busyMs = 0, ownMs = 0, load = 0;
+    const os: FakeOs = {
+      availableParallelism: () => 2,
+      loadavg: () => [load, load, load],
+      cpus: () => [{ times: { user: busyMs / 2, nice: 0, sys: 0, irq: 0 } }, { times: { user: busyMs / 2, nice: 0, sys: 0, irq: 0 } }],
+    };
+    const usage = () => ({ user: ownMs * 1000, system: 0 });
+    /** Advances the clock by `ms`, with this process busy on `own` cores and others on `others`. */
+    const pass = (ms: number, own: number, others: number) => {
+      now += ms;
+      ownMs += own * ms;
+      busyMs += (own + others) * ms;
+    };
+    // the first look reads the load average: 3 on two cores is crowded, 2 is not
+    load = 3;
+    expect(runtime.crowdedMonitor(os, usage, () => now)()).toBe(true);
+    load = 2;
+    const crowded = runtime.crowdedMonitor(os, usage, () => now);
+    expect(crowded()).toBe(false);
+    // this process alone on both cores: not crowded
+    pass(600, 2, 0);
+    expect(crowded()).toBe(false);
+    // another process takes a core for a second: crowded, and still so a while after it stops
+    pass(1000, 1, 1);
+    expect(crowded()).toBe(true);
+    pass(runtime.CROWDED_FOR_MS - 1000, 2, 0);
+    expect(crowded()).toBe(true);
+    // past CROWDED_FOR_MS with no other work it is not, though the load average still counts what ended
+    load = 4;
+    pass(1001, 2, 0);
+    expect(crowded()).toBe(false);
+    // a sliver of other work (a tenth of a core) is not a crowd
+    pass(1000, 1.9, 0.1);
+    expect(crowded()).toBe(false);
   });
 
   it('a split gemvT is one strip of columns per thread, whatever its size; a gemv four parts per thread', async () => {

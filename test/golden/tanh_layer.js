@@ -170,41 +170,48 @@ const MAIN_SPINS = 2000;
 
 /** Other processes' share of the machine's cores above which it counts as crowded. */
 const OTHERS_CROWD = 0.25;
+/** How long a look that found the machine crowded keeps it so (a load that comes and goes). */
+const CROWDED_FOR_MS = 5000;
 
 /**
  * Whether other work crowds the machine's cores, read at most every half second: other
- * processes took more than OTHERS_CROWD of the cores' time since the last look (the cores'
- * busy time less this process's own, workers included), or the 1-minute load average (this
- * process's threads included) is above the cores plus a half. The first follows a load that
- * has just started; the second, one that comes and goes. Never where the engine reports no load
- * (Windows' load average is 0; browsers have neither).
+ * processes took more than OTHERS_CROWD of the cores' time in a look of the last
+ * CROWDED_FOR_MS (the cores' busy time less this process's own, workers included, since the
+ * look before). The first look has nothing to compare with and reads the 1-minute load average
+ * (this process's threads included) against the cores plus a half, as does every look where
+ * the system lists no cores. Only then: the load average still counts work that ended up to a
+ * minute ago (measured: a benchmark started just after others ran whole calls, 28 ms against
+ * 16 split). Never where the engine reports no load (Windows' load average is 0; browsers have
+ * neither).
  */
-const machineCrowded = (() => {
-  const proc = globalThis.process;
-  const os = proc?.getBuiltinModule?.('node:os');
-  const usage = proc?.cpuUsage;
+function crowdedMonitor(os, usage, clock = () => performance.now()) {
   let checkedAt = -Infinity;
+  let crowdedAt = -Infinity;
   let crowded = false;
   let busyBefore = 0;
   let ownBefore = 0;
   return () => {
-    const now = performance.now();
+    const now = clock();
     if (os && now - checkedAt > 500) {
-      const cores = os.availableParallelism();
       // busy time over every core the system lists (in a container, the host's), so the share is of those
       const cpus = os.cpus();
       const busy = cpus.reduce((sum, c) => sum + c.times.user + c.times.nice + c.times.sys + c.times.irq, 0);
       const used = usage?.();
       const own = used ? (used.user + used.system) / 1000 : busy;
-      const others = checkedAt === -Infinity || !cpus.length ? 0 : (busy - busyBefore - (own - ownBefore)) / ((now - checkedAt) * cpus.length);
+      if (checkedAt === -Infinity || !cpus.length) {
+        crowded = os.loadavg()[0] > os.availableParallelism() + 0.5;
+      } else {
+        if ((busy - busyBefore - (own - ownBefore)) / ((now - checkedAt) * cpus.length) > OTHERS_CROWD) crowdedAt = now;
+        crowded = now - crowdedAt < CROWDED_FOR_MS;
+      }
       checkedAt = now;
       busyBefore = busy;
       ownBefore = own;
-      crowded = others > OTHERS_CROWD || os.loadavg()[0] > cores + 0.5;
     }
     return crowded;
   };
-})();
+}
+const machineCrowded = crowdedMonitor(globalThis.process?.getBuiltinModule?.('node:os'), globalThis.process?.cpuUsage);
 
 /** Stops the worker threads of an instance that was collected without release(). */
 const releaseWhenCollected = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry((release) => release()) : null;
