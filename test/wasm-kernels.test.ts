@@ -23,10 +23,11 @@ interface Kernels {
   gemvT(A: number, lda: number, v: number, y: number, m: number, n: number): void;
   ger(B: number, ldb: number, u: number, incu: number, w: number, m: number, n: number): void;
   gemm(C: number, ldc: number, A: number, ai: number, al: number, B: number, ldb: number, m: number, n: number, k: number, sym: number): void;
+  gemvGemvT(A: number, lda: number, x: number, u: number, c: number, v: number, y: number, s: number, m: number, n: number, part: number): void;
 }
 
-function instantiate(): { k: Kernels; heap: Float64Array } {
-  const memory = new WebAssembly.Memory({ initial: 4 });
+function instantiate(pages = 4): { k: Kernels; heap: Float64Array } {
+  const memory = new WebAssembly.Memory({ initial: pages });
   const module = new WebAssembly.Module(Buffer.from(KERNELS_BASE64, 'base64'));
   const k = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernels;
   return { k, heap: new Float64Array(memory.buffer) };
@@ -179,6 +180,59 @@ describe('kernels against plain loops', () => {
       }
     }
     expect(untouchedExcept(C, C + m * (m + 2), before)).toBe(-1);
+  });
+});
+
+describe('gemvGemvT: gemv, the middle and gemvT fused, in eight fixed parts and their sum', () => {
+  const { k, heap } = instantiate(40);
+  /** Lays out A (m × n, row stride n + 1), x, c, u, v, y, the scratch (8n) with guards between; runs `parts` in that order, then the sum (part 8). */
+  const run = (m: number, n: number, withC: boolean, parts: readonly number[]) => {
+    const lda = n + 1;
+    const A = 8, x = A + m * lda + 1, c = x + n + 1, u = c + m + 1, v = u + m + 1, y = v + m + 1, s = y + n + 1, end = s + 8 * n;
+    heap.fill(GUARD);
+    for (let i = 0; i < m; i++) fill(heap.subarray(A + i * lda, A + i * lda + n), i + 1);
+    fill(heap.subarray(x, x + n), 99);
+    fill(heap.subarray(c, c + m), 3);
+    fill(heap.subarray(y, y + n), 7);
+    const before = heap.slice();
+    // without c, v is u (the adjoint's AᵀA x̄)
+    const [cAt, vAt] = withC ? [c * 8, v * 8] : [-1, u * 8];
+    for (const part of [...parts, 8]) k.gemvGemvT(A * 8, lda, x * 8, u * 8, cAt, vAt, y * 8, s * 8, m, n, part);
+    return { lda, A, x, c, u, v: withC ? v : u, y, s, end, before, out: heap.slice() };
+  };
+  const inOrder = [0, 1, 2, 3, 4, 5, 6, 7];
+
+  it.each([[1, 1], [7, 5], [9, 8], [63, 33], [64, 17], [130, 31], [200, 1031], [517, 9]])('%i×%i: u = A x, v = u − c and y += Aᵀv as plain loops compute them, nothing else written', (m, n) => {
+    for (const withC of [true, false]) {
+      const r = run(m, n, withC, inOrder);
+      let scale = 0;
+      for (let i = 0; i < m; i++) {
+        let sum = 0;
+        for (let j = 0; j < n; j++) sum += r.before[r.A + i * r.lda + j]! * r.before[r.x + j]!;
+        expect(Math.abs(r.out[r.u + i]! - sum)).toBeLessThan(1e-13 * n);
+        const vi = withC ? sum - r.before[r.c + i]! : sum;
+        expect(Math.abs(r.out[r.v + i]! - vi)).toBeLessThan(1e-13 * n);
+        scale = Math.max(scale, Math.abs(vi));
+      }
+      for (let j = 0; j < n; j++) {
+        let sum = r.before[r.y + j]!;
+        for (let i = 0; i < m; i++) sum += r.before[r.A + i * r.lda + j]! * r.out[r.v + i]!;
+        expect(Math.abs(r.out[r.y + j]! - sum)).toBeLessThan(1e-13 * m * Math.max(1, scale));
+      }
+      // A, x and c as they were; outside the buffers, the guards
+      for (let i = 0; i < r.u; i++) expect(r.out[i]).toBe(r.before[i]);
+      for (let i = r.end; i < r.end + 64; i++) expect(r.out[i]).toBe(GUARD);
+    }
+  });
+
+  it('the parts in any order (as worker threads finish them) give the same bits', () => {
+    for (const [m, n] of [[200, 1031], [517, 9], [1000, 40]] as const) {
+      const first = run(m, n, true, inOrder).out;
+      const reversed = run(m, n, true, [...inOrder].reverse()).out;
+      const shuffled = run(m, n, true, [3, 7, 0, 5, 1, 6, 2, 4]).out;
+      expect(Buffer.from(reversed.buffer).equals(Buffer.from(first.buffer))).toBe(true);
+      expect(Buffer.from(shuffled.buffer).equals(Buffer.from(first.buffer))).toBe(true);
+    }
   });
 });
 

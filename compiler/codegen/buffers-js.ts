@@ -49,7 +49,7 @@ export function bufferSet(plan: Plan, size: (v: { readonly dims: readonly string
     ...state.map((s) => ({ name: s.current, size: size(s) })),
     ...state.map((s) => ({ name: s.next, size: size(s) })),
     ...plan.params.map((p) => ({ name: p.dot, size: size(p) })),
-    ...plan.temporaries.map((t, i) => ({ name: t.name, size: size(t), ...(i === 0 ? { comment: 'hoisted invariants, shared intermediates and scratch' } : {}) })),
+    ...plan.temporaries.map((t, i) => ({ name: t.name, size: t.copies ? `${t.copies} * ${size(t)}` : size(t), ...(i === 0 ? { comment: 'hoisted invariants, shared intermediates and scratch' } : {}) })),
     ...(more.fixed ?? []),
   ];
   fixed[0] = { ...fixed[0]!, comment: 'inputs and state' };

@@ -152,6 +152,11 @@ function kernelCallLines(k: ProductCall, kernels: string, pointer: (o: Operand) 
         `// ${k.y.buffer}[j] += Σ_i ${k.A.buffer}[i, j] ${k.v.buffer}[i]   (i < ${int(k.m)}, j < ${int(k.n)})`,
         `${kernels}.gemvT(${pointer(k.A)}, ${int(k.lda)}, ${pointer(k.v)}, ${pointer(k.y)}, ${int(k.m)}, ${int(k.n)});`,
       ];
+    case 'gemvGemvT':
+      return [
+        `// ${k.u.buffer} = ${k.A.buffer} ${k.x.buffer}${k.c ? `, ${k.v.buffer} = ${k.u.buffer} − ${k.c.buffer}` : ''}, ${k.y.buffer}[j] += Σ_i ${k.A.buffer}[i, j] ${k.v.buffer}[i]   (i < ${int(k.m)}, j < ${int(k.n)}; A read once, in eight fixed parts)`,
+        `${kernels}.gemvGemvT(${pointer(k.A)}, ${int(k.lda)}, ${pointer(k.x)}, ${pointer(k.u)}, ${k.c ? pointer(k.c) : '-1'}, ${pointer(k.v)}, ${pointer(k.y)}, ${pointer(k.s)}, ${int(k.m)}, ${int(k.n)});`,
+      ];
     case 'ger':
       return [
         `// ${k.B.buffer}[i, j] += ${k.u.buffer}[i] ${k.w.buffer}[j]   (i < ${int(k.m)}, j < ${int(k.n)})`,

@@ -37,6 +37,12 @@ export type KernelCall =
   | { readonly kernel: 'gemv'; readonly A: Operand; readonly lda: IndexExpr; readonly x: Operand; readonly y: Operand; readonly m: IndexExpr; readonly n: IndexExpr }
   /** y[j] += Σ_i A[i·lda + j] v[i] */
   | { readonly kernel: 'gemvT'; readonly A: Operand; readonly lda: IndexExpr; readonly v: Operand; readonly y: Operand; readonly m: IndexExpr; readonly n: IndexExpr }
+  /**
+   * u = A x, v = u − c (v is u when c is null), y[j] += Σ_i A[i·lda + j] v[i]: a gemv and a
+   * gemvT on one A, fused (optimise/fuse-gemv-pairs.ts) so A is read once; s is scratch of
+   * GEMV_GEMVT_SCRATCH rows of n (the kernel sums its fixed parts there).
+   */
+  | { readonly kernel: 'gemvGemvT'; readonly A: Operand; readonly lda: IndexExpr; readonly x: Operand; readonly u: Operand; readonly c: Operand | null; readonly v: Operand; readonly y: Operand; readonly s: Operand; readonly m: IndexExpr; readonly n: IndexExpr }
   /** B[i·ldb + j] += u[i·incu] w[j] */
   | { readonly kernel: 'ger'; readonly B: Operand; readonly ldb: IndexExpr; readonly u: Operand; readonly incu: IndexExpr; readonly w: Operand; readonly m: IndexExpr; readonly n: IndexExpr }
   /** C[i·ldc + j] += Σ_l A[i·ai + l·al] B[l·ldb + j]; symmetric when A and B are one X read as XᵀX */
@@ -69,6 +75,8 @@ export interface BufferDecl {
   readonly dims: readonly string[];
   /** Batched buffers hold one copy per direction; the copy count is chosen at run time. */
   readonly batched: boolean;
+  /** Copies of the dims' entries it holds (a kernel's scratch rows); 1 when absent. */
+  readonly copies?: number;
 }
 
 export interface Segment {
@@ -127,6 +135,7 @@ export function writesOf(stmts: readonly Stmt[]): Set<string> {
     if (s.kind === 'store') out.add(s.buffer);
     if (s.kind === 'kernel') out.add(kernelOutput(s.call).buffer);
     if (s.kind === 'kernel' && s.call.kernel === 'solve') out.add(s.call.lu.buffer);
+    if (s.kind === 'kernel' && s.call.kernel === 'gemvGemvT') [s.call.u, s.call.v, s.call.s].forEach((o) => out.add(o.buffer));
   });
   return out;
 }
@@ -153,6 +162,7 @@ export function kernelOutput(call: KernelCall): Operand {
   switch (call.kernel) {
     case 'gemv':
     case 'gemvT':
+    case 'gemvGemvT':
       return call.y;
     case 'ger':
       return call.B;
@@ -163,13 +173,16 @@ export function kernelOutput(call: KernelCall): Operand {
   }
 }
 
-/** The operands a kernel reads (its output too, when it accumulates: all but gemv and solve; a solve's scratch too). */
+/** The operands a kernel reads (its output too, when it accumulates: all but gemv and solve; a solve's scratch and gemvGemvT's too). */
 export function kernelInputs(call: KernelCall): Operand[] {
   switch (call.kernel) {
     case 'gemv':
       return [call.A, call.x];
     case 'gemvT':
       return [call.A, call.v, call.y];
+    case 'gemvGemvT':
+      // u, v and s are written too (writesOf): listed so every buffer of the call is seen
+      return [call.A, call.x, ...(call.c ? [call.c] : []), call.u, call.v, call.y, call.s];
     case 'ger':
       return [call.u, call.w, call.B];
     case 'gemm':

@@ -7,6 +7,10 @@
 ;;   gemv(A, lda, x, y, m, n)       y[i]  = Σ_j A[i·lda + j] · x[j]         (i < m, j < n)
 ;;   gemvT(A, lda, v, y, m, n)      y[j] += Σ_i A[i·lda + j] · v[i]
 ;;   ger(B, ldb, u, incu, w, m, n)  B[i·ldb + j] += u[i·incu] · w[j]
+;;   gemvGemvT(A, lda, x, u, c, v, y, s, m, n, part)
+;;                                  u = A x, v = u − c (c = −1: none, v is u), y += Aᵀ v, in
+;;                                  eight fixed parts of the rows and a ninth that sums them
+;;                                  (below; s is 8n scratch)
 ;;   gemm(C, ldc, A, ai, al, B, ldb, m, n, k, sym)
 ;;                                  C[i·ldc + j] += Σ_l A[i·ai + l·al] · B[l·ldb + j]   (l < k)
 ;;                                  (sym = 1: A and B are the same X read as XᵀX; half the work)
@@ -33,7 +37,7 @@
   ;; the last column when n is odd. Every row takes exactly these steps, in a block of four rows
   ;; or alone, so where the rows are cut (worker threads) does not change any y[i]. (Two
   ;; accumulators per row, eight in all, measured slower under V8: samples/bench/kernels.ts.)
-  (func (export "gemv") (param $A i32) (param $lda i32) (param $x i32) (param $y i32) (param $m i32) (param $n i32)
+  (func $gemv (export "gemv") (param $A i32) (param $lda i32) (param $x i32) (param $y i32) (param $m i32) (param $n i32)
     (local $i i32) (local $j i32) (local $rowBytes i32) (local $pairBytes i32) (local $endBytes i32) (local $halves i32)
     (local $r0 i32) (local $r1 i32) (local $r2 i32) (local $r3 i32) (local $r4 i32) (local $r5 i32) (local $r6 i32) (local $r7 i32)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $a4 v128) (local $a5 v128) (local $a6 v128) (local $a7 v128) (local $v v128)
@@ -143,7 +147,7 @@
   ;; each group of four rows (two groups per pass in blocks of eight rows, so each y pair is
   ;; loaded and stored once per eight rows), then row by row for the last m mod 4. The grouping
   ;; depends on m only: columns cut anywhere (worker threads) give the same y.
-  (func (export "gemvT") (param $A i32) (param $lda i32) (param $v i32) (param $y i32) (param $m i32) (param $n i32)
+  (func $gemvT (export "gemvT") (param $A i32) (param $lda i32) (param $v i32) (param $y i32) (param $m i32) (param $n i32)
     (local $i i32) (local $j i32) (local $rowBytes i32) (local $pairBytes i32) (local $endBytes i32)
     (local $r0 i32) (local $r1 i32) (local $r2 i32) (local $r3 i32) (local $r4 i32) (local $r5 i32) (local $r6 i32) (local $r7 i32) (local $p i32)
     (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128) (local $c4 v128) (local $c5 v128) (local $c6 v128) (local $c7 v128)
@@ -268,6 +272,47 @@
                        (f64.mul (f64x2.extract_lane 0 (local.get $c)) (f64.load (i32.add (local.get $w) (local.get $j))))))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $rows))))
+
+;; gemv then gemvT on the same A (a least-squares gradient Aᵀ(Ax − c), or AᵀA x̄ in its adjoint),
+;; a block of rows at a time: the block gemvT reads is the one gemv has just brought into the
+;; cache, so A passes through memory once instead of twice. The rows are cut into eight parts
+;; at multiples of 8 whatever the thread count, so the result is too: part p adds into row p of
+;; the scratch s (eight rows of n, each zeroed by its part), and part 8 adds the eight rows into
+;; y in order. A whole call is parts 0 to 8 in turn (the runtime's wrapper calls them);
+;; worker threads run parts 0–7 of a call split over them, then the main thread part 8.
+  (func (export "gemvGemvT") (param $A i32) (param $lda i32) (param $x i32) (param $u i32) (param $c i32) (param $v i32) (param $y i32) (param $s i32) (param $m i32) (param $n i32) (param $part i32)
+    (local $i i32) (local $end i32) (local $rows i32) (local $block i32) (local $j i32) (local $a i32)
+    (local.set $end (i32.shl (local.get $n) (i32.const 3)))
+    (if (i32.eq (local.get $part) (i32.const 8))
+      (then
+        ;; y += s[0], …, s[7], in that order
+        (loop $sums
+          (local.set $j (i32.const 0))
+          (loop $entries
+            (f64.store (i32.add (local.get $y) (local.get $j)) (f64.add (f64.load (i32.add (local.get $y) (local.get $j))) (f64.load (i32.add (local.get $s) (local.get $j)))))
+            (br_if $entries (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 8))) (local.get $end))))
+          (local.set $s (i32.add (local.get $s) (local.get $end)))
+          (br_if $sums (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 8))))
+        (return)))
+    ;; part p adds into row p of s, zeroed
+    (memory.fill (local.tee $y (i32.add (local.get $s) (i32.mul (local.get $part) (local.get $end)))) (i32.const 0) (local.get $end))
+    ;; its rows [i, end), in blocks of 8·(floor(2048/n) + 1) rows: about 128 KiB of A, at least 8 rows
+    (local.set $i (i32.and (i32.div_s (i32.mul (local.get $m) (local.get $part)) (i32.const 8)) (i32.const -8)))
+    (local.set $end (select (local.get $m) (i32.and (i32.div_s (i32.mul (local.get $m) (i32.add (local.get $part) (i32.const 1))) (i32.const 8)) (i32.const -8)) (i32.eq (local.get $part) (i32.const 7))))
+    (local.set $block (i32.shl (i32.add (i32.div_u (i32.const 2048) (local.get $n)) (i32.const 1)) (i32.const 3)))
+    (block $blocksDone
+      (loop $blocks
+        (br_if $blocksDone (i32.ge_s (local.get $i) (local.get $end)))
+        (if (i32.gt_s (local.tee $rows (i32.sub (local.get $end) (local.get $i))) (local.get $block)) (then (local.set $rows (local.get $block))))
+        (call $gemv (local.tee $a (i32.add (local.get $A) (i32.mul (local.get $i) (i32.shl (local.get $lda) (i32.const 3))))) (local.get $lda) (local.get $x) (i32.add (local.get $u) (local.tee $j (i32.shl (local.get $i) (i32.const 3)))) (local.get $rows) (local.get $n))
+        (if (i32.ge_s (local.get $c) (i32.const 0))
+          (then
+            (loop $middle
+              (f64.store (i32.add (local.get $v) (local.get $j)) (f64.sub (f64.load (i32.add (local.get $u) (local.get $j))) (f64.load (i32.add (local.get $c) (local.get $j)))))
+              (br_if $middle (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 8))) (i32.shl (i32.add (local.get $i) (local.get $rows)) (i32.const 3)))))))
+        (call $gemvT (local.get $a) (local.get $lda) (i32.add (local.get $v) (i32.shl (local.get $i) (i32.const 3))) (local.get $y) (local.get $rows) (local.get $n))
+        (local.set $i (i32.add (local.get $i) (local.get $rows)))
+        (br $blocks))))
 
   ;; Σ_l A[i·ai + l·al] · B[l·ldb + j] for one entry: the edges of gemm's 4×4 blocks.
   (func $dot (param $a i32) (param $al i32) (param $b i32) (param $ldb i32) (param $k i32) (result f64)

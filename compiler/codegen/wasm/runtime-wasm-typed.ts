@@ -12,6 +12,7 @@ interface KernelExports {
   gemvT(A: number, lda: number, v: number, y: number, m: number, n: number): void;
   ger(B: number, ldb: number, u: number, incu: number, w: number, m: number, n: number): void;
   gemm(C: number, ldc: number, A: number, ai: number, al: number, B: number, ldb: number, m: number, n: number, depth: number, sym: number): void;
+  gemvGemvT(A: number, lda: number, x: number, u: number, c: number, v: number, y: number, s: number, m: number, n: number, part: number): void;
 }
 interface WasmMemory {
   readonly buffer: ArrayBufferLike;
@@ -79,6 +80,12 @@ const SPLIT_BURST = 4;
 const SPLIT_MARGIN = 0.85;
 /** How much a timing estimate rises with each run of its way (it falls at once to a faster run). */
 const SLOWER_EACH_RUN = 1.01;
+/** The fixed parts of the kernel gemvGemvT (kernels.wat): its result does not depend on the thread count. */
+const GEMV_GEMVT_PARTS = 8;
+/** The parts of gemvGemvT run here in turn, without their sum (part GEMV_GEMVT_PARTS). */
+function gemvGemvTParts(k: KernelExports, A: number, lda: number, x: number, u: number, c: number, v: number, y: number, s: number, m: number, n: number) {
+  for (let part = 0; part < GEMV_GEMVT_PARTS; part++) k.gemvGemvT(A, lda, x, u, c, v, y, s, m, n, part);
+}
 /** Spins (a few microseconds) before the main thread sleeps until a split call's last part is done. */
 const MAIN_SPINS = 2000;
 
@@ -152,7 +159,7 @@ function kernelThreadsCommon() {
   const WORKER_PARTS = 46; // parts the workers ran, in all
   const FAILED = 47; // 1 when a part threw (a kernel trapped): the call fails, no thread waits forever
   const SIZE = 48;
-  const KERNEL_IDS = { gemv: 0, gemvT: 1, ger: 2, gemm: 3 };
+  const KERNEL_IDS = { gemv: 0, gemvT: 1, ger: 2, gemm: 3, gemvGemvT: 4 };
   /**
    * Milliseconds a worker with nothing to do spins before it sleeps. Waking a sleeping worker
    * costs tens of microseconds, as much as a part of a split call at n = 1000, so the spin
@@ -188,6 +195,10 @@ function kernelThreadsCommon() {
         k.ger(c[a] + 8 * r0 * c[a + 1], c[a + 1], c[a + 2] + 8 * r0 * c[a + 3], c[a + 3], c[a + 4], r1 - r0, c[a + 6]);
         return;
       }
+      case KERNEL_IDS.gemvGemvT:
+        // its parts are the kernel's own fixed eight (the main thread then runs the ninth, the sum)
+        k.gemvGemvT(c[a], c[a + 1], c[a + 2], c[a + 3], c[a + 4], c[a + 5], c[a + 6], c[a + 7], c[a + 8], c[a + 9], part);
+        return;
       case KERNEL_IDS.gemm: {
         const C = c[a], ldc = c[a + 1], A = c[a + 2], ai = c[a + 3], al = c[a + 4], B = c[a + 5], ldb = c[a + 6], m = c[a + 7], n = c[a + 8], depth = c[a + 9];
         if (c[a + 10] && m === n && m % 4 === 0) {
@@ -360,7 +371,7 @@ function threadedKernels(k: KernelExports, module: object, memory: WasmMemory, t
     if (!ready()) return false;
     const threadsNow = workers!.length + 1;
     const perThread = kernel === KERNEL_IDS.gemvT ? GEMVT_PARTS_PER_THREAD : PARTS_PER_THREAD;
-    const parts = Math.min(255, threadsNow * perThread);
+    const parts = kernel === KERNEL_IDS.gemvGemvT ? GEMV_GEMVT_PARTS : Math.min(255, threadsNow * perThread);
     c[KERNEL] = kernel;
     for (let i = 0; i < args.length; i++) c[ARGS + i] = args[i];
     Atomics.store(c, DONE, 0);
@@ -417,6 +428,11 @@ function threadedKernels(k: KernelExports, module: object, memory: WasmMemory, t
       const work = m * n * depth;
       if (big(work)) run(KERNEL_IDS.gemm, work, [C, ldc, A, ai, al, B, ldb, m, n, depth, sym], () => k.gemm(C, ldc, A, ai, al, B, ldb, m, n, depth, sym));
       else k.gemm(C, ldc, A, ai, al, B, ldb, m, n, depth, sym);
+    },
+    gemvGemvT(A: number, lda: number, x: number, u: number, cc: number, v: number, y: number, s: number, m: number, n: number) {
+      if (big(m * n)) run(KERNEL_IDS.gemvGemvT, m * n, [A, lda, x, u, cc, v, y, s, m, n], () => gemvGemvTParts(k, A, lda, x, u, cc, v, y, s, m, n));
+      else gemvGemvTParts(k, A, lda, x, u, cc, v, y, s, m, n);
+      k.gemvGemvT(A, lda, x, u, cc, v, y, s, m, n, GEMV_GEMVT_PARTS);
     },
     threads: () => (ready() ? workers!.length + 1 : 1),
     whenReady,
@@ -485,8 +501,14 @@ function instantiateKernels(threads: number, build: 'simd' | 'relaxed' = 'simd',
   }
   /** Bytes of the buffers laid out last (the memory itself is whole 64 KiB pages). */
   const bytes = () => laidOut;
-  const { gemv, gemvT, ger, gemm } = instance!.exports;
-  const kernels = shared ? threadedKernels(instance!.exports, module!, memory, threads, crowded) : { gemv, gemvT, ger, gemm, threads: () => 1, whenReady: () => Promise.resolve(), release() {}, workerParts: () => 0 };
+  const k = instance!.exports;
+  const { gemv, gemvT, ger, gemm } = k;
+  // gemvGemvT's parts, then their sum, as the threaded version calls them
+  const gemvGemvT = (A: number, lda: number, x: number, u: number, c: number, v: number, y: number, s: number, m: number, n: number) => {
+    gemvGemvTParts(k, A, lda, x, u, c, v, y, s, m, n);
+    k.gemvGemvT(A, lda, x, u, c, v, y, s, m, n, GEMV_GEMVT_PARTS);
+  };
+  const kernels = shared ? threadedKernels(k, module!, memory, threads, crowded) : { gemv, gemvT, ger, gemm, gemvGemvT, threads: () => 1, whenReady: () => Promise.resolve(), release() {}, workerParts: () => 0 };
   /**
    * The module's WebAssembly sweeps (sweep-wasm.ts; base64, importing a plain and a shared
    * memory) on these kernels and this memory, with the Math functions and helpers they call:

@@ -78,7 +78,7 @@ const IMPORT_EXTRA_NS_MOST = Math.max(...Object.values(IMPORT_EXTRA_NS));
 const ACCESS_SAVED_NS = 2.5;
 const importExtraNs = (module: string, name: string) => (module === 'Math' ? (IMPORT_EXTRA_NS[name] ?? IMPORT_EXTRA_NS_MOST) : IMPORT_EXTRA_NS_MOST);
 
-const KERNEL_ARITY: Readonly<Record<Exclude<KernelCall['kernel'], 'solve'>, number>> = { gemv: 6, gemvT: 6, ger: 7, gemm: 11 };
+const KERNEL_ARITY: Readonly<Record<Exclude<KernelCall['kernel'], 'solve'>, number>> = { gemv: 6, gemvT: 6, ger: 7, gemm: 11, gemvGemvT: 10 };
 
 /** The WebAssembly sweeps of a schedule, or null when no loop has one. */
 export function wasmSweeps(input: SweepInput): WasmSweeps | null {
@@ -604,6 +604,14 @@ class SegmentCode {
       case 'gemvT':
         pointer(call.A), i(call.lda), pointer(call.v), pointer(call.y), i(call.m), i(call.n);
         break;
+      case 'gemvGemvT':
+        pointer(call.A), i(call.lda), pointer(call.x), pointer(call.u);
+        if (call.c) pointer(call.c);
+        else this.code.i32(-1);
+        pointer(call.v), pointer(call.y), pointer(call.s), i(call.m), i(call.n);
+        // always the module's JavaScript function: the kernel itself runs one of its parts a call
+        this.code.op('call', kernelImport(this.imports, call.kernel, true));
+        return;
       case 'ger':
         pointer(call.B), i(call.ldb), pointer(call.u), i(call.incu), pointer(call.w), i(call.m), i(call.n);
         break;

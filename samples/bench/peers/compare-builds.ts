@@ -4,7 +4,7 @@
 // so that drift in the machine's speed falls on both. Prints a Markdown table of the median
 // over rounds of each child's median call time, and the after/before ratio.
 //
-//   node dist/samples/bench/peers/compare-builds.js <before root> <after root> [--rounds 3] [--peers phic,phic1t] [--only P1-t0,P3]
+//   node dist/samples/bench/peers/compare-builds.js <before root> <after root> [--rounds 3] [--peers phic,phic1t] [--only P1-t0,P3,S-n1000-K100]
 //
 // A root is a checkout with its own `npm run build` (dist/) and node_modules.
 
@@ -13,7 +13,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ChildResult } from './protocol.js';
-import { DEFS, generate, writeWorkload } from './workloads.js';
+import { DEFS, defById, generate, writeWorkload } from './workloads.js';
 import { median } from '../../../src/lab/stats.js';
 
 function option(name: string, fallback: string): string {
@@ -34,7 +34,8 @@ const node = (root: string, file: string, args: string[]) => spawnSync(process.e
 
 const rows: string[] = [];
 try {
-  for (const def of DEFS.filter((d) => !only.length || only.includes(d.id))) {
+  // --only also takes scaling points (S-n<n>-K<K>)
+  for (const def of only.length ? only.map(defById) : DEFS) {
     const { meta, arrays } = generate(def);
     const dirs = builds.map((b) => join(tmp, `${def.id}-${b.label}`));
     writeWorkload(dirs[0]!, meta, arrays);
