@@ -1,5 +1,5 @@
-;; phic's WebAssembly SIMD kernels: the three loop nests that dominate an unrolled iteration,
-;; on float64 pairs (f64x2). Every generated CPU module embeds this module's bytes
+;; phic's WebAssembly SIMD kernels: the loop nests that dominate an unrolled iteration, on
+;; float64 pairs (f64x2). Every generated CPU module embeds this module's bytes
 ;; (kernels-binary.ts, refreshed by `npm run kernels`) and keeps its buffers in the imported
 ;; memory, so a kernel reads them in place. Pointers are byte offsets; `lda` is a row stride
 ;; in entries; any m, n and stride work (the SIMD loops are followed by scalar tails).
