@@ -1,6 +1,6 @@
 // A WebAssembly binary encoder for the few constructs the generated sweeps use (sweep-wasm.ts):
-// i32 index arithmetic, f64 loads, stores and arithmetic, structured loops, calls of imported
-// functions and memory.copy, in a module that imports its memory. The compiler writes these
+// i32 index arithmetic, f64 loads, stores and arithmetic (and their f64x2 forms), structured
+// loops, calls of imported functions and memory.copy, in a module that imports its memory. The compiler writes these
 // bytes itself at compile time: wabt, which assembles the fixed kernels, is only a development
 // dependency. Opcodes are from the WebAssembly core specification (2.0, bulk memory included).
 
@@ -16,6 +16,13 @@ export const OP = {
   'f64.convert_i32_s': 0xb7,
 } as const;
 export type OpName = keyof typeof OP;
+
+/** The SIMD instructions the sweeps' elementwise loops use (vector-wasm.ts), by their opcodes after the 0xfd prefix. */
+export const SIMD = {
+  'v128.load': 0x00, 'v128.load64_splat': 0x0a, 'v128.store': 0x0b, 'f64x2.splat': 0x14,
+  'f64x2.abs': 0xec, 'f64x2.neg': 0xed, 'f64x2.sqrt': 0xef, 'f64x2.add': 0xf0, 'f64x2.sub': 0xf1, 'f64x2.mul': 0xf2, 'f64x2.div': 0xf3,
+} as const;
+export type SimdName = keyof typeof SIMD;
 
 export const I32 = 0x7f;
 export const F64 = 0x7c;
@@ -74,6 +81,13 @@ export class Code {
   /** An f64 load or store at the address on the stack (8-byte aligned, no offset). */
   memory(name: 'f64.load' | 'f64.store'): this {
     return this.op(name, 3, 0);
+  }
+  /** A SIMD instruction (prefix 0xfd, its opcode as a LEB128) with its immediates. */
+  simd(name: SimdName): this {
+    this.bytes.push(0xfd, ...unsignedLeb(SIMD[name]));
+    // loads and stores take a memarg: 8-byte alignment (the buffers' entries), no offset
+    if (name === 'v128.load' || name === 'v128.store' || name === 'v128.load64_splat') this.bytes.push(3, 0);
+    return this;
   }
   /** memory.copy (bulk memory): destination, source and length on the stack. */
   copy(): this {

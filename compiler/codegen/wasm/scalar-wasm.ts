@@ -98,6 +98,10 @@ function printed(e: ScalarExpr): Printed {
   return { tree: { t: 'leaf', expr: e }, level: e.kind === 'num' && e.value < 0 ? Level.Unary : Level.Atom };
 }
 
+/** The evaluation tree of `e` as the JavaScript back end computes it (vector-wasm.ts walks it on pairs). */
+export const treeOf = (e: ScalarExpr): Tree => printed(e).tree;
+export type { Tree };
+
 /** How the sweep's code reaches what an expression reads. */
 export interface ScalarContext {
   readonly code: Code;

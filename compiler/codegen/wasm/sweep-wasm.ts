@@ -18,6 +18,7 @@ import { buffersOf, foldIndex, type IndexExpr, type KernelCall, type Operand, ty
 import type { ProcedureName, Schedule, SegmentKey, Step } from '../../schedule/schedule.js';
 import { Code, encodeModule, F64, I32, type FunctionType, type ModuleParts, type ValueType } from './encode.js';
 import { emitScalar, NotInWasm, type ScalarContext } from './scalar-wasm.js';
+import { emitVectorStore, vectorizable, type VectorContext } from './vector-wasm.js';
 import type { TangentBatch } from '../../optimise/batch-tangents.js';
 import { DEFER_STEPS, type Deferral } from '../../optimise/defer-updates.js';
 
@@ -545,6 +546,17 @@ class SegmentCode {
       case 'for': {
         const i = this.int(s.index);
         c.i32(0).op('local.set', i);
+        if (vectorizable(s, this.input.dimValue)) {
+          // pairs of entries, then the odd last one as scalars (vector-wasm.ts)
+          const pairs: VectorContext = {
+            code: c,
+            address: (buffer, index) => this.address(buffer, index),
+            scalar: (e) => this.scalar.leaf(e),
+            index: s.index,
+            dimValue: this.input.dimValue,
+          };
+          this.loop(i, s.extent, 1, 2, () => s.body.forEach((b) => b.kind === 'store' && ((this.tally.accesses += this.trips), emitVectorStore(b, pairs))));
+        }
         this.loop(i, s.extent, 0, 1, () => s.body.forEach((b) => this.stmt(b)));
         return;
       }
