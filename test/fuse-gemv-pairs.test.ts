@@ -4,18 +4,10 @@
 // have that shape stays two calls.
 
 import { describe, expect, it } from 'vitest';
+import { relativeMax } from './helpers/ir.js';
 import { compile, defineMap, type MapSpec } from '../src/index.js';
 
 const vec = (len: number, seed: number, scale = 1) => Float64Array.from({ length: len }, (_, i) => Math.sin(seed * 7.3 + i * 1.7) * scale);
-const relative = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i]! - b[i]!));
-    den = Math.max(den, Math.abs(b[i]!));
-  }
-  return num / den;
-};
 
 /** Ridge regression under adversarial names: the matrix is called like the pass's scratch, the dims d and k. */
 const adversarial = defineMap({
@@ -49,11 +41,11 @@ describe('gemv pairs fused into gemvGemvT', () => {
     expect(code).toMatch(/kernels\.gemvGemvT\(A\.byteOffset, 200, x\.byteOffset, \w+\.byteOffset, b\.byteOffset, /);
     expect(code).toMatch(/kernels\.gemvGemvT\(A\.byteOffset, 200, \w+\.byteOffset, (\w+)\.byteOffset, -1, \1\.byteOffset, /);
     const inputs = { A: vec(m * n, 1, 0.1), b: vec(m, 2), theta: vec(n, 3, 0.5) };
-    expect(relative(a.iterate(inputs).state.x!, b.iterate(inputs).state.x!)).toBeLessThan(1e-12);
+    expect(relativeMax(a.iterate(inputs).state.x!, b.iterate(inputs).state.x!)).toBeLessThan(1e-12);
     const cot = { x: vec(n, 4) };
-    expect(relative(a.vjp!(inputs, cot).gradient.theta!, b.vjp!(inputs, cot).gradient.theta!)).toBeLessThan(1e-12);
+    expect(relativeMax(a.vjp!(inputs, cot).gradient.theta!, b.vjp!(inputs, cot).gradient.theta!)).toBeLessThan(1e-12);
     const dir = { theta: vec(n, 5) };
-    expect(relative(a.jvp!(inputs, dir).tangent.x!, b.jvp!(inputs, dir).tangent.x!)).toBeLessThan(1e-12);
+    expect(relativeMax(a.jvp!(inputs, dir).tangent.x!, b.jvp!(inputs, dir).tangent.x!)).toBeLessThan(1e-12);
     // observed calls run the JavaScript loops, unobserved ones the WebAssembly sweeps: the same bits
     const seen: number[] = [];
     const observed = a.vjp!(inputs, cot, undefined, (e) => void seen.push(e.k)).gradient.theta!;
@@ -67,10 +59,10 @@ describe('gemv pairs fused into gemvGemvT', () => {
     // the kernels object itself is renamed away from the state's name
     expect(code).toMatch(/kernels2\.gemvGemvT\(gemvParts\.byteOffset, k, kernels\.byteOffset, /);
     const inputs = { gemvParts: vec(d * k, 1, 0.3), u: vec(d, 2), s: vec(k, 3, 0.5) };
-    expect(relative(a.iterate(inputs).state.kernels!, b.iterate(inputs).state.kernels!)).toBeLessThan(1e-13);
+    expect(relativeMax(a.iterate(inputs).state.kernels!, b.iterate(inputs).state.kernels!)).toBeLessThan(1e-13);
     const cot = { kernels: vec(k, 4) };
-    expect(relative(a.vjp!(inputs, cot).gradient.s!, b.vjp!(inputs, cot).gradient.s!)).toBeLessThan(1e-12);
-    expect(relative(a.jacobianForward!(inputs).jacobian.kernels!.s!.data, b.jacobianForward!(inputs).jacobian.kernels!.s!.data)).toBeLessThan(1e-12);
+    expect(relativeMax(a.vjp!(inputs, cot).gradient.s!, b.vjp!(inputs, cot).gradient.s!)).toBeLessThan(1e-12);
+    expect(relativeMax(a.jacobianForward!(inputs).jacobian.kernels!.s!.data, b.jacobianForward!(inputs).jacobian.kernels!.s!.data)).toBeLessThan(1e-12);
   });
 
   it('stays two calls where A is small (baked), or the middle is not A x − c (a sigmoid between)', async () => {
@@ -84,6 +76,6 @@ describe('gemv pairs fused into gemvGemvT', () => {
     expect(code).toContain('kernels.gemvT(');
     const inputs = { X: vec(m * n, 1, 0.05), y: vec(m, 2), lambda: vec(n, 3, 0.5) };
     const cot = { w: vec(n, 4) };
-    expect(relative(a.vjp!(inputs, cot).gradient.lambda!, b.vjp!(inputs, cot).gradient.lambda!)).toBeLessThan(1e-12);
+    expect(relativeMax(a.vjp!(inputs, cot).gradient.lambda!, b.vjp!(inputs, cot).gradient.lambda!)).toBeLessThan(1e-12);
   });
 });

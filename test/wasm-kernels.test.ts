@@ -15,6 +15,7 @@ import { MIN_KERNEL_WIDTH, selectKernels } from '../compiler/optimise/select-ker
 import { buildPlan, type SegmentPass } from '../compiler/plan.js';
 import { buildModel } from '../compiler/model.js';
 import { inMemorySource } from '../compiler/spec/source.js';
+import { relativeMax } from './helpers/ir.js';
 import { compile, defineMap, type MapSpec } from '../src/index.js';
 import { ROOT } from './helpers/cli.js';
 
@@ -307,15 +308,6 @@ describe('a module on the kernel path', () => {
     return a.map((v) => v * scale);
   };
   const inputs = { theta: vec(p, 1), W: vec(n * n, 2, 0.8 / n), U: vec(n * p, 3), c: vec(n, 4) };
-  const relative = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-    let num = 0;
-    let den = 0;
-    for (let i = 0; i < a.length; i++) {
-      num = Math.max(num, Math.abs(a[i]! - b[i]!));
-      den = Math.max(den, Math.abs(b[i]!));
-    }
-    return num / den;
-  };
 
   it('calls gemv, gemvT and a deferred gemm, and agrees with the JavaScript path everywhere', async () => {
     const options = { mode: 'both' as const, K: 12, truncate: 3, dims: { n, p } };
@@ -332,22 +324,22 @@ describe('a module on the kernel path', () => {
     const b = js.create();
     // Alternate the entry points so the per-direction buffers are laid out again (and the memory grows) between calls.
     for (let round = 0; round < 2; round++) {
-      expect(relative(a.iterate(inputs).state.x!, b.iterate(inputs).state.x!)).toBeLessThan(1e-13);
+      expect(relativeMax(a.iterate(inputs).state.x!, b.iterate(inputs).state.x!)).toBeLessThan(1e-13);
       const Jr = [a.jacobianReverse!(inputs).jacobian.x!, b.jacobianReverse!(inputs).jacobian.x!];
-      expect(relative(Jr[0]!.W!.data, Jr[1]!.W!.data)).toBeLessThan(1e-12);
+      expect(relativeMax(Jr[0]!.W!.data, Jr[1]!.W!.data)).toBeLessThan(1e-12);
       const cot = { x: vec(n, 9) };
       const v = [a.vjp!(inputs, cot).gradient, b.vjp!(inputs, cot).gradient];
-      expect(relative(v[0]!.W!, v[1]!.W!)).toBeLessThan(1e-12);
-      expect(relative(v[0]!.theta!, v[1]!.theta!)).toBeLessThan(1e-12);
+      expect(relativeMax(v[0]!.W!, v[1]!.W!)).toBeLessThan(1e-12);
+      expect(relativeMax(v[0]!.theta!, v[1]!.theta!)).toBeLessThan(1e-12);
       const Jf = [a.jacobianForward!(inputs).jacobian.x!, b.jacobianForward!(inputs).jacobian.x!];
-      expect(relative(Jf[0]!.theta!.data, Jf[1]!.theta!.data)).toBeLessThan(1e-12);
+      expect(relativeMax(Jf[0]!.theta!.data, Jf[1]!.theta!.data)).toBeLessThan(1e-12);
       const dir = { theta: vec(p, 5), W: vec(n * n, 6) };
-      expect(relative(a.jvp!(inputs, dir).tangent.x!, b.jvp!(inputs, dir).tangent.x!)).toBeLessThan(1e-12);
-      expect(relative(a.partialX(inputs, { x: vec(n, 8) }).data, b.partialX(inputs, { x: vec(n, 8) }).data)).toBeLessThan(1e-13);
+      expect(relativeMax(a.jvp!(inputs, dir).tangent.x!, b.jvp!(inputs, dir).tangent.x!)).toBeLessThan(1e-12);
+      expect(relativeMax(a.partialX(inputs, { x: vec(n, 8) }).data, b.partialX(inputs, { x: vec(n, 8) }).data)).toBeLessThan(1e-13);
     }
     // another W: the batched products read it transposed, made again for every sweep
     const other = { ...inputs, W: vec(n * n, 7, 0.8 / n) };
-    expect(relative(a.jacobianForward!(other).jacobian.x!.W!.data, b.jacobianForward!(other).jacobian.x!.W!.data)).toBeLessThan(1e-12);
+    expect(relativeMax(a.jacobianForward!(other).jacobian.x!.W!.data, b.jacobianForward!(other).jacobian.x!.W!.data)).toBeLessThan(1e-12);
   });
 
   it('defers W̄ += δxᵀ over blocks of steps: the same gradients, per step when observed, and at a point (reverse-mode partials)', async () => {
@@ -358,7 +350,7 @@ describe('a module on the kernel path', () => {
     expect(wasm.files[0]!.contents).toContain('kernels.ger(');
     const [a, b] = [wasm.create(), js.create()];
     const cot = { x: vec(n, 11) };
-    expect(relative(a.vjp!(inputs, cot).gradient.W!, b.vjp!(inputs, cot).gradient.W!)).toBeLessThan(1e-12);
+    expect(relativeMax(a.vjp!(inputs, cot).gradient.W!, b.vjp!(inputs, cot).gradient.W!)).toBeLessThan(1e-12);
     const seen = (inst: typeof a) => {
       const steps: number[][] = [];
       inst.vjp!(inputs, cot, undefined, (o) => o.phase === 'backward' && steps.push(Array.from((o.gradient as Record<string, Float64Array>).W!.slice(0, 50))));
@@ -366,9 +358,9 @@ describe('a module on the kernel path', () => {
     };
     const [sa, sb] = [seen(a), seen(b)];
     expect(sa.length).toBe(37);
-    sa.forEach((row, k) => expect(relative(row, sb[k]!)).toBeLessThan(1e-12));
+    sa.forEach((row, k) => expect(relativeMax(row, sb[k]!)).toBeLessThan(1e-12));
     const point = { x: vec(n, 12) };
-    expect(relative(a.partialTheta(inputs, point).data, b.partialTheta(inputs, point).data)).toBeLessThan(1e-12);
+    expect(relativeMax(a.partialTheta(inputs, point).data, b.partialTheta(inputs, point).data)).toBeLessThan(1e-12);
   });
 
   it('computes a hoisted AᵀA with the symmetric gemm and agrees with the JavaScript path', async () => {
@@ -387,9 +379,9 @@ describe('a module on the kernel path', () => {
       const js = await compile(ridge, { ...options, kernels: 'js' });
       const data = { theta: vec(nn, 1).map(Math.abs), A: vec(m * nn, 2), b: vec(m, 3) };
       const Jf = [wasm.create().jacobianForward!(data).jacobian.x!.theta!, js.create().jacobianForward!(data).jacobian.x!.theta!];
-      expect(relative(Jf[0]!.data, Jf[1]!.data)).toBeLessThan(1e-12);
+      expect(relativeMax(Jf[0]!.data, Jf[1]!.data)).toBeLessThan(1e-12);
       const Jr = [wasm.create().jacobianReverse!(data).jacobian.x!.theta!, js.create().jacobianReverse!(data).jacobian.x!.theta!];
-      expect(relative(Jr[0]!.data, Jr[1]!.data)).toBeLessThan(1e-12);
+      expect(relativeMax(Jr[0]!.data, Jr[1]!.data)).toBeLessThan(1e-12);
     }
   });
 

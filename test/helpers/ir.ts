@@ -123,6 +123,17 @@ export function relativeScalar(a: number, b: number): number {
   return scale === 0 ? 0 : Math.abs(a - b) / scale;
 }
 
+/** The largest entry difference over the largest entry of b: a relative error of a whole vector. */
+export function relativeMax(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num = Math.max(num, Math.abs(a[i]! - b[i]!));
+    den = Math.max(den, Math.abs(b[i]!));
+  }
+  return num / den;
+}
+
 export function concat(parts: readonly ArrayLike<number>[]): Float64Array {
   const out = new Float64Array(parts.reduce((p, a) => p + a.length, 0));
   let at = 0;
