@@ -543,6 +543,19 @@ describe('a module with worker threads', () => {
     equalBits(threaded.vjp!(data, cot).gradient, single.vjp!(data, cot).gradient);
   }, HOOK_TIMEOUT_MS);
 
+  it('ridge 300², K = 8 (AᵀA not hoisted: A x and Aᵀ(A x − b) fused into gemvGemvT, split in its eight fixed parts): bitwise the same on 2 threads as on 1', async () => {
+    const compiled = await compile(ridge, { mode: 'both', K: 8, dims: { m: 310, n: 300 } });
+    expect(compiled.files[0]!.contents.match(/kernels\.gemvGemvT\(/g)!.length).toBeGreaterThanOrEqual(2);
+    const data = { theta: vec(300, 1).map(Math.abs), A: vec(310 * 300, 2, 0.1), b: vec(310, 3) };
+    const [single, threaded] = [compiled.create(undefined, { threads: 1 }), compiled.create(undefined, { threads: 2 })];
+    await whenThreaded(threaded.threads, () => threaded.iterate(data), 2);
+    const cot = { x: vec(300, 4) };
+    equalBits(threaded.iterate(data).state, single.iterate(data).state);
+    equalBits(threaded.vjp!(data, cot).gradient, single.vjp!(data, cot).gradient);
+    equalBits(threaded.jvp!(data, { theta: vec(300, 5) }).tangent, single.jvp!(data, { theta: vec(300, 5) }).tangent);
+    threaded.release();
+  }, HOOK_TIMEOUT_MS);
+
   it('tanh layer n = 192 (W̄ deferred to a gemm over 16 taped steps): bitwise the same gradients on 2 threads', async () => {
     const compiled = await compile(layer, { mode: 'reverse', K: 40, dims: { n: 192 } });
     const inputs = { W: vec(192 * 192, 1, 1.5 / 192), c: vec(192, 2) };
