@@ -16,6 +16,7 @@ import { buildPlan, type SegmentPass } from '../compiler/plan.js';
 import { buildModel } from '../compiler/model.js';
 import { inMemorySource } from '../compiler/spec/source.js';
 import { relativeMax } from './helpers/ir.js';
+import { GEMV_GEMVT_PARTS } from '../compiler/codegen/wasm/runtime-wasm-typed.js';
 import { compile, defineMap, type MapSpec } from '../src/index.js';
 import { ROOT } from './helpers/cli.js';
 
@@ -186,10 +187,10 @@ describe('kernels against plain loops', () => {
 
 describe('gemvGemvT: gemv, the middle and gemvT fused, in eight fixed parts and their sum', () => {
   const { k, heap } = instantiate(40);
-  /** Lays out A (m × n, row stride n + 1), x, c, u, v, y, the scratch (8n) with guards between; runs `parts` in that order, then the sum (part 8). */
+  /** Lays out A (m × n, row stride n + 1), x, c, u, v, y, the scratch (a row of n per part) with guards between; runs `parts` in that order, then the sum (part GEMV_GEMVT_PARTS). */
   const run = (m: number, n: number, withC: boolean, parts: readonly number[]) => {
     const lda = n + 1;
-    const A = 8, x = A + m * lda + 1, c = x + n + 1, u = c + m + 1, v = u + m + 1, y = v + m + 1, s = y + n + 1, end = s + 8 * n;
+    const A = 8, x = A + m * lda + 1, c = x + n + 1, u = c + m + 1, v = u + m + 1, y = v + m + 1, s = y + n + 1, end = s + GEMV_GEMVT_PARTS * n;
     heap.fill(GUARD);
     for (let i = 0; i < m; i++) fill(heap.subarray(A + i * lda, A + i * lda + n), i + 1);
     fill(heap.subarray(x, x + n), 99);
@@ -198,10 +199,10 @@ describe('gemvGemvT: gemv, the middle and gemvT fused, in eight fixed parts and 
     const before = heap.slice();
     // without c, v is u (the adjoint's AᵀA x̄)
     const [cAt, vAt] = withC ? [c * 8, v * 8] : [-1, u * 8];
-    for (const part of [...parts, 8]) k.gemvGemvT(A * 8, lda, x * 8, u * 8, cAt, vAt, y * 8, s * 8, m, n, part);
+    for (const part of [...parts, GEMV_GEMVT_PARTS]) k.gemvGemvT(A * 8, lda, x * 8, u * 8, cAt, vAt, y * 8, s * 8, m, n, part);
     return { lda, A, x, c, u, v: withC ? v : u, y, s, end, before, out: heap.slice() };
   };
-  const inOrder = [0, 1, 2, 3, 4, 5, 6, 7];
+  const inOrder = Array.from({ length: GEMV_GEMVT_PARTS }, (_, p) => p);
 
   it.each([[1, 1], [7, 5], [9, 8], [63, 33], [64, 17], [130, 31], [200, 1031], [517, 9]])('%i×%i: u = A x, v = u − c and y += Aᵀv as plain loops compute them, nothing else written', (m, n) => {
     for (const withC of [true, false]) {
@@ -230,7 +231,7 @@ describe('gemvGemvT: gemv, the middle and gemvT fused, in eight fixed parts and 
     for (const [m, n] of [[200, 1031], [517, 9], [1000, 40]] as const) {
       const first = run(m, n, true, inOrder).out;
       const reversed = run(m, n, true, [...inOrder].reverse()).out;
-      const shuffled = run(m, n, true, [3, 7, 0, 5, 1, 6, 2, 4]).out;
+      const shuffled = run(m, n, true, inOrder.map((p) => (p * 3 + 5) % GEMV_GEMVT_PARTS)).out;
       expect(Buffer.from(reversed.buffer).equals(Buffer.from(first.buffer))).toBe(true);
       expect(Buffer.from(shuffled.buffer).equals(Buffer.from(first.buffer))).toBe(true);
     }

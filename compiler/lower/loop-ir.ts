@@ -40,7 +40,7 @@ export type KernelCall =
   /**
    * u = A x, v = u − c (v is u when c is null), y[j] += Σ_i A[i·lda + j] v[i]: a gemv and a
    * gemvT on one A, fused (optimise/fuse-gemv-pairs.ts) so A is read once; s is scratch of
-   * GEMV_GEMVT_SCRATCH rows of n (the kernel sums its fixed parts there).
+   * GEMV_GEMVT_PARTS rows of n (runtime-wasm-typed.ts; the kernel sums its fixed parts there).
    */
   | { readonly kernel: 'gemvGemvT'; readonly A: Operand; readonly lda: IndexExpr; readonly x: Operand; readonly u: Operand; readonly c: Operand | null; readonly v: Operand; readonly y: Operand; readonly s: Operand; readonly m: IndexExpr; readonly n: IndexExpr }
   /** B[i·ldb + j] += u[i·incu] w[j] */

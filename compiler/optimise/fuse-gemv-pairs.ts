@@ -8,11 +8,8 @@
 // number of threads.
 
 import type { Plan } from '../plan.js';
-import { PARALLEL_MIN_WORK } from '../codegen/wasm/runtime-wasm-typed.js';
+import { GEMV_GEMVT_PARTS, PARALLEL_MIN_WORK } from '../codegen/wasm/runtime-wasm-typed.js';
 import { buffersOf, foldIndex, ivar, num, sameFolded, writesOf, type BufferDecl, type IndexExpr, type KernelCall, type Operand, type ScalarExpr, type Segment, type Stmt } from '../lower/loop-ir.js';
-
-/** Rows of n entries in gemvGemvT's scratch: one per fixed part (kernels.wat). */
-export const GEMV_GEMVT_SCRATCH = 8;
 
 type Gemv = Extract<KernelCall, { kernel: 'gemv' }>;
 type GemvT = Extract<KernelCall, { kernel: 'gemvT' }>;
@@ -27,7 +24,7 @@ export function fuseGemvPairs(plan: Plan): Plan {
     if (!name) {
       name = plan.names.fresh('gemvParts');
       scratch.set(width, name);
-      temporaries.push({ name, dims: [width], batched: false, copies: GEMV_GEMVT_SCRATCH });
+      temporaries.push({ name, dims: [width], batched: false, copies: GEMV_GEMVT_PARTS });
     }
     return { buffer: name, base: num(0) };
   };

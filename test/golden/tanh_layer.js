@@ -167,9 +167,9 @@ const SPLIT_MARGIN = 0.85;
 const SLOWER_EACH_RUN = 1.01;
 /** The fixed parts of the kernel gemvGemvT (kernels.wat): its result does not depend on the thread count. */
 const GEMV_GEMVT_PARTS = 8;
-/** The parts of gemvGemvT run here in turn, without their sum (part GEMV_GEMVT_PARTS). */
-function gemvGemvTParts(k, A, lda, x, u, c, v, y, s, m, n) {
-  for (let part = 0; part < GEMV_GEMVT_PARTS; part++) k.gemvGemvT(A, lda, x, u, c, v, y, s, m, n, part);
+/** Parts [from, to) of gemvGemvT run here in turn; part GEMV_GEMVT_PARTS is the sum of the others. */
+function gemvGemvTParts(k, A, lda, x, u, c, v, y, s, m, n, from, to) {
+  for (let part = from; part < to; part++) k.gemvGemvT(A, lda, x, u, c, v, y, s, m, n, part);
 }
 /** Spins (a few microseconds) before the main thread sleeps until a split call's last part is done. */
 const MAIN_SPINS = 2000;
@@ -515,9 +515,11 @@ function threadedKernels(k, module, memory, threads, crowded = null) {
       else k.gemm(C, ldc, A, ai, al, B, ldb, m, n, depth, sym);
     },
     gemvGemvT(A, lda, x, u, cc, v, y, s, m, n) {
-      if (big(m * n)) run(KERNEL_IDS.gemvGemvT, m * n, [A, lda, x, u, cc, v, y, s, m, n], () => gemvGemvTParts(k, A, lda, x, u, cc, v, y, s, m, n));
-      else gemvGemvTParts(k, A, lda, x, u, cc, v, y, s, m, n);
-      k.gemvGemvT(A, lda, x, u, cc, v, y, s, m, n, GEMV_GEMVT_PARTS);
+      const parts = () => gemvGemvTParts(k, A, lda, x, u, cc, v, y, s, m, n, 0, GEMV_GEMVT_PARTS);
+      if (big(m * n)) run(KERNEL_IDS.gemvGemvT, m * n, [A, lda, x, u, cc, v, y, s, m, n], parts);
+      else parts();
+      // the sum, here, once every part is done (split or whole)
+      gemvGemvTParts(k, A, lda, x, u, cc, v, y, s, m, n, GEMV_GEMVT_PARTS, GEMV_GEMVT_PARTS + 1);
     },
     threads: () => (ready() ? workers.length + 1 : 1),
     whenReady,
@@ -587,11 +589,8 @@ function instantiateKernels(threads, build = 'simd', crowded = null) {
   const bytes = () => laidOut;
   const k = instance.exports;
   const { gemv, gemvT, ger, gemm } = k;
-  // gemvGemvT's parts, then their sum, as the threaded version calls them
-  const gemvGemvT = (A, lda, x, u, c, v, y, s, m, n) => {
-    gemvGemvTParts(k, A, lda, x, u, c, v, y, s, m, n);
-    k.gemvGemvT(A, lda, x, u, c, v, y, s, m, n, GEMV_GEMVT_PARTS);
-  };
+  // every part, the sum last, as the threaded version runs them
+  const gemvGemvT = (A, lda, x, u, c, v, y, s, m, n) => gemvGemvTParts(k, A, lda, x, u, c, v, y, s, m, n, 0, GEMV_GEMVT_PARTS + 1);
   const kernels = shared ? threadedKernels(k, module, memory, threads, crowded) : { gemv, gemvT, ger, gemm, gemvGemvT, threads: () => 1, whenReady: () => Promise.resolve(), release() {}, workerParts: () => 0 };
   /**
    * The module's WebAssembly sweeps (sweep-wasm.ts; base64, importing a plain and a shared

@@ -53,6 +53,9 @@ interface NodeOs {
 /** Kernel calls below this many multiply-adds stay on one thread (the WebAssembly sweeps call only those). */
 export const PARALLEL_MIN_WORK = 32768;
 
+/** The fixed parts of the kernel gemvGemvT (kernels.wat cuts its rows into this many; a fused call's scratch holds one row of n per part). */
+export const GEMV_GEMVT_PARTS = 8;
+
 /** Splitting large kernel calls over worker threads (runtime-threads.ts). */
 export const THREADS_RUNTIME_TS = `/** Calls below this many multiply-adds stay on one thread (samples/bench/threads.ts --threshold measures where splitting starts to pay). */
 const PARALLEL_MIN_WORK = ${PARALLEL_MIN_WORK};
@@ -81,10 +84,10 @@ const SPLIT_MARGIN = 0.85;
 /** How much a timing estimate rises with each run of its way (it falls at once to a faster run). */
 const SLOWER_EACH_RUN = 1.01;
 /** The fixed parts of the kernel gemvGemvT (kernels.wat): its result does not depend on the thread count. */
-const GEMV_GEMVT_PARTS = 8;
-/** The parts of gemvGemvT run here in turn, without their sum (part GEMV_GEMVT_PARTS). */
-function gemvGemvTParts(k: KernelExports, A: number, lda: number, x: number, u: number, c: number, v: number, y: number, s: number, m: number, n: number) {
-  for (let part = 0; part < GEMV_GEMVT_PARTS; part++) k.gemvGemvT(A, lda, x, u, c, v, y, s, m, n, part);
+const GEMV_GEMVT_PARTS = ${GEMV_GEMVT_PARTS};
+/** Parts [from, to) of gemvGemvT run here in turn; part GEMV_GEMVT_PARTS is the sum of the others. */
+function gemvGemvTParts(k: KernelExports, A: number, lda: number, x: number, u: number, c: number, v: number, y: number, s: number, m: number, n: number, from: number, to: number) {
+  for (let part = from; part < to; part++) k.gemvGemvT(A, lda, x, u, c, v, y, s, m, n, part);
 }
 /** Spins (a few microseconds) before the main thread sleeps until a split call's last part is done. */
 const MAIN_SPINS = 2000;
@@ -430,9 +433,11 @@ function threadedKernels(k: KernelExports, module: object, memory: WasmMemory, t
       else k.gemm(C, ldc, A, ai, al, B, ldb, m, n, depth, sym);
     },
     gemvGemvT(A: number, lda: number, x: number, u: number, cc: number, v: number, y: number, s: number, m: number, n: number) {
-      if (big(m * n)) run(KERNEL_IDS.gemvGemvT, m * n, [A, lda, x, u, cc, v, y, s, m, n], () => gemvGemvTParts(k, A, lda, x, u, cc, v, y, s, m, n));
-      else gemvGemvTParts(k, A, lda, x, u, cc, v, y, s, m, n);
-      k.gemvGemvT(A, lda, x, u, cc, v, y, s, m, n, GEMV_GEMVT_PARTS);
+      const parts = () => gemvGemvTParts(k, A, lda, x, u, cc, v, y, s, m, n, 0, GEMV_GEMVT_PARTS);
+      if (big(m * n)) run(KERNEL_IDS.gemvGemvT, m * n, [A, lda, x, u, cc, v, y, s, m, n], parts);
+      else parts();
+      // the sum, here, once every part is done (split or whole)
+      gemvGemvTParts(k, A, lda, x, u, cc, v, y, s, m, n, GEMV_GEMVT_PARTS, GEMV_GEMVT_PARTS + 1);
     },
     threads: () => (ready() ? workers!.length + 1 : 1),
     whenReady,
@@ -503,11 +508,8 @@ function instantiateKernels(threads: number, build: 'simd' | 'relaxed' = 'simd',
   const bytes = () => laidOut;
   const k = instance!.exports;
   const { gemv, gemvT, ger, gemm } = k;
-  // gemvGemvT's parts, then their sum, as the threaded version calls them
-  const gemvGemvT = (A: number, lda: number, x: number, u: number, c: number, v: number, y: number, s: number, m: number, n: number) => {
-    gemvGemvTParts(k, A, lda, x, u, c, v, y, s, m, n);
-    k.gemvGemvT(A, lda, x, u, c, v, y, s, m, n, GEMV_GEMVT_PARTS);
-  };
+  // every part, the sum last, as the threaded version runs them
+  const gemvGemvT = (A: number, lda: number, x: number, u: number, c: number, v: number, y: number, s: number, m: number, n: number) => gemvGemvTParts(k, A, lda, x, u, c, v, y, s, m, n, 0, GEMV_GEMVT_PARTS + 1);
   const kernels = shared ? threadedKernels(k, module!, memory, threads, crowded) : { gemv, gemvT, ger, gemm, gemvGemvT, threads: () => 1, whenReady: () => Promise.resolve(), release() {}, workerParts: () => 0 };
   /**
    * The module's WebAssembly sweeps (sweep-wasm.ts; base64, importing a plain and a shared

@@ -555,7 +555,13 @@ class SegmentCode {
             index: s.index,
             dimValue: this.input.dimValue,
           };
-          this.loop(i, s.extent, 1, 2, () => s.body.forEach((b) => b.kind === 'store' && ((this.tally.accesses += this.trips), emitVectorStore(b, pairs))));
+          this.loop(i, s.extent, 1, 2, () => {
+            for (const b of s.body) {
+              if (b.kind !== 'store') continue;
+              this.tally.accesses += this.trips;
+              emitVectorStore(b, pairs);
+            }
+          });
         }
         this.loop(i, s.extent, 0, 1, () => s.body.forEach((b) => this.stmt(b)));
         return;
