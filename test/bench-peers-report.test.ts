@@ -2,12 +2,14 @@
 // generated code performs (not the nominal count), the choice of each peer's best thread
 // setting for the headline, and docs/peers.md as rendered from a fixture report (roofline
 // against the same-shaped BLAS calls, the n/a of JAX with AᵀA by hand on the tanh layer, a
-// peer faster than phic said so, the scaling section). No benchmark runs here.
+// peer faster than phic said so, the scaling section), and the rounds' merge (the median of
+// the round medians; a failed round not hidden). No benchmark runs here.
 
 import { describe, expect, it } from 'vitest';
 import { performedProducts, productFlops } from '../samples/bench/peers/performed.js';
 import type { ChildResult, PeerId } from '../samples/bench/peers/protocol.js';
 import { markdown, type Report } from '../samples/bench/peers/report.js';
+import { mergeRounds } from '../samples/bench/peers/rounds.js';
 import { bestSetting, FAMILIES } from '../samples/bench/peers/settings.js';
 import type { WorkloadMeta } from '../samples/bench/peers/workloads.js';
 
@@ -133,5 +135,43 @@ describe('docs/peers.md from a fixture report', () => {
     expect(row).toContain('2.00× (XLA default threads / 1 thread)');
     expect(md).toContain('![time per call against n and against K, log–log](peers-scaling.svg)');
     expect(md).toContain('load average 3.5 / 2 / 1 at the start');
+  });
+});
+
+describe('rounds', () => {
+  const timed = (peer: PeerId, medianMs: number, minMs: number, maxMs: number, maxRss: number): ChildResult => ({ ...ok(peer, 'P4', medianMs), timing: { medianMs, minMs, maxMs, reps: 10, warmupCalls: 4 }, memory: { baselineRss: 1, maxRss } });
+
+  it('a peer\'s time is the median of its round medians, with every round\'s median kept and the peak memory of all', () => {
+    const m = mergeRounds([timed('jax', 5, 4, 9, 100), timed('jax', 9, 8, 30, 300), timed('jax', 4, 3.5, 6, 200)]);
+    expect(m.status).toBe('ok');
+    expect(m.timing).toEqual({ medianMs: 5, minMs: 3.5, maxMs: 30, reps: 30, warmupCalls: 12, roundMediansMs: [5, 9, 4] });
+    expect(m.memory!.maxRss).toBe(300);
+    expect(m.check).toBe(undefined);
+    expect(mergeRounds([timed('jax', 5, 4, 9, 100)]).timing!.roundMediansMs).toBe(undefined);
+  });
+
+  it('a round that failed is what the peer reports, whatever the other rounds gave', () => {
+    const failed: ChildResult = { peer: 'pytorch', workload: 'P4', status: 'failed', message: 'exited with 1' };
+    expect(mergeRounds([timed('pytorch', 5, 4, 9, 100), failed, timed('pytorch', 4, 3, 5, 100)])).toBe(failed);
+    expect(() => mergeRounds([])).toThrow();
+  });
+
+  it('the report says how the rounds ran and lists each round\'s median', () => {
+    const P4 = meta('P4', 'tanh', 'vjp', { n: 256, p: 64 }, 100);
+    const report: Report = {
+      date: '2026-01-01',
+      machine: { cpu: 'test cpu', cpuDetails: 'details', cores: 2, memoryGiB: 8, os: 'linux', node: 'v20', loadAverageAtStart: [1, 1, 1], loadAverageAtEnd: [1, 1, 1] },
+      peers: (['phic', 'jax'] as PeerId[]).map((id) => ({ id, version: `${id} 1.0` })),
+      workloads: [P4],
+      results: [mergeRounds([timed('phic', 3, 2, 4, 1), timed('phic', 6, 5, 7, 1), timed('phic', 3.5, 3, 4, 1)]), mergeRounds([timed('jax', 4, 3, 5, 1), timed('jax', 4.4, 4, 5, 1), timed('jax', 8, 7, 9, 1)])],
+      notes: [],
+      rounds: { count: 3, peers: ['phic', 'jax'] },
+      wallS: 1,
+    };
+    const md = markdown(report);
+    expect(md).toContain('ran 3 times, in 3 rounds');
+    expect(md).toContain('| P4 | phic | 3.00 | 6.00 | 3.50 | 3.50 | 2.00 |');
+    expect(md).toContain('| P4 | JAX jit | 4.00 | 4.40 | 8.00 | 4.40 | 2.00 |');
+    expect(markdown({ ...report, rounds: undefined })).not.toContain('## Rounds');
   });
 });

@@ -27,13 +27,18 @@ import type { CompileReport } from './phic-compile.js';
 import type { ChildResult, PeerId } from './protocol.js';
 import { PEER_DEPS_DIR, ROOT, SOURCE_DIR, peerVersion } from './paths.js';
 import { profilePhic, type ProfileSummary } from './profile.js';
+import { mergeRounds } from './rounds.js';
 import { writeReport, type Report, type PeerInfo, type Roofline } from './report.js';
 import { performedProducts, shapeKey } from './performed.js';
 import { DEFS, SCALING_K, SCALING_N, scalingDefs, type WorkloadMeta } from './workloads.js';
 
 const PEERS: readonly PeerId[] = ['phic', 'phic1t', 'phicfma', 'phicjs', 'handwritten', 'pytorch', 'pytorch1t', 'jax', 'jax1t', 'jaxata', 'jaxata1t', 'jaxjs', 'tfjs'];
 /** The scaling points run these by default (the calls take seconds each: JAX on its default threads only). */
-const SCALING_PEERS: readonly PeerId[] = ['phic', 'phic1t', 'phicfma', 'pytorch', 'pytorch1t', 'jax', 'jaxata'];
+const SCALING_PEERS: readonly PeerId[] = ['phic', 'phic1t', 'phicfma', 'pytorch', 'pytorch1t', 'jax', 'jax1t', 'jaxata'];
+/** Peers of the targets (phic against PyTorch and JAX): each runs in every round (rounds.ts); the others once. */
+const ROUND_PEERS: readonly PeerId[] = ['phic', 'phic1t', 'pytorch', 'pytorch1t', 'jax', 'jax1t', 'jaxata', 'jaxata1t'];
+/** Rounds by default: the fewest whose median can set aside one round in a slow phase of the machine. */
+const ROUNDS = 3;
 const JAX_PEERS: readonly PeerId[] = ['jax', 'jax1t', 'jaxata', 'jaxata1t'];
 const PYTHON = '/usr/bin/python3';
 /** Pinned: the jaxlib wheel must match. */
@@ -66,6 +71,7 @@ function args() {
     scalingPeers: (value('--scaling-peers')?.split(',') as PeerId[] | undefined) ?? [...SCALING_PEERS],
     scalingN: numbers('--scaling-n', SCALING_N),
     scalingK: numbers('--scaling-k', SCALING_K),
+    rounds: Math.max(1, Math.floor(Number(value('--rounds') ?? ROUNDS)) || 1),
     install: !a.includes('--no-install'),
     keep: a.includes('--keep'),
     profile: !a.includes('--no-profile'),
@@ -337,32 +343,38 @@ async function main(): Promise<void> {
   const versions: Record<string, string> = {};
   for (const meta of metas) {
     const peersHere = peersOf(meta.id);
-    for (const peer of peersHere) {
-      if (skipped[peer]) {
-        results.push({ peer, workload: meta.id, status: 'skipped', message: skipped[peer] });
-        continue;
+    const rounds = new Map<PeerId, ChildResult[]>();
+    let compiled: CompileReport | { error: string } | undefined;
+    for (let round = 0; round < opts.rounds; round++) {
+      for (const peer of peersHere) {
+        if (round > 0 && (!ROUND_PEERS.includes(peer) || skipped[peer])) continue;
+        if (skipped[peer]) {
+          rounds.set(peer, [{ peer, workload: meta.id, status: 'skipped', message: skipped[peer] }]);
+          continue;
+        }
+        const t0 = Date.now();
+        // phic-compile writes both modules (phic and phic1t run the first, phicjs the second), once
+        if (!compiled && peer.startsWith('phic')) compiled = compilePhic(join(tmp, meta.id), logDir);
+        const timeoutS = meta.id.startsWith('S-') ? SCALING_TIMEOUT_S : CHILD_TIMEOUT_S;
+        const res: ChildResult =
+          peer.startsWith('phic') && compiled && 'error' in compiled ? { peer, workload: meta.id, status: 'failed', message: `phic compile failed: ${compiled.error}` } : runChild(peer, join(tmp, meta.id), logDir, timeoutS);
+        if (round === 0 && peer === peersHere.find((p) => p.startsWith('phic')) && compiled && !('error' in compiled)) {
+          res.compileMs = compiled.compileMs;
+          res.extra = { ...(res.extra ?? {}), generatedBytes: compiled.generatedBytes, hoistedInvariants: compiled.hoistedInvariants, sweptTangent: compiled.sweptTangent, kernels: compiled.kernels };
+        }
+        res.workload = meta.id;
+        rounds.set(peer, [...(rounds.get(peer) ?? []), res]);
+        if (res.version) versions[peer] = res.version;
+        const secs = ((Date.now() - t0) / 1e3).toFixed(1);
+        const tag = opts.rounds > 1 ? ` [round ${round + 1}]` : '';
+        if (res.status === 'ok') {
+          const tm = res.timing!;
+          const chk = res.check ? `, check ${res.check.derivative.toExponential(1)}` : '';
+          log(`${meta.id.padEnd(8)} ${peer.padEnd(12)} ${tm.medianMs.toFixed(2).padStart(10)} ms  (${tm.reps} reps, RSS ${(res.memory!.maxRss / 2 ** 20).toFixed(0)} MB${chk}; ${secs} s)${tag}`);
+        } else loud(`${meta.id} ${peer}: ${res.status.toUpperCase()}: ${res.message ?? ''}${tag}`);
       }
-      const t0 = Date.now();
-      let compiled: CompileReport | { error: string } | undefined;
-      // phic-compile writes both modules (phic and phic1t run the first, phicjs the second)
-      if (peer === peersHere.find((p) => p.startsWith('phic'))) compiled = compilePhic(join(tmp, meta.id), logDir);
-      const timeoutS = meta.id.startsWith('S-') ? SCALING_TIMEOUT_S : CHILD_TIMEOUT_S;
-      const res: ChildResult =
-        compiled && 'error' in compiled ? { peer, workload: meta.id, status: 'failed', message: `phic compile failed: ${compiled.error}` } : runChild(peer, join(tmp, meta.id), logDir, timeoutS);
-      if (compiled && !('error' in compiled)) {
-        res.compileMs = compiled.compileMs;
-        res.extra = { ...(res.extra ?? {}), generatedBytes: compiled.generatedBytes, hoistedInvariants: compiled.hoistedInvariants, sweptTangent: compiled.sweptTangent, kernels: compiled.kernels };
-      }
-      res.workload = meta.id;
-      results.push(res);
-      if (res.version) versions[peer] = res.version;
-      const secs = ((Date.now() - t0) / 1e3).toFixed(1);
-      if (res.status === 'ok') {
-        const tm = res.timing!;
-        const chk = res.check ? `, check ${res.check.derivative.toExponential(1)}` : '';
-        log(`${meta.id.padEnd(8)} ${peer.padEnd(12)} ${tm.medianMs.toFixed(2).padStart(10)} ms  (${tm.reps} reps, RSS ${(res.memory!.maxRss / 2 ** 20).toFixed(0)} MB${chk}; ${secs} s)`);
-      } else loud(`${meta.id} ${peer}: ${res.status.toUpperCase()}: ${res.message ?? ''}`);
     }
+    for (const peer of peersHere) results.push(mergeRounds(rounds.get(peer)!));
     // a scaling point's data take up to 128 MB: gone once its children ran
     if (meta.id.startsWith('S-')) for (const f of readdirSync(join(tmp, meta.id))) if (f.endsWith('.f64') && !f.startsWith('ref-')) rmSync(join(tmp, meta.id, f));
   }
@@ -412,6 +424,7 @@ async function main(): Promise<void> {
     roofline: roof,
     notes,
     profile,
+    rounds: { count: opts.rounds, peers: ROUND_PEERS.filter((p) => allPeers.includes(p)) },
     wallS: (Date.now() - started) / 1e3,
   };
   const files = await writeReport(report, join(ROOT, 'docs'));

@@ -17,6 +17,8 @@ export interface Timing {
   reps: number;
   /** Calls made before the timed ones (the checked call included). */
   warmupCalls: number;
+  /** With rounds (rounds.ts): each round's median, in round order; medianMs is their median. */
+  roundMediansMs?: number[];
 }
 
 export interface Check {

@@ -47,6 +47,8 @@ export interface Report {
   roofline?: Roofline;
   notes: string[];
   profile?: ProfileSummary;
+  /** Rounds (rounds.ts): how many, and the peers that ran in every round (the others ran once). Absent: one. */
+  rounds?: { count: number; peers: PeerId[] };
   wallS: number;
 }
 
@@ -410,6 +412,20 @@ export function markdown(report: Report): string {
   }
   push('', 'Tolerances: hand-written 1e-10; float64 peers (PyTorch, JAX, jax-js) 1e-9; float32 peers (TF.js) 2e-3, the accumulated float32 rounding over K steps.');
 
+  const rounds = report.rounds?.count ?? 1;
+  if (rounds > 1) {
+    const cols = Array.from({ length: rounds }, (_, i) => `round ${i + 1}`);
+    push('', '## Rounds', '', "Each round's median time per call (ms), the median of them (the time used above), and the slowest round over the fastest: how much the machine's phases moved a peer.", '', `| workload | peer | ${cols.join(' | ')} | median | slowest / fastest |`, `|---|---|${cols.map(() => '---:').join('|')}|---:|---:|`);
+    for (const w of report.workloads) {
+      for (const p of report.rounds!.peers) {
+        const t = get(report, w.id, p)?.timing;
+        if (!t?.roundMediansMs) continue;
+        const ms = t.roundMediansMs;
+        push(`| ${w.id} | ${NAMES[p]} | ${ms.map(fmtMs).join(' | ')} | ${fmtMs(t.medianMs)} | ${(Math.max(...ms) / Math.min(...ms)).toFixed(2)} |`);
+      }
+    }
+  }
+
   if (report.profile) {
     const pr = report.profile;
     push(
@@ -441,6 +457,9 @@ export function markdown(report: Report): string {
     '',
     '- Each call computes everything from the inputs: x_0 = 0, K iterations (the first t idle), the derivative, and returns the results on the host (phic: fresh Float64Arrays; jax-js: `dataSync()`, which also forces its lazy arrays; TF.js: `dataSync()` inside `tf.tidy`; PyTorch: `.numpy()`). Data are placed in each library\'s arrays once, outside the timed calls; phic copies its inputs in on every call, as its API does.',
     '- Timing rule (protocol.ts, the same in peer_common.py for PyTorch and JAX): after the checked call, warm up for at least 1 s and 2 more calls (1 more call when a call takes over 3 s); then time ceil(5 s / last call) calls, at least 5 (3 for calls over 2 s) and at most 60; report the median.',
+    ...(report.rounds && report.rounds.count > 1
+      ? [`- Rounds: every child of ${report.rounds.peers.map((p) => `"${NAMES[p]}"`).join(', ')} ran ${report.rounds.count} times, in ${report.rounds.count} rounds that each run the peers of a workload in turn (the others once); a time above is the median of its rounds' medians, and the table below gives each round's. The machine's speed changes in phases of seconds to minutes (the same phic module and data have measured 52 ms in one process and 85–91 ms in the next few): one child per peer can put a slow phase on one peer and not on its rival, and interleaved rounds spread the phases over all of them.`]
+      : []),
     '- Thread settings: PyTorch with `torch.set_num_threads(2)` and with 1 thread (OpenBLAS held to the same count); JAX with XLA\'s CPU client as it comes and with `XLA_FLAGS=--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1`; phic splits its large kernel calls over worker threads by default (one per core, up to 4) and "phic, 1 thread" is the same module created with `{ threads: 1 }`. TF.js wasm reports no thread support in Node, jax-js\'s wasm backend in Node runs on the main thread, the hand-written loops are plain JavaScript. The headline and the targets take each peer at its faster setting per workload: on a machine whose other core is busy, 2 threads can be much slower than 1 (a thread waits for a descheduled partner), and the load average above says how busy it was.',
     '- JAX: float64 (`jax_enable_x64`), one `jax.jit` over the whole call, the unroll as `lax.scan`, `jax.vjp` / `jax.jvp` / `jax.jacfwd`, the idle iterations (t > 0) a first scan with θ behind `stop_gradient`; installed with pip into a venv of its own (node_modules/.cache/phic-peers/jax-venv). Its data are placed on the device once, and each call brings its results back to the host with `jax.device_get`.',
     '- Peak memory: `process.resourceUsage().maxRSS` (Node) and `resource.getrusage(RUSAGE_SELF).ru_maxrss` (Python) at the end of the child.',
