@@ -4,12 +4,13 @@
 // t. Every peer × workload runs in its own child process (child.ts, torch_peer.py for PyTorch,
 // jax_peer.py for JAX), checks its result against phic's before timing, and reports its median
 // time and peak resident set. numpy times the same-shaped BLAS calls as the products phic
-// performs (roofline.py, performed.ts). Writes docs/peers.md, docs/peers.json,
+// performs (roofline.py, performed.ts). The children of phic, PyTorch and JAX run in three
+// interleaved rounds (--rounds; rounds.ts says why). Writes docs/peers.md, docs/peers.json,
 // docs/peers.{svg,png} and docs/peers-scaling.{svg,png}.
 //
 //   npm run bench:peers                 (builds first; ~30–40 min on 2 cores, scaling included)
-//   node dist/samples/bench/peers/main.js [--only P1-t0,P5,scaling] [--peers phic,pytorch] [--no-install] [--no-profile] [--keep]
-//        [--scaling-n 1000,2000,4000] [--scaling-k 100,1000,10000] [--scaling-peers phic,phic1t,pytorch,pytorch1t,jax,jaxata]
+//   node dist/samples/bench/peers/main.js [--only P1-t0,P5,scaling] [--peers phic,pytorch] [--rounds 3] [--no-install] [--no-profile] [--keep]
+//        [--scaling-n 1000,2000,4000] [--scaling-k 100,1000,10000] [--scaling-peers phic,phic1t,pytorch,pytorch1t,jax,jax1t,jaxata]
 //   node dist/samples/bench/peers/main.js --only scaling      (the scaling section alone)
 //   node dist/samples/bench/peers/main.js --render      (re-draws docs/peers.{md,svg,png} from docs/peers.json)
 //
