@@ -60,6 +60,7 @@ interface Runtime {
   KERNELS_WASM_SHARED: string;
   PARTS_PER_THREAD: number;
   PARALLEL_MIN_WORK: number;
+  ADAPTIVE_MIN_WORK: number;
 }
 
 /** What the crowding monitor reads of node:os. */
@@ -72,7 +73,7 @@ interface FakeOs {
 /** The kernels' runtime as a generated module holds it, made importable on its own. */
 async function importRuntime(): Promise<Runtime> {
   const file = join(mkdtempSync(join(tmpdir(), 'phic-threads-')), 'kernels.mjs');
-  writeFileSync(file, `function fail(category, message) { throw new Error(category + ': ' + message); }\n${KERNELS_RUNTIME}\nexport { instantiateKernels, threadedKernels, kernelThreadsCommon, splitPolicy, crowdedMonitor, CROWDED_FOR_MS, KERNELS_WASM_SHARED, PARTS_PER_THREAD, PARALLEL_MIN_WORK };\n`);
+  writeFileSync(file, `function fail(category, message) { throw new Error(category + ': ' + message); }\n${KERNELS_RUNTIME}\nexport { instantiateKernels, threadedKernels, kernelThreadsCommon, splitPolicy, crowdedMonitor, CROWDED_FOR_MS, KERNELS_WASM_SHARED, PARTS_PER_THREAD, PARALLEL_MIN_WORK, ADAPTIVE_MIN_WORK };\n`);
   return (await import(pathToFileURL(file).href)) as Runtime;
 }
 
@@ -278,7 +279,7 @@ describe('kernel calls split over worker threads', () => {
    */
   function countingKernels(crowded: (() => boolean) | null = null) {
     const module = new WebAssembly.Module(Buffer.from(runtime.KERNELS_WASM_SHARED, 'base64'));
-    const memory = new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true });
+    const memory = new WebAssembly.Memory({ initial: 32, maximum: 65536, shared: true });
     const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
     const mainParts: { kernel: string; args: number[] }[] = [];
     const counting = Object.fromEntries((['gemv', 'gemvT', 'ger', 'gemm'] as const).map((name) => [name, (...args: number[]) => {
@@ -289,6 +290,10 @@ describe('kernel calls split over worker threads', () => {
   }
   /** Where the 200×200 gemv calls below read and write: A, then x, then y. */
   const [MATRIX, VECTOR, OUTPUT] = [0, 8 * 200 * 200, 8 * 200 * 201];
+  /** The default thread count times calls from ADAPTIVE_MIN_WORK multiply-adds: its tests use 260×260 gemv calls, from MATRIX (x and y after A). */
+  const ADAPTIVE = 260;
+  const [AVECTOR, AOUTPUT] = [8 * ADAPTIVE * ADAPTIVE, 8 * ADAPTIVE * (ADAPTIVE + 1)];
+  const adaptiveGemv = (threaded: RuntimeKernels) => threaded.gemv(MATRIX, ADAPTIVE, AVECTOR, AOUTPUT, ADAPTIVE, ADAPTIVE);
 
   /** Runs `calls` 200×200 gemv calls back to back, and checks that every one was split in more parts than threads (two). */
   async function expectSplit(threaded: RuntimeKernels, mainParts: { args: number[] }[], calls: number) {
@@ -340,25 +345,35 @@ describe('kernel calls split over worker threads', () => {
     expect(threaded.threads()).toBe(1);
   }, HOOK_TIMEOUT_MS);
 
-  it('adaptive (the default thread count): the first three large calls of a size are split, the next three run whole, then the faster way', async () => {
+  it('adaptive (the default thread count): the first three large calls of a size are split, the next three run whole, then the faster way; calls under ADAPTIVE_MIN_WORK run whole', async () => {
     const { threaded, mainParts } = countingKernels(() => false);
     try {
       await threaded.whenReady();
+      expect(ADAPTIVE * ADAPTIVE).toBeGreaterThanOrEqual(runtime.ADAPTIVE_MIN_WORK);
       const parts = 2 * runtime.PARTS_PER_THREAD;
       const before = threaded.workerParts();
       mainParts.length = 0;
-      for (let i = 0; i < 3; i++) threaded.gemv(MATRIX, 200, VECTOR, OUTPUT, 200, 200);
+      for (let i = 0; i < 3; i++) adaptiveGemv(threaded);
       await until(() => mainParts.length + threaded.workerParts() - before >= 3 * parts, 'part counts published');
       expect(mainParts.length + threaded.workerParts() - before).toBe(3 * parts);
       mainParts.length = 0;
       const after = threaded.workerParts();
-      for (let i = 0; i < 3; i++) threaded.gemv(MATRIX, 200, VECTOR, OUTPUT, 200, 200);
-      expect(mainParts.map((p) => p.args)).toEqual(Array(3).fill([MATRIX, 200, VECTOR, OUTPUT, 200, 200]));
+      for (let i = 0; i < 3; i++) adaptiveGemv(threaded);
+      expect(mainParts.map((p) => p.args)).toEqual(Array(3).fill([MATRIX, ADAPTIVE, AVECTOR, AOUTPUT, ADAPTIVE, ADAPTIVE]));
       expect(threaded.workerParts()).toBe(after);
-      // another size (twice the work: the next power of two) is timed on its own: split first again
+      // another size (the next power of two of the work) is timed on its own: split first again
       mainParts.length = 0;
-      threaded.gemv(MATRIX, 800, VECTOR, OUTPUT, 100, 800);
+      threaded.gemv(MATRIX, 1400, AVECTOR, AOUTPUT, 100, 1400);
       expect(mainParts.every((p) => p.args[4]! < 100)).toBe(true);
+      // a call of PARALLEL_MIN_WORK multiply-adds or more (which { threads } splits), but under
+      // ADAPTIVE_MIN_WORK: whole, on the main thread, every time
+      expect(200 * 200).toBeGreaterThanOrEqual(runtime.PARALLEL_MIN_WORK);
+      expect(200 * 200).toBeLessThan(runtime.ADAPTIVE_MIN_WORK);
+      mainParts.length = 0;
+      const small = threaded.workerParts();
+      for (let i = 0; i < 5; i++) threaded.gemv(MATRIX, 200, VECTOR, OUTPUT, 200, 200);
+      expect(mainParts.map((p) => p.args)).toEqual(Array(5).fill([MATRIX, 200, VECTOR, OUTPUT, 200, 200]));
+      expect(threaded.workerParts()).toBe(small);
     } finally {
       threaded.release();
     }
@@ -482,13 +497,13 @@ describe('kernel calls split over worker threads', () => {
     try {
       await threaded.whenReady();
       const after = threaded.workerParts();
-      for (let i = 0; i < 10; i++) threaded.gemv(MATRIX, 200, VECTOR, OUTPUT, 200, 200);
-      expect(mainParts.map((p) => p.args)).toEqual(Array(10).fill([MATRIX, 200, VECTOR, OUTPUT, 200, 200]));
+      for (let i = 0; i < 10; i++) adaptiveGemv(threaded);
+      expect(mainParts.map((p) => p.args)).toEqual(Array(10).fill([MATRIX, ADAPTIVE, AVECTOR, AOUTPUT, ADAPTIVE, ADAPTIVE]));
       expect(threaded.workerParts()).toBe(after);
       crowded = false;
       mainParts.length = 0;
-      threaded.gemv(MATRIX, 200, VECTOR, OUTPUT, 200, 200);
-      expect(mainParts.every((p) => p.args[4]! < 200)).toBe(true);
+      adaptiveGemv(threaded);
+      expect(mainParts.every((p) => p.args[4]! < ADAPTIVE)).toBe(true);
     } finally {
       threaded.release();
     }

@@ -7,7 +7,8 @@
 // The settings alternate within every repeat (median of the repeats). With --hog, a
 // `yes > /dev/null` process runs meanwhile (a machine whose cores are busy) and is stopped by
 // its pid at the end. --threshold instead times 1 against 2 threads on single gemv calls of
-// growing size (where splitting starts to pay, for PARALLEL_MIN_WORK in runtime-threads.ts).
+// growing size (where splitting starts to pay: PARALLEL_MIN_WORK and, for the default threads,
+// ADAPTIVE_MIN_WORK in runtime-wasm-typed.ts).
 // Run: npx tsc -p tsconfig.json && node dist/samples/bench/threads.js [--hog] [--repeats R] [--only REGEX] [--threshold]
 
 import { spawn } from 'node:child_process';

@@ -59,6 +59,15 @@ export const GEMV_GEMVT_PARTS = 8;
 /** Splitting large kernel calls over worker threads (runtime-threads.ts). */
 export const THREADS_RUNTIME_TS = `/** Calls below this many multiply-adds stay on one thread (samples/bench/threads.ts --threshold measures where splitting starts to pay). */
 const PARALLEL_MIN_WORK = ${PARALLEL_MIN_WORK};
+/**
+ * With the default thread count, calls below this many multiply-adds stay whole, untimed: the
+ * tries of splitting (see splitPolicy) cost more than splitting could win there (measured on a
+ * 2-core AMD EPYC virtual machine, samples/bench/threads.ts --threshold: a 192×192 gemv split
+ * took 1.3–1.6 times as long as a whole one, a 256×256 one 0.82 times; a ridge VJP and a tanh
+ * layer at n = 192, K = 100, ran 6–10 % slower on the default threads than on { threads: 1 }
+ * with splits tried from PARALLEL_MIN_WORK, most of it the tries, and 1–4 % with this bound).
+ */
+const ADAPTIVE_MIN_WORK = 65536;
 /** Parts per thread a split call is cut into: a late or descheduled thread holds up one small part. */
 const PARTS_PER_THREAD = 4;
 /**
@@ -324,10 +333,11 @@ function splitPolicy() {
 
 /**
  * The kernels with calls of at least PARALLEL_MIN_WORK multiply-adds split over \`threads\`
- * threads (with \`crowded\`, a function: only while splitting has been the faster here and
- * crowded() is false; the default thread count passes machineCrowded). The workers start at
- * the first such call, or at whenReady(), and are used once all are ready; until then calls
- * run here. They do not keep Node running; release() stops them.
+ * threads (with \`crowded\`, a function: calls of at least ADAPTIVE_MIN_WORK, only while
+ * splitting has been the faster here and crowded() is false; the default thread count passes
+ * machineCrowded). The workers start at the first such call, or at whenReady(), and are used
+ * once all are ready; until then calls run here. They do not keep Node running; release()
+ * stops them.
  */
 function threadedKernels(k: KernelExports, module: object, memory: WasmMemory, threads: number, crowded: (() => boolean) | null = null) {
   const { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, SIZE, KERNEL_IDS, claimParts } = kernelThreadsCommon();
@@ -413,7 +423,7 @@ function threadedKernels(k: KernelExports, module: object, memory: WasmMemory, t
     for (const worker of workers ?? []) worker.terminate();
     workers = [];
   }
-  const big = (work: number) => work >= PARALLEL_MIN_WORK;
+  const big = (work: number) => work >= (crowded === null ? PARALLEL_MIN_WORK : ADAPTIVE_MIN_WORK);
   return {
     gemv(A: number, lda: number, x: number, y: number, m: number, n: number): void {
       if (big(m * n)) run(KERNEL_IDS.gemv, m * n, [A, lda, x, y, m, n], () => k.gemv(A, lda, x, y, m, n));
