@@ -279,6 +279,7 @@ describe('kernel calls split over worker threads', () => {
    */
   function countingKernels(crowded: (() => boolean) | null = null) {
     const module = new WebAssembly.Module(Buffer.from(runtime.KERNELS_WASM_SHARED, 'base64'));
+    // 2 MB: room for the 100×1400 call of the adaptive test and its vectors after it
     const memory = new WebAssembly.Memory({ initial: 32, maximum: 65536, shared: true });
     const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
     const mainParts: { kernel: string; args: number[] }[] = [];
@@ -294,6 +295,9 @@ describe('kernel calls split over worker threads', () => {
   const ADAPTIVE = 260;
   const [AVECTOR, AOUTPUT] = [8 * ADAPTIVE * ADAPTIVE, 8 * ADAPTIVE * (ADAPTIVE + 1)];
   const adaptiveGemv = (threaded: RuntimeKernels) => threaded.gemv(MATRIX, ADAPTIVE, AVECTOR, AOUTPUT, ADAPTIVE, ADAPTIVE);
+  /** A 100×1400 gemv (the next power of two of the work) from MATRIX, x and y after A. */
+  const [WIDE_ROWS, WIDE] = [100, 1400];
+  const [WVECTOR, WOUTPUT] = [8 * WIDE_ROWS * WIDE, 8 * (WIDE_ROWS + 1) * WIDE];
 
   /** Runs `calls` 200×200 gemv calls back to back, and checks that every one was split in more parts than threads (two). */
   async function expectSplit(threaded: RuntimeKernels, mainParts: { args: number[] }[], calls: number) {
@@ -363,8 +367,8 @@ describe('kernel calls split over worker threads', () => {
       expect(threaded.workerParts()).toBe(after);
       // another size (the next power of two of the work) is timed on its own: split first again
       mainParts.length = 0;
-      threaded.gemv(MATRIX, 1400, AVECTOR, AOUTPUT, 100, 1400);
-      expect(mainParts.every((p) => p.args[4]! < 100)).toBe(true);
+      threaded.gemv(MATRIX, WIDE, WVECTOR, WOUTPUT, WIDE_ROWS, WIDE);
+      expect(mainParts.every((p) => p.args[4]! < WIDE_ROWS)).toBe(true);
       // a call of PARALLEL_MIN_WORK multiply-adds or more (which { threads } splits), but under
       // ADAPTIVE_MIN_WORK: whole, on the main thread, every time
       expect(200 * 200).toBeGreaterThanOrEqual(runtime.PARALLEL_MIN_WORK);

@@ -505,7 +505,9 @@ function threadedKernels(k, module, memory, threads, crowded = null) {
     for (const worker of workers ?? []) worker.terminate();
     workers = [];
   }
-  const big = (work) => work >= (crowded === null ? PARALLEL_MIN_WORK : ADAPTIVE_MIN_WORK);
+  // the smallest call split: the default thread count (adaptive) tries splitting only from ADAPTIVE_MIN_WORK
+  const minWork = crowded === null ? PARALLEL_MIN_WORK : ADAPTIVE_MIN_WORK;
+  const big = (work) => work >= minWork;
   return {
     gemv(A, lda, x, y, m, n) {
       if (big(m * n)) run(KERNEL_IDS.gemv, m * n, [A, lda, x, y, m, n], () => k.gemv(A, lda, x, y, m, n));

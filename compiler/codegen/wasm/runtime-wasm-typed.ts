@@ -423,7 +423,9 @@ function threadedKernels(k: KernelExports, module: object, memory: WasmMemory, t
     for (const worker of workers ?? []) worker.terminate();
     workers = [];
   }
-  const big = (work: number) => work >= (crowded === null ? PARALLEL_MIN_WORK : ADAPTIVE_MIN_WORK);
+  // the smallest call split: the default thread count (adaptive) tries splitting only from ADAPTIVE_MIN_WORK
+  const minWork = crowded === null ? PARALLEL_MIN_WORK : ADAPTIVE_MIN_WORK;
+  const big = (work: number) => work >= minWork;
   return {
     gemv(A: number, lda: number, x: number, y: number, m: number, n: number): void {
       if (big(m * n)) run(KERNEL_IDS.gemv, m * n, [A, lda, x, y, m, n], () => k.gemv(A, lda, x, y, m, n));
