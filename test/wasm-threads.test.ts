@@ -43,11 +43,13 @@ interface RuntimeKernels extends KernelExports {
 /** What the threads runtime shares between the main thread and the workers (runtime-threads.ts). */
 interface ThreadsCommon {
   CLAIM: number;
+  DONE: number;
   KERNEL: number;
   ARGS: number;
   SIZE: number;
   KERNEL_IDS: Record<keyof KernelExports, number>;
-  claimParts(k: KernelExports, c: Int32Array, call: number): number;
+  MAX_PARTS: number;
+  claimParts(k: KernelExports, c: Int32Array, call: number, fromBack: boolean): number;
 }
 
 interface Runtime {
@@ -188,7 +190,8 @@ describe('kernel calls split over worker threads', () => {
       const c = new Int32Array(new SharedArrayBuffer(common.SIZE * 4));
       c[common.KERNEL] = common.KERNEL_IDS[kernel];
       args.forEach((v, i) => (c[common.ARGS + i] = v));
-      Atomics.store(c, common.CLAIM, (1 << 16) | (parts << 8));
+      expect(parts).toBeLessThanOrEqual(common.MAX_PARTS);
+      Atomics.store(c, common.CLAIM, (1 << 18) | (parts << 12));
       const calls: number[][] = [];
       const record = (name: keyof KernelExports) => (...a: number[]) => {
         expect(name).toBe(kernel);
@@ -196,8 +199,8 @@ describe('kernel calls split over worker threads', () => {
         (parted[name] as (...x: number[]) => void)(...a);
       };
       const k: KernelExports = { gemv: record('gemv'), gemvT: record('gemvT'), ger: record('ger'), gemm: record('gemm') };
-      expect(common.claimParts(k, c, 1)).toBe(parts);
-      expect(common.claimParts(k, c, 1)).toBe(0); // nothing left to claim
+      expect(common.claimParts(k, c, 1, false)).toBe(parts);
+      expect(common.claimParts(k, c, 1, true)).toBe(0); // nothing left to claim
       expect(calls).toHaveLength(parts);
       return calls;
     }
@@ -271,6 +274,37 @@ describe('kernel calls split over worker threads', () => {
       });
       expectTiling(blocks, n);
     });
+
+    it('claims: the main thread from the front, a worker from the back, each part once; a claimer of an older call takes nothing', () => {
+      const common = runtime.kernelThreadsCommon();
+      const c = new Int32Array(new SharedArrayBuffer(common.SIZE * 4));
+      const [m, n, parts] = [203, 190, 7];
+      c[common.KERNEL] = common.KERNEL_IDS.gemv;
+      [off(memories[1][0]!), n, off(memories[1][1]!), off(memories[1][3]!), m, n].forEach((v, i) => (c[common.ARGS + i] = v));
+      const ran: [string, number][] = [];
+      // the part a gemv call ran, from the row its y starts at
+      const rowOf = (y: number) => (y - off(memories[1][3]!)) / 8;
+      const recorder = (who: string, during?: () => void): KernelExports => ({
+        ...parted,
+        gemv: (...a: number[]) => {
+          ran.push([who, rowOf(a[3]!)]);
+          during?.();
+        },
+      });
+      Atomics.store(c, common.CLAIM, (5 << 18) | (parts << 12));
+      // a thread still on call 4 claims nothing of call 5
+      expect(common.claimParts(recorder('stale'), c, 4, true)).toBe(0);
+      // the worker's first part runs while the main thread claims: the main thread takes the rest from the front
+      let mainRan = -1;
+      const worker = recorder('worker', () => {
+        if (mainRan < 0) mainRan = common.claimParts(recorder('main'), c, 5, false);
+      });
+      expect(common.claimParts(worker, c, 5, true)).toBe(1);
+      expect(mainRan).toBe(parts - 1);
+      expect(c[common.DONE]).toBe(parts);
+      const rowsOfPart = (p: number) => Math.floor((m * p) / parts / 4) * 4;
+      expect(ran).toEqual([['worker', rowsOfPart(parts - 1)], ...Array.from({ length: parts - 1 }, (_, p) => ['main', rowsOfPart(p)])]);
+    });
   });
 
   /**
@@ -279,8 +313,8 @@ describe('kernel calls split over worker threads', () => {
    */
   function countingKernels(crowded: (() => boolean) | null = null) {
     const module = new WebAssembly.Module(Buffer.from(runtime.KERNELS_WASM_SHARED, 'base64'));
-    // 2 MB: room for the 100×1400 call of the adaptive test and its vectors after it
-    const memory = new WebAssembly.Memory({ initial: 32, maximum: 65536, shared: true });
+    // 4 MB: room for the 100×2800 call of the adaptive test and its vectors after it
+    const memory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
     const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
     const mainParts: { kernel: string; args: number[] }[] = [];
     const counting = Object.fromEntries((['gemv', 'gemvT', 'ger', 'gemm'] as const).map((name) => [name, (...args: number[]) => {
@@ -291,12 +325,12 @@ describe('kernel calls split over worker threads', () => {
   }
   /** Where the 200×200 gemv calls below read and write: A, then x, then y. */
   const [MATRIX, VECTOR, OUTPUT] = [0, 8 * 200 * 200, 8 * 200 * 201];
-  /** The default thread count times calls from ADAPTIVE_MIN_WORK multiply-adds: its tests use 260×260 gemv calls, from MATRIX (x and y after A). */
-  const ADAPTIVE = 260;
+  /** The default thread count times calls from ADAPTIVE_MIN_WORK multiply-adds: its tests use 370×370 gemv calls, from MATRIX (x and y after A). */
+  const ADAPTIVE = 370;
   const [AVECTOR, AOUTPUT] = [8 * ADAPTIVE * ADAPTIVE, 8 * ADAPTIVE * (ADAPTIVE + 1)];
   const adaptiveGemv = (threaded: RuntimeKernels) => threaded.gemv(MATRIX, ADAPTIVE, AVECTOR, AOUTPUT, ADAPTIVE, ADAPTIVE);
-  /** A 100×1400 gemv (the next power of two of the work) from MATRIX, x and y after A. */
-  const [WIDE_ROWS, WIDE] = [100, 1400];
+  /** A 100×2800 gemv (the next power of two of the work) from MATRIX, x and y after A. */
+  const [WIDE_ROWS, WIDE] = [100, 2800];
   const [WVECTOR, WOUTPUT] = [8 * WIDE_ROWS * WIDE, 8 * (WIDE_ROWS + 1) * WIDE];
 
   /** Runs `calls` 200×200 gemv calls back to back, and checks that every one was split in more parts than threads (two). */

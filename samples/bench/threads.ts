@@ -1,10 +1,12 @@
 // Does the default thread setting ever hurt? Times the default create() (as many threads as
 // cores, at most 4, each large call split only while that has been faster) against
 // { threads: 1 } and an explicit { threads: 2 } (always split), and a second { threads: 1 }
-// instance (its ratio to the first is the machine's noise), on two ridge workloads:
-//   P3   m = n = 100, K = 500, the full forward Jacobian dx_K/dθ (batched tangent gemm)
-//   big  m = n = 4000, K = 30, a reverse-mode VJP (gemv and gemvT on a 128 MB matrix)
-// The settings alternate within every repeat (median of the repeats). With --hog, a
+// instance (its ratio to the first is the machine's noise), on the peer benchmark's workloads
+// (peers/workloads.ts: P1–P5 and the ridge VJP at n = 1000, 2000, 4000, K = 100), each call the
+// one the benchmark's phic child makes. All settings live in one process and take turns call by
+// call, 1 ms apart (a worker's spin after a split call has ended when the next setting starts):
+// the peer benchmark runs each setting in a child of its own, where the core a child lands on
+// can move its time by more than the threads do. Medians of the repeats. With --hog, a
 // `yes > /dev/null` process runs meanwhile (a machine whose cores are busy) and is stopped by
 // its pid at the end. --threshold instead times 1 against 2 threads on single gemv calls of
 // growing size (where splitting starts to pay: PARALLEL_MIN_WORK and, for the default threads,
@@ -17,42 +19,28 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { KERNELS_RUNTIME } from '../../compiler/codegen/wasm/runtime-kernels.js';
-import { randomGenerator } from '../../runtime/reference.js';
 import { median } from '../../src/lab/stats.js';
 import { compile, type MapInstance } from '../../src/index.js';
-import { ridgeSpec } from './ridge-spec.js';
+import { workloadCall } from './peers/phic-peer.js';
+import { DEFS, generate, SCALING_N, scalingDefs, specOf } from './peers/workloads.js';
 
 const argument = (name: string) => {
   const at = process.argv.indexOf(name);
   return at > 0 ? process.argv[at + 1] : undefined;
 };
-const REPEATS = Number(argument('--repeats') ?? 7);
+const REPEATS = Number(argument('--repeats') ?? 41);
 
-interface Workload {
-  label: string;
-  m: number;
-  n: number;
-  K: number;
-  mode: 'forward' | 'reverse';
-}
-const WORKLOADS: Workload[] = [
-  { label: 'P3 ridge 100², K = 500, forward Jacobian', m: 100, n: 100, K: 500, mode: 'forward' },
-  { label: 'ridge 4000², K = 30, reverse VJP', m: 4000, n: 4000, K: 30, mode: 'reverse' },
-];
-
-function data(m: number, n: number) {
-  const random = randomGenerator(7);
-  const A = Float64Array.from({ length: m * n }, () => (random.uniform() * 2 - 1) / Math.sqrt(m));
-  return { A, b: Float64Array.from({ length: m }, () => random.uniform()), theta: Float64Array.from({ length: n }, () => random.uniform()) };
-}
+/** Each setting's calls in a workload take about this long in all (at least 5 calls, at most --repeats). */
+const BUDGET_MS = 10_000;
 
 async function workloads() {
   const rows: string[] = [];
   const only = new RegExp(argument('--only') ?? '');
-  for (const w of WORKLOADS.filter((x) => only.test(x.label))) {
-    const compiled = await compile(ridgeSpec(0.1), { mode: w.mode, K: w.K, dims: { m: w.m, n: w.n } });
-    const inputs = data(w.m, w.n);
-    const cot = { x: Float64Array.from({ length: w.n }, (_, i) => Math.sin(i)) };
+  const defs = [...DEFS, ...scalingDefs(SCALING_N, [])].filter((d) => only.test(d.id));
+  const gap = new Int32Array(new SharedArrayBuffer(4));
+  for (const def of defs) {
+    const { meta, arrays } = generate(def);
+    const compiled = await compile(specOf(meta), { mode: meta.mode, K: meta.K, truncate: meta.t, dims: meta.dims });
     // a second { threads: 1 } instance: the same code timed twice shows the noise of the machine
     const settings: [string, MapInstance][] = [
       ['threads: 1', compiled.create(undefined, { threads: 1 })],
@@ -61,22 +49,30 @@ async function workloads() {
       ['threads: 1 again', compiled.create(undefined, { threads: 1 })],
     ];
     for (const [, inst] of settings) await inst.ready();
-    const run = (inst: MapInstance) => (w.mode === 'forward' ? inst.jacobianForward!(inputs) : inst.vjp!(inputs, cot));
-    for (const [, inst] of settings) run(inst); // warm-up (and the adaptive default's first timings)
+    const calls = settings.map(([, inst]) => workloadCall(meta, arrays, inst).call);
+    // warm-up (and the adaptive default's first timings), then as many rounds as the budget allows
+    const first = calls.map((call) => {
+      const t0 = performance.now();
+      for (let i = 0; i < 3; i++) call();
+      return (performance.now() - t0) / 3;
+    });
+    const repeats = Math.max(5, Math.min(REPEATS, Math.round(BUDGET_MS / Math.max(...first))));
     const times: number[][] = settings.map(() => []);
-    for (let r = 0; r < REPEATS; r++) {
-      settings.forEach(([, inst], i) => {
+    for (let r = 0; r < repeats; r++) {
+      calls.forEach((call, i) => {
+        Atomics.wait(gap, 0, 0, 1);
         const t0 = performance.now();
-        run(inst);
+        call();
         times[i]!.push(performance.now() - t0);
       });
     }
     const ms = times.map(median);
-    rows.push(`| ${w.label} | ${settings.slice(0, 3).map(([, inst]) => inst.threads()).join(' / ')} | ${ms.map((t) => t.toFixed(1)).join(' | ')} | ${(ms[0]! / ms[1]!).toFixed(2)} | ${(ms[0]! / ms[2]!).toFixed(2)} | ${(ms[0]! / ms[3]!).toFixed(2)} |`);
+    const digits = (t: number) => (t < 10 ? t.toFixed(2) : t.toFixed(1));
+    rows.push(`| ${meta.title} | ${settings.slice(0, 3).map(([, inst]) => inst.threads()).join(' / ')} | ${repeats} | ${ms.map(digits).join(' | ')} | ${(ms[0]! / ms[1]!).toFixed(2)} | ${(ms[0]! / ms[2]!).toFixed(2)} | ${(ms[0]! / ms[3]!).toFixed(2)} |`);
     for (const [, inst] of settings) inst.release();
   }
-  console.log('| workload | threads (1 / default / 2) | threads: 1 ms | default ms | threads: 2 ms | threads: 1 again ms | default speed-up | threads: 2 speed-up | again (noise) |');
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log('| workload | threads (1 / default / 2) | calls each | threads: 1 ms | default ms | threads: 2 ms | threads: 1 again ms | default speed-up | threads: 2 speed-up | again (noise) |');
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const row of rows) console.log(row);
 }
 

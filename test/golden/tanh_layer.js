@@ -147,9 +147,14 @@ const PARALLEL_MIN_WORK = 32768;
  * 2-core AMD EPYC virtual machine, samples/bench/threads.ts --threshold: a 192×192 gemv split
  * took 1.3–1.6 times as long as a whole one, a 256×256 one 0.82 times; a ridge VJP and a tanh
  * layer at n = 192, K = 100, ran 6–10 % slower on the default threads than on { threads: 1 }
- * with splits tried from PARALLEL_MIN_WORK, most of it the tries, and 1–4 % with this bound).
+ * with splits tried from PARALLEL_MIN_WORK, most of it the tries). At 65536 the tanh layer at
+ * n = 256 (P4 of the peer benchmark: three 256×256 products a step) ran 1.6 times as long on the
+ * default threads as on one thread in two of three idle runs of samples/bench/threads.ts (a split
+ * that small is as fast as a whole call at best and often much slower, and its best times are
+ * what the policy compares), and 3 % slower alternated in one process; from 131072 it stays
+ * within 2 % there, and a 256×256 call, which splits 0.82 times as fast at best, stays whole.
  */
-const ADAPTIVE_MIN_WORK = 65536;
+const ADAPTIVE_MIN_WORK = 131072;
 /** Parts per thread a split call is cut into: a late or descheduled thread holds up one small part. */
 const PARTS_PER_THREAD = 4;
 /**

@@ -42,6 +42,19 @@ async function setup(meta: WorkloadMeta, arrays: Arrays, moduleFile: string, opt
   const instance = mod.create(undefined, options);
   // every buffer is allocated by create() (the per-direction ones at the first call)
   const createBytes = instance.bufferBytes();
+  const { call, method, dataNames, tapeStates } = workloadCall(meta, arrays, instance);
+  const n = meta.dims.n!;
+  const dataBytes = dataNames.reduce((s, name) => s + (name === 'xhat' ? n : arrays[name]!.length) * 8, 0);
+  return {
+    call,
+    precision: 'float64',
+    method,
+    extra: { phicBuffers: { createBytes, expectedTapeBytes: tapeStates * n * 8, dataBytes } },
+  };
+}
+
+/** The workload's call on an instance of its module: what it computes, and the inputs it reads (also ../threads.ts). */
+export function workloadCall(meta: WorkloadMeta, arrays: Arrays, instance: MapInstance): { call: Prepared['call']; method: string; dataNames: string[]; tapeStates: number } {
   const n = meta.dims.n!;
   const xhat = new Float64Array(n);
   const inputs: Record<string, Float64Array> = {};
@@ -105,11 +118,5 @@ async function setup(meta: WorkloadMeta, arrays: Arrays, moduleFile: string, opt
     method = 'vjp()';
     dataNames = ['A', 'b', 'theta'];
   }
-  const dataBytes = dataNames.reduce((s, name) => s + (name === 'xhat' ? n : arrays[name]!.length) * 8, 0);
-  return {
-    call,
-    precision: 'float64',
-    method,
-    extra: { phicBuffers: { createBytes, expectedTapeBytes: tapeStates * n * 8, dataBytes } },
-  };
+  return { call, method, dataNames, tapeStates };
 }
