@@ -249,7 +249,9 @@ function defaultKernelThreads() {
  */
 function kernelThreadsCommon() {
   // Int32Array over a SharedArrayBuffer; CLAIM and DONE on cache lines of their own
-  const CLAIM = 0; // (call << 16) | (parts << 8) | the next part to claim
+  // (call << 18) | (parts << 12) | (parts claimed from the back << 6) | parts claimed from the
+  // front: one word, so a claim (a compare-exchange) fails if anything changed since it was read
+  const CLAIM = 0;
   const DONE = 16; // parts finished
   const SLEEPERS = 32; // workers asleep in Atomics.wait
   const READY = 33; // workers started
@@ -258,6 +260,9 @@ function kernelThreadsCommon() {
   const WORKER_PARTS = 46; // parts the workers ran, in all
   const FAILED = 47; // 1 when a part threw (a kernel trapped): the call fails, no thread waits forever
   const SIZE = 48;
+  /** At most this many parts a call (six bits in CLAIM), and call numbers below CALLS (13 bits: the word stays positive). */
+  const MAX_PARTS = 63;
+  const CALLS = 0x2000;
   const KERNEL_IDS = { gemv: 0, gemvT: 1, ger: 2, gemm: 3, gemvGemvT: 4 };
   /**
    * Milliseconds a worker with nothing to do spins before it sleeps. Waking a sleeping worker
@@ -315,17 +320,24 @@ function kernelThreadsCommon() {
     }
   }
 
-  /** Claims and runs parts of call `call` until none are left (or another call was posted); how many it ran. */
-  function claimParts(k, c, call) {
+  /**
+   * Claims and runs parts of call `call` until none are left (or another call was posted); how
+   * many it ran. The main thread claims from the front (parts 0, 1, ...), the workers from the
+   * back, until the two meet: each thread then runs mostly the same rows call after call, which
+   * its caches still hold (measured, a split gemvGemvT at n = 1000 on 2 threads: 158–160 µs
+   * against 168–182 µs with every thread taking the next part in turn; 0.89× at n = 2000). A
+   * part's result does not depend on the thread that runs it.
+   */
+  function claimParts(k, c, call, fromBack) {
     let ran = 0;
     for (;;) {
       const claim = Atomics.load(c, CLAIM);
-      const next = claim & 255, parts = (claim >> 8) & 255;
-      if (claim >>> 16 !== call || next >= parts) return ran;
-      if (Atomics.compareExchange(c, CLAIM, claim, claim + 1) !== claim) continue;
+      const front = claim & 63, back = (claim >> 6) & 63, parts = (claim >> 12) & 63;
+      if (claim >> 18 !== call || front + back >= parts) return ran;
+      if (Atomics.compareExchange(c, CLAIM, claim, fromBack ? claim + 64 : claim + 1) !== claim) continue;
       // the arguments stay put until every claimed part is done
       try {
-        runPart(k, c, next, parts);
+        runPart(k, c, fromBack ? parts - 1 - back : front, parts);
       } catch {
         Atomics.store(c, FAILED, 1);
       }
@@ -340,24 +352,24 @@ function kernelThreadsCommon() {
     const c = new Int32Array(control);
     const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
     Atomics.add(c, READY, 1);
-    let seen = Atomics.load(c, CLAIM) >>> 16;
+    let seen = Atomics.load(c, CLAIM) >> 18;
     for (;;) {
       let claim = Atomics.load(c, CLAIM);
       // the clock is read one spin in 256 (a read costs tens of loads)
-      for (let spins = 0, since = performance.now(); claim >>> 16 === seen; claim = Atomics.load(c, CLAIM)) {
+      for (let spins = 0, since = performance.now(); claim >> 18 === seen; claim = Atomics.load(c, CLAIM)) {
         if ((++spins & 255) !== 0 || performance.now() - since < SPIN_MS) continue;
         Atomics.add(c, SLEEPERS, 1);
         Atomics.wait(c, CLAIM, claim);
         Atomics.sub(c, SLEEPERS, 1);
         since = performance.now();
       }
-      seen = claim >>> 16;
-      const ran = claimParts(k, c, seen);
+      seen = claim >> 18;
+      const ran = claimParts(k, c, seen, true);
       if (ran > 0) Atomics.add(c, WORKER_PARTS, ran);
     }
   }
 
-  return { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, SIZE, KERNEL_IDS, claimParts, workerMain };
+  return { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, SIZE, MAX_PARTS, CALLS, KERNEL_IDS, claimParts, workerMain };
 }
 
 /**
@@ -427,7 +439,7 @@ function splitPolicy() {
  * stops them.
  */
 function threadedKernels(k, module, memory, threads, crowded = null) {
-  const { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, SIZE, KERNEL_IDS, claimParts } = kernelThreadsCommon();
+  const { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, SIZE, MAX_PARTS, CALLS, KERNEL_IDS, claimParts } = kernelThreadsCommon();
   const c = new Int32Array(new SharedArrayBuffer(SIZE * 4));
   let workers = null;
   let call = 0;
@@ -471,14 +483,14 @@ function threadedKernels(k, module, memory, threads, crowded = null) {
     if (!ready()) return false;
     const threadsNow = workers.length + 1;
     const perThread = kernel === KERNEL_IDS.gemvT ? GEMVT_PARTS_PER_THREAD : PARTS_PER_THREAD;
-    const parts = kernel === KERNEL_IDS.gemvGemvT ? GEMV_GEMVT_PARTS : Math.min(255, threadsNow * perThread);
+    const parts = kernel === KERNEL_IDS.gemvGemvT ? GEMV_GEMVT_PARTS : Math.min(MAX_PARTS, threadsNow * perThread);
     c[KERNEL] = kernel;
     for (let i = 0; i < args.length; i++) c[ARGS + i] = args[i];
     Atomics.store(c, DONE, 0);
-    call = call === 0x7fff ? 1 : call + 1;
-    Atomics.store(c, CLAIM, (call << 16) | (parts << 8));
+    call = call === CALLS - 1 ? 1 : call + 1;
+    Atomics.store(c, CLAIM, (call << 18) | (parts << 12));
     if (Atomics.load(c, SLEEPERS) > 0) Atomics.notify(c, CLAIM);
-    claimParts(k, c, call);
+    claimParts(k, c, call, false);
     // the parts other threads claimed are running: spin briefly, then sleep until the last one
     // done wakes us (Atomics.wait returns at once if DONE moved on since it was read)
     for (let spins = 0, done = Atomics.load(c, DONE); done < parts; done = Atomics.load(c, DONE)) {
