@@ -49,6 +49,7 @@ interface ThreadsCommon {
   SIZE: number;
   KERNEL_IDS: Record<keyof KernelExports, number>;
   MAX_PARTS: number;
+  posted(call: number, parts: number): number;
   claimParts(k: KernelExports, c: Int32Array, call: number, fromBack: boolean): number;
 }
 
@@ -191,7 +192,7 @@ describe('kernel calls split over worker threads', () => {
       c[common.KERNEL] = common.KERNEL_IDS[kernel];
       args.forEach((v, i) => (c[common.ARGS + i] = v));
       expect(parts).toBeLessThanOrEqual(common.MAX_PARTS);
-      Atomics.store(c, common.CLAIM, (1 << 18) | (parts << 12));
+      Atomics.store(c, common.CLAIM, common.posted(1, parts));
       const calls: number[][] = [];
       const record = (name: keyof KernelExports) => (...a: number[]) => {
         expect(name).toBe(kernel);
@@ -291,7 +292,7 @@ describe('kernel calls split over worker threads', () => {
           during?.();
         },
       });
-      Atomics.store(c, common.CLAIM, (5 << 18) | (parts << 12));
+      Atomics.store(c, common.CLAIM, common.posted(5, parts));
       // a thread still on call 4 claims nothing of call 5
       expect(common.claimParts(recorder('stale'), c, 4, true)).toBe(0);
       // the worker's first part runs while the main thread claims: the main thread takes the rest from the front
@@ -313,7 +314,7 @@ describe('kernel calls split over worker threads', () => {
    */
   function countingKernels(crowded: (() => boolean) | null = null) {
     const module = new WebAssembly.Module(Buffer.from(runtime.KERNELS_WASM_SHARED, 'base64'));
-    // 4 MB: room for the 100×2800 call of the adaptive test and its vectors after it
+    // 4 MB: room for the 100×WIDE call of the adaptive test and its vectors after it
     const memory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
     const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
     const mainParts: { kernel: string; args: number[] }[] = [];
@@ -329,8 +330,9 @@ describe('kernel calls split over worker threads', () => {
   const ADAPTIVE = 370;
   const [AVECTOR, AOUTPUT] = [8 * ADAPTIVE * ADAPTIVE, 8 * ADAPTIVE * (ADAPTIVE + 1)];
   const adaptiveGemv = (threaded: RuntimeKernels) => threaded.gemv(MATRIX, ADAPTIVE, AVECTOR, AOUTPUT, ADAPTIVE, ADAPTIVE);
-  /** A 100×2800 gemv (the next power of two of the work) from MATRIX, x and y after A. */
-  const [WIDE_ROWS, WIDE] = [100, 2800];
+  /** A 100×WIDE gemv with at least twice the work of the ADAPTIVE×ADAPTIVE one (so the next power of two: a key of its own), from MATRIX, x and y after A. */
+  const WIDE_ROWS = 100;
+  const WIDE = Math.ceil((2 * ADAPTIVE * ADAPTIVE) / WIDE_ROWS);
   const [WVECTOR, WOUTPUT] = [8 * WIDE_ROWS * WIDE, 8 * (WIDE_ROWS + 1) * WIDE];
 
   /** Runs `calls` 200×200 gemv calls back to back, and checks that every one was split in more parts than threads (two). */

@@ -22,7 +22,7 @@ import { KERNELS_RUNTIME } from '../../compiler/codegen/wasm/runtime-kernels.js'
 import { median } from '../../src/lab/stats.js';
 import { compile, type MapInstance } from '../../src/index.js';
 import { workloadCall } from './peers/phic-peer.js';
-import { DEFS, generate, SCALING_N, scalingDefs, specOf } from './peers/workloads.js';
+import { compileOptionsOf, DEFS, generate, SCALING_N, scalingDefs, specOf } from './peers/workloads.js';
 
 const argument = (name: string) => {
   const at = process.argv.indexOf(name);
@@ -40,7 +40,7 @@ async function workloads() {
   const gap = new Int32Array(new SharedArrayBuffer(4));
   for (const def of defs) {
     const { meta, arrays } = generate(def);
-    const compiled = await compile(specOf(meta), { mode: meta.mode, K: meta.K, truncate: meta.t, dims: meta.dims });
+    const compiled = await compile(specOf(meta), compileOptionsOf(meta));
     // a second { threads: 1 } instance: the same code timed twice shows the noise of the machine
     const settings: [string, MapInstance][] = [
       ['threads: 1', compiled.create(undefined, { threads: 1 })],

@@ -181,6 +181,8 @@ function kernelThreadsCommon() {
   /** At most this many parts a call (six bits in CLAIM), and call numbers below CALLS (13 bits: the word stays positive). */
   const MAX_PARTS = 63;
   const CALLS = 0x2000;
+  /** CLAIM as a call is posted: its number and parts, none claimed yet. */
+  const posted = (call: number, parts: number): number => (call << 18) | (parts << 12);
   const KERNEL_IDS = { gemv: 0, gemvT: 1, ger: 2, gemm: 3, gemvGemvT: 4 };
   /**
    * Milliseconds a worker with nothing to do spins before it sleeps. Waking a sleeping worker
@@ -287,7 +289,7 @@ function kernelThreadsCommon() {
     }
   }
 
-  return { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, SIZE, MAX_PARTS, CALLS, KERNEL_IDS, claimParts, workerMain };
+  return { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, SIZE, MAX_PARTS, CALLS, KERNEL_IDS, posted, claimParts, workerMain };
 }
 
 /**
@@ -357,7 +359,7 @@ function splitPolicy() {
  * stops them.
  */
 function threadedKernels(k: KernelExports, module: object, memory: WasmMemory, threads: number, crowded: (() => boolean) | null = null) {
-  const { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, SIZE, MAX_PARTS, CALLS, KERNEL_IDS, claimParts } = kernelThreadsCommon();
+  const { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, SIZE, MAX_PARTS, CALLS, KERNEL_IDS, posted, claimParts } = kernelThreadsCommon();
   const c = new Int32Array(new SharedArrayBuffer(SIZE * 4));
   let workers: NodeWorker[] | null = null;
   let call = 0;
@@ -406,7 +408,7 @@ function threadedKernels(k: KernelExports, module: object, memory: WasmMemory, t
     for (let i = 0; i < args.length; i++) c[ARGS + i] = args[i];
     Atomics.store(c, DONE, 0);
     call = call === CALLS - 1 ? 1 : call + 1;
-    Atomics.store(c, CLAIM, (call << 18) | (parts << 12));
+    Atomics.store(c, CLAIM, posted(call, parts));
     if (Atomics.load(c, SLEEPERS) > 0) Atomics.notify(c, CLAIM);
     claimParts(k, c, call, false);
     // the parts other threads claimed are running: spin briefly, then sleep until the last one

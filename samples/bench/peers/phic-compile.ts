@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compile } from '../../../src/index.js';
 import { PHIC_JS_MODULE, PHIC_MODULE } from './paths.js';
-import { readWorkload, specOf } from './workloads.js';
+import { compileOptionsOf, readWorkload, specOf } from './workloads.js';
 
 export interface CompileReport {
   /** The SIMD kernels the default module calls (gemv, gemvT, ger, gemm). */
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   if (!dir || !outFile) throw new Error('usage: phic-compile.js <workload dir> <result file>');
   const { meta } = readWorkload(dir);
   const spec = specOf(meta);
-  const options = { mode: meta.mode, K: meta.K, truncate: meta.t, dims: meta.dims, sourceName: `samples/bench/peers (${meta.id})` };
+  const options = { ...compileOptionsOf(meta), sourceName: `samples/bench/peers (${meta.id})` };
   let t0 = performance.now();
   await compile(spec, options);
   const cold = performance.now() - t0;

@@ -114,6 +114,11 @@ export function flops(d: Def): number {
   return 2 * n * p + K * (2 * n * n + 3 * n) + (K - t) * (4 * n * n + 4 * n);
 }
 
+/** compile()'s options for a workload: its mode, K, truncation and dims, baked in. */
+export function compileOptionsOf(meta: WorkloadMeta): { mode: WorkloadMeta['mode']; K: number; truncate: number; dims: Record<string, number> } {
+  return { mode: meta.mode, K: meta.K, truncate: meta.t, dims: meta.dims };
+}
+
 /** The phic spec of a workload (α is a literal constant of the spec). */
 export function specOf(meta: WorkloadMeta): MapSpec {
   const alpha = meta.alpha;
