@@ -13,6 +13,7 @@ interface KernelExports {
   ger(B: number, ldb: number, u: number, incu: number, w: number, m: number, n: number): void;
   gemm(C: number, ldc: number, A: number, ai: number, al: number, B: number, ldb: number, m: number, n: number, depth: number, sym: number): void;
   gemvGemvT(A: number, lda: number, x: number, u: number, c: number, v: number, y: number, s: number, m: number, n: number, part: number): void;
+  gemvGemvT2(A: number, lda: number, x: number, u: number, c: number, v: number, y: number, s: number, x2: number, u2: number, c2: number, v2: number, y2: number, s2: number, m: number, n: number, part: number): void;
 }
 interface WasmMemory {
   readonly buffer: ArrayBufferLike;
@@ -103,6 +104,10 @@ const GEMV_GEMVT_PARTS = ${GEMV_GEMVT_PARTS};
 function gemvGemvTParts(k: KernelExports, A: number, lda: number, x: number, u: number, c: number, v: number, y: number, s: number, m: number, n: number, from: number, to: number) {
   for (let part = from; part < to; part++) k.gemvGemvT(A, lda, x, u, c, v, y, s, m, n, part);
 }
+/** The same for gemvGemvT2, whose arguments (after A and lda: two sets of x, u, c, v, y, s, then m and n) are \`a\`. */
+function gemvGemvT2Parts(k: KernelExports, a: readonly number[], from: number, to: number) {
+  for (let part = from; part < to; part++) k.gemvGemvT2(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], part);
+}
 /** Spins (a few microseconds) before the main thread sleeps until a split call's last part is done. */
 const MAIN_SPINS = 2000;
 
@@ -174,16 +179,16 @@ function kernelThreadsCommon() {
   const SLEEPERS = 32; // workers asleep in Atomics.wait
   const READY = 33; // workers started
   const KERNEL = 34; // which kernel: KERNEL_IDS
-  const ARGS = 35; // its arguments, at most 11
-  const WORKER_PARTS = 46; // parts the workers ran, in all
-  const FAILED = 47; // 1 when a part threw (a kernel trapped): the call fails, no thread waits forever
-  const SIZE = 48;
+  const ARGS = 35; // its arguments, at most 16
+  const WORKER_PARTS = 51; // parts the workers ran, in all
+  const FAILED = 52; // 1 when a part threw (a kernel trapped): the call fails, no thread waits forever
+  const SIZE = 53;
   /** At most this many parts a call (six bits in CLAIM), and call numbers below CALLS (13 bits: the word stays positive). */
   const MAX_PARTS = 63;
   const CALLS = 0x2000;
   /** CLAIM as a call is posted: its number and parts, none claimed yet. */
   const posted = (call: number, parts: number): number => (call << 18) | (parts << 12);
-  const KERNEL_IDS = { gemv: 0, gemvT: 1, ger: 2, gemm: 3, gemvGemvT: 4 };
+  const KERNEL_IDS = { gemv: 0, gemvT: 1, ger: 2, gemm: 3, gemvGemvT: 4, gemvGemvT2: 5 };
   /**
    * Milliseconds a worker with nothing to do spins before it sleeps. Waking a sleeping worker
    * costs tens of microseconds, as much as a part of a split call at n = 1000, so the spin
@@ -222,6 +227,9 @@ function kernelThreadsCommon() {
       case KERNEL_IDS.gemvGemvT:
         // its parts are the kernel's own fixed eight (the main thread then runs the ninth, the sum)
         k.gemvGemvT(c[a], c[a + 1], c[a + 2], c[a + 3], c[a + 4], c[a + 5], c[a + 6], c[a + 7], c[a + 8], c[a + 9], part);
+        return;
+      case KERNEL_IDS.gemvGemvT2:
+        k.gemvGemvT2(c[a], c[a + 1], c[a + 2], c[a + 3], c[a + 4], c[a + 5], c[a + 6], c[a + 7], c[a + 8], c[a + 9], c[a + 10], c[a + 11], c[a + 12], c[a + 13], c[a + 14], c[a + 15], part);
         return;
       case KERNEL_IDS.gemm: {
         const C = c[a], ldc = c[a + 1], A = c[a + 2], ai = c[a + 3], al = c[a + 4], B = c[a + 5], ldb = c[a + 6], m = c[a + 7], n = c[a + 8], depth = c[a + 9];
@@ -403,7 +411,7 @@ function threadedKernels(k: KernelExports, module: object, memory: WasmMemory, t
     if (!ready()) return false;
     const threadsNow = workers!.length + 1;
     const perThread = kernel === KERNEL_IDS.gemvT ? GEMVT_PARTS_PER_THREAD : PARTS_PER_THREAD;
-    const parts = kernel === KERNEL_IDS.gemvGemvT ? GEMV_GEMVT_PARTS : Math.min(MAX_PARTS, threadsNow * perThread);
+    const parts = kernel === KERNEL_IDS.gemvGemvT || kernel === KERNEL_IDS.gemvGemvT2 ? GEMV_GEMVT_PARTS : Math.min(MAX_PARTS, threadsNow * perThread);
     c[KERNEL] = kernel;
     for (let i = 0; i < args.length; i++) c[ARGS + i] = args[i];
     Atomics.store(c, DONE, 0);
@@ -469,6 +477,13 @@ function threadedKernels(k: KernelExports, module: object, memory: WasmMemory, t
       else parts();
       // the sum, here, once every part is done (split or whole)
       gemvGemvTParts(k, A, lda, x, u, cc, v, y, s, m, n, GEMV_GEMVT_PARTS, GEMV_GEMVT_PARTS + 1);
+    },
+    gemvGemvT2(A: number, lda: number, x: number, u: number, cc: number, v: number, y: number, s: number, x2: number, u2: number, c2: number, v2: number, y2: number, s2: number, m: number, n: number) {
+      const args = [A, lda, x, u, cc, v, y, s, x2, u2, c2, v2, y2, s2, m, n];
+      // twice the work of one gemvGemvT (its timings are kept apart from those of one)
+      if (big(m * n)) run(KERNEL_IDS.gemvGemvT2, 2 * m * n, args, () => gemvGemvT2Parts(k, args, 0, GEMV_GEMVT_PARTS));
+      else gemvGemvT2Parts(k, args, 0, GEMV_GEMVT_PARTS);
+      gemvGemvT2Parts(k, args, GEMV_GEMVT_PARTS, GEMV_GEMVT_PARTS + 1);
     },
     threads: () => (ready() ? workers!.length + 1 : 1),
     whenReady,
@@ -541,7 +556,8 @@ function instantiateKernels(threads: number, build: 'simd' | 'relaxed' = 'simd',
   const { gemv, gemvT, ger, gemm } = k;
   // every part, the sum last, as the threaded version runs them
   const gemvGemvT = (A: number, lda: number, x: number, u: number, c: number, v: number, y: number, s: number, m: number, n: number) => gemvGemvTParts(k, A, lda, x, u, c, v, y, s, m, n, 0, GEMV_GEMVT_PARTS + 1);
-  const kernels = shared ? threadedKernels(k, module!, memory, threads, crowded) : { gemv, gemvT, ger, gemm, gemvGemvT, threads: () => 1, whenReady: () => Promise.resolve(), release() {}, workerParts: () => 0 };
+  const gemvGemvT2 = (...args: number[]) => gemvGemvT2Parts(k, args, 0, GEMV_GEMVT_PARTS + 1);
+  const kernels = shared ? threadedKernels(k, module!, memory, threads, crowded) : { gemv, gemvT, ger, gemm, gemvGemvT, gemvGemvT2, threads: () => 1, whenReady: () => Promise.resolve(), release() {}, workerParts: () => 0 };
   /**
    * The module's WebAssembly sweeps (sweep-wasm.ts; base64, importing a plain and a shared
    * memory) on these kernels and this memory, with the Math functions and helpers they call:
