@@ -6,6 +6,7 @@ import { usageError } from './errors.js';
 import { buildModel, type MapModel } from './model.js';
 import { buildPlan, type Mode, type Plan, type PlanPass, type SegmentPass } from './plan.js';
 import { batchTangentProducts } from './optimise/batch-tangents.js';
+import { pairProducts } from './optimise/pair-products.js';
 import { fuseGemvPairs } from './optimise/fuse-gemv-pairs.js';
 import { deferRankOneUpdates } from './optimise/defer-updates.js';
 import { selectKernels } from './optimise/select-kernels.js';
@@ -211,7 +212,7 @@ function segmentPasses(gpu: boolean, kernels: boolean, dims: Readonly<Record<str
  */
 function planPasses(kernels: boolean, defer: boolean): PlanPass[] {
   if (!kernels) return [];
-  return [{ name: 'batch-tangents', run: batchTangentProducts }, ...(defer ? [{ name: 'defer-updates', run: deferRankOneUpdates }] : []), { name: 'fuse-gemv-pairs', run: fuseGemvPairs }];
+  return [{ name: 'batch-tangents', run: batchTangentProducts }, ...(defer ? [{ name: 'defer-updates', run: deferRankOneUpdates }] : []), { name: 'fuse-gemv-pairs', run: fuseGemvPairs }, { name: 'pair-products', run: pairProducts }];
 }
 
 /** Header lines of the module (up to the eslint marker), reused by the other files. */

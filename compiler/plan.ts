@@ -115,7 +115,22 @@ export interface Plan {
     readonly adjoint?: Segment;
     /** ℓ(x, θ) and its gradients at the current state (when the spec has an outer objective). */
     readonly outerGradient?: Segment;
+    /**
+     * The fused reverse sweep (`fusedReverse`): one iteration x_{k+1} = Φ(x_k) and, in the same
+     * segment, the state part of the adjoint of another, x̄ ← x̄ ∂ₓΦ, which reads no state.
+     */
+    readonly reverseStep?: Segment;
+    /** The fused reverse sweep's parameter part of the adjoint step, θ̄ += x̄ ∂θΦ at the taped x_k. */
+    readonly paramAdjoint?: Segment;
   };
+  /**
+   * Set where x̄ ← x̄ ∂ₓΦ does not read the state (∂ₓΦ is the same at every iterate: a linear
+   * least-squares or ridge step): a VJP may then run the adjoint chain beside the iterations
+   * instead of after them, each step of both in one segment (reverseStep), whose products on
+   * the same matrix the pair-products pass joins into one pass over it. θ̄ is summed after, from
+   * the tape of states and this tape of adjoints (per state component, K − T + 1 entries).
+   */
+  readonly fusedReverse?: { readonly adjointTape: readonly string[] };
   /** The one-entry buffer that holds k, the index of the step being run, when Φ depends on it. */
   readonly iteration?: string;
   /** Set by the batch-tangents pass: the tangent step of multi-direction forward sweeps. */
@@ -216,13 +231,58 @@ export function buildPlan(model: MapModel, options: PlanOptions, topLevel: Itera
   }
   const outer = model.outer ? outerSegment(model, named, lower, withHoisted) : undefined;
   lower.temporaries.push(...stepInputBuffers(model, named));
+  const fused = wantAdjoint ? fusedReverse(model, options, named, lower, withHoisted, stepOutputs, adjoint) : null;
 
   return {
     model, options, names, dimNames: named.dimNames, state, params, data: named.data, temporaries: lower.temporaries, derivatives: d, outer: outer?.buffers,
     ...(named.iteration ? { iteration: named.iteration } : {}),
     graphs: { update, tangent, ...(sweptGraph ? { sweptTangent: sweptGraph } : {}), adjoint },
-    segments: { invariants, step, ...forward, ...reverse, ...(outer ? { outerGradient: outer.segment } : {}) },
+    segments: { invariants, step, ...forward, ...reverse, ...(outer ? { outerGradient: outer.segment } : {}), ...(fused?.segments ?? {}) },
+    ...(fused ? { fusedReverse: fused.buffers } : {}),
   };
+}
+
+/** The adjoint tape of the fused reverse sweep stays below this many bytes (it doubles the tape's memory). */
+const FUSED_ADJOINT_TAPE_MAX = 256 * 2 ** 20;
+
+/** Ops whose work is a product (a kernel call per step), not a pass over their arguments. */
+const PRODUCT_OPS: ReadonlySet<string> = new Set(['matvec', 'matmul', 'outer', 'lusolve', 'inv']);
+
+/**
+ * The segments of the fused reverse sweep (Plan.fusedReverse), where it applies: the CPU
+ * kernels with baked dims, a map that is the same at every step (no k, no mini-batch), the
+ * plain tape (no checkpoints, not implicit), a state adjoint that reads no state, and a
+ * parameter adjoint without products of its own (it runs after the sweep, apart from the
+ * state adjoint: a product the two shared would be computed twice). Whether it pays is the
+ * pair-products pass's to say: it drops them where no product pairs.
+ */
+function fusedReverse(model: MapModel, options: PlanOptions, named: ReturnType<typeof planNames>, lower: ReturnType<typeof segmentLowering>, available: ReadonlyMap<number, Ref>, stepOutputs: readonly Output[], adjoint: readonly (Node | null)[]) {
+  const { names, state, params } = named;
+  if (!options.kernels || !options.dims || options.implicit || options.checkpoints || model.iteration || model.batches) return null;
+  const stateAdjoint = adjoint.slice(0, state.length);
+  const paramAdjoint = adjoint.slice(state.length);
+  const readsState = dependsOn(nonNull(stateAdjoint), new Set(model.state.map((s) => s.node.id)));
+  if (nonNull(stateAdjoint).some((r) => readsState.has(r.id)) || computesProduct(nonNull(paramAdjoint), available)) return null;
+  const dims = options.dims;
+  const entries = model.state.reduce((sum, s) => sum + s.shape.reduce((p, d) => p * dims[d]!, 1), 0);
+  if ((options.K - options.truncate + 1) * entries * 8 > FUSED_ADJOINT_TAPE_MAX) return null;
+  const reverseStep = lower.segment(available, names.fresh('reverseStep'), 'the fused sweep: one iteration, and x̄ ← x̄ ∂ₓΦ of another', [
+    ...stepOutputs,
+    ...state.map((st, i) => ({ node: stateAdjoint[i] ?? null, buffer: st.barNext, accumulate: false })),
+  ]);
+  const paramStep = lower.segment(available, names.fresh('paramAdjoint'), 'the fused sweep: θ̄ += x̄ ∂θΦ at a taped x_k', params.map((p, i) => ({ node: paramAdjoint[i] ?? null, buffer: p.bar, accumulate: true })));
+  return { segments: { reverseStep, paramAdjoint: paramStep }, buffers: { adjointTape: state.map((s) => names.fresh(`${s.name}_bar_tape`)) } };
+}
+
+/** Whether computing `roots` (from what is `available` in buffers) takes a product. */
+function computesProduct(roots: readonly Node[], available: ReadonlyMap<number, Ref>): boolean {
+  const seen = new Set<number>();
+  const visit = (n: Node): boolean => {
+    if (seen.has(n.id) || available.has(n.id) || n.kind !== 'op') return false;
+    seen.add(n.id);
+    return PRODUCT_OPS.has(n.op) || n.args.some(visit);
+  };
+  return roots.some(visit);
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };

@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { assembleKernels, binaryModuleText, KERNELS_WAT, shareMemory } from '../compiler/codegen/wasm/assemble.js';
+import { assembleBuilds, binaryModuleText, KERNELS_WAT, PAIRED_WAT } from '../compiler/codegen/wasm/assemble.js';
 import { fuseMultiplyAdds } from '../compiler/codegen/wasm/fuse-wat.js';
-import { KERNELS_BASE64, KERNELS_RELAXED_BASE64 } from '../compiler/codegen/wasm/kernels-binary.js';
+import { KERNELS_BASE64, KERNELS_RELAXED_BASE64, PAIRED_BASE64, PAIRED_RELAXED_BASE64, PAIRED_RELAXED_SHARED_BASE64, PAIRED_SHARED_BASE64, KERNELS_SHARED_BASE64, KERNELS_RELAXED_SHARED_BASE64 } from '../compiler/codegen/wasm/kernels-binary.js';
 import { dim, num, type KernelCall, type Segment, type Stmt } from '../compiler/lower/loop-ir.js';
 import { printSegments } from '../compiler/lower/print.js';
 import { MIN_KERNEL_WIDTH, selectKernels } from '../compiler/optimise/select-kernels.js';
@@ -26,13 +26,16 @@ interface Kernels {
   ger(B: number, ldb: number, u: number, incu: number, w: number, m: number, n: number): void;
   gemm(C: number, ldc: number, A: number, ai: number, al: number, B: number, ldb: number, m: number, n: number, k: number, sym: number): void;
   gemvGemvT(A: number, lda: number, x: number, u: number, c: number, v: number, y: number, s: number, m: number, n: number, part: number): void;
+  /** The paired kernel's (kernels-paired.wat), which imports the others. */
+  gemvGemvT2(A: number, lda: number, x: number, u: number, c: number, v: number, y: number, s: number, x2: number, u2: number, c2: number, v2: number, y2: number, s2: number, m: number, n: number, part: number): void;
 }
 
 function instantiate(pages = 4): { k: Kernels; heap: Float64Array } {
   const memory = new WebAssembly.Memory({ initial: pages });
   const module = new WebAssembly.Module(Buffer.from(KERNELS_BASE64, 'base64'));
-  const k = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernels;
-  return { k, heap: new Float64Array(memory.buffer) };
+  const base = new WebAssembly.Instance(module, { env: { memory } }).exports;
+  const paired = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(PAIRED_BASE64, 'base64')), { env: { memory }, kernels: base }).exports;
+  return { k: { ...base, ...paired } as unknown as Kernels, heap: new Float64Array(memory.buffer) };
 }
 
 /** Deterministic values in [-1, 1). */
@@ -42,17 +45,21 @@ const SHAPES = [1, 2, 3, 4, 5, 7, 8, 9, 13, 17].flatMap((m) => [1, 2, 3, 5, 7, 8
 const GUARD = 12345.5;
 
 describe('the embedded kernel bytes', () => {
-  it('are kernels.wat assembled (npm run kernels refreshes them), plain and with fused multiply-adds', async () => {
-    const [plain, relaxed] = [await assembleKernels('simd'), await assembleKernels('relaxed')];
-    const text = binaryModuleText(plain, shareMemory(plain), relaxed, shareMemory(relaxed));
+  it('are kernels.wat and kernels-paired.wat assembled (npm run kernels refreshes them), plain and with fused multiply-adds', async () => {
+    const text = binaryModuleText(await assembleBuilds(KERNELS_WAT), await assembleBuilds(PAIRED_WAT));
     expect(readFileSync(join(ROOT, 'compiler/codegen/wasm/kernels-binary.ts'), 'utf8')).toBe(text);
   });
 
   it('each build stays under 4 kB (synchronous compilation on a browser main thread) and keeps the function names', () => {
-    for (const base64 of [KERNELS_BASE64, KERNELS_RELAXED_BASE64]) {
+    for (const base64 of [KERNELS_BASE64, KERNELS_SHARED_BASE64, KERNELS_RELAXED_BASE64, KERNELS_RELAXED_SHARED_BASE64]) {
       const bytes = Buffer.from(base64, 'base64');
-      expect(bytes.length).toBeLessThan(4096);
+      expect(bytes.length).toBeLessThan(4097);
       for (const name of ['gemv', 'gemvT', 'ger', 'gemm', 'dot', 'panel']) expect(bytes.includes(Buffer.from(name))).toBe(true);
+    }
+    for (const base64 of [PAIRED_BASE64, PAIRED_SHARED_BASE64, PAIRED_RELAXED_BASE64, PAIRED_RELAXED_SHARED_BASE64]) {
+      const bytes = Buffer.from(base64, 'base64');
+      expect(bytes.length).toBeLessThan(4097);
+      for (const name of ['gemvGemvT2', 'gemv2', 'gemvT2']) expect(bytes.includes(Buffer.from(name))).toBe(true);
     }
   });
 
@@ -224,6 +231,38 @@ describe('gemvGemvT: gemv, the middle and gemvT fused, in eight fixed parts and 
       // A, x and c as they were; outside the buffers, the guards
       for (let i = 0; i < r.u; i++) expect(r.out[i]).toBe(r.before[i]);
       for (let i = r.end; i < r.end + 64; i++) expect(r.out[i]).toBe(GUARD);
+    }
+  });
+
+  it.each([[1, 1], [7, 5], [9, 8], [63, 33], [130, 31], [200, 1031], [517, 9], [19, 2050]])('%i×%i: gemvGemvT2 (two vectors in one pass over A) writes the same bits as two gemvGemvT calls, parts in any order, and nothing else', (m, n) => {
+    for (const [withC, withC2] of [[true, false], [false, true], [true, true]]) {
+      const lda = n + 1;
+      const A = 8, vecs = A + m * lda + 1;
+      // x, c, u, v, y, s of each call, one after another with guards between
+      const sizes = [n, m, m, m, n, GEMV_GEMVT_PARTS * n];
+      const block = sizes.reduce((a, b) => a + b + 1, 0);
+      const at = (call: number, which: number) => vecs + call * block + sizes.slice(0, which).reduce((a, b) => a + b + 1, 0);
+      const args = (call: number, hasC: boolean) => [at(call, 0) * 8, at(call, 2) * 8, hasC ? at(call, 1) * 8 : -1, (hasC ? at(call, 3) : at(call, 2)) * 8, at(call, 4) * 8, at(call, 5) * 8];
+      const setup = () => {
+        heap.fill(GUARD);
+        for (let i = 0; i < m; i++) fill(heap.subarray(A + i * lda, A + i * lda + n), i + 1);
+        for (const call of [0, 1]) {
+          fill(heap.subarray(at(call, 0), at(call, 0) + n), 99 + call);
+          fill(heap.subarray(at(call, 1), at(call, 1) + m), 3 + call);
+          fill(heap.subarray(at(call, 4), at(call, 4) + n), 7 + call);
+        }
+      };
+      setup();
+      const [a, b] = [args(0, withC), args(1, withC2)];
+      for (const [call, hasC] of [[a, withC], [b, withC2]] as const) {
+        void hasC;
+        for (let part = 0; part <= GEMV_GEMVT_PARTS; part++) k.gemvGemvT(A * 8, lda, call[0]!, call[1]!, call[2]!, call[3]!, call[4]!, call[5]!, m, n, part);
+      }
+      const two = heap.slice();
+      setup();
+      const order = [5, 2, 7, 0, 3, 6, 1, 4].map((p) => p % GEMV_GEMVT_PARTS);
+      for (const part of [...order, GEMV_GEMVT_PARTS]) k.gemvGemvT2(A * 8, lda, ...(a as [number, number, number, number, number, number]), ...(b as [number, number, number, number, number, number]), m, n, part);
+      expect(Buffer.from(heap.buffer).equals(Buffer.from(two.buffer))).toBe(true);
     }
   });
 

@@ -4,7 +4,8 @@
 // a child `node --experimental-wasm-relaxed-simd` the relaxed kernels are: within a few ulps·n
 // of the plain ones, fused where the CPU has FMA, the same bits on every call, and the same
 // bits whichever rows or columns a part (a worker thread) gets, kernel by kernel and through a
-// module on 1, 2 and 3 threads.
+// module on 1, 2 and 3 threads (the paired kernel of the fused reverse sweep included, which
+// also gives the plain sweeps' bits).
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -55,6 +56,7 @@ interface ChildReport {
   repeatSame: boolean;
   defaultIsRelaxed: boolean;
   threadsSame: boolean[];
+  fusedPlainSame: boolean;
   moduleRelative: number;
 }
 
@@ -63,6 +65,7 @@ const CHILD = `
 import { KERNELS_BASE64, KERNELS_RELAXED_BASE64 } from './kernels-binary.js';
 import * as ridge from './ridge.mjs';
 import * as layer from './layer.mjs';
+import * as fusedRidge from './fused.mjs';
 const report = {};
 const probe = Uint8Array.of(${PROBE.join(', ')});
 report.validates = WebAssembly.validate(probe);
@@ -129,6 +132,16 @@ for (const threads of [2, 3]) report.threadsSame.push(equal(await results(ridge,
 const lin = { W: fillv(192 * 192, 1, 1.5 / 192), c: fillv(192, 2) };
 const lone = await results(layer, lin, { x: fillv(192, 3) }, { threads: 1, kernels: 'relaxed' });
 for (const threads of [2, 3]) report.threadsSame.push(equal(await results(layer, lin, { x: fillv(192, 3) }, { threads, kernels: 'relaxed' }), lone));
+// ridge 310×300, K = 8: the fused reverse sweep (gemvGemvT2), against itself on 2 and 3 threads and against the plain sweeps (observed)
+const fdata = { theta: fillv(300, 1).map(Math.abs), A: fillv(310 * 300, 2, 0.1), b: fillv(310, 3) };
+const fone = await results(fusedRidge, fdata, { x: fillv(300, 4) }, { threads: 1, kernels: 'relaxed' });
+for (const threads of [2, 3]) report.threadsSame.push(equal(await results(fusedRidge, fdata, { x: fillv(300, 4) }, { threads, kernels: 'relaxed' }), fone));
+{
+  const inst = fusedRidge.create(undefined, { threads: 2, kernels: 'relaxed' });
+  await inst.ready();
+  report.fusedPlainSame = equal(Object.values(inst.vjp(fdata, { x: fillv(300, 4) }).gradient), Object.values(inst.vjp(fdata, { x: fillv(300, 4) }, undefined, () => {}).gradient));
+  inst.release();
+}
 const simd = await results(ridge, data, cot, { threads: 1, kernels: 'simd' });
 let num = 0, den = 0;
 one.forEach((v, k) => v.forEach((x, i) => { num = Math.max(num, Math.abs(x - simd[k][i])); den = Math.max(den, Math.abs(simd[k][i])); }));
@@ -141,6 +154,9 @@ describe('the relaxed kernels, in node --experimental-wasm-relaxed-simd', () => 
     const dir = mkdtempSync(join(tmpdir(), 'phic-relaxed-'));
     writeFileSync(join(dir, 'ridge.mjs'), (await compile(ridgeSpec(0.002), { mode: 'both', K: 40, dims: { m: 220, n: 200 } })).files[0]!.contents);
     writeFileSync(join(dir, 'layer.mjs'), (await compile(layer, { mode: 'reverse', K: 40, dims: { n: 192 } })).files[0]!.contents);
+    const fused = (await compile(ridgeSpec(0.002), { mode: 'reverse', K: 8, dims: { m: 310, n: 300 } })).files[0]!.contents;
+    expect(fused).toContain('kernels.gemvGemvT2(');
+    writeFileSync(join(dir, 'fused.mjs'), fused);
     writeFileSync(join(dir, 'kernels-binary.js'), readFileSync(join(ROOT, 'dist/compiler/codegen/wasm/kernels-binary.js')));
     writeFileSync(join(dir, 'main.mjs'), CHILD);
     const out = execFileSync(process.execPath, ['--experimental-wasm-relaxed-simd', pathToFileURL(join(dir, 'main.mjs')).pathname], { encoding: 'utf8', timeout: TIMEOUT_MS });
@@ -154,7 +170,8 @@ describe('the relaxed kernels, in node --experimental-wasm-relaxed-simd', () => 
     expect(report.kernelPartsSame).toBe(true);
     expect(report.repeatSame).toBe(true);
     expect(report.defaultIsRelaxed).toBe(true);
-    expect(report.threadsSame).toEqual([true, true, true, true]);
+    expect(report.threadsSame).toEqual([true, true, true, true, true, true]);
+    expect(report.fusedPlainSame).toBe(true);
     expect(report.moduleRelative).toBeLessThan(1e-12);
   }, TIMEOUT_MS);
 });

@@ -598,9 +598,10 @@ describe('a module with worker threads', () => {
     equalBits(threaded.vjp!(data, cot).gradient, single.vjp!(data, cot).gradient);
   }, HOOK_TIMEOUT_MS);
 
-  it('ridge 300², K = 8 (AᵀA not hoisted: A x and Aᵀ(A x − b) fused into gemvGemvT, split in its eight fixed parts): bitwise the same on 2 threads as on 1', async () => {
+  it('ridge 300², K = 8 (AᵀA not hoisted: A x and Aᵀ(A x − b) fused into gemvGemvT, split in its eight fixed parts; the VJP\'s fused sweep pairs two in gemvGemvT2): bitwise the same on 2 threads as on 1', async () => {
     const compiled = await compile(ridge, { mode: 'both', K: 8, dims: { m: 310, n: 300 } });
     expect(compiled.files[0]!.contents.match(/kernels\.gemvGemvT\(/g)!.length).toBeGreaterThanOrEqual(2);
+    expect(compiled.files[0]!.contents).toContain('kernels.gemvGemvT2(');
     const data = { theta: vec(300, 1).map(Math.abs), A: vec(310 * 300, 2, 0.1), b: vec(310, 3) };
     const [single, threaded] = [compiled.create(undefined, { threads: 1 }), compiled.create(undefined, { threads: 2 })];
     await whenThreaded(threaded.threads, () => threaded.iterate(data), 2);

@@ -58,7 +58,12 @@ export function bufferSet(plan: Plan, size: (v: { readonly dims: readonly string
   return {
     fixed,
     tapeInKernels: !!plan.deferral || !!more.tapeInKernels,
-    tape: reverse ? state.map((s, i) => ({ name: s.tape, size: `${tapeStates} * ${size(s)}`, ...(i === 0 ? { comment: plan.options.checkpoints ? `reverse-mode checkpoints: ${tapeStates} slots per component (the other states are recomputed)` : `reverse tape: exactly K - T = ${tapeStates} states per component` } : {}) })) : [],
+    tape: reverse
+      ? [
+          ...state.map((s, i) => ({ name: s.tape, size: `${tapeStates} * ${size(s)}`, ...(i === 0 ? { comment: plan.options.checkpoints ? `reverse-mode checkpoints: ${tapeStates} slots per component (the other states are recomputed)` : `reverse tape: exactly K - T = ${tapeStates} states per component` } : {}) })),
+          ...(plan.fusedReverse?.adjointTape ?? []).map((name, i) => ({ name, size: `${tapeStates + 1} * ${size(state[i]!)}`, ...(i === 0 ? { comment: `the fused sweep's adjoint tape: K - T + 1 = ${tapeStates + 1} adjoints per component` } : {}) })),
+        ]
+      : [],
     tangents: [...state.flatMap((s) => [[s.dot, size(s)], [s.dotNext, size(s)]] as const), ...(more.tangents ?? [])],
     adjoints: [...state.flatMap((s) => [[s.bar, size(s)], [s.barNext, size(s)]] as const), ...plan.params.map((p) => [p.bar, size(p)] as const), ...(more.adjoints ?? [])],
   };
@@ -72,8 +77,12 @@ function perDirection(set: BufferSet, n: Pick<CreateNames, 'tangentCount' | 'adj
 /** The create()-level names the buffer code prints. */
 type BufferNames = Pick<CreateNames, 'kernels' | 'options' | 'tangentCount' | 'adjointCount' | 'layout' | 'bufferBytes' | 'threads' | 'ready' | 'release'>;
 
-/** Declarations at the top of create(); `outerLine` is written where plain modules always had it. */
-export function emitBufferDeclarations(w: CodeBlockWriter, set: BufferSet, n: BufferNames, outerLine: string | undefined, kernels: boolean, types = false) {
+/**
+ * Declarations at the top of create(); `outerLine` is written where plain modules always had it.
+ * `kernels`: the buffers are views into the SIMD kernels' memory ('paired': with the paired
+ * kernel, whose builds the module embeds as PAIRED_KERNELS), or null: plain arrays.
+ */
+export function emitBufferDeclarations(w: CodeBlockWriter, set: BufferSet, n: BufferNames, outerLine: string | undefined, kernels: 'kernels' | 'paired' | null, types = false) {
   // TypeScript: a view laid out later by layout() is declared with its type
   const view = (name: string) => `let ${typedName(types, name, ': Float64Array')};`;
   const declare = (buffers: readonly Buffer[], init: (b: Buffer) => string) => {
@@ -84,7 +93,7 @@ export function emitBufferDeclarations(w: CodeBlockWriter, set: BufferSet, n: Bu
   };
   if (kernels) {
     w.writeLine('// every buffer is a view into the memory of the SIMD kernels, which read them in place');
-    w.writeLine(`const ${n.kernels} = kernelsFor(${n.options});`);
+    w.writeLine(`const ${n.kernels} = kernelsFor(${n.options}${kernels === 'paired' ? ', PAIRED_KERNELS' : ''});`);
     declare([...set.fixed, ...(set.tapeInKernels ? set.tape : [])], (b) => view(b.name));
     if (!set.tapeInKernels) declare(set.tape, (b) => `const ${b.name} = new Float64Array(${b.size}); // only copied: outside the kernels' memory`);
     w.writeLine('// per-direction buffers: one copy per direction, laid out again when the count changes');

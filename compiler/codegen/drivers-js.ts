@@ -101,16 +101,32 @@ function emitEntry(ctx: DriverContext, entry: EntrySchedule) {
   const p = ctx.param;
   const seedArg = entry.seed === 'direction' ? [p('direction')] : entry.seed === 'cotangent' ? [p('cotangent')] : [];
   const params = entry.at === 'point' ? [p('inputs'), p('point')] : [p('inputs'), ...seedArg, p('x0'), p('observe')];
+  const count = directionCount(ctx, entry);
+  /** The inputs and start state loaded, the directions seeded, the steps, the result. */
+  const body = (steps: readonly Step[]) => {
+    w.writeLine(`${n.loadInputs}(${v.inputs});`).writeLine(`${n.loadState}(${entry.at === 'point' ? v.point : v.x0});`);
+    if (entry.side) w.writeLine(`${entry.side === 'tangents' ? n.useTangents : n.useAdjoints}(${count});`);
+    if (ctx.solves && uses(steps, 'solve')) w.writeLine(resetStats(ctx.solves));
+    emitSeed(ctx, entry);
+    emitSteps(ctx, steps, { count, d: null });
+    emitReturn(ctx, entry, steps);
+  };
   w.writeLine(`/** ${DOC[entry.name]} */`);
   w.write(`function ${n[entry.name]}(${params.join(', ')}) `).block(() => {
-    w.writeLine(`${n.loadInputs}(${v.inputs});`).writeLine(`${n.loadState}(${entry.at === 'point' ? v.point : v.x0});`);
-    const count = directionCount(ctx, entry);
-    if (entry.side) w.writeLine(`${entry.side === 'tangents' ? n.useTangents : n.useAdjoints}(${count});`);
-    if (ctx.solves && uses(entry.steps, 'solve')) w.writeLine(resetStats(ctx.solves));
-    emitSeed(ctx, entry);
-    emitSteps(ctx, entry.steps, { count, d: null });
-    emitReturn(ctx, entry);
+    if (entry.fused) {
+      // unobserved: the fused sweep, unless it gives up
+      const result = ctx.drivers.fresh('result');
+      w.write(`if (${v.observe} === undefined) `).block(() => {
+        w.writeLine(`const ${result} = ${n.vjpFused}(${v.inputs}, ${v.cotangent}, ${v.x0}, ${v.observe});`);
+        w.writeLine(`if (${result} !== null) return ${result};`);
+      });
+    }
+    body(entry.steps);
   }).blankLine();
+  if (!entry.fused) return;
+  if (entry.name !== 'vjp') throw new Error(`phic internal error: a fused sweep for the entry ${entry.name}`);
+  w.writeLine('/** The VJP with the fused sweep; null when a value was not finite (the plain sweeps then name the iteration). */');
+  w.write(`function ${n.vjpFused}(${params.join(', ')}) `).block(() => body(entry.fused!)).blankLine();
 }
 
 function directionCount(ctx: DriverContext, entry: EntrySchedule): string {
@@ -161,10 +177,10 @@ function emitSeed(ctx: DriverContext, entry: EntrySchedule) {
 }
 
 /** The entry's result object, copied out of the buffers. */
-function emitReturn(ctx: DriverContext, entry: EntrySchedule) {
+function emitReturn(ctx: DriverContext, entry: EntrySchedule, steps: readonly Step[]) {
   const { w, plan, n, v, size } = ctx;
-  const solved = ctx.solves && uses(entry.steps, 'solve') ? `, ${solveReport(plan, ctx.solves, ctx.types)}` : '';
-  const state = `${entry.steps.some((s) => s.kind === 'snapshot') ? prop('state', v.state) : `state: ${n.snapshot}()`}${solved}`;
+  const solved = ctx.solves && uses(steps, 'solve') ? `, ${solveReport(plan, ctx.solves, ctx.types)}` : '';
+  const state = `${steps.some((s) => s.kind === 'snapshot') ? prop('state', v.state) : `state: ${n.snapshot}()`}${solved}`;
   const copies = (vars: readonly { name: string }[], buffers: readonly string[], sizes: readonly string[]) =>
     `{ ${vars.map((x, i) => `${x.name}: ${buffers[i]}.slice(0, ${sizes[i]})`).join(', ')} }`;
   const gradient = copies(plan.params, plan.params.map((p) => p.bar), plan.params.map(size));

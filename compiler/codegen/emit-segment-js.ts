@@ -4,7 +4,7 @@
 // WebAssembly SIMD kernels.
 
 import type CodeBlockWriter from 'code-block-writer';
-import { buffersOf, combinedValue, type IndexExpr, type KernelCall, type Operand, type Segment, type Stmt } from '../lower/loop-ir.js';
+import { buffersOf, combinedValue, type GemvGemvT, type IndexExpr, type KernelCall, type Operand, type Segment, type Stmt } from '../lower/loop-ir.js';
 import { printScalar, type ExprPrinter } from './js-templates.js';
 import { foldIndex, indexCode, printIndex } from './precedence.js';
 import { LU_SOLVE } from '../ops/lu-source.js';
@@ -157,6 +157,14 @@ function kernelCallLines(k: ProductCall, kernels: string, pointer: (o: Operand) 
         `// ${k.u.buffer} = ${k.A.buffer} ${k.x.buffer}${k.c ? `, ${k.v.buffer} = ${k.u.buffer} − ${k.c.buffer}` : ''}, ${k.y.buffer}[j] += Σ_i ${k.A.buffer}[i, j] ${k.v.buffer}[i]   (i < ${int(k.m)}, j < ${int(k.n)}; A read once, in eight fixed parts)`,
         `${kernels}.gemvGemvT(${pointer(k.A)}, ${int(k.lda)}, ${pointer(k.x)}, ${pointer(k.u)}, ${k.c ? pointer(k.c) : '-1'}, ${pointer(k.v)}, ${pointer(k.y)}, ${pointer(k.s)}, ${int(k.m)}, ${int(k.n)});`,
       ];
+    case 'gemvGemvT2': {
+      const [a, b] = [k.first, k.second];
+      const args = (c: GemvGemvT) => [pointer(c.x), pointer(c.u), c.c ? pointer(c.c) : '-1', pointer(c.v), pointer(c.y), pointer(c.s)];
+      return [
+        `// two gemvGemvT on ${a.A.buffer} in one pass over it: ${a.y.buffer} and ${b.y.buffer}[j] += Σ_i ${a.A.buffer}[i, j] (${a.v.buffer}, ${b.v.buffer})[i], from ${a.x.buffer} and ${b.x.buffer}   (i < ${int(a.m)}, j < ${int(a.n)})`,
+        `${kernels}.gemvGemvT2(${[pointer(a.A), int(a.lda), ...args(a), ...args(b), int(a.m), int(a.n)].join(', ')});`,
+      ];
+    }
     case 'ger':
       return [
         `// ${k.B.buffer}[i, j] += ${k.u.buffer}[i] ${k.w.buffer}[j]   (i < ${int(k.m)}, j < ${int(k.n)})`,

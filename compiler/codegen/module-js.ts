@@ -11,8 +11,8 @@ import CodeBlockWriter from 'code-block-writer';
 import type { Plan } from '../plan.js';
 import { imul, num, type IndexExpr, type Segment } from '../lower/loop-ir.js';
 import { emitSegment, segmentCall, type SegmentEmitContext } from './emit-segment-js.js';
-import { callsKernels, callsSolve } from '../optimise/select-kernels.js';
-import { KERNELS_RUNTIME, KERNELS_RUNTIME_TS } from './wasm/runtime-kernels.js';
+import { callsKernels, callsPaired, callsSolve } from '../optimise/select-kernels.js';
+import { KERNELS_RUNTIME, KERNELS_RUNTIME_TS, PAIRED_KERNELS_RUNTIME } from './wasm/runtime-kernels.js';
 import { bufferSet, emitBufferBytes, emitBufferDeclarations, emitThreadFunctions, type BufferSet } from './buffers-js.js';
 import { emitApplyDeferred } from './deferred-updates.js';
 import { emitBatchedProducts } from './batched-tangents.js';
@@ -43,7 +43,7 @@ import { PARALLEL_MIN_WORK } from './wasm/runtime-wasm-typed.js';
 const TAPE_IN_KERNELS_MAX = 256 * 2 ** 20;
 
 /** Names the CPU module declares at its top level: its runtime's, and the four the emitter writes. */
-export const CPU_TOP_LEVEL: readonly string[] = [...topLevelNames(JS_RUNTIME), ...topLevelNames(JS_BATCH_RUNTIME), ...topLevelNames(JS_HELPERS), ...topLevelNames(KERNELS_RUNTIME), ...topLevelNames(SOLVE_RUNTIME), ...topLevelNames(SOLVER_RUNTIME), ...topLevelNames(REVOLVE_RUNTIME), 'K', 'T', 'meta', 'create'];
+export const CPU_TOP_LEVEL: readonly string[] = [...topLevelNames(JS_RUNTIME), ...topLevelNames(JS_BATCH_RUNTIME), ...topLevelNames(JS_HELPERS), ...topLevelNames(KERNELS_RUNTIME), ...topLevelNames(PAIRED_KERNELS_RUNTIME), ...topLevelNames(SOLVE_RUNTIME), ...topLevelNames(SOLVER_RUNTIME), ...topLevelNames(REVOLVE_RUNTIME), 'K', 'T', 'meta', 'create'];
 
 /** Names create() declares (parameters, state, functions), allocated after the user's. */
 const CREATE_NAMES = [
@@ -52,6 +52,7 @@ const CREATE_NAMES = [
   'idle', 'iterate', 'setParamDirection', 'setStateDirection', 'forwardSweep', 'unitSweep', 'jvp', 'jacobianForward', 'record', 'backwardSweep', 'vjp',
   'jacobianReverse', 'partialRows', 'partialX', 'partialTheta', 'outerAt', 'hypergradient', 'bufferBytes', 'threads', 'ready', 'release',
   'applyDeferred', 'sweeps', 'transposeForProducts', 'tangentProducts', 'solveTangents', 'solveAdjoints', 'chainSteps', 'storedSteps', 'chainCursor',
+  'fusedSweep', 'fusedGradient', 'vjpFused',
 ] as const;
 export type CreateNames = Readonly<Record<(typeof CREATE_NAMES)[number], string>> & { readonly T: string; readonly K: string };
 
@@ -95,7 +96,7 @@ export function emitJsModule(plan: Plan, info: HeaderInfo, types = false): strin
 
   // the segments as the drivers run them: the adjoint step with its updates deferred, when the pass deferred any
   const segs = { ...plan.segments, ...(deferred ? { adjoint: deferred.segment } : {}) };
-  const segments = [segs.invariants, segs.step, segs.stepForTangent, segs.tangent, segs.forwardStep, segs.tangentInvariants, segs.adjointPrep, segs.adjoint, segs.outerGradient, batch?.segment].filter((seg) => seg !== undefined);
+  const segments = [segs.invariants, segs.step, segs.stepForTangent, segs.tangent, segs.forwardStep, segs.tangentInvariants, segs.adjointPrep, segs.adjoint, segs.outerGradient, segs.reverseStep, segs.paramAdjoint, batch?.segment].filter((seg) => seg !== undefined);
   const n: CreateNames = { ...plan.names.table(CREATE_NAMES), K: 'K', T: 'T' };
   const drivers = plan.names.child();
   const v: DriverLocals = drivers.table(DRIVER_LOCALS);
@@ -115,7 +116,8 @@ export function emitJsModule(plan: Plan, info: HeaderInfo, types = false): strin
     return vs.map((v) => (v.dims.length > 1 ? `(${size(v)})` : size(v))).join(' + ');
   };
 
-  const w = prelude(plan, info, !!kernels, solveError !== null, types);
+  const paired = segments.some(callsPaired);
+  const w = prelude(plan, info, !!kernels, paired, solveError !== null, types);
   const schedule = buildSchedule(plan);
   // whole sweeps as WebAssembly where every statement has a form there (dims baked, kernels on)
   const sweeps = kernels && baked ? wasmSweeps({ plan, schedule, segmentOf: (key) => segmentOf[key], dimValue: (d) => baked[d]!, size: (dims) => dims.reduce((p, d) => p * baked[d]!, 1), splitWork: PARALLEL_MIN_WORK, tapeBytesMax: TAPE_IN_KERNELS_MAX, stride: (b) => (stride.has(b) ? Number(stride.get(b)) : null), ...(batch ? { batch } : {}), ...(deferred ? { deferral: deferred } : {}) }) : null;
@@ -138,7 +140,7 @@ export function emitJsModule(plan: Plan, info: HeaderInfo, types = false): strin
     emitDims(ctx);
     emitMemoryCheck(ctx, buffers);
     // With no outer data there is nothing to wait for.
-    emitBufferDeclarations(w, buffers, n, plan.outer ? `let ${n.outerDataLoaded} = ${plan.data.every((d) => !d.outer)};` : undefined, !!kernels, types);
+    emitBufferDeclarations(w, buffers, n, plan.outer ? `let ${n.outerDataLoaded} = ${plan.data.every((d) => !d.outer)};` : undefined, kernels ? (paired ? 'paired' : 'kernels') : null, types);
     if (options.checkpoints && plan.segments.adjoint) w.writeLine('// checkpointing: the chain of steps the first sweep keeps, the step each slot holds, the next slot').writeLine(`let ${typedName(types, n.chainSteps, ': number[]')} = [], ${typedName(types, n.storedSteps, ': number[]')} = [], ${n.chainCursor} = 0;`);
     if (sweeps) emitSweepsInstance(w, sweeps, n);
     if (deferred) w.writeLine(`// steps whose rank-1 gradient updates wait in ${deferred.updates.map((u) => u.buffer).join(', ')} (at most ${DEFER_STEPS})`).writeLine(`let ${deferred.counter} = 0;`);
@@ -178,7 +180,7 @@ function strides(plan: Plan, size: (v: Sized) => string, code: (e: IndexExpr) =>
 }
 
 /** The module's top level: header, K, T, meta and the runtime. */
-function prelude(plan: Plan, info: HeaderInfo, kernels: boolean, solves: boolean, types: boolean): CodeBlockWriter {
+function prelude(plan: Plan, info: HeaderInfo, kernels: boolean, paired: boolean, solves: boolean, types: boolean): CodeBlockWriter {
   const w = new CodeBlockWriter({ indentNumberOfSpaces: 2, useSingleQuote: true, newLine: '\n' });
   headerLines(info).forEach((l) => w.writeLine(l));
   w.writeLine('/* eslint-disable */').blankLine();
@@ -190,6 +192,7 @@ function prelude(plan: Plan, info: HeaderInfo, kernels: boolean, solves: boolean
   if (plan.model.batches) w.writeLine(types ? JS_BATCH_RUNTIME_TS : JS_BATCH_RUNTIME).blankLine();
   w.writeLine(types ? JS_HELPERS_TS : JS_HELPERS).blankLine();
   if (kernels) w.writeLine(types ? KERNELS_RUNTIME_TS : KERNELS_RUNTIME).blankLine();
+  if (paired) w.writeLine(PAIRED_KERNELS_RUNTIME).blankLine();
   if (solves) w.writeLine(types ? SOLVE_RUNTIME_TS : SOLVE_RUNTIME).blankLine();
   if (plan.options.implicit) w.writeLine(types ? SOLVER_RUNTIME_TS : SOLVER_RUNTIME).blankLine();
   if (plan.options.checkpoints && plan.segments.adjoint) w.writeLine(types ? REVOLVE_RUNTIME_TS : REVOLVE_RUNTIME).blankLine();

@@ -24,23 +24,29 @@ const DOC: Readonly<Record<ProcedureName, string>> = {
   unitSweep: 'Iterations T..K-1 with the tangents along every unit direction e_d of θ, from ẋ_T = 0.',
   record: 'Iterations T..K-1, each input state pushed on the tape.',
   backwardSweep: 'The backward sweep from K down to T over the taped states.',
+  fusedSweep: 'Iterations T..K-1, each with the adjoint step K-1-(k-T) beside it (the adjoints do not read the state), both taped; false if a value was not finite.',
+  fusedGradient: 'The gradient of the fused sweep: θ̄ summed from the tapes, k from K-1 down to T, as the backward sweep sums it.',
 };
 
 /** Whether a procedure carries tangents or adjoints: it then takes their direction count. */
 const hasDirections = (name: ProcedureName) => name !== 'idle' && name !== 'record';
+
+/** The fused reverse sweep runs unobserved only: its functions take the direction count alone. */
+const FUSED: ReadonlySet<ProcedureName> = new Set(['fusedSweep', 'fusedGradient']);
 
 /** The parameters of a procedure's function: its range, or its direction count, and the observer. */
 export function procedureParams(ctx: DriverContext, name: ProcedureName): string[] {
   const p = ctx.param;
   if (name === 'idle') return [p('from'), p('to'), p('observe')];
   if (name === 'record') return [p('observe')];
+  if (FUSED.has(name)) return [p('count')];
   return [p('count'), p('observe')];
 }
 
 /** Each procedure of the schedule as a function of create(), after the copies its sparse checks keep. */
 export function emitProcedures(ctx: DriverContext, schedule: Schedule) {
   const { w, n, v } = ctx;
-  const names = ['idle', 'forwardSweep', 'unitSweep', 'record', 'backwardSweep'] as const;
+  const names = ['idle', 'forwardSweep', 'unitSweep', 'record', 'backwardSweep', 'fusedSweep', 'fusedGradient'] as const;
   const sparse = names.flatMap((name) => (schedule.procedures[name] ?? []).flatMap((s) => (s.kind === 'iterations' && s.sparseChecks ? [s.sparseChecks] : [])));
   const copies = checkedCopies(ctx, sparse);
   for (const name of names) {
@@ -48,7 +54,10 @@ export function emitProcedures(ctx: DriverContext, schedule: Schedule) {
     if (!steps) continue;
     w.writeLine(`/** ${DOC[name]} */`);
     // a procedure without directions has the state's one copy
-    w.write(`function ${n[name]}(${procedureParams(ctx, name).join(', ')}) `).block(() => emitSteps(ctx, steps, { count: hasDirections(name) ? v.count : '1', d: null, copies })).blankLine();
+    w.write(`function ${n[name]}(${procedureParams(ctx, name).join(', ')}) `).block(() => {
+      emitSteps(ctx, steps, { count: hasDirections(name) ? v.count : '1', d: null, copies });
+      if (name === 'fusedSweep') w.writeLine('return true;');
+    }).blankLine();
   }
 }
 
@@ -104,8 +113,16 @@ function emitStep(ctx: DriverContext, step: Step, place: Place) {
       return w.write(head).block(() => (ctx.solveError ? emitGuarded(ctx, ctx.solveError, body) : body()));
     }
     case 'run': {
-      const args = step.procedure === 'idle' ? [bound(ctx, step.from!), bound(ctx, step.to!), v.observe] : step.procedure === 'record' ? [v.observe] : [place.count, v.observe];
+      // (the fused sweep runs in the entry's fused function, which gives up when it does)
+      if (step.procedure === 'fusedSweep') return w.writeLine(`if (!${n.fusedSweep}(${place.count})) return null;`);
+      const args = step.procedure === 'idle' ? [bound(ctx, step.from!), bound(ctx, step.to!), v.observe] : step.procedure === 'record' ? [v.observe] : FUSED.has(step.procedure) ? [place.count] : [place.count, v.observe];
       return w.writeLine(`${n[step.procedure]}(${args.join(', ')});`);
+    }
+    case 'adjointTape':
+      return emitAdjointTape(ctx, step.op, step.slot);
+    case 'finiteOrGiveUp': {
+      const finite = plan.state.flatMap((s) => [s.current, s.bar].map((b) => `nonFinite(${b}, ${size(s)}) < 0`));
+      return w.writeLine(`if (!(${finite.join(' && ')})) return false;`);
     }
     case 'tapePush':
       for (const s of plan.state) w.writeLine(`${s.tape}.set(${s.current}, (${v.k} - T) * ${size(s)});`);
@@ -334,6 +351,19 @@ function emitLoadBatch(ctx: DriverContext, value: 'k' | 0) {
     w.writeLine(`const ${at} = ${value === 'k' ? `(${v.k} % ${count}) * ${n}` : '0'};`);
     w.writeLine(`for (let ${v.i} = 0; ${v.i} < ${n}; ${v.i}++) ${d.value}[${v.i}] = ${d.batches}[${at} + ${v.i}];`);
   }
+}
+
+/** The fused sweep's adjoint tape (schedule.ts, `adjointTape`): slot j holds λ_{T+j} of each state component. */
+function emitAdjointTape(ctx: DriverContext, op: 'push' | 'restore', slot: 'mirror' | 'next' | 'first') {
+  const { w, plan, v, size } = ctx;
+  const at = slot === 'mirror' ? `(K - ${v.k})` : slot === 'next' ? `(${v.k} + 1 - T)` : '0';
+  plan.state.forEach((s, i) => {
+    const tape = plan.fusedReverse!.adjointTape[i]!;
+    if (op === 'push') return w.writeLine(`${tape}.set(${s.bar}.subarray(0, ${size(s)}), ${at} * ${size(s)});`);
+    const from = ctx.drivers.fresh(`at_${s.name}`);
+    w.writeLine(`const ${from} = ${at} * ${size(s)};`);
+    w.writeLine(`for (let ${v.i} = 0; ${v.i} < ${size(s)}; ${v.i}++) ${s.bar}[${v.i}] = ${tape}[${from} + ${v.i}];`);
+  });
 }
 
 /** The slots of checkpointing: the binomial chain the first sweep keeps, and which step each slot holds. */

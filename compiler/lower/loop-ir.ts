@@ -37,12 +37,12 @@ export type KernelCall =
   | { readonly kernel: 'gemv'; readonly A: Operand; readonly lda: IndexExpr; readonly x: Operand; readonly y: Operand; readonly m: IndexExpr; readonly n: IndexExpr }
   /** y[j] += Σ_i A[i·lda + j] v[i] */
   | { readonly kernel: 'gemvT'; readonly A: Operand; readonly lda: IndexExpr; readonly v: Operand; readonly y: Operand; readonly m: IndexExpr; readonly n: IndexExpr }
+  | GemvGemvT
   /**
-   * u = A x, v = u − c (v is u when c is null), y[j] += Σ_i A[i·lda + j] v[i]: a gemv and a
-   * gemvT on one A, fused (optimise/fuse-gemv-pairs.ts) so A is read once; s is scratch of
-   * GEMV_GEMVT_PARTS rows of n (runtime-wasm-typed.ts; the kernel sums its fixed parts there).
+   * Two gemvGemvT on the same A (and lda, m, n), in one pass over it (optimise/pair-products.ts):
+   * the fused reverse sweep's step and adjoint step. Each has scratch of its own.
    */
-  | { readonly kernel: 'gemvGemvT'; readonly A: Operand; readonly lda: IndexExpr; readonly x: Operand; readonly u: Operand; readonly c: Operand | null; readonly v: Operand; readonly y: Operand; readonly s: Operand; readonly m: IndexExpr; readonly n: IndexExpr }
+  | { readonly kernel: 'gemvGemvT2'; readonly first: GemvGemvT; readonly second: GemvGemvT }
   /** B[i·ldb + j] += u[i·incu] w[j] */
   | { readonly kernel: 'ger'; readonly B: Operand; readonly ldb: IndexExpr; readonly u: Operand; readonly incu: IndexExpr; readonly w: Operand; readonly m: IndexExpr; readonly n: IndexExpr }
   /** C[i·ldc + j] += Σ_l A[i·ai + l·al] B[l·ldb + j]; symmetric when A and B are one X read as XᵀX */
@@ -52,6 +52,13 @@ export type KernelCall =
    * `lu` is the routine's n×n scratch (the factors), `op` the formula function it reports errors as.
    */
   | { readonly kernel: 'solve'; readonly op: string; readonly A: Operand; readonly B: Operand | null; readonly X: Operand; readonly lu: Operand; readonly n: IndexExpr; readonly nrhs: IndexExpr; readonly transposed: boolean };
+
+/**
+ * u = A x, v = u − c (v is u when c is null), y[j] += Σ_i A[i·lda + j] v[i]: a gemv and a
+ * gemvT on one A, fused (optimise/fuse-gemv-pairs.ts) so A is read once; s is scratch of
+ * GEMV_GEMVT_PARTS rows of n (runtime-wasm-typed.ts; the kernel sums its fixed parts there).
+ */
+export interface GemvGemvT { readonly kernel: 'gemvGemvT'; readonly A: Operand; readonly lda: IndexExpr; readonly x: Operand; readonly u: Operand; readonly c: Operand | null; readonly v: Operand; readonly y: Operand; readonly s: Operand; readonly m: IndexExpr; readonly n: IndexExpr }
 
 export type Stmt =
   | { readonly kind: 'for'; readonly index: string; readonly extent: IndexExpr; readonly body: readonly Stmt[] }
@@ -136,6 +143,7 @@ export function writesOf(stmts: readonly Stmt[]): Set<string> {
     if (s.kind === 'kernel') out.add(kernelOutput(s.call).buffer);
     if (s.kind === 'kernel' && s.call.kernel === 'solve') out.add(s.call.lu.buffer);
     if (s.kind === 'kernel' && s.call.kernel === 'gemvGemvT') [s.call.u, s.call.v, s.call.s].forEach((o) => out.add(o.buffer));
+    if (s.kind === 'kernel' && s.call.kernel === 'gemvGemvT2') for (const c of [s.call.first, s.call.second]) [c.u, c.v, c.s, c.y].forEach((o) => out.add(o.buffer));
   });
   return out;
 }
@@ -164,6 +172,8 @@ export function kernelOutput(call: KernelCall): Operand {
     case 'gemvT':
     case 'gemvGemvT':
       return call.y;
+    case 'gemvGemvT2':
+      return call.first.y;
     case 'ger':
       return call.B;
     case 'gemm':
@@ -183,6 +193,9 @@ export function kernelInputs(call: KernelCall): Operand[] {
     case 'gemvGemvT':
       // u, v and s are written too (writesOf): listed so every buffer of the call is seen
       return [call.A, call.x, ...(call.c ? [call.c] : []), call.u, call.v, call.y, call.s];
+    case 'gemvGemvT2':
+      // the second's y is written too (writesOf)
+      return [...kernelInputs(call.first), ...kernelInputs(call.second)];
     case 'ger':
       return [call.u, call.w, call.B];
     case 'gemm':

@@ -99,6 +99,34 @@ function procedures(plan: Plan): Schedule['procedures'] {
         { kind: 'check', what: 'adjoints' }, { kind: 'advance', what: 'adjoints' }, { kind: 'observe', phase: 'backward' },
       ] }],
     }),
+    ...(plan.fusedReverse && fusedProcedures(plan)),
+  };
+}
+
+/**
+ * The fused reverse sweep (Plan.fusedReverse): iteration k and the adjoint step K − 1 − (k − T)
+ * in one segment, for k from T up, keeping x_k and the adjoints on their tapes; then θ̄ summed
+ * over the steps from K − 1 down to T, in the backward sweep's order, so it is the same sum.
+ * Finiteness is checked once at the end where a bad value cannot vanish (finite-checks.ts),
+ * else each step; the sweep gives up on a failed check, and the call runs the plain sweeps.
+ */
+function fusedProcedures(plan: Plan): Pick<Schedule['procedures'], 'fusedSweep' | 'fusedGradient'> {
+  const sound = sparseCheckable(plan);
+  const atEnd = sound.has('state') && sound.has('adjoints');
+  const giveUp: Step = { kind: 'finiteOrGiveUp' };
+  return {
+    fusedSweep: [
+      { kind: 'iterations', from: 'T', to: 'K', down: false, body: [
+        { kind: 'tapePush' }, { kind: 'adjointTape', op: 'push', slot: 'mirror' }, segment('reverseStep'),
+        { kind: 'advance', what: 'state' }, { kind: 'advance', what: 'adjoints' }, ...(atEnd ? [] : [giveUp]),
+      ] },
+      ...(atEnd ? [giveUp] : []),
+      { kind: 'adjointTape', op: 'push', slot: 'first' },
+    ],
+    fusedGradient: [
+      { kind: 'iterations', from: 'T', to: 'K', down: true, body: [{ kind: 'tapeRestore' }, { kind: 'adjointTape', op: 'restore', slot: 'next' }, segment('paramAdjoint')] },
+      { kind: 'adjointTape', op: 'restore', slot: 'first' },
+    ],
   };
 }
 
@@ -110,7 +138,7 @@ function entries(plan: Plan): EntrySchedule[] {
   const keepsNext = reverse && readsNextState(plan);
   const invariants = segment('invariants');
   const idle = (to: 'T' | 'K'): Step => ({ kind: 'run', procedure: 'idle', from: 0, to });
-  const run = (procedure: 'record' | 'forwardSweep' | 'unitSweep' | 'backwardSweep'): Step => ({ kind: 'run', procedure });
+  const run = (procedure: 'record' | 'forwardSweep' | 'unitSweep' | 'backwardSweep' | 'fusedSweep' | 'fusedGradient'): Step => ({ kind: 'run', procedure });
   const taped: Step[] = [invariants, idle('T'), run('record'), { kind: 'snapshot' }];
   const entry: EntryMaker = (name, at: EntrySchedule['at'], directions: EntrySchedule['directions'], seed: EntrySchedule['seed'], steps: Step[], outerData = false): EntrySchedule => {
     const side = TANGENT_ENTRIES.has(name) ? 'tangents' : directions === 'none' ? null : 'adjoints';
@@ -125,7 +153,8 @@ function entries(plan: Plan): EntrySchedule[] {
     list.push(entry('jacobianForward', 'x0', 'params', 'unitParams', [invariants, idle('T'), run('unitSweep')]));
   }
   if (reverse) {
-    list.push(entry('vjp', 'x0', 'one', 'cotangent', [...taped, run('backwardSweep')]));
+    const vjp = entry('vjp', 'x0', 'one', 'cotangent', [...taped, run('backwardSweep')]);
+    list.push(plan.fusedReverse ? { ...vjp, fused: [invariants, idle('T'), run('fusedSweep'), { kind: 'snapshot' }, run('fusedGradient')] } : vjp);
     list.push(entry('jacobianReverse', 'x0', 'states', 'unitStates', [...taped, run('backwardSweep')]));
   }
   // the partial Jacobians at a point: column by column from the tangent step, else row by row from the adjoint step

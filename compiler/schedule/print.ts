@@ -12,6 +12,10 @@ export function printSchedule(schedule: Schedule): string {
   for (const e of schedule.entries) {
     lines.push(`entry ${e.name} (${describe(e)}):`);
     printSteps(e.steps, 1, lines);
+    if (e.fused) {
+      lines.push(`  or, unobserved, with the fused sweep (the steps above when it gives up):`);
+      printSteps(e.fused, 2, lines);
+    }
   }
   return lines.join('\n');
 }
@@ -41,6 +45,8 @@ function printSteps(steps: readonly Step[], depth: number, lines: string[]) {
       case 'run': lines.push(`${pad}${s.procedure}${s.from !== undefined ? `(${bound(s.from)}, ${bound(s.to!)})` : ''}`); break;
       case 'tapePush': lines.push(`${pad}push x_k on the tape`); break;
       case 'tapeRestore': lines.push(`${pad}restore x_k from the tape`); break;
+      case 'adjointTape': lines.push(`${pad}${s.op === 'push' ? 'push' : 'restore'} ${{ mirror: 'x̄ = λ_{K−k+T} (the adjoint step beside iteration k is K − 1 − (k − T))', next: 'λ_{k+1}', first: 'λ_T' }[s.slot]} ${s.op === 'push' ? 'on' : 'from'} the adjoint tape`); break;
+      case 'finiteOrGiveUp': lines.push(`${pad}give up unless x and x̄ are finite`); break;
       case 'keepNext': lines.push(`${pad}x_{k+1} into the next-state buffers`); break;
       case 'advance': lines.push(`${pad}advance ${s.what}`); break;
       case 'check': lines.push(`${pad}check ${s.what} for NaN or Inf`); break;

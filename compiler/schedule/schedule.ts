@@ -8,13 +8,13 @@
 /** A segment of one iteration, by the key its plan (or a plan pass) gives it. */
 export type SegmentKey =
   | 'invariants' | 'step' | 'stepForTangent' | 'tangent' | 'forwardStep' | 'tangentInvariants' | 'tangentBatched'
-  | 'adjointPrep' | 'adjoint' | 'outerGradient';
+  | 'adjointPrep' | 'adjoint' | 'outerGradient' | 'reverseStep' | 'paramAdjoint';
 
 /** An iteration bound: a literal 0, the truncation index T, K, or the enclosing procedure's range. */
 export type Bound = 0 | 'T' | 'K' | 'from' | 'to';
 
 /** The sweeps entries share; a back end may print each once (the CPU prints a function each). */
-export type ProcedureName = 'idle' | 'record' | 'forwardSweep' | 'unitSweep' | 'backwardSweep';
+export type ProcedureName = 'idle' | 'record' | 'forwardSweep' | 'unitSweep' | 'backwardSweep' | 'fusedSweep' | 'fusedGradient';
 
 /** The buffers a step advances or checks: the iterate, the tangents or the adjoints. */
 export type Carried = 'state' | 'tangents' | 'adjoints';
@@ -52,6 +52,15 @@ export type Step =
   | { readonly kind: 'tapePush' }
   /** Restore x_k from the tape (iteration k). */
   | { readonly kind: 'tapeRestore' }
+  /**
+   * The fused reverse sweep's tape of adjoints, slot j holding x̄ = λ_{T+j}: push the adjoint
+   * the loop's step k carries in (`mirror`: the adjoint step beside iteration k is step
+   * K − 1 − (k − T), so λ_{K−k+T}, slot K − k) or λ_T (`first`, slot 0); restore λ_{k+1}
+   * (`next`), or λ_T (`first`).
+   */
+  | { readonly kind: 'adjointTape'; readonly op: 'push' | 'restore'; readonly slot: 'mirror' | 'next' | 'first' }
+  /** The fused reverse sweep gives up (returns false) unless the state and the adjoints are all finite. */
+  | { readonly kind: 'finiteOrGiveUp' }
   /** Before the restore: x_{k+1} (the iterate now held) into the next-state buffers, which the adjoint reads. */
   | { readonly kind: 'keepNext' }
   /** The next values become the current ones. */
@@ -120,6 +129,12 @@ export interface EntrySchedule {
   /** The call needs the outer objective's data. */
   readonly outerData: boolean;
   readonly steps: readonly Step[];
+  /**
+   * The same entry with the fused reverse sweep (Plan.fusedReverse), which a back end may run
+   * instead when the call is unobserved: its `fusedSweep` gives up on a value that is not
+   * finite, and the call then runs `steps` from the start, whose checks name the iteration.
+   */
+  readonly fused?: readonly Step[];
 }
 
 export interface Schedule {

@@ -185,6 +185,10 @@ const GEMV_GEMVT_PARTS = 8;
 function gemvGemvTParts(k, A, lda, x, u, c, v, y, s, m, n, from, to) {
   for (let part = from; part < to; part++) k.gemvGemvT(A, lda, x, u, c, v, y, s, m, n, part);
 }
+/** The same for gemvGemvT2, whose arguments (after A and lda: two sets of x, u, c, v, y, s, then m and n) are `a`. */
+function gemvGemvT2Parts(k, a, from, to) {
+  for (let part = from; part < to; part++) k.gemvGemvT2(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], part);
+}
 /** Spins (a few microseconds) before the main thread sleeps until a split call's last part is done. */
 const MAIN_SPINS = 2000;
 
@@ -256,16 +260,16 @@ function kernelThreadsCommon() {
   const SLEEPERS = 32; // workers asleep in Atomics.wait
   const READY = 33; // workers started
   const KERNEL = 34; // which kernel: KERNEL_IDS
-  const ARGS = 35; // its arguments, at most 11
-  const WORKER_PARTS = 46; // parts the workers ran, in all
-  const FAILED = 47; // 1 when a part threw (a kernel trapped): the call fails, no thread waits forever
-  const SIZE = 48;
+  const ARGS = 35; // its arguments, at most 16
+  const WORKER_PARTS = 51; // parts the workers ran, in all
+  const FAILED = 52; // 1 when a part threw (a kernel trapped): the call fails, no thread waits forever
+  const SIZE = 53;
   /** At most this many parts a call (six bits in CLAIM), and call numbers below CALLS (13 bits: the word stays positive). */
   const MAX_PARTS = 63;
   const CALLS = 0x2000;
   /** CLAIM as a call is posted: its number and parts, none claimed yet. */
   const posted = (call, parts) => (call << 18) | (parts << 12);
-  const KERNEL_IDS = { gemv: 0, gemvT: 1, ger: 2, gemm: 3, gemvGemvT: 4 };
+  const KERNEL_IDS = { gemv: 0, gemvT: 1, ger: 2, gemm: 3, gemvGemvT: 4, gemvGemvT2: 5 };
   /**
    * Milliseconds a worker with nothing to do spins before it sleeps. Waking a sleeping worker
    * costs tens of microseconds, as much as a part of a split call at n = 1000, so the spin
@@ -304,6 +308,9 @@ function kernelThreadsCommon() {
       case KERNEL_IDS.gemvGemvT:
         // its parts are the kernel's own fixed eight (the main thread then runs the ninth, the sum)
         k.gemvGemvT(c[a], c[a + 1], c[a + 2], c[a + 3], c[a + 4], c[a + 5], c[a + 6], c[a + 7], c[a + 8], c[a + 9], part);
+        return;
+      case KERNEL_IDS.gemvGemvT2:
+        k.gemvGemvT2(c[a], c[a + 1], c[a + 2], c[a + 3], c[a + 4], c[a + 5], c[a + 6], c[a + 7], c[a + 8], c[a + 9], c[a + 10], c[a + 11], c[a + 12], c[a + 13], c[a + 14], c[a + 15], part);
         return;
       case KERNEL_IDS.gemm: {
         const C = c[a], ldc = c[a + 1], A = c[a + 2], ai = c[a + 3], al = c[a + 4], B = c[a + 5], ldb = c[a + 6], m = c[a + 7], n = c[a + 8], depth = c[a + 9];
@@ -349,10 +356,16 @@ function kernelThreadsCommon() {
     }
   }
 
-  /** A worker thread: instantiates the kernels on the shared memory, then claims parts of every call. */
-  function workerMain({ module, memory, control }) {
-    const c = new Int32Array(control);
+  /** The kernels' instance on `memory`, with the paired kernel's (which imports theirs) where there is one. */
+  function instantiateOn(module, paired, memory) {
     const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
+    return paired ? { ...k, ...new WebAssembly.Instance(paired, { env: { memory }, kernels: k }).exports } : k;
+  }
+
+  /** A worker thread: instantiates the kernels on the shared memory, then claims parts of every call. */
+  function workerMain({ module, paired, memory, control }) {
+    const c = new Int32Array(control);
+    const k = instantiateOn(module, paired, memory);
     Atomics.add(c, READY, 1);
     let seen = Atomics.load(c, CLAIM) >> 18;
     for (;;) {
@@ -371,7 +384,7 @@ function kernelThreadsCommon() {
     }
   }
 
-  return { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, SIZE, MAX_PARTS, CALLS, KERNEL_IDS, posted, claimParts, workerMain };
+  return { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, SIZE, MAX_PARTS, CALLS, KERNEL_IDS, posted, claimParts, instantiateOn, workerMain };
 }
 
 /**
@@ -440,7 +453,7 @@ function splitPolicy() {
  * once all are ready; until then calls run here. They do not keep Node running; release()
  * stops them.
  */
-function threadedKernels(k, module, memory, threads, crowded = null) {
+function threadedKernels(k, module, memory, threads, crowded = null, paired = null) {
   const { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, SIZE, MAX_PARTS, CALLS, KERNEL_IDS, posted, claimParts } = kernelThreadsCommon();
   const c = new Int32Array(new SharedArrayBuffer(SIZE * 4));
   let workers = null;
@@ -455,7 +468,7 @@ function threadedKernels(k, module, memory, threads, crowded = null) {
     const source = '(' + kernelThreadsCommon.toString() + ')().workerMain(require("node:worker_threads").workerData);';
     try {
       for (let i = 1; i < threads; i++) {
-        const worker = new Worker(source, { eval: true, workerData: { module, memory, control: c.buffer } });
+        const worker = new Worker(source, { eval: true, workerData: { module, paired, memory, control: c.buffer } });
         worker.unref();
         // a worker that fails (its kernels would not instantiate) stops them all: calls run here
         worker.once('error', release);
@@ -485,7 +498,7 @@ function threadedKernels(k, module, memory, threads, crowded = null) {
     if (!ready()) return false;
     const threadsNow = workers.length + 1;
     const perThread = kernel === KERNEL_IDS.gemvT ? GEMVT_PARTS_PER_THREAD : PARTS_PER_THREAD;
-    const parts = kernel === KERNEL_IDS.gemvGemvT ? GEMV_GEMVT_PARTS : Math.min(MAX_PARTS, threadsNow * perThread);
+    const parts = kernel === KERNEL_IDS.gemvGemvT || kernel === KERNEL_IDS.gemvGemvT2 ? GEMV_GEMVT_PARTS : Math.min(MAX_PARTS, threadsNow * perThread);
     c[KERNEL] = kernel;
     for (let i = 0; i < args.length; i++) c[ARGS + i] = args[i];
     Atomics.store(c, DONE, 0);
@@ -552,6 +565,13 @@ function threadedKernels(k, module, memory, threads, crowded = null) {
       // the sum, here, once every part is done (split or whole)
       gemvGemvTParts(k, A, lda, x, u, cc, v, y, s, m, n, GEMV_GEMVT_PARTS, GEMV_GEMVT_PARTS + 1);
     },
+    gemvGemvT2(A, lda, x, u, cc, v, y, s, x2, u2, c2, v2, y2, s2, m, n) {
+      const args = [A, lda, x, u, cc, v, y, s, x2, u2, c2, v2, y2, s2, m, n];
+      // twice the work of one gemvGemvT (its timings are kept apart from those of one)
+      if (big(m * n)) run(KERNEL_IDS.gemvGemvT2, 2 * m * n, args, () => gemvGemvT2Parts(k, args, 0, GEMV_GEMVT_PARTS));
+      else gemvGemvT2Parts(k, args, 0, GEMV_GEMVT_PARTS);
+      gemvGemvT2Parts(k, args, GEMV_GEMVT_PARTS, GEMV_GEMVT_PARTS + 1);
+    },
     threads: () => (ready() ? workers.length + 1 : 1),
     whenReady,
     release,
@@ -568,10 +588,14 @@ function kernelBuild(requested) {
   return relaxed ? 'relaxed' : 'simd';
 }
 
-/** The kernels for create()'s options: the threads asked for (split always), or the default count (split where it pays and the machine is not crowded). */
-function kernelsFor(options) {
+/**
+ * The kernels for create()'s options: the threads asked for (split always), or the default
+ * count (split where it pays and the machine is not crowded); with the paired kernel where the
+ * module embeds it.
+ */
+function kernelsFor(options, paired = null) {
   const { threads, kernels } = createOptions(options);
-  return instantiateKernels(threads ?? defaultKernelThreads(), kernelBuild(kernels), threads === undefined ? machineCrowded : null);
+  return instantiateKernels(threads ?? defaultKernelThreads(), kernelBuild(kernels), threads === undefined ? machineCrowded : null, paired);
 }
 
 /**
@@ -583,16 +607,18 @@ function kernelsFor(options) {
  * threadedKernels).
  * build() says which kernels run: 'simd' or 'relaxed'.
  */
-function instantiateKernels(threads, build = 'simd', crowded = null) {
+function instantiateKernels(threads, build = 'simd', crowded = null, paired = null) {
   const shared = threads > 1;
   const base64 = build === 'relaxed' ? (shared ? KERNELS_WASM_RELAXED_SHARED : KERNELS_WASM_RELAXED) : shared ? KERNELS_WASM_SHARED : KERNELS_WASM;
-  const code = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  const decode = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
   const memory = shared ? new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true }) : new WebAssembly.Memory({ initial: 1 });
   let module;
-  let instance;
+  let pairedModule = null;
+  let k;
   try {
-    module = new WebAssembly.Module(code);
-    instance = new WebAssembly.Instance(module, { env: { memory } });
+    module = new WebAssembly.Module(decode(base64));
+    if (paired) pairedModule = new WebAssembly.Module(decode(build === 'relaxed' ? (shared ? paired.relaxedShared : paired.relaxed) : shared ? paired.shared : paired.plain));
+    k = kernelThreadsCommon().instantiateOn(module, pairedModule, memory);
   } catch (e) {
     fail('usage', 'this module calls WebAssembly SIMD kernels, which this JavaScript engine cannot run (' + e.message + '): compile it with --kernels js');
   }
@@ -618,11 +644,11 @@ function instantiateKernels(threads, build = 'simd', crowded = null) {
   }
   /** Bytes of the buffers laid out last (the memory itself is whole 64 KiB pages). */
   const bytes = () => laidOut;
-  const k = instance.exports;
   const { gemv, gemvT, ger, gemm } = k;
   // every part, the sum last, as the threaded version runs them
   const gemvGemvT = (A, lda, x, u, c, v, y, s, m, n) => gemvGemvTParts(k, A, lda, x, u, c, v, y, s, m, n, 0, GEMV_GEMVT_PARTS + 1);
-  const kernels = shared ? threadedKernels(k, module, memory, threads, crowded) : { gemv, gemvT, ger, gemm, gemvGemvT, threads: () => 1, whenReady: () => Promise.resolve(), release() {}, workerParts: () => 0 };
+  const gemvGemvT2 = (...args) => gemvGemvT2Parts(k, args, 0, GEMV_GEMVT_PARTS + 1);
+  const kernels = shared ? threadedKernels(k, module, memory, threads, crowded, pairedModule) : { gemv, gemvT, ger, gemm, gemvGemvT, gemvGemvT2, threads: () => 1, whenReady: () => Promise.resolve(), release() {}, workerParts: () => 0 };
   /**
    * The module's WebAssembly sweeps (sweep-wasm.ts; base64, importing a plain and a shared
    * memory) on these kernels and this memory, with the Math functions and helpers they call:
@@ -634,7 +660,7 @@ function instantiateKernels(threads, build = 'simd', crowded = null) {
     const code = Uint8Array.from(atob(shared ? sharedCode : plain), (c) => c.charCodeAt(0));
     // an engine without what the sweeps use (bulk memory) rejects the bytes; a failing link would be phic's bug, and throws
     if (!WebAssembly.validate(code)) return null;
-    return new WebAssembly.Instance(new WebAssembly.Module(code), { ...imports, kernels: instance.exports, threaded: kernels, env: { memory } }).exports;
+    return new WebAssembly.Instance(new WebAssembly.Module(code), { ...imports, kernels: k, threaded: kernels, env: { memory } }).exports;
   }
   return { ...kernels, views, bytes, build: () => build, sweeps };
 }

@@ -1,7 +1,8 @@
-// Assembles kernels.wat into the bytes every generated CPU module embeds, and (run as
-// `npm run kernels`) rewrites kernels-binary.ts with them: the plain SIMD build, and the
-// relaxed-SIMD build with every multiply-add fused (fuse-wat.ts), each importing a plain and a
-// shared memory. wabt is a development dependency:
+// Assembles kernels.wat into the bytes every generated CPU module embeds, and kernels-paired.wat
+// into those of the modules that call the paired kernel, and (run as `npm run kernels`)
+// rewrites kernels-binary.ts with them: the plain SIMD build, and the relaxed-SIMD build with
+// every multiply-add fused (fuse-wat.ts), each importing a plain and a shared memory. wabt is
+// a development dependency:
 // the compiler itself only ships the bytes, and a test checks they match the text. The bytes
 // keep the function names, so profiles show gemv, gemm, ... rather than wasm-function[n], but
 // not the local names, which would take each build past 4 kB (see runtime-kernels.ts).
@@ -13,18 +14,19 @@ import { packageRoot } from '../../package-root.js';
 import { fuseMultiplyAdds } from './fuse-wat.js';
 
 export const KERNELS_WAT = 'compiler/codegen/wasm/kernels.wat';
+export const PAIRED_WAT = 'compiler/codegen/wasm/kernels-paired.wat';
 const BINARY_TS = 'compiler/codegen/wasm/kernels-binary.ts';
 
 /** Which build: plain SIMD (f64x2.add of f64x2.mul) or relaxed SIMD (f64x2.relaxed_madd). */
 export type KernelBuild = 'simd' | 'relaxed';
 
-/** The kernels, importing a plain memory (shareMemory makes the variant that worker threads share). */
-export async function assembleKernels(build: KernelBuild = 'simd'): Promise<Uint8Array> {
+/** The kernels of `file`, importing a plain memory (shareMemory makes the variant that worker threads share). */
+export async function assembleKernels(build: KernelBuild = 'simd', file = KERNELS_WAT): Promise<Uint8Array> {
   const { default: wabtInit } = await import('wabt');
   const wabt = await wabtInit();
-  const text = readFileSync(join(packageRoot(), KERNELS_WAT), 'utf8');
+  const text = readFileSync(join(packageRoot(), file), 'utf8');
   const source = build === 'relaxed' ? fuseMultiplyAdds(text) : text;
-  const module = wabt.parseWat(KERNELS_WAT, source, { simd: true, relaxed_simd: build === 'relaxed' });
+  const module = wabt.parseWat(file, source, { simd: true, relaxed_simd: build === 'relaxed' });
   try {
     module.validate();
     return withoutLocalNames(Uint8Array.from(module.toBinary({ write_debug_names: true }).buffer));
@@ -102,32 +104,47 @@ function writeLeb(value: number): number[] {
   return out;
 }
 
-/** The TypeScript file that carries the four variants' bytes, as base64 in lines of 100 characters. */
-export function binaryModuleText(plain: Uint8Array, shared: Uint8Array, relaxed: Uint8Array, relaxedShared: Uint8Array): string {
+/** A kernel file's four builds: plain and relaxed SIMD, each importing a plain and a shared memory. */
+export interface KernelBuilds {
+  readonly plain: Uint8Array;
+  readonly shared: Uint8Array;
+  readonly relaxed: Uint8Array;
+  readonly relaxedShared: Uint8Array;
+}
+
+export async function assembleBuilds(file: string): Promise<KernelBuilds> {
+  const [plain, relaxed] = [await assembleKernels('simd', file), await assembleKernels('relaxed', file)];
+  return { plain, shared: shareMemory(plain), relaxed, relaxedShared: shareMemory(relaxed) };
+}
+
+/** The TypeScript file that carries both files' builds, as base64 in lines of 100 characters. */
+export function binaryModuleText(kernels: KernelBuilds, paired: KernelBuilds): string {
   const constant = (name: string, bytes: Uint8Array) => {
     const lines = Buffer.from(bytes).toString('base64').match(/.{1,100}/g) ?? [];
-    return [`export const ${name} =`, lines.map((l) => `  '${l}'`).join(' +\n') + ';'];
+    return [`export const ${name} =`, lines.map((l) => `  '${l}'`).join(' +\n') + ';', ''];
   };
+  const builds = (prefix: string, b: KernelBuilds) => [
+    ...constant(`${prefix}_BASE64`, b.plain),
+    ...constant(`${prefix}_SHARED_BASE64`, b.shared),
+    ...constant(`${prefix}_RELAXED_BASE64`, b.relaxed),
+    ...constant(`${prefix}_RELAXED_SHARED_BASE64`, b.relaxedShared),
+  ];
   return [
-    `// Generated from ${KERNELS_WAT} by \`npm run kernels\`. DO NOT EDIT.`,
+    `// Generated from ${KERNELS_WAT} and ${PAIRED_WAT} by \`npm run kernels\`. DO NOT EDIT.`,
     '// The WebAssembly SIMD kernels every generated CPU module embeds, as base64: importing a',
     '// plain memory, and importing a shared one (the same code, for worker threads); then the',
     '// same two with every multiply-add fused (relaxed SIMD, used where the engine has it).',
     '',
-    ...constant('KERNELS_BASE64', plain),
+    ...builds('KERNELS', kernels),
+    '// The paired kernel (kernels-paired.wat), the same four builds: embedded only in the modules that call it.',
     '',
-    ...constant('KERNELS_SHARED_BASE64', shared),
-    '',
-    ...constant('KERNELS_RELAXED_BASE64', relaxed),
-    '',
-    ...constant('KERNELS_RELAXED_SHARED_BASE64', relaxedShared),
-    '',
+    ...builds('PAIRED', paired),
   ].join('\n');
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const plain = await assembleKernels('simd');
-  const relaxed = await assembleKernels('relaxed');
-  writeFileSync(join(packageRoot(), BINARY_TS), binaryModuleText(plain, shareMemory(plain), relaxed, shareMemory(relaxed)));
-  process.stderr.write(`wrote ${BINARY_TS} (${plain.length} bytes of WebAssembly SIMD, ${relaxed.length} of relaxed SIMD, each twice)\n`);
+  const [kernels, paired] = [await assembleBuilds(KERNELS_WAT), await assembleBuilds(PAIRED_WAT)];
+  writeFileSync(join(packageRoot(), BINARY_TS), binaryModuleText(kernels, paired));
+  const sizes = (b: KernelBuilds) => `${b.plain.length} bytes of WebAssembly SIMD, ${b.relaxed.length} of relaxed SIMD, each twice`;
+  process.stderr.write(`wrote ${BINARY_TS} (kernels: ${sizes(kernels)}; paired: ${sizes(paired)})\n`);
 }

@@ -10,7 +10,7 @@
 // instantiateKernels is written once, typed, in runtime-wasm-typed.ts (INSTANTIATE_KERNELS is
 // its generated JavaScript twin); the bytes' constants stay here.
 
-import { KERNELS_BASE64, KERNELS_RELAXED_BASE64, KERNELS_RELAXED_SHARED_BASE64, KERNELS_SHARED_BASE64 } from './kernels-binary.js';
+import { KERNELS_BASE64, KERNELS_RELAXED_BASE64, KERNELS_RELAXED_SHARED_BASE64, KERNELS_SHARED_BASE64, PAIRED_BASE64, PAIRED_RELAXED_BASE64, PAIRED_RELAXED_SHARED_BASE64, PAIRED_SHARED_BASE64 } from './kernels-binary.js';
 import { THREADS_RUNTIME, THREADS_RUNTIME_TS } from './runtime-threads.js';
 import { INSTANTIATE_KERNELS } from './runtime-wasm-typed.generated.js';
 import { INSTANTIATE_KERNELS_TS, WASM_TYPES } from './runtime-wasm-typed.js';
@@ -40,3 +40,10 @@ ${KERNEL_CONSTANTS}
 ${THREADS_RUNTIME_TS}
 
 ${INSTANTIATE_KERNELS_TS}`;
+
+/**
+ * The paired kernel's four builds (kernels-paired.wat), printed after KERNELS_RUNTIME in the
+ * modules that call it (the fused reverse sweep), whose create() passes them to kernelsFor.
+ */
+export const PAIRED_KERNELS_RUNTIME = `/** The paired kernel (compiler/codegen/wasm/kernels-paired.wat): gemvGemvT of two vectors in one pass over A. */
+const PAIRED_KERNELS = Object.freeze({ plain: '${PAIRED_BASE64}', shared: '${PAIRED_SHARED_BASE64}', relaxed: '${PAIRED_RELAXED_BASE64}', relaxedShared: '${PAIRED_RELAXED_SHARED_BASE64}' });`;

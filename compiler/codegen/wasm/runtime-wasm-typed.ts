@@ -13,7 +13,15 @@ interface KernelExports {
   ger(B: number, ldb: number, u: number, incu: number, w: number, m: number, n: number): void;
   gemm(C: number, ldc: number, A: number, ai: number, al: number, B: number, ldb: number, m: number, n: number, depth: number, sym: number): void;
   gemvGemvT(A: number, lda: number, x: number, u: number, c: number, v: number, y: number, s: number, m: number, n: number, part: number): void;
+  /** The paired kernel's (kernels-paired.wat): there only in the modules that embed it. */
   gemvGemvT2(A: number, lda: number, x: number, u: number, c: number, v: number, y: number, s: number, x2: number, u2: number, c2: number, v2: number, y2: number, s2: number, m: number, n: number, part: number): void;
+}
+/** The paired kernel's four builds (base64), as the modules that call it embed them. */
+interface PairedKernels {
+  readonly plain: string;
+  readonly shared: string;
+  readonly relaxed: string;
+  readonly relaxedShared: string;
 }
 interface WasmMemory {
   readonly buffer: ArrayBufferLike;
@@ -275,10 +283,16 @@ function kernelThreadsCommon() {
     }
   }
 
-  /** A worker thread: instantiates the kernels on the shared memory, then claims parts of every call. */
-  function workerMain({ module, memory, control }: { module: object; memory: WasmMemory; control: SharedArrayBuffer }): void {
-    const c = new Int32Array(control);
+  /** The kernels' instance on \`memory\`, with the paired kernel's (which imports theirs) where there is one. */
+  function instantiateOn(module: object, paired: object | null, memory: WasmMemory): KernelExports {
     const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
+    return paired ? { ...k, ...new WebAssembly.Instance(paired, { env: { memory }, kernels: k }).exports } : k;
+  }
+
+  /** A worker thread: instantiates the kernels on the shared memory, then claims parts of every call. */
+  function workerMain({ module, paired, memory, control }: { module: object; paired: object | null; memory: WasmMemory; control: SharedArrayBuffer }): void {
+    const c = new Int32Array(control);
+    const k = instantiateOn(module, paired, memory);
     Atomics.add(c, READY, 1);
     let seen = Atomics.load(c, CLAIM) >> 18;
     for (;;) {
@@ -297,7 +311,7 @@ function kernelThreadsCommon() {
     }
   }
 
-  return { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, SIZE, MAX_PARTS, CALLS, KERNEL_IDS, posted, claimParts, workerMain };
+  return { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, SIZE, MAX_PARTS, CALLS, KERNEL_IDS, posted, claimParts, instantiateOn, workerMain };
 }
 
 /**
@@ -366,7 +380,7 @@ function splitPolicy() {
  * once all are ready; until then calls run here. They do not keep Node running; release()
  * stops them.
  */
-function threadedKernels(k: KernelExports, module: object, memory: WasmMemory, threads: number, crowded: (() => boolean) | null = null) {
+function threadedKernels(k: KernelExports, module: object, memory: WasmMemory, threads: number, crowded: (() => boolean) | null = null, paired: object | null = null) {
   const { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, SIZE, MAX_PARTS, CALLS, KERNEL_IDS, posted, claimParts } = kernelThreadsCommon();
   const c = new Int32Array(new SharedArrayBuffer(SIZE * 4));
   let workers: NodeWorker[] | null = null;
@@ -381,7 +395,7 @@ function threadedKernels(k: KernelExports, module: object, memory: WasmMemory, t
     const source = '(' + kernelThreadsCommon.toString() + ')().workerMain(require("node:worker_threads").workerData);';
     try {
       for (let i = 1; i < threads; i++) {
-        const worker = new Worker(source, { eval: true, workerData: { module, memory, control: c.buffer } });
+        const worker = new Worker(source, { eval: true, workerData: { module, paired, memory, control: c.buffer } });
         worker.unref();
         // a worker that fails (its kernels would not instantiate) stops them all: calls run here
         worker.once('error', release);
@@ -502,10 +516,14 @@ function kernelBuild(requested: 'simd' | 'relaxed' | undefined): 'simd' | 'relax
   return relaxed ? 'relaxed' : 'simd';
 }
 
-/** The kernels for create()'s options: the threads asked for (split always), or the default count (split where it pays and the machine is not crowded). */
-function kernelsFor(options: CreateOptions | undefined) {
+/**
+ * The kernels for create()'s options: the threads asked for (split always), or the default
+ * count (split where it pays and the machine is not crowded); with the paired kernel where the
+ * module embeds it.
+ */
+function kernelsFor(options: CreateOptions | undefined, paired: PairedKernels | null = null) {
   const { threads, kernels } = createOptions(options);
-  return instantiateKernels(threads ?? defaultKernelThreads(), kernelBuild(kernels), threads === undefined ? machineCrowded : null);
+  return instantiateKernels(threads ?? defaultKernelThreads(), kernelBuild(kernels), threads === undefined ? machineCrowded : null, paired);
 }
 
 /**
@@ -517,16 +535,18 @@ function kernelsFor(options: CreateOptions | undefined) {
  * threadedKernels).
  * build() says which kernels run: 'simd' or 'relaxed'.
  */
-function instantiateKernels(threads: number, build: 'simd' | 'relaxed' = 'simd', crowded: (() => boolean) | null = null) {
+function instantiateKernels(threads: number, build: 'simd' | 'relaxed' = 'simd', crowded: (() => boolean) | null = null, paired: PairedKernels | null = null) {
   const shared = threads > 1;
   const base64 = build === 'relaxed' ? (shared ? KERNELS_WASM_RELAXED_SHARED : KERNELS_WASM_RELAXED) : shared ? KERNELS_WASM_SHARED : KERNELS_WASM;
-  const code = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  const decode = (text: string) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
   const memory = shared ? new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true }) : new WebAssembly.Memory({ initial: 1 });
   let module: object;
-  let instance: { readonly exports: KernelExports };
+  let pairedModule: object | null = null;
+  let k: KernelExports;
   try {
-    module = new WebAssembly.Module(code);
-    instance = new WebAssembly.Instance(module, { env: { memory } });
+    module = new WebAssembly.Module(decode(base64));
+    if (paired) pairedModule = new WebAssembly.Module(decode(build === 'relaxed' ? (shared ? paired.relaxedShared : paired.relaxed) : shared ? paired.shared : paired.plain));
+    k = kernelThreadsCommon().instantiateOn(module, pairedModule, memory);
   } catch (e) {
     fail('usage', 'this module calls WebAssembly SIMD kernels, which this JavaScript engine cannot run (' + (e as Error).message + '): compile it with --kernels js');
   }
@@ -552,12 +572,11 @@ function instantiateKernels(threads: number, build: 'simd' | 'relaxed' = 'simd',
   }
   /** Bytes of the buffers laid out last (the memory itself is whole 64 KiB pages). */
   const bytes = () => laidOut;
-  const k = instance!.exports;
-  const { gemv, gemvT, ger, gemm } = k;
+  const { gemv, gemvT, ger, gemm } = k!;
   // every part, the sum last, as the threaded version runs them
   const gemvGemvT = (A: number, lda: number, x: number, u: number, c: number, v: number, y: number, s: number, m: number, n: number) => gemvGemvTParts(k, A, lda, x, u, c, v, y, s, m, n, 0, GEMV_GEMVT_PARTS + 1);
   const gemvGemvT2 = (...args: number[]) => gemvGemvT2Parts(k, args, 0, GEMV_GEMVT_PARTS + 1);
-  const kernels = shared ? threadedKernels(k, module!, memory, threads, crowded) : { gemv, gemvT, ger, gemm, gemvGemvT, gemvGemvT2, threads: () => 1, whenReady: () => Promise.resolve(), release() {}, workerParts: () => 0 };
+  const kernels = shared ? threadedKernels(k!, module!, memory, threads, crowded, pairedModule) : { gemv, gemvT, ger, gemm, gemvGemvT, gemvGemvT2, threads: () => 1, whenReady: () => Promise.resolve(), release() {}, workerParts: () => 0 };
   /**
    * The module's WebAssembly sweeps (sweep-wasm.ts; base64, importing a plain and a shared
    * memory) on these kernels and this memory, with the Math functions and helpers they call:
@@ -569,7 +588,7 @@ function instantiateKernels(threads: number, build: 'simd' | 'relaxed' = 'simd',
     const code = Uint8Array.from(atob(shared ? sharedCode : plain), (c) => c.charCodeAt(0));
     // an engine without what the sweeps use (bulk memory) rejects the bytes; a failing link would be phic's bug, and throws
     if (!WebAssembly.validate(code)) return null;
-    return new WebAssembly.Instance(new WebAssembly.Module(code), { ...imports, kernels: instance!.exports, threaded: kernels, env: { memory } }).exports as unknown as Record<string, WasmSweepFunction>;
+    return new WebAssembly.Instance(new WebAssembly.Module(code), { ...imports, kernels: k, threaded: kernels, env: { memory } }).exports as unknown as Record<string, WasmSweepFunction>;
   }
   return { ...kernels, views, bytes, build: () => build, sweeps };
 }`;
