@@ -112,6 +112,20 @@ window.phicReady = true;
       expect(Math.max(...r.gradient.theta!.map(Math.abs))).toBeGreaterThan(1e-6);
     }, BROWSER_TIMEOUT);
 
+    it('a ridge VJP with the fused reverse sweep (its paired kernel a second module, compiled on the main thread): Node\'s result within 1e-12', async () => {
+      const [m, n] = [230, 200];
+      const options = { mode: 'both', K: 9, dims: { m, n } } as const;
+      const wave = (len: number, seed: number, scale: number) => Array.from({ length: len }, (_, i) => Math.sin(seed * 7.3 + i * 1.7) * scale);
+      const inputs = { A: wave(m * n, 1, 0.1), b: wave(m, 2, 1), theta: wave(n, 3, 0.5).map(Math.abs) };
+      const cotangent = { x: wave(n, 4, 1) };
+      const args = [JSON.stringify(SPEC), options, undefined, inputs, cotangent, { theta: wave(n, 5, 1) }].map((a) => (a === undefined ? 'undefined' : JSON.stringify(a))).join(', ');
+      const web = (await browser!.page.evaluate(`window.runSpec(${args})`)) as { code: string; gradient: number[]; state: number[] };
+      expect(web.code).toContain('kernels.gemvGemvT2(');
+      const r = (await compile(SPEC as never, options)).create().vjp!(inputs, cotangent);
+      expect(relativeDifference(web.gradient, r.gradient.theta!)).toBeLessThanOrEqual(1e-12);
+      expect(relativeDifference(web.state, r.state.x!)).toBeLessThanOrEqual(1e-12);
+    }, BROWSER_TIMEOUT);
+
     it('compiles the GPU module there too, and gpu.js runs it (float32) to the CPU result', async () => {
       // The bundler renames the GPU host functions the module embeds as text; the text must use their own names.
       const args = [JSON.stringify(SPEC), OPTIONS, DIMS, INPUTS, COTANGENT].map((a) => JSON.stringify(a)).join(', ');
