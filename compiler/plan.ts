@@ -266,9 +266,11 @@ function fusedReverse(model: MapModel, options: PlanOptions, named: ReturnType<t
   const dims = options.dims;
   const entries = model.state.reduce((sum, s) => sum + s.shape.reduce((p, d) => p * dims[d]!, 1), 0);
   if ((options.K - options.truncate + 1) * entries * 8 > FUSED_ADJOINT_TAPE_MAX) return null;
+  // the adjoint's outputs first: its product then comes first, and the step's, which reads
+  // only the state, can move up to it past the loops between (optimise/pair-products.ts)
   const reverseStep = lower.segment(available, names.fresh('reverseStep'), 'the fused sweep: one iteration, and x̄ ← x̄ ∂ₓΦ of another', [
-    ...stepOutputs,
     ...state.map((st, i) => ({ node: stateAdjoint[i] ?? null, buffer: st.barNext, accumulate: false })),
+    ...stepOutputs,
   ]);
   const paramStep = lower.segment(available, names.fresh('paramAdjoint'), 'the fused sweep: θ̄ += x̄ ∂θΦ at a taped x_k', params.map((p, i) => ({ node: paramAdjoint[i] ?? null, buffer: p.bar, accumulate: true })));
   return { segments: { reverseStep, paramAdjoint: paramStep }, buffers: { adjointTape: state.map((s) => names.fresh(`${s.name}_bar_tape`)) } };

@@ -1,10 +1,11 @@
 // The fused reverse sweep (Plan.fusedReverse, optimise/pair-products.ts): where x̄ ← x̄ ∂ₓΦ
 // reads no state, an unobserved VJP runs the adjoint chain beside the iterations, each step's
-// two gemvGemvT calls on A as one gemvGemvT2. Its results are the plain sweeps' bits (an
-// observed call runs those), with one and two threads, under adversarial names and with two
-// state components; a value that is not finite makes it give up, and the plain sweeps throw
-// the usual error; where it cannot apply (the adjoint reads the state, the parameter adjoint
-// has a product, A is small enough for AᵀA to be formed) the module has no fused sweep.
+// two gemvGemvT calls on A as one gemvGemvT2 (or, with AᵀA formed once, its two gemv as one
+// gemv2). Its results are the plain sweeps' bits (an observed call runs those), with one and
+// two threads, under adversarial names and with two state components; a value that is not
+// finite makes it give up, and the plain sweeps throw the usual error; where it cannot apply
+// (the adjoint reads the state, the parameter adjoint has a product, the products are small)
+// the module has no fused sweep.
 
 import { describe, expect, it } from 'vitest';
 import { relativeMax } from './helpers/ir.js';
@@ -82,6 +83,13 @@ describe('the fused reverse sweep', () => {
     expect(code).toMatch(/const result\d+ = vjpFused\d+\(/);
   });
 
+  it('ridge 220×200, K = 60 (AᵀA formed once): the two gemv on it as one gemv2 a step, the same bits', async () => {
+    const code = await fusedAgrees(ridge, { m: 220, n: 200 }, 60, 5, { ...data, A: vec(220 * 200, 1, 0.1), b: vec(220, 2) }, { x: vec(n, 4) }, { x: vec(n, 5) });
+    expect(code).toMatch(/kernels\.gemm\(.*, 1\);/);
+    expect(code.match(/kernels\.gemv2\(/g)).toHaveLength(1);
+    expect(code).not.toContain('kernels.gemvGemvT2(');
+  });
+
   it('two state components (heavy ball): one gemvGemvT2 a step, the same bits', async () => {
     const spec = defineMap({
       name: 'heavyBall',
@@ -114,11 +122,11 @@ describe('the fused reverse sweep', () => {
     expectSameBits(fine, instance.vjp!(data, { x: vec(n, 4) }, undefined, noop) as Result);
   });
 
-  it('where it does not apply there is none: a tanh step (the adjoint reads the state), a matrix param (its adjoint is a product), AᵀA formed once (K = 60: no pair of products on A)', async () => {
+  it('where it does not apply there is none: a tanh step (the adjoint reads the state), a matrix param (its adjoint is a product), products too small to pay for its JavaScript loop (20², the plain sweeps run whole in WebAssembly)', async () => {
     const cases: [MapSpec, Record<string, number>, number][] = [
       [defineMap({ name: 'layer', state: { x: 'n' }, params: { W: 'n,n', c: 'n' }, data: {}, update: { x: 'tanh(W * x + c)' } }), { n: 200 }, 9],
       [defineMap({ name: 'matrixParam', state: { x: 'n' }, params: { W: 'n,n' }, data: { A: 'm,n', b: 'm' }, update: { x: "x - 0.01 * (A' * (A * x - b) + W * x)" } }), { m, n }, 9],
-      [ridge, { m: 220, n: 200 }, 60],
+      [ridge, { m: 20, n: 20 }, 60],
     ];
     for (const [spec, dims, K] of cases) {
       const { files } = await compile(spec, { mode: 'reverse', K, dims });

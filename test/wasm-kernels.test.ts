@@ -28,6 +28,7 @@ interface Kernels {
   gemvGemvT(A: number, lda: number, x: number, u: number, c: number, v: number, y: number, s: number, m: number, n: number, part: number): void;
   /** The paired kernel's (kernels-paired.wat), which imports the others. */
   gemvGemvT2(A: number, lda: number, x: number, u: number, c: number, v: number, y: number, s: number, x2: number, u2: number, c2: number, v2: number, y2: number, s2: number, m: number, n: number, part: number): void;
+  gemv2(A: number, lda: number, x: number, x2: number, y: number, y2: number, m: number, n: number): void;
 }
 
 function instantiate(pages = 4): { k: Kernels; heap: Float64Array } {
@@ -59,7 +60,7 @@ describe('the embedded kernel bytes', () => {
     for (const base64 of [PAIRED_BASE64, PAIRED_SHARED_BASE64, PAIRED_RELAXED_BASE64, PAIRED_RELAXED_SHARED_BASE64]) {
       const bytes = Buffer.from(base64, 'base64');
       expect(bytes.length).toBeLessThan(4097);
-      for (const name of ['gemvGemvT2', 'gemv2', 'gemvT2']) expect(bytes.includes(Buffer.from(name))).toBe(true);
+      for (const name of ['gemvGemvT2', 'gemv2', 'gemvT2', 'rowSums']) expect(bytes.includes(Buffer.from(name))).toBe(true);
     }
   });
 
@@ -103,6 +104,22 @@ describe('kernels against plain loops', () => {
       expect(heap[at.y + i]).toBeCloseTo(s, 13);
     }
     expect(untouchedExcept(at.y, at.y + m, before)).toBe(-1);
+  });
+
+  it.each([...SHAPES, [19, 1024], [13, 1031]] as [number, number][])('gemv2 %i×%i: the same bits as gemv of each vector, and nothing else written', (m, n) => {
+    const lda = n + 3;
+    const A = 8, X = A + m * lda + 1, X2 = X + n + 1, Y = X2 + n + 1, Y2 = Y + m + 1;
+    heap.fill(GUARD);
+    for (let i = 0; i < m; i++) fill(heap.subarray(A + i * lda, A + i * lda + n), i + 1);
+    fill(heap.subarray(X, X + n), 99);
+    fill(heap.subarray(X2, X2 + n), 98);
+    const before = heap.slice();
+    k.gemv(A * 8, lda, X * 8, Y * 8, m, n);
+    k.gemv(A * 8, lda, X2 * 8, Y2 * 8, m, n);
+    const two = heap.slice();
+    heap.set(before);
+    k.gemv2(A * 8, lda, X * 8, X2 * 8, Y * 8, Y2 * 8, m, n);
+    expect(Buffer.from(heap.buffer).equals(Buffer.from(two.buffer))).toBe(true);
   });
 
   // rows of n ≥ 1024 go eight at a time (then four, then one): every row takes the same steps

@@ -165,6 +165,13 @@ function kernelCallLines(k: ProductCall, kernels: string, pointer: (o: Operand) 
         `${kernels}.gemvGemvT2(${[pointer(a.A), int(a.lda), ...args(a), ...args(b), int(a.m), int(a.n)].join(', ')});`,
       ];
     }
+    case 'gemv2': {
+      const [a, b] = [k.first, k.second];
+      return [
+        `// ${a.y.buffer}[i] = Σ_j ${a.A.buffer}[i, j] ${a.x.buffer}[j] and ${b.y.buffer}[i] = Σ_j ${a.A.buffer}[i, j] ${b.x.buffer}[j] in one pass over ${a.A.buffer}   (i < ${int(a.m)}, j < ${int(a.n)})`,
+        `${kernels}.gemv2(${pointer(a.A)}, ${int(a.lda)}, ${pointer(a.x)}, ${pointer(b.x)}, ${pointer(a.y)}, ${pointer(b.y)}, ${int(a.m)}, ${int(a.n)});`,
+      ];
+    }
     case 'ger':
       return [
         `// ${k.B.buffer}[i, j] += ${k.u.buffer}[i] ${k.w.buffer}[j]   (i < ${int(k.m)}, j < ${int(k.n)})`,

@@ -33,8 +33,7 @@ export interface Operand {
  * on the data): every CPU path calls the runtime's routine for it, and the GPU refuses it.
  */
 export type KernelCall =
-  /** y[i] = Σ_j A[i·lda + j] x[j] */
-  | { readonly kernel: 'gemv'; readonly A: Operand; readonly lda: IndexExpr; readonly x: Operand; readonly y: Operand; readonly m: IndexExpr; readonly n: IndexExpr }
+  | Gemv
   /** y[j] += Σ_i A[i·lda + j] v[i] */
   | { readonly kernel: 'gemvT'; readonly A: Operand; readonly lda: IndexExpr; readonly v: Operand; readonly y: Operand; readonly m: IndexExpr; readonly n: IndexExpr }
   | GemvGemvT
@@ -43,6 +42,8 @@ export type KernelCall =
    * the fused reverse sweep's step and adjoint step. Each has scratch of its own.
    */
   | { readonly kernel: 'gemvGemvT2'; readonly first: GemvGemvT; readonly second: GemvGemvT }
+  /** Two gemv on the same A (and lda, m, n), in one pass over it (optimise/pair-products.ts). */
+  | { readonly kernel: 'gemv2'; readonly first: Gemv; readonly second: Gemv }
   /** B[i·ldb + j] += u[i·incu] w[j] */
   | { readonly kernel: 'ger'; readonly B: Operand; readonly ldb: IndexExpr; readonly u: Operand; readonly incu: IndexExpr; readonly w: Operand; readonly m: IndexExpr; readonly n: IndexExpr }
   /** C[i·ldc + j] += Σ_l A[i·ai + l·al] B[l·ldb + j]; symmetric when A and B are one X read as XᵀX */
@@ -52,6 +53,9 @@ export type KernelCall =
    * `lu` is the routine's n×n scratch (the factors), `op` the formula function it reports errors as.
    */
   | { readonly kernel: 'solve'; readonly op: string; readonly A: Operand; readonly B: Operand | null; readonly X: Operand; readonly lu: Operand; readonly n: IndexExpr; readonly nrhs: IndexExpr; readonly transposed: boolean };
+
+/** y[i] = Σ_j A[i·lda + j] x[j] */
+export interface Gemv { readonly kernel: 'gemv'; readonly A: Operand; readonly lda: IndexExpr; readonly x: Operand; readonly y: Operand; readonly m: IndexExpr; readonly n: IndexExpr }
 
 /**
  * u = A x, v = u − c (v is u when c is null), y[j] += Σ_i A[i·lda + j] v[i]: a gemv and a
@@ -144,6 +148,7 @@ export function writesOf(stmts: readonly Stmt[]): Set<string> {
     if (s.kind === 'kernel' && s.call.kernel === 'solve') out.add(s.call.lu.buffer);
     if (s.kind === 'kernel' && s.call.kernel === 'gemvGemvT') [s.call.u, s.call.v, s.call.s].forEach((o) => out.add(o.buffer));
     if (s.kind === 'kernel' && s.call.kernel === 'gemvGemvT2') for (const c of [s.call.first, s.call.second]) [c.u, c.v, c.s, c.y].forEach((o) => out.add(o.buffer));
+    if (s.kind === 'kernel' && s.call.kernel === 'gemv2') [s.call.first.y, s.call.second.y].forEach((o) => out.add(o.buffer));
   });
   return out;
 }
@@ -173,6 +178,7 @@ export function kernelOutput(call: KernelCall): Operand {
     case 'gemvGemvT':
       return call.y;
     case 'gemvGemvT2':
+    case 'gemv2':
       return call.first.y;
     case 'ger':
       return call.B;
@@ -196,6 +202,9 @@ export function kernelInputs(call: KernelCall): Operand[] {
     case 'gemvGemvT2':
       // the second's y is written too (writesOf)
       return [...kernelInputs(call.first), ...kernelInputs(call.second)];
+    case 'gemv2':
+      // the second's y is written too (writesOf)
+      return [...kernelInputs(call.first), ...kernelInputs(call.second), call.second.y];
     case 'ger':
       return [call.u, call.w, call.B];
     case 'gemm':

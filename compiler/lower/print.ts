@@ -67,6 +67,7 @@ function kernelText(c: KernelCall): string {
     case 'gemvGemvT':
       return `gemvGemvT ${at(c.y)} += ${at(c.A)}ᵀ ${at(c.v)}, ${at(c.v)} = ${at(c.u)}${c.c ? ` − ${at(c.c)}` : ''}, ${at(c.u)} = ${at(c.A)} ${at(c.x)}  (A ${index(c.m)}×${index(c.n)}, lda ${index(c.lda)}, scratch ${at(c.s)})`;
     case 'gemvGemvT2':
+    case 'gemv2':
       return `${kernelText(c.first)}\n  and in the same pass over ${at(c.first.A)}: ${kernelText(c.second)}`;
     case 'ger':
       return `ger ${at(c.B)} += ${at(c.u)} ${at(c.w)}ᵀ  (${index(c.m)}×${index(c.n)}, ldb ${index(c.ldb)}, incu ${index(c.incu)})`;

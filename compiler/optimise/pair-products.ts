@@ -1,13 +1,18 @@
 // Paired products of the fused reverse sweep (a Plan → Plan pass of the CPU back end with
 // kernels, after fuse-gemv-pairs). Its step, reverseStep, runs an iteration and the state part
-// of another's adjoint, which for a least-squares or ridge map are two gemvGemvT calls on the
-// same A: this pass writes them as one call of gemvGemvT2, which reads A once for both
-// (kernels.wat; the same bits as the two calls). The fused sweep is worth running only for
-// that: where no pair forms, the pass drops it (its segments, and the buffers only they used).
+// of another's adjoint, which for a least-squares or ridge map are two products on the same
+// matrix: two gemvGemvT calls on A, or, where AᵀA is formed once, two gemv on it. This pass
+// writes each such pair as one call of gemvGemvT2 or gemv2, which reads the matrix once for
+// both (kernels-paired.wat; the same bits as the two calls). The fused sweep is worth running
+// only for that: where no pair forms, the pass drops it (its segments, and the buffers only
+// they used).
 
 import type { Plan } from '../plan.js';
-import { GEMV_GEMVT_PARTS } from '../codegen/wasm/runtime-wasm-typed.js';
-import { buffersOf, num, sameFolded, writesOf, type GemvGemvT, type IndexExpr, type Segment, type Stmt } from '../lower/loop-ir.js';
+import { GEMV_GEMVT_PARTS, PARALLEL_MIN_WORK } from '../codegen/wasm/runtime-wasm-typed.js';
+import { buffersOf, foldIndex, num, sameFolded, writesOf, type Gemv, type GemvGemvT, type IndexExpr, type KernelCall, type Operand, type Segment, type Stmt } from '../lower/loop-ir.js';
+
+type Pairable = Gemv | GemvGemvT;
+type KernelStmt = Extract<Stmt, { kind: 'kernel' }>;
 
 export function pairProducts(plan: Plan): Plan {
   const seg = plan.segments.reverseStep;
@@ -16,25 +21,32 @@ export function pairProducts(plan: Plan): Plan {
   const same = (a: IndexExpr, b: IndexExpr) => sameFolded(a, b, dimValue);
   const body: Stmt[] = [...seg.body];
   const scratch: { name: string; width: readonly string[] }[] = [];
+  const pairable = (s: Stmt): s is KernelStmt & { call: Pairable } => s.kind === 'kernel' && (s.call.kernel === 'gemv' || s.call.kernel === 'gemvGemvT') && large(s.call, dimValue);
+  let paired = false;
   for (let b = 0; b < body.length; b++) {
     const second = body[b]!;
-    if (second.kind !== 'kernel' || second.call.kernel !== 'gemvGemvT') continue;
-    const a = body.findIndex((s, i) => i < b && s.kind === 'kernel' && s.call.kernel === 'gemvGemvT' && pairs(s.call, second.call as GemvGemvT, body.slice(i + 1, b), same) !== null);
+    if (!pairable(second)) continue;
+    const placeOf = (i: number) => (pairable(body[i]!) && body[i]!.call.kernel === second.call.kernel ? pairs((body[i] as KernelStmt).call as Pairable, second.call, body.slice(i + 1, b), same) : null);
+    const a = body.findIndex((_, i) => i < b && placeOf(i) !== null);
     if (a < 0) continue;
-    const at = pairs((body[a] as Extract<Stmt, { kind: 'kernel' }>).call as GemvGemvT, second.call as GemvGemvT, body.slice(a + 1, b), same)!;
-    const first = (body[a] as Extract<Stmt, { kind: 'kernel' }>).call as GemvGemvT;
-    // the second call keeps its sums apart from the first's: scratch of its own, as wide
-    const width = plan.temporaries.find((t) => t.name === first.s.buffer)!.dims;
-    const name = plan.names.fresh('gemvParts');
-    scratch.push({ name, width });
-    const call = { kernel: 'gemvGemvT2' as const, first, second: { ...(second.call as GemvGemvT), s: { buffer: name, base: num(0) } } };
-    const joined: Stmt = { kind: 'kernel', call, loops: [...(body[a] as Extract<Stmt, { kind: 'kernel' }>).loops, ...second.loops] };
+    const at = placeOf(a)!;
+    const first = body[a] as KernelStmt & { call: Pairable };
+    let call: KernelCall;
+    if (first.call.kernel === 'gemv') call = { kernel: 'gemv2', first: first.call, second: second.call as Gemv };
+    else {
+      // the second gemvGemvT keeps its sums apart from the first's: scratch of its own, as wide
+      const name = plan.names.fresh('gemvParts');
+      scratch.push({ name, width: plan.temporaries.find((t) => t.name === (first.call as GemvGemvT).s.buffer)!.dims });
+      call = { kernel: 'gemvGemvT2', first: first.call, second: { ...(second.call as GemvGemvT), s: { buffer: name, base: num(0) } } };
+    }
+    const joined: Stmt = { kind: 'kernel', call, loops: [...first.loops, ...second.loops] };
     // at the second's place (the first moves down past what is between) or at the first's
     if (at === 'second') body.splice(b, 1, joined), body.splice(a, 1);
     else body.splice(b, 1), body.splice(a, 1, joined);
     b--;
+    paired = true;
   }
-  if (!scratch.length) return withoutFusedReverse(plan);
+  if (!paired) return withoutFusedReverse(plan);
   return {
     ...plan,
     segments: { ...plan.segments, reverseStep: { ...seg, body } },
@@ -43,20 +55,37 @@ export function pairProducts(plan: Plan): Plan {
 }
 
 /**
- * Where gemvGemvT calls p and q (q later, `between` them) can run as one call, or null: they
- * share A, lda, m and n, q reads nothing p writes and no output is shared; then at q's place
- * if nothing between touches what p writes or writes what p reads, else at p's place if
- * nothing between touches what q writes or writes what q reads. (y is read as well as written:
- * the call adds into it. The scratch s is each call's own; q gets new scratch.)
+ * Below the size that splits over threads, a product costs little beside the fused sweep's
+ * JavaScript loop (the plain sweeps run whole in WebAssembly there); unbaked sizes are large.
  */
-function pairs(p: GemvGemvT, q: GemvGemvT, between: readonly Stmt[], same: (a: IndexExpr, b: IndexExpr) => boolean): 'first' | 'second' | null {
+function large(call: Pairable, dimValue: (name: string) => number | null): boolean {
+  const [m, n] = [foldIndex(call.m, dimValue), foldIndex(call.n, dimValue)];
+  return m.k !== 'num' || n.k !== 'num' || m.v * n.v >= PARALLEL_MIN_WORK;
+}
+
+/** What a call reads (y too when it adds into it) and writes. */
+function readsOf(c: Pairable): Operand[] {
+  return c.kernel === 'gemv' ? [c.A, c.x] : [c.A, c.x, ...(c.c ? [c.c] : []), c.y];
+}
+function writesOfCall(c: Pairable): Operand[] {
+  return c.kernel === 'gemv' ? [c.y] : [c.u, c.v, c.y];
+}
+
+/**
+ * Where calls p and q of one kernel (q later, `between` them) can run as one call, or null:
+ * they share A, lda, m and n, q reads nothing p writes and no output is shared; then at q's
+ * place if nothing between touches what p writes or writes what p reads, else at p's place if
+ * nothing between touches what q writes or writes what q reads. (A gemvGemvT's scratch is its
+ * own; q gets new scratch.)
+ */
+function pairs(p: Pairable, q: Pairable, between: readonly Stmt[], same: (a: IndexExpr, b: IndexExpr) => boolean): 'first' | 'second' | null {
   if (p.A.buffer !== q.A.buffer || !same(p.A.base, q.A.base) || !same(p.lda, q.lda) || !same(p.m, q.m) || !same(p.n, q.n)) return null;
-  const writes = (c: GemvGemvT) => [c.u, c.v, c.y].map((o) => o.buffer);
-  const reads = (c: GemvGemvT) => [c.A, c.x, ...(c.c ? [c.c] : []), c.y].map((o) => o.buffer);
+  const reads = (c: Pairable) => readsOf(c).map((o) => o.buffer);
+  const writes = (c: Pairable) => writesOfCall(c).map((o) => o.buffer);
   if (reads(q).some((b) => writes(p).includes(b)) || writes(q).some((b) => writes(p).includes(b) || reads(p).includes(b))) return null;
   const written = writesOf(between);
   const used = buffersOf(between);
-  const movable = (c: GemvGemvT) => !writes(c).some((b) => used.has(b)) && !reads(c).some((b) => written.has(b));
+  const movable = (c: Pairable) => !writes(c).some((b) => used.has(b)) && !reads(c).some((b) => written.has(b));
   return movable(p) ? 'second' : movable(q) ? 'first' : null;
 }
 

@@ -20,7 +20,7 @@ export interface KernelChoice {
 export function selectKernels(seg: Segment, choice: KernelChoice): Segment {
   const keep = (s: Extract<Stmt, { kind: 'kernel' }>) => {
     if (!choice.kernels) return false;
-    const width = foldIndex(s.call.kernel === 'gemvGemvT2' ? s.call.first.n : s.call.n, choice.dimValue);
+    const width = foldIndex(s.call.kernel === 'gemvGemvT2' || s.call.kernel === 'gemv2' ? s.call.first.n : s.call.n, choice.dimValue);
     return !(width.k === 'num' && width.v < MIN_KERNEL_WIDTH);
   };
   const visit = (body: readonly Stmt[]): Stmt[] =>
@@ -36,7 +36,7 @@ export function selectKernels(seg: Segment, choice: KernelChoice): Segment {
 export const callsKernels = (seg: Segment): boolean => calls(seg.body, (k) => k !== 'solve');
 
 /** Whether any statement of the segment calls the paired kernel (kernels-paired.wat). */
-export const callsPaired = (seg: Segment): boolean => calls(seg.body, (k) => k === 'gemvGemvT2');
+export const callsPaired = (seg: Segment): boolean => calls(seg.body, (k) => k === 'gemvGemvT2' || k === 'gemv2');
 
 /** Whether any statement of the segment solves a linear system. */
 export const callsSolve = (seg: Segment): boolean => calls(seg.body, (k) => k === 'solve');

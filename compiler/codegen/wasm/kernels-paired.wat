@@ -8,6 +8,10 @@
 ;;   gemvGemvT2(A, lda, x, u, c, v, y, s, x2, u2, c2, v2, y2, s2, m, n, part)
 ;;                                  gemvGemvT(A, lda, x, u, c, v, y, s, m, n, part) and the same
 ;;                                  with x2, u2, c2, v2, y2, s2, the same bits as two calls
+;;   gemv2(A, lda, x, x2, y, y2, m, n)
+;;                                  gemv(A, lda, x, y, m, n) and gemv(A, lda, x2, y2, m, n), the
+;;                                  same bits as two calls (a hoisted AᵀA times the iterate and
+;;                                  times the adjoint)
 ;;
 ;; Every multiply-add is written as in kernels.wat, for fuse-wat.ts's relaxed-SIMD build.
 (module
@@ -56,7 +60,7 @@
   ;; gemv of two vectors, y = A x and y2 = A x2, four rows at a time: each A pair loaded feeds
   ;; both. A row's sum takes gemv's steps (one pair accumulator, rowSums); the last m mod 4 rows
   ;; run in gemv itself.
-  (func $gemv2 (param $A i32) (param $lda i32) (param $x i32) (param $x2 i32) (param $y i32) (param $y2 i32) (param $m i32) (param $n i32)
+  (func $gemv2 (export "gemv2") (param $A i32) (param $lda i32) (param $x i32) (param $x2 i32) (param $y i32) (param $y2 i32) (param $m i32) (param $n i32)
     (local $i i32) (local $j i32) (local $rowBytes i32) (local $pairBytes i32) (local $endBytes i32)
     (local $r0 i32) (local $r1 i32) (local $r2 i32) (local $r3 i32)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)

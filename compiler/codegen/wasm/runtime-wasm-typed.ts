@@ -15,6 +15,7 @@ interface KernelExports {
   gemvGemvT(A: number, lda: number, x: number, u: number, c: number, v: number, y: number, s: number, m: number, n: number, part: number): void;
   /** The paired kernel's (kernels-paired.wat): there only in the modules that embed it. */
   gemvGemvT2(A: number, lda: number, x: number, u: number, c: number, v: number, y: number, s: number, x2: number, u2: number, c2: number, v2: number, y2: number, s2: number, m: number, n: number, part: number): void;
+  gemv2(A: number, lda: number, x: number, x2: number, y: number, y2: number, m: number, n: number): void;
 }
 /** The paired kernel's four builds (base64), as the modules that call it embed them. */
 interface PairedKernels {
@@ -196,7 +197,7 @@ function kernelThreadsCommon() {
   const CALLS = 0x2000;
   /** CLAIM as a call is posted: its number and parts, none claimed yet. */
   const posted = (call: number, parts: number): number => (call << 18) | (parts << 12);
-  const KERNEL_IDS = { gemv: 0, gemvT: 1, ger: 2, gemm: 3, gemvGemvT: 4, gemvGemvT2: 5 };
+  const KERNEL_IDS = { gemv: 0, gemvT: 1, ger: 2, gemm: 3, gemvGemvT: 4, gemvGemvT2: 5, gemv2: 6 };
   /**
    * Milliseconds a worker with nothing to do spins before it sleeps. Waking a sleeping worker
    * costs tens of microseconds, as much as a part of a split call at n = 1000, so the spin
@@ -214,6 +215,11 @@ function kernelThreadsCommon() {
       case KERNEL_IDS.gemv: {
         const r0 = cut(c[a + 4], part, 4), r1 = cut(c[a + 4], part + 1, 4);
         k.gemv(c[a] + 8 * r0 * c[a + 1], c[a + 1], c[a + 2], c[a + 3] + 8 * r0, r1 - r0, c[a + 5]);
+        return;
+      }
+      case KERNEL_IDS.gemv2: {
+        const r0 = cut(c[a + 6], part, 4), r1 = cut(c[a + 6], part + 1, 4);
+        k.gemv2(c[a] + 8 * r0 * c[a + 1], c[a + 1], c[a + 2], c[a + 3], c[a + 4] + 8 * r0, c[a + 5] + 8 * r0, r1 - r0, c[a + 7]);
         return;
       }
       case KERNEL_IDS.gemvT: {
@@ -492,6 +498,11 @@ function threadedKernels(k: KernelExports, module: object, memory: WasmMemory, t
       // the sum, here, once every part is done (split or whole)
       gemvGemvTParts(k, A, lda, x, u, cc, v, y, s, m, n, GEMV_GEMVT_PARTS, GEMV_GEMVT_PARTS + 1);
     },
+    gemv2(A: number, lda: number, x: number, x2: number, y: number, y2: number, m: number, n: number): void {
+      // twice the work of one gemv (its timings are kept apart from those of one)
+      if (big(m * n)) run(KERNEL_IDS.gemv2, 2 * m * n, [A, lda, x, x2, y, y2, m, n], () => k.gemv2(A, lda, x, x2, y, y2, m, n));
+      else k.gemv2(A, lda, x, x2, y, y2, m, n);
+    },
     gemvGemvT2(A: number, lda: number, x: number, u: number, cc: number, v: number, y: number, s: number, x2: number, u2: number, c2: number, v2: number, y2: number, s2: number, m: number, n: number) {
       const args = [A, lda, x, u, cc, v, y, s, x2, u2, c2, v2, y2, s2, m, n];
       // twice the work of one gemvGemvT (its timings are kept apart from those of one)
@@ -572,11 +583,11 @@ function instantiateKernels(threads: number, build: 'simd' | 'relaxed' = 'simd',
   }
   /** Bytes of the buffers laid out last (the memory itself is whole 64 KiB pages). */
   const bytes = () => laidOut;
-  const { gemv, gemvT, ger, gemm } = k!;
+  const { gemv, gemvT, ger, gemm, gemv2 } = k!;
   // every part, the sum last, as the threaded version runs them
   const gemvGemvT = (A: number, lda: number, x: number, u: number, c: number, v: number, y: number, s: number, m: number, n: number) => gemvGemvTParts(k, A, lda, x, u, c, v, y, s, m, n, 0, GEMV_GEMVT_PARTS + 1);
   const gemvGemvT2 = (...args: number[]) => gemvGemvT2Parts(k, args, 0, GEMV_GEMVT_PARTS + 1);
-  const kernels = shared ? threadedKernels(k!, module!, memory, threads, crowded, pairedModule) : { gemv, gemvT, ger, gemm, gemvGemvT, gemvGemvT2, threads: () => 1, whenReady: () => Promise.resolve(), release() {}, workerParts: () => 0 };
+  const kernels = shared ? threadedKernels(k!, module!, memory, threads, crowded, pairedModule) : { gemv, gemvT, ger, gemm, gemvGemvT, gemvGemvT2, gemv2, threads: () => 1, whenReady: () => Promise.resolve(), release() {}, workerParts: () => 0 };
   /**
    * The module's WebAssembly sweeps (sweep-wasm.ts; base64, importing a plain and a shared
    * memory) on these kernels and this memory, with the Math functions and helpers they call:

@@ -79,8 +79,8 @@ const IMPORT_EXTRA_NS_MOST = Math.max(...Object.values(IMPORT_EXTRA_NS));
 const ACCESS_SAVED_NS = 2.5;
 const importExtraNs = (module: string, name: string) => (module === 'Math' ? (IMPORT_EXTRA_NS[name] ?? IMPORT_EXTRA_NS_MOST) : IMPORT_EXTRA_NS_MOST);
 
-/** The kernels a sweep calls (a solve has no kernel; gemvGemvT2 is only in the fused reverse sweep, which stays JavaScript). */
-type SweepKernel = Exclude<KernelCall['kernel'], 'solve' | 'gemvGemvT2'>;
+/** The kernels a sweep calls (a solve has no kernel; the paired ones are only in the fused reverse sweep, which stays JavaScript). */
+type SweepKernel = Exclude<KernelCall['kernel'], 'solve' | 'gemvGemvT2' | 'gemv2'>;
 const KERNEL_ARITY: Readonly<Record<SweepKernel, number>> = { gemv: 6, gemvT: 6, ger: 7, gemm: 11, gemvGemvT: 10 };
 
 /** The WebAssembly sweeps of a schedule, or null when no loop has one. */
@@ -612,7 +612,7 @@ class SegmentCode {
   }
 
   private kernel(call: KernelCall) {
-    if (call.kernel === 'solve' || call.kernel === 'gemvGemvT2') throw new NotInWasm(call.kernel);
+    if (call.kernel === 'solve' || call.kernel === 'gemvGemvT2' || call.kernel === 'gemv2') throw new NotInWasm(call.kernel);
     const int = (e: IndexExpr) => number(e, this.input.dimValue);
     const work = call.kernel === 'gemm' ? int(call.m) * int(call.n) * int(call.k) : int(call.m) * int(call.n);
     const pointer = (o: Operand) => this.address(o.buffer, o.base);
