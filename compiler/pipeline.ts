@@ -207,8 +207,10 @@ function segmentPasses(gpu: boolean, kernels: boolean, dims: Readonly<Record<str
 
 /**
  * The Plan → Plan passes per back end, in order: with the SIMD kernels, the tangent products of
- * multi-direction sweeps run as one gemm, and rank-1 gradient updates wait for blocks of steps.
- * Without kernels (plain loops, GPU) there is nothing to batch.
+ * multi-direction sweeps run as one gemm, rank-1 gradient updates wait for blocks of steps, a
+ * gemv and gemvT on one A run as one call, and the fused reverse sweep's two products on one
+ * matrix as one call (or the sweep is dropped). Without kernels (plain loops, GPU) there is
+ * nothing to batch.
  */
 function planPasses(kernels: boolean, defer: boolean): PlanPass[] {
   if (!kernels) return [];
