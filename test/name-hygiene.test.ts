@@ -18,6 +18,8 @@ const CONFIGS = [
   // the implicit method (GMRES, a warm start) and checkpointed reverse mode: their own generated names
   { bake: false, kernels: 'wasm' as const, method: 'implicit' as const, truncate: 0, warmStart: true },
   { bake: true, kernels: 'js' as const, checkpoints: 2 },
+  // Φ linear in the state and large dims: the VJP's fused reverse sweep and its paired kernel
+  { bake: true, kernels: 'wasm' as const, fused: true },
 ];
 /** Names per spec: the tangent step grows with the names and the Jacobians run it once per parameter, so a spec's cost grows with the square of this. */
 const CHUNK = 100;
@@ -27,7 +29,7 @@ const references = new Map<string, Promise<string>>();
 
 describe('name hygiene', () => {
   it('the candidates include the generated code\'s own identifiers and every short name', () => {
-    for (const n of ['d', 'i', 'j', 'k', 'step', 'fail', 'toFlat', 'create', 'K', 'T', 'meta', 'layout', 'x_dot', 'theta_bar', 'count', 'inputs', 'tid', 'acc', 'kernels', 'threads', 'ready', 'whenReady', 'implicitSolve', 'symmetryCheck', 'revolve', 'binomialSplit', 'chainSteps', 'rowBlocks', 'columnBlocks', 'tangentInvariants', 'dh', 'sparse', 'checked', 'due', 'failed', 'Qx0_checked', 'sweeps']) expect(candidates).toContain(n);
+    for (const n of ['d', 'i', 'j', 'k', 'step', 'fail', 'toFlat', 'create', 'K', 'T', 'meta', 'layout', 'x_dot', 'theta_bar', 'count', 'inputs', 'tid', 'acc', 'kernels', 'threads', 'ready', 'whenReady', 'implicitSolve', 'symmetryCheck', 'revolve', 'binomialSplit', 'chainSteps', 'rowBlocks', 'columnBlocks', 'tangentInvariants', 'dh', 'sparse', 'checked', 'due', 'failed', 'Qx0_checked', 'sweeps', 'vjpFused', 'fusedSweep', 'fusedGradient', 'reverseStep', 'paramAdjoint', 'Qx0_bar_tape', 'PAIRED_KERNELS', 'result']) expect(candidates).toContain(n);
     expect(candidates.length).toBeGreaterThan(3300);
   });
 
@@ -40,8 +42,9 @@ describe('name hygiene', () => {
     const placed: Placed[] = chunk.map((name, i) => ({ name, role: ROLES[(i + offset) % ROLES.length]! }));
     const reference: Placed[] = placed.map((p, i) => ({ name: `Qr${i}`, role: p.role }));
     const key = `${chunk.length}:${offset}:${configIndex}`;
-    if (!references.has(key)) references.set(key, runAll(hygieneSpec(reference), hygieneDims(reference), config));
-    const got = await runAll(hygieneSpec(placed), hygieneDims(placed), config);
+    const fused = 'fused' in config;
+    if (!references.has(key)) references.set(key, runAll(hygieneSpec(reference, fused), hygieneDims(reference, fused), config));
+    const got = await runAll(hygieneSpec(placed, fused), hygieneDims(placed, fused), config);
     const want = await references.get(key)!;
     expect(got.length).toBeGreaterThan(1000);
     // one comparison of the whole byte string: a failure names the chunk, the shift and the configuration

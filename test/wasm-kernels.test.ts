@@ -271,8 +271,7 @@ describe('gemvGemvT: gemv, the middle and gemvT fused, in eight fixed parts and 
       };
       setup();
       const [a, b] = [args(0, withC), args(1, withC2)];
-      for (const [call, hasC] of [[a, withC], [b, withC2]] as const) {
-        void hasC;
+      for (const call of [a, b]) {
         for (let part = 0; part <= GEMV_GEMVT_PARTS; part++) k.gemvGemvT(A * 8, lda, call[0]!, call[1]!, call[2]!, call[3]!, call[4]!, call[5]!, m, n, part);
       }
       const two = heap.slice();

@@ -3,7 +3,7 @@
 // the create()-level table or the drivers' own scope; the segments are called by their plan
 // names with their buffers as arguments.
 
-import { carriedPair, type Plan } from '../plan.js';
+import { carriedPair, type Plan, type StateBuffers } from '../plan.js';
 import type { Bound, Carried, Phase, ProcedureName, Schedule, SparseChecks, Step } from '../schedule/schedule.js';
 import { DEFER_STEPS } from '../optimise/defer-updates.js';
 import { emitApplyNow } from './deferred-updates.js';
@@ -128,11 +128,7 @@ function emitStep(ctx: DriverContext, step: Step, place: Place) {
       for (const s of plan.state) w.writeLine(`${s.tape}.set(${s.current}, (${v.k} - T) * ${size(s)});`);
       return;
     case 'tapeRestore':
-      for (const s of plan.state) {
-        const at = ctx.drivers.fresh(`at_${s.name}`);
-        w.writeLine(`const ${at} = (${v.k} - T) * ${size(s)};`);
-        w.writeLine(`for (let ${v.i} = 0; ${v.i} < ${size(s)}; ${v.i}++) ${s.current}[${v.i}] = ${s.tape}[${at} + ${v.i}];`);
-      }
+      for (const s of plan.state) emitFromTape(ctx, s, s.current, s.tape, `(${v.k} - T)`);
       return;
     case 'keepNext':
       w.writeLine('// x_{k+1}, which the adjoint reads instead of recomputing Φ(x_k): x_K, then the entry restored one step ago');
@@ -360,10 +356,19 @@ function emitAdjointTape(ctx: DriverContext, op: 'push' | 'restore', slot: 'mirr
   plan.state.forEach((s, i) => {
     const tape = plan.fusedReverse!.adjointTape[i]!;
     if (op === 'push') return w.writeLine(`${tape}.set(${s.bar}.subarray(0, ${size(s)}), ${at} * ${size(s)});`);
-    const from = ctx.drivers.fresh(`at_${s.name}`);
-    w.writeLine(`const ${from} = ${at} * ${size(s)};`);
-    w.writeLine(`for (let ${v.i} = 0; ${v.i} < ${size(s)}; ${v.i}++) ${s.bar}[${v.i}] = ${tape}[${from} + ${v.i}];`);
+    emitFromTape(ctx, s, s.bar, tape, at);
   });
+}
+
+/**
+ * Slot `slot` (code) of a tape into a buffer of one state component's size: a plain loop (a
+ * TypedArray.set into the kernels' shared memory measured slower).
+ */
+function emitFromTape(ctx: DriverContext, s: StateBuffers, into: string, tape: string, slot: string) {
+  const { w, v, size } = ctx;
+  const at = ctx.drivers.fresh(`at_${s.name}`);
+  w.writeLine(`const ${at} = ${slot} * ${size(s)};`);
+  w.writeLine(`for (let ${v.i} = 0; ${v.i} < ${size(s)}; ${v.i}++) ${into}[${v.i}] = ${tape}[${at} + ${v.i}];`);
 }
 
 /** The slots of checkpointing: the binomial chain the first sweep keeps, and which step each slot holds. */
@@ -390,11 +395,7 @@ function emitRevolve(ctx: DriverContext, advance: readonly Step[], adjoint: read
   w.writeLine(`revolve(T, K, ${plan.options.checkpoints}, ${n.storedSteps},`);
   w.indent(() => {
     w.write(`(${slot}) => `).inlineBlock(() => {
-      for (const s of plan.state) {
-        const at = ctx.drivers.fresh(`at_${s.name}`);
-        w.writeLine(`const ${at} = ${slot} * ${size(s)};`);
-        w.writeLine(`for (let ${v.i} = 0; ${v.i} < ${size(s)}; ${v.i}++) ${s.current}[${v.i}] = ${s.tape}[${at} + ${v.i}];`);
-      }
+      for (const s of plan.state) emitFromTape(ctx, s, s.current, s.tape, slot);
     }).write(',').newLine();
     w.write(`(${slot}) => `).inlineBlock(() => {
       for (const s of plan.state) w.writeLine(`${s.tape}.set(${s.current}, ${slot} * ${size(s)});`);

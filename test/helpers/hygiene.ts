@@ -34,8 +34,12 @@ export interface Placed {
   readonly role: Role;
 }
 
-/** A spec with each placed name in its role (and the dims they need), all contributing to Φ and ℓ. */
-export function hygieneSpec(placed: readonly Placed[]): MapSpec {
+/**
+ * A spec with each placed name in its role (and the dims they need), all contributing to Φ and ℓ.
+ * `linear`: Φ linear in the state (no tanh of it, helpers applied to the param), so that its
+ * adjoint reads no state and a VJP with large enough dims runs the fused reverse sweep.
+ */
+export function hygieneSpec(placed: readonly Placed[], linear = false): MapSpec {
   const state: Record<string, string> = { Qx0: 'Qn0' };
   const params: Record<string, string> = { Qt0: 'Qn0' };
   const data: Record<string, string> = { QA0: 'Qm0,Qn0', Qb0: 'Qm0' };
@@ -54,7 +58,7 @@ export function hygieneSpec(placed: readonly Placed[]): MapSpec {
         break;
       case 'state':
         state[name] = 'Qn0';
-        update[name] = `${name} - 0.1 * (${name} - Qt0) + 0.01 * tanh(Qx0)`;
+        update[name] = `${name} - 0.1 * (${name} - Qt0) + 0.01 * ${linear ? 'Qx0' : 'tanh(Qx0)'}`;
         terms.push(name);
         break;
       case 'param':
@@ -71,7 +75,7 @@ export function hygieneSpec(placed: readonly Placed[]): MapSpec {
         break;
       case 'helper':
         functions[name] = { args: ['Qarg0'], body: 'Qarg0 / (1 + Qarg0^2)' };
-        terms.push(`${name}(Qx0)`);
+        terms.push(`${name}(${linear ? 'Qt0' : 'Qx0'})`);
         break;
       case 'outer':
         outerData[name] = 'Qn0';
@@ -92,9 +96,12 @@ export function hygieneSpec(placed: readonly Placed[]): MapSpec {
   } as MapSpec;
 }
 
-/** Dims of a hygiene spec: the fixture's, and 2 for each dim-role name. */
-export function hygieneDims(placed: readonly Placed[]): Record<string, number> {
-  const dims: Record<string, number> = { Qn0: 3, Qm0: 4 };
+/**
+ * Dims of a hygiene spec: the fixture's, and 2 for each dim-role name. `large`: QA0 of 256×128,
+ * the smallest whose products the fused reverse sweep pairs (PARALLEL_MIN_WORK multiply-adds).
+ */
+export function hygieneDims(placed: readonly Placed[], large = false): Record<string, number> {
+  const dims: Record<string, number> = large ? { Qn0: 128, Qm0: 256 } : { Qn0: 3, Qm0: 4 };
   for (const p of placed) if (p.role === 'dim') dims[p.name] = 2;
   return dims;
 }
@@ -136,9 +143,11 @@ interface Instance {
  * map gets the same numbers), and returns every float64 result in one byte string, keyed by
  * position rather than name.
  */
-export async function runAll(spec: MapSpec, dims: Record<string, number>, options: Partial<CompileOptions> & { bake: boolean; gpu?: unknown }): Promise<string> {
-  const { bake, gpu, ...rest } = options;
+export async function runAll(spec: MapSpec, dims: Record<string, number>, options: Partial<CompileOptions> & { bake: boolean; gpu?: unknown; fused?: boolean }): Promise<string> {
+  const { bake, gpu, fused, ...rest } = options;
   const result = compileSpec(inMemorySource(spec), { mode: 'both', K: 4, truncate: 1, ...(bake ? { dims } : {}), ...rest, ...(gpu ? { backend: 'gpu' } : {}) } as CompileOptions);
+  // a configuration meant for the fused reverse sweep must have it, or it would test nothing of it
+  if (fused && !/function vjpFused\d*\(/.test(result.moduleCode)) throw new Error('hygiene: the fused configuration compiled no fused reverse sweep');
   const mod = await importGenerated<{ create(...a: unknown[]): Instance & { destroy?(): Promise<void> } }>(result.moduleCode);
   const map = gpu ? mod.create(gpu, bake ? undefined : dims) : mod.create(bake ? undefined : dims);
   const shapeOf = (s: string) => (s === '' ? [] : s.split(','));
@@ -207,6 +216,9 @@ async function harvest(gpuOnly: boolean): Promise<Set<string>> {
   if (!gpuOnly) {
     const leastSquares = await readSpecFile(join(ROOT, 'samples', 'least_squares', 'least_squares.phi.ts'));
     identifiersOf(compileSpec(leastSquares, { mode: 'both', K: 40, truncate: 0, dims: { m: 8, n: 4 } } as CompileOptions).moduleCode, found);
+    // the fused reverse sweep (and its paired kernel) needs baked dims and products of 32768 multiply-adds
+    const linear = ROLES.map((role, i) => ({ name: `Qc${i}`, role }));
+    identifiersOf(compileSpec(inMemorySource(hygieneSpec(linear, true)), { mode: 'both', K: 6, truncate: 2, dims: hygieneDims(linear, true) } as CompileOptions).moduleCode, found);
   }
   return found;
 }
