@@ -622,6 +622,106 @@ describe('a module with worker threads', () => {
     threaded.release();
   }, HOOK_TIMEOUT_MS);
 
+  /**
+   * The module's create() with its kernels object kept where the test reads it (its
+   * sweepsSplit(): the sweeps that ran split by directions), from a file of its own.
+   */
+  async function heldKernels(contents: string): Promise<{ create: (dims?: unknown, options?: object) => MapInstance; held: { sweepsSplit(): number }[] }> {
+    const at = /const (\w+) = kernelsFor\((\w+)(, PAIRED_KERNELS)?\);/;
+    expect(contents).toMatch(at);
+    const key = `phicHeld${Math.random().toString(36).slice(2)}`;
+    const held: { sweepsSplit(): number }[] = [];
+    (globalThis as Record<string, unknown>)[key] = held;
+    const file = join(mkdtempSync(join(tmpdir(), 'phic-held-')), 'module.mjs');
+    writeFileSync(file, contents.replace(at, (_, k: string, o: string, p?: string) => `const ${k} = kernelsFor(${o}${p ?? ''}); globalThis.${key}.push(${k});`));
+    const module = (await import(pathToFileURL(file).href)) as { create: (dims?: unknown, options?: object) => MapInstance };
+    return { create: module.create, held };
+  }
+
+  it('a Jacobian (forward and reverse): its directions run in parts on 2 and 3 threads, bitwise the same as on 1; a VJP (one direction) stays whole', async () => {
+    // adversarial names: the state is called first, the param parts, the data kernels and sweeps
+    const spec = defineMap({ name: 'ridge', state: { first: 'n' }, params: { parts: 'n' }, data: { kernels: 'm,n', sweeps: 'm' }, constants: { alpha: 0.002 }, update: { first: "first - alpha * (kernels' * (kernels * first - sweeps) + parts .* first)" } });
+    // 70 directions: parts cut at multiples of 4 that do not divide it
+    const compiled = await compile(spec, { mode: 'both', K: 90, dims: { m: 75, n: 70 } });
+    const contents = compiled.files[0]!.contents;
+    expect(contents).toMatch(/unitSweep: \[/);
+    expect(contents).toMatch(/backwardSweep: \[/);
+    const { create, held } = await heldKernels(contents);
+    const data = { parts: vec(70, 1).map(Math.abs), kernels: vec(75 * 70, 2, 0.1), sweeps: vec(75, 3) };
+    const single = create(undefined, { threads: 1 });
+    const Jf = { J: single.jacobianForward!(data).jacobian.first!.parts!.data };
+    const Jr = { J: single.jacobianReverse!(data).jacobian.first!.parts!.data };
+    const x = single.jacobianForward!(data).state;
+    expect(maxAbs(Jf.J.map((v, i) => v - Jr.J[i]!)) / maxAbs(Jr.J)).toBeLessThan(1e-11);
+    for (const threads of [2, 3]) {
+      const threaded = create(undefined, { threads });
+      const kernels = held[held.length - 1]!;
+      try {
+        await threaded.ready();
+        expect(threaded.threads()).toBe(threads);
+        const before = kernels.sweepsSplit();
+        const forward = threaded.jacobianForward!(data);
+        equalBits({ J: forward.jacobian.first!.parts!.data }, Jf);
+        equalBits(forward.state, x);
+        equalBits({ J: threaded.jacobianReverse!(data).jacobian.first!.parts!.data }, Jr);
+        expect(kernels.sweepsSplit() - before).toBe(2);
+        // one direction: whole
+        const cot = { first: vec(70, 4) };
+        equalBits(threaded.vjp!(data, cot).gradient, single.vjp!(data, cot).gradient);
+        expect(kernels.sweepsSplit() - before).toBe(2);
+        // observed: the JavaScript loops, the same bits
+        equalBits({ J: threaded.jacobianForward!(data, undefined, () => {}).jacobian.first!.parts!.data }, Jf);
+      } finally {
+        threaded.release();
+      }
+    }
+  }, HOOK_TIMEOUT_MS);
+
+  it('a tanh layer\'s forward Jacobian (its sweep checks each step, and imports Math.tanh): split on 2 threads, bitwise the same; exp(W x + c), which overflows: the iteration one thread names', async () => {
+    const compiled = await compile(layer, { mode: 'forward', K: 40, dims: { n: 24 } });
+    expect(compiled.files[0]!.contents).toMatch(/Math: \{ tanh: Math\.tanh \}/);
+    const { create, held } = await heldKernels(compiled.files[0]!.contents);
+    const inputs = { W: vec(24 * 24, 1, 1.5 / 24), c: vec(24, 2) };
+    const single = create(undefined, { threads: 1 });
+    const threaded = create(undefined, { threads: 2 });
+    const kernels = held[held.length - 1]!;
+    try {
+      await threaded.ready();
+      const before = kernels.sweepsSplit();
+      equalBits({ J: threaded.jacobianForward!(inputs).jacobian.x!.W!.data }, { J: single.jacobianForward!(inputs).jacobian.x!.W!.data });
+      expect(kernels.sweepsSplit() - before).toBe(1);
+      // x ← exp(W x + c) grows until it overflows: the split sweep stops in a part, runs again
+      // whole, and names the iteration one thread names
+      const growing = defineMap({ name: 'grow', state: { x: 'n' }, params: { W: 'n,n', c: 'n' }, data: {}, update: { x: 'exp(W * x + c)' } });
+      const grow = await heldKernels((await compile(growing, { mode: 'forward', K: 40, dims: { n: 24 } })).files[0]!.contents);
+      const big = { W: vec(24 * 24, 1).map((v) => 0.3 + 0.1 * v), c: vec(24, 2) };
+      const message = (instance: MapInstance) => {
+        try {
+          instance.jacobianForward!(big);
+        } catch (e) {
+          return (e as Error).message;
+        }
+        return 'no error';
+      };
+      const [growOne, growTwo] = [grow.create(undefined, { threads: 1 }), grow.create(undefined, { threads: 2 })];
+      try {
+        await growTwo.ready();
+        const expected = message(growOne);
+        expect(expected).toMatch(/iteration \d+/);
+        expect(message(growTwo)).toBe(expected);
+        expect(grow.held[grow.held.length - 1]!.sweepsSplit()).toBe(1);
+        // and it goes on: small weights, the same bits as one thread, split again
+        const small = { W: vec(24 * 24, 3, 0.02), c: vec(24, 4, 0.1) };
+        equalBits({ J: growTwo.jacobianForward!(small).jacobian.x!.W!.data }, { J: growOne.jacobianForward!(small).jacobian.x!.W!.data });
+        expect(grow.held[grow.held.length - 1]!.sweepsSplit()).toBe(2);
+      } finally {
+        growTwo.release();
+      }
+    } finally {
+      threaded.release();
+    }
+  }, HOOK_TIMEOUT_MS);
+
   it("checks create()'s options", async () => {
     const compiled = await compile(ridge, { mode: 'reverse', K: 3, dims: { m: 20, n: 16 } });
     const plain = await compile(ridge, { mode: 'reverse', K: 3, dims: { m: 20, n: 16 }, kernels: 'js' });

@@ -119,18 +119,21 @@ export function emitJsModule(plan: Plan, info: HeaderInfo, types = false): strin
   const paired = segments.some(callsPaired);
   const w = prelude(plan, info, !!kernels, paired, solveError !== null, types);
   const schedule = buildSchedule(plan);
+  const solves = options.implicit ? solveBuffers(plan, total) : null;
+  const moreFixed = [...(batch?.products ?? []).flatMap((b) => (b.transposed ? [{ name: b.transposed, size: `${code(b.call.m)} * ${code(b.call.n)}` }] : [])), ...(solves?.fixed ?? [])];
+  // entries of the buffers that are not per direction, once the dims are baked (their sizes are then products of numbers)
+  const fixedEntries = new Map(bufferSet(plan, size, { fixed: moreFixed }).fixed.map((b) => [b.name, b.size.split(' * ').reduce((p, f) => p * Number(f), 1)]));
   // whole sweeps as WebAssembly where every statement has a form there (dims baked, kernels on)
-  const sweeps = kernels && baked ? wasmSweeps({ plan, schedule, segmentOf: (key) => segmentOf[key], dimValue: (d) => baked[d]!, size: (dims) => dims.reduce((p, d) => p * baked[d]!, 1), splitWork: PARALLEL_MIN_WORK, tapeBytesMax: TAPE_IN_KERNELS_MAX, stride: (b) => (stride.has(b) ? Number(stride.get(b)) : null), ...(batch ? { batch } : {}), ...(deferred ? { deferral: deferred } : {}) }) : null;
+  const sweeps = kernels && baked ? wasmSweeps({ plan, schedule, segmentOf: (key) => segmentOf[key], dimValue: (d) => baked[d]!, size: (dims) => dims.reduce((p, d) => p * baked[d]!, 1), splitWork: PARALLEL_MIN_WORK, tapeBytesMax: TAPE_IN_KERNELS_MAX, stride: (b) => (stride.has(b) ? Number(stride.get(b)) : null), entries: (b) => fixedEntries.get(b) ?? null, ...(batch ? { batch } : {}), ...(deferred ? { deferral: deferred } : {}) }) : null;
 
   const dimCode = (d: string) => (baked ? String(baked[d]!) : dimName(d));
-  const solves = options.implicit ? solveBuffers(plan, total) : null;
   const param = (key: keyof DriverLocals) => typedName(types, v[key], DRIVER_TYPES[key] ?? '');
   const cast = (expr: string, type: string) => (types ? `${expr} as ${type}` : expr);
   const ctx: DriverContext = { w, plan, size, total, dimCode, n, v, types, param, cast, drivers, segmentCall: segmentCallOf, deferral, solveError, solves: solves?.names ?? null, sweeps: sweeps ? { instance: n.sweeps, of: sweeps.of } : null };
   const buffers = bufferSet(plan, size, {
     adjoints: (deferred?.updates ?? []).map((u) => [u.buffer, stride.get(u.buffer)!] as const),
     tangents: (batch?.products ?? []).map((b) => [b.products, code(b.call.m)] as const),
-    fixed: [...(batch?.products ?? []).flatMap((b) => (b.transposed ? [{ name: b.transposed, size: `${code(b.call.m)} * ${code(b.call.n)}` }] : [])), ...(solves?.fixed ?? [])],
+    fixed: moreFixed,
     tapeInKernels: !!sweeps?.usesTape,
   });
 
@@ -251,6 +254,8 @@ function emitSweepsInstance(w: CodeBlockWriter, sweeps: WasmSweeps, n: CreateNam
     ...(sweeps.math.length ? [`Math: { ${sweeps.math.map((f) => `${f}: Math.${f}`).join(', ')} }`] : []),
     ...(sweeps.helpers.length ? [`helpers: { ${sweeps.helpers.join(', ')} }`] : []),
   ];
+  const splits = new Map([...sweeps.of.values()].flatMap((s) => (s.split ? [[s.name, `${s.name}: [${[s.split.work, s.split.checked ? 1 : 0, ...s.split.buffers].join(', ')}]`] as const] : [])));
   w.writeLine(`// unobserved calls run these sweeps whole in WebAssembly (${[...new Set([...sweeps.of.values()].map((s) => s.name))].join(', ')}); null where the engine cannot`);
-  w.writeLine(`const ${n.sweeps} = ${n.kernels}.sweeps('${toBase64(sweeps.plain)}', '${toBase64(sweeps.shared)}', {${imports.length ? ` ${imports.join(', ')} ` : ''}});`);
+  if (splits.size) w.writeLine(`// the directions of ${[...splits.keys()].join(', ')} may run in parts on the worker threads: per sweep, its work per direction and step, whether it checks each step, then each buffer's kind (sweep-wasm.ts, DirectionSplit)`);
+  w.writeLine(`const ${n.sweeps} = ${n.kernels}.sweeps('${toBase64(sweeps.plain)}', '${toBase64(sweeps.shared)}', {${imports.length ? ` ${imports.join(', ')} ` : ''}}${splits.size ? `, { ${[...splits.values()].join(', ')} }` : ''});`);
 }

@@ -141,6 +141,8 @@ const RELAXED_SIMD_PROBE = Uint8Array.of(0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 9
 
 /** Calls below this many multiply-adds stay on one thread (samples/bench/threads.ts --threshold measures where splitting starts to pay). */
 const PARALLEL_MIN_WORK = 32768;
+/** A sweep whose directions split runs in parts from this much work (steps × directions × work per direction and step). */
+const SWEEP_SPLIT_MIN_WORK = 4194304;
 /**
  * With the default thread count, calls below this many multiply-adds stay whole, untimed: the
  * tries of splitting (see splitPolicy) cost more than splitting could win there (measured on a
@@ -260,16 +262,19 @@ function kernelThreadsCommon() {
   const SLEEPERS = 32; // workers asleep in Atomics.wait
   const READY = 33; // workers started
   const KERNEL = 34; // which kernel: KERNEL_IDS
-  const ARGS = 35; // its arguments, at most 16
-  const WORKER_PARTS = 51; // parts the workers ran, in all
-  const FAILED = 52; // 1 when a part threw (a kernel trapped): the call fails, no thread waits forever
-  const SIZE = 53;
+  const ARGS = 35; // its arguments, at most 64 (a split sweep's: 8, and two per buffer)
+  const WORKER_PARTS = 99; // parts the workers ran, in all
+  const FAILED = 100; // 1 when a part threw (a kernel trapped): the call fails, no thread waits forever
+  const STOPPED = 101; // 1 when a part of a split sweep stopped at a failed check
+  const SIZE = 102;
   /** At most this many parts a call (six bits in CLAIM), and call numbers below CALLS (13 bits: the word stays positive). */
   const MAX_PARTS = 63;
   const CALLS = 0x2000;
   /** CLAIM as a call is posted: its number and parts, none claimed yet. */
   const posted = (call, parts) => (call << 18) | (parts << 12);
-  const KERNEL_IDS = { gemv: 0, gemvT: 1, ger: 2, gemm: 3, gemvGemvT: 4, gemvGemvT2: 5, gemv2: 6 };
+  const KERNEL_IDS = { gemv: 0, gemvT: 1, ger: 2, gemm: 3, gemvGemvT: 4, gemvGemvT2: 5, gemv2: 6, sweep: 7 };
+  /** The most buffers a split sweep may have (its arguments fill ARGS). */
+  const SWEEP_BUFFERS_MAX = 28;
   /**
    * Milliseconds a worker with nothing to do spins before it sleeps. Waking a sleeping worker
    * costs tens of microseconds, as much as a part of a split call at n = 1000, so the spin
@@ -279,11 +284,30 @@ function kernelThreadsCommon() {
    */
   const SPIN_MS = 0.5;
 
-  /** Part `part` of `parts` of the posted call: rows [r0, r1) of the output, cut at multiples of 4. */
-  function runPart(k, c, part, parts) {
+  /**
+   * Part `part` of `parts` of the posted call: rows [r0, r1) of the output, cut at multiples
+   * of 4 (a split sweep's: directions, `sweeps` the functions of the module's sweeps that split).
+   */
+  function runPart(k, c, part, parts, sweeps) {
     const cut = (size, p, align) => (p === parts ? size : Math.floor((size * p) / parts / align) * align);
     const a = ARGS;
     switch (c[KERNEL]) {
+      case KERNEL_IDS.sweep: {
+        // arguments: which sweep, from, to, the direction count, the deferred steps, the parts'
+        // copies (their start, and the bytes of each part's), the buffer count, then each
+        // buffer's byte offset and kind (DirectionSplit: 0 shared, > 0 a stride, < 0 a copy per
+        // part at that byte offset − 1 in the part's block). The last part runs on the buffers
+        // themselves, so they end as a whole sweep leaves them.
+        const d0 = cut(c[a + 3], part, 4), d1 = cut(c[a + 3], part + 1, 4);
+        const args = [c[a + 1], c[a + 2], d1 - d0, c[a + 4], d0];
+        for (let i = 0; i < c[a + 7]; i++) {
+          const at = c[a + 8 + 2 * i], kind = c[a + 9 + 2 * i];
+          args.push(kind > 0 ? at + 8 * d0 * kind : kind === 0 || part === parts - 1 ? at : c[a + 5] + part * c[a + 6] - kind - 1);
+        }
+        // a part that stops at a failed check: the caller runs the sweep again, whole
+        if (sweeps[c[a]](...args) !== -1) Atomics.store(c, STOPPED, 1);
+        return;
+      }
       case KERNEL_IDS.gemv: {
         const r0 = cut(c[a + 4], part, 4), r1 = cut(c[a + 4], part + 1, 4);
         k.gemv(c[a] + 8 * r0 * c[a + 1], c[a + 1], c[a + 2], c[a + 3] + 8 * r0, r1 - r0, c[a + 5]);
@@ -342,7 +366,7 @@ function kernelThreadsCommon() {
    * against 168–182 µs with every thread taking the next part in turn; 0.89× at n = 2000). A
    * part's result does not depend on the thread that runs it.
    */
-  function claimParts(k, c, call, fromBack) {
+  function claimParts(k, c, call, fromBack, sweeps) {
     let ran = 0;
     for (;;) {
       const claim = Atomics.load(c, CLAIM);
@@ -351,7 +375,7 @@ function kernelThreadsCommon() {
       if (Atomics.compareExchange(c, CLAIM, claim, fromBack ? claim + 64 : claim + 1) !== claim) continue;
       // the arguments stay put until every claimed part is done
       try {
-        runPart(k, c, fromBack ? parts - 1 - back : front, parts);
+        runPart(k, c, fromBack ? parts - 1 - back : front, parts, sweeps);
       } catch {
         Atomics.store(c, FAILED, 1);
       }
@@ -367,10 +391,30 @@ function kernelThreadsCommon() {
     return paired ? { ...k, ...new WebAssembly.Instance(paired, { env: { memory }, kernels: k }).exports } : k;
   }
 
-  /** A worker thread: instantiates the kernels on the shared memory, then claims parts of every call. */
-  function workerMain({ module, paired, memory, control }) {
+  /**
+   * The kernels as a part of a split sweep calls them (its `threaded` imports): whole calls,
+   * on this thread (gemvGemvT: every part, then the sum, as the threaded function runs them).
+   */
+  function wholeKernels(k) {
+    const parts = 8;
+    const gemvGemvT = (A, lda, x, u, cc, v, y, s, m, n) => {
+      for (let part = 0; part <= parts; part++) k.gemvGemvT(A, lda, x, u, cc, v, y, s, m, n, part);
+    };
+    return { gemv: k.gemv, gemvT: k.gemvT, ger: k.ger, gemm: k.gemm, gemvGemvT };
+  }
+
+  /** The sweeps that split, on this thread's kernels (whole calls) and the memory, in the order of `names`. */
+  function instantiateSweeps({ module, math, names }, k, memory) {
+    const functions = Object.fromEntries(math.map((f) => [f, Math[f]]));
+    const exports = new WebAssembly.Instance(module, { ...(math.length ? { Math: functions } : {}), kernels: k, threaded: wholeKernels(k), env: { memory } }).exports;
+    return names.map((name) => exports[name]);
+  }
+
+  /** A worker thread: instantiates the kernels (and the sweeps that split) on the shared memory, then claims parts of every call. */
+  function workerMain({ module, paired, sweeps, memory, control }) {
     const c = new Int32Array(control);
     const k = instantiateOn(module, paired, memory);
+    const sweepFunctions = sweeps ? instantiateSweeps(sweeps, k, memory) : [];
     Atomics.add(c, READY, 1);
     let seen = Atomics.load(c, CLAIM) >> 18;
     for (;;) {
@@ -384,12 +428,12 @@ function kernelThreadsCommon() {
         since = performance.now();
       }
       seen = claim >> 18;
-      const ran = claimParts(k, c, seen, true);
+      const ran = claimParts(k, c, seen, true, sweepFunctions);
       if (ran > 0) Atomics.add(c, WORKER_PARTS, ran);
     }
   }
 
-  return { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, SIZE, MAX_PARTS, CALLS, KERNEL_IDS, posted, claimParts, instantiateOn, workerMain };
+  return { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, STOPPED, SIZE, MAX_PARTS, CALLS, KERNEL_IDS, SWEEP_BUFFERS_MAX, posted, claimParts, instantiateOn, instantiateSweeps, workerMain };
 }
 
 /**
@@ -459,9 +503,13 @@ function splitPolicy() {
  * stops them.
  */
 function threadedKernels(k, module, memory, threads, crowded = null, paired = null) {
-  const { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, SIZE, MAX_PARTS, CALLS, KERNEL_IDS, posted, claimParts } = kernelThreadsCommon();
+  const { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, STOPPED, SIZE, MAX_PARTS, CALLS, KERNEL_IDS, SWEEP_BUFFERS_MAX, posted, claimParts, instantiateSweeps } = kernelThreadsCommon();
   const c = new Int32Array(new SharedArrayBuffer(SIZE * 4));
   let workers = null;
+  // the module's sweeps that split (withSweeps), for the workers, and their functions here
+  let splitSweeps = null;
+  let sweepFunctions = [];
+  let sweepsSplit = 0;
   let call = 0;
   let starting = null;
   function start() {
@@ -473,7 +521,7 @@ function threadedKernels(k, module, memory, threads, crowded = null, paired = nu
     const source = '(' + kernelThreadsCommon.toString() + ')().workerMain(require("node:worker_threads").workerData);';
     try {
       for (let i = 1; i < threads; i++) {
-        const worker = new Worker(source, { eval: true, workerData: { module, paired, memory, control: c.buffer } });
+        const worker = new Worker(source, { eval: true, workerData: { module, paired, sweeps: splitSweeps, memory, control: c.buffer } });
         worker.unref();
         // a worker that fails (its kernels would not instantiate) stops them all: calls run here
         worker.once('error', release);
@@ -497,20 +545,24 @@ function threadedKernels(k, module, memory, threads, crowded = null, paired = nu
     }
     return starting;
   }
-  /** Posts a call and takes part in it; false (the caller runs it) while the workers are not all ready. */
-  function split(kernel, args) {
+  /** The parts a call of `kernel` is cut into on `threadsNow` threads (a sweep's: at most a part per 4 of its `directions`). */
+  function partsOf(kernel, threadsNow, directions) {
+    if (kernel === KERNEL_IDS.gemvGemvT || kernel === KERNEL_IDS.gemvGemvT2) return GEMV_GEMVT_PARTS;
+    if (kernel === KERNEL_IDS.sweep) return Math.min(MAX_PARTS, threadsNow * PARTS_PER_THREAD, Math.floor(directions / 4));
+    return Math.min(MAX_PARTS, threadsNow * (kernel === KERNEL_IDS.gemvT ? GEMVT_PARTS_PER_THREAD : PARTS_PER_THREAD));
+  }
+  /** Posts a call (in `parts`, else partsOf's) and takes part in it; false (the caller runs it) while the workers are not all ready. */
+  function split(kernel, args, parts = 0) {
     if (workers === null) start();
     if (!ready()) return false;
-    const threadsNow = workers.length + 1;
-    const perThread = kernel === KERNEL_IDS.gemvT ? GEMVT_PARTS_PER_THREAD : PARTS_PER_THREAD;
-    const parts = kernel === KERNEL_IDS.gemvGemvT || kernel === KERNEL_IDS.gemvGemvT2 ? GEMV_GEMVT_PARTS : Math.min(MAX_PARTS, threadsNow * perThread);
+    if (parts === 0) parts = partsOf(kernel, workers.length + 1, 0);
     c[KERNEL] = kernel;
     for (let i = 0; i < args.length; i++) c[ARGS + i] = args[i];
     Atomics.store(c, DONE, 0);
     call = call === CALLS - 1 ? 1 : call + 1;
     Atomics.store(c, CLAIM, posted(call, parts));
     if (Atomics.load(c, SLEEPERS) > 0) Atomics.notify(c, CLAIM);
-    claimParts(k, c, call, false);
+    claimParts(k, c, call, false, sweepFunctions);
     // the parts other threads claimed are running: spin briefly, then sleep until the last one
     // done wakes us (Atomics.wait returns at once if DONE moved on since it was read)
     for (let spins = 0, done = Atomics.load(c, DONE); done < parts; done = Atomics.load(c, DONE)) {
@@ -541,6 +593,36 @@ function threadedKernels(k, module, memory, threads, crowded = null, paired = nu
   function release() {
     for (const worker of workers ?? []) worker.terminate();
     workers = [];
+  }
+  /**
+   * The module's sweeps whose directions split: the workers instantiate them as they start
+   * (a module registers them as it is created, before any call starts the workers).
+   */
+  function withSweeps(sweeps) {
+    if (workers !== null) return;
+    splitSweeps = sweeps;
+    sweepFunctions = instantiateSweeps(sweeps, k, memory);
+  }
+  /**
+   * Sweep `index` of withSweeps' with `args` (from, to, the direction count, the deferred
+   * steps) cut into parts of its directions, when the workers are ready (and, with the default
+   * thread count, the machine is not crowded): `prepare(parts)` lays out the parts' copies
+   * and gives their arguments (the copies' start, the bytes per part, then per buffer its
+   * offset and kind), or null. 'whole' where it did not split (as without workers: the
+   * caller runs it whole), 'split' where it did, 'stopped' where a part stopped at a failed
+   * check (the caller restores the values and runs it whole).
+   */
+  function sweep(index, args, prepare) {
+    if (splitSweeps === null) return 'whole';
+    if (workers === null) start();
+    if (!ready() || (crowded !== null && crowded())) return 'whole';
+    const parts = partsOf(KERNEL_IDS.sweep, workers.length + 1, args[2]);
+    if (parts < 2) return 'whole';
+    const layout = prepare(parts);
+    if (layout === null || layout.length - 2 > 2 * SWEEP_BUFFERS_MAX) return 'whole';
+    if (!split(KERNEL_IDS.sweep, [index, ...args, layout[0], layout[1], (layout.length - 2) / 2, ...layout.slice(2)], parts)) return 'whole';
+    sweepsSplit++;
+    return Atomics.exchange(c, STOPPED, 0) === 1 ? 'stopped' : 'split';
   }
   // the smallest call split: the default thread count (adaptive) tries splitting only from ADAPTIVE_MIN_WORK
   const minWork = crowded === null ? PARALLEL_MIN_WORK : ADAPTIVE_MIN_WORK;
@@ -585,8 +667,12 @@ function threadedKernels(k, module, memory, threads, crowded = null, paired = nu
     threads: () => (ready() ? workers.length + 1 : 1),
     whenReady,
     release,
+    withSweeps,
+    sweep,
     /** Parts of calls the worker threads ran (the tests check that calls were split). */
     workerParts: () => Atomics.load(c, WORKER_PARTS),
+    /** Sweeps that ran split in parts of their directions (the tests check that they did). */
+    sweepsSplit: () => sweepsSplit,
   };
 }
 
@@ -658,19 +744,86 @@ function instantiateKernels(threads, build = 'simd', crowded = null, paired = nu
   // every part, the sum last, as the threaded version runs them
   const gemvGemvT = (A, lda, x, u, c, v, y, s, m, n) => gemvGemvTParts(k, A, lda, x, u, c, v, y, s, m, n, 0, GEMV_GEMVT_PARTS + 1);
   const gemvGemvT2 = (...args) => gemvGemvT2Parts(k, args, 0, GEMV_GEMVT_PARTS + 1);
-  const kernels = shared ? threadedKernels(k, module, memory, threads, crowded, pairedModule) : { gemv, gemvT, ger, gemm, gemvGemvT, gemvGemvT2, gemv2, threads: () => 1, whenReady: () => Promise.resolve(), release() {}, workerParts: () => 0 };
+  const kernels = shared ? threadedKernels(k, module, memory, threads, crowded, pairedModule) : { gemv, gemvT, ger, gemm, gemvGemvT, gemvGemvT2, gemv2, threads: () => 1, whenReady: () => Promise.resolve(), release() {}, workerParts: () => 0, sweepsSplit: () => 0, withSweeps() {}, sweep: () => 'whole' };
   /**
    * The module's WebAssembly sweeps (sweep-wasm.ts; base64, importing a plain and a shared
    * memory) on these kernels and this memory, with the Math functions and helpers they call:
    * small products call the kernels directly, large ones the functions above (`threaded`),
-   * which split them over threads as any call. Null where the engine cannot run them (the
-   * sweeps then run as JavaScript).
+   * which split them over threads as any call. Each is called as from, to, the direction count,
+   * the deferred steps, then its buffers' byte offsets (the first direction is 0). Null where
+   * the engine cannot run them (the sweeps then run as JavaScript).
+   *
+   * `splits`: the sweeps whose directions may run in parts on the worker threads, each with
+   * its work per direction and step, whether it checks each step, and its buffers' kinds
+   * (DirectionSplit). One of those with at least SWEEP_SPLIT_MIN_WORK of work and two parts of
+   * 4 directions runs split where the workers are ready (threadedKernels' sweep); the parts'
+   * copies of its buffers follow the buffers laid out, in memory grown for them, and so, for a
+   * sweep that checks each step, do the values it starts with: where a part stops at a failed
+   * check, they are put back and the sweep runs whole, to stop where it stops on one thread.
    */
-  function sweeps(plain, sharedCode, imports) {
+  function sweeps(plain, sharedCode, imports, splits = {}) {
     const code = Uint8Array.from(atob(shared ? sharedCode : plain), (c) => c.charCodeAt(0));
     // an engine without what the sweeps use (bulk memory) rejects the bytes; a failing link would be phic's bug, and throws
     if (!WebAssembly.validate(code)) return null;
-    return new WebAssembly.Instance(new WebAssembly.Module(code), { ...imports, kernels: k, threaded: kernels, env: { memory } }).exports;
+    const compiled = new WebAssembly.Module(code);
+    const exports = new WebAssembly.Instance(compiled, { ...imports, kernels: k, threaded: kernels, env: { memory } }).exports;
+    const names = Object.keys(splits).sort();
+    // a helper is the module's own function, which a worker thread cannot have: no split then
+    if (shared && names.length && !('helpers' in imports)) kernels.withSweeps({ module: compiled, math: Object.keys(imports.Math ?? {}), names });
+    const wrapped = {};
+    for (const name of Object.keys(exports)) {
+      const whole = exports[name];
+      const split = splits[name];
+      const index = names.indexOf(name);
+      wrapped[name] = (from, to, count, deferred, ...buffers) => {
+        if (split && count >= 8 && (to - from) * count * split[0] >= SWEEP_SPLIT_MIN_WORK) {
+          const kinds = split.slice(2);
+          // what a checked sweep starts with (every buffer it may write): [from, kept at, bytes]
+          const kept = [];
+          const prepare = (parts) => {
+            // each part but the last gets a copy of every buffer the sweep writes that is not per
+            // direction, made now, before any part runs: the layout's end, rounded to a cache line
+            const start = Math.ceil(laidOut / 64) * 64;
+            let block = 0;
+            const layout = [];
+            buffers.forEach((at, i) => {
+              const kind = kinds[i];
+              layout.push(at, kind >= 0 ? kind : -(block + 1));
+              if (kind < 0) block += padded(-kind);
+            });
+            block = Math.ceil(block / 64) * 64;
+            let end = start + (parts - 1) * block;
+            if (split[1]) {
+              buffers.forEach((at, i) => {
+                const entries = kinds[i] > 0 ? kinds[i] * count : -kinds[i];
+                if (entries > 0 && kinds[i] !== 0) kept.push([at, end, 8 * entries]), (end += padded(entries));
+              });
+            }
+            try {
+              if (end > memory.buffer.byteLength) memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536));
+            } catch {
+              return null;
+            }
+            const bytes = new Uint8Array(memory.buffer);
+            for (let part = 0; part < parts - 1; part++) {
+              buffers.forEach((at, i) => {
+                if (kinds[i] < 0) bytes.copyWithin(start + part * block - layout[2 * i + 1] - 1, at, at + 8 * -kinds[i]);
+              });
+            }
+            for (const [at, copy, length] of kept) bytes.copyWithin(copy, at, at + length);
+            return [start, block, ...layout];
+          };
+          const ran = kernels.sweep(index, [from, to, count, deferred], prepare);
+          if (ran === 'split') return -1;
+          if (ran === 'stopped') {
+            const bytes = new Uint8Array(memory.buffer);
+            for (const [at, copy, length] of kept) bytes.copyWithin(at, copy, copy + length);
+          }
+        }
+        return whole(from, to, count, deferred, 0, ...buffers);
+      };
+    }
+    return wrapped;
   }
   return { ...kernels, views, bytes, build: () => build, sweeps };
 }

@@ -14,7 +14,7 @@
 // Results are the same bits as the JavaScript loops' (scalar-wasm.ts).
 
 import { carriedPair, type Plan } from '../../plan.js';
-import { buffersOf, foldIndex, type IndexExpr, type KernelCall, type Operand, type ScalarExpr, type Segment, type Stmt } from '../../lower/loop-ir.js';
+import { buffersOf, foldIndex, walk, writesOf, type IndexExpr, type KernelCall, type Operand, type ScalarExpr, type Segment, type Stmt } from '../../lower/loop-ir.js';
 import type { ProcedureName, Schedule, SegmentKey, Step } from '../../schedule/schedule.js';
 import { Code, encodeModule, F64, I32, type FunctionType, type ModuleParts, type ValueType } from './encode.js';
 import { emitScalar, NotInWasm, type ScalarContext } from './scalar-wasm.js';
@@ -22,12 +22,39 @@ import { emitVectorStore, vectorizable, type VectorContext } from './vector-wasm
 import type { TangentBatch } from '../../optimise/batch-tangents.js';
 import { DEFER_STEPS, type Deferral } from '../../optimise/defer-updates.js';
 
-/** A sweep's function: its export name, and the buffers whose byte offsets it takes after (from, to, count, the deferred steps). */
+/**
+ * A sweep's function: its export name, and the buffers whose byte offsets it takes after (from,
+ * to, count, the deferred steps, the first direction).
+ */
 export interface WasmSweep {
   readonly name: string;
   readonly buffers: readonly string[];
   /** The module's counter of steps whose rank-1 updates wait, when the loop defers updates: passed in, 0 after a whole sweep. */
   readonly deferred: string | null;
+  /** How its directions may run in parts on several threads, or null where they may not. */
+  readonly split: DirectionSplit | null;
+}
+
+/**
+ * A sweep whose directions never meet: each direction's tangents (or adjoints) evolve on their
+ * own, from the iterates every direction shares. Parts of the directions can then run the whole
+ * sweep at once on different threads, each with its own copy of every buffer the sweep writes
+ * that is not per direction (the iterate, the scratch, the unit seed), and the per-direction
+ * buffers cut at the part's first direction: one synchronisation a sweep instead of one a product.
+ * Each part recomputes the iterates, by the same operations: every direction's values are the
+ * bits of a whole sweep.
+ */
+export interface DirectionSplit {
+  /** Multiply-adds (and entries touched) per direction and step, roughly: what a part's size is weighed by. */
+  readonly work: number;
+  /**
+   * The loop checks each step's values (no sparse checks): a part may stop at a failed check,
+   * and the call then runs again whole from the values it started with (kept for that), to
+   * stop where a whole sweep does.
+   */
+  readonly checked: boolean;
+  /** Per buffer, in the sweep's order: 0, read by every part; > 0, per direction with this many entries each; < 0, a copy per part of −n entries. */
+  readonly buffers: readonly number[];
 }
 
 export interface WasmSweeps {
@@ -61,6 +88,8 @@ export interface SweepInput {
   readonly deferral?: Deferral;
   /** A tape of more bytes stays outside the kernels' memory: no sweep pushes or restores it. */
   readonly tapeBytesMax: number;
+  /** Entries of a buffer that is not per direction (baked), or null where the module lays out no such buffer. */
+  readonly entries: (buffer: string) => number | null;
 }
 
 const PROCEDURES: readonly ProcedureName[] = ['idle', 'record', 'forwardSweep', 'unitSweep', 'backwardSweep'];
@@ -95,8 +124,8 @@ export function wasmSweeps(input: SweepInput): WasmSweeps | null {
       try {
         const built = new SweepFunction(input, step, imports.fork()).build();
         imports.adopt(built.imports);
-        of.set(step, { name, buffers: built.buffers, deferred: step.body.some((b) => b.kind === 'applyDeferred') ? input.deferral!.counter : null });
-        functions.push({ name, type: { params: [I32, I32, I32, I32, ...built.buffers.map((): ValueType => I32)], results: [I32] }, code: built.code });
+        of.set(step, { name, buffers: built.buffers, deferred: step.body.some((b) => b.kind === 'applyDeferred') ? input.deferral!.counter : null, split: built.split });
+        functions.push({ name, type: { params: [I32, I32, I32, I32, I32, ...built.buffers.map((): ValueType => I32)], results: [I32] }, code: built.code });
         usesTape ||= built.usesTape;
       } catch (e) {
         if (!(e instanceof NotInWasm)) throw e;
@@ -137,6 +166,8 @@ class SweepFunction {
   private readonly to = 1;
   private readonly count = 2;
   private readonly counter = 3;
+  /** The index of the sweep's first direction among the call's (a part of a split sweep starts past 0). */
+  private readonly first = 4;
   /** Index variables of the module that segments read (the deferred-steps counter), by their locals. */
   private readonly vars = new Map<string, number>();
   private readonly k: number;
@@ -155,9 +186,10 @@ class SweepFunction {
     private readonly imports: Imports,
   ) {
     this.buffers = [...this.buffersOf(step.body)].sort();
-    // the parameters: from, to, the direction count, the steps whose rank-1 updates wait (0 without deferred updates), then each buffer's byte offset
-    this.code = new Code(4 + this.buffers.length);
-    this.buffers.forEach((b, i) => this.base.set(b, 4 + i));
+    // the parameters: from, to, the direction count, the steps whose rank-1 updates wait (0
+    // without deferred updates), the first direction's index, then each buffer's byte offset
+    this.code = new Code(5 + this.buffers.length);
+    this.buffers.forEach((b, i) => this.base.set(b, 5 + i));
     if (input.deferral) this.vars.set(input.deferral.counter, this.counter);
     this.k = this.code.local(I32);
     this.d = this.code.local(I32);
@@ -189,7 +221,72 @@ class SweepFunction {
     for (const [current, next, dims] of this.swapped) this.copy(next, current, dims);
     // every step passed its checks
     c.i32(-1);
-    return { buffers: this.buffers, code: c, imports: this.imports, usesTape: this.usesTape };
+    return { buffers: this.buffers, code: c, imports: this.imports, usesTape: this.usesTape, split: this.directionSplit() };
+  }
+
+  /**
+   * How the sweep's directions may run in parts (DirectionSplit), or null. Only a loop whose
+   * steps have directions, and that writes no tape and holds back no updates (their buffers
+   * and counter are the call's, not a direction's), with no helper imported (a worker thread
+   * has only Math).
+   */
+  private directionSplit(): DirectionSplit | null {
+    const { step, input } = this;
+    const kinds = new Set<string>();
+    const visit = (steps: readonly Step[]) => steps.forEach((s) => (kinds.add(s.kind), s.kind === 'directions' && visit(s.body)));
+    visit(step.body);
+    if (!(kinds.has('directions') || kinds.has('tangentProducts'))) return null;
+    if (kinds.has('tapePush') || kinds.has('applyDeferred') || this.imports.names('helpers').length) return null;
+    const written = this.writtenBy(step.body);
+    const buffers: number[] = [];
+    for (const b of this.buffers) {
+      const stride = input.stride(b);
+      const entries = input.entries(b);
+      if (stride !== null) buffers.push(stride);
+      else if (!written.has(b)) buffers.push(0);
+      else if (entries !== null) buffers.push(-entries);
+      else return null;
+    }
+    return { work: Math.max(1, this.directionWork(step.body, false)), checked: !step.sparseChecks, buffers };
+  }
+
+  /** Buffers the steps write. */
+  private writtenBy(steps: readonly Step[]): Set<string> {
+    const out = new Set<string>();
+    const { plan } = this.input;
+    for (const s of steps) {
+      if (s.kind === 'segment') writesOf(this.segment(s.segment).body).forEach((b) => out.add(b));
+      else if (s.kind === 'directions') this.writtenBy(s.body).forEach((b) => out.add(b));
+      else if (s.kind === 'tapeRestore') plan.state.forEach((x) => out.add(x.current));
+      else if (s.kind === 'keepNext') plan.state.forEach((x) => out.add(x.next));
+      else if (s.kind === 'advance') plan.state.forEach((x) => carriedPair(x, s.what).forEach((b) => out.add(b)));
+      else if (s.kind === 'iterationIndex') out.add(plan.iteration!);
+      else if (s.kind === 'tangentProducts') for (const b of this.input.batch?.products ?? []) out.add(b.products);
+      if (s.kind === 'directions' && s.unit === 'params') plan.params.forEach((p) => out.add(p.dot));
+    }
+    return out;
+  }
+
+  /** Multiply-adds of the products a direction runs each step, and the entries its per-direction buffers hold. */
+  private directionWork(steps: readonly Step[], inDirection: boolean): number {
+    const { input } = this;
+    let work = 0;
+    for (const s of steps) {
+      if (s.kind === 'directions') work += this.directionWork(s.body, true);
+      else if (s.kind === 'tangentProducts') for (const b of input.batch?.products ?? []) work += number(b.call.m, input.dimValue) * number(b.call.n, input.dimValue);
+      else if (s.kind === 'segment' && inDirection) {
+        const body = this.segment(s.segment).body;
+        walk(body, (st) => {
+          // (a sweep has no solve and no paired kernel: NotInWasm)
+          if (st.kind !== 'kernel' || st.call.kernel === 'solve' || st.call.kernel === 'gemvGemvT2' || st.call.kernel === 'gemv2') return;
+          const call = st.call;
+          const int = (e: IndexExpr) => number(e, input.dimValue);
+          work += int(call.m) * int(call.n) * (call.kernel === 'gemm' ? int(call.k) : 1);
+        });
+        for (const b of buffersOf(body)) work += input.stride(b) ?? 0;
+      }
+    }
+    return work;
   }
 
   /** Buffers the steps read or write. */
@@ -329,9 +426,10 @@ class SweepFunction {
         c.op('local.get', d).op('local.get', count).op('i32.ge_s').op('br_if', 1);
         if (unit === 'params') {
           // index d − 1 (count − 1 for d = 0) to 0, then d to 1
+          // (indices from the call's first direction: a part of a split sweep sets its own)
           this.setParamDirection(() => c.op('local.get', d).i32(1).op('i32.sub').op('local.get', d).op('i32.eqz')
-            .op('local.get', count).op('i32.mul').op('i32.add'), 0);
-          this.setParamDirection(() => c.op('local.get', d), 1);
+            .op('local.get', count).op('i32.mul').op('i32.add').op('local.get', this.first).op('i32.add'), 0);
+          this.setParamDirection(() => c.op('local.get', d).op('local.get', this.first).op('i32.add'), 1);
         }
         this.steps(body);
         c.op('local.get', d).i32(1).op('i32.add').op('local.set', d).op('br', 0);
