@@ -160,6 +160,15 @@ const ADAPTIVE_MIN_WORK = 131072;
 /** Parts per thread a split call is cut into: a late or descheduled thread holds up one small part. */
 const PARTS_PER_THREAD = 4;
 /**
+ * Parts per thread of a sweep split by directions: two. Each part recomputes the iterates and
+ * streams the matrices once per step, so small parts cost more than they balance (measured,
+ * ridge 100², K = 500, forward Jacobian of 100 directions on 2 threads, alternating in one
+ * process: 25.5–25.7 ms with one part per thread, 25.5–27.8 with two, 27.9–28.1 with four,
+ * 34.4–40.4 splitting each product instead, 43–45 on one thread). Two keep a late thread's
+ * share to a half of its work; a sweep splits only while the machine is not crowded.
+ */
+const SWEEP_PARTS_PER_THREAD = 2;
+/**
  * Parts per thread of a split gemvT: one. Its part is a strip of columns down every row, and
  * the narrower the strip, the sooner the prefetchers lose a row's stream as it jumps to the
  * next (measured, ridge VJP on 2 threads: at n = 1000 strips of 125 columns left a split gemvT
@@ -548,7 +557,7 @@ function threadedKernels(k, module, memory, threads, crowded = null, paired = nu
   /** The parts a call of `kernel` is cut into on `threadsNow` threads (a sweep's: at most a part per 4 of its `directions`). */
   function partsOf(kernel, threadsNow, directions) {
     if (kernel === KERNEL_IDS.gemvGemvT || kernel === KERNEL_IDS.gemvGemvT2) return GEMV_GEMVT_PARTS;
-    if (kernel === KERNEL_IDS.sweep) return Math.min(MAX_PARTS, threadsNow * PARTS_PER_THREAD, Math.floor(directions / 4));
+    if (kernel === KERNEL_IDS.sweep) return Math.min(MAX_PARTS, threadsNow * SWEEP_PARTS_PER_THREAD, Math.floor(directions / 4));
     return Math.min(MAX_PARTS, threadsNow * (kernel === KERNEL_IDS.gemvT ? GEMVT_PARTS_PER_THREAD : PARTS_PER_THREAD));
   }
   /** Posts a call (in `parts`, else partsOf's) and takes part in it; false (the caller runs it) while the workers are not all ready. */
