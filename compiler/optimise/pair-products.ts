@@ -1,11 +1,13 @@
-// Paired products of the fused reverse sweep (a Plan → Plan pass of the CPU back end with
-// kernels, after fuse-gemv-pairs). Its step, reverseStep, runs an iteration and the state part
-// of another's adjoint, which for a least-squares or ridge map are two products on the same
-// matrix: two gemvGemvT calls on A, or, where AᵀA is formed once, two gemv on it. This pass
-// writes each such pair as one call of gemvGemvT2 or gemv2, which reads the matrix once for
-// both (kernels-paired.wat; the same bits as the two calls). The fused sweep is worth running
-// only for that: where no pair forms, the pass drops it (its segments, and the buffers only
-// they used).
+// Paired products (a Plan → Plan pass of the CPU back end with kernels, after
+// fuse-gemv-pairs): two products on the same matrix in one step, written as one call that
+// reads the matrix once for both (kernels-paired.wat; the same bits as the two calls).
+//
+// - The forward step (forwardStep) runs an iteration and its tangent: A x and A ẋ (or, where
+//   AᵀA is formed once, two gemv on it) become one gemv2.
+// - The fused reverse sweep's step (reverseStep) runs an iteration and the state part of
+//   another's adjoint, which for a least-squares or ridge map are two gemvGemvT calls on A, or
+//   two gemv on AᵀA: one gemvGemvT2 or gemv2. The fused sweep is worth running only for that:
+//   where no pair forms, the pass drops it (its segments, and the buffers only they used).
 
 import type { Plan } from '../plan.js';
 import { GEMV_GEMVT_PARTS, PARALLEL_MIN_WORK } from '../codegen/wasm/runtime-wasm-typed.js';
@@ -15,13 +17,47 @@ type Pairable = Gemv | GemvGemvT;
 type KernelStmt = Extract<Stmt, { kind: 'kernel' }>;
 
 export function pairProducts(plan: Plan): Plan {
+  return pairReverse(pairForward(plan));
+}
+
+/**
+ * The forward step (an iteration and its tangent in one segment, forwardStep): where the
+ * iterate's product and the tangent's are on one matrix (A x and A ẋ, or AᵀA formed once), one
+ * gemv2 call. Any size: the step is one call of a WebAssembly sweep either way, and the pair
+ * reads the matrix once for both vectors.
+ */
+function pairForward(plan: Plan): Plan {
+  const seg = plan.segments.forwardStep;
+  if (!seg) return plan;
+  const paired = pairWithin(plan, seg.body, () => true, false);
+  return paired ? { ...plan, segments: { ...plan.segments, forwardStep: { ...seg, body: paired.body } } } : plan;
+}
+
+/** The fused reverse sweep's step: its pairs, or the plan without the fused sweep where none forms. */
+function pairReverse(plan: Plan): Plan {
   const seg = plan.segments.reverseStep;
   if (!seg) return plan;
   const dimValue = (name: string) => plan.options.dims?.[name] ?? null;
+  const paired = pairWithin(plan, seg.body, (call) => large(call, dimValue), true);
+  if (!paired) return withoutFusedReverse(plan);
+  return {
+    ...plan,
+    segments: { ...plan.segments, reverseStep: { ...seg, body: paired.body } },
+    temporaries: [...plan.temporaries, ...paired.scratch.map(({ name, width }) => ({ name, dims: width, batched: false, copies: GEMV_GEMVT_PARTS }))],
+  };
+}
+
+/**
+ * The statements with each pair of products on one matrix as one call (gemv2, or with
+ * `fused`, gemvGemvT2 too) where `worth` says the products are worth pairing, and the scratch
+ * the second gemvGemvT of a pair needs; null where no pair forms.
+ */
+function pairWithin(plan: Plan, statements: readonly Stmt[], worth: (call: Pairable) => boolean, fused: boolean): { body: Stmt[]; scratch: { name: string; width: readonly string[] }[] } | null {
+  const dimValue = (name: string) => plan.options.dims?.[name] ?? null;
   const same = (a: IndexExpr, b: IndexExpr) => sameFolded(a, b, dimValue);
-  const body: Stmt[] = [...seg.body];
+  const body: Stmt[] = [...statements];
   const scratch: { name: string; width: readonly string[] }[] = [];
-  const pairable = (s: Stmt): s is KernelStmt & { call: Pairable } => s.kind === 'kernel' && (s.call.kernel === 'gemv' || s.call.kernel === 'gemvGemvT') && large(s.call, dimValue);
+  const pairable = (s: Stmt): s is KernelStmt & { call: Pairable } => s.kind === 'kernel' && (s.call.kernel === 'gemv' || (fused && s.call.kernel === 'gemvGemvT')) && worth(s.call);
   let paired = false;
   for (let b = 0; b < body.length; b++) {
     const second = body[b]!;
@@ -46,12 +82,7 @@ export function pairProducts(plan: Plan): Plan {
     b--;
     paired = true;
   }
-  if (!paired) return withoutFusedReverse(plan);
-  return {
-    ...plan,
-    segments: { ...plan.segments, reverseStep: { ...seg, body } },
-    temporaries: [...plan.temporaries, ...scratch.map(({ name, width }) => ({ name, dims: width, batched: false, copies: GEMV_GEMVT_PARTS }))],
-  };
+  return paired ? { body, scratch } : null;
 }
 
 /**

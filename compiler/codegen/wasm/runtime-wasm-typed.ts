@@ -350,7 +350,8 @@ function kernelThreadsCommon() {
     const gemvGemvT = (A: number, lda: number, x: number, u: number, cc: number, v: number, y: number, s: number, m: number, n: number) => {
       for (let part = 0; part <= parts; part++) k.gemvGemvT(A, lda, x, u, cc, v, y, s, m, n, part);
     };
-    return { gemv: k.gemv, gemvT: k.gemvT, ger: k.ger, gemm: k.gemm, gemvGemvT };
+    // (gemv2 where the module embeds the paired kernels, whose sweeps may then call it)
+    return { gemv: k.gemv, gemvT: k.gemvT, ger: k.ger, gemm: k.gemm, gemvGemvT, gemv2: k.gemv2 };
   }
 
   /** The sweeps that split, on this thread's kernels (whole calls) and the memory, in the order of \`names\`. */

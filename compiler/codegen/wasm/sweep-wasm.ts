@@ -108,9 +108,13 @@ const IMPORT_EXTRA_NS_MOST = Math.max(...Object.values(IMPORT_EXTRA_NS));
 const ACCESS_SAVED_NS = 2.5;
 const importExtraNs = (module: string, name: string) => (module === 'Math' ? (IMPORT_EXTRA_NS[name] ?? IMPORT_EXTRA_NS_MOST) : IMPORT_EXTRA_NS_MOST);
 
-/** The kernels a sweep calls (a solve has no kernel; the paired ones are only in the fused reverse sweep, which stays JavaScript). */
-type SweepKernel = Exclude<KernelCall['kernel'], 'solve' | 'gemvGemvT2' | 'gemv2'>;
-const KERNEL_ARITY: Readonly<Record<SweepKernel, number>> = { gemv: 6, gemvT: 6, ger: 7, gemm: 11, gemvGemvT: 10 };
+/**
+ * The kernels a sweep calls (a solve has no kernel; gemvGemvT2 is only in the fused reverse
+ * sweep, which stays JavaScript; gemv2, the forward step's pair, is among the kernels' exports
+ * where the module embeds the paired kernels, as it then does).
+ */
+type SweepKernel = Exclude<KernelCall['kernel'], 'solve' | 'gemvGemvT2'>;
+const KERNEL_ARITY: Readonly<Record<SweepKernel, number>> = { gemv: 6, gemvT: 6, ger: 7, gemm: 11, gemvGemvT: 10, gemv2: 8 };
 
 /** The WebAssembly sweeps of a schedule, or null when no loop has one. */
 export function wasmSweeps(input: SweepInput): WasmSweeps | null {
@@ -277,11 +281,11 @@ class SweepFunction {
       else if (s.kind === 'segment' && inDirection) {
         const body = this.segment(s.segment).body;
         walk(body, (st) => {
-          // (a sweep has no solve and no paired kernel: NotInWasm)
-          if (st.kind !== 'kernel' || st.call.kernel === 'solve' || st.call.kernel === 'gemvGemvT2' || st.call.kernel === 'gemv2') return;
-          const call = st.call;
+          // (a sweep has no solve and no gemvGemvT2: NotInWasm)
+          if (st.kind !== 'kernel' || st.call.kernel === 'solve' || st.call.kernel === 'gemvGemvT2') return;
+          const call = st.call.kernel === 'gemv2' ? st.call.first : st.call;
           const int = (e: IndexExpr) => number(e, input.dimValue);
-          work += int(call.m) * int(call.n) * (call.kernel === 'gemm' ? int(call.k) : 1);
+          work += int(call.m) * int(call.n) * (call.kernel === 'gemm' ? int(call.k) : st.call.kernel === 'gemv2' ? 2 : 1);
         });
         for (const b of buffersOf(body)) work += input.stride(b) ?? 0;
       }
@@ -710,15 +714,20 @@ class SegmentCode {
   }
 
   private kernel(call: KernelCall) {
-    if (call.kernel === 'solve' || call.kernel === 'gemvGemvT2' || call.kernel === 'gemv2') throw new NotInWasm(call.kernel);
+    if (call.kernel === 'solve' || call.kernel === 'gemvGemvT2') throw new NotInWasm(call.kernel);
     const int = (e: IndexExpr) => number(e, this.input.dimValue);
-    const work = call.kernel === 'gemm' ? int(call.m) * int(call.n) * int(call.k) : int(call.m) * int(call.n);
+    const work = call.kernel === 'gemm' ? int(call.m) * int(call.n) * int(call.k) : call.kernel === 'gemv2' ? int(call.first.m) * int(call.first.n) : int(call.m) * int(call.n);
     const pointer = (o: Operand) => this.address(o.buffer, o.base);
     const i = (e: IndexExpr) => this.code.i32(int(e));
     switch (call.kernel) {
       case 'gemv':
         pointer(call.A), i(call.lda), pointer(call.x), pointer(call.y), i(call.m), i(call.n);
         break;
+      case 'gemv2': {
+        const [p, q] = [call.first, call.second];
+        pointer(p.A), i(p.lda), pointer(p.x), pointer(q.x), pointer(p.y), pointer(q.y), i(p.m), i(p.n);
+        break;
+      }
       case 'gemvT':
         pointer(call.A), i(call.lda), pointer(call.v), pointer(call.y), i(call.m), i(call.n);
         break;
