@@ -23,7 +23,8 @@ const mixed: MapSpec = {
 
 let seed = 7;
 const random = (n: number) => Float64Array.from({ length: n }, () => ((seed = (seed * 16807) % 2147483647) / 2147483647) - 0.5);
-const gemvMatrices = (body: readonly Stmt[]) => body.flatMap((st) => (st.kind === 'kernel' && st.call.kernel === 'gemv' ? [st.call.A.buffer] : []));
+/** The matrix of each matrix-vector product (a gemv2 pair counts as its two). */
+const gemvMatrices = (body: readonly Stmt[]) => body.flatMap((st) => (st.kind !== 'kernel' ? [] : st.call.kernel === 'gemv' ? [st.call.A.buffer] : st.call.kernel === 'gemv2' ? [st.call.first.A.buffer, st.call.second.A.buffer] : []));
 const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol: number) => {
   const scale = Math.max(...Array.from(b, Math.abs), 1e-300);
   return Array.from(a).every((v, i) => Math.abs(v - b[i]!) <= tol * scale);
