@@ -241,7 +241,7 @@ class SweepFunction {
     visit(step.body);
     if (!(kinds.has('directions') || kinds.has('tangentProducts'))) return null;
     if (kinds.has('tapePush') || kinds.has('applyDeferred') || this.imports.names('helpers').length) return null;
-    const written = this.writtenBy(step.body);
+    const written = this.buffersOf(step.body, true);
     const buffers: number[] = [];
     for (const b of this.buffers) {
       const stride = input.stride(b);
@@ -252,23 +252,6 @@ class SweepFunction {
       else return null;
     }
     return { work: Math.max(1, this.directionWork(step.body, false)), checked: !step.sparseChecks, buffers };
-  }
-
-  /** Buffers the steps write. */
-  private writtenBy(steps: readonly Step[]): Set<string> {
-    const out = new Set<string>();
-    const { plan } = this.input;
-    for (const s of steps) {
-      if (s.kind === 'segment') writesOf(this.segment(s.segment).body).forEach((b) => out.add(b));
-      else if (s.kind === 'directions') this.writtenBy(s.body).forEach((b) => out.add(b));
-      else if (s.kind === 'tapeRestore') plan.state.forEach((x) => out.add(x.current));
-      else if (s.kind === 'keepNext') plan.state.forEach((x) => out.add(x.next));
-      else if (s.kind === 'advance') plan.state.forEach((x) => carriedPair(x, s.what).forEach((b) => out.add(b)));
-      else if (s.kind === 'iterationIndex') out.add(plan.iteration!);
-      else if (s.kind === 'tangentProducts') for (const b of this.input.batch?.products ?? []) out.add(b.products);
-      if (s.kind === 'directions' && s.unit === 'params') plan.params.forEach((p) => out.add(p.dot));
-    }
-    return out;
   }
 
   /** Multiply-adds of the products a direction runs each step, and the entries its per-direction buffers hold. */
@@ -293,20 +276,22 @@ class SweepFunction {
     return work;
   }
 
-  /** Buffers the steps read or write. */
-  private buffersOf(steps: readonly Step[]): Set<string> {
+  /** Buffers the steps read or write (with \`writes\`, those they write). */
+  private buffersOf(steps: readonly Step[], writes = false): Set<string> {
     const out = new Set<string>();
     const { plan } = this.input;
+    const add = (written: readonly string[], read: readonly string[] = []) => [...written, ...(writes ? [] : read)].forEach((b) => out.add(b));
     for (const s of steps) {
-      if (s.kind === 'segment') buffersOf(this.segment(s.segment).body).forEach((b) => out.add(b));
-      else if (s.kind === 'directions') this.buffersOf(s.body).forEach((b) => out.add(b));
-      else if (s.kind === 'tapePush' || s.kind === 'tapeRestore') plan.state.forEach((x) => out.add(x.tape).add(x.current));
-      else if (s.kind === 'keepNext') plan.state.forEach((x) => out.add(x.next).add(x.current));
-      else if (s.kind === 'advance') plan.state.forEach((x) => carriedPair(x, s.what).forEach((b) => out.add(b)));
-      else if (s.kind === 'iterationIndex') out.add(plan.iteration!);
-      else if (s.kind === 'tangentProducts') for (const b of this.input.batch?.products ?? []) out.add(b.products).add(b.state.dot).add(b.transposed ?? b.call.A.buffer);
-      if (s.kind === 'directions' && s.unit === 'params') plan.params.forEach((p) => out.add(p.dot));
-      if (s.kind === 'applyDeferred') for (const u of this.input.deferral?.updates ?? []) out.add(u.call.B.buffer).add(u.buffer).add(u.state.tape);
+      if (s.kind === 'segment') (writes ? writesOf : buffersOf)(this.segment(s.segment).body).forEach((b) => out.add(b));
+      else if (s.kind === 'directions') this.buffersOf(s.body, writes).forEach((b) => out.add(b));
+      else if (s.kind === 'tapePush') plan.state.forEach((x) => add([x.tape], [x.current]));
+      else if (s.kind === 'tapeRestore') plan.state.forEach((x) => add([x.current], [x.tape]));
+      else if (s.kind === 'keepNext') plan.state.forEach((x) => add([x.next], [x.current]));
+      else if (s.kind === 'advance') plan.state.forEach((x) => add(carriedPair(x, s.what)));
+      else if (s.kind === 'iterationIndex') add([plan.iteration!]);
+      else if (s.kind === 'tangentProducts') for (const b of this.input.batch?.products ?? []) add([b.products], [b.state.dot, b.transposed ?? b.call.A.buffer]);
+      if (s.kind === 'directions' && s.unit === 'params') add(plan.params.map((p) => p.dot));
+      if (s.kind === 'applyDeferred') for (const u of this.input.deferral?.updates ?? []) add([u.call.B.buffer], [u.buffer, u.state.tape]);
     }
     return out;
   }
