@@ -73,6 +73,9 @@ interface NodeOs {
  */
 export const SWEEP_SPLIT_MIN_WORK = 1 << 22;
 
+/** The most buffers a sweep split by directions may have: its arguments (8, and two per buffer) fill the threads' control block's 64. */
+export const SWEEP_BUFFERS_MAX = 28;
+
 /** Kernel calls below this many multiply-adds stay on one thread (the WebAssembly sweeps call only those). */
 export const PARALLEL_MIN_WORK = 32768;
 
@@ -223,8 +226,8 @@ function kernelThreadsCommon() {
   /** CLAIM as a call is posted: its number and parts, none claimed yet. */
   const posted = (call: number, parts: number): number => (call << 18) | (parts << 12);
   const KERNEL_IDS = { gemv: 0, gemvT: 1, ger: 2, gemm: 3, gemvGemvT: 4, gemvGemvT2: 5, gemv2: 6, sweep: 7 };
-  /** The most buffers a split sweep may have (its arguments fill ARGS). */
-  const SWEEP_BUFFERS_MAX = 28;
+  /** The most buffers a split sweep may have (its arguments fill ARGS; sweep-wasm.ts splits no sweep with more). */
+  const SWEEP_BUFFERS_MAX = ${SWEEP_BUFFERS_MAX};
   /**
    * Milliseconds a worker with nothing to do spins before it sleeps. Waking a sleeping worker
    * costs tens of microseconds, as much as a part of a split call at n = 1000, so the spin
@@ -342,8 +345,9 @@ function kernelThreadsCommon() {
   }
 
   /**
-   * The kernels as a part of a split sweep calls them (its \`threaded\` imports): whole calls,
-   * on this thread (gemvGemvT: every part, then the sum, as the threaded function runs them).
+   * The kernels as whole calls on this thread (gemvGemvT: every part, then the sum, as the
+   * threaded function runs them): a module's on one thread, and a split sweep part's
+   * \`threaded\` imports.
    */
   function wholeKernels(k: KernelExports) {
     const parts = ${GEMV_GEMVT_PARTS};
@@ -384,7 +388,7 @@ function kernelThreadsCommon() {
     }
   }
 
-  return { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, STOPPED, SIZE, MAX_PARTS, CALLS, KERNEL_IDS, SWEEP_BUFFERS_MAX, posted, claimParts, instantiateOn, instantiateSweeps, workerMain };
+  return { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, STOPPED, SIZE, MAX_PARTS, CALLS, KERNEL_IDS, SWEEP_BUFFERS_MAX, posted, claimParts, instantiateOn, instantiateSweeps, wholeKernels, workerMain };
 }
 
 /**
@@ -692,11 +696,9 @@ function instantiateKernels(threads: number, build: 'simd' | 'relaxed' = 'simd',
   }
   /** Bytes of the buffers laid out last (the memory itself is whole 64 KiB pages). */
   const bytes = () => laidOut;
-  const { gemv, gemvT, ger, gemm, gemv2 } = k!;
   // every part, the sum last, as the threaded version runs them
-  const gemvGemvT = (A: number, lda: number, x: number, u: number, c: number, v: number, y: number, s: number, m: number, n: number) => gemvGemvTParts(k, A, lda, x, u, c, v, y, s, m, n, 0, GEMV_GEMVT_PARTS + 1);
   const gemvGemvT2 = (...args: number[]) => gemvGemvT2Parts(k, args, 0, GEMV_GEMVT_PARTS + 1);
-  const kernels = shared ? threadedKernels(k!, module!, memory, threads, crowded, pairedModule) : { gemv, gemvT, ger, gemm, gemvGemvT, gemvGemvT2, gemv2, threads: () => 1, whenReady: () => Promise.resolve(), release() {}, workerParts: () => 0, sweepsSplit: () => 0, withSweeps() {}, sweep: (): 'whole' | 'split' | 'stopped' => 'whole' };
+  const kernels = shared ? threadedKernels(k!, module!, memory, threads, crowded, pairedModule) : { ...kernelThreadsCommon().wholeKernels(k!), gemvGemvT2, threads: () => 1, whenReady: () => Promise.resolve(), release() {}, workerParts: () => 0, sweepsSplit: () => 0, withSweeps() {}, sweep: (): 'whole' | 'split' | 'stopped' => 'whole' };
   /**
    * The module's WebAssembly sweeps (sweep-wasm.ts; base64, importing a plain and a shared
    * memory) on these kernels and this memory, with the Math functions and helpers they call:

@@ -21,6 +21,7 @@ import { emitScalar, NotInWasm, type ScalarContext } from './scalar-wasm.js';
 import { emitVectorStore, vectorizable, type VectorContext } from './vector-wasm.js';
 import type { TangentBatch } from '../../optimise/batch-tangents.js';
 import { DEFER_STEPS, type Deferral } from '../../optimise/defer-updates.js';
+import { SWEEP_BUFFERS_MAX } from './runtime-wasm-typed.js';
 
 /**
  * A sweep's function: its export name, and the buffers whose byte offsets it takes after (from,
@@ -232,7 +233,8 @@ class SweepFunction {
    * How the sweep's directions may run in parts (DirectionSplit), or null. Only a loop whose
    * steps have directions, and that writes no tape and holds back no updates (their buffers
    * and counter are the call's, not a direction's), with no helper imported (a worker thread
-   * has only Math).
+   * has only Math), and no more than SWEEP_BUFFERS_MAX buffers (its arguments must fit the
+   * threads' control block).
    */
   private directionSplit(): DirectionSplit | null {
     const { step, input } = this;
@@ -240,7 +242,7 @@ class SweepFunction {
     const visit = (steps: readonly Step[]) => steps.forEach((s) => (kinds.add(s.kind), s.kind === 'directions' && visit(s.body)));
     visit(step.body);
     if (!(kinds.has('directions') || kinds.has('tangentProducts'))) return null;
-    if (kinds.has('tapePush') || kinds.has('applyDeferred') || this.imports.names('helpers').length) return null;
+    if (kinds.has('tapePush') || kinds.has('applyDeferred') || this.imports.names('helpers').length || this.buffers.length > SWEEP_BUFFERS_MAX) return null;
     const written = this.buffersOf(step.body, true);
     const buffers: number[] = [];
     for (const b of this.buffers) {
