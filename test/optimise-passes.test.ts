@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { compileSpec } from '../compiler/pipeline.js';
 import { inMemorySource } from '../compiler/spec/source.js';
 import { printSegments } from '../compiler/lower/print.js';
-import type { Stmt } from '../compiler/lower/loop-ir.js';
+import { num, type Stmt } from '../compiler/lower/loop-ir.js';
+import { deferRankOneUpdates } from '../compiler/optimise/defer-updates.js';
 import type { MapSpec } from '../src/index.js';
 
 const layer = (wRole: 'params' | 'data'): MapSpec => ({
@@ -56,7 +57,26 @@ describe('defer-updates', () => {
     expect(kernels(deferral.segment.body)).not.toContain('ger');
     expect(printSegments([deferral.segment])).toContain(`${deferral.updates[0]!.buffer}[(15 + (-1)*(${deferral.counter}))*(n) + i] = `);
     expect(moduleCode).toContain(`[W_bar_defer_at + (15 - ${deferral.counter}) * 37 + i]`);
-    expect(moduleCode).toContain(`applyDeferred(count, k)`);
+    expect(moduleCode).toContain(`applyDeferred(count, k, observe !== undefined || k === T ? 1 : 0)`);
+    // nothing else in the backward step touches W̄ or the tape: a block may run on a worker
+    expect(deferral.concurrent).toBe(true);
+    expect(moduleCode).toContain('kernels.deferredGemm(W_bar.byteOffset');
+  });
+
+  it('is not concurrent where the adjoint step also writes (or reads) a deferred update\'s W̄', () => {
+    const { plan: p } = plan(layer('params'), {});
+    const adjoint = p.segments.adjoint!;
+    const undeferred = { ...p, deferral: undefined };
+    expect(deferRankOneUpdates(undeferred).deferral!.concurrent).toBe(true);
+    // W̄[0] += 1, and θ̄[0] += W̄[0]
+    const extra: Stmt = { kind: 'store', buffer: 'W_bar', index: num(0), value: { kind: 'num', value: 1 }, accumulate: true };
+    const reads: Stmt = { kind: 'store', buffer: 'theta_bar', index: num(0), value: { kind: 'load', buffer: 'W_bar', index: num(0) }, accumulate: true };
+    for (const st of [extra, reads]) {
+      const touched = { ...undeferred, segments: { ...p.segments, adjoint: { ...adjoint, body: [...adjoint.body, st] } } };
+      const deferral = deferRankOneUpdates(touched).deferral!;
+      expect(deferral.updates.map((u) => u.call.B.buffer)).toEqual(['W_bar']);
+      expect(deferral.concurrent).toBe(false);
+    }
   });
 
   it('needs a tape: not with t = K, nor without kernels', () => {

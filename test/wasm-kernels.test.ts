@@ -372,7 +372,9 @@ describe('a module on the kernel path', () => {
     const code = wasm.files[0]!.contents;
     for (const kernel of ['gemv', 'gemvT']) expect(code).toContain(`kernels.${kernel}(`);
     // W̄ += δ xᵀ waits for a block of backward steps, then runs as one gemm over the taped x's
-    expect(code).toContain('applyDeferred(count, k)');
+    // (a block's gemm may run on a worker thread while the sweep goes on; the sweep's last is waited for)
+    expect(code).toContain('applyDeferred(count, k, observe !== undefined || k === T ? 1 : 0)');
+    expect(code).toContain('kernels.deferredGemm(');
     // the tangent step's W ẋ runs as one product over all directions of a forward sweep
     expect(code).toContain('tangentProducts(count);');
     expect(js.files[0]!.contents).not.toContain('kernels.');

@@ -622,15 +622,20 @@ describe('a module with worker threads', () => {
     threaded.release();
   }, HOOK_TIMEOUT_MS);
 
+  /** What the tests read of a module's kernels: sweeps that ran split by directions, lists of deferred gemms posted to the workers. */
+  interface HeldKernels {
+    sweepsSplit(): number;
+    deferredPosted(): number;
+  }
   /**
-   * The module's create() with its kernels object kept where the test reads it (its
-   * sweepsSplit(): the sweeps that ran split by directions), from a file of its own.
+   * The module's create() with its kernels object kept where the test reads it (HeldKernels),
+   * from a file of its own.
    */
-  async function heldKernels(contents: string): Promise<{ create: (dims?: unknown, options?: object) => MapInstance; held: { sweepsSplit(): number }[] }> {
+  async function heldKernels(contents: string): Promise<{ create: (dims?: unknown, options?: object) => MapInstance; held: HeldKernels[] }> {
     const at = /const (\w+) = kernelsFor\((\w+)(, PAIRED_KERNELS)?\);/;
     expect(contents).toMatch(at);
     const key = `phicHeld${Math.random().toString(36).slice(2)}`;
-    const held: { sweepsSplit(): number }[] = [];
+    const held: HeldKernels[] = [];
     (globalThis as Record<string, unknown>)[key] = held;
     const file = join(mkdtempSync(join(tmpdir(), 'phic-held-')), 'module.mjs');
     writeFileSync(file, contents.replace(at, (_, k: string, o: string, p?: string) => `const ${k} = kernelsFor(${o}${p ?? ''}); globalThis.${key}.push(${k});`));
@@ -717,6 +722,84 @@ describe('a module with worker threads', () => {
       } finally {
         growTwo.release();
       }
+    } finally {
+      threaded.release();
+    }
+  }, HOOK_TIMEOUT_MS);
+
+  it('deferred gemms on a worker while the backward sweep goes on (two updates, adversarial names): bitwise the same VJP, Jacobian and observed gradients as on 1 thread', async () => {
+    // two states, so two deferred updates (one per weight matrix), named as the runtime's own functions
+    const spec = defineMap({
+      name: 'two_layers',
+      state: { settle: 'n', queue: 'n' },
+      params: { deferredGemm: 'n,n', flushDeferred: 'n,n', end: 'n' },
+      data: {},
+      update: { settle: 'tanh(deferredGemm * settle + flushDeferred * queue + end)', queue: 'settle' },
+    });
+    // K − T = 37 steps: two blocks of 16 posted, the last of 5 waited for
+    const compiled = await compile(spec, { mode: 'reverse', K: 40, truncate: 3, dims: { n: 72 } });
+    const contents = compiled.files[0]!.contents;
+    expect(contents.match(/kernels\.deferredGemm\(/g)!.length).toBe(2);
+    const { create, held } = await heldKernels(contents);
+    const inputs = { deferredGemm: vec(72 * 72, 1, 1.2 / 72), flushDeferred: vec(72 * 72, 2, 0.6 / 72), end: vec(72, 3) };
+    const cot = { settle: vec(72, 4), queue: vec(72, 5) };
+    const single = create(undefined, { threads: 1 });
+    const threaded = create(undefined, { threads: 2 });
+    const kernels = held[held.length - 1]!;
+    try {
+      await threaded.ready();
+      const before = kernels.deferredPosted();
+      equalBits(threaded.vjp!(inputs, cot).gradient, single.vjp!(inputs, cot).gradient);
+      // two lists a sweep (each with both updates' gemms), the third run here
+      expect(kernels.deferredPosted() - before).toBe(2);
+      const [jt, js] = [threaded.jacobianReverse!(inputs).jacobian.settle!, single.jacobianReverse!(inputs).jacobian.settle!];
+      equalBits({ W: jt.deferredGemm!.data, V: jt.flushDeferred!.data, c: jt.end!.data }, { W: js.deferredGemm!.data, V: js.flushDeferred!.data, c: js.end!.data });
+      expect(kernels.deferredPosted() - before).toBe(4);
+      // an observer sees each step's gradients: the blocks are applied (and done) each step
+      const seen = (inst: MapInstance) => {
+        const out: Float64Array[] = [];
+        inst.vjp!(inputs, cot, undefined, (e) => {
+          if (e.phase === 'backward') out.push(Float64Array.from(e.gradient!.deferredGemm!), Float64Array.from(e.gradient!.flushDeferred!));
+        });
+        return out;
+      };
+      const [a, b] = [seen(threaded), seen(single)];
+      expect(a.length).toBe(2 * 37);
+      a.forEach((g, i) => equalBits({ g }, { g: b[i]! }));
+      equalBits(threaded.vjp!(inputs, cot).gradient, single.vjp!(inputs, cot).gradient);
+    } finally {
+      threaded.release();
+    }
+  }, HOOK_TIMEOUT_MS);
+
+  it('deferred gemms on a worker: an adjoint that overflows names the same iteration as on 1 thread, and the next call is bitwise right', async () => {
+    // sin keeps x finite; with W this large the adjoint grows by orders of magnitude a step
+    const wave = defineMap({ name: 'wave', state: { x: 'n' }, params: { W: 'n,n', c: 'n' }, data: {}, update: { x: 'sin(W * x + c)' } });
+    const compiled = await compile(wave, { mode: 'reverse', K: 150, dims: { n: 64 } });
+    expect(compiled.files[0]!.contents).toContain('kernels.deferredGemm(');
+    const { create, held } = await heldKernels(compiled.files[0]!.contents);
+    const single = create(undefined, { threads: 1 });
+    const threaded = create(undefined, { threads: 2 });
+    const kernels = held[held.length - 1]!;
+    const calm = { W: vec(64 * 64, 1, 1 / 64), c: vec(64, 2) };
+    const wild = { W: vec(64 * 64, 1, 400), c: vec(64, 2) };
+    const cot = { x: vec(64, 3) };
+    const message = (inst: MapInstance) => {
+      try {
+        inst.vjp!(wild, cot);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'no error';
+    };
+    try {
+      await threaded.ready();
+      const before = kernels.deferredPosted();
+      const expected = message(single);
+      expect(expected).toMatch(/adjoint of x became non-finite .* at iteration \d+ of 150/);
+      expect(message(threaded)).toBe(expected);
+      expect(kernels.deferredPosted()).toBeGreaterThan(before);
+      equalBits(threaded.vjp!(calm, cot).gradient, single.vjp!(calm, cot).gradient);
     } finally {
       threaded.release();
     }

@@ -55,8 +55,17 @@ export function emitProcedures(ctx: DriverContext, schedule: Schedule) {
     w.writeLine(`/** ${DOC[name]} */`);
     // a procedure without directions has the state's one copy
     w.write(`function ${n[name]}(${procedureParams(ctx, name).join(', ')}) `).block(() => {
-      emitSteps(ctx, steps, { count: hasDirections(name) ? v.count : '1', d: null, copies });
-      if (name === 'fusedSweep') w.writeLine('return true;');
+      const body = () => {
+        emitSteps(ctx, steps, { count: hasDirections(name) ? v.count : '1', d: null, copies });
+        if (name === 'fusedSweep') w.writeLine('return true;');
+      };
+      // deferred gemms that may still run on a worker thread are done before the sweep returns or throws
+      const concurrent = ctx.deferral?.deferral.concurrent && steps.some(function deferred(s: Step): boolean {
+        return (s.kind === 'applyDeferred' && !s.now) || ('body' in s && s.body.some(deferred));
+      });
+      if (!concurrent) return body();
+      w.write('try ').inlineBlock(body);
+      w.write(' finally ').block(() => w.writeLine(`${ctx.deferral!.kernels}.settleDeferred();`));
     }).blankLine();
   }
 }
@@ -320,7 +329,7 @@ function emitDeferred(ctx: DriverContext, now: boolean, place: Place) {
   if (!deferral) throw new Error('phic internal error: the schedule applies deferred updates, but the plan defers none');
   if (now) return emitApplyNow(w, deferral.deferral, deferral.kernels, deferral.stride, place.count, v.d, deferral.code);
   const steps = deferral.deferral.counter;
-  w.writeLine(`${steps}++;`).writeLine(`if (${steps} === ${DEFER_STEPS} || ${v.k} === T || ${v.observe} !== undefined) ${n.applyDeferred}(${place.count}, ${v.k});`);
+  w.writeLine(`${steps}++;`).writeLine(`if (${steps} === ${DEFER_STEPS} || ${v.k} === T || ${v.observe} !== undefined) ${n.applyDeferred}(${place.count}, ${v.k}, ${v.observe} !== undefined || ${v.k} === T ? 1 : 0);`);
 }
 
 /** ℓ and its gradients at the current state; seeded, they start the backward sweep (∇θℓ is the gradient's start). */

@@ -9,7 +9,7 @@
 
 import type { Plan, StateBuffers } from '../plan.js';
 import { stillBatched } from './batched-buffers.js';
-import { iadd, imul, ivar, num, sameFolded, sizeOf, type IndexExpr, type KernelCall, type Segment, type Stmt } from '../lower/loop-ir.js';
+import { buffersOf, iadd, imul, ivar, num, sameFolded, sizeOf, type IndexExpr, type KernelCall, type Segment, type Stmt } from '../lower/loop-ir.js';
 
 /** Steps per block: W̄ is passed over once per block instead of once per step. */
 export const DEFER_STEPS = 16;
@@ -29,6 +29,12 @@ export interface Deferral {
   readonly updates: readonly DeferredUpdate[];
   /** The module-level counter of steps whose updates wait (0 to DEFER_STEPS). */
   readonly counter: string;
+  /**
+   * Whether a block's gemms may run on another thread while the sweep goes on: nothing else in
+   * the backward step (the adjoint step and its prep) reads or writes their outputs (the
+   * params' adjoints) or the tape they read.
+   */
+  readonly concurrent: boolean;
 }
 
 export function deferRankOneUpdates(plan: Plan): Plan {
@@ -57,5 +63,7 @@ export function deferRankOneUpdates(plan: Plan): Plan {
   });
   if (!counter) return plan;
   const segment: Segment = { ...seg, body, batched: stillBatched(seg, body, updates.map((u) => u.buffer)) };
-  return { ...plan, deferral: { segment, updates, counter } };
+  const touched = buffersOf([...body, ...(plan.segments.adjointPrep?.body ?? [])]);
+  const concurrent = updates.every((u) => !touched.has(u.call.B.buffer) && !touched.has(u.state.tape));
+  return { ...plan, deferral: { segment, updates, counter, concurrent } };
 }

@@ -225,7 +225,14 @@ function kernelThreadsCommon() {
   const CALLS = 0x2000;
   /** CLAIM as a call is posted: its number and parts, none claimed yet. */
   const posted = (call: number, parts: number): number => (call << 18) | (parts << 12);
-  const KERNEL_IDS = { gemv: 0, gemvT: 1, ger: 2, gemm: 3, gemvGemvT: 4, gemvGemvT2: 5, gemv2: 6, sweep: 7 };
+  const KERNEL_IDS = { gemv: 0, gemvT: 1, ger: 2, gemm: 3, gemvGemvT: 4, gemvGemvT2: 5, gemv2: 6, sweep: 7, gemms: 8 };
+  /** Arguments of one gemm in a list of them (KERNEL_IDS.gemms). */
+  const GEMM_ARGS = 11;
+  // the memory the kernels run on (useMemory), where a list of gemms is read from
+  let memoryHere: WasmMemory | null = null;
+  function useMemory(memory: WasmMemory): void {
+    memoryHere = memory;
+  }
   /** The most buffers a split sweep may have (its arguments fill ARGS; sweep-wasm.ts splits no sweep with more). */
   const SWEEP_BUFFERS_MAX = ${SWEEP_BUFFERS_MAX};
   /**
@@ -294,20 +301,31 @@ function kernelThreadsCommon() {
       case KERNEL_IDS.gemvGemvT2:
         k.gemvGemvT2(c[a], c[a + 1], c[a + 2], c[a + 3], c[a + 4], c[a + 5], c[a + 6], c[a + 7], c[a + 8], c[a + 9], c[a + 10], c[a + 11], c[a + 12], c[a + 13], c[a + 14], c[a + 15], part);
         return;
-      case KERNEL_IDS.gemm: {
-        const C = c[a], ldc = c[a + 1], A = c[a + 2], ai = c[a + 3], al = c[a + 4], B = c[a + 5], ldb = c[a + 6], m = c[a + 7], n = c[a + 8], depth = c[a + 9];
-        if (c[a + 10] && m === n && m % 4 === 0) {
-          // XᵀX computes blocks on and above the diagonal: rows cut so each part has as many,
-          // each part the corner of C that starts on the diagonal at its first row
-          const at = (p: number) => (p === parts ? m : Math.floor((m * (1 - Math.sqrt(1 - p / parts))) / 4) * 4);
-          const r0 = at(part), r1 = at(part + 1);
-          k.gemm(C + 8 * r0 * (ldc + 1), ldc, A + 8 * r0 * ai, ai, al, B + 8 * r0, ldb, r1 - r0, n - r0, depth, 1);
-        } else {
-          const r0 = cut(m, part, 4), r1 = cut(m, part + 1, 4);
-          k.gemm(C + 8 * r0 * ldc, ldc, A + 8 * r0 * ai, ai, al, B, ldb, r1 - r0, n, depth, 0);
-        }
+      case KERNEL_IDS.gemm:
+        gemmPart(k, c, a, part, parts);
+        return;
+      case KERNEL_IDS.gemms: {
+        // a list of gemms in the memory (arguments: its byte offset and length), each cut as one
+        const list = new Int32Array(memoryHere!.buffer, c[a]!, GEMM_ARGS * c[a + 1]!);
+        for (let g = 0; g < c[a + 1]!; g++) gemmPart(k, list, GEMM_ARGS * g, part, parts);
         return;
       }
+    }
+  }
+
+  /** Part \`part\` of \`parts\` of the gemm whose arguments are \`c\` from \`a\`: a block of C's rows. */
+  function gemmPart(k: KernelExports, c: Int32Array, a: number, part: number, parts: number): void {
+    const cut = (size: number, p: number) => (p === parts ? size : Math.floor((size * p) / parts / 4) * 4);
+    const C = c[a]!, ldc = c[a + 1]!, A = c[a + 2]!, ai = c[a + 3]!, al = c[a + 4]!, B = c[a + 5]!, ldb = c[a + 6]!, m = c[a + 7]!, n = c[a + 8]!, depth = c[a + 9]!;
+    if (c[a + 10] && m === n && m % 4 === 0) {
+      // XᵀX computes blocks on and above the diagonal: rows cut so each part has as many,
+      // each part the corner of C that starts on the diagonal at its first row
+      const at = (p: number) => (p === parts ? m : Math.floor((m * (1 - Math.sqrt(1 - p / parts))) / 4) * 4);
+      const r0 = at(part), r1 = at(part + 1);
+      k.gemm(C + 8 * r0 * (ldc + 1), ldc, A + 8 * r0 * ai, ai, al, B + 8 * r0, ldb, r1 - r0, n - r0, depth, 1);
+    } else {
+      const r0 = cut(m, part), r1 = cut(m, part + 1);
+      k.gemm(C + 8 * r0 * ldc, ldc, A + 8 * r0 * ai, ai, al, B, ldb, r1 - r0, n, depth, 0);
     }
   }
 
@@ -354,8 +372,9 @@ function kernelThreadsCommon() {
     const gemvGemvT = (A: number, lda: number, x: number, u: number, cc: number, v: number, y: number, s: number, m: number, n: number) => {
       for (let part = 0; part <= parts; part++) k.gemvGemvT(A, lda, x, u, cc, v, y, s, m, n, part);
     };
-    // (gemv2 where the module embeds the paired kernels, whose sweeps may then call it)
-    return { gemv: k.gemv, gemvT: k.gemvT, ger: k.ger, gemm: k.gemm, gemvGemvT, gemv2: k.gemv2 };
+    // (gemv2 where the module embeds the paired kernels, whose sweeps may then call it); a
+    // deferred gemm runs at once, so there is nothing to flush or settle
+    return { gemv: k.gemv, gemvT: k.gemvT, ger: k.ger, gemm: k.gemm, gemvGemvT, gemv2: k.gemv2, deferredGemm: k.gemm, flushDeferred(_wait: number): void {}, settleDeferred(): void {} };
   }
 
   /** The sweeps that split, on this thread's kernels (whole calls) and the memory, in the order of \`names\`. */
@@ -369,6 +388,7 @@ function kernelThreadsCommon() {
   function workerMain({ module, paired, sweeps, memory, control }: { module: object; paired: object | null; sweeps: SplitSweeps | null; memory: WasmMemory; control: SharedArrayBuffer }): void {
     const c = new Int32Array(control);
     const k = instantiateOn(module, paired, memory);
+    useMemory(memory);
     const sweepFunctions = sweeps ? instantiateSweeps(sweeps, k, memory) : [];
     Atomics.add(c, READY, 1);
     let seen = Atomics.load(c, CLAIM) >> 18;
@@ -388,7 +408,7 @@ function kernelThreadsCommon() {
     }
   }
 
-  return { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, STOPPED, SIZE, MAX_PARTS, CALLS, KERNEL_IDS, SWEEP_BUFFERS_MAX, posted, claimParts, instantiateOn, instantiateSweeps, wholeKernels, workerMain };
+  return { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, STOPPED, SIZE, MAX_PARTS, CALLS, KERNEL_IDS, GEMM_ARGS, SWEEP_BUFFERS_MAX, posted, claimParts, useMemory, instantiateOn, instantiateSweeps, wholeKernels, workerMain };
 }
 
 /**
@@ -458,7 +478,8 @@ function splitPolicy() {
  * stops them.
  */
 function threadedKernels(k: KernelExports, module: object, memory: WasmMemory, threads: number, crowded: (() => boolean) | null = null, paired: object | null = null) {
-  const { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, STOPPED, SIZE, MAX_PARTS, CALLS, KERNEL_IDS, SWEEP_BUFFERS_MAX, posted, claimParts, instantiateSweeps } = kernelThreadsCommon();
+  const { CLAIM, DONE, SLEEPERS, READY, KERNEL, ARGS, WORKER_PARTS, FAILED, STOPPED, SIZE, MAX_PARTS, CALLS, KERNEL_IDS, SWEEP_BUFFERS_MAX, posted, claimParts, useMemory, instantiateSweeps } = kernelThreadsCommon();
+  useMemory(memory);
   const c = new Int32Array(new SharedArrayBuffer(SIZE * 4));
   let workers: NodeWorker[] | null = null;
   // the module's sweeps that split (withSweeps), for the workers, and their functions here
@@ -509,24 +530,67 @@ function threadedKernels(k: KernelExports, module: object, memory: WasmMemory, t
   /** Posts a call (in \`parts\`, else partsOf's) and takes part in it; false (the caller runs it) while the workers are not all ready. */
   function split(kernel: number, args: readonly number[], parts = 0): boolean {
     if (workers === null) start();
-    if (!ready()) return false;
+    if (!ready() || busy()) return false;
     if (parts === 0) parts = partsOf(kernel, workers!.length + 1, 0);
+    postCall(kernel, args, parts);
+    claimParts(k, c, call, false, sweepFunctions);
+    finish(kernel, parts);
+    return true;
+  }
+  /** Writes a call's arguments and posts it in \`parts\` (the control words are free: no call is running). */
+  function postCall(kernel: number, args: readonly number[], parts: number): void {
     c[KERNEL] = kernel;
-    for (let i = 0; i < args.length; i++) c[ARGS + i] = args[i];
+    for (let i = 0; i < args.length; i++) c[ARGS + i] = args[i]!;
     Atomics.store(c, DONE, 0);
     call = call === CALLS - 1 ? 1 : call + 1;
     Atomics.store(c, CLAIM, posted(call, parts));
     if (Atomics.load(c, SLEEPERS) > 0) Atomics.notify(c, CLAIM);
-    claimParts(k, c, call, false, sweepFunctions);
-    // the parts other threads claimed are running: spin briefly, then sleep until the last one
-    // done wakes us (Atomics.wait returns at once if DONE moved on since it was read)
+  }
+  /** Waits until the \`parts\` of the posted call are done (the parts other threads claimed are running). */
+  function finish(kernel: number, parts: number): void {
+    // spin briefly, then sleep until the last part done wakes us (Atomics.wait returns at once
+    // if DONE moved on since it was read)
     for (let spins = 0, done = Atomics.load(c, DONE); done < parts; done = Atomics.load(c, DONE)) {
       if (++spins > MAIN_SPINS) Atomics.wait(c, DONE, done);
     }
     // a bug of phic's, not the caller's mistake: a plain Error
     if (Atomics.exchange(c, FAILED, 0) === 1) throw new Error('phic: the SIMD kernel ' + Object.keys(KERNEL_IDS)[kernel] + ' failed in a part of a split call; create(dims, { threads: 1 }) runs without worker threads');
+  }
+  // a call posted to the workers alone (post), while it is not settled: its kernel and parts
+  let postedKernel = 0;
+  let postedParts = 0;
+  /**
+   * Posts a call for the workers alone, one part each, and returns at once (the main thread
+   * goes on with other work); false where it cannot (the workers are not ready, or the
+   * machine is crowded). A call posted before is settled first. Until this one is settled,
+   * no other call splits (they run whole here).
+   */
+  function post(kernel: number, args: readonly number[]): boolean {
+    if (workers === null) start();
+    if (!ready() || (crowded !== null && crowded())) return false;
+    settle();
+    postCall(kernel, args, workers!.length);
+    postedKernel = kernel;
+    postedParts = workers!.length;
     return true;
   }
+  /** Waits for the posted call, running here the parts no worker has claimed yet. */
+  function settle(): void {
+    if (postedParts === 0) return;
+    const parts = postedParts;
+    postedParts = 0;
+    claimParts(k, c, call, false, sweepFunctions);
+    finish(postedKernel, parts);
+  }
+  /** Whether the posted call is still running (settled here once it is done). */
+  function busy(): boolean {
+    if (postedParts === 0) return false;
+    if (Atomics.load(c, DONE) < postedParts) return true;
+    settle();
+    return false;
+  }
+  /** Whether a call posted now would go to the workers (post's condition). */
+  const canPost = () => ready() && (crowded === null || !crowded());
   const policy = splitPolicy();
   /** Runs a large call split or whole, whichever has been faster for its kernel and size (adaptive only). */
   function run(kernel: number, work: number, args: readonly number[], whole: () => void): void {
@@ -534,7 +598,7 @@ function threadedKernels(k: KernelExports, module: object, memory: WasmMemory, t
       if (!split(kernel, args)) whole();
       return;
     }
-    if (!ready() || crowded()) {
+    if (!ready() || crowded() || busy()) {
       if (workers === null) start();
       whole();
       return;
@@ -546,6 +610,7 @@ function threadedKernels(k: KernelExports, module: object, memory: WasmMemory, t
     policy.record(key, splitNow, (performance.now() - t0) / work);
   }
   function release(): void {
+    settle();
     for (const worker of workers ?? []) worker.terminate();
     workers = [];
   }
@@ -570,7 +635,7 @@ function threadedKernels(k: KernelExports, module: object, memory: WasmMemory, t
   function sweep(index: number, args: readonly number[], prepare: (parts: number) => number[] | null): 'whole' | 'split' | 'stopped' {
     if (splitSweeps === null) return 'whole';
     if (workers === null) start();
-    if (!ready() || (crowded !== null && crowded())) return 'whole';
+    if (!ready() || (crowded !== null && crowded()) || busy()) return 'whole';
     const parts = partsOf(KERNEL_IDS.sweep, workers!.length + 1, args[2]!);
     if (parts < 2) return 'whole';
     const layout = prepare(parts);
@@ -624,6 +689,9 @@ function threadedKernels(k: KernelExports, module: object, memory: WasmMemory, t
     release,
     withSweeps,
     sweep,
+    post,
+    settle,
+    canPost,
     /** Parts of calls the worker threads ran (the tests check that calls were split). */
     workerParts: () => Atomics.load(c, WORKER_PARTS),
     /** Sweeps that ran split in parts of their directions (the tests check that they did). */
@@ -698,7 +766,85 @@ function instantiateKernels(threads: number, build: 'simd' | 'relaxed' = 'simd',
   const bytes = () => laidOut;
   // every part, the sum last, as the threaded version runs them
   const gemvGemvT2 = (...args: number[]) => gemvGemvT2Parts(k, args, 0, GEMV_GEMVT_PARTS + 1);
-  const kernels = shared ? threadedKernels(k!, module!, memory, threads, crowded, pairedModule) : { ...kernelThreadsCommon().wholeKernels(k!), gemvGemvT2, threads: () => 1, whenReady: () => Promise.resolve(), release() {}, workerParts: () => 0, sweepsSplit: () => 0, withSweeps() {}, sweep: (): 'whole' | 'split' | 'stopped' => 'whole' };
+  const kernels = shared ? withDeferred(threadedKernels(k!, module!, memory, threads, crowded, pairedModule)) : { ...kernelThreadsCommon().wholeKernels(k!), gemvGemvT2, threads: () => 1, whenReady: () => Promise.resolve(), release() {}, workerParts: () => 0, sweepsSplit: () => 0, deferredPosted: () => 0, withSweeps() {}, sweep: (): 'whole' | 'split' | 'stopped' => 'whole' };
+  /**
+   * The threaded kernels with the deferred gemms of a backward sweep (defer-updates.ts): each
+   * block of waiting rank-1 updates is a gemm per direction and update, which nothing else in
+   * the sweep reads or writes until it ends. deferredGemm queues one; flushDeferred(wait)
+   * posts the queue to the worker threads, which run it while this thread goes on with the
+   * sweep's next steps, and settleDeferred() waits for it (the sweep calls it as it ends, and
+   * the next block's first gemm does). The rows of u each gemm reads are copied after the
+   * layout first, since the sweep writes the next block into the same rows at once. The gemms
+   * run as they would here, in the same order (a list settles before the next is queued), so
+   * the results are the same bits.
+   *
+   * Only a gemm whose rank-1 update is too small to split per step (below ADAPTIVE_MIN_WORK)
+   * is posted: there the sweep's own products run whole, so the worker threads are idle
+   * otherwise. Larger ones, and any while the workers are not ready or the machine is
+   * crowded, run at once (split as any call).
+   */
+  function withDeferred(threaded: ReturnType<typeof threadedKernels>) {
+    const { KERNEL_IDS, GEMM_ARGS } = kernelThreadsCommon();
+    // the queued gemms' arguments (their u's copied after the layout, up to \`end\`)
+    const queue: number[] = [];
+    let open = false;
+    let later = false;
+    let end = 0;
+    let posted = 0;
+    function deferredGemm(C: number, ldc: number, A: number, ai: number, al: number, B: number, ldb: number, m: number, n: number, depth: number, sym: number): void {
+      if (!open) {
+        // a block's first gemm: the one posted before has to be done (it may write the same C)
+        threaded.settle();
+        open = true;
+        later = threaded.canPost();
+        end = Math.ceil(laidOut / 64) * 64;
+      }
+      // one size decides for every gemm on the same C, so they keep their order
+      if (!later || m * n >= ADAPTIVE_MIN_WORK || m * n * depth < PARALLEL_MIN_WORK) {
+        threaded.gemm(C, ldc, A, ai, al, B, ldb, m, n, depth, sym);
+        return;
+      }
+      const bytes = 8 * ((m - 1) * ai + (depth - 1) * al + 1);
+      // room for the copy and, after it, the list of this one and those queued
+      const need = end + padded(bytes / 8) + 4 * GEMM_ARGS * (queue.length / GEMM_ARGS + 1);
+      try {
+        if (need > memory.buffer.byteLength) memory.grow(Math.ceil((need - memory.buffer.byteLength) / 65536));
+      } catch {
+        // no memory for the copy: the queue and this one run here, in order
+        runQueue();
+        later = false;
+        threaded.gemm(C, ldc, A, ai, al, B, ldb, m, n, depth, sym);
+        return;
+      }
+      new Uint8Array(memory.buffer).copyWithin(end, A, A + bytes);
+      queue.push(C, ldc, end, ai, al, B, ldb, m, n, depth, sym);
+      end += padded(bytes / 8);
+    }
+    /** The queued gemms, here and now, in order. */
+    function runQueue(): void {
+      for (let g = 0; g < queue.length; g += GEMM_ARGS) threaded.gemm(...(queue.slice(g, g + GEMM_ARGS) as [number, number, number, number, number, number, number, number, number, number, number]));
+      queue.length = 0;
+    }
+    /** Runs the queued gemms: on the workers, or (\`wait\`: the caller needs them done now) here, after the list before. */
+    function flushDeferred(wait: number): void {
+      open = false;
+      if (wait) {
+        // handing a list over only to wait for it costs a wake-up of a worker: run it here
+        threaded.settle();
+        runQueue();
+        return;
+      }
+      if (queue.length === 0) return;
+      new Int32Array(memory.buffer, end, queue.length).set(queue);
+      if (threaded.post(KERNEL_IDS.gemms, [end, queue.length / GEMM_ARGS])) {
+        posted++;
+        queue.length = 0;
+      } else runQueue();
+    }
+    /** Lists of deferred gemms posted to the worker threads (the tests check that some were). */
+    const deferredPosted = () => posted;
+    return { ...threaded, deferredGemm, flushDeferred, settleDeferred: threaded.settle, deferredPosted };
+  }
   /**
    * The module's WebAssembly sweeps (sweep-wasm.ts; base64, importing a plain and a shared
    * memory) on these kernels and this memory, with the Math functions and helpers they call:

@@ -459,6 +459,9 @@ class SweepFunction {
     c.op('local.get', counter).i32(1).op('i32.add').op('local.set', counter);
     c.op('local.get', counter).i32(DEFER_STEPS).op('i32.eq').op('local.get', k).i32(T).op('i32.eq').op('i32.or');
     c.structured('if', () => {
+      // a concurrent deferral's gemms may run on a worker thread while the sweep goes on (the
+      // kernels' deferredGemm and flushDeferred; the module settles them when the sweep returns)
+      let posted = false;
       const d = c.local(I32);
       c.i32(0).op('local.set', d);
       c.structured('block', () =>
@@ -476,11 +479,17 @@ class SweepFunction {
             // the taped states from step k: tape + 8·(k − T)·nn, nn; then m, nn, counter, not symmetric
             at(u.state.tape).op('local.get', k).i32(T).op('i32.sub').i32(8 * nn).op('i32.mul').op('i32.add').i32(nn);
             c.i32(m).i32(nn).op('local.get', counter).i32(0);
-            c.op('call', kernelImport(this.imports, 'gemm', m * nn * DEFER_STEPS >= this.input.splitWork));
+            const threaded = m * nn * DEFER_STEPS >= this.input.splitWork;
+            if (threaded && deferral.concurrent) {
+              c.op('call', this.imports.index('threaded', 'deferredGemm', { params: Array(KERNEL_ARITY.gemm).fill(I32), results: [] }));
+              posted = true;
+            } else c.op('call', kernelImport(this.imports, 'gemm', threaded));
           }
           c.op('local.get', d).i32(1).op('i32.add').op('local.set', d).op('br', 0);
         }),
       );
+      // the sweep's last block (k = T) is needed at once: wait for it
+      if (posted) c.op('local.get', k).i32(T).op('i32.eq').op('call', this.imports.index('threaded', 'flushDeferred', { params: [I32], results: [] }));
       c.i32(0).op('local.set', counter);
     });
   }
