@@ -755,18 +755,38 @@ describe('a module with worker threads', () => {
       const [jt, js] = [threaded.jacobianReverse!(inputs).jacobian.settle!, single.jacobianReverse!(inputs).jacobian.settle!];
       equalBits({ W: jt.deferredGemm!.data, V: jt.flushDeferred!.data, c: jt.end!.data }, { W: js.deferredGemm!.data, V: js.flushDeferred!.data, c: js.end!.data });
       expect(kernels.deferredPosted() - before).toBe(4);
-      // an observer sees each step's gradients: the blocks are applied (and done) each step
-      const seen = (inst: MapInstance) => {
-        const out: Float64Array[] = [];
-        inst.vjp!(inputs, cot, undefined, (e) => {
-          if (e.phase === 'backward') out.push(Float64Array.from(e.gradient!.deferredGemm!), Float64Array.from(e.gradient!.flushDeferred!));
-        });
-        return out;
-      };
+    } finally {
+      threaded.release();
+    }
+  }, HOOK_TIMEOUT_MS);
+
+  it("deferred gemms on a worker: an observer sees each step's W̄ done, bitwise as on 1 thread", async () => {
+    // observed, a block is one step: at n = 192 its gemm (192² multiply-adds) is large enough to post
+    const compiled = await compile(layer, { mode: 'reverse', K: 24, dims: { n: 192 } });
+    const { create, held } = await heldKernels(compiled.files[0]!.contents);
+    const inputs = { W: vec(192 * 192, 1, 1.5 / 192), c: vec(192, 2) };
+    const cot = { x: vec(192, 3) };
+    const single = create(undefined, { threads: 1 });
+    const threaded = create(undefined, { threads: 2 });
+    const kernels = held[held.length - 1]!;
+    const seen = (inst: MapInstance) => {
+      const out: Float64Array[] = [];
+      inst.vjp!(inputs, cot, undefined, (e) => {
+        if (e.phase === 'backward') out.push(Float64Array.from(e.gradient!.W!));
+      });
+      return out;
+    };
+    try {
+      await threaded.ready();
+      const before = kernels.deferredPosted();
       const [a, b] = [seen(threaded), seen(single)];
-      expect(a.length).toBe(2 * 37);
+      expect(a.length).toBe(24);
       a.forEach((g, i) => equalBits({ g }, { g: b[i]! }));
+      // the observer reads W̄ after every step: each block (one step) ran here, none was posted
+      expect(kernels.deferredPosted() - before).toBe(0);
+      // unobserved: a block of 16 posted, the last of 8 run here
       equalBits(threaded.vjp!(inputs, cot).gradient, single.vjp!(inputs, cot).gradient);
+      expect(kernels.deferredPosted() - before).toBe(1);
     } finally {
       threaded.release();
     }
