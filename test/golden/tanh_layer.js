@@ -845,7 +845,7 @@ function instantiateKernels(threads, build = 'simd', crowded = null, paired = nu
     let open = false;
     let later = false;
     let end = 0;
-    let posted = 0;
+    let lists = 0;
     function deferredGemm(C, ldc, A, ai, al, B, ldb, m, n, depth, sym) {
       if (!open) {
         // a block's first gemm: the one posted before has to be done (it may write the same C)
@@ -892,12 +892,12 @@ function instantiateKernels(threads, build = 'simd', crowded = null, paired = nu
       if (queue.length === 0) return;
       new Int32Array(memory.buffer, end, queue.length).set(queue);
       if (threaded.post(KERNEL_IDS.gemms, [end, queue.length / GEMM_ARGS])) {
-        posted++;
+        lists++;
         queue.length = 0;
       } else runQueue();
     }
     /** Lists of deferred gemms posted to the worker threads (the tests check that some were). */
-    const deferredPosted = () => posted;
+    const deferredPosted = () => lists;
     return { ...threaded, deferredGemm, flushDeferred, settleDeferred: threaded.settle, deferredPosted };
   }
   /**

@@ -790,7 +790,7 @@ function instantiateKernels(threads: number, build: 'simd' | 'relaxed' = 'simd',
     let open = false;
     let later = false;
     let end = 0;
-    let posted = 0;
+    let lists = 0;
     function deferredGemm(C: number, ldc: number, A: number, ai: number, al: number, B: number, ldb: number, m: number, n: number, depth: number, sym: number): void {
       if (!open) {
         // a block's first gemm: the one posted before has to be done (it may write the same C)
@@ -837,12 +837,12 @@ function instantiateKernels(threads: number, build: 'simd' | 'relaxed' = 'simd',
       if (queue.length === 0) return;
       new Int32Array(memory.buffer, end, queue.length).set(queue);
       if (threaded.post(KERNEL_IDS.gemms, [end, queue.length / GEMM_ARGS])) {
-        posted++;
+        lists++;
         queue.length = 0;
       } else runQueue();
     }
     /** Lists of deferred gemms posted to the worker threads (the tests check that some were). */
-    const deferredPosted = () => posted;
+    const deferredPosted = () => lists;
     return { ...threaded, deferredGemm, flushDeferred, settleDeferred: threaded.settle, deferredPosted };
   }
   /**
