@@ -727,7 +727,7 @@ describe('a module with worker threads', () => {
     }
   }, HOOK_TIMEOUT_MS);
 
-  it('deferred gemms on a worker while the backward sweep goes on (two updates, adversarial names): bitwise the same VJP, Jacobian and observed gradients as on 1 thread', async () => {
+  it('deferred gemms on workers while the backward sweep goes on (two updates, adversarial names): bitwise the same VJP and Jacobian on 2 and 3 threads as on 1', async () => {
     // two states, so two deferred updates (one per weight matrix), named as the runtime's own functions
     const spec = defineMap({
       name: 'two_layers',
@@ -744,19 +744,22 @@ describe('a module with worker threads', () => {
     const inputs = { deferredGemm: vec(72 * 72, 1, 1.2 / 72), flushDeferred: vec(72 * 72, 2, 0.6 / 72), end: vec(72, 3) };
     const cot = { settle: vec(72, 4), queue: vec(72, 5) };
     const single = create(undefined, { threads: 1 });
-    const threaded = create(undefined, { threads: 2 });
-    const kernels = held[held.length - 1]!;
-    try {
-      await threaded.ready();
-      const before = kernels.deferredPosted();
-      equalBits(threaded.vjp!(inputs, cot).gradient, single.vjp!(inputs, cot).gradient);
-      // two lists a sweep (each with both updates' gemms), the third run here
-      expect(kernels.deferredPosted() - before).toBe(2);
-      const [jt, js] = [threaded.jacobianReverse!(inputs).jacobian.settle!, single.jacobianReverse!(inputs).jacobian.settle!];
-      equalBits({ W: jt.deferredGemm!.data, V: jt.flushDeferred!.data, c: jt.end!.data }, { W: js.deferredGemm!.data, V: js.flushDeferred!.data, c: js.end!.data });
-      expect(kernels.deferredPosted() - before).toBe(4);
-    } finally {
-      threaded.release();
+    // on 3 threads a list is cut in two parts, one per worker, at rows of C
+    for (const threads of [2, 3]) {
+      const threaded = create(undefined, { threads });
+      const kernels = held[held.length - 1]!;
+      try {
+        await threaded.ready();
+        const before = kernels.deferredPosted();
+        equalBits(threaded.vjp!(inputs, cot).gradient, single.vjp!(inputs, cot).gradient);
+        // two lists a sweep (each with both updates' gemms), the third run here
+        expect(kernels.deferredPosted() - before).toBe(2);
+        const [jt, js] = [threaded.jacobianReverse!(inputs).jacobian.settle!, single.jacobianReverse!(inputs).jacobian.settle!];
+        equalBits({ W: jt.deferredGemm!.data, V: jt.flushDeferred!.data, c: jt.end!.data }, { W: js.deferredGemm!.data, V: js.flushDeferred!.data, c: js.end!.data });
+        expect(kernels.deferredPosted() - before).toBe(4);
+      } finally {
+        threaded.release();
+      }
     }
   }, HOOK_TIMEOUT_MS);
 
